@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, maskError } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createRedis, type Redis } from './redis.ts';
+import type { Context } from './schema/context.ts';
+import { schema } from './schema/index.ts';
+
+export interface AppDeps {
+  readonly config: Config;
+  /** Default: a pino logger at `config.logLevel` on stdout. */
+  readonly logger?: Logger;
+  /** How long `stop()` waits for in-flight requests before cutting connections. Default 10 s. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface App {
+  readonly server: ReturnType<typeof createServer>;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Listens on `config.host:config.port`; resolves with the GraphQL URL. */
+  start(): Promise<string>;
+  /** Stops accepting, closes websockets with 1001, drains in-flight requests, closes Redis. */
+  stop(): Promise<void>;
+}
+
+/** What the transports hand to Yoga's context factory besides Yoga's own fields. */
+interface ServerContext {
+  readonly req?: IncomingMessage;
+  readonly connectionParams?: Readonly<Record<string, unknown>>;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+export function createApp(deps: AppDeps): App {
+  const { config } = deps;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const redis: Redis | undefined = config.redis.url
+    ? createRedis(config.redis.url, logger)
+    : undefined;
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    healthCheckEndpoint: '/healthz',
+    graphiql: { title: 'igql', subscriptionsProtocol: 'WS' },
+    // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
+    plugins: [useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] })],
+    cors: { origin: [...config.allowedOrigins], credentials: true },
+    logging: {
+      debug: (...args) => logger.debug({ yoga: args }),
+      info: (...args) => logger.info({ yoga: args }),
+      warn: (...args) => logger.warn({ yoga: args }),
+      error: (...args) => logger.error({ yoga: args }),
+    },
+    maskedErrors: {
+      isDev: false,
+      maskError: (error, message) => {
+        const masked = maskError(error, message, false);
+        if (masked.message === message) logger.error({ err: error }, 'unexpected error');
+        return masked;
+      },
+    },
+    context: ({ request }): Context => ({
+      requestId: request?.headers.get('x-request-id') ?? randomUUID(),
+      logger,
+      apiVersion: config.instagram.apiVersion,
+    }),
+  });
+
+  const routes: Record<string, Route> = {
+    '/healthz': (_req, res) => json(res, 200, { status: 'ok' }),
+    '/readyz': async (_req, res) => {
+      const checks: Record<string, string> = {};
+      if (redis) checks.redis = (await redis.ping()) ? 'ok' : 'unreachable';
+      const ready = Object.values(checks).every((state) => state === 'ok');
+      json(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks });
+    },
+    '/metrics': async (_req, res) => {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(await metrics.registry.metrics());
+    },
+  };
+
+  const server = createServer(async (req, res) => {
+    const route = routes[new URL(req.url ?? '/', 'http://igql').pathname];
+    try {
+      if (route && (req.method === 'GET' || req.method === 'HEAD')) await route(req, res);
+      else await yoga.handle(req, res, { req });
+    } catch (err) {
+      logger.error({ err, path: req.url }, 'request failed');
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.destroy();
+    }
+  });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    perMessageDeflate: false,
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const origin = req.headers.origin;
+    const path = new URL(req.url ?? '/', 'http://igql').pathname;
+    if (path !== '/graphql' || (origin !== undefined && !config.allowedOrigins.includes(origin))) {
+      socket.end(`HTTP/1.1 ${path === '/graphql' ? '403 Forbidden' : '404 Not Found'}\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  type Enveloped = ReturnType<typeof yoga.getEnveloped>;
+  interface EnvelopedRoot {
+    readonly execute: Enveloped['execute'];
+    readonly subscribe: Enveloped['subscribe'];
+  }
+  const ws = useServer(
+    {
+      execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          req: ctx.extra.request,
+          connectionParams: ctx.connectionParams,
+          params,
+        });
+        let document: ReturnType<Enveloped['parse']>;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+    },
+    wss,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    metrics,
+    logger,
+    async start() {
+      redis?.connect();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = server.address() as AddressInfo;
+      return `http://${config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql`;
+    },
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await ws.dispose();
+        server.closeIdleConnections();
+        const drained = await Promise.race([
+          closed.then(() => true),
+          sleep(deps.drainTimeoutMs ?? 10_000).then(() => false),
+        ]);
+        if (!drained) {
+          logger.warn('drain time-out: closing the remaining connections');
+          server.closeAllConnections();
+          await closed;
+        }
+        await yoga.dispose();
+        await redis?.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/** A key that encrypts Instagram tokens at rest; `kid` names it inside every ciphertext. */
+export interface EncryptionKey {
+  readonly kid: string;
+  readonly key: Buffer;
+}
+
+export interface Config {
+  /** Listen port. Default 4000. */
+  readonly port: number;
+  /** Listen host. Default 127.0.0.1 in sandbox mode, 0.0.0.0 otherwise. */
+  readonly host: string;
+  /** Where browsers and Meta reach igql. Default `http://localhost:$PORT`. */
+  readonly publicUrl: string;
+  /** True when no Instagram app is configured: igql runs against the embedded simulator. */
+  readonly sandbox: boolean;
+  readonly instagram: {
+    readonly appId: string | undefined;
+    readonly appSecret: string;
+    /** Graph API base without version. Default `https://graph.instagram.com`. */
+    readonly graphUrl: string;
+    /** Authorize page host. Default `https://www.instagram.com`. */
+    readonly oauthUrl: string;
+    /** Code-exchange host. Default `https://api.instagram.com`. */
+    readonly tokenUrl: string;
+    /** Graph API version. Default `v25.0`. */
+    readonly apiVersion: string;
+    readonly webhookVerifyToken: string;
+  };
+  readonly redis: {
+    /** Absent: every piece of shared state is kept in memory (one instance only). */
+    readonly url: string | undefined;
+    /** Prefix of every Redis key and channel. Default `igql`. */
+    readonly prefix: string;
+  };
+  readonly sessionSecret: Uint8Array;
+  /** The first key encrypts; every key decrypts. */
+  readonly tokenEncryptionKeys: readonly EncryptionKey[];
+  readonly jwt: {
+    readonly jwksUrl: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    /** Claim of an external JWT that lists the IG_IDs its user may use. Default `ig_accounts`. */
+    readonly accountsClaim: string;
+  };
+  /** Browser origins allowed for websockets and CORS. */
+  readonly allowedOrigins: readonly string[];
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly sandboxOptions: {
+    /** Latency the simulator adds to every Graph API answer. Default 0. */
+    readonly latencyMs: number;
+    /** Apply Instagram's documented rate limits in the simulator. Default true. */
+    readonly rateLimits: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const optional = z
+  .string()
+  .transform((v) => v.trim())
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const url = (what: string) =>
+  z
+    .string()
+    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), {
+      message: `expected an http(s) URL (${what})`,
+    })
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const env = z.object({
+  PORT: z
+    .string()
+    .regex(/^\d+$/, 'expected a port number from 0 to 65535')
+    .transform(Number)
+    .refine((n) => n <= 65535, 'expected a port number from 0 to 65535')
+    .default(4000),
+  HOST: optional,
+  PUBLIC_URL: url('for example https://igql.example.com').optional(),
+  INSTAGRAM_APP_ID: z
+    .string()
+    .regex(/^\d*$/, "expected the Meta app's numeric Instagram app id")
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  INSTAGRAM_APP_SECRET: optional,
+  INSTAGRAM_GRAPH_URL: url('default https://graph.instagram.com').default(
+    'https://graph.instagram.com',
+  ),
+  INSTAGRAM_OAUTH_URL: url('default https://www.instagram.com').default(
+    'https://www.instagram.com',
+  ),
+  INSTAGRAM_TOKEN_URL: url('default https://api.instagram.com').default(
+    'https://api.instagram.com',
+  ),
+  INSTAGRAM_API_VERSION: z
+    .string()
+    .regex(/^v\d+\.0$/, 'expected a Graph API version such as v25.0')
+    .default('v25.0'),
+  INSTAGRAM_WEBHOOK_VERIFY_TOKEN: optional,
+  REDIS_URL: z
+    .string()
+    .refine((v) => v === '' || /^rediss?:\/\/\S+$/.test(v), {
+      message: 'expected a redis:// or rediss:// URL',
+    })
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, and _ . : -')
+    .default('igql'),
+  SESSION_SECRET: z
+    .string()
+    .refine((v) => Buffer.byteLength(v) >= 32, 'expected at least 32 bytes')
+    .optional(),
+  TOKEN_ENCRYPTION_KEYS: z.string().optional(),
+  JWT_JWKS_URL: url('the identity provider key set').optional(),
+  JWT_ISSUER: optional,
+  JWT_AUDIENCE: optional,
+  JWT_ACCOUNTS_CLAIM: z.string().min(1).default('ig_accounts'),
+  ALLOWED_ORIGINS: optional,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SANDBOX_LATENCY_MS: z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number of milliseconds')
+    .transform(Number)
+    .default(0),
+  SANDBOX_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+});
+
+function parseKeys(value: string, problems: string[]): EncryptionKey[] {
+  const keys: EncryptionKey[] = [];
+  for (const item of value.split(',').map((s) => s.trim())) {
+    const [kid, b64] = item.split(':');
+    const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+    if (!kid || !/^[A-Za-z0-9_-]+$/.test(kid) || key.length !== 32) {
+      problems.push(
+        'TOKEN_ENCRYPTION_KEYS: expected a comma-separated list of kid:base64key, each key 32 bytes (openssl rand -base64 32)',
+      );
+      return [];
+    }
+    keys.push({ kid, key });
+  }
+  return keys;
+}
+
+function parseOrigins(value: string, problems: string[]): string[] {
+  const origins = value.split(',').map((s) => s.trim());
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      problems.push(`ALLOWED_ORIGINS: expected a comma-separated list of origins, got "${origin}"`);
+    }
+  }
+  return origins;
+}
+
+/**
+ * Reads the environment into a frozen config. Every bad variable is reported at once, by name,
+ * in one `ConfigError`.
+ */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const parsed = env.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const sandbox = e.INSTAGRAM_APP_ID === undefined;
+  const required = (name: keyof typeof e, why: string) => {
+    if (!sandbox && e[name] === undefined) problems.push(`${name}: required ${why}`);
+  };
+  required('INSTAGRAM_APP_SECRET', 'when INSTAGRAM_APP_ID is set (the Meta app secret)');
+  required('INSTAGRAM_WEBHOOK_VERIFY_TOKEN', 'when INSTAGRAM_APP_ID is set (any secret string)');
+  required('TOKEN_ENCRYPTION_KEYS', 'when INSTAGRAM_APP_ID is set (kid:base64 of 32 bytes)');
+  if (!sandbox && e.SESSION_SECRET === undefined && e.JWT_JWKS_URL === undefined) {
+    problems.push('SESSION_SECRET: required when INSTAGRAM_APP_ID is set (at least 32 bytes)');
+  }
+  if (e.JWT_JWKS_URL !== undefined) {
+    if (e.JWT_ISSUER === undefined) problems.push('JWT_ISSUER: required with JWT_JWKS_URL');
+    if (e.JWT_AUDIENCE === undefined) problems.push('JWT_AUDIENCE: required with JWT_JWKS_URL');
+  }
+  const keys =
+    e.TOKEN_ENCRYPTION_KEYS === undefined
+      ? [{ kid: 'sandbox', key: randomBytes(32) }]
+      : parseKeys(e.TOKEN_ENCRYPTION_KEYS, problems);
+  const publicUrl = e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
+  const loopbackOrigins = sandbox
+    ? [`http://localhost:${e.PORT}`, `http://127.0.0.1:${e.PORT}`]
+    : [new URL(publicUrl).origin];
+  const allowedOrigins =
+    e.ALLOWED_ORIGINS === undefined
+      ? [...new Set([new URL(publicUrl).origin, ...loopbackOrigins])]
+      : parseOrigins(e.ALLOWED_ORIGINS, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    port: e.PORT,
+    host: e.HOST ?? (sandbox ? '127.0.0.1' : '0.0.0.0'),
+    publicUrl,
+    sandbox,
+    instagram: {
+      appId: e.INSTAGRAM_APP_ID,
+      appSecret: e.INSTAGRAM_APP_SECRET ?? randomBytes(16).toString('hex'),
+      graphUrl: e.INSTAGRAM_GRAPH_URL,
+      oauthUrl: e.INSTAGRAM_OAUTH_URL,
+      tokenUrl: e.INSTAGRAM_TOKEN_URL,
+      apiVersion: e.INSTAGRAM_API_VERSION,
+      webhookVerifyToken: e.INSTAGRAM_WEBHOOK_VERIFY_TOKEN ?? randomBytes(16).toString('hex'),
+    },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    sessionSecret: new TextEncoder().encode(e.SESSION_SECRET ?? randomBytes(32).toString('hex')),
+    tokenEncryptionKeys: keys,
+    jwt: {
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accountsClaim: e.JWT_ACCOUNTS_CLAIM,
+    },
+    allowedOrigins,
+    logLevel: e.LOG_LEVEL,
+    sandboxOptions: { latencyMs: e.SANDBOX_LATENCY_MS, rateLimits: e.SANDBOX_RATE_LIMITS === 'on' },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,30 @@
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`igql: ${error.message}`);
+  process.exit(1);
+}
+
+const app = createApp({ config });
+const url = await app.start();
+app.logger.info({ url, sandbox: config.sandbox }, 'igql listening');
+console.log(`igql is ready: GraphiQL at ${url}`);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, async () => {
+    app.logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      app.logger.error('shutdown took too long');
+      process.exit(1);
+    }, 15_000);
+    deadline.unref();
+    await app.stop();
+    app.logger.info('stopped');
+    process.exit(0);
+  });
+}

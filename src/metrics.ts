@@ -1,0 +1,20 @@
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Every call to graph.instagram.com, by method, endpoint template and outcome. */
+  readonly upstreamRequests: Counter<'method' | 'endpoint' | 'outcome'>;
+}
+
+/** A registry per app, so that several apps in one process (tests) never share counters. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const upstreamRequests = new Counter({
+    name: 'instagram_upstream_requests_total',
+    help: 'Requests igql made to the Instagram Graph API, by method, endpoint template and outcome (ok or the Graph error code)',
+    labelNames: ['method', 'endpoint', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, upstreamRequests };
+}

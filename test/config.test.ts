@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults to sandbox mode on loopback with generated secrets', () => {
+    const config = loadConfig({});
+    expect(config.sandbox).toBe(true);
+    expect(config.port).toBe(4000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.publicUrl).toBe('http://localhost:4000');
+    expect(config.instagram.graphUrl).toBe('https://graph.instagram.com');
+    expect(config.instagram.oauthUrl).toBe('https://www.instagram.com');
+    expect(config.instagram.tokenUrl).toBe('https://api.instagram.com');
+    expect(config.instagram.apiVersion).toBe('v25.0');
+    expect(config.instagram.appSecret).toMatch(/^[0-9a-f]{32}$/);
+    expect(config.instagram.webhookVerifyToken).toMatch(/^[0-9a-f]{32}$/);
+    expect(config.sessionSecret.byteLength).toBe(64);
+    expect(config.tokenEncryptionKeys).toHaveLength(1);
+    expect(config.tokenEncryptionKeys[0]?.key.length).toBe(32);
+    expect(config.redis).toEqual({ url: undefined, prefix: 'igql' });
+    expect(config.allowedOrigins).toEqual(['http://localhost:4000', 'http://127.0.0.1:4000']);
+    expect(config.jwt.accountsClaim).toBe('ig_accounts');
+    expect(config.logLevel).toBe('info');
+    expect(config.sandboxOptions).toEqual({ latencyMs: 0, rateLimits: true });
+  });
+
+  it('is frozen all the way down', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.instagram)).toBe(true);
+    expect(Object.isFrozen(config.allowedOrigins)).toBe(true);
+  });
+
+  it('reads a production environment', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const old = Buffer.alloc(32, 9).toString('base64');
+    const config = loadConfig({
+      PORT: '8080',
+      PUBLIC_URL: 'https://igql.example.com/',
+      INSTAGRAM_APP_ID: '1234567890',
+      INSTAGRAM_APP_SECRET: 'app-secret',
+      INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'verify-me',
+      SESSION_SECRET: 's'.repeat(32),
+      TOKEN_ENCRYPTION_KEYS: `k2:${key},k1:${old}`,
+      REDIS_URL: 'redis://cache:6379/0',
+      REDIS_PREFIX: 'igql-prod',
+      ALLOWED_ORIGINS: 'https://inbox.example.com,https://crm.example.com',
+      SANDBOX_RATE_LIMITS: 'off',
+    });
+    expect(config.sandbox).toBe(false);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.publicUrl).toBe('https://igql.example.com');
+    expect(config.instagram.appSecret).toBe('app-secret');
+    expect(config.tokenEncryptionKeys.map((k) => k.kid)).toEqual(['k2', 'k1']);
+    expect(config.tokenEncryptionKeys[1]?.key).toEqual(Buffer.alloc(32, 9));
+    expect(config.redis).toEqual({ url: 'redis://cache:6379/0', prefix: 'igql-prod' });
+    expect(config.allowedOrigins).toEqual(['https://inbox.example.com', 'https://crm.example.com']);
+  });
+
+  it('reports every bad variable at once, by name, with what was expected', () => {
+    expect(
+      problemsOf({
+        PORT: 'eighty',
+        INSTAGRAM_API_VERSION: '25',
+        REDIS_URL: 'http://cache:6379',
+        LOG_LEVEL: 'loud',
+        SANDBOX_LATENCY_MS: '-5',
+        SESSION_SECRET: 'short',
+      }),
+    ).toEqual([
+      'PORT: expected a port number from 0 to 65535',
+      'INSTAGRAM_API_VERSION: expected a Graph API version such as v25.0',
+      'REDIS_URL: expected a redis:// or rediss:// URL',
+      'SESSION_SECRET: expected at least 32 bytes',
+      'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+      'SANDBOX_LATENCY_MS: expected a whole number of milliseconds',
+    ]);
+  });
+
+  it('names every secret a real Instagram app needs', () => {
+    expect(problemsOf({ INSTAGRAM_APP_ID: '42' })).toEqual([
+      'INSTAGRAM_APP_SECRET: required when INSTAGRAM_APP_ID is set (the Meta app secret)',
+      'INSTAGRAM_WEBHOOK_VERIFY_TOKEN: required when INSTAGRAM_APP_ID is set (any secret string)',
+      'TOKEN_ENCRYPTION_KEYS: required when INSTAGRAM_APP_ID is set (kid:base64 of 32 bytes)',
+      'SESSION_SECRET: required when INSTAGRAM_APP_ID is set (at least 32 bytes)',
+    ]);
+  });
+
+  it('refuses short encryption keys and malformed origins', () => {
+    expect(
+      problemsOf({
+        TOKEN_ENCRYPTION_KEYS: 'k1:c2hvcnQ=',
+        ALLOWED_ORIGINS: 'https://a.example/path',
+      }),
+    ).toEqual([
+      'TOKEN_ENCRYPTION_KEYS: expected a comma-separated list of kid:base64key, each key 32 bytes (openssl rand -base64 32)',
+      'ALLOWED_ORIGINS: expected a comma-separated list of origins, got "https://a.example/path"',
+    ]);
+  });
+
+  it('requires issuer and audience with an external key set', () => {
+    expect(problemsOf({ JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json' })).toEqual([
+      'JWT_ISSUER: required with JWT_JWKS_URL',
+      'JWT_AUDIENCE: required with JWT_JWKS_URL',
+    ]);
+  });
+});
+
+describe('npm start with a bad environment', () => {
+  it('exits 1 before listening and names the variable', () => {
+    const result = spawnSync(process.execPath, ['src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: 'nope', REDIS_URL: 'mysql://x' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PORT: expected a port number from 0 to 65535');
+    expect(result.stderr).toContain('REDIS_URL: expected a redis:// or rediss:// URL');
+    expect(result.stdout).not.toContain('GraphiQL');
+  });
+});

@@ -1,0 +1,21 @@
+import { type App, createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+
+export interface RunningApp {
+  readonly app: App;
+  /** `http://localhost:PORT/graphql` */
+  readonly url: string;
+  /** `http://localhost:PORT` */
+  readonly base: string;
+  readonly wsUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts igql on a free port with the given environment (sandbox mode unless it says otherwise). */
+export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ...env });
+  const app = createApp({ config, drainTimeoutMs: 2000 });
+  const url = await app.start();
+  const base = url.replace(/\/graphql$/, '');
+  return { app, url, base, wsUrl: url.replace(/^http/, 'ws'), stop: () => app.stop() };
+}
