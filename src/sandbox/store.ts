@@ -1,0 +1,312 @@
+import {
+  newAccessToken,
+  newAppScopedId,
+  newConversationId,
+  newIgId,
+  newIgsid,
+  newMediaId,
+  newMid,
+} from './ids.ts';
+
+/** The simulator's clock: every time it stores or compares comes from here, so tests can advance it. */
+export interface Clock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+export function createClock(start = Date.now()): Clock {
+  let offset = start - Date.now();
+  return {
+    now: () => Date.now() + offset,
+    advance(ms) {
+      offset += ms;
+    },
+  };
+}
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+
+export interface SimAccount {
+  readonly igId: string;
+  /** `id` of `/me`: app-scoped, not the IG_ID. */
+  readonly appScopedId: string;
+  username: string;
+  name: string;
+  /** UNCONFIRMED casing (instagram-api.md §3): `Business` or `Media_Creator`. */
+  accountType: 'Business' | 'Media_Creator';
+  profilePictureUrl: string;
+  followersCount: number;
+  followsCount: number;
+  /** Fields the app subscribed to with `POST /<IG_ID>/subscribed_apps`; empty = no webhooks. */
+  subscribedFields: Set<string>;
+}
+
+/** An Instagram user as one business sees it (IGSIDs are scoped to the business). */
+export interface SimUser {
+  readonly igsid: string;
+  readonly accountIgId: string;
+  username: string;
+  name: string | null;
+  profilePic: string | null;
+  followerCount: number;
+  isUserFollowBusiness: boolean;
+  isBusinessFollowUser: boolean;
+  isVerifiedUser: boolean;
+  /** Sends to this user fail with 551 ("This person isn't available right now"). */
+  unavailable: boolean;
+  /** The user wrote to the account, or tapped an icebreaker or menu: the profile is readable. */
+  consented: boolean;
+}
+
+export interface SimAttachment {
+  /** Graph `attachments` item: `image_data`, `video_data`, `file_url`, … */
+  readonly type: 'image' | 'video' | 'audio' | 'file' | 'like_heart' | 'sticker';
+  readonly id: string;
+  readonly url: string;
+  readonly name?: string;
+}
+
+export interface SimShare {
+  readonly link: string;
+  readonly kind: 'post' | 'reel';
+  readonly mediaId?: string;
+}
+
+export interface SimReaction {
+  readonly userId: string;
+  readonly reaction: string;
+  readonly emoji: string;
+}
+
+export interface SimMessage {
+  readonly mid: string;
+  readonly conversationId: string;
+  readonly createdTime: number;
+  /** IG_ID of the account or IGSID of the user. */
+  readonly fromId: string;
+  readonly toId: string;
+  text: string;
+  readonly attachments: SimAttachment[];
+  readonly shares: SimShare[];
+  readonly story?: { readonly kind: 'reply_to' | 'mention'; readonly id: string; readonly link: string };
+  reactions: SimReaction[];
+  readonly replyTo?: { readonly mid: string; readonly isSelfReply: boolean };
+  readonly isUnsupported: boolean;
+  /** Quick replies, templates and other structured sends keep their request body here. */
+  readonly payload?: unknown;
+  deleted: boolean;
+}
+
+export interface SimConversation {
+  readonly id: string;
+  readonly accountIgId: string;
+  readonly userIgsid: string;
+  /** Oldest first. */
+  readonly messages: SimMessage[];
+  updatedTime: number;
+}
+
+export interface SimMedia {
+  readonly id: string;
+  readonly accountIgId: string;
+  readonly mediaProductType: 'FEED' | 'REELS';
+  readonly permalink: string;
+  readonly caption: string;
+}
+
+export interface SimComment {
+  readonly id: string;
+  readonly mediaId: string;
+  readonly accountIgId: string;
+  readonly fromIgsid: string;
+  readonly fromUsername: string;
+  readonly text: string;
+  readonly createdTime: number;
+  privateReplyMid: string | null;
+}
+
+export interface SimToken {
+  readonly token: string;
+  readonly igId: string;
+  readonly kind: 'short' | 'long';
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly permissions: readonly string[];
+  revoked: boolean;
+}
+
+export const ALL_PERMISSIONS = [
+  'instagram_business_basic',
+  'instagram_business_manage_messages',
+  'instagram_business_manage_comments',
+  'instagram_business_content_publish',
+] as const;
+
+export const SHORT_LIVED_MS = HOUR;
+export const LONG_LIVED_MS = 60 * DAY;
+
+/** Everything the simulated Instagram holds. Plain data, mutated only through these helpers. */
+export class Store {
+  readonly accounts = new Map<string, SimAccount>();
+  readonly users = new Map<string, SimUser>();
+  readonly conversations = new Map<string, SimConversation>();
+  readonly messages = new Map<string, SimMessage>();
+  readonly media = new Map<string, SimMedia>();
+  readonly comments = new Map<string, SimComment>();
+  readonly tokens = new Map<string, SimToken>();
+  readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  addAccount(fields: Partial<Omit<SimAccount, 'subscribedFields'>> & { username: string }): SimAccount {
+    const account: SimAccount = {
+      igId: fields.igId ?? newIgId(),
+      appScopedId: fields.appScopedId ?? newAppScopedId(),
+      username: fields.username,
+      name: fields.name ?? fields.username,
+      accountType: fields.accountType ?? 'Business',
+      profilePictureUrl:
+        fields.profilePictureUrl ??
+        `https://scontent.cdninstagram.com/v/t51.2885-19/${fields.username}_n.jpg`,
+      followersCount: fields.followersCount ?? 0,
+      followsCount: fields.followsCount ?? 0,
+      subscribedFields: new Set(),
+    };
+    this.accounts.set(account.igId, account);
+    return account;
+  }
+
+  /** A token for the account; long-lived (60 days) unless `kind` says short (1 hour). */
+  issueToken(igId: string, kind: SimToken['kind'] = 'long', issuedAt = this.clock.now()): SimToken {
+    const token: SimToken = {
+      token: newAccessToken(),
+      igId,
+      kind,
+      issuedAt,
+      expiresAt: issuedAt + (kind === 'long' ? LONG_LIVED_MS : SHORT_LIVED_MS),
+      permissions: [...ALL_PERMISSIONS],
+      revoked: false,
+    };
+    this.tokens.set(token.token, token);
+    return token;
+  }
+
+  addUser(accountIgId: string, fields: Partial<SimUser> & { username: string }): SimUser {
+    const user: SimUser = {
+      igsid: fields.igsid ?? newIgsid(),
+      accountIgId,
+      username: fields.username,
+      name: fields.name === undefined ? fields.username : fields.name,
+      profilePic:
+        fields.profilePic === undefined
+          ? `https://scontent.cdninstagram.com/v/t51.2885-19/${fields.username}_s206x206.jpg`
+          : fields.profilePic,
+      followerCount: fields.followerCount ?? 0,
+      isUserFollowBusiness: fields.isUserFollowBusiness ?? false,
+      isBusinessFollowUser: fields.isBusinessFollowUser ?? false,
+      isVerifiedUser: fields.isVerifiedUser ?? false,
+      unavailable: fields.unavailable ?? false,
+      consented: fields.consented ?? false,
+    };
+    this.users.set(user.igsid, user);
+    return user;
+  }
+
+  userByUsername(accountIgId: string, username: string): SimUser | undefined {
+    for (const user of this.users.values()) {
+      if (user.accountIgId === accountIgId && user.username === username) return user;
+    }
+    return undefined;
+  }
+
+  addMedia(accountIgId: string, fields: Partial<SimMedia> = {}): SimMedia {
+    const id = fields.id ?? newMediaId();
+    const media: SimMedia = {
+      id,
+      accountIgId,
+      mediaProductType: fields.mediaProductType ?? 'FEED',
+      permalink: fields.permalink ?? `https://www.instagram.com/p/${id.slice(-11)}/`,
+      caption: fields.caption ?? '',
+    };
+    this.media.set(id, media);
+    return media;
+  }
+
+  conversationWith(accountIgId: string, igsid: string): SimConversation | undefined {
+    for (const conversation of this.conversations.values()) {
+      if (conversation.accountIgId === accountIgId && conversation.userIgsid === igsid) {
+        return conversation;
+      }
+    }
+    return undefined;
+  }
+
+  /** The one conversation between the account and the user, created on first use. */
+  ensureConversation(accountIgId: string, igsid: string): SimConversation {
+    const existing = this.conversationWith(accountIgId, igsid);
+    if (existing) return existing;
+    const conversation: SimConversation = {
+      id: newConversationId(accountIgId),
+      accountIgId,
+      userIgsid: igsid,
+      messages: [],
+      updatedTime: this.clock.now(),
+    };
+    this.conversations.set(conversation.id, conversation);
+    return conversation;
+  }
+
+  /** Appends a message to the conversation between `fromId` and `toId` (one is the account). */
+  addMessage(
+    accountIgId: string,
+    igsid: string,
+    fields: Partial<Omit<SimMessage, 'mid' | 'conversationId'>> & { fromId: string },
+  ): SimMessage {
+    const conversation = this.ensureConversation(accountIgId, igsid);
+    const createdTime = fields.createdTime ?? this.clock.now();
+    const message: SimMessage = {
+      mid: newMid(accountIgId),
+      conversationId: conversation.id,
+      createdTime,
+      fromId: fields.fromId,
+      toId: fields.toId ?? (fields.fromId === accountIgId ? igsid : accountIgId),
+      text: fields.text ?? '',
+      attachments: fields.attachments ?? [],
+      shares: fields.shares ?? [],
+      story: fields.story,
+      reactions: fields.reactions ?? [],
+      replyTo: fields.replyTo,
+      isUnsupported: fields.isUnsupported ?? false,
+      payload: fields.payload,
+      deleted: false,
+    };
+    // Keep messages ordered by time even when seeded out of order.
+    const at = conversation.messages.findIndex((m) => m.createdTime > createdTime);
+    if (at === -1) conversation.messages.push(message);
+    else conversation.messages.splice(at, 0, message);
+    conversation.updatedTime = Math.max(conversation.updatedTime, createdTime);
+    this.messages.set(message.mid, message);
+    const user = this.users.get(igsid);
+    if (user && message.fromId === igsid) user.consented = true;
+    return message;
+  }
+
+  /** The time of the user's last message in the conversation: the start of the reply window. */
+  lastInboundTime(conversation: SimConversation): number | undefined {
+    for (let i = conversation.messages.length - 1; i >= 0; i--) {
+      const message = conversation.messages[i];
+      if (message && message.fromId === conversation.userIgsid) return message.createdTime;
+    }
+    return undefined;
+  }
+
+  /** Index from the newest (0) of a message in its conversation; details exist for 0–19. */
+  recency(message: SimMessage): number {
+    const conversation = this.conversations.get(message.conversationId);
+    if (!conversation) return Number.POSITIVE_INFINITY;
+    return conversation.messages.length - 1 - conversation.messages.indexOf(message);
+  }
+}
