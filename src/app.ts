@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -8,9 +8,12 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
+import { json, type Route } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis, type Redis } from './redis.ts';
+import type { Sandbox } from './sandbox/index.ts';
+import type { Simulator } from './sandbox/simulator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 
@@ -20,12 +23,27 @@ export interface AppDeps {
   readonly logger?: Logger;
   /** How long `stop()` waits for in-flight requests before cutting connections. Default 10 s. */
   readonly drainTimeoutMs?: number;
+  /**
+   * Sandbox mode only: a simulator the caller built, seeded and started (tests and benchmarks).
+   * Default: igql starts its own with demo data.
+   */
+  readonly simulator?: Simulator;
+}
+
+/** Where igql reaches Instagram: the config's hosts, or the simulator's in sandbox mode. */
+export interface Upstream {
+  graphUrl: string;
+  oauthUrl: string;
+  tokenUrl: string;
 }
 
 export interface App {
   readonly server: ReturnType<typeof createServer>;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  readonly upstream: Readonly<Upstream>;
+  /** Sandbox mode, once started: the simulator igql runs against. */
+  readonly sandbox: Sandbox | undefined;
   /** Listens on `config.host:config.port`; resolves with the GraphQL URL. */
   start(): Promise<string>;
   /** Stops accepting, closes websockets with 1001, drains in-flight requests, closes Redis. */
@@ -37,8 +55,6 @@ interface ServerContext {
   readonly req?: IncomingMessage;
   readonly connectionParams?: Readonly<Record<string, unknown>>;
 }
-
-type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
 export function createApp(deps: AppDeps): App {
   const { config } = deps;
@@ -78,24 +94,32 @@ export function createApp(deps: AppDeps): App {
     }),
   });
 
+  const upstream: Upstream = {
+    graphUrl: config.instagram.graphUrl,
+    oauthUrl: config.instagram.oauthUrl,
+    tokenUrl: config.instagram.tokenUrl,
+  };
+  let sandbox: Sandbox | undefined;
+  let baseUrl = '';
+
   const routes: Record<string, Route> = {
-    '/healthz': (_req, res) => json(res, 200, { status: 'ok' }),
-    '/readyz': async (_req, res) => {
+    'GET /healthz': (_req, res) => json(res, 200, { status: 'ok' }),
+    'GET /readyz': async (_req, res) => {
       const checks: Record<string, string> = {};
       if (redis) checks.redis = (await redis.ping()) ? 'ok' : 'unreachable';
       const ready = Object.values(checks).every((state) => state === 'ok');
       json(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks });
     },
-    '/metrics': async (_req, res) => {
+    'GET /metrics': async (_req, res) => {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
     },
   };
 
   const server = createServer(async (req, res) => {
-    const route = routes[new URL(req.url ?? '/', 'http://igql').pathname];
+    const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://igql').pathname}`];
     try {
-      if (route && (req.method === 'GET' || req.method === 'HEAD')) await route(req, res);
+      if (route) await route(req, res);
       else await yoga.handle(req, res, { req });
     } catch (err) {
       logger.error({ err, path: req.url }, 'request failed');
@@ -161,8 +185,26 @@ export function createApp(deps: AppDeps): App {
     server,
     metrics,
     logger,
+    upstream,
+    get sandbox() {
+      return sandbox;
+    },
     async start() {
       redis?.connect();
+      if (config.sandbox) {
+        // Only sandbox mode loads the simulator: nothing on the production path imports it.
+        const { startSandbox } = await import('./sandbox/index.ts');
+        sandbox = await startSandbox({
+          config,
+          logger,
+          igqlUrl: () => baseUrl,
+          ...(deps.simulator ? { simulator: deps.simulator } : {}),
+        });
+        upstream.graphUrl = sandbox.simulator.url;
+        upstream.oauthUrl = sandbox.simulator.url;
+        upstream.tokenUrl = sandbox.simulator.url;
+        Object.assign(routes, sandbox.routes);
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -171,7 +213,9 @@ export function createApp(deps: AppDeps): App {
         });
       });
       const { port } = server.address() as AddressInfo;
-      return `http://${config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql`;
+      const host = ['127.0.0.1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
+      baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+      return `http://${host}:${port}/graphql`;
     },
     stop() {
       stopping ??= (async () => {
@@ -188,14 +232,10 @@ export function createApp(deps: AppDeps): App {
           await closed;
         }
         await yoga.dispose();
+        await sandbox?.stop();
         await redis?.close();
       })();
       return stopping;
     },
   };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
 }

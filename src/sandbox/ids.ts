@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 /** Digits from a CSPRNG: ids are opaque and never sequential, as Instagram's are. */
 export const digits = (n: number): string =>
@@ -27,5 +27,5 @@ export const newAccessToken = (): string =>
   `IGAA${Buffer.from(digits(24) + digits(24))
     .toString('base64url')
     .slice(0, 60)}`;
-export const newFbtraceId = (): string =>
-  Buffer.from(digits(16)).toString('base64url').slice(0, 23).replace(/^./, 'A');
+/** 23 characters starting with `A`, as `A7OjVVCXwSdfpIERKqntSKo`. */
+export const newFbtraceId = (): string => `A${randomBytes(17).toString('base64url').slice(0, 22)}`;

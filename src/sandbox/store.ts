@@ -14,12 +14,15 @@ export interface Clock {
   advance(ms: number): void;
 }
 
-export function createClock(start = Date.now()): Clock {
+/** A clock that runs from `start`, or stands still there until advanced (`frozen`, for tests). */
+export function createClock(start = Date.now(), frozen = false): Clock {
   let offset = start - Date.now();
+  let stopped = start;
   return {
-    now: () => Date.now() + offset,
+    now: () => (frozen ? stopped : Date.now() + offset),
     advance(ms) {
       offset += ms;
+      stopped += ms;
     },
   };
 }
@@ -89,7 +92,11 @@ export interface SimMessage {
   text: string;
   readonly attachments: SimAttachment[];
   readonly shares: SimShare[];
-  readonly story?: { readonly kind: 'reply_to' | 'mention'; readonly id: string; readonly link: string };
+  readonly story?: {
+    readonly kind: 'reply_to' | 'mention';
+    readonly id: string;
+    readonly link: string;
+  };
   reactions: SimReaction[];
   readonly replyTo?: { readonly mid: string; readonly isSelfReply: boolean };
   readonly isUnsupported: boolean;
@@ -161,7 +168,9 @@ export class Store {
     this.clock = clock;
   }
 
-  addAccount(fields: Partial<Omit<SimAccount, 'subscribedFields'>> & { username: string }): SimAccount {
+  addAccount(
+    fields: Partial<Omit<SimAccount, 'subscribedFields'>> & { username: string },
+  ): SimAccount {
     const account: SimAccount = {
       igId: fields.igId ?? newIgId(),
       appScopedId: fields.appScopedId ?? newAppScopedId(),
@@ -253,7 +262,8 @@ export class Store {
       accountIgId,
       userIgsid: igsid,
       messages: [],
-      updatedTime: this.clock.now(),
+      // Set by the first message.
+      updatedTime: 0,
     };
     this.conversations.set(conversation.id, conversation);
     return conversation;

@@ -1,0 +1,511 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserActions } from './actions.ts';
+import { errors, GraphError, tokenErrors } from './errors.ts';
+import { type FieldRequest, parseFields } from './fields.ts';
+import { type Bucket, DOCUMENTED_LIMITS, RateLimiter, type RateLimits } from './limits.ts';
+import { OAuthServer } from './oauth.ts';
+import {
+  DETAIL_WINDOW,
+  type RenderContext,
+  renderAccount,
+  renderConversation,
+  renderConversationList,
+  renderMessage,
+  renderMessageEdge,
+  renderUserProfile,
+} from './render.ts';
+import { handleSend } from './send.ts';
+import { type Clock, createClock, type SimAccount, type SimToken, Store } from './store.ts';
+import { WebhookDispatcher } from './webhooks.ts';
+
+export interface SimulatorOptions {
+  /** The Meta app id that OAuth expects as `client_id`. Default `1000000000000001`. */
+  readonly appId?: string;
+  /** Signs webhooks (`X-Hub-Signature-256`) and checks OAuth `client_secret`. */
+  readonly appSecret: string;
+  /** Where webhooks are delivered; undefined = deliveries fail and are retried. */
+  readonly callbackUrl?: () => string | undefined;
+  /** Redirect URIs the app registered; undefined = any. */
+  readonly redirectUris?: readonly string[];
+  /** Latency added to every answer. Default 0. */
+  readonly latencyMs?: number;
+  /** Instagram's documented limits (default), other limits, or false to lift them. */
+  readonly rateLimits?: RateLimits | false;
+  /** Webhook retry schedule. Default: the dispatcher's. */
+  readonly retryScheduleMs?: readonly number[];
+  readonly clock?: Clock;
+}
+
+/** One request the simulator served, as the test log keeps it. */
+export interface LoggedRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Path template, as igql's metrics label it: `/me/conversations`, `/{id}/messages`. */
+  readonly endpoint: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  status: number;
+  readonly at: number;
+}
+
+export type FaultKind =
+  | 'transient'
+  | 'server-error'
+  | 'timeout'
+  | 'drop'
+  | 'rate-limit'
+  | 'expired-token'
+  | 'error';
+
+export interface Fault {
+  /** `GET /me/conversations`, `POST /{id}/messages`, … (method and template); undefined = any. */
+  readonly endpoint?: string;
+  readonly kind: FaultKind;
+  /** How many requests it hits. Default 1. */
+  readonly times?: number;
+  /** For `rate-limit`: the Graph code (4, 17, 613, 80002). Default 4. */
+  readonly code?: number;
+  /** For `error`: the exact error to answer. */
+  readonly error?: GraphError;
+}
+
+const KNOWN_FIELDS = new Set([
+  'comments',
+  'live_comments',
+  'mentions',
+  'message_echoes',
+  'message_edit',
+  'message_reactions',
+  'messages',
+  'messaging_handover',
+  'messaging_optins',
+  'messaging_postbacks',
+  'messaging_referral',
+  'messaging_seen',
+  'standby',
+]);
+
+interface Incoming {
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly query: URLSearchParams;
+  readonly body: Record<string, unknown>;
+  readonly form: URLSearchParams;
+  readonly authorization: string | undefined;
+  readonly versioned: boolean;
+}
+
+type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+
+/**
+ * A simulated graph.instagram.com (plus the OAuth hosts) on 127.0.0.1, and the controls tests
+ * and benchmarks use: seed data, latency, faults, request log, rate limits, webhooks, clock.
+ * igql reaches it only over HTTP, exactly as it reaches Instagram.
+ */
+export class Simulator {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly appId: string;
+  readonly webhooks: WebhookDispatcher;
+  readonly users: UserActions;
+  readonly oauth: OAuthServer;
+  readonly requests: LoggedRequest[] = [];
+  latencyMs: number;
+  readonly #limiter: RateLimiter;
+  readonly #faults: (Fault & { left: number })[] = [];
+  readonly #server = createServer((req, res) => void this.#handle(req, res));
+  readonly #hanging = new Set<ServerResponse>();
+  #url = '';
+
+  constructor(options: SimulatorOptions) {
+    this.clock = options.clock ?? createClock();
+    this.store = new Store(this.clock);
+    this.appId = options.appId ?? '1000000000000001';
+    this.latencyMs = options.latencyMs ?? 0;
+    this.#limiter = new RateLimiter(
+      options.rateLimits === false ? undefined : (options.rateLimits ?? DOCUMENTED_LIMITS),
+      () => this.clock.now(),
+    );
+    this.webhooks = new WebhookDispatcher({
+      store: this.store,
+      appSecret: options.appSecret,
+      callbackUrl: options.callbackUrl ?? (() => undefined),
+      clock: this.clock,
+      ...(options.retryScheduleMs ? { retryScheduleMs: options.retryScheduleMs } : {}),
+    });
+    this.users = new UserActions(this.store, this.webhooks);
+    this.oauth = new OAuthServer({
+      store: this.store,
+      appId: this.appId,
+      appSecret: options.appSecret,
+      ...(options.redirectUris ? { redirectUris: [...options.redirectUris] } : {}),
+    });
+  }
+
+  /** The base URL without version: what `INSTAGRAM_GRAPH_URL` and the OAuth hosts point at. */
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
+    this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this.#url;
+  }
+
+  async stop(): Promise<void> {
+    this.webhooks.close();
+    for (const res of this.#hanging) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Requests served, optionally only those of one endpoint (`GET /me/conversations`). */
+  count(endpoint?: string): number {
+    return endpoint === undefined
+      ? this.requests.length
+      : this.requests.filter((r) => `${r.method} ${r.endpoint}` === endpoint).length;
+  }
+
+  resetRequests(): void {
+    this.requests.length = 0;
+  }
+
+  /** Makes the next `times` matching requests fail the given way. */
+  inject(fault: Fault): void {
+    this.#faults.push({ ...fault, left: fault.times ?? 1 });
+  }
+
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
+  /** Replaces the limits, or lifts them with `false`. Counters restart. */
+  setRateLimits(limits: Partial<RateLimits> | false): void {
+    this.#limiter.limits = limits === false ? undefined : { ...DOCUMENTED_LIMITS, ...limits };
+    this.#limiter.reset();
+  }
+
+  /** Creates an account with a long-lived token, subscribed to every messaging webhook field. */
+  addAccount(fields: Parameters<Store['addAccount']>[0]): { account: SimAccount; token: SimToken } {
+    const account = this.store.addAccount(fields);
+    for (const field of KNOWN_FIELDS) account.subscribedFields.add(field);
+    return { account, token: this.store.issueToken(account.igId) };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const raw = await readBody(req);
+    const incoming = parseIncoming(req, url, raw);
+    const endpoint = endpointOf(incoming);
+    const entry: LoggedRequest = {
+      method: incoming.method,
+      path: url.pathname,
+      endpoint,
+      query: Object.fromEntries(url.searchParams),
+      body: raw.length > 0 ? (safeJson(raw) ?? Object.fromEntries(incoming.form)) : undefined,
+      status: 0,
+      at: this.clock.now(),
+    };
+    this.requests.push(entry);
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+
+    const fault = this.#takeFault(`${incoming.method} ${endpoint}`);
+    if (fault?.kind === 'drop') {
+      entry.status = -1;
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'timeout') {
+      entry.status = -1;
+      this.#hanging.add(res);
+      res.on('close', () => this.#hanging.delete(res));
+      return;
+    }
+    let answer: Answer;
+    try {
+      answer = fault ? faultAnswer(fault) : this.#route(incoming);
+    } catch (caught) {
+      const error =
+        caught instanceof GraphError
+          ? caught
+          : new GraphError({
+              status: 500,
+              code: 1,
+              message: 'An unknown error has occurred.',
+              type: 'OAuthException',
+            });
+      answer = { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
+    }
+    entry.status = answer.status;
+    const headers: Record<string, string> = { ...answer.headers };
+    if (answer.status === 302) {
+      res.writeHead(302, { location: String(answer.body), ...headers });
+      res.end();
+      return;
+    }
+    const isText = typeof answer.body === 'string';
+    res.writeHead(answer.status, {
+      'content-type': isText ? 'text/html; charset=utf-8' : 'application/json; charset=UTF-8',
+      ...headers,
+    });
+    res.end(isText ? answer.body : JSON.stringify(answer.body));
+  }
+
+  #takeFault(endpoint: string): Fault | undefined {
+    const fault = this.#faults.find((f) => f.endpoint === undefined || f.endpoint === endpoint);
+    if (!fault) return undefined;
+    fault.left -= 1;
+    if (fault.left <= 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
+    return fault;
+  }
+
+  #route(r: Incoming): Answer {
+    const [first, second, third] = r.segments;
+    // OAuth hosts (www.instagram.com, api.instagram.com) are unversioned.
+    if (!r.versioned && first === 'oauth' && second === 'authorize' && r.method === 'GET') {
+      const result = this.oauth.authorize(r.query);
+      return 'location' in result
+        ? { status: 302, body: result.location }
+        : { status: result.status, body: result.body };
+    }
+    if (!r.versioned && first === 'oauth' && second === 'access_token' && r.method === 'POST') {
+      return this.oauth.exchangeCode(r.form);
+    }
+    if (r.segments.length === 1 && first === 'access_token' && r.method === 'GET') {
+      return { status: 200, body: this.oauth.exchangeLongLived(r.query) };
+    }
+    if (r.segments.length === 1 && first === 'refresh_access_token' && r.method === 'GET') {
+      return { status: 200, body: this.oauth.refresh(r.query) };
+    }
+    if (!first || r.segments.length > 2 || third !== undefined) {
+      throw errors.unknownPath(`/${r.segments.slice(1).join('/')}`);
+    }
+
+    const token = this.#authenticate(r);
+    const account = this.store.accounts.get(token.igId);
+    if (!account) throw tokenErrors.invalidated();
+    const ctx: RenderContext = {
+      store: this.store,
+      account,
+      versionUrl: `${this.#url}/${r.versioned ? 'v25.0' : ''}`.replace(/\/$/, ''),
+      accessToken: token.token,
+      messages: 0,
+    };
+    const fields = r.query.get('fields') ?? r.form.get('fields');
+    const requested = fields ? parseFields(fields) : undefined;
+    const isSelf = first === 'me' || first === account.igId || first === account.appScopedId;
+    const ok = (body: unknown): Answer => ({
+      status: 200,
+      body,
+      headers: { 'X-Business-Use-Case-Usage': this.#limiter.usageHeader(account.igId) },
+    });
+
+    if (second === undefined) {
+      if (r.method !== 'GET') throw errors.unsupportedPost(first);
+      if (isSelf) return ok(renderAccount(ctx, requested));
+      return ok(this.#readNode(ctx, token, first, requested));
+    }
+    if (second === 'messages' && r.method === 'POST') {
+      if (!isSelf) throw errors.unsupportedPost(first);
+      this.#limiter.take(account.igId, sendBucket(r.body));
+      return ok(handleSend({ store: this.store, account, token, webhooks: this.webhooks }, r.body));
+    }
+    if (second === 'conversations' && r.method === 'GET') {
+      if (!isSelf) throw errors.unsupportedGet(first);
+      requirePermission(token, 'instagram_business_manage_messages');
+      // UNCONFIRMED whether graph.instagram.com requires it: the simulator does, except for
+      // the `user_id` lookup, which CONV documents without it.
+      if (r.query.get('platform') !== 'instagram' && !r.query.has('user_id')) {
+        throw errors.invalidParameter('The parameter platform is required');
+      }
+      this.#limiter.take(account.igId, 'conversations');
+      return ok(renderConversationList(ctx, r.query, requested, `${first}/conversations`));
+    }
+    if (second === 'messages' && r.method === 'GET') {
+      const conversation = this.store.conversations.get(first);
+      if (!conversation || conversation.accountIgId !== account.igId)
+        throw errors.unsupportedGet(first);
+      requirePermission(token, 'instagram_business_manage_messages');
+      this.#limiter.take(account.igId, 'conversations');
+      const edge: FieldRequest = { name: 'messages', modifiers: {}, children: requested };
+      return ok(renderMessageEdge(ctx, conversation, edge, r.query));
+    }
+    if (second === 'subscribed_apps') {
+      if (!isSelf) throw errors.unsupportedGet(first);
+      return ok(this.#subscribedApps(account, r));
+    }
+    throw errors.unknownPath(`/${second}`);
+  }
+
+  #readNode(
+    ctx: RenderContext,
+    token: SimToken,
+    id: string,
+    requested: readonly FieldRequest[] | undefined,
+  ): unknown {
+    const account = ctx.account;
+    const conversation = this.store.conversations.get(id);
+    if (conversation && conversation.accountIgId === account.igId) {
+      requirePermission(token, 'instagram_business_manage_messages');
+      this.#limiter.take(account.igId, 'conversations');
+      return renderConversation(ctx, conversation, requested);
+    }
+    const message = this.store.messages.get(id);
+    const owner = message && this.store.conversations.get(message.conversationId);
+    if (message && owner?.accountIgId === account.igId) {
+      requirePermission(token, 'instagram_business_manage_messages');
+      this.#limiter.take(account.igId, 'conversations');
+      // CONV: a message past the 20 most recent reads as deleted (9000001).
+      if (message.deleted || this.store.recency(message) >= DETAIL_WINDOW)
+        throw errors.messageTooOld();
+      return renderMessage(ctx, message, requested);
+    }
+    const user = this.store.users.get(id);
+    if (user && user.accountIgId === account.igId) return renderUserProfile(user, requested);
+    throw errors.unsupportedGet(id);
+  }
+
+  #subscribedApps(account: SimAccount, r: Incoming): unknown {
+    if (r.method === 'GET') {
+      return {
+        data:
+          account.subscribedFields.size === 0
+            ? []
+            : [
+                {
+                  id: this.appId,
+                  name: 'igql',
+                  subscribed_fields: [...account.subscribedFields].sort(),
+                },
+              ],
+      };
+    }
+    if (r.method === 'DELETE') {
+      account.subscribedFields.clear();
+      return { success: true };
+    }
+    const raw = r.query.get('subscribed_fields') ?? r.form.get('subscribed_fields');
+    if (!raw) throw errors.invalidParameter('The parameter subscribed_fields is required.');
+    const fields = raw.split(',').map((f) => f.trim());
+    fields.forEach((field, i) => {
+      if (!KNOWN_FIELDS.has(field)) {
+        throw errors.invalidParameter(
+          `Param subscribed_fields[${i}] must be one of {${[...KNOWN_FIELDS].join(', ')}} - got "${field}".`,
+        );
+      }
+    });
+    account.subscribedFields.clear();
+    for (const field of fields) account.subscribedFields.add(field);
+    return { success: true };
+  }
+
+  #authenticate(r: Incoming): SimToken {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(r.authorization ?? '')?.[1];
+    const value = r.query.get('access_token') ?? r.form.get('access_token') ?? bearer;
+    const token = value ? this.store.tokens.get(value) : undefined;
+    if (!value || !/^IG[A-Za-z0-9_-]{20,}$/.test(value)) throw tokenErrors.malformed();
+    if (!token || token.revoked) throw tokenErrors.invalidated();
+    const now = this.clock.now();
+    if (token.expiresAt <= now) throw tokenErrors.expired(token.expiresAt, now);
+    return token;
+  }
+}
+
+function requirePermission(token: SimToken, permission: string): void {
+  if (!token.permissions.includes(permission)) throw errors.permission(permission);
+}
+
+/** Which documented limit a send counts against (RL): media, private replies, or the rest. */
+function sendBucket(body: Record<string, unknown>): Bucket {
+  const recipient = body.recipient as { comment_id?: unknown } | undefined;
+  if (recipient?.comment_id !== undefined) return 'privateReplies';
+  const message = body.message as { attachment?: { type?: unknown } } | undefined;
+  const type = message?.attachment?.type;
+  return type === 'audio' || type === 'video' ? 'sendMedia' : 'send';
+}
+
+function faultAnswer(fault: Fault): Answer {
+  if (fault.kind === 'server-error') {
+    return { status: 503, body: '<html><body>Service Unavailable</body></html>' };
+  }
+  const error =
+    fault.kind === 'transient'
+      ? errors.transient()
+      : fault.kind === 'expired-token'
+        ? tokenErrors.expired(Date.now() - 60_000, Date.now())
+        : fault.kind === 'rate-limit'
+          ? new GraphError({
+              status: 400,
+              code: fault.code ?? 4,
+              message:
+                fault.code === 17
+                  ? 'User request limit reached'
+                  : fault.code === 80002
+                    ? 'There have been too many calls to this Instagram account. Wait a bit and try again.'
+                    : fault.code === 613
+                      ? 'Calls to this api have exceeded the rate limit.'
+                      : 'Application request limit reached',
+              headers: { 'X-App-Usage': '{"call_count":100,"total_cputime":20,"total_time":20}' },
+            })
+          : (fault.error ?? errors.transient());
+  return { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
+}
+
+function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Incoming {
+  const parts = url.pathname.split('/').filter(Boolean);
+  const versioned = /^v\d+\.0$/.test(parts[0] ?? '');
+  const segments = versioned ? parts.slice(1) : parts;
+  const type = req.headers['content-type'] ?? '';
+  let body: Record<string, unknown> = {};
+  let form = new URLSearchParams();
+  if (type.includes('application/json')) {
+    const parsed = safeJson(raw);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      body = parsed as Record<string, unknown>;
+  } else if (raw.length > 0) {
+    form = new URLSearchParams(raw.toString());
+    // Graph takes object parameters as JSON strings in forms and query strings.
+    for (const [key, value] of form) body[key] = safeJson(Buffer.from(value)) ?? value;
+  }
+  if (Object.keys(body).length === 0 && req.method === 'POST') {
+    for (const [key, value] of url.searchParams) {
+      if (key !== 'access_token') body[key] = safeJson(Buffer.from(value)) ?? value;
+    }
+  }
+  return {
+    method: req.method ?? 'GET',
+    segments,
+    query: url.searchParams,
+    body,
+    form,
+    authorization: req.headers.authorization,
+    versioned,
+  };
+}
+
+function endpointOf(r: Incoming): string {
+  const [first, second] = r.segments;
+  if (first === 'oauth') return `/oauth/${second ?? ''}`;
+  if (r.segments.length === 1 && (first === 'access_token' || first === 'refresh_access_token')) {
+    return `/${first}`;
+  }
+  const head = first === 'me' ? '/me' : '/{id}';
+  return second === undefined ? head : `${head}/${second}`;
+}
+
+function safeJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString());
+  } catch {
+    return undefined;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
