@@ -350,7 +350,8 @@ function renderAttachment(
   attachment: SimMessage['attachments'][number],
   field: FieldRequest,
 ): Json {
-  const isImage = ['image', 'sticker', 'like_heart'].includes(attachment.type);
+  // A heart sticker has no URL (its webhook carries no payload either).
+  const isImage = ['image', 'sticker', 'like_heart'].includes(attachment.type) && attachment.url !== '';
   const all: Record<string, () => unknown> = {
     id: () => attachment.id,
     mime_type: () => MIME[attachment.type],
