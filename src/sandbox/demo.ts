@@ -149,7 +149,7 @@ export function seedDemo(sim: Simulator): DemoAccount[] {
     const answered = outbound(answer, start + 5 * MINUTE, {
       replyTo: { mid: asked.mid, isSelfReply: false },
     });
-    if (i % 3 === 0) answered.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '❤️' });
+    if (i % 3 === 0) answered.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '❤' });
     if (i === 5) {
       store.comments.set('17900000000000005', {
         id: '17900000000000005',

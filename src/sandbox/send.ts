@@ -184,8 +184,8 @@ const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
  * emoji"): one grapheme that is an RGI emoji (flags, keycaps, ZWJ sequences) or pictographic.
  */
 function reactionOf(value: unknown): { reaction: string; emoji: string } {
-  // Webhooks report a heart as `reaction: "love", emoji: "❤️"` (U+2764 U+FE0F, WHX).
-  if (value === 'love') return { reaction: 'love', emoji: '\u2764\uFE0F' };
+  // Webhooks report a heart as `reaction: "love", emoji: "❤"` (U+2764, the Postman capture).
+  if (value === 'love') return { reaction: 'love', emoji: '\u2764' };
   const isEmoji =
     typeof value === 'string' &&
     [...graphemes.segment(value)].length === 1 &&

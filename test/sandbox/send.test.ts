@@ -1003,18 +1003,18 @@ describe('handleSend: reactions', () => {
     const { send, user, inbound, account, events } = setup();
     expect(send(react(user.igsid, inbound.mid, 'love'))).toEqual({ recipient_id: user.igsid });
     expect(inbound.reactions).toEqual([
-      { userId: account.igId, reaction: 'love', emoji: '\u2764\uFE0F' },
+      { userId: account.igId, reaction: 'love', emoji: '\u2764' },
     ]);
     expect(events).toEqual([]);
   });
 
   it("replaces the account's reaction and leaves the user's", () => {
     const { send, user, inbound, account } = setup();
-    inbound.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '\u2764\uFE0F' });
+    inbound.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '\u2764' });
     send(react(user.igsid, inbound.mid, 'love'));
     send(react(user.igsid, inbound.mid, '😂'));
     expect(inbound.reactions).toEqual([
-      { userId: user.igsid, reaction: 'love', emoji: '\u2764\uFE0F' },
+      { userId: user.igsid, reaction: 'love', emoji: '\u2764' },
       { userId: account.igId, reaction: '😂', emoji: '😂' },
     ]);
   });
@@ -1079,7 +1079,7 @@ describe('handleSend: reactions', () => {
 
   it("unreact removes the account's reaction only", () => {
     const { send, user, inbound } = setup();
-    inbound.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '\u2764\uFE0F' });
+    inbound.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '\u2764' });
     send(react(user.igsid, inbound.mid, '😮'));
     const unreact = {
       recipient: { id: user.igsid },
@@ -1088,7 +1088,7 @@ describe('handleSend: reactions', () => {
     };
     expect(send(unreact)).toEqual({ recipient_id: user.igsid });
     expect(inbound.reactions).toEqual([
-      { userId: user.igsid, reaction: 'love', emoji: '\u2764\uFE0F' },
+      { userId: user.igsid, reaction: 'love', emoji: '\u2764' },
     ]);
   });
 });
