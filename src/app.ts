@@ -7,14 +7,20 @@ import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { type Session, SessionError, verifySession } from './auth/session.ts';
+import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import { json, type Route } from './http.ts';
+import { InstagramClient } from './instagram/client.ts';
+import { InstagramApi } from './instagram/graph.ts';
+import { RequestLoaders } from './loaders/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis, type Redis } from './redis.ts';
 import type { Sandbox } from './sandbox/index.ts';
 import type { Simulator } from './sandbox/simulator.ts';
 import type { Context } from './schema/context.ts';
+import { unauthenticated } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps {
@@ -53,7 +59,8 @@ export interface App {
 /** What the transports hand to Yoga's context factory besides Yoga's own fields. */
 interface ServerContext {
   readonly req?: IncomingMessage;
-  readonly connectionParams?: Readonly<Record<string, unknown>>;
+  /** graphql-ws: the session verified when the socket connected. */
+  readonly session?: Session;
 }
 
 export function createApp(deps: AppDeps): App {
@@ -63,6 +70,33 @@ export function createApp(deps: AppDeps): App {
   const redis: Redis | undefined = config.redis.url
     ? createRedis(config.redis.url, logger)
     : undefined;
+
+  const tokens: TokenStore = new MemoryTokenStore();
+  const upstream: Upstream = {
+    graphUrl: config.instagram.graphUrl,
+    oauthUrl: config.instagram.oauthUrl,
+    tokenUrl: config.instagram.tokenUrl,
+  };
+  const client = new InstagramClient({
+    graphUrl: () => upstream.graphUrl,
+    apiVersion: config.instagram.apiVersion,
+    metrics,
+    logger,
+  });
+  const api = new InstagramApi(client);
+
+  /** The session of a request: null without credentials, UNAUTHENTICATED with bad ones. */
+  const sessionOf = async (authorization: string | null | undefined): Promise<Session | null> => {
+    if (!authorization) return null;
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+    if (!token) throw unauthenticated('Authorization must be `Bearer <session JWT>`');
+    try {
+      return await verifySession(config.sessionSecret, token);
+    } catch (error) {
+      if (error instanceof SessionError) throw unauthenticated(`Invalid session: ${error.message}`);
+      throw error;
+    }
+  };
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -87,18 +121,20 @@ export function createApp(deps: AppDeps): App {
         return masked;
       },
     },
-    context: ({ request }): Context => ({
-      requestId: request?.headers.get('x-request-id') ?? randomUUID(),
-      logger,
-      apiVersion: config.instagram.apiVersion,
-    }),
+    context: async ({ request, session: socketSession }): Promise<Context> => {
+      const session = socketSession ?? (await sessionOf(request?.headers.get('authorization')));
+      return {
+        requestId: request?.headers.get('x-request-id') ?? randomUUID(),
+        logger,
+        apiVersion: config.instagram.apiVersion,
+        session,
+        loaders: new RequestLoaders(api, tokens, session),
+        now: Date.now,
+      };
+    },
   });
 
-  const upstream: Upstream = {
-    graphUrl: config.instagram.graphUrl,
-    oauthUrl: config.instagram.oauthUrl,
-    tokenUrl: config.instagram.tokenUrl,
-  };
+  const sockets = new WeakMap<object, Session>();
   let sandbox: Sandbox | undefined;
   let baseUrl = '';
 
@@ -152,10 +188,22 @@ export function createApp(deps: AppDeps): App {
     {
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      // A socket without a valid session is closed with 4403 (Forbidden).
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization;
+        try {
+          const session = await sessionOf(typeof authorization === 'string' ? authorization : null);
+          if (!session) return false;
+          sockets.set(ctx, session);
+          return true;
+        } catch {
+          return false;
+        }
+      },
       onSubscribe: async (ctx, _id, params) => {
         const enveloped = yoga.getEnveloped({
           req: ctx.extra.request,
-          connectionParams: ctx.connectionParams,
+          session: sockets.get(ctx),
           params,
         });
         let document: ReturnType<Enveloped['parse']>;
@@ -200,6 +248,7 @@ export function createApp(deps: AppDeps): App {
           igqlUrl: () => baseUrl,
           ...(deps.simulator ? { simulator: deps.simulator } : {}),
         });
+        for (const account of sandbox.accounts()) await tokens.put(account);
         upstream.graphUrl = sandbox.simulator.url;
         upstream.oauthUrl = sandbox.simulator.url;
         upstream.tokenUrl = sandbox.simulator.url;
@@ -232,6 +281,7 @@ export function createApp(deps: AppDeps): App {
           await closed;
         }
         await yoga.dispose();
+        await client.close();
         await sandbox?.stop();
         await redis?.close();
       })();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { signSession } from '../auth/session.ts';
+import type { StoredAccount } from '../auth/token-store.ts';
 import type { Config } from '../config.ts';
 import { decodeId, globalId } from '../global-id.ts';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
@@ -11,6 +12,8 @@ export interface Sandbox {
   readonly simulator: Simulator;
   /** `GET /sandbox` and `POST /sandbox/inbound`: no auth, sandbox mode only. */
   readonly routes: Readonly<Record<string, Route>>;
+  /** The simulated accounts and their Instagram tokens, for igql's token store. */
+  accounts(): StoredAccount[];
   stop(): Promise<void>;
 }
 
@@ -113,6 +116,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   return {
     simulator,
     routes,
+    accounts: () =>
+      (demo.length > 0 ? demo : accountsOf(simulator)).map(({ account, token }) => ({
+        igId: account.igId,
+        accessToken: token.token,
+        status: 'ACTIVE' as const,
+        issuedAt: token.issuedAt,
+        expiresAt: token.expiresAt,
+      })),
     async stop() {
       if (!options.simulator) await simulator.stop();
     },

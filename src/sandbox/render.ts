@@ -351,7 +351,8 @@ function renderAttachment(
   field: FieldRequest,
 ): Json {
   // A heart sticker has no URL (its webhook carries no payload either).
-  const isImage = ['image', 'sticker', 'like_heart'].includes(attachment.type) && attachment.url !== '';
+  const isImage =
+    ['image', 'sticker', 'like_heart'].includes(attachment.type) && attachment.url !== '';
   const all: Record<string, () => unknown> = {
     id: () => attachment.id,
     mime_type: () => MIME[attachment.type],

@@ -95,6 +95,8 @@ interface Incoming {
   readonly form: URLSearchParams;
   readonly authorization: string | undefined;
   readonly versioned: boolean;
+  /** `v25.0`, …; undefined for an unversioned path. */
+  readonly version: string | undefined;
 }
 
 type Answer = { status: number; body: unknown; headers?: Record<string, string> };
@@ -115,7 +117,11 @@ export class Simulator {
   latencyMs: number;
   readonly #limiter: RateLimiter;
   readonly #faults: (Fault & { left: number })[] = [];
-  readonly #server = createServer((req, res) => void this.#handle(req, res));
+  // A client gone mid-body, or a request target URL cannot parse, rejects `#handle`: drop the
+  // connection rather than leave an unhandled rejection that ends the hosting process.
+  readonly #server = createServer((req, res) => {
+    this.#handle(req, res).catch(() => res.destroy());
+  });
   readonly #hanging = new Set<ServerResponse>();
   #url = '';
 
@@ -226,7 +232,7 @@ export class Simulator {
     }
     let answer: Answer;
     try {
-      answer = fault ? faultAnswer(fault) : this.#route(incoming);
+      answer = fault ? faultAnswer(fault, this.clock.now()) : this.#route(incoming);
     } catch (caught) {
       const error =
         caught instanceof GraphError
@@ -290,7 +296,8 @@ export class Simulator {
     const ctx: RenderContext = {
       store: this.store,
       account,
-      versionUrl: `${this.#url}/${r.versioned ? 'v25.0' : ''}`.replace(/\/$/, ''),
+      // Paging links keep the version the request named, as Graph's do.
+      versionUrl: r.version === undefined ? this.#url : `${this.#url}/${r.version}`,
       accessToken: token.token,
       messages: 0,
     };
@@ -427,7 +434,7 @@ function sendBucket(body: Record<string, unknown>): Bucket {
   return type === 'audio' || type === 'video' ? 'sendMedia' : 'send';
 }
 
-function faultAnswer(fault: Fault): Answer {
+function faultAnswer(fault: Fault, now: number): Answer {
   if (fault.kind === 'server-error') {
     return { status: 503, body: '<html><body>Service Unavailable</body></html>' };
   }
@@ -435,7 +442,7 @@ function faultAnswer(fault: Fault): Answer {
     fault.kind === 'transient'
       ? errors.transient()
       : fault.kind === 'expired-token'
-        ? tokenErrors.expired(Date.now() - 60_000, Date.now())
+        ? tokenErrors.expired(now - 60_000, now)
         : fault.kind === 'rate-limit'
           ? new GraphError({
               status: 400,
@@ -483,6 +490,7 @@ function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Incoming {
     form,
     authorization: req.headers.authorization,
     versioned,
+    version: versioned ? parts[0] : undefined,
   };
 }
 

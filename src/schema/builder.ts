@@ -3,17 +3,29 @@ import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from './context.ts';
+import { unauthenticated } from './errors.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: { DateTime: { Input: Date; Output: Date } };
-  AuthScopes: { public: boolean };
+  AuthScopes: { session: boolean };
   DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
-  scopeAuth: { authScopes: async () => ({ public: true }) },
-  relay: {},
+  scopeAuth: {
+    authScopes: (ctx) => ({ session: ctx.session !== null }),
+    unauthorizedError: () => unauthenticated(),
+  },
+  relay: {
+    nodesOnConnection: true,
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    clientMutationId: 'omit',
+    cursorType: 'String',
+  },
 });
 
 builder.scalarType('DateTime', {

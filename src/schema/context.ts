@@ -1,3 +1,5 @@
+import type { Session } from '../auth/session.ts';
+import type { RequestLoaders } from '../loaders/index.ts';
 import type { Logger } from '../logger.ts';
 
 /** What every resolver sees, whichever transport (HTTP, SSE, graphql-ws) carried the operation. */
@@ -6,4 +8,9 @@ export interface Context {
   readonly logger: Logger;
   /** The Instagram Graph API version igql speaks. */
   readonly apiVersion: string;
+  /** The verified igql session, or null for an anonymous request. */
+  readonly session: Session | null;
+  /** This request's reads: authorised per account, batched, deduplicated. */
+  readonly loaders: RequestLoaders;
+  readonly now: () => number;
 }

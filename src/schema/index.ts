@@ -1,4 +1,8 @@
 import { builder } from './builder.ts';
 import './server.ts';
+import './participant.ts';
+import './message.ts';
+import './conversation.ts';
+import './account.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,81 @@
+/**
+ * `fields=` for Graph reads, built from what the caller needs and nothing more: the one place
+ * that knows Graph's field names and expansion syntax (instagram-api.md §2–3).
+ */
+
+/** What a message read must carry, beside `id`, `created_time` and `from` (always asked). */
+export interface MessageNeeds {
+  readonly text?: boolean;
+  readonly to?: boolean;
+  /** Attachments, shares (posts, reels) and stories: every kind of `Attachment`. */
+  readonly attachments?: boolean;
+  readonly reactions?: boolean;
+  readonly replyTo?: boolean;
+  readonly isUnsupported?: boolean;
+}
+
+export interface ConversationNeeds {
+  readonly updatedTime?: boolean;
+  /** The newest messages, by nested expansion: `messages.limit(N){…}`. */
+  readonly messages?: { readonly limit: number; readonly fields: MessageNeeds };
+}
+
+export const ACCOUNT_FIELDS = {
+  username: 'username',
+  name: 'name',
+  accountType: 'account_type',
+  profilePictureUrl: 'profile_picture_url',
+  followersCount: 'followers_count',
+  followsCount: 'follows_count',
+  mediaCount: 'media_count',
+} as const;
+
+export const PROFILE_FIELDS = {
+  name: 'name',
+  username: 'username',
+  profilePicture: 'profile_pic',
+  followerCount: 'follower_count',
+  followsAccount: 'is_user_follow_business',
+  followedByAccount: 'is_business_follow_user',
+  isVerified: 'is_verified_user',
+} as const;
+
+/** `from` is always asked: it tells a detailed message (the 20 newest) from an id-only one. */
+export function messageFields(needs: MessageNeeds): string {
+  const fields = ['id', 'created_time', 'from'];
+  if (needs.to) fields.push('to');
+  if (needs.text) fields.push('message');
+  if (needs.attachments) fields.push('attachments', 'shares{link,name}', 'story');
+  if (needs.reactions) fields.push('reactions');
+  if (needs.replyTo) fields.push('reply_to');
+  if (needs.isUnsupported) fields.push('is_unsupported');
+  return fields.join(',');
+}
+
+/** Participants are always asked: a message id names the conversation's other participant. */
+export function conversationFields(needs: ConversationNeeds): string {
+  const fields = ['id', 'participants'];
+  if (needs.updatedTime) fields.push('updated_time');
+  if (needs.messages) {
+    fields.push(`messages.limit(${needs.messages.limit}){${messageFields(needs.messages.fields)}}`);
+  }
+  return fields.join(',');
+}
+
+/** Splits a `fields=` list at its top-level commas (not those inside braces or parentheses). */
+export function splitFields(fields: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const c = fields[i];
+    if (c === '{' || c === '(') depth++;
+    else if (c === '}' || c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(fields.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(fields.slice(start));
+  return out.filter((f) => f !== '');
+}

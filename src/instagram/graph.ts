@@ -1,0 +1,217 @@
+import type { InstagramClient } from './client.ts';
+import { InstagramError } from './errors.ts';
+
+/** Shapes graph.instagram.com answers with (instagram-api.md §2–3); every field optional but `id`. */
+export interface GraphUser {
+  readonly id: string;
+  readonly username?: string;
+}
+
+export interface GraphPaging {
+  readonly cursors?: { readonly before?: string; readonly after?: string };
+  readonly next?: string;
+  readonly previous?: string;
+}
+
+export interface GraphList<T> {
+  readonly data: readonly T[];
+  readonly paging?: GraphPaging;
+}
+
+export interface GraphAttachment {
+  readonly id?: string;
+  readonly mime_type?: string;
+  readonly name?: string;
+  readonly image_data?: { readonly url: string; readonly preview_url?: string };
+  readonly video_data?: { readonly url: string; readonly preview_url?: string };
+  readonly file_url?: string;
+}
+
+export interface GraphMessage {
+  readonly id: string;
+  readonly created_time?: string;
+  readonly from?: GraphUser;
+  readonly to?: GraphList<GraphUser>;
+  readonly message?: string;
+  readonly attachments?: GraphList<GraphAttachment>;
+  readonly shares?: GraphList<{ readonly link?: string; readonly name?: string }>;
+  readonly story?: {
+    readonly reply_to?: { readonly link?: string; readonly id?: string };
+    readonly mention?: { readonly link?: string; readonly id?: string };
+  };
+  readonly reactions?: GraphList<{
+    readonly reaction: string;
+    readonly users?: readonly GraphUser[];
+  }>;
+  readonly reply_to?: { readonly mid: string; readonly is_self_reply?: boolean };
+  readonly is_unsupported?: boolean;
+}
+
+export interface GraphConversation {
+  readonly id: string;
+  readonly updated_time?: string;
+  readonly participants?: GraphList<GraphUser>;
+  readonly messages?: GraphList<GraphMessage>;
+}
+
+export interface GraphAccount {
+  readonly id: string;
+  readonly user_id?: string;
+  readonly username?: string;
+  readonly name?: string;
+  readonly account_type?: string;
+  readonly profile_picture_url?: string;
+  readonly followers_count?: number;
+  readonly follows_count?: number;
+  readonly media_count?: number;
+}
+
+export interface GraphUserProfile {
+  readonly id: string;
+  readonly name?: string | null;
+  readonly username?: string;
+  readonly profile_pic?: string | null;
+  readonly follower_count?: number;
+  readonly is_user_follow_business?: boolean;
+  readonly is_business_follow_user?: boolean;
+  readonly is_verified_user?: boolean;
+}
+
+/** Whose token a call uses: the account (IG_ID) and its Instagram token. */
+export interface Auth {
+  readonly igId: string;
+  readonly token: string;
+}
+
+export interface PageArgs {
+  readonly limit: number;
+  readonly after?: string | undefined;
+  readonly before?: string | undefined;
+}
+
+/** Graph times (`2025-07-28T22:44:49+0000`) as Dates. */
+export const parseGraphTime = (value: string): Date => new Date(value.replace(/\+0000$/, 'Z'));
+
+/** The typed reads igql makes, each one Graph request (a split page makes more). */
+export class InstagramApi {
+  readonly #client: InstagramClient;
+
+  constructor(client: InstagramClient) {
+    this.#client = client;
+  }
+
+  /** `GET /me`; accepts the `{"data":[…]}` wrapper GS prints as well as the flat object. */
+  async account(auth: Auth, fields: readonly string[]): Promise<GraphAccount> {
+    const body = await this.#client.call<GraphAccount | { data: GraphAccount[] }>({
+      method: 'GET',
+      path: 'me',
+      endpoint: '/me',
+      token: auth.token,
+      igId: auth.igId,
+      query: { fields: fields.join(',') },
+    });
+    return 'data' in body && Array.isArray(body.data)
+      ? (body.data[0] ?? { id: '' })
+      : (body as GraphAccount);
+  }
+
+  /** `GET /<id>?fields=…`: a conversation, a message or a user profile. */
+  node<T>(auth: Auth, id: string, fields: string): Promise<T> {
+    return this.#client.call<T>({
+      method: 'GET',
+      path: encodeURIComponent(id),
+      endpoint: '/{id}',
+      token: auth.token,
+      igId: auth.igId,
+      query: { fields },
+    });
+  }
+
+  /**
+   * `GET /me/conversations`, newest first. When Instagram answers "reduce the amount of data",
+   * the page is split in two and fetched in halves, recursively.
+   */
+  async conversations(
+    auth: Auth,
+    args: PageArgs & { fields: string; userId?: string | undefined },
+  ): Promise<GraphList<GraphConversation>> {
+    return this.#split(args, (page) =>
+      this.#client.call<GraphList<GraphConversation>>({
+        method: 'GET',
+        path: 'me/conversations',
+        endpoint: '/me/conversations',
+        token: auth.token,
+        igId: auth.igId,
+        query: {
+          platform: 'instagram',
+          fields: args.fields,
+          limit: String(page.limit),
+          after: page.after,
+          before: page.before,
+          user_id: args.userId,
+        },
+      }),
+    );
+  }
+
+  /** `GET /<CONVERSATION_ID>/messages`, newest first. */
+  messages(
+    auth: Auth,
+    conversationId: string,
+    args: PageArgs & { fields: string },
+  ): Promise<GraphList<GraphMessage>> {
+    return this.#split(args, (page) =>
+      this.#client.call<GraphList<GraphMessage>>({
+        method: 'GET',
+        path: `${encodeURIComponent(conversationId)}/messages`,
+        endpoint: '/{id}/messages',
+        token: auth.token,
+        igId: auth.igId,
+        query: {
+          fields: args.fields,
+          limit: String(page.limit),
+          after: page.after,
+          before: page.before,
+        },
+      }),
+    );
+  }
+
+  async #split<T>(
+    args: PageArgs,
+    fetch: (page: PageArgs) => Promise<GraphList<T>>,
+  ): Promise<GraphList<T>> {
+    try {
+      return await fetch(args);
+    } catch (error) {
+      if (!(error instanceof InstagramError) || error.kind !== 'reduce_data' || args.limit < 2)
+        throw error;
+    }
+    const half = Math.ceil(args.limit / 2);
+    if (args.before !== undefined) {
+      // Backwards: the half nearest the cursor first, then the one before it.
+      const later = await this.#split({ limit: half, before: args.before }, fetch);
+      const cursor = later.paging?.cursors?.before;
+      if (!later.paging?.previous || cursor === undefined) return later;
+      const earlier = await this.#split({ limit: args.limit - half, before: cursor }, fetch);
+      return merge(earlier, later);
+    }
+    const first = await this.#split({ limit: half, after: args.after }, fetch);
+    const cursor = first.paging?.cursors?.after;
+    if (!first.paging?.next || cursor === undefined) return first;
+    const second = await this.#split({ limit: args.limit - half, after: cursor }, fetch);
+    return merge(first, second);
+  }
+}
+
+function merge<T>(first: GraphList<T>, second: GraphList<T>): GraphList<T> {
+  const paging: GraphPaging = {
+    cursors: {
+      ...(first.paging?.cursors?.before ? { before: first.paging.cursors.before } : {}),
+      ...(second.paging?.cursors?.after ? { after: second.paging.cursors.after } : {}),
+    },
+    ...(first.paging?.previous ? { previous: first.paging.previous } : {}),
+    ...(second.paging?.next ? { next: second.paging.next } : {}),
+  };
+  return { data: [...first.data, ...second.data], paging };
+}

@@ -1,0 +1,170 @@
+import DataLoader from 'dataloader';
+import type { Session } from '../auth/session.ts';
+import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
+import { InstagramError } from '../instagram/errors.ts';
+import { splitFields } from '../instagram/fields.ts';
+import type {
+  Auth,
+  GraphAccount,
+  GraphConversation,
+  GraphList,
+  GraphMessage,
+  InstagramApi,
+  PageArgs,
+} from '../instagram/graph.ts';
+import { notFound, reauthRequired } from '../schema/errors.ts';
+
+interface NodeKey {
+  readonly igId: string;
+  readonly id: string;
+  readonly fields: string;
+}
+
+const keyOf = (key: { igId: string; id: string; fields: string }) =>
+  `${key.igId}\n${key.id}\n${key.fields}`;
+
+/** Reads for one request: what is read twice reaches Instagram once, and sibling reads combine. */
+export class RequestLoaders {
+  readonly #api: InstagramApi;
+  readonly #tokens: TokenStore;
+  readonly #session: Session | null;
+  readonly #stored: DataLoader<string, StoredAccount | undefined>;
+  readonly #nodes: DataLoader<NodeKey, unknown, string>;
+  readonly #pages = new Map<string, Promise<unknown>>();
+  /** Messages seen in pages, with the fields they were read with. */
+  readonly #messages = new Map<
+    string,
+    { readonly fields: ReadonlySet<string>; readonly data: GraphMessage }
+  >();
+
+  constructor(api: InstagramApi, tokens: TokenStore, session: Session | null) {
+    this.#api = api;
+    this.#tokens = tokens;
+    this.#session = session;
+    this.#stored = new DataLoader(async (igIds) => Promise.all(igIds.map((id) => tokens.get(id))));
+    this.#nodes = new DataLoader((keys) => this.#loadNodes(keys), { cacheKeyFn: keyOf });
+  }
+
+  /** True when the session may use the account. Nothing else is ever read for a session. */
+  allows(igId: string): boolean {
+    return this.#session?.accounts.includes(igId) ?? false;
+  }
+
+  /**
+   * The token to read the account with. An account the session may not use answers exactly as
+   * one that does not exist; one whose token Instagram refused answers REAUTH_REQUIRED.
+   */
+  async auth(igId: string): Promise<Auth> {
+    const stored = this.allows(igId) ? await this.#stored.load(igId) : undefined;
+    if (!stored) throw notFound('Account');
+    if (stored.status === 'REAUTH_REQUIRED') throw reauthRequired();
+    return { igId, token: stored.accessToken };
+  }
+
+  async status(igId: string): Promise<AccountStatus> {
+    const stored = this.allows(igId) ? await this.#stored.load(igId) : undefined;
+    if (!stored) throw notFound('Account');
+    return stored.status;
+  }
+
+  /** `GET /me` with the union of the fields asked for the account in this tick. */
+  async account(igId: string, fields: readonly string[]): Promise<GraphAccount> {
+    return (await this.#nodes.load({ igId, id: 'me', fields: fields.join(',') })) as GraphAccount;
+  }
+
+  /** `GET /<id>` with the union of the fields asked for that object in this tick. */
+  async node<T>(igId: string, id: string, fields: string): Promise<T> {
+    return (await this.#nodes.load({ igId, id, fields })) as T;
+  }
+
+  conversations(
+    igId: string,
+    args: PageArgs & { fields: string; userId?: string | undefined },
+  ): Promise<GraphList<GraphConversation>> {
+    return this.#page(`c\n${igId}\n${JSON.stringify(args)}`, igId, (auth) =>
+      this.#api.conversations(auth, args),
+    );
+  }
+
+  messages(
+    igId: string,
+    conversationId: string,
+    args: PageArgs & { fields: string },
+  ): Promise<GraphList<GraphMessage>> {
+    return this.#page(`m\n${igId}\n${conversationId}\n${JSON.stringify(args)}`, igId, (auth) =>
+      this.#api.messages(auth, conversationId, args),
+    );
+  }
+
+  /** Remembers messages a page returned, so that a `replyTo` among them costs no call. */
+  prime(messages: readonly GraphMessage[], fields: string): void {
+    const set = new Set(splitFields(fields));
+    for (const message of messages) {
+      if (message.from !== undefined)
+        this.#messages.set(message.id, { fields: set, data: message });
+    }
+  }
+
+  /** A message by mid: from a page already read when it carried the fields, else `GET /<mid>`. */
+  async message(igId: string, mid: string, fields: string): Promise<GraphMessage> {
+    const seen = this.#messages.get(mid);
+    if (seen && splitFields(fields).every((f) => seen.fields.has(f))) return seen.data;
+    return this.node<GraphMessage>(igId, mid, fields);
+  }
+
+  async #page<T>(key: string, igId: string, read: (auth: Auth) => Promise<T>): Promise<T> {
+    let page = this.#pages.get(key) as Promise<T> | undefined;
+    if (!page) {
+      page = this.auth(igId).then((auth) => this.#upstream(igId, () => read(auth)));
+      this.#pages.set(key, page);
+    }
+    return page;
+  }
+
+  async #loadNodes(keys: readonly NodeKey[]): Promise<unknown[]> {
+    const groups = new Map<string, { igId: string; id: string; fields: Set<string> }>();
+    for (const key of keys) {
+      const group = groups.get(`${key.igId}\n${key.id}`) ?? {
+        igId: key.igId,
+        id: key.id,
+        fields: new Set(),
+      };
+      for (const field of splitFields(key.fields)) group.fields.add(field);
+      groups.set(`${key.igId}\n${key.id}`, group);
+    }
+    const results = new Map<string, Promise<unknown>>();
+    for (const [name, group] of groups) {
+      const fields = [...group.fields];
+      results.set(
+        name,
+        this.auth(group.igId).then((auth) =>
+          this.#upstream(group.igId, () =>
+            group.id === 'me'
+              ? this.#api.account(auth, fields)
+              : this.#api.node(auth, group.id, fields.join(',')),
+          ),
+        ),
+      );
+    }
+    return Promise.all(
+      keys.map((key) =>
+        (results.get(`${key.igId}\n${key.id}`) as Promise<unknown>).catch(
+          (e: unknown) => e as Error,
+        ),
+      ),
+    );
+  }
+
+  /** A token Instagram refuses marks the account REAUTH_REQUIRED for every later request. */
+  async #upstream<T>(igId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof InstagramError && error.kind === 'token') {
+        await this.#tokens.setStatus(igId, 'REAUTH_REQUIRED');
+        this.#stored.clear(igId);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { decodeId } from '../global-id.ts';
+import { InstagramError } from '../instagram/errors.ts';
+import { ACCOUNT_FIELDS, conversationFields, messageFields } from '../instagram/fields.ts';
+import type { GraphAccount, GraphConversation, GraphMessage } from '../instagram/graph.ts';
+import { builder } from './builder.ts';
+import { graphPage, toConnection } from './connection.ts';
+import type { Context } from './context.ts';
+import {
+  Conversation,
+  type ConversationShape,
+  conversationPlan,
+  toConversation,
+} from './conversation.ts';
+import { badUserInput, fromUpstream, unauthenticated } from './errors.ts';
+import { type MessageShape, messageNeeds, toMessage } from './message.ts';
+import { connectionNodes, selectionOf } from './selection.ts';
+
+export interface AccountShape {
+  readonly kind: 'Account';
+  readonly igId: string;
+}
+
+const toAccount = (igId: string): AccountShape => ({ kind: 'Account', igId });
+
+const AccountStatusEnum = builder.enumType('AccountStatus', {
+  values: {
+    ACTIVE: { description: 'igql can read and send for this account.' },
+    REAUTH_REQUIRED: {
+      description:
+        'Instagram refused the account’s token: someone must log in with Instagram again.',
+    },
+  } as const,
+});
+
+async function accountField<K extends keyof typeof ACCOUNT_FIELDS>(
+  a: AccountShape,
+  field: K,
+  ctx: Context,
+): Promise<GraphAccount[(typeof ACCOUNT_FIELDS)[K]]> {
+  const graphField = ACCOUNT_FIELDS[field];
+  try {
+    return (await ctx.loaders.account(a.igId, [graphField]))[graphField];
+  } catch (error) {
+    throw fromUpstream(error, 'Account');
+  }
+}
+
+export const Account = builder.objectRef<AccountShape>('Account');
+
+builder.node(Account, {
+  description: 'An Instagram professional account whose direct messages igql serves.',
+  id: { resolve: (a) => a.igId },
+  isTypeOf: (value) => (value as AccountShape).kind === 'Account',
+  fields: (t) => ({
+    igId: t.string({
+      description: 'The Instagram professional account id (IG_ID), as webhooks name it.',
+      resolve: (a) => a.igId,
+    }),
+    status: t.field({
+      type: AccountStatusEnum,
+      resolve: async (a, _args, ctx) => ctx.loaders.status(a.igId),
+    }),
+    username: t.string({
+      resolve: async (a, _args, ctx) => (await accountField(a, 'username', ctx)) ?? '',
+    }),
+    name: t.string({
+      nullable: true,
+      resolve: async (a, _args, ctx) => (await accountField(a, 'name', ctx)) ?? null,
+    }),
+    accountType: t.string({
+      nullable: true,
+      description: 'As Instagram reports it: `Business` or `Media_Creator`.',
+      resolve: async (a, _args, ctx) => (await accountField(a, 'accountType', ctx)) ?? null,
+    }),
+    profilePictureUrl: t.string({
+      nullable: true,
+      description: 'Expires: show it, never store it.',
+      resolve: async (a, _args, ctx) => (await accountField(a, 'profilePictureUrl', ctx)) ?? null,
+    }),
+    followersCount: t.int({
+      nullable: true,
+      resolve: async (a, _args, ctx) => (await accountField(a, 'followersCount', ctx)) ?? null,
+    }),
+    followsCount: t.int({
+      nullable: true,
+      resolve: async (a, _args, ctx) => (await accountField(a, 'followsCount', ctx)) ?? null,
+    }),
+    mediaCount: t.int({
+      nullable: true,
+      resolve: async (a, _args, ctx) => (await accountField(a, 'mediaCount', ctx)) ?? null,
+    }),
+    conversations: t.connection({
+      type: Conversation,
+      description:
+        'Newest first. `first`/`last` between 1 and 50 (default 20). A page with the newest messages of each conversation costs one call to Instagram.',
+      args: {
+        withUser: t.arg.id({
+          description: 'Only the conversation with this participant (`Participant.id`).',
+        }),
+      },
+      resolve: async (a, args, ctx, info) => {
+        const request = graphPage(args, 20);
+        let userId: string | undefined;
+        if (args.withUser != null) {
+          const decoded = decodeId(String(args.withUser));
+          if (decoded?.typename !== 'Participant' || decoded.igId !== a.igId) {
+            throw badUserInput('`withUser` must be a Participant.id of this account', 'withUser');
+          }
+          userId = decoded.rest;
+        }
+        const plan = conversationPlan(connectionNodes(selectionOf(info)));
+        try {
+          const page = await ctx.loaders.conversations(a.igId, {
+            limit: request.limit,
+            after: request.after,
+            before: request.before,
+            fields: conversationFields(plan.needs),
+            userId,
+          });
+          const messages = plan.needs.messages;
+          if (messages) {
+            ctx.loaders.prime(
+              page.data.flatMap((c) => c.messages?.data ?? []),
+              messageFields(messages.fields),
+            );
+          }
+          return toConnection(page, request, (c) => toConversation(a.igId, c, plan));
+        } catch (error) {
+          throw fromUpstream(error, 'Account');
+        }
+      },
+    }),
+  }),
+});
+
+// ---- Root fields -----------------------------------------------------------------------------
+
+const requireSession = (ctx: Context) => {
+  if (!ctx.session) throw unauthenticated();
+  return ctx.session;
+};
+
+builder.queryFields((t) => ({
+  viewer: t.field({
+    type: Account,
+    description: 'The session’s default account (the first it may use).',
+    resolve: (_root, _args, ctx) => toAccount(requireSession(ctx).accounts[0] ?? ''),
+  }),
+  accounts: t.field({
+    type: [Account],
+    description: 'Every account the session may use.',
+    resolve: (_root, _args, ctx) => requireSession(ctx).accounts.map(toAccount),
+  }),
+  node: t.field({
+    type: builder.nodeInterfaceRef(),
+    nullable: true,
+    description: 'Any object by id; null when it does not exist or belongs to another account.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx, info) => {
+      requireSession(ctx);
+      return loadNode(String(args.id), ctx, info);
+    },
+  }),
+  nodes: t.field({
+    type: [builder.nodeInterfaceRef()],
+    nullable: { list: false, items: true },
+    description: 'Objects by id, in order; null for each that does not exist or is not yours.',
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: (_root, args, ctx, info) => {
+      requireSession(ctx);
+      if (args.ids.length > 50) throw badUserInput('At most 50 ids', 'ids');
+      return Promise.all(args.ids.map((id) => loadNode(String(id), ctx, info)));
+    },
+  }),
+}));
+
+type NodeShape = AccountShape | ConversationShape | MessageShape;
+
+/** Another tenant's object, a malformed id and a missing object all answer null alike. */
+async function loadNode(
+  id: string,
+  ctx: Context,
+  info: GraphQLResolveInfo,
+): Promise<NodeShape | null> {
+  const decoded = decodeId(id);
+  if (!decoded || !ctx.loaders.allows(decoded.igId)) return null;
+  const selection = selectionOf(info, decoded.typename);
+  try {
+    switch (decoded.typename) {
+      case 'Account':
+        await ctx.loaders.status(decoded.igId);
+        return toAccount(decoded.igId);
+      case 'Conversation': {
+        const plan = conversationPlan(selection);
+        const data = await ctx.loaders.node<GraphConversation>(
+          decoded.igId,
+          decoded.rest,
+          conversationFields(plan.needs),
+        );
+        return toConversation(decoded.igId, data, plan);
+      }
+      case 'Message': {
+        const [igsid = '', mid = ''] = splitOnce(decoded.rest);
+        const fields = messageFields(messageNeeds(selection));
+        const data = await ctx.loaders.message(decoded.igId, mid, fields);
+        return toMessage(decoded.igId, igsid, data as GraphMessage);
+      }
+      default:
+        return null;
+    }
+  } catch (error) {
+    if (error instanceof InstagramError && ['not_found', 'message_too_old'].includes(error.kind))
+      return null;
+    const mapped = fromUpstream(error);
+    if (mapped.extensions.code === 'NOT_FOUND') return null;
+    throw mapped;
+  }
+}
+
+function splitOnce(value: string): [string, string] {
+  const at = value.indexOf(':');
+  return at === -1 ? [value, ''] : [value.slice(0, at), value.slice(at + 1)];
+}

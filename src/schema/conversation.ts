@@ -1,0 +1,208 @@
+import { type ConversationNeeds, conversationFields, messageFields } from '../instagram/fields.ts';
+import {
+  type GraphConversation,
+  type GraphList,
+  type GraphMessage,
+  parseGraphTime,
+} from '../instagram/graph.ts';
+import { builder } from './builder.ts';
+import { graphPage, toConnection } from './connection.ts';
+import type { Context } from './context.ts';
+import { fromUpstream } from './errors.ts';
+import { Message, messageNeeds, toMessage } from './message.ts';
+import { Participant } from './participant.ts';
+import { connectionNodes, type SelectionMap, selectionOf } from './selection.ts';
+
+export interface ConversationShape {
+  readonly kind: 'Conversation';
+  readonly igId: string;
+  readonly data: GraphConversation;
+  /** The `limit` of the messages expansion `data.messages` was read with, if any. */
+  readonly messagesLimit: number | undefined;
+}
+
+/** Instagram lets the account answer within 24 hours of the customer's last message. */
+const WINDOW_MS = 24 * 3_600_000;
+/** With the `HUMAN_AGENT` tag, a person may answer within 7 days. */
+const HUMAN_AGENT_MS = 7 * 24 * 3_600_000;
+/** Messages a page gives by default. */
+export const DEFAULT_MESSAGES = 20;
+/** Graph details only the newest 20: reading as many tells the window and completeness. */
+const DETAIL_WINDOW = 20;
+
+export interface ConversationPlan {
+  readonly needs: ConversationNeeds;
+}
+
+/**
+ * The Graph read a conversation selection needs, messages included (`messages.limit(N){…}`), so
+ * that a page of conversations with their newest messages costs one call.
+ */
+export function conversationPlan(selection: SelectionMap): ConversationPlan {
+  const messages = selection.get('messages');
+  const args = messages?.args ?? {};
+  const prefetchable = messages && args.after == null && args.before == null && args.last == null;
+  const first = typeof args.first === 'number' ? args.first : DEFAULT_MESSAGES;
+  const needsWindow = selection.has('replyWindow') || selection.has('historyComplete');
+  let limit = prefetchable ? first : 0;
+  if (needsWindow) limit = Math.max(limit, DETAIL_WINDOW);
+  const fields = prefetchable ? messageNeeds(connectionNodes(messages.children)) : {};
+  return {
+    needs: {
+      updatedTime: selection.has('updatedTime'),
+      ...(limit > 0 ? { messages: { limit: Math.min(limit, 100), fields } } : {}),
+    },
+  };
+}
+
+export const toConversation = (
+  igId: string,
+  data: GraphConversation,
+  plan: ConversationPlan,
+): ConversationShape => ({
+  kind: 'Conversation',
+  igId,
+  data,
+  messagesLimit: plan.needs.messages?.limit,
+});
+
+/** The customer: the participant who is not the account. */
+const otherParticipant = (c: ConversationShape) =>
+  c.data.participants?.data.find((p) => p.id !== c.igId)?.id ?? '';
+
+/** A field the first read did not carry (rare: a conversation reached another way). */
+async function reread(
+  c: ConversationShape,
+  ctx: Context,
+  needs: ConversationNeeds,
+): Promise<GraphConversation> {
+  try {
+    return await ctx.loaders.node<GraphConversation>(c.igId, c.data.id, conversationFields(needs));
+  } catch (error) {
+    throw fromUpstream(error, 'Conversation');
+  }
+}
+
+/** The newest messages, enough to find the customer's last one and to know if history is complete. */
+async function newest(c: ConversationShape, ctx: Context): Promise<GraphList<GraphMessage>> {
+  if (c.data.messages && (c.messagesLimit ?? 0) >= DETAIL_WINDOW) return c.data.messages;
+  const data = await reread(c, ctx, { messages: { limit: DETAIL_WINDOW, fields: {} } });
+  return data.messages ?? { data: [] };
+}
+
+const ReplyWindowState = builder.enumType('ReplyWindowState', {
+  description: 'Whether the account may answer now.',
+  values: {
+    OPEN: {
+      description: 'Within 24 hours of the customer’s last message: any message may be sent.',
+    },
+    HUMAN_AGENT_ONLY: {
+      description: 'Within 7 days: only a person may answer, with the `HUMAN_AGENT` tag.',
+    },
+    CLOSED: { description: 'The customer must write first.' },
+  } as const,
+});
+
+interface ReplyWindowShape {
+  readonly state: 'OPEN' | 'HUMAN_AGENT_ONLY' | 'CLOSED';
+  readonly closesAt: Date | null;
+}
+
+const ReplyWindow = builder.objectRef<ReplyWindowShape>('ReplyWindow').implement({
+  description: 'When the account may answer, from the customer’s last message.',
+  fields: (t) => ({
+    state: t.field({ type: ReplyWindowState, resolve: (w) => w.state }),
+    closesAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the current state ends; null when closed.',
+      resolve: (w) => w.closesAt,
+    }),
+  }),
+});
+
+export function replyWindow(lastInbound: Date | undefined, now: number): ReplyWindowShape {
+  if (!lastInbound) return { state: 'CLOSED', closesAt: null };
+  const t = lastInbound.getTime();
+  if (now < t + WINDOW_MS) return { state: 'OPEN', closesAt: new Date(t + WINDOW_MS) };
+  if (now < t + HUMAN_AGENT_MS)
+    return { state: 'HUMAN_AGENT_ONLY', closesAt: new Date(t + HUMAN_AGENT_MS) };
+  return { state: 'CLOSED', closesAt: null };
+}
+
+export const Conversation = builder.objectRef<ConversationShape>('Conversation');
+
+builder.node(Conversation, {
+  description: 'A direct-message thread between the account and one customer.',
+  id: { resolve: (c) => `${c.igId}:${c.data.id}` },
+  isTypeOf: (value) => (value as ConversationShape).kind === 'Conversation',
+  fields: (t) => ({
+    updatedTime: t.field({
+      type: 'DateTime',
+      description: 'When the last message was sent or received.',
+      resolve: async (c, _args, ctx) => {
+        const time =
+          c.data.updated_time ?? (await reread(c, ctx, { updatedTime: true })).updated_time;
+        return parseGraphTime(time ?? '1970-01-01T00:00:00+0000');
+      },
+    }),
+    participants: t.field({
+      type: [Participant],
+      description: 'The customer and the account.',
+      resolve: async (c, _args, ctx) => {
+        const list = c.data.participants ?? (await reread(c, ctx, {})).participants;
+        return (list?.data ?? []).map((p) => ({ igId: c.igId, igsid: p.id, username: p.username }));
+      },
+    }),
+    replyWindow: t.field({
+      type: ReplyWindow,
+      description:
+        'From the customer’s last message among the 20 newest; CLOSED when none of them is the customer’s.',
+      resolve: async (c, _args, ctx) => {
+        const page = await newest(c, ctx);
+        const last = page.data.find((m) => m.from !== undefined && m.from.id !== c.igId);
+        return replyWindow(
+          last?.created_time ? parseGraphTime(last.created_time) : undefined,
+          ctx.now(),
+        );
+      },
+    }),
+    historyComplete: t.boolean({
+      description:
+        'True when every message of the conversation has its detail: Instagram details only the 20 newest.',
+      resolve: async (c, _args, ctx) => {
+        const page = await newest(c, ctx);
+        return page.paging?.next === undefined && page.data.every((m) => m.from !== undefined);
+      },
+    }),
+    messages: t.connection({
+      type: Message,
+      description: 'Newest first. `first`/`last` between 1 and 50 (default 20).',
+      resolve: async (c, args, ctx, info) => {
+        const request = graphPage(args, DEFAULT_MESSAGES);
+        const igsid = otherParticipant(c);
+        const prefetched =
+          !request.fromCursor &&
+          !request.backward &&
+          c.data.messages &&
+          (c.messagesLimit ?? 0) >= request.size;
+        if (prefetched && c.data.messages) {
+          return toConnection(c.data.messages, request, (m) => toMessage(c.igId, igsid, m));
+        }
+        const fields = messageFields(messageNeeds(connectionNodes(selectionOf(info))));
+        try {
+          const page = await ctx.loaders.messages(c.igId, c.data.id, {
+            limit: request.limit,
+            after: request.after,
+            before: request.before,
+            fields,
+          });
+          ctx.loaders.prime(page.data, fields);
+          return toConnection(page, request, (m) => toMessage(c.igId, igsid, m));
+        } catch (error) {
+          throw fromUpstream(error, 'Conversation');
+        }
+      },
+    }),
+  }),
+});
