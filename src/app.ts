@@ -34,6 +34,8 @@ export interface AppDeps {
    * Default: igql starts its own with demo data.
    */
   readonly simulator?: Simulator;
+  /** The clock reply windows are measured with. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** Where igql reaches Instagram: the config's hosts, or the simulator's in sandbox mode. */
@@ -129,7 +131,7 @@ export function createApp(deps: AppDeps): App {
         apiVersion: config.instagram.apiVersion,
         session,
         loaders: new RequestLoaders(api, tokens, session),
-        now: Date.now,
+        now: deps.now ?? Date.now,
       };
     },
   });

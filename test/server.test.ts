@@ -1,7 +1,7 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type RunningApp, startApp } from './helpers/app.ts';
+import { type RunningApp, sandboxAccounts, startApp } from './helpers/app.ts';
 import { type RedisServer, startRedis } from './helpers/redis.ts';
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -15,8 +15,10 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 
 describe('igql without Redis', () => {
   let igql: RunningApp;
+  let authorization: string;
   beforeAll(async () => {
     igql = await startApp();
+    authorization = `Bearer ${(await sandboxAccounts(igql.base))[0]?.token}`;
   });
   afterAll(() => igql.stop());
 
@@ -78,7 +80,12 @@ describe('igql without Redis', () => {
   });
 
   it('streams a subscription over graphql-ws', async () => {
-    const client = createClient({ url: igql.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: igql.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization },
+    });
     const events = client.iterate<{ heartbeat: string }>({
       query: 'subscription { heartbeat(intervalSeconds: 1) }',
     });
@@ -92,7 +99,12 @@ describe('igql without Redis', () => {
   });
 
   it('answers an invalid websocket operation with its validation error', async () => {
-    const client = createClient({ url: igql.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: igql.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization },
+    });
     const events = client.iterate({ query: 'subscription { heartbeat(intervalSeconds: 0) }' });
     expect((await events.next()).value).toEqual({
       errors: [
@@ -111,6 +123,25 @@ describe('igql without Redis', () => {
       }),
     ]);
     await client.dispose();
+  });
+
+  it('closes a websocket without a valid session with 4403', async () => {
+    for (const connectionParams of [{}, { authorization: 'Bearer nope' }]) {
+      const closed = new Promise<number>((resolve) => {
+        const client = createClient({
+          url: igql.wsUrl,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          connectionParams,
+          on: { closed: (event) => resolve((event as { code: number }).code) },
+        });
+        client.subscribe(
+          { query: 'subscription { heartbeat }' },
+          { next: () => {}, error: () => {}, complete: () => {} },
+        );
+      });
+      expect(await closed).toBe(4403);
+    }
   });
 
   it('refuses a websocket from a foreign origin', async () => {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { sandboxAccounts } from './helpers/app.ts';
 import { freePort } from './helpers/net.ts';
 
 describe('graceful shutdown', () => {
@@ -26,11 +27,13 @@ describe('graceful shutdown', () => {
       });
     });
 
+    const [account] = await sandboxAccounts(`http://127.0.0.1:${port}`);
     const closed = new Promise<number>((resolve) => {
       const client = createClient({
         url: `ws://127.0.0.1:${port}/graphql`,
         webSocketImpl: WebSocket,
         retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${account?.token}` },
         on: { closed: (event) => resolve((event as { code: number }).code) },
       });
       client.subscribe(

@@ -90,47 +90,51 @@ builder.node(Account, {
       nullable: true,
       resolve: async (a, _args, ctx) => (await accountField(a, 'mediaCount', ctx)) ?? null,
     }),
-    conversations: t.connection({
-      type: Conversation,
-      description:
-        'Newest first. `first`/`last` between 1 and 50 (default 20). A page with the newest messages of each conversation costs one call to Instagram.',
-      args: {
-        withUser: t.arg.id({
-          description: 'Only the conversation with this participant (`Participant.id`).',
-        }),
-      },
-      resolve: async (a, args, ctx, info) => {
-        const request = graphPage(args, 20);
-        let userId: string | undefined;
-        if (args.withUser != null) {
-          const decoded = decodeId(String(args.withUser));
-          if (decoded?.typename !== 'Participant' || decoded.igId !== a.igId) {
-            throw badUserInput('`withUser` must be a Participant.id of this account', 'withUser');
+    conversations: t.connection(
+      {
+        type: Conversation,
+        description:
+          'Newest first. `first`/`last` between 1 and 50 (default 20). A page with the newest messages of each conversation costs one call to Instagram.',
+        args: {
+          withUser: t.arg.id({
+            description: 'Only the conversation with this participant (`Participant.id`).',
+          }),
+        },
+        resolve: async (a, args, ctx, info) => {
+          const request = graphPage(args, 20);
+          let userId: string | undefined;
+          if (args.withUser != null) {
+            const decoded = decodeId(String(args.withUser));
+            if (decoded?.typename !== 'Participant' || decoded.igId !== a.igId) {
+              throw badUserInput('`withUser` must be a Participant.id of this account', 'withUser');
+            }
+            userId = decoded.rest;
           }
-          userId = decoded.rest;
-        }
-        const plan = conversationPlan(connectionNodes(selectionOf(info)));
-        try {
-          const page = await ctx.loaders.conversations(a.igId, {
-            limit: request.limit,
-            after: request.after,
-            before: request.before,
-            fields: conversationFields(plan.needs),
-            userId,
-          });
-          const messages = plan.needs.messages;
-          if (messages) {
-            ctx.loaders.prime(
-              page.data.flatMap((c) => c.messages?.data ?? []),
-              messageFields(messages.fields),
-            );
+          const plan = conversationPlan(connectionNodes(selectionOf(info)));
+          try {
+            const page = await ctx.loaders.conversations(a.igId, {
+              limit: request.limit,
+              after: request.after,
+              before: request.before,
+              fields: conversationFields(plan.needs),
+              userId,
+            });
+            const messages = plan.needs.messages;
+            if (messages) {
+              ctx.loaders.prime(
+                page.data.flatMap((c) => c.messages?.data ?? []),
+                messageFields(messages.fields),
+              );
+            }
+            return toConnection(page, request, (c) => toConversation(a.igId, c, plan));
+          } catch (error) {
+            throw fromUpstream(error, 'Account');
           }
-          return toConnection(page, request, (c) => toConversation(a.igId, c, plan));
-        } catch (error) {
-          throw fromUpstream(error, 'Account');
-        }
+        },
       },
-    }),
+      { name: 'ConversationConnection', description: 'A page of conversations, newest first.' },
+      { name: 'ConversationEdge', description: 'One of the conversations, with its cursor.' },
+    ),
   }),
 });
 

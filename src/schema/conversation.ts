@@ -175,34 +175,38 @@ builder.node(Conversation, {
         return page.paging?.next === undefined && page.data.every((m) => m.from !== undefined);
       },
     }),
-    messages: t.connection({
-      type: Message,
-      description: 'Newest first. `first`/`last` between 1 and 50 (default 20).',
-      resolve: async (c, args, ctx, info) => {
-        const request = graphPage(args, DEFAULT_MESSAGES);
-        const igsid = otherParticipant(c);
-        const prefetched =
-          !request.fromCursor &&
-          !request.backward &&
-          c.data.messages &&
-          (c.messagesLimit ?? 0) >= request.size;
-        if (prefetched && c.data.messages) {
-          return toConnection(c.data.messages, request, (m) => toMessage(c.igId, igsid, m));
-        }
-        const fields = messageFields(messageNeeds(connectionNodes(selectionOf(info))));
-        try {
-          const page = await ctx.loaders.messages(c.igId, c.data.id, {
-            limit: request.limit,
-            after: request.after,
-            before: request.before,
-            fields,
-          });
-          ctx.loaders.prime(page.data, fields);
-          return toConnection(page, request, (m) => toMessage(c.igId, igsid, m));
-        } catch (error) {
-          throw fromUpstream(error, 'Conversation');
-        }
+    messages: t.connection(
+      {
+        type: Message,
+        description: 'Newest first. `first`/`last` between 1 and 50 (default 20).',
+        resolve: async (c, args, ctx, info) => {
+          const request = graphPage(args, DEFAULT_MESSAGES);
+          const igsid = otherParticipant(c);
+          const prefetched =
+            !request.fromCursor &&
+            !request.backward &&
+            c.data.messages &&
+            (c.messagesLimit ?? 0) >= request.size;
+          if (prefetched && c.data.messages) {
+            return toConnection(c.data.messages, request, (m) => toMessage(c.igId, igsid, m));
+          }
+          const fields = messageFields(messageNeeds(connectionNodes(selectionOf(info))));
+          try {
+            const page = await ctx.loaders.messages(c.igId, c.data.id, {
+              limit: request.limit,
+              after: request.after,
+              before: request.before,
+              fields,
+            });
+            ctx.loaders.prime(page.data, fields);
+            return toConnection(page, request, (m) => toMessage(c.igId, igsid, m));
+          } catch (error) {
+            throw fromUpstream(error, 'Conversation');
+          }
+        },
       },
-    }),
+      { name: 'MessageConnection', description: 'A page of messages, newest first.' },
+      { name: 'MessageEdge', description: 'One of the messages, with its cursor.' },
+    ),
   }),
 });

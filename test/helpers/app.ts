@@ -19,3 +19,17 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
   const base = url.replace(/\/graphql$/, '');
   return { app, url, base, wsUrl: url.replace(/^http/, 'ws'), stop: () => app.stop() };
 }
+
+export interface SandboxAccount {
+  readonly id: string;
+  readonly igId: string;
+  readonly username: string;
+  readonly token: string;
+  readonly instagramAccessToken: string;
+}
+
+/** The sandbox's demo accounts with their session JWTs (`GET /sandbox`). */
+export async function sandboxAccounts(base: string): Promise<SandboxAccount[]> {
+  const res = await fetch(`${base}/sandbox`);
+  return ((await res.json()) as { accounts: SandboxAccount[] }).accounts;
+}

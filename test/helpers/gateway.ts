@@ -1,0 +1,88 @@
+import { type App, createApp } from '../../src/app.ts';
+import { signSession } from '../../src/auth/session.ts';
+import { loadConfig } from '../../src/config.ts';
+import { Simulator } from '../../src/sandbox/simulator.ts';
+import { createClock } from '../../src/sandbox/store.ts';
+
+export const T0 = Date.parse('2026-11-20T12:00:00Z');
+
+export interface Gateway {
+  readonly sim: Simulator;
+  readonly app: App;
+  readonly url: string;
+  /** A session JWT for these IG_IDs. */
+  session(accounts: readonly string[], sub?: string): Promise<string>;
+  /** POSTs a GraphQL operation with the session; returns status and body. */
+  query<T = Record<string, unknown>>(
+    token: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; body: { data?: T; errors?: GraphQLErrorBody[] } }>;
+  /** Graph requests the simulator served while `run` ran. */
+  upstreamCalls(run: () => Promise<unknown>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLErrorBody {
+  readonly message: string;
+  readonly path?: readonly (string | number)[];
+  readonly extensions?: Record<string, unknown>;
+}
+
+/**
+ * igql in sandbox mode against a simulator the test seeds itself (frozen clock at T0, limits
+ * lifted unless `rateLimits` says otherwise); igql measures reply windows with the same clock.
+ */
+export async function startGateway(
+  seed: (sim: Simulator) => void,
+  options: { env?: Record<string, string>; rateLimits?: boolean } = {},
+): Promise<Gateway> {
+  const sim = new Simulator({
+    appSecret: 'test-app-secret',
+    rateLimits: options.rateLimits ? undefined : false,
+    clock: createClock(T0, true),
+    retryScheduleMs: [10],
+  });
+  seed(sim);
+  await sim.start();
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    INSTAGRAM_APP_SECRET: 'test-app-secret',
+    ...options.env,
+  });
+  const app = createApp({
+    config,
+    simulator: sim,
+    now: () => sim.clock.now(),
+    drainTimeoutMs: 1000,
+  });
+  const url = await app.start();
+  return {
+    sim,
+    app,
+    url,
+    session: (accounts, sub = 'user-1') =>
+      signSession(config.sessionSecret, { sub, accounts }, 3600),
+    async query(token, query, variables = {}) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    async upstreamCalls(run) {
+      const before = sim.count();
+      await run();
+      return sim.count() - before;
+    },
+    async stop() {
+      await app.stop();
+      await sim.stop();
+    },
+  };
+}
