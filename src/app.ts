@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -107,7 +108,19 @@ export function createApp(deps: AppDeps): App {
     healthCheckEndpoint: '/healthz',
     graphiql: { title: 'igql', subscriptionsProtocol: 'WS' },
     // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
-    plugins: [useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] })],
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      // Depth and cost are the schema's (Pothos complexity, aware of page sizes); armor bounds
+      // the rest and hides field suggestions.
+      EnvelopArmorPlugin({
+        maxDepth: { enabled: false },
+        costLimit: { enabled: false },
+        maxAliases: { n: 15, exposeLimits: true },
+        maxDirectives: { n: 50, exposeLimits: true },
+        maxTokens: { n: 2000, exposeLimits: true },
+        blockFieldSuggestion: { enabled: true },
+      }),
+    ],
     cors: { origin: [...config.allowedOrigins], credentials: true },
     logging: {
       debug: (...args) => logger.debug({ yoga: args }),

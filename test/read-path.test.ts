@@ -664,6 +664,43 @@ describe('errors', () => {
     });
   });
 
+  it('refuses queries over the depth, cost and alias limits before any upstream call', async () => {
+    const deep =
+      '{ viewer { conversations { edges { node { messages { edges { node { replyTo { replyTo { replyTo { replyTo { replyTo { text } } } } } } } } } } } } }';
+    const costly =
+      '{ viewer { conversations(first: 50) { nodes { participants { name } messages(first: 50) { nodes { text replyTo { text } } } } } } }';
+    const aliases = `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: instagramApiVersion`).join(' ')} }`;
+    const answers: unknown[] = [];
+    const calls = await gw.upstreamCalls(async () => {
+      for (const query of [deep, costly, aliases])
+        answers.push((await gw.query(token, query)).body);
+    });
+    expect(calls).toBe(0);
+    expect(answers).toEqual([
+      {
+        data: null,
+        errors: [
+          expect.objectContaining({
+            message:
+              'Query depth 13 is over the limit of 12: ask for fewer fields or smaller pages',
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          }),
+        ],
+      },
+      {
+        data: null,
+        errors: [
+          expect.objectContaining({
+            message:
+              'Query complexity 20402 is over the limit of 10000: ask for fewer fields or smaller pages',
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          }),
+        ],
+      },
+      { errors: [{ message: 'Syntax Error: Aliases limit of 15 exceeded, found 16.' }] },
+    ]);
+  });
+
   it('answers UNAUTHENTICATED without a session, and 401 with a bad one', async () => {
     const anonymous = await gw.query(null, '{ instagramApiVersion viewer { igId } }');
     expect(anonymous.body).toEqual({

@@ -1,9 +1,17 @@
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from './context.ts';
-import { unauthenticated } from './errors.ts';
+import { graphqlError, unauthenticated } from './errors.ts';
+
+/**
+ * Query limits, on by default. Cost follows upstream fan-out: a connection multiplies what it
+ * selects by `first`/`last` (20 by default); fields that cost their own Instagram call (profile
+ * fields, `replyTo`) weigh more. The inbox page of README (25 × 20) costs about 2,700.
+ */
+export const LIMITS = { complexity: 10_000, depth: 12, breadth: 300 } as const;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -13,7 +21,22 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
+  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DataloaderPlugin],
+  complexity: {
+    limit: LIMITS,
+    fieldComplexity: (args) => {
+      const size = args.first ?? args.last;
+      const isConnection = 'first' in args || 'last' in args;
+      return { field: 1, multiplier: isConnection ? (typeof size === 'number' ? size : 20) : 1 };
+    },
+    complexityError: (kind, result) => {
+      const key = kind.toLowerCase() as 'complexity' | 'depth' | 'breadth';
+      return graphqlError(
+        'QUERY_TOO_COMPLEX',
+        `Query ${key} ${result[key]} is over the limit of ${LIMITS[key]}: ask for fewer fields or smaller pages`,
+      );
+    },
+  },
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (ctx) => ({ session: ctx.session !== null }),

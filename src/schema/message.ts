@@ -273,6 +273,7 @@ builder.node(Message, {
       type: Message,
       nullable: true,
       description: 'The message this one replies to; null when none, or past the 20 newest.',
+      complexity: 5,
       resolve: async (m, _args, ctx, info) => {
         const mid = m.data.reply_to?.mid;
         if (!mid) return null;

@@ -18,6 +18,9 @@ export const Participant = builder.objectRef<ParticipantShape>('Participant');
 
 type ProfileField = keyof typeof PROFILE_FIELDS;
 
+/** A profile field may cost its own Instagram call (one per participant, combined per request). */
+const PROFILE_COST = 5;
+
 /** The business's own profile fields, read from `/me` when a participant is the account itself. */
 const ACCOUNT_EQUIVALENT: Partial<Record<ProfileField, keyof typeof ACCOUNT_FIELDS>> = {
   name: 'name',
@@ -73,32 +76,38 @@ builder.objectType(Participant, {
     }),
     name: t.string({
       nullable: true,
+      complexity: PROFILE_COST,
       description: 'Display name. Null without the user’s consent (they never wrote).',
       resolve: (p, _args, ctx) => profileField(p, 'name', ctx) as Promise<string | null>,
     }),
     profilePicture: t.string({
       nullable: true,
+      complexity: PROFILE_COST,
       description: 'Profile picture URL. It expires within days: show it, never store it.',
       resolve: (p, _args, ctx) => profileField(p, 'profilePicture', ctx) as Promise<string | null>,
     }),
     followerCount: t.int({
       nullable: true,
+      complexity: PROFILE_COST,
       description: 'How many follow this user.',
       resolve: (p, _args, ctx) => profileField(p, 'followerCount', ctx) as Promise<number | null>,
     }),
     followsAccount: t.boolean({
       nullable: true,
+      complexity: PROFILE_COST,
       description: 'The user follows the account.',
       resolve: (p, _args, ctx) => profileField(p, 'followsAccount', ctx) as Promise<boolean | null>,
     }),
     followedByAccount: t.boolean({
       nullable: true,
+      complexity: PROFILE_COST,
       description: 'The account follows the user.',
       resolve: (p, _args, ctx) =>
         profileField(p, 'followedByAccount', ctx) as Promise<boolean | null>,
     }),
     isVerified: t.boolean({
       nullable: true,
+      complexity: PROFILE_COST,
       description: 'The user has a verified badge.',
       resolve: (p, _args, ctx) => profileField(p, 'isVerified', ctx) as Promise<boolean | null>,
     }),
