@@ -51,7 +51,7 @@ export interface DemoAccount {
 /**
  * Demo data that makes GraphiQL interesting and exercises paging. The first account has 30
  * conversations (text, images, a reel share, a story reply, reactions, replies), among them
- * one of 60 messages whose customer wrote 10 minutes ago (inside the 24-hour window) and one
+ * one of 60 messages whose customer wrote 30 minutes ago (inside the 24-hour window) and one
  * whose customer last wrote 3 days ago (outside it); the second account has 3 conversations.
  */
 export function seedDemo(sim: Simulator): DemoAccount[] {
@@ -88,7 +88,7 @@ export function seedDemo(sim: Simulator): DemoAccount[] {
       store.addMessage(shopId, user.igsid, { fromId: shopId, text, createdTime: at, ...extra });
 
     if (i === 0) {
-      // 60 messages, the customer's last one 10 minutes ago: inside the reply window.
+      // 60 messages, the customer's last one 30 minutes ago: inside the reply window.
       for (let n = 0; n < 60; n++) {
         const at = now - (60 - n) * 20 * MINUTE + 10 * MINUTE;
         const text = `Message ${n + 1} about the order #${4100 + n}`;

@@ -1,0 +1,23 @@
+/** `npm run bench`: every benchmark, printed as tables. Figures are ratios within one run. */
+import { readPath } from './read-path.ts';
+
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+
+const read = await readPath();
+console.log('\nUpstream requests per query (igql vs a naive resolver tree)');
+console.table(
+  read.rows.map(([query, igql, naive]) => ({
+    query,
+    igql,
+    naive,
+    saved: `${(100 * (1 - igql / naive)).toFixed(1)} %`,
+  })),
+);
+const { igql, direct } = read.latency;
+console.log(`\nInbox page latency over ${process.env.BENCH_ROUNDS ?? 300} sequential requests`);
+console.table([
+  { path: 'Graph API directly (simulator)', p50: ms(direct.p50), p99: ms(direct.p99) },
+  { path: 'through igql', p50: ms(igql.p50), p99: ms(igql.p99) },
+  { path: 'added by igql', p50: ms(igql.p50 - direct.p50), p99: ms(igql.p99 - direct.p99) },
+]);
+console.log(`igql/direct p50 ratio: ${(igql.p50 / direct.p50).toFixed(2)}`);

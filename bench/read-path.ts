@@ -1,0 +1,112 @@
+/**
+ * Read path: upstream requests per query (igql against a naive resolver tree), and the latency
+ * igql adds over calling the Graph API directly for the same data. Runs against the simulator.
+ */
+import { performance } from 'node:perf_hooks';
+import { createApp } from '../src/app.ts';
+import { signSession } from '../src/auth/session.ts';
+import { loadConfig } from '../src/config.ts';
+import { Simulator } from '../src/sandbox/simulator.ts';
+
+const CONVERSATIONS = 25;
+const MESSAGES = 20;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
+
+const INBOX = `{ viewer { conversations(first: ${CONVERSATIONS}) { nodes { participants { username } messages(first: ${MESSAGES}) { nodes { text from { username } createdTime } } } } } }`;
+const PAGE = `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: ${MESSAGES}) { nodes { text from { username } createdTime } } } } }`;
+
+export interface ReadPathResult {
+  readonly rows: readonly (readonly [string, number, number])[];
+  readonly latency: { igql: Stats; direct: Stats };
+}
+
+interface Stats {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+const stats = (samples: number[]): Stats => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99) };
+};
+
+export async function readPath(): Promise<ReadPathResult> {
+  const sim = new Simulator({ appSecret: 'bench-secret', rateLimits: false });
+  const { account, token } = sim.addAccount({ username: 'bench.shop' });
+  for (let i = 0; i < CONVERSATIONS + 5; i++) {
+    const user = sim.store.addUser(account.igId, { username: `customer${i}` });
+    for (let n = 0; n < MESSAGES + 10; n++) {
+      sim.store.addMessage(account.igId, user.igsid, {
+        fromId: n % 2 === 0 ? user.igsid : account.igId,
+        text: `message ${n} of conversation ${i}`,
+        createdTime: Date.now() - i * 3_600_000 - (40 - n) * 60_000,
+      });
+    }
+  }
+  await sim.start();
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    INSTAGRAM_APP_SECRET: 'bench-secret',
+  });
+  const app = createApp({ config, simulator: sim });
+  const url = await app.start();
+  const session = await signSession(
+    config.sessionSecret,
+    { sub: 'bench', accounts: [account.igId] },
+    3600,
+  );
+  const post = async (query: string, variables = {}) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body;
+  };
+  const calls = async (run: () => Promise<unknown>) => {
+    const before = sim.count();
+    await run();
+    return sim.count() - before;
+  };
+
+  const conversation = [...sim.store.conversations.values()][0];
+  const id = Buffer.from(`Conversation:${account.igId}:${conversation?.id}`).toString('base64');
+  const rows: [string, number, number][] = [
+    // Naive: the list, then each conversation's messages, then each message's sender.
+    [
+      `inbox: ${CONVERSATIONS} conversations × ${MESSAGES} messages`,
+      await calls(() => post(INBOX)),
+      1 + CONVERSATIONS + CONVERSATIONS * MESSAGES,
+    ],
+    [
+      `conversation page: ${MESSAGES} messages`,
+      await calls(() => post(PAGE, { id })),
+      1 + MESSAGES,
+    ],
+  ];
+
+  const fields = `id,participants,messages.limit(${MESSAGES}){id,created_time,from,message}`;
+  const direct = `${sim.url}/v25.0/me/conversations?platform=instagram&limit=${CONVERSATIONS}&fields=${encodeURIComponent(fields)}`;
+  const time = async (run: () => Promise<unknown>) => {
+    const samples: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const start = performance.now();
+      await run();
+      samples.push(performance.now() - start);
+    }
+    return stats(samples);
+  };
+  // Warm both paths, then measure them interleaved in one run.
+  await time(() => post(INBOX));
+  const directStats = await time(async () =>
+    (await fetch(direct, { headers: { authorization: `Bearer ${token.token}` } })).json(),
+  );
+  const igqlStats = await time(() => post(INBOX));
+  await app.stop();
+  await sim.stop();
+  return { rows, latency: { igql: igqlStats, direct: directStats } };
+}
