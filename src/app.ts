@@ -12,7 +12,7 @@ import { type Session, SessionError, verifySession } from './auth/session.ts';
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import { json, type Route } from './http.ts';
-import { InstagramClient } from './instagram/client.ts';
+import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { InstagramApi } from './instagram/graph.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -37,6 +37,11 @@ export interface AppDeps {
   readonly simulator?: Simulator;
   /** The clock reply windows are measured with. Default `Date.now`. */
   readonly now?: () => number;
+  /** Instagram client tuning (tests, benchmarks): time-out, retries, pacing. */
+  readonly instagram?: Pick<
+    InstagramClientOptions,
+    'timeoutMs' | 'readRetries' | 'retryBaseMs' | 'conversationsPerSecond'
+  >;
 }
 
 /** Where igql reaches Instagram: the config's hosts, or the simulator's in sandbox mode. */
@@ -85,6 +90,9 @@ export function createApp(deps: AppDeps): App {
     apiVersion: config.instagram.apiVersion,
     metrics,
     logger,
+    // Pace conversation reads as Instagram limits them, unless the sandbox lifted its limits.
+    conversationsPerSecond: config.sandbox && !config.sandboxOptions.rateLimits ? 0 : 2,
+    ...deps.instagram,
   });
   const api = new InstagramApi(client);
 

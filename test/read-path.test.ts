@@ -194,7 +194,7 @@ describe('the inbox query', () => {
       limit: '25',
     });
     const nodes = (
-      result?.body.data as unknown as {
+      (result?.body.data ?? {}) as {
         viewer: {
           conversations: {
             nodes: { participants: { username: string }[]; messages: { nodes: unknown[] } }[];
@@ -332,7 +332,7 @@ describe('Conversation', () => {
       user,
       'historyComplete messages(first: 22) { nodes { text detailAvailable from { username } isFromViewer to { username } attachments { kind } reactions { emoji } } pageInfo { hasNextPage } }',
     );
-    const messages = (node?.messages as unknown as { nodes: Record<string, unknown>[] }).nodes;
+    const messages = ((node?.messages ?? {}) as { nodes: Record<string, unknown>[] }).nodes;
     expect(node?.historyComplete).toBe(false);
     expect(messages).toHaveLength(22);
     expect(messages[19]).toEqual({
@@ -811,12 +811,52 @@ describe('reduce the amount of data', () => {
     // 50 × 30 = 1500 messages > 1000: refused, then 25 + 25 (750 each) answered.
     expect(calls).toBe(3);
     const nodes = (
-      res?.body.data as unknown as {
+      (res?.body.data ?? {}) as {
         viewer: { conversations: { nodes: { messages: { nodes: { text: string | null }[] } }[] } };
       }
     ).viewer.conversations.nodes;
     expect(nodes).toHaveLength(50);
     expect(nodes[49]?.messages.nodes[0]?.text).toBe('49.0');
     expect(nodes.every((n) => n.messages.nodes.length === 30)).toBe(true);
+  });
+});
+
+describe('under Instagram’s real limits', () => {
+  it('paces a split page within 2 conversation reads a second instead of failing', async () => {
+    const limited = await startGateway(
+      (sim) => {
+        const { account } = sim.addAccount({ username: 'limited.shop' });
+        for (let i = 0; i < 30; i++) {
+          const user = sim.store.addUser(account.igId, { username: `busy${i}` });
+          for (let n = 0; n < 50; n++) {
+            sim.store.addMessage(account.igId, user.igsid, {
+              fromId: user.igsid,
+              text: `${i}.${n}`,
+              createdTime: T0 - i * HOUR - n * MINUTE,
+            });
+          }
+        }
+      },
+      { rateLimits: true, runningClock: true },
+    );
+    try {
+      const session = await limited.session([...limited.sim.store.accounts.keys()]);
+      const res = await limited.query(
+        session,
+        '{ viewer { conversations(first: 30) { nodes { messages(first: 50) { nodes { text } } } } } }',
+      );
+      expect(res.body.errors).toBeUndefined();
+      // Refused (1,500 messages), then 15 + 15: the third call waited for the next second.
+      expect(limited.sim.requests.map((r) => [r.status, r.query.limit])).toEqual([
+        [500, '30'],
+        [200, '15'],
+        [200, '15'],
+      ]);
+      const nodes = ((res.body.data ?? {}) as { viewer: { conversations: { nodes: unknown[] } } })
+        .viewer.conversations.nodes;
+      expect(nodes).toHaveLength(30);
+    } finally {
+      await limited.stop();
+    }
   });
 });

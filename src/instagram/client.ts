@@ -16,6 +16,8 @@ export interface GraphRequest {
   readonly igId: string;
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly body?: unknown;
+  /** A Conversations API read: paced to Instagram's per-account limit. */
+  readonly conversations?: boolean;
 }
 
 export interface InstagramClientOptions {
@@ -31,10 +33,18 @@ export interface InstagramClientOptions {
   readonly readRetries?: number;
   /** Base of the jittered exponential backoff between read retries. Default 100 ms. */
   readonly retryBaseMs?: number;
+  /**
+   * Conversations API reads per second per account that igql allows itself, queueing briefly
+   * beyond (Instagram allows 2, RL). 0 lifts it (the sandbox with its limits off). Default 2.
+   */
+  readonly conversationsPerSecond?: number;
   /** Sockets kept open per origin. Default 32. */
   readonly connections?: number;
   readonly now?: () => number;
 }
+
+/** Added to every pacing wait: Instagram counts a call when it arrives, not when it leaves. */
+const PACING_MARGIN_MS = 100;
 
 /** Usage Instagram reported for an account (`X-Business-Use-Case-Usage`), in percent. */
 export interface AccountUsage {
@@ -55,6 +65,7 @@ export class InstagramClient {
   readonly #agent: Agent;
   readonly #blockedUntil = new Map<string, number>();
   readonly #usage = new Map<string, AccountUsage>();
+  readonly #conversationCalls = new Map<string, number[]>();
   readonly #now: () => number;
 
   constructor(options: InstagramClientOptions) {
@@ -94,7 +105,36 @@ export class InstagramClient {
     await this.#agent.close();
   }
 
+  /**
+   * Waits until the account may make another Conversations API call (a sliding second), at
+   * most 2 s; past that the caller gets RATE_LIMITED rather than a long wait.
+   */
+  async #pace(igId: string): Promise<void> {
+    const limit = this.#options.conversationsPerSecond ?? 2;
+    if (limit <= 0) return;
+    for (;;) {
+      const now = this.#now();
+      const calls = (this.#conversationCalls.get(igId) ?? []).filter((t) => t > now - 1000);
+      this.#conversationCalls.set(igId, calls);
+      if (calls.length < limit) {
+        calls.push(now);
+        return;
+      }
+      // Instagram counts a call when it arrives, a little after we send it: keep a margin.
+      const waitMs = (calls[calls.length - limit] ?? now) + 1000 + PACING_MARGIN_MS - now;
+      if (waitMs > 2000) {
+        throw new InstagramError({
+          kind: 'rate_limited',
+          message: 'Too many conversation reads for this account',
+          retryAfterMs: waitMs,
+        });
+      }
+      await sleep(waitMs);
+    }
+  }
+
   async #once<T>(req: GraphRequest): Promise<T> {
+    if (req.conversations) await this.#pace(req.igId);
     const blocked = (this.#blockedUntil.get(req.igId) ?? 0) - this.#now();
     if (blocked > 0) {
       throw new InstagramError({

@@ -115,8 +115,11 @@ export class InstagramApi {
       : (body as GraphAccount);
   }
 
-  /** `GET /<id>?fields=…`: a conversation, a message or a user profile. */
-  node<T>(auth: Auth, id: string, fields: string): Promise<T> {
+  /**
+   * `GET /<id>?fields=…`: a conversation or a message (`conversations`: paced as the
+   * Conversations API), or a user profile.
+   */
+  node<T>(auth: Auth, id: string, fields: string, conversations = false): Promise<T> {
     return this.#client.call<T>({
       method: 'GET',
       path: encodeURIComponent(id),
@@ -124,6 +127,7 @@ export class InstagramApi {
       token: auth.token,
       igId: auth.igId,
       query: { fields },
+      conversations,
     });
   }
 
@@ -142,6 +146,7 @@ export class InstagramApi {
         endpoint: '/me/conversations',
         token: auth.token,
         igId: auth.igId,
+        conversations: true,
         query: {
           platform: 'instagram',
           fields: args.fields,
@@ -167,6 +172,7 @@ export class InstagramApi {
         endpoint: '/{id}/messages',
         token: auth.token,
         igId: auth.igId,
+        conversations: true,
         query: {
           fields: args.fields,
           limit: String(page.limit),

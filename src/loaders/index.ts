@@ -18,6 +18,8 @@ interface NodeKey {
   readonly igId: string;
   readonly id: string;
   readonly fields: string;
+  /** A conversation or message: a Conversations API read. */
+  readonly conversations?: boolean;
 }
 
 const keyOf = (key: { igId: string; id: string; fields: string }) =>
@@ -72,9 +74,12 @@ export class RequestLoaders {
     return (await this.#nodes.load({ igId, id: 'me', fields: fields.join(',') })) as GraphAccount;
   }
 
-  /** `GET /<id>` with the union of the fields asked for that object in this tick. */
-  async node<T>(igId: string, id: string, fields: string): Promise<T> {
-    return (await this.#nodes.load({ igId, id, fields })) as T;
+  /**
+   * `GET /<id>` with the union of the fields asked for that object in this tick;
+   * `conversations` for a conversation or message (paced as the Conversations API).
+   */
+  async node<T>(igId: string, id: string, fields: string, conversations = false): Promise<T> {
+    return (await this.#nodes.load({ igId, id, fields, conversations })) as T;
   }
 
   conversations(
@@ -109,7 +114,7 @@ export class RequestLoaders {
   async message(igId: string, mid: string, fields: string): Promise<GraphMessage> {
     const seen = this.#messages.get(mid);
     if (seen && splitFields(fields).every((f) => seen.fields.has(f))) return seen.data;
-    return this.node<GraphMessage>(igId, mid, fields);
+    return this.node<GraphMessage>(igId, mid, fields, true);
   }
 
   async #page<T>(key: string, igId: string, read: (auth: Auth) => Promise<T>): Promise<T> {
@@ -122,12 +127,16 @@ export class RequestLoaders {
   }
 
   async #loadNodes(keys: readonly NodeKey[]): Promise<unknown[]> {
-    const groups = new Map<string, { igId: string; id: string; fields: Set<string> }>();
+    const groups = new Map<
+      string,
+      { igId: string; id: string; fields: Set<string>; conversations: boolean }
+    >();
     for (const key of keys) {
       const group = groups.get(`${key.igId}\n${key.id}`) ?? {
         igId: key.igId,
         id: key.id,
         fields: new Set(),
+        conversations: key.conversations === true,
       };
       for (const field of splitFields(key.fields)) group.fields.add(field);
       groups.set(`${key.igId}\n${key.id}`, group);
@@ -141,7 +150,7 @@ export class RequestLoaders {
           this.#upstream(group.igId, () =>
             group.id === 'me'
               ? this.#api.account(auth, fields)
-              : this.#api.node(auth, group.id, fields.join(',')),
+              : this.#api.node(auth, group.id, fields.join(','), group.conversations),
           ),
         ),
       );

@@ -201,6 +201,7 @@ async function loadNode(
           decoded.igId,
           decoded.rest,
           conversationFields(plan.needs),
+          true,
         );
         return toConversation(decoded.igId, data, plan);
       }

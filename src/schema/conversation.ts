@@ -77,7 +77,12 @@ async function reread(
   needs: ConversationNeeds,
 ): Promise<GraphConversation> {
   try {
-    return await ctx.loaders.node<GraphConversation>(c.igId, c.data.id, conversationFields(needs));
+    return await ctx.loaders.node<GraphConversation>(
+      c.igId,
+      c.data.id,
+      conversationFields(needs),
+      true,
+    );
   } catch (error) {
     throw fromUpstream(error, 'Conversation');
   }

@@ -30,17 +30,17 @@ export interface GraphQLErrorBody {
 }
 
 /**
- * igql in sandbox mode against a simulator the test seeds itself (frozen clock at T0, limits
- * lifted unless `rateLimits` says otherwise); igql measures reply windows with the same clock.
+ * igql in sandbox mode against a simulator the test seeds itself (its clock frozen at T0 unless
+ * `runningClock`, limits lifted unless `rateLimits`); igql measures reply windows with that clock.
  */
 export async function startGateway(
   seed: (sim: Simulator) => void,
-  options: { env?: Record<string, string>; rateLimits?: boolean } = {},
+  options: { env?: Record<string, string>; rateLimits?: boolean; runningClock?: boolean } = {},
 ): Promise<Gateway> {
   const sim = new Simulator({
     appSecret: 'test-app-secret',
     rateLimits: options.rateLimits ? undefined : false,
-    clock: createClock(T0, true),
+    clock: createClock(T0, !options.runningClock),
     retryScheduleMs: [10],
   });
   seed(sim);
@@ -56,6 +56,7 @@ export async function startGateway(
     simulator: sim,
     now: () => sim.clock.now(),
     drainTimeoutMs: 1000,
+    instagram: { conversationsPerSecond: options.rateLimits ? 2 : 0 },
   });
   const url = await app.start();
   return {

@@ -1087,9 +1087,7 @@ describe('handleSend: reactions', () => {
       payload: { message_id: inbound.mid },
     };
     expect(send(unreact)).toEqual({ recipient_id: user.igsid });
-    expect(inbound.reactions).toEqual([
-      { userId: user.igsid, reaction: 'love', emoji: '\u2764' },
-    ]);
+    expect(inbound.reactions).toEqual([{ userId: user.igsid, reaction: 'love', emoji: '\u2764' }]);
   });
 });
 
