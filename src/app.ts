@@ -23,6 +23,9 @@ import type { Simulator } from './sandbox/simulator.ts';
 import type { Context } from './schema/context.ts';
 import { unauthenticated } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
+import { MemoryIdempotencyStore, RedisIdempotencyStore } from './sends/idempotency.ts';
+import { MemoryRateLimiter, RedisRateLimiter } from './sends/rate-limit.ts';
+import { SendService } from './sends/service.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -95,6 +98,18 @@ export function createApp(deps: AppDeps): App {
     ...deps.instagram,
   });
   const api = new InstagramApi(client);
+  const sends = new SendService({
+    api,
+    tokens,
+    idempotency: redis
+      ? new RedisIdempotencyStore(redis.client, config.redis.prefix)
+      : new MemoryIdempotencyStore(),
+    limiter: redis
+      ? new RedisRateLimiter(redis.client, config.redis.prefix)
+      : new MemoryRateLimiter(),
+    logger,
+    now: deps.now,
+  });
 
   /** The session of a request: null without credentials, UNAUTHENTICATED with bad ones. */
   const sessionOf = async (authorization: string | null | undefined): Promise<Session | null> => {
@@ -153,6 +168,7 @@ export function createApp(deps: AppDeps): App {
         session,
         loaders: new RequestLoaders(api, tokens, session),
         now: deps.now ?? Date.now,
+        sends,
       };
     },
   });

@@ -77,6 +77,12 @@ export interface GraphUserProfile {
   readonly is_verified_user?: boolean;
 }
 
+/** The Send API's answer: `message_id` for messages, only `recipient_id` for sender actions. */
+export interface SendResponse {
+  readonly recipient_id?: string;
+  readonly message_id?: string;
+}
+
 /** Whose token a call uses: the account (IG_ID) and its Instagram token. */
 export interface Auth {
   readonly igId: string;
@@ -181,6 +187,21 @@ export class InstagramApi {
         },
       }),
     );
+  }
+
+  /**
+   * `POST /<IG_ID>/messages`: a message, a reaction or a sender action. Never retried: a send
+   * that timed out may have gone out (`InstagramError` kind `timeout`).
+   */
+  send(auth: Auth, body: Record<string, unknown>): Promise<SendResponse> {
+    return this.#client.call<SendResponse>({
+      method: 'POST',
+      path: `${auth.igId}/messages`,
+      endpoint: '/{id}/messages',
+      token: auth.token,
+      igId: auth.igId,
+      body,
+    });
   }
 
   async #split<T>(

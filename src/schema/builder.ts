@@ -62,4 +62,7 @@ builder.scalarType('DateTime', {
 });
 
 builder.queryType({ description: 'What a frontend can read.' });
+builder.mutationType({
+  description: 'What a frontend can do: send messages, reactions and sender actions.',
+});
 builder.subscriptionType({ description: 'What a frontend can watch live.' });

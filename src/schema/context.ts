@@ -1,6 +1,7 @@
 import type { Session } from '../auth/session.ts';
 import type { RequestLoaders } from '../loaders/index.ts';
 import type { Logger } from '../logger.ts';
+import type { SendService } from '../sends/service.ts';
 
 /** What every resolver sees, whichever transport (HTTP, SSE, graphql-ws) carried the operation. */
 export interface Context {
@@ -13,4 +14,6 @@ export interface Context {
   /** This request's reads: authorised per account, batched, deduplicated. */
   readonly loaders: RequestLoaders;
   readonly now: () => number;
+  /** Sends through the Send API: idempotent and rate limited per account. */
+  readonly sends: SendService;
 }

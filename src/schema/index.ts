@@ -4,5 +4,6 @@ import './participant.ts';
 import './message.ts';
 import './conversation.ts';
 import './account.ts';
+import './send.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

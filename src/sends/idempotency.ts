@@ -1,0 +1,125 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RedisClient } from '../redis.ts';
+
+/** How long a result is replayed (Stripe keeps 24 h). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** How long an attempt may stay in flight before another may take the key over. */
+export const PENDING_TTL_MS = 30_000;
+
+export type Claim =
+  /** The caller owns the key: send, then `complete` or `release`. */
+  | { readonly kind: 'new' }
+  /** An earlier attempt with the same content finished: answer its result again. */
+  | { readonly kind: 'replay'; readonly result: string }
+  /** The key was used for different content. */
+  | { readonly kind: 'conflict' };
+
+/**
+ * Idempotency keys (scoped by the caller: user, account, key). Identical requests that race
+ * wait for the first and get its result; the same key with other content is a conflict.
+ */
+export interface IdempotencyStore {
+  claim(key: string, fingerprint: string): Promise<Claim>;
+  /** Stores the result of an attempt that reached Instagram, for 24 hours. */
+  complete(key: string, fingerprint: string, result: string): Promise<void>;
+  /** Forgets an attempt that stored nothing (invalid input, rate limited): the key may be retried. */
+  release(key: string): Promise<void>;
+}
+
+interface Entry {
+  readonly f: string;
+  readonly r?: string;
+}
+
+/** One instance only. */
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly #entries = new Map<
+    string,
+    Entry & { expires: number; done: Promise<void>; settle: () => void }
+  >();
+
+  async claim(key: string, fingerprint: string): Promise<Claim> {
+    for (;;) {
+      const entry = this.#entries.get(key);
+      if (!entry || entry.expires < Date.now()) {
+        let settle = () => {};
+        const done = new Promise<void>((resolve) => {
+          settle = resolve;
+        });
+        this.#entries.set(key, {
+          f: fingerprint,
+          expires: Date.now() + PENDING_TTL_MS,
+          done,
+          settle,
+        });
+        return { kind: 'new' };
+      }
+      if (entry.f !== fingerprint) return { kind: 'conflict' };
+      if (entry.r !== undefined) return { kind: 'replay', result: entry.r };
+      await Promise.race([entry.done, sleep(PENDING_TTL_MS)]);
+    }
+  }
+
+  async complete(key: string, fingerprint: string, result: string): Promise<void> {
+    const entry = this.#entries.get(key);
+    this.#entries.set(key, {
+      f: fingerprint,
+      r: result,
+      expires: Date.now() + IDEMPOTENCY_TTL_MS,
+      done: Promise.resolve(),
+      settle: () => {},
+    });
+    entry?.settle();
+  }
+
+  async release(key: string): Promise<void> {
+    const entry = this.#entries.get(key);
+    this.#entries.delete(key);
+    entry?.settle();
+  }
+}
+
+/** Shared by every instance: `SET NX` claims, waiters poll until the result is stored. */
+export class RedisIdempotencyStore implements IdempotencyStore {
+  readonly #client: RedisClient;
+  readonly #prefix: string;
+
+  constructor(client: RedisClient, prefix: string) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+
+  async claim(key: string, fingerprint: string): Promise<Claim> {
+    const name = this.#key(key);
+    const deadline = Date.now() + PENDING_TTL_MS;
+    for (;;) {
+      const set = await this.#client.set(name, JSON.stringify({ f: fingerprint }), {
+        condition: 'NX',
+        expiration: { type: 'PX', value: PENDING_TTL_MS },
+      });
+      if (set === 'OK') return { kind: 'new' };
+      const raw = await this.#client.get(name);
+      if (raw !== null) {
+        const entry = JSON.parse(raw) as Entry;
+        if (entry.f !== fingerprint) return { kind: 'conflict' };
+        if (entry.r !== undefined) return { kind: 'replay', result: entry.r };
+      }
+      if (Date.now() > deadline) throw new Error('idempotency key stayed pending too long');
+      await sleep(20);
+    }
+  }
+
+  async complete(key: string, fingerprint: string, result: string): Promise<void> {
+    await this.#client.set(this.#key(key), JSON.stringify({ f: fingerprint, r: result }), {
+      expiration: { type: 'PX', value: IDEMPOTENCY_TTL_MS },
+    });
+  }
+
+  async release(key: string): Promise<void> {
+    await this.#client.del(this.#key(key));
+  }
+
+  #key(key: string): string {
+    return `${this.#prefix}:idempotency:${key}`;
+  }
+}

@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import type { Session } from '../auth/session.ts';
+import type { TokenStore } from '../auth/token-store.ts';
+import { InstagramError } from '../instagram/errors.ts';
+import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
+import type { Logger } from '../logger.ts';
+import type { IdempotencyStore } from './idempotency.ts';
+import { admit, type RateLimiter, type SendBucket } from './rate-limit.ts';
+import type { Invalid } from './requests.ts';
+
+const DAY = 24 * 3_600_000;
+
+/** An expected failure of a mutation, as data (DESIGN.md: `userErrors`). */
+export type UserErrorData =
+  | { type: 'ValidationError'; code: 'VALIDATION'; message: string; field: readonly string[] }
+  | { type: 'RateLimitedError'; code: 'RATE_LIMITED'; message: string; retryAfter: number }
+  | {
+      type: 'OutsideMessagingWindowError';
+      code: 'OUTSIDE_MESSAGING_WINDOW';
+      message: string;
+      closesAt: string | null;
+    }
+  | { type: 'RecipientUnavailableError'; code: 'RECIPIENT_UNAVAILABLE'; message: string }
+  | { type: 'ReauthRequiredError'; code: 'REAUTH_REQUIRED'; message: string }
+  | { type: 'NotFoundError'; code: 'NOT_FOUND'; message: string; field: readonly string[] }
+  | { type: 'IdempotencyConflictError'; code: 'IDEMPOTENCY_CONFLICT'; message: string }
+  | {
+      type: 'UpstreamUnavailableError';
+      code: 'UPSTREAM_UNAVAILABLE';
+      message: string;
+      outcomeUnknown: boolean;
+    };
+
+/** What a send answered: JSON, so that an idempotent retry replays it exactly. */
+export interface SendOutcome {
+  readonly igId: string;
+  /** The other participant (for a private reply, the commenter once Instagram named them). */
+  readonly igsid: string | null;
+  /** The sent message, built from what was sent and the returned id. */
+  readonly message: GraphMessage | null;
+  /** For reactions: the reacted message's mid. */
+  readonly reactedMid: string | null;
+  /** For sender actions: Instagram accepted it. */
+  readonly ok: boolean;
+  readonly userErrors: readonly UserErrorData[];
+}
+
+export interface SendRequest {
+  /** The mutation name: part of the idempotency fingerprint. */
+  readonly mutation: string;
+  /** The validated input, without `idempotencyKey`. */
+  readonly input: Readonly<Record<string, unknown>>;
+  readonly igId: string;
+  /** The recipient IGSID, or null for a private reply (Instagram names the commenter). */
+  readonly igsid: string | null;
+  readonly bucket: SendBucket;
+  readonly body: Record<string, unknown>;
+  readonly idempotencyKey?: string | null | undefined;
+  /** Builds the sent message from Instagram's answer; null for sender actions and reactions. */
+  readonly sent: (response: {
+    recipientId: string | null;
+    messageId: string | null;
+    at: number;
+  }) => GraphMessage | null;
+  readonly reactedMid?: string;
+}
+
+export interface SendServiceOptions {
+  readonly api: InstagramApi;
+  readonly tokens: TokenStore;
+  readonly idempotency: IdempotencyStore;
+  readonly limiter: RateLimiter;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+const failed = (
+  igId: string,
+  igsid: string | null,
+  ...userErrors: UserErrorData[]
+): SendOutcome => ({
+  igId,
+  igsid,
+  message: null,
+  reactedMid: null,
+  ok: false,
+  userErrors,
+});
+
+export const validationErrors = (igId: string, invalid: readonly Invalid[]): SendOutcome =>
+  failed(
+    igId,
+    null,
+    ...invalid.map((i): UserErrorData => ({ type: 'ValidationError', code: 'VALIDATION', ...i })),
+  );
+
+export const notFound = (igId: string, field: string, what: string): SendOutcome =>
+  failed(igId, null, {
+    type: 'NotFoundError',
+    code: 'NOT_FOUND',
+    message: `${what} not found`,
+    field: ['input', field],
+  });
+
+/**
+ * Sends through the Send API: idempotency, the per-account rate limit, the call, and the
+ * mapping of Instagram's answer to a payload. Authorisation and validation happen before.
+ */
+export class SendService {
+  readonly #o: SendServiceOptions;
+
+  constructor(options: SendServiceOptions) {
+    this.#o = options;
+  }
+
+  async send(session: Session, request: SendRequest): Promise<SendOutcome> {
+    const key = request.idempotencyKey
+      ? `${session.sub}:${request.igId}:${request.idempotencyKey}`
+      : undefined;
+    if (!key) return this.#attempt(request);
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([request.mutation, request.input]))
+      .digest('hex');
+    const claim = await this.#o.idempotency.claim(key, fingerprint);
+    if (claim.kind === 'replay') return JSON.parse(claim.result) as SendOutcome;
+    if (claim.kind === 'conflict') {
+      return failed(request.igId, request.igsid, {
+        type: 'IdempotencyConflictError',
+        code: 'IDEMPOTENCY_CONFLICT',
+        message: 'This idempotency key was already used with different content: use a new key',
+      });
+    }
+    let outcome: (SendOutcome & { reached?: boolean }) | undefined;
+    try {
+      outcome = await this.#attempt(request);
+    } finally {
+      // Only attempts that reached Instagram are kept; refusals before it may be retried.
+      if (outcome?.reached)
+        await this.#o.idempotency.complete(key, fingerprint, JSON.stringify(strip(outcome)));
+      else await this.#o.idempotency.release(key);
+    }
+    return strip(outcome);
+  }
+
+  async #attempt(request: SendRequest): Promise<SendOutcome & { reached?: boolean }> {
+    const { igId, igsid } = request;
+    const stored = await this.#o.tokens.get(igId);
+    if (!stored) return notFound(igId, 'accountId', 'Account');
+    if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
+    const wait = await admit(this.#o.limiter, igId, request.bucket);
+    if (wait > 0) return failed(igId, igsid, rateLimited(wait));
+    const auth = { igId, token: stored.accessToken };
+    const at = (this.#o.now ?? Date.now)();
+    try {
+      const response = await this.#o.api.send(auth, request.body);
+      const recipientId = response.recipient_id ?? igsid;
+      return {
+        igId,
+        igsid: recipientId,
+        message: request.sent({ recipientId, messageId: response.message_id ?? null, at }),
+        reactedMid: request.reactedMid ?? null,
+        ok: true,
+        userErrors: [],
+        reached: true,
+      };
+    } catch (error) {
+      if (!(error instanceof InstagramError)) throw error;
+      if (error.kind === 'token') await this.#o.tokens.setStatus(igId, 'REAUTH_REQUIRED');
+      const userError = await this.#userError(error, auth, igsid);
+      // A refusal by our own throttle (no status, no code) never reached Instagram.
+      const reached = !(error.kind === 'rate_limited' && error.status === undefined);
+      return { ...failed(igId, igsid, userError), reached };
+    }
+  }
+
+  async #userError(
+    error: InstagramError,
+    auth: { igId: string; token: string },
+    igsid: string | null,
+  ): Promise<UserErrorData> {
+    switch (error.kind) {
+      case 'outside_window':
+        return this.#outsideWindow(auth, igsid);
+      case 'recipient_unavailable':
+        return {
+          type: 'RecipientUnavailableError',
+          code: 'RECIPIENT_UNAVAILABLE',
+          message: 'This person isn’t receiving messages from the account right now',
+        };
+      case 'token':
+      case 'permission':
+        return reauth();
+      case 'rate_limited':
+        return rateLimited(error.retryAfterMs ?? 1000);
+      case 'not_found':
+        return {
+          type: 'NotFoundError',
+          code: 'NOT_FOUND',
+          message: `Instagram found no such object: ${error.message}`,
+          field: ['input'],
+        };
+      case 'invalid_parameter':
+        return {
+          type: 'ValidationError',
+          code: 'VALIDATION',
+          message: `Instagram refused the message: ${error.message}`,
+          field: ['input'],
+        };
+      default: {
+        // No answer at all (time-out, dropped connection): the message may have gone out.
+        const outcomeUnknown = error.status === undefined;
+        return {
+          type: 'UpstreamUnavailableError',
+          code: 'UPSTREAM_UNAVAILABLE',
+          message: outcomeUnknown
+            ? 'Instagram did not answer: the message may or may not have been sent. Check the conversation before sending again'
+            : 'Instagram is unavailable; nothing was sent. Retry later',
+          outcomeUnknown,
+        };
+      }
+    }
+  }
+
+  /** Reads when the customer last wrote, to say whether `HUMAN_AGENT` can still answer. */
+  async #outsideWindow(
+    auth: { igId: string; token: string },
+    igsid: string | null,
+  ): Promise<UserErrorData> {
+    let last: number | undefined;
+    try {
+      if (igsid) {
+        const list = await this.#o.api.conversations(auth, {
+          limit: 1,
+          userId: igsid,
+          fields: 'id,messages.limit(20){id,created_time,from}',
+        });
+        const inbound = list.data[0]?.messages?.data.find((m) => m.from && m.from.id !== auth.igId);
+        if (inbound?.created_time) last = parseGraphTime(inbound.created_time).getTime();
+      }
+    } catch (error) {
+      this.#o.logger.warn(
+        { err: error },
+        'could not read the conversation after an outside-window refusal',
+      );
+    }
+    const now = (this.#o.now ?? Date.now)();
+    const humanAgentUntil = last !== undefined && last + 7 * DAY > now ? last + 7 * DAY : undefined;
+    return {
+      type: 'OutsideMessagingWindowError',
+      code: 'OUTSIDE_MESSAGING_WINDOW',
+      message:
+        humanAgentUntil !== undefined
+          ? `The customer last wrote more than 24 hours ago. A person may still answer with the HUMAN_AGENT tag until ${new Date(humanAgentUntil).toISOString()}`
+          : 'The customer has not written in the last 7 days: they must write first',
+      closesAt: humanAgentUntil !== undefined ? new Date(humanAgentUntil).toISOString() : null,
+    };
+  }
+}
+
+function reauth(): UserErrorData {
+  return {
+    type: 'ReauthRequiredError',
+    code: 'REAUTH_REQUIRED',
+    message: 'Instagram refused this account’s token: log in with Instagram again to reconnect it',
+  };
+}
+
+function rateLimited(waitMs: number): UserErrorData {
+  return {
+    type: 'RateLimitedError',
+    code: 'RATE_LIMITED',
+    message: 'The account is at Instagram’s sending limit; retry after `retryAfter` seconds',
+    retryAfter: Math.ceil(waitMs / 100) / 10,
+  };
+}
+
+function strip(outcome: (SendOutcome & { reached?: boolean }) | undefined): SendOutcome {
+  if (!outcome) throw new Error('send failed');
+  const { reached: _reached, ...rest } = outcome;
+  return rest;
+}

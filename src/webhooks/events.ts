@@ -1,0 +1,174 @@
+/**
+ * Inbox events: what one webhook event means, as plain JSON-serialisable data. Built from the
+ * webhook body alone (`normalise.ts`); carried by the event log and the bus; the schema turns
+ * them into GraphQL types. Nothing here knows GraphQL.
+ */
+
+export type InboxEventKind =
+  | 'MESSAGE_RECEIVED'
+  | 'MESSAGE_SENT'
+  | 'MESSAGE_DELETED'
+  | 'MESSAGE_EDITED'
+  | 'REACTION_CHANGED'
+  | 'MESSAGES_SEEN'
+  | 'POSTBACK_RECEIVED'
+  | 'REFERRAL_RECEIVED'
+  | 'OPTIN_RECEIVED'
+  | 'ACCOUNT_STATUS_CHANGED'
+  | 'UNKNOWN';
+
+/** What every inbox event carries. */
+export interface InboxEventBase {
+  readonly kind: InboxEventKind;
+  /**
+   * The business account (IG_ID): `entry.id`, or, when that is a placeholder such as the
+   * dashboard test's `"0"`, the `recipient.id` of an inbound event or the `sender.id` of an
+   * echo. `''` when the body names no account at all (a malformed entry).
+   */
+  readonly igId: string;
+  /**
+   * The customer (IGSID): the sender of an inbound event, the recipient of an echo or of an
+   * event the account itself raised. `null` for `changes` (comments, mentions) and malformed
+   * entries.
+   */
+  readonly igsid: string | null;
+  /**
+   * When it happened, in ms: the event's `timestamp`, else `entry.time` (seconds for
+   * `changes`, ms for `messaging`), else 0 when the body gives no usable time.
+   */
+  readonly occurredAt: number;
+  /**
+   * The dedupe key: the same for a redelivery of this event, different for any other event
+   * (`<igId>|<kind>|<ids>|<action>|<timestamp>`, see `normalise.ts`).
+   */
+  readonly identity: string;
+  /** True for events of `entry[].standby[]` (another app holds the thread). */
+  readonly standby: boolean;
+}
+
+export interface InboxAttachment {
+  /** Meta's type: `image`, `video`, `audio`, `file`, `share`, `ig_reel`, `ig_post`, `story_mention`, `like_heart`, `unsupported_type`, … */
+  readonly type: string;
+  /** `payload.url` when present (lookaside CDN URLs expire: never store them). */
+  readonly url: string | null;
+  /** The attachment's `payload` as received; `null` when it has none (`like_heart`). */
+  readonly payload: unknown;
+}
+
+export type InboxReplyTo =
+  | { readonly mid: string }
+  | { readonly story: { readonly id: string | null; readonly url: string | null } };
+
+export interface InboxMessage {
+  readonly mid: string;
+  readonly text: string | null;
+  readonly attachments: readonly InboxAttachment[];
+  readonly replyTo: InboxReplyTo | null;
+  /** `quick_reply.payload` when the customer tapped a quick reply. */
+  readonly quickReplyPayload: string | null;
+  /** `message.referral` as received (ads, ig.me links), or `null`. */
+  readonly referral: unknown;
+  /** `is_unsupported: true`, or an attachment of type `unsupported_type`. */
+  readonly isUnsupported: boolean;
+  /** A self-messaging test event (`is_self: true`). */
+  readonly isSelf: boolean;
+}
+
+export interface MessageReceivedEvent extends InboxEventBase {
+  readonly kind: 'MESSAGE_RECEIVED';
+  readonly message: InboxMessage;
+}
+
+/** The echo of a message the account sent (`is_echo`), from igql or any other app. */
+export interface MessageSentEvent extends InboxEventBase {
+  readonly kind: 'MESSAGE_SENT';
+  readonly message: InboxMessage;
+}
+
+/** The customer unsent a message (`message.is_deleted`). */
+export interface MessageDeletedEvent extends InboxEventBase {
+  readonly kind: 'MESSAGE_DELETED';
+  readonly mid: string;
+}
+
+export interface MessageEditedEvent extends InboxEventBase {
+  readonly kind: 'MESSAGE_EDITED';
+  readonly mid: string;
+  /** The new text; the one real delivery seen had none. */
+  readonly text: string | null;
+  /** `num_edit` (0 when absent). */
+  readonly numEdit: number;
+}
+
+export interface ReactionChangedEvent extends InboxEventBase {
+  readonly kind: 'REACTION_CHANGED';
+  readonly mid: string;
+  readonly action: 'react' | 'unreact';
+  /** `love`, … ; `null` on unreact. */
+  readonly reaction: string | null;
+  /** `❤`, … ; `null` on unreact. */
+  readonly emoji: string | null;
+}
+
+/** The customer has seen the conversation up to `mid` (`read`). */
+export interface MessagesSeenEvent extends InboxEventBase {
+  readonly kind: 'MESSAGES_SEEN';
+  readonly mid: string;
+}
+
+/** An icebreaker, template button or persistent-menu item was tapped. */
+export interface PostbackReceivedEvent extends InboxEventBase {
+  readonly kind: 'POSTBACK_RECEIVED';
+  /** `null` for icebreakers. */
+  readonly mid: string | null;
+  readonly title: string | null;
+  readonly payload: string | null;
+}
+
+/** The customer opened an existing thread through an ig.me link or an ad (top-level `referral`). */
+export interface ReferralReceivedEvent extends InboxEventBase {
+  readonly kind: 'REFERRAL_RECEIVED';
+  readonly ref: string | null;
+  readonly source: string | null;
+  readonly type: string | null;
+  readonly adId: string | null;
+}
+
+/** `optin`: its shape is UNCONFIRMED for Instagram Login, so it is kept as received. */
+export interface OptinReceivedEvent extends InboxEventBase {
+  readonly kind: 'OPTIN_RECEIVED';
+  readonly raw: unknown;
+}
+
+/**
+ * Raised by igql itself, never by a webhook: the account needs a new login, was unsubscribed,
+ * or works again.
+ */
+export interface AccountStatusChangedEvent extends InboxEventBase {
+  readonly kind: 'ACCOUNT_STATUS_CHANGED';
+  /** For example `REAUTH_REQUIRED`, `UNSUBSCRIBED`, `ACTIVE`. */
+  readonly status: string;
+  readonly reason: string | null;
+}
+
+/** `changes` (comments, mentions) and anything not understood, kept whole. */
+export interface UnknownEvent extends InboxEventBase {
+  readonly kind: 'UNKNOWN';
+  /** The change's `field`, the key of an unknown messaging payload, or `null`. */
+  readonly field: string | null;
+  /** That one messaging item, change, or malformed entry, as received. */
+  readonly raw: unknown;
+}
+
+export type InboxEventData =
+  | MessageReceivedEvent
+  | MessageSentEvent
+  | MessageDeletedEvent
+  | MessageEditedEvent
+  | ReactionChangedEvent
+  | MessagesSeenEvent
+  | PostbackReceivedEvent
+  | ReferralReceivedEvent
+  | OptinReceivedEvent
+  | AccountStatusChangedEvent
+  | UnknownEvent;
