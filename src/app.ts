@@ -17,6 +17,9 @@ import { InstagramApi } from './instagram/graph.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
+import { LiveEvents } from './pubsub/live.ts';
+import { type EventLog, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
 import { createRedis, type Redis } from './redis.ts';
 import type { Sandbox } from './sandbox/index.ts';
 import type { Simulator } from './sandbox/simulator.ts';
@@ -26,6 +29,9 @@ import { schema } from './schema/index.ts';
 import { MemoryIdempotencyStore, RedisIdempotencyStore } from './sends/idempotency.ts';
 import { MemoryRateLimiter, RedisRateLimiter } from './sends/rate-limit.ts';
 import { SendService } from './sends/service.ts';
+import { MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
+import { EventPipeline } from './webhooks/pipeline.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -169,11 +175,27 @@ export function createApp(deps: AppDeps): App {
         loaders: new RequestLoaders(api, tokens, session),
         now: deps.now ?? Date.now,
         sends,
+        live,
       };
     },
   });
 
   const sockets = new WeakMap<object, Session>();
+  const prefix = config.redis.prefix;
+  const log: EventLog = redis
+    ? new RedisEventLog(redis.client, prefix, 10_000)
+    : new MemoryEventLog();
+  const bus: EventBus = redis
+    ? new RedisEventBus(redis.client, prefix, logger)
+    : new MemoryEventBus(logger);
+  const pipeline = new EventPipeline({
+    deduper: redis ? new RedisDeduper(redis.client, prefix) : new MemoryDeduper(),
+    log,
+    bus,
+    logger,
+    counter: metrics.inboxEvents,
+  });
+  const live = new LiveEvents(log, bus, logger);
   let sandbox: Sandbox | undefined;
   let baseUrl = '';
 
@@ -185,6 +207,13 @@ export function createApp(deps: AppDeps): App {
       const ready = Object.values(checks).every((state) => state === 'ok');
       json(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks });
     },
+    ...webhookRoutes({
+      appSecret: config.instagram.appSecret,
+      verifyToken: config.instagram.webhookVerifyToken,
+      pipeline,
+      logger,
+      deliveries: metrics.webhookDeliveries,
+    }),
     'GET /metrics': async (_req, res) => {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
@@ -322,6 +351,8 @@ export function createApp(deps: AppDeps): App {
         await yoga.dispose();
         await client.close();
         await sandbox?.stop();
+        await bus.close();
+        await log.close();
         await redis?.close();
       })();
       return stopping;

@@ -15,7 +15,7 @@ export const LIMITS = { complexity: 10_000, depth: 12, breadth: 300 } as const;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
-  Scalars: { DateTime: { Input: Date; Output: Date } };
+  Scalars: { DateTime: { Input: Date; Output: Date }; JSON: { Input: unknown; Output: unknown } };
   AuthScopes: { session: boolean };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
@@ -59,6 +59,12 @@ builder.scalarType('DateTime', {
     if (Number.isNaN(date.getTime())) throw new TypeError('DateTime must be an ISO-8601 string');
     return date;
   },
+});
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value, as Instagram sent it.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
 });
 
 builder.queryType({ description: 'What a frontend can read.' });

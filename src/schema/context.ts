@@ -1,6 +1,7 @@
 import type { Session } from '../auth/session.ts';
 import type { RequestLoaders } from '../loaders/index.ts';
 import type { Logger } from '../logger.ts';
+import type { LiveEvents } from '../pubsub/live.ts';
 import type { SendService } from '../sends/service.ts';
 
 /** What every resolver sees, whichever transport (HTTP, SSE, graphql-ws) carried the operation. */
@@ -16,4 +17,6 @@ export interface Context {
   readonly now: () => number;
   /** Sends through the Send API: idempotent and rate limited per account. */
   readonly sends: SendService;
+  /** Inbox events for subscriptions: resumable, in order. */
+  readonly live: LiveEvents;
 }

@@ -5,5 +5,6 @@ import './message.ts';
 import './conversation.ts';
 import './account.ts';
 import './send.ts';
+import './events.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

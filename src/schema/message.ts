@@ -12,6 +12,8 @@ export interface MessageShape {
   /** The conversation's other participant. */
   readonly igsid: string;
   readonly data: GraphMessage;
+  /** Attachments already typed (a webhook names their kinds); else read from `data`. */
+  readonly attachments?: readonly AttachmentShape[];
 }
 
 /** Graph gives `from` only for the 20 newest messages of a conversation (and always asks it). */
@@ -257,7 +259,10 @@ builder.node(Message, {
       description: 'The text; null for a message without text or without detail.',
       resolve: (m) => (m.data.message ? m.data.message : null),
     }),
-    attachments: t.field({ type: [Attachment], resolve: (m) => attachmentsOf(m.data) }),
+    attachments: t.field({
+      type: [Attachment],
+      resolve: (m) => (m.attachments ? [...m.attachments] : attachmentsOf(m.data)),
+    }),
     reactions: t.field({
       type: [Reaction],
       resolve: (m) =>

@@ -33,7 +33,10 @@ const https = z
 const mediaUrl = (kind: MediaKind) =>
   https.refine(
     (url) => {
-      const last = new URL(url).pathname.split('/').pop() ?? '';
+      // Not a URL at all: the https check above already says so (refinements all run).
+      const parsed = URL.parse(url);
+      if (!parsed) return true;
+      const last = parsed.pathname.split('/').pop() ?? '';
       const dot = last.lastIndexOf('.');
       return (
         dot === -1 ||

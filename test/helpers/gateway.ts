@@ -1,4 +1,4 @@
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { signSession } from '../../src/auth/session.ts';
 import { loadConfig } from '../../src/config.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
@@ -35,10 +35,18 @@ export interface GraphQLErrorBody {
  */
 export async function startGateway(
   seed: (sim: Simulator) => void,
-  options: { env?: Record<string, string>; rateLimits?: boolean; runningClock?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    rateLimits?: boolean;
+    runningClock?: boolean;
+    /** Instagram client tuning merged over the pacing default (e.g. a short `timeoutMs`). */
+    instagram?: AppDeps['instagram'];
+  } = {},
 ): Promise<Gateway> {
+  let base = '';
   const sim = new Simulator({
     appSecret: 'test-app-secret',
+    callbackUrl: () => (base ? `${base}/webhooks/instagram` : undefined),
     rateLimits: options.rateLimits ? undefined : false,
     clock: createClock(T0, !options.runningClock),
     retryScheduleMs: [10],
@@ -56,9 +64,10 @@ export async function startGateway(
     simulator: sim,
     now: () => sim.clock.now(),
     drainTimeoutMs: 1000,
-    instagram: { conversationsPerSecond: options.rateLimits ? 2 : 0 },
+    instagram: { conversationsPerSecond: options.rateLimits ? 2 : 0, ...options.instagram },
   });
   const url = await app.start();
+  base = url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
   return {
     sim,
     app,

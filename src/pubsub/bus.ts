@@ -1,0 +1,198 @@
+import type { Logger } from '../logger.ts';
+import { type RedisClient, reconnectDelay } from '../redis.ts';
+import type { LogEntry } from './log.ts';
+
+export type EventListener = (entry: LogEntry) => void;
+
+/**
+ * Live delivery of logged events to every subscriber of an account, on every instance. At most
+ * once: a subscriber that is disconnected when an event is published misses it, and catches up
+ * from the `EventLog` by cursor.
+ */
+export interface EventBus {
+  /** Sends the entry to the account's current subscribers as JSON (listeners get a copy). */
+  publish(igId: string, entry: LogEntry): Promise<void>;
+  /**
+   * Resolves once `listener` receives every later publish for the account, to a function that
+   * stops it (calling it again does nothing). Listeners are called in publish order; one that
+   * throws is logged and the others still get the event.
+   */
+  subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>>;
+  /** Drops every subscription; later calls reject. A Redis client passed in stays open. */
+  close(): Promise<void>;
+}
+
+/** One instance's bus: listeners per account, called synchronously from `publish`. */
+export class MemoryEventBus implements EventBus {
+  private readonly channels = new Map<string, Set<EventListener>>();
+  private readonly logger: Logger;
+  private closed = false;
+
+  /** `logger`: where a throwing listener is reported. */
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
+
+  async publish(igId: string, entry: LogEntry): Promise<void> {
+    if (this.closed) throw new Error('event bus closed');
+    const listeners = this.channels.get(igId);
+    if (listeners) deliver(listeners, JSON.stringify(entry), igId, this.logger);
+  }
+
+  async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('event bus closed');
+    let listeners = this.channels.get(igId);
+    if (!listeners) {
+      listeners = new Set();
+      this.channels.set(igId, listeners);
+    }
+    const set = listeners;
+    // A wrapper per subscription, so one function subscribed twice is two subscriptions.
+    const subscription: EventListener = (entry) => listener(entry);
+    set.add(subscription);
+    return async () => {
+      set.delete(subscription);
+      if (set.size === 0 && this.channels.get(igId) === set) this.channels.delete(igId);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.channels.clear();
+  }
+}
+
+interface Channel {
+  readonly listeners: Set<EventListener>;
+  /** node-redis's listener for the channel: one per channel, fanning out to `listeners`. */
+  readonly onMessage: (message: string) => void;
+  /** Settles when Redis has confirmed the SUBSCRIBE. */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Shared by every instance: publishes JSON on `<prefix>:events:<igId>` with the client passed
+ * in, and receives on one dedicated connection (`client.duplicate()`, opened at the first
+ * subscribe), subscribed once per account with a local listener set and unsubscribed when the
+ * set empties. node-redis reconnects that connection with `reconnectDelay` and re-subscribes
+ * after a reconnect; what was published during the gap is lost (REFERENCE.md). The subscriber
+ * connection queues commands while offline, so a subscribe during an outage waits for Redis.
+ */
+export class RedisEventBus implements EventBus {
+  private readonly client: RedisClient;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly channels = new Map<string, Channel>();
+  private subscriber: {
+    readonly client: RedisClient;
+    readonly connected: Promise<unknown>;
+  } | null = null;
+  private closed = false;
+
+  /**
+   * `client`: a connected client for PUBLISH (the caller's to close); `prefix`: the deployment's
+   * channel prefix (no default); `logger`: connection errors and throwing listeners.
+   */
+  constructor(client: RedisClient, prefix: string, logger: Logger) {
+    this.client = client;
+    this.prefix = prefix;
+    this.logger = logger;
+  }
+
+  async publish(igId: string, entry: LogEntry): Promise<void> {
+    if (this.closed) throw new Error('event bus closed');
+    await this.client.publish(this.channelName(igId), JSON.stringify(entry));
+  }
+
+  async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('event bus closed');
+    let channel = this.channels.get(igId);
+    if (!channel) {
+      const listeners = new Set<EventListener>();
+      const onMessage = (message: string) => deliver(listeners, message, igId, this.logger);
+      const { client, connected } = this.connection();
+      const ready = connected.then(() => client.subscribe(this.channelName(igId), onMessage));
+      const created: Channel = { listeners, onMessage, ready };
+      ready.catch(() => {
+        if (this.channels.get(igId) === created) this.channels.delete(igId);
+      });
+      this.channels.set(igId, created);
+      channel = created;
+    }
+    const { listeners, ready } = channel;
+    const subscription: EventListener = (entry) => listener(entry);
+    listeners.add(subscription);
+    try {
+      await ready;
+    } catch (err) {
+      listeners.delete(subscription);
+      throw err;
+    }
+    let active = true;
+    return async () => {
+      if (!active) return;
+      active = false;
+      listeners.delete(subscription);
+      if (listeners.size > 0 || this.channels.get(igId) !== channel) return;
+      this.channels.delete(igId);
+      await this.subscriber?.client.unsubscribe(this.channelName(igId), channel.onMessage);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.channels.clear();
+    const client = this.subscriber?.client;
+    this.subscriber = null;
+    if (!client?.isOpen) return;
+    if (client.isReady) await client.close();
+    else client.destroy();
+  }
+
+  private channelName(igId: string): string {
+    return `${this.prefix}:events:${igId}`;
+  }
+
+  private connection(): { readonly client: RedisClient; readonly connected: Promise<unknown> } {
+    if (this.subscriber) return this.subscriber;
+    const client = this.client.duplicate({
+      disableOfflineQueue: false,
+      socket: { ...this.client.options?.socket, reconnectStrategy: reconnectDelay },
+    });
+    let lastError = '';
+    client.on('error', (err: Error) => {
+      if (err.message !== lastError) this.logger.warn({ err }, 'redis subscriber connection error');
+      lastError = err.message;
+    });
+    client.on('ready', () => {
+      if (lastError) this.logger.info('redis subscriber connection restored');
+      lastError = '';
+    });
+    this.subscriber = { client, connected: client.connect() };
+    return this.subscriber;
+  }
+}
+
+/** Parses one published message and calls each listener with it. */
+function deliver(
+  listeners: ReadonlySet<EventListener>,
+  message: string,
+  igId: string,
+  logger: Logger,
+): void {
+  let entry: LogEntry;
+  try {
+    entry = JSON.parse(message) as LogEntry;
+  } catch (err) {
+    logger.warn({ err, igId }, 'unreadable message on the event bus');
+    return;
+  }
+  for (const listener of [...listeners]) {
+    try {
+      listener(entry);
+    } catch (err) {
+      logger.error({ err, igId }, 'event listener failed');
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import type { RedisClient } from '../redis.ts';
+import type { InboxEventData } from '../webhooks/events.ts';
+
+/** An event with its place in its account's log. */
+export interface LogEntry {
+  /** Opaque; compare two with `EventLog.isAfter`, never as strings. */
+  readonly cursor: string;
+  readonly event: InboxEventData;
+}
+
+/**
+ * Each account's recent events in order, for a subscriber resuming `after` a cursor. The window
+ * is bounded (the newest `maxLen` events per account, about that many in Redis): from a cursor
+ * older than the window, `readAfter` returns what remains, so events between are missed and a
+ * client should reconcile with a query.
+ */
+export interface EventLog {
+  /** Appends a copy of the event; resolves to its cursor, after every earlier cursor of this log. */
+  append(igId: string, event: InboxEventData): Promise<string>;
+  /**
+   * The account's events after `cursor` (exclusive), oldest first, at most `limit` (default:
+   * every one kept). `LOG_START` reads from the oldest kept. Rejects with `InvalidCursorError`
+   * when `cursor` is not one of this log's cursors (it may come from a client).
+   */
+  readAfter(igId: string, cursor: string, limit?: number): Promise<LogEntry[]>;
+  /** True when cursor `a` is later than `b`. Throws `InvalidCursorError` for a malformed one. */
+  isAfter(a: string, b: string): boolean;
+  /** Frees what the log owns (not a Redis client passed in). */
+  close(): Promise<void>;
+}
+
+/** A cursor before every event: `readAfter(igId, LOG_START)` reads the whole window. */
+export const LOG_START = '0';
+
+export class InvalidCursorError extends Error {
+  constructor(cursor: string) {
+    super(`Invalid cursor: ${JSON.stringify(cursor.slice(0, 64))}`);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export interface MemoryEventLogOptions {
+  /** Events kept per account; older ones are dropped. Default 1,000. */
+  readonly maxLen?: number;
+}
+
+/**
+ * One instance's log: a bounded buffer of JSON per account, with cursors from one counter
+ * (zero-padded decimals, `"0000000000000001"`), so they are monotonic across the log.
+ */
+export class MemoryEventLog implements EventLog {
+  private readonly logs = new Map<string, { readonly seq: number; readonly json: string }[]>();
+  private readonly maxLen: number;
+  private seq = 0;
+
+  constructor(options: MemoryEventLogOptions = {}) {
+    this.maxLen = options.maxLen ?? 1000;
+  }
+
+  async append(igId: string, event: InboxEventData): Promise<string> {
+    const seq = ++this.seq;
+    let log = this.logs.get(igId);
+    if (!log) {
+      log = [];
+      this.logs.set(igId, log);
+    }
+    log.push({ seq, json: JSON.stringify(event) });
+    if (log.length > this.maxLen) log.splice(0, log.length - this.maxLen);
+    return memoryCursor(seq);
+  }
+
+  async readAfter(igId: string, cursor: string, limit = Infinity): Promise<LogEntry[]> {
+    const after = memorySeq(cursor);
+    const log = this.logs.get(igId) ?? [];
+    const start = log.findIndex((item) => item.seq > after);
+    if (start === -1) return [];
+    return log.slice(start, start + limit).map((item) => ({
+      cursor: memoryCursor(item.seq),
+      event: JSON.parse(item.json) as InboxEventData,
+    }));
+  }
+
+  isAfter(a: string, b: string): boolean {
+    return memorySeq(a) > memorySeq(b);
+  }
+
+  async close(): Promise<void> {
+    this.logs.clear();
+  }
+}
+
+const memoryCursor = (seq: number): string => String(seq).padStart(16, '0');
+
+function memorySeq(cursor: string): number {
+  if (!/^\d{1,16}$/.test(cursor)) throw new InvalidCursorError(cursor);
+  return Number(cursor);
+}
+
+/**
+ * Shared by every instance: one Stream per account, `<prefix>:events:<igId>`, appended with
+ * `XADD … MAXLEN ~ maxLen *` and read with `XRANGE (<cursor> +`. A cursor is the entry's stream
+ * id (`<ms>-<seq>`). `~` trims whole stream nodes only, so a stream keeps at least `maxLen`
+ * entries and up to about a node more (100 by default). The client stays the caller's to close.
+ */
+export class RedisEventLog implements EventLog {
+  private readonly client: RedisClient;
+  private readonly prefix: string;
+  private readonly maxLen: number;
+
+  /** `prefix`: the deployment's key prefix (no default). `maxLen`: default 1,000. */
+  constructor(client: RedisClient, prefix: string, maxLen = 1000) {
+    this.client = client;
+    this.prefix = prefix;
+    this.maxLen = maxLen;
+  }
+
+  async append(igId: string, event: InboxEventData): Promise<string> {
+    return this.client.xAdd(
+      this.key(igId),
+      '*',
+      { event: JSON.stringify(event) },
+      { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.maxLen } },
+    );
+  }
+
+  async readAfter(igId: string, cursor: string, limit?: number): Promise<LogEntry[]> {
+    const [ms, seq] = streamId(cursor);
+    // Nothing is after the largest id, and XRANGE refuses an exclusive start there.
+    if (ms === U64_MAX && seq === U64_MAX) return [];
+    const options = limit === undefined || limit === Infinity ? undefined : { COUNT: limit };
+    const entries = await this.client.xRange(this.key(igId), `(${cursor}`, '+', options);
+    return (entries ?? []).map(({ id, message }) => ({
+      cursor: id,
+      event: JSON.parse(String(message.event)) as InboxEventData,
+    }));
+  }
+
+  isAfter(a: string, b: string): boolean {
+    const [msA, seqA] = streamId(a);
+    const [msB, seqB] = streamId(b);
+    return msA > msB || (msA === msB && seqA > seqB);
+  }
+
+  async close(): Promise<void> {}
+
+  private key(igId: string): string {
+    return `${this.prefix}:events:${igId}`;
+  }
+}
+
+const U64_MAX = 2n ** 64n - 1n;
+
+/** `<ms>-<seq>` (or `<ms>`, seq 0), both unsigned 64-bit, as Redis reads stream ids. */
+function streamId(cursor: string): [bigint, bigint] {
+  const match = /^(\d{1,20})(?:-(\d{1,20}))?$/.exec(cursor);
+  const ms = match ? BigInt(match[1] ?? '') : -1n;
+  const seq = match ? BigInt(match[2] ?? '0') : -1n;
+  if (ms < 0n || ms > U64_MAX || seq < 0n || seq > U64_MAX) throw new InvalidCursorError(cursor);
+  return [ms, seq];
+}

@@ -1,0 +1,387 @@
+import { decodeId } from '../global-id.ts';
+import type { GraphConversation, GraphList, GraphMessage } from '../instagram/graph.ts';
+import type { LogEntry } from '../pubsub/log.ts';
+import type { InboxEventData, InboxEventKind, InboxMessage } from '../webhooks/events.ts';
+import { Account } from './account.ts';
+import { builder } from './builder.ts';
+import type { Context } from './context.ts';
+import { Conversation, toConversation } from './conversation.ts';
+import { fromUpstream, notFound, unauthenticated } from './errors.ts';
+import { type AttachmentShape, Message, type MessageShape } from './message.ts';
+import { Participant } from './participant.ts';
+
+type EventOf<K extends InboxEventKind> = LogEntry & {
+  readonly event: Extract<InboxEventData, { kind: K }>;
+};
+
+const KINDS = [
+  'MESSAGE_RECEIVED',
+  'MESSAGE_SENT',
+  'MESSAGE_DELETED',
+  'MESSAGE_EDITED',
+  'REACTION_CHANGED',
+  'MESSAGES_SEEN',
+  'POSTBACK_RECEIVED',
+  'REFERRAL_RECEIVED',
+  'OPTIN_RECEIVED',
+  'ACCOUNT_STATUS_CHANGED',
+  'UNKNOWN',
+] as const satisfies readonly InboxEventKind[];
+
+const InboxEventType = builder.enumType('InboxEventType', {
+  description: 'The kinds of inbox event, to filter `inboxEvents`.',
+  values: Object.fromEntries(KINDS.map((kind) => [kind, {}])) as Record<
+    (typeof KINDS)[number],
+    object
+  >,
+});
+
+const graphTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
+
+/** The message as the webhook gave it; what it lacks (a username) resolves on demand. */
+function messageOf(entry: LogEntry, message: InboxMessage, fromAccount: boolean): MessageShape {
+  const { igId, igsid, occurredAt } = entry.event;
+  const customer = igsid ?? '';
+  const data: GraphMessage = {
+    id: message.mid,
+    created_time: graphTime(occurredAt),
+    from: { id: fromAccount ? igId : customer },
+    to: { data: [{ id: fromAccount ? customer : igId }] },
+    ...(message.text ? { message: message.text } : {}),
+    ...(message.replyTo && 'mid' in message.replyTo
+      ? { reply_to: { mid: message.replyTo.mid } }
+      : {}),
+    is_unsupported: message.isUnsupported,
+  };
+  return { kind: 'Message', igId, igsid: customer, data, attachments: attachmentsOf(message) };
+}
+
+const ATTACHMENT_KIND: Readonly<Record<string, AttachmentShape['kind']>> = {
+  image: 'IMAGE',
+  like_heart: 'IMAGE',
+  video: 'VIDEO',
+  audio: 'AUDIO',
+  file: 'FILE',
+  share: 'SHARE',
+  ig_post: 'POST',
+  ig_reel: 'REEL',
+  reel: 'REEL',
+  story_mention: 'STORY_MENTION',
+};
+
+function attachmentsOf(message: InboxMessage): AttachmentShape[] {
+  const out: AttachmentShape[] = message.attachments.flatMap((a) => {
+    const kind = ATTACHMENT_KIND[a.type];
+    return kind ? [{ kind, url: a.url }] : [];
+  });
+  if (message.replyTo && 'story' in message.replyTo) {
+    out.push({
+      kind: 'STORY_REPLY',
+      url: message.replyTo.story.url,
+      storyId: message.replyTo.story.id,
+    });
+  }
+  return out;
+}
+
+const participantOf = (entry: LogEntry) => ({
+  igId: entry.event.igId,
+  igsid: entry.event.igsid ?? '',
+});
+
+const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
+  description: 'Something that happened in an account’s inbox, live.',
+  resolveType: (entry) => TYPE_NAMES[entry.event.kind],
+  fields: (t) => ({
+    cursor: t.string({
+      description: 'Pass it as `after` when resubscribing to receive what happened since.',
+      resolve: (e) => e.cursor,
+    }),
+    type: t.field({ type: InboxEventType, resolve: (e) => e.event.kind }),
+    account: t.field({
+      type: Account,
+      resolve: (e) => ({ kind: 'Account' as const, igId: e.event.igId }),
+    }),
+    occurredAt: t.field({ type: 'DateTime', resolve: (e) => new Date(e.event.occurredAt) }),
+    standby: t.boolean({
+      description: 'Another app holds the conversation (Instagram sent it as standby).',
+      resolve: (e) => e.event.standby,
+    }),
+    customer: t.field({
+      type: Participant,
+      nullable: true,
+      description: 'The customer the event concerns; null for account-wide events.',
+      resolve: (e) => (e.event.igsid ? participantOf(e) : null),
+    }),
+  }),
+});
+
+const TYPE_NAMES: Readonly<Record<InboxEventKind, string>> = {
+  MESSAGE_RECEIVED: 'MessageReceivedEvent',
+  MESSAGE_SENT: 'MessageSentEvent',
+  MESSAGE_DELETED: 'MessageDeletedEvent',
+  MESSAGE_EDITED: 'MessageEditedEvent',
+  REACTION_CHANGED: 'ReactionChangedEvent',
+  MESSAGES_SEEN: 'MessagesSeenEvent',
+  POSTBACK_RECEIVED: 'PostbackReceivedEvent',
+  REFERRAL_RECEIVED: 'ReferralReceivedEvent',
+  OPTIN_RECEIVED: 'OptinReceivedEvent',
+  ACCOUNT_STATUS_CHANGED: 'AccountStatusChangedEvent',
+  UNKNOWN: 'UnknownEvent',
+};
+
+/** The conversation with the event's customer: `GET /me/conversations?user_id=…`, on demand. */
+async function conversationOf(entry: LogEntry, ctx: Context) {
+  const { igId, igsid } = entry.event;
+  if (!igsid) return null;
+  try {
+    const page: GraphList<GraphConversation> = await ctx.loaders.conversations(igId, {
+      limit: 1,
+      userId: igsid,
+      fields: 'id,participants,updated_time',
+    });
+    const data = page.data[0];
+    return data ? toConversation(igId, data, { needs: { updatedTime: true } }) : null;
+  } catch (error) {
+    throw fromUpstream(error, 'Conversation');
+  }
+}
+
+const MessageReceivedEvent = builder
+  .objectRef<EventOf<'MESSAGE_RECEIVED'>>('MessageReceivedEvent')
+  .implement({
+    description: 'A customer wrote to the account.',
+    interfaces: [InboxEvent],
+    fields: (t) => ({
+      message: t.field({ type: Message, resolve: (e) => messageOf(e, e.event.message, false) }),
+      conversation: t.field({
+        type: Conversation,
+        nullable: true,
+        description: 'Read from Instagram when asked (webhooks do not name the conversation).',
+        resolve: (e, _args, ctx) => conversationOf(e, ctx),
+      }),
+      quickReplyPayload: t.string({
+        nullable: true,
+        resolve: (e) => e.event.message.quickReplyPayload,
+      }),
+      referral: t.field({
+        type: 'JSON',
+        nullable: true,
+        resolve: (e) => e.event.message.referral ?? null,
+      }),
+    }),
+  });
+
+builder.objectRef<EventOf<'MESSAGE_SENT'>>('MessageSentEvent').implement({
+  description: 'The account sent a message (from igql or any other app): Instagram’s echo.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    message: t.field({ type: Message, resolve: (e) => messageOf(e, e.event.message, true) }),
+    conversation: t.field({
+      type: Conversation,
+      nullable: true,
+      resolve: (e, _args, ctx) => conversationOf(e, ctx),
+    }),
+  }),
+});
+
+builder.objectRef<EventOf<'MESSAGE_DELETED'>>('MessageDeletedEvent').implement({
+  description: 'The customer unsent a message.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    mid: t.string({
+      description: 'Instagram’s id of the message that was unsent.',
+      resolve: (e) => e.event.mid,
+    }),
+  }),
+});
+
+builder.objectRef<EventOf<'MESSAGE_EDITED'>>('MessageEditedEvent').implement({
+  description: 'The customer edited a message.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    mid: t.string({ resolve: (e) => e.event.mid }),
+    text: t.string({
+      nullable: true,
+      description: 'The new text, when Instagram sends it.',
+      resolve: (e) => e.event.text,
+    }),
+    numEdit: t.int({
+      description: 'How many times it was edited.',
+      resolve: (e) => e.event.numEdit,
+    }),
+  }),
+});
+
+const ReactionAction = builder.enumType('ReactionAction', {
+  values: { REACT: {}, UNREACT: {} } as const,
+});
+
+builder.objectRef<EventOf<'REACTION_CHANGED'>>('ReactionChangedEvent').implement({
+  description: 'The customer reacted to a message, or took the reaction off.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    mid: t.string({ resolve: (e) => e.event.mid }),
+    action: t.field({
+      type: ReactionAction,
+      resolve: (e) => (e.event.action === 'react' ? 'REACT' : 'UNREACT'),
+    }),
+    reaction: t.string({ nullable: true, resolve: (e) => e.event.reaction }),
+    emoji: t.string({ nullable: true, resolve: (e) => e.event.emoji }),
+  }),
+});
+
+builder.objectRef<EventOf<'MESSAGES_SEEN'>>('MessagesSeenEvent').implement({
+  description: 'The customer saw the conversation up to a message.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    mid: t.string({ description: 'The last message seen.', resolve: (e) => e.event.mid }),
+  }),
+});
+
+builder.objectRef<EventOf<'POSTBACK_RECEIVED'>>('PostbackReceivedEvent').implement({
+  description: 'The customer tapped an icebreaker, a template button or a menu item.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    mid: t.string({ nullable: true, resolve: (e) => e.event.mid }),
+    title: t.string({ nullable: true, resolve: (e) => e.event.title }),
+    payload: t.string({ nullable: true, resolve: (e) => e.event.payload }),
+  }),
+});
+
+builder.objectRef<EventOf<'REFERRAL_RECEIVED'>>('ReferralReceivedEvent').implement({
+  description: 'The customer came back through an ig.me link or an ad.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    ref: t.string({ nullable: true, resolve: (e) => e.event.ref }),
+    source: t.string({ nullable: true, resolve: (e) => e.event.source }),
+    referralType: t.string({ nullable: true, resolve: (e) => e.event.type }),
+    adId: t.string({ nullable: true, resolve: (e) => e.event.adId }),
+  }),
+});
+
+builder.objectRef<EventOf<'OPTIN_RECEIVED'>>('OptinReceivedEvent').implement({
+  description: 'The customer opted in to messages; kept as Instagram sent it.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    raw: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.event.raw ?? null }),
+  }),
+});
+
+builder.objectRef<EventOf<'ACCOUNT_STATUS_CHANGED'>>('AccountStatusChangedEvent').implement({
+  description: 'igql’s own event: the account needs a new login, or works again.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    status: t.string({ resolve: (e) => e.event.status }),
+    reason: t.string({ nullable: true, resolve: (e) => e.event.reason }),
+  }),
+});
+
+builder.objectRef<EventOf<'UNKNOWN'>>('UnknownEvent').implement({
+  description: 'An event igql does not model (yet): comments, mentions, new kinds. Never dropped.',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    field: t.string({
+      nullable: true,
+      description: 'The webhook field, when known.',
+      resolve: (e) => e.event.field,
+    }),
+    raw: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'As Instagram sent it.',
+      resolve: (e) => e.event.raw ?? null,
+    }),
+  }),
+});
+
+// ---- Subscriptions -------------------------------------------------------------------------
+
+/** The account, if the session may use it; checked when the subscription starts. */
+function accountFor(ctx: Context, accountId: string | number): string {
+  if (!ctx.session) throw unauthenticated();
+  const decoded = decodeId(String(accountId));
+  if (decoded?.typename !== 'Account' || !ctx.loaders.allows(decoded.igId))
+    throw notFound('Account');
+  return decoded.igId;
+}
+
+/** The customer of a conversation filter (one read when the subscription starts). */
+async function customerOf(
+  ctx: Context,
+  igId: string,
+  conversationId: string | number,
+): Promise<string> {
+  const decoded = decodeId(String(conversationId));
+  if (decoded?.typename !== 'Conversation' || decoded.igId !== igId) throw notFound('Conversation');
+  try {
+    const data = await ctx.loaders.node<GraphConversation>(
+      igId,
+      decoded.rest,
+      'id,participants',
+      true,
+    );
+    const customer = data.participants?.data.find((p) => p.id !== igId)?.id;
+    if (!customer) throw notFound('Conversation');
+    return customer;
+  } catch (error) {
+    throw fromUpstream(error, 'Conversation');
+  }
+}
+
+async function* events(
+  ctx: Context,
+  igId: string,
+  after: string | null | undefined,
+  keep: (entry: LogEntry) => boolean,
+): AsyncGenerator<LogEntry> {
+  for await (const entry of ctx.live.stream(igId, after ?? undefined)) {
+    // Checked for every event: the session may lose the account while subscribed.
+    if (entry.event.igId !== igId || !ctx.loaders.allows(igId)) return;
+    if (keep(entry)) yield entry;
+  }
+}
+
+builder.subscriptionFields((t) => ({
+  messageReceived: t.field({
+    type: MessageReceivedEvent,
+    description:
+      'Messages customers send to the account. Resubscribe with `after: <last cursor>` to receive what was missed meanwhile first.',
+    args: { accountId: t.arg.id({ required: true }), after: t.arg.string() },
+    subscribe: (_root, args, ctx) => {
+      const igId = accountFor(ctx, args.accountId);
+      return events(
+        ctx,
+        igId,
+        args.after,
+        (e) => e.event.kind === 'MESSAGE_RECEIVED',
+      ) as AsyncGenerator<EventOf<'MESSAGE_RECEIVED'>>;
+    },
+    resolve: (entry) => entry,
+  }),
+  inboxEvents: t.field({
+    type: InboxEvent,
+    description:
+      'Everything that happens in the account’s inbox, optionally for one conversation or some kinds. Resubscribe with `after` to resume.',
+    args: {
+      accountId: t.arg.id({ required: true }),
+      conversationId: t.arg.id(),
+      types: t.arg({ type: [InboxEventType] }),
+      after: t.arg.string(),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const igId = accountFor(ctx, args.accountId);
+      const customer = args.conversationId
+        ? await customerOf(ctx, igId, args.conversationId)
+        : undefined;
+      const types = args.types ? new Set<string>(args.types) : undefined;
+      return events(
+        ctx,
+        igId,
+        args.after,
+        (e) => (!types || types.has(e.event.kind)) && (!customer || e.event.igsid === customer),
+      );
+    },
+    resolve: (entry) => entry,
+  }),
+}));

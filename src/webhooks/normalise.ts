@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import type {
+  InboxAttachment,
+  InboxEventData,
+  InboxEventKind,
+  InboxMessage,
+  InboxReplyTo,
+} from './events.ts';
+
+type Json = Record<string, unknown>;
+
+/** What an event knows before its payload is read. */
+interface Base {
+  readonly igId: string;
+  readonly igsid: string | null;
+  readonly occurredAt: number;
+  readonly standby: boolean;
+  /** The time part of the identity: the event's time, or '' where a redelivery may restamp it. */
+  readonly stamp: string;
+}
+
+/**
+ * Every event of a webhook body (instagram-api.md §4), oldest first: each entry, each
+ * `messaging`, `standby` and `changes` item, sorted by `occurredAt` (stable, so events of equal
+ * time keep the body's order; Meta does not guarantee order). Pure and total: built from the
+ * body alone, never throws, and never drops anything silently. What it cannot read (a
+ * malformed entry or item, a payload missing its ids, `changes`, unknown payloads) becomes an
+ * `UNKNOWN` event that keeps the raw JSON.
+ *
+ * Identity: `<igId>|<kind>|<ids>|<action>|<timestamp>`, where ids is the mid (a postback
+ * without mid: its title and payload; a referral: its ref; an optin or unknown item: a digest
+ * of its JSON) and action is set for reactions only. Redeliveries repeat all of these, while
+ * react → unreact → react on one message differ in action or timestamp (REFERENCE.md). For
+ * `changes` and malformed entries the timestamp part is empty: their only time is `entry.time`,
+ * the time of sending, and their content (the comment id) identifies them.
+ */
+export function normalise(body: unknown): InboxEventData[] {
+  if (!isObject(body) || !Array.isArray(body.entry)) return [malformed(body)];
+  const events = body.entry.flatMap((entry: unknown) => {
+    try {
+      return entryEvents(entry);
+    } catch {
+      // Unreachable for parsed JSON; a safety net so one entry can never lose the others.
+      return [malformed(entry)];
+    }
+  });
+  return events.sort((a, b) => a.occurredAt - b.occurredAt);
+}
+
+function entryEvents(entry: unknown): InboxEventData[] {
+  if (!isObject(entry)) return [malformed(entry)];
+  const entryId = idOf(entry.id);
+  const events: InboxEventData[] = [];
+  let readable = false;
+  let odd = false;
+  for (const key of ['messaging', 'standby', 'changes'] as const) {
+    const items = entry[key];
+    if (items === undefined) continue;
+    if (!Array.isArray(items)) {
+      odd = true;
+      continue;
+    }
+    readable = true;
+    for (const item of items) {
+      events.push(
+        key === 'changes'
+          ? changeEvent(item, entryId, entry.time)
+          : messagingEvent(item, entryId, entry.time, key === 'standby'),
+      );
+    }
+  }
+  if (!readable || odd) events.push(malformed(entry));
+  return events;
+}
+
+/** One `messaging` (or `standby`) item: `{sender, recipient, timestamp, <payload>}`. */
+function messagingEvent(
+  item: unknown,
+  entryId: string | null,
+  entryTime: unknown,
+  standby: boolean,
+): InboxEventData {
+  // entry.time is milliseconds for messaging (restfb messaging-seen.json: 1668022334834).
+  const fallbackTime = numberOf(entryTime) ?? 0;
+  if (!isObject(item)) {
+    const occurredAt = fallbackTime;
+    return unknown(
+      { igId: entryId ?? '', igsid: null, occurredAt, standby, stamp: '' },
+      null,
+      item,
+    );
+  }
+  const sender = idOf(isObject(item.sender) ? item.sender.id : undefined);
+  const recipient = idOf(isObject(item.recipient) ? item.recipient.id : undefined);
+  const echo = isObject(item.message) && item.message.is_echo === true;
+  // The dashboard's "Test" button sends entry.id "0" (instagram-api.md §4): the account is then
+  // the recipient of an inbound event and the sender of an echo.
+  const igId =
+    entryId === null || entryId === '0' ? ((echo ? sender : recipient) ?? entryId ?? '') : entryId;
+  const occurredAt = numberOf(item.timestamp) ?? fallbackTime;
+  const base: Base = {
+    igId,
+    igsid: customerOf(igId, sender, recipient, echo),
+    occurredAt,
+    standby,
+    stamp: String(occurredAt),
+  };
+
+  if (item.message !== undefined) return messageEvent(base, item);
+  if (item.message_edit !== undefined) return editEvent(base, item);
+  if (item.reaction !== undefined) return reactionEvent(base, item);
+  if (item.read !== undefined) return seenEvent(base, item);
+  if (item.postback !== undefined) return postbackEvent(base, item);
+  if (item.referral !== undefined) return referralEvent(base, item);
+  if (item.optin !== undefined) {
+    return { ...head('OPTIN_RECEIVED', base, digest(item.optin)), raw: item.optin };
+  }
+  const field = Object.keys(item).find((key) => !ENVELOPE.has(key)) ?? null;
+  return unknown(base, field, item);
+}
+
+/**
+ * The party that is not the account; when that cannot tell (both or neither are the account),
+ * the recipient of an echo and the sender of anything else. Courier's echo.json keeps the
+ * inbound sender and recipient; Postman's self postback has the account as sender.
+ */
+function customerOf(
+  igId: string,
+  sender: string | null,
+  recipient: string | null,
+  echo: boolean,
+): string | null {
+  if (recipient === igId && sender !== igId) return sender;
+  if (sender === igId && recipient !== igId) return recipient;
+  return echo ? recipient : sender;
+}
+
+/** Keys of a messaging item that are not its payload. */
+const ENVELOPE = new Set(['sender', 'recipient', 'timestamp', 'is_self']);
+
+function messageEvent(base: Base, item: Json): InboxEventData {
+  const message = item.message;
+  const mid = isObject(message) ? idOf(message.mid) : null;
+  if (!isObject(message) || mid === null) return unknown(base, 'message', item);
+  if (message.is_deleted === true) return { ...head('MESSAGE_DELETED', base, mid), mid };
+  const data = messageOf(mid, message, item);
+  return message.is_echo === true
+    ? { ...head('MESSAGE_SENT', base, mid), message: data }
+    : { ...head('MESSAGE_RECEIVED', base, mid), message: data };
+}
+
+function messageOf(mid: string, message: Json, item: Json): InboxMessage {
+  const attachments = Array.isArray(message.attachments)
+    ? message.attachments.map(attachmentOf)
+    : [];
+  return {
+    mid,
+    text: stringOf(message.text),
+    attachments,
+    replyTo: replyToOf(message.reply_to),
+    quickReplyPayload: isObject(message.quick_reply) ? stringOf(message.quick_reply.payload) : null,
+    referral: message.referral ?? null,
+    // restfb's capture marks an unsupported message only by its attachment type.
+    isUnsupported:
+      message.is_unsupported === true || attachments.some((a) => a.type === 'unsupported_type'),
+    isSelf: message.is_self === true || item.is_self === true,
+  };
+}
+
+function attachmentOf(attachment: unknown): InboxAttachment {
+  if (!isObject(attachment)) return { type: 'unknown', url: null, payload: attachment ?? null };
+  // like_heart comes without payload (courier like_heart.json).
+  const payload = attachment.payload ?? null;
+  return {
+    type: stringOf(attachment.type) ?? 'unknown',
+    url: isObject(payload) ? stringOf(payload.url) : null,
+    payload,
+  };
+}
+
+function replyToOf(replyTo: unknown): InboxReplyTo | null {
+  if (!isObject(replyTo)) return null;
+  const mid = idOf(replyTo.mid);
+  if (mid !== null) return { mid };
+  const story = replyTo.story;
+  if (isObject(story)) return { story: { id: idOf(story.id), url: stringOf(story.url) } };
+  return null;
+}
+
+function editEvent(base: Base, item: Json): InboxEventData {
+  const edit = item.message_edit;
+  const mid = isObject(edit) ? idOf(edit.mid) : null;
+  if (!isObject(edit) || mid === null) return unknown(base, 'message_edit', item);
+  // The one real delivery seen had num_edit 0 and no text (instagram-api.md §4).
+  return {
+    ...head('MESSAGE_EDITED', base, mid),
+    mid,
+    text: stringOf(edit.text),
+    numEdit: numberOf(edit.num_edit) ?? 0,
+  };
+}
+
+function reactionEvent(base: Base, item: Json): InboxEventData {
+  const reaction = item.reaction;
+  const mid = isObject(reaction) ? idOf(reaction.mid) : null;
+  const action = isObject(reaction) ? reaction.action : undefined;
+  if (!isObject(reaction) || mid === null || (action !== 'react' && action !== 'unreact')) {
+    return unknown(base, 'reaction', item);
+  }
+  // An unreact carries only mid and action (WHX).
+  return {
+    ...head('REACTION_CHANGED', base, mid, action),
+    mid,
+    action,
+    reaction: stringOf(reaction.reaction),
+    emoji: stringOf(reaction.emoji),
+  };
+}
+
+function seenEvent(base: Base, item: Json): InboxEventData {
+  const mid = isObject(item.read) ? idOf(item.read.mid) : null;
+  if (mid === null) return unknown(base, 'read', item);
+  return { ...head('MESSAGES_SEEN', base, mid), mid };
+}
+
+function postbackEvent(base: Base, item: Json): InboxEventData {
+  const postback = item.postback;
+  if (!isObject(postback)) return unknown(base, 'postback', item);
+  // Icebreakers come without mid (courier icebreaker_get_started.json).
+  const mid = idOf(postback.mid);
+  const title = stringOf(postback.title);
+  const payload = stringOf(postback.payload);
+  const ids = mid ?? JSON.stringify([title, payload]);
+  return { ...head('POSTBACK_RECEIVED', base, ids), mid, title, payload };
+}
+
+function referralEvent(base: Base, item: Json): InboxEventData {
+  const referral = item.referral;
+  if (!isObject(referral)) return unknown(base, 'referral', item);
+  const ref = stringOf(referral.ref);
+  return {
+    ...head('REFERRAL_RECEIVED', base, ref ?? ''),
+    ref,
+    source: stringOf(referral.source),
+    type: stringOf(referral.type),
+    adId: idOf(referral.ad_id),
+  };
+}
+
+/** One `changes` item (`comments`, `mentions`): kept whole as UNKNOWN. */
+function changeEvent(change: unknown, entryId: string | null, entryTime: unknown): InboxEventData {
+  // entry.time is SECONDS for changes (restfb wh-comments-2021.json: 1519399307).
+  const seconds = numberOf(entryTime);
+  const occurredAt = seconds === null ? 0 : seconds * 1000;
+  const field = isObject(change) ? stringOf(change.field) : null;
+  const base = { igId: entryId ?? '', igsid: null, occurredAt, standby: false, stamp: '' };
+  return unknown(base, field, change);
+}
+
+/** A body or entry that cannot be read: kept whole. */
+function malformed(raw: unknown): InboxEventData {
+  const igId = isObject(raw) ? (idOf(raw.id) ?? '') : '';
+  const occurredAt = isObject(raw) ? (numberOf(raw.time) ?? 0) : 0;
+  return unknown({ igId, igsid: null, occurredAt, standby: false, stamp: '' }, null, raw);
+}
+
+function unknown(base: Base, field: string | null, raw: unknown): InboxEventData {
+  return { ...head('UNKNOWN', base, `${field ?? ''}:${digest(raw)}`), field, raw };
+}
+
+function head<K extends InboxEventKind>(kind: K, base: Base, ids: string, action = '') {
+  const { igId, igsid, occurredAt, standby, stamp } = base;
+  const identity = `${igId}|${kind}|${ids}|${action}|${stamp}`;
+  return { kind, igId, igsid, occurredAt, identity, standby };
+}
+
+/** A short, stable digest of a JSON value (its serialisation, in the body's key order). */
+function digest(value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    json = String(value);
+  }
+  return createHash('sha256')
+    .update(json ?? 'undefined')
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const stringOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** An id: a non-empty string, or a number (odd payloads) as its decimal string. */
+const idOf = (value: unknown): string | null => {
+  if (typeof value === 'string') return value === '' ? null : value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
+};
+
+/** A number, or a numeric string ("1459991487970"); anything else (Postman's "<TIME_…>") is null. */
+const numberOf = (value: unknown): number | null => {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  return typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : null;
+};

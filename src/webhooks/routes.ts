@@ -1,0 +1,88 @@
+import type { Counter } from 'prom-client';
+import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
+import type { Logger } from '../logger.ts';
+import { normalise } from './normalise.ts';
+import type { EventPipeline } from './pipeline.ts';
+import { verifyChallenge, verifySignature } from './verify.ts';
+
+/** Meta batches up to 1,000 updates a delivery; 1 MiB is far above any real one. */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export interface WebhookRouteOptions {
+  readonly appSecret: string;
+  readonly verifyToken: string;
+  readonly pipeline: EventPipeline;
+  readonly logger: Logger;
+  /** `igql_webhook_deliveries_total{outcome}`. */
+  readonly deliveries: Counter<'outcome'>;
+}
+
+/**
+ * `GET /webhooks/instagram`: the subscription handshake. `POST`: a delivery, signed over its raw
+ * bytes, stored durably before the 200 (well inside Meta's time-out), published after it.
+ */
+export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
+  return {
+    'GET /webhooks/instagram': (req, res) => {
+      const query = new URL(req.url ?? '/', 'http://igql').searchParams;
+      const challenge = verifyChallenge(query, o.verifyToken);
+      if (challenge === undefined) {
+        o.deliveries.inc({ outcome: 'handshake_refused' });
+        json(res, 403, { error: 'verification failed' });
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(challenge);
+    },
+    'POST /webhooks/instagram': async (req, res) => {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, MAX_WEBHOOK_BYTES);
+      } catch (error) {
+        if (!(error instanceof BodyTooLargeError)) throw error;
+        o.deliveries.inc({ outcome: 'too_large' });
+        json(res, 413, { error: `body over ${MAX_WEBHOOK_BYTES} bytes` });
+        req.resume();
+        return;
+      }
+      const signature = req.headers['x-hub-signature-256'];
+      if (
+        !verifySignature(raw, typeof signature === 'string' ? signature : undefined, o.appSecret)
+      ) {
+        o.deliveries.inc({ outcome: 'bad_signature' });
+        o.logger.warn(
+          { bytes: raw.length },
+          'webhook refused: missing or wrong X-Hub-Signature-256',
+        );
+        json(res, 401, { error: 'invalid signature' });
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        o.deliveries.inc({ outcome: 'malformed' });
+        o.logger.error(
+          { bytes: raw.length, start: raw.subarray(0, 200).toString() },
+          'signed webhook is not JSON',
+        );
+        json(res, 400, { error: 'body is not JSON' });
+        return;
+      }
+      let entries: Awaited<ReturnType<EventPipeline['store']>>;
+      try {
+        entries = await o.pipeline.store(normalise(body));
+      } catch (error) {
+        // Not stored: a 5xx makes Meta deliver it again.
+        o.deliveries.inc({ outcome: 'store_failed' });
+        o.logger.error({ err: error }, 'webhook events could not be stored; Meta will retry');
+        json(res, 503, { error: 'could not store the events; retry' });
+        return;
+      }
+      o.deliveries.inc({ outcome: 'accepted' });
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('EVENT_RECEIVED');
+      void o.pipeline.publish(entries);
+    },
+  };
+}
