@@ -31,6 +31,7 @@ import { MemoryRateLimiter, RedisRateLimiter } from './sends/rate-limit.ts';
 import { SendService } from './sends/service.ts';
 import { MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
+import { Reconciler } from './webhooks/reconcile.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 
 export interface AppDeps {
@@ -46,6 +47,11 @@ export interface AppDeps {
   readonly simulator?: Simulator;
   /** The clock reply windows are measured with. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * How often reconciliation and the subscription watchdog run. Default 60 000 ms; 0 disables
+   * the timer (tests call `app.reconciler.runOnce()`).
+   */
+  readonly reconcileIntervalMs?: number;
   /** Instagram client tuning (tests, benchmarks): time-out, retries, pacing. */
   readonly instagram?: Pick<
     InstagramClientOptions,
@@ -65,6 +71,8 @@ export interface App {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly upstream: Readonly<Upstream>;
+  /** Missed-webhook reconciliation and the subscription watchdog. */
+  readonly reconciler: Reconciler;
   /** Sandbox mode, once started: the simulator igql runs against. */
   readonly sandbox: Sandbox | undefined;
   /** Listens on `config.host:config.port`; resolves with the GraphQL URL. */
@@ -194,8 +202,20 @@ export function createApp(deps: AppDeps): App {
     bus,
     logger,
     counter: metrics.inboxEvents,
+    onStored: (event) => reconciler.seen(event.igId, event.occurredAt),
   });
   const live = new LiveEvents(log, bus, logger);
+  const reconciler = new Reconciler({
+    api,
+    tokens,
+    pipeline,
+    logger,
+    metrics: {
+      reconciled: metrics.reconciled,
+      resubscriptions: metrics.resubscriptions,
+      lastRun: metrics.reconcileLastRun,
+    },
+  });
   let sandbox: Sandbox | undefined;
   let baseUrl = '';
 
@@ -215,6 +235,7 @@ export function createApp(deps: AppDeps): App {
       deliveries: metrics.webhookDeliveries,
     }),
     'GET /metrics': async (_req, res) => {
+      metrics.subscribers.set(live.subscribers);
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
     },
@@ -302,6 +323,7 @@ export function createApp(deps: AppDeps): App {
     metrics,
     logger,
     upstream,
+    reconciler,
     get sandbox() {
       return sandbox;
     },
@@ -329,6 +351,8 @@ export function createApp(deps: AppDeps): App {
           resolve();
         });
       });
+      const interval = deps.reconcileIntervalMs ?? 60_000;
+      if (interval > 0) reconciler.start(interval);
       const { port } = server.address() as AddressInfo;
       const host = ['127.0.0.1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
       baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
@@ -348,6 +372,7 @@ export function createApp(deps: AppDeps): App {
           server.closeAllConnections();
           await closed;
         }
+        await reconciler.stop();
         await yoga.dispose();
         await client.close();
         await sandbox?.stop();

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -8,6 +8,13 @@ export interface Metrics {
   readonly webhookDeliveries: Counter<'outcome'>;
   /** Inbox events by kind and outcome: new, duplicate, no_account. */
   readonly inboxEvents: Counter<'kind' | 'outcome'>;
+  /** Events webhooks never delivered, found by reconciliation. */
+  readonly reconciled: Counter;
+  /** Accounts whose webhook subscription Meta dropped, subscribed again. */
+  readonly resubscriptions: Counter;
+  readonly reconcileLastRun: Gauge;
+  /** Live subscriptions on this instance. */
+  readonly subscribers: Gauge;
 }
 
 /** A registry per app, so that several apps in one process (tests) never share counters. */
@@ -32,5 +39,34 @@ export function createMetrics(): Metrics {
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });
-  return { registry, upstreamRequests, webhookDeliveries, inboxEvents };
+  const reconciled = new Counter({
+    name: 'igql_reconciled_events_total',
+    help: 'Inbox events that webhooks never delivered, found by reconciliation with the Conversations API',
+    registers: [registry],
+  });
+  const resubscriptions = new Counter({
+    name: 'igql_webhook_resubscriptions_total',
+    help: 'Accounts whose webhook subscription Meta had dropped, subscribed again by the watchdog',
+    registers: [registry],
+  });
+  const reconcileLastRun = new Gauge({
+    name: 'igql_reconcile_last_run_timestamp_seconds',
+    help: 'When reconciliation and the subscription watchdog last finished a run',
+    registers: [registry],
+  });
+  const subscribers = new Gauge({
+    name: 'igql_subscribers',
+    help: 'Live subscriptions on this instance',
+    registers: [registry],
+  });
+  return {
+    registry,
+    upstreamRequests,
+    webhookDeliveries,
+    inboxEvents,
+    reconciled,
+    resubscriptions,
+    reconcileLastRun,
+    subscribers,
+  };
 }

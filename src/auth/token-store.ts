@@ -17,6 +17,8 @@ export interface TokenStore {
   get(igId: string): Promise<StoredAccount | undefined>;
   put(account: StoredAccount): Promise<void>;
   setStatus(igId: string, status: AccountStatus): Promise<void>;
+  /** Every account held (background jobs: reconciliation, subscription watchdog). */
+  list(): Promise<StoredAccount[]>;
 }
 
 /** One instance only: tokens die with the process. */
@@ -34,5 +36,9 @@ export class MemoryTokenStore implements TokenStore {
   async setStatus(igId: string, status: AccountStatus): Promise<void> {
     const account = this.#accounts.get(igId);
     if (account) this.#accounts.set(igId, { ...account, status });
+  }
+
+  async list(): Promise<StoredAccount[]> {
+    return [...this.#accounts.values()];
   }
 }

@@ -204,6 +204,30 @@ export class InstagramApi {
     });
   }
 
+  /** `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account. */
+  async subscribedFields(auth: Auth): Promise<string[]> {
+    const body = await this.#client.call<{ data: { subscribed_fields?: string[] }[] }>({
+      method: 'GET',
+      path: `${auth.igId}/subscribed_apps`,
+      endpoint: '/{id}/subscribed_apps',
+      token: auth.token,
+      igId: auth.igId,
+    });
+    return body.data.flatMap((app) => app.subscribed_fields ?? []);
+  }
+
+  /** `POST /<IG_ID>/subscribed_apps?subscribed_fields=…`: (re)subscribes the app to the account. */
+  async subscribe(auth: Auth, fields: readonly string[]): Promise<void> {
+    await this.#client.call({
+      method: 'POST',
+      path: `${auth.igId}/subscribed_apps`,
+      endpoint: '/{id}/subscribed_apps',
+      token: auth.token,
+      igId: auth.igId,
+      query: { subscribed_fields: fields.join(',') },
+    });
+  }
+
   async #split<T>(
     args: PageArgs,
     fetch: (page: PageArgs) => Promise<GraphList<T>>,

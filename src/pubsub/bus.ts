@@ -76,7 +76,8 @@ interface Channel {
  * subscribe), subscribed once per account with a local listener set and unsubscribed when the
  * set empties. node-redis reconnects that connection with `reconnectDelay` and re-subscribes
  * after a reconnect; what was published during the gap is lost (REFERENCE.md). The subscriber
- * connection queues commands while offline, so a subscribe during an outage waits for Redis.
+ * connection queues commands while offline, so a subscribe during an outage waits for Redis;
+ * an unsubscribe stops delivery at once and does not wait.
  */
 export class RedisEventBus implements EventBus {
   private readonly client: RedisClient;
@@ -135,7 +136,13 @@ export class RedisEventBus implements EventBus {
       listeners.delete(subscription);
       if (listeners.size > 0 || this.channels.get(igId) !== channel) return;
       this.channels.delete(igId);
-      await this.subscriber?.client.unsubscribe(this.channelName(igId), channel.onMessage);
+      // Delivery has already stopped (the set is empty): UNSUBSCRIBE is tidying, and is not
+      // awaited, as during an outage it would wait for Redis to come back.
+      this.subscriber?.client
+        .unsubscribe(this.channelName(igId), channel.onMessage)
+        .catch((err: unknown) => {
+          if (!this.closed) this.logger.warn({ err, igId }, 'redis unsubscribe failed');
+        });
     };
   }
 

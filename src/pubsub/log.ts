@@ -15,7 +15,10 @@ export interface LogEntry {
  * client should reconcile with a query.
  */
 export interface EventLog {
-  /** Appends a copy of the event; resolves to its cursor, after every earlier cursor of this log. */
+  /**
+   * Appends a copy of the event; resolves to its cursor, after every earlier cursor of the
+   * account (cursors of different accounts are not comparable).
+   */
   append(igId: string, event: InboxEventData): Promise<string>;
   /**
    * The account's events after `cursor` (exclusive), oldest first, at most `limit` (default:

@@ -1,4 +1,5 @@
 import { decodeId } from '../global-id.ts';
+import { messageFields } from '../instagram/fields.ts';
 import type { GraphAttachment, GraphMessage } from '../instagram/graph.ts';
 import {
   check,
@@ -154,7 +155,7 @@ const ReactionPayload = builder.objectRef<SendOutcome>('ReactionPayload').implem
           (f) => !['id', 'mid', '__typename'].includes(f),
         );
         const data: GraphMessage = needsRead
-          ? await ctx.loaders.message(o.igId, o.reactedMid, messageFieldsFor(selection))
+          ? await ctx.loaders.message(o.igId, o.reactedMid, messageFields(messageNeeds(selection)))
           : { id: o.reactedMid };
         return toMessage(o.igId, o.igsid, data);
       },
@@ -170,12 +171,6 @@ const SenderActionPayload = builder.objectRef<SendOutcome>('SenderActionPayload'
     userErrors: t.field({ type: [UserError], resolve: (o) => [...o.userErrors] }),
   }),
 });
-
-function messageFieldsFor(selection: ReturnType<typeof selectionOf>): string {
-  return ['id', 'created_time', 'from', ...(messageNeeds(selection).text ? ['message'] : [])].join(
-    ',',
-  );
-}
 
 // ---- Inputs --------------------------------------------------------------------------------
 

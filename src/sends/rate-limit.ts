@@ -13,6 +13,12 @@ export const SEND_LIMITS = {
 
 export type SendBucket = keyof typeof SEND_LIMITS;
 
+/**
+ * Added to every window: Instagram counts a call when it arrives, a little after igql takes its
+ * slot, and arrivals jitter; without it a send admitted at the window's edge gets 613.
+ */
+export const ARRIVAL_MARGIN_MS = 100;
+
 /** Per-account sliding windows: `take` admits a call (0) or says how long to wait (ms). */
 export interface RateLimiter {
   take(igId: string, bucket: SendBucket): Promise<number>;
@@ -28,7 +34,8 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async take(igId: string, bucket: SendBucket): Promise<number> {
-    const { limit, windowMs } = this.#limits[bucket];
+    const { limit } = this.#limits[bucket];
+    const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const now = Date.now();
     const key = `${igId}:${bucket}`;
     const calls = (this.#calls.get(key) ?? []).filter((t) => t > now - windowMs);
@@ -71,7 +78,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async take(igId: string, bucket: SendBucket): Promise<number> {
-    const { limit, windowMs } = this.#limits[bucket];
+    const { limit } = this.#limits[bucket];
+    const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const member = `${process.pid}:${Date.now()}:${this.#sequence++}:${Math.random()}`;
     const wait = await this.#client.eval(TAKE, {
       keys: [`${this.#prefix}:ratelimit:${igId}:${bucket}`],

@@ -114,8 +114,9 @@ export class SendService {
   }
 
   async send(session: Session, request: SendRequest): Promise<SendOutcome> {
+    // JSON, not a colon join: a `sub` may contain colons ("a:1" + "2" ≠ "a" + "1:2").
     const key = request.idempotencyKey
-      ? `${session.sub}:${request.igId}:${request.idempotencyKey}`
+      ? JSON.stringify([session.sub, request.igId, request.idempotencyKey])
       : undefined;
     if (!key) return this.#attempt(request);
     const fingerprint = createHash('sha256')

@@ -39,7 +39,8 @@ export interface InboxEventBase {
   readonly occurredAt: number;
   /**
    * The dedupe key: the same for a redelivery of this event, different for any other event
-   * (`<igId>|<kind>|<ids>|<action>|<timestamp>`, see `normalise.ts`).
+   * (`<igId>|<kind>|<ids>|<action>|<timestamp>`, see `normalise.ts`; messages and echoes carry
+   * no timestamp: their mid is enough, and `messageIdentity` rebuilds it).
    */
   readonly identity: string;
   /** True for events of `entry[].standby[]` (another app holds the thread). */

@@ -15,7 +15,7 @@ interface Base {
   readonly igsid: string | null;
   readonly occurredAt: number;
   readonly standby: boolean;
-  /** The time part of the identity: the event's time, or '' where a redelivery may restamp it. */
+  /** The time part of the identity: the event's time, or '' where the ids alone identify it. */
   readonly stamp: string;
 }
 
@@ -30,9 +30,10 @@ interface Base {
  * Identity: `<igId>|<kind>|<ids>|<action>|<timestamp>`, where ids is the mid (a postback
  * without mid: its title and payload; a referral: its ref; an optin or unknown item: a digest
  * of its JSON) and action is set for reactions only. Redeliveries repeat all of these, while
- * react → unreact → react on one message differ in action or timestamp (REFERENCE.md). For
- * `changes` and malformed entries the timestamp part is empty: their only time is `entry.time`,
- * the time of sending, and their content (the comment id) identifies them.
+ * react → unreact → react on one message differ in action or timestamp (REFERENCE.md). The
+ * timestamp part is empty where the ids alone identify the event: a message or its echo (a mid
+ * arrives once; see `messageIdentity`), and `changes` and malformed entries, whose only time is
+ * `entry.time`, the time of sending, and whose content (the comment id) identifies them.
  */
 export function normalise(body: unknown): InboxEventData[] {
   if (!isObject(body) || !Array.isArray(body.entry)) return [malformed(body)];
@@ -83,12 +84,8 @@ function messagingEvent(
   // entry.time is milliseconds for messaging (restfb messaging-seen.json: 1668022334834).
   const fallbackTime = numberOf(entryTime) ?? 0;
   if (!isObject(item)) {
-    const occurredAt = fallbackTime;
-    return unknown(
-      { igId: entryId ?? '', igsid: null, occurredAt, standby, stamp: '' },
-      null,
-      item,
-    );
+    const base = { igId: entryId ?? '', igsid: null, occurredAt: fallbackTime, standby, stamp: '' };
+    return unknown(base, null, item);
   }
   const sender = idOf(isObject(item.sender) ? item.sender.id : undefined);
   const recipient = idOf(isObject(item.recipient) ? item.recipient.id : undefined);
@@ -144,9 +141,23 @@ function messageEvent(base: Base, item: Json): InboxEventData {
   if (!isObject(message) || mid === null) return unknown(base, 'message', item);
   if (message.is_deleted === true) return { ...head('MESSAGE_DELETED', base, mid), mid };
   const data = messageOf(mid, message, item);
+  const timeless = { ...base, stamp: '' };
   return message.is_echo === true
-    ? { ...head('MESSAGE_SENT', base, mid), message: data }
-    : { ...head('MESSAGE_RECEIVED', base, mid), message: data };
+    ? { ...head('MESSAGE_SENT', timeless, mid), message: data }
+    : { ...head('MESSAGE_RECEIVED', timeless, mid), message: data };
+}
+
+/**
+ * The identity of a message (`MESSAGE_RECEIVED`) or an echo (`MESSAGE_SENT`): its mid without
+ * a time, so the same message read later from the Conversations API (times in whole seconds)
+ * dedupes against its webhook.
+ */
+export function messageIdentity(
+  igId: string,
+  kind: 'MESSAGE_RECEIVED' | 'MESSAGE_SENT',
+  mid: string,
+): string {
+  return identityOf(igId, kind, mid, '', '');
 }
 
 function messageOf(mid: string, message: Json, item: Json): InboxMessage {
@@ -270,9 +281,18 @@ function unknown(base: Base, field: string | null, raw: unknown): InboxEventData
 
 function head<K extends InboxEventKind>(kind: K, base: Base, ids: string, action = '') {
   const { igId, igsid, occurredAt, standby, stamp } = base;
-  const identity = `${igId}|${kind}|${ids}|${action}|${stamp}`;
-  return { kind, igId, igsid, occurredAt, identity, standby };
+  return {
+    kind,
+    igId,
+    igsid,
+    occurredAt,
+    identity: identityOf(igId, kind, ids, action, stamp),
+    standby,
+  };
 }
+
+const identityOf = (igId: string, kind: string, ids: string, action: string, stamp: string) =>
+  `${igId}|${kind}|${ids}|${action}|${stamp}`;
 
 /** A short, stable digest of a JSON value (its serialisation, in the body's key order). */
 function digest(value: unknown): string {

@@ -12,6 +12,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** `igql_inbox_events_total{kind,outcome}`: new or duplicate. */
   readonly counter: Counter<'kind' | 'outcome'>;
+  /** Called for every event stored (reconciliation keeps the newest time seen per account). */
+  readonly onStored?: (event: InboxEventData) => void;
 }
 
 /**
@@ -49,6 +51,7 @@ export class EventPipeline {
         throw error;
       }
       this.#o.counter.inc({ kind: event.kind, outcome: 'new' });
+      this.#o.onStored?.(event);
     }
     return entries;
   }
