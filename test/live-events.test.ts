@@ -207,7 +207,7 @@ describe('webhooks to subscriptions across instances', () => {
       ]),
     );
     const [event] = await sub.next(1);
-    expect((event?.messageReceived as { message: { mid: string } }).message.mid).toBe(
+    expect((event?.messageReceived as { message: { mid: string } } | undefined)?.message.mid).toBe(
       'mid.after.forged',
     );
     expect(sub.received).toHaveLength(1);
@@ -297,7 +297,7 @@ describe('webhooks to subscriptions across instances', () => {
       ]),
     );
     const [seen] = await first.next(1);
-    const cursor = (seen?.messageReceived as { cursor: string }).cursor;
+    const cursor = (seen?.messageReceived as { cursor: string } | undefined)?.cursor;
     first.dispose();
     // While nobody listens: three more.
     for (const i of [1, 2, 3]) {

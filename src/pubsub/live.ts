@@ -138,6 +138,16 @@ export class LiveEvents {
     await (await entry.unsubscribe)();
   }
 
+  /** True when `cursor` is one of the log's (a client may send anything). */
+  isCursor(cursor: string): boolean {
+    try {
+      this.#log.isAfter(cursor, cursor);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Subscribers on this instance, for metrics and the benchmark. */
   get subscribers(): number {
     let count = 0;

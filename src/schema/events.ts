@@ -6,7 +6,7 @@ import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { Conversation, toConversation } from './conversation.ts';
-import { fromUpstream, notFound, unauthenticated } from './errors.ts';
+import { badUserInput, fromUpstream, notFound, unauthenticated } from './errors.ts';
 import { type AttachmentShape, Message, type MessageShape } from './message.ts';
 import { Participant } from './participant.ts';
 
@@ -335,6 +335,9 @@ async function* events(
   after: string | null | undefined,
   keep: (entry: LogEntry) => boolean,
 ): AsyncGenerator<LogEntry> {
+  if (after != null && !ctx.live.isCursor(after)) {
+    throw badUserInput('`after` must be a `cursor` of an earlier event', 'after');
+  }
   for await (const entry of ctx.live.stream(igId, after ?? undefined)) {
     // Checked for every event: the session may lose the account while subscribed.
     if (entry.event.igId !== igId || !ctx.loaders.allows(igId)) return;

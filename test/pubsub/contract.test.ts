@@ -1,0 +1,595 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { type EventBus, MemoryEventBus, RedisEventBus } from '../../src/pubsub/bus.ts';
+import {
+  type EventLog,
+  InvalidCursorError,
+  LOG_START,
+  type LogEntry,
+  MemoryEventLog,
+  RedisEventLog,
+} from '../../src/pubsub/log.ts';
+import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
+import { type Deduper, MemoryDeduper, RedisDeduper } from '../../src/webhooks/dedupe.ts';
+import type { InboxEventData } from '../../src/webhooks/events.ts';
+import { type RedisServer, startRedis } from '../helpers/redis.ts';
+
+const logger = createLogger('silent');
+
+let server: RedisServer;
+const connections: Redis[] = [];
+const closers: (() => Promise<void>)[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await Promise.all(connections.splice(0).map((redis) => redis.close()));
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+/** A new connected client on the test's own redis-server, closed after the test. */
+async function connect(): Promise<RedisClient> {
+  const redis = createRedis(server.url, logger);
+  connections.push(redis);
+  await redis.client.connect();
+  return redis.client;
+}
+
+/** A key prefix no other test uses, so tests share the server without flushing it. */
+const newPrefix = () => `igql-test-${++prefixes}`;
+
+const IG = '17841400000000001';
+const OTHER = '17841400000000002';
+
+const event = (n: number, igId = IG): InboxEventData => ({
+  kind: 'MESSAGE_RECEIVED',
+  igId,
+  igsid: '5614879045272581',
+  occurredAt: 1_700_000_000_000 + n,
+  identity: `${igId}|MESSAGE_RECEIVED|mid.${n}||`,
+  standby: false,
+  message: {
+    mid: `mid.${n}`,
+    text: `héllo ❤ ${n}`,
+    attachments: [{ type: 'like_heart', url: null, payload: null }],
+    replyTo: { story: { id: '18000000000000003', url: null } },
+    quickReplyPayload: null,
+    referral: { ref: 'r', ads_context_data: { ad_title: 'T' } },
+    isUnsupported: false,
+    isSelf: false,
+  },
+});
+
+// ---- Deduper ------------------------------------------------------------------------------
+
+interface DeduperBackend {
+  readonly name: string;
+  /** Two dedupers over one store (for Redis: two instances on two connections). */
+  pair(ttlSeconds: number): Promise<{ a: Deduper; b: Deduper; elapse(ms: number): Promise<void> }>;
+}
+
+const dedupers: DeduperBackend[] = [
+  {
+    name: 'MemoryDeduper',
+    async pair(ttlSeconds) {
+      let now = 1_700_000_000_000;
+      const deduper = new MemoryDeduper({ ttlMs: ttlSeconds * 1000, now: () => now });
+      return {
+        a: deduper,
+        b: deduper,
+        async elapse(ms) {
+          now += ms;
+        },
+      };
+    },
+  },
+  {
+    name: 'RedisDeduper',
+    async pair(ttlSeconds) {
+      const prefix = newPrefix();
+      return {
+        a: new RedisDeduper(await connect(), prefix, ttlSeconds),
+        b: new RedisDeduper(await connect(), prefix, ttlSeconds),
+        elapse: (ms) => sleep(ms),
+      };
+    },
+  },
+];
+
+describe.each(dedupers)('Deduper contract: $name', (backend) => {
+  it('is true once per identity, false for every repeat', async () => {
+    const { a, b } = await backend.pair(3600);
+    expect(await a.firstSeen('x')).toBe(true);
+    expect(await a.firstSeen('x')).toBe(false);
+    expect(await b.firstSeen('x')).toBe(false);
+    expect(await b.firstSeen('y')).toBe(true);
+    expect(await a.firstSeen('y')).toBe(false);
+  });
+
+  it('tells identities apart exactly (react, unreact, react again)', async () => {
+    const { a } = await backend.pair(3600);
+    const identities = [
+      `${IG}|REACTION_CHANGED|mid.1|react|1000`,
+      `${IG}|REACTION_CHANGED|mid.1|unreact|2000`,
+      `${IG}|REACTION_CHANGED|mid.1|react|3000`,
+      `${OTHER}|REACTION_CHANGED|mid.1|react|1000`,
+    ];
+    for (const identity of identities) expect(await a.firstSeen(identity)).toBe(true);
+    for (const identity of identities) expect(await a.firstSeen(identity)).toBe(false);
+  });
+
+  it('lets exactly one of many concurrent calls on two instances win', async () => {
+    const { a, b } = await backend.pair(3600);
+    for (const identity of ['race-1', 'race-2', 'race-3']) {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).firstSeen(identity)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    }
+  });
+
+  it('forgets an identity when told, on every instance', async () => {
+    const { a, b } = await backend.pair(3600);
+    expect(await a.firstSeen('x')).toBe(true);
+    await b.forget('x');
+    expect(await b.firstSeen('x')).toBe(true);
+    expect(await a.firstSeen('x')).toBe(false);
+    await a.forget('never-seen');
+  });
+
+  it('sees an identity again after the TTL', async () => {
+    const { a, b, elapse } = await backend.pair(1);
+    expect(await a.firstSeen('x')).toBe(true);
+    await elapse(500);
+    expect(await b.firstSeen('x')).toBe(false);
+    await elapse(1100);
+    expect(await b.firstSeen('x')).toBe(true);
+    expect(await a.firstSeen('x')).toBe(false);
+  });
+});
+
+// ---- EventLog -----------------------------------------------------------------------------
+
+interface LogBackend {
+  readonly name: string;
+  log(maxLen?: number): Promise<EventLog>;
+  /** Entries kept past `maxLen`: 0 for an exact bound; Redis's `MAXLEN ~` trims whole nodes. */
+  readonly slack: number;
+}
+
+const logs: LogBackend[] = [
+  {
+    name: 'MemoryEventLog',
+    slack: 0,
+    async log(maxLen) {
+      const log = new MemoryEventLog(maxLen === undefined ? {} : { maxLen });
+      closers.push(() => log.close());
+      return log;
+    },
+  },
+  {
+    name: 'RedisEventLog',
+    // stream-node-max-entries defaults to 100.
+    slack: 100,
+    async log(maxLen) {
+      const log = new RedisEventLog(await connect(), newPrefix(), maxLen);
+      closers.push(() => log.close());
+      return log;
+    },
+  },
+];
+
+describe.each(logs)('EventLog contract: $name', (backend) => {
+  const appendAll = async (log: EventLog, events: InboxEventData[]) => {
+    const cursors: string[] = [];
+    for (const e of events) cursors.push(await log.append(e.igId, e));
+    return cursors;
+  };
+
+  it('returns exactly the events after a cursor, in order', async () => {
+    const log = await backend.log();
+    const events = [1, 2, 3, 4, 5].map((n) => event(n));
+    const cursors = await appendAll(log, events);
+    const all = await log.readAfter(IG, LOG_START);
+    expect(all).toEqual(events.map((e, i) => ({ cursor: cursors[i], event: e })));
+    expect(await log.readAfter(IG, cursors[1] ?? '')).toEqual(all.slice(2));
+    expect(await log.readAfter(IG, cursors[4] ?? '')).toEqual([]);
+    expect(await log.readAfter(IG, cursors[0] ?? '', 2)).toEqual(all.slice(1, 3));
+  });
+
+  it("gives an account's cursors that only increase, compared with isAfter", async () => {
+    const log = await backend.log();
+    await log.append(OTHER, event(1, OTHER));
+    const cursors = await appendAll(log, [event(2), event(3), event(4), event(5)]);
+    for (let i = 1; i < cursors.length; i++) {
+      const [earlier, later] = [cursors[i - 1] ?? '', cursors[i] ?? ''];
+      expect(log.isAfter(later, earlier)).toBe(true);
+      expect(log.isAfter(earlier, later)).toBe(false);
+      expect(log.isAfter(later, later)).toBe(false);
+      expect(log.isAfter(later, LOG_START)).toBe(true);
+    }
+  });
+
+  it('keeps accounts apart', async () => {
+    const log = await backend.log();
+    await appendAll(log, [event(1), event(2, OTHER), event(3), event(4, OTHER)]);
+    const mids = async (igId: string) =>
+      (await log.readAfter(igId, LOG_START)).map((e) =>
+        e.event.kind === 'MESSAGE_RECEIVED' ? e.event.message.mid : '',
+      );
+    expect(await mids(IG)).toEqual(['mid.1', 'mid.3']);
+    expect(await mids(OTHER)).toEqual(['mid.2', 'mid.4']);
+    expect(await log.readAfter('17841400000000003', LOG_START)).toEqual([]);
+  });
+
+  it('stores a copy: changing the appended object changes nothing', async () => {
+    const log = await backend.log();
+    const original = event(1);
+    const copy = structuredClone(original);
+    await log.append(IG, original);
+    if (original.kind === 'MESSAGE_RECEIVED') {
+      (original.message as { text: string | null }).text = 'changed';
+    }
+    const [read] = await log.readAfter(IG, LOG_START);
+    expect(read?.event).toEqual(copy);
+  });
+
+  it('rejects a malformed cursor', async () => {
+    const log = await backend.log();
+    await log.append(IG, event(1));
+    for (const cursor of ['', 'abc', '-1', '1.5', 'x-1', '1-2-3', ' 1', '(1']) {
+      await expect(log.readAfter(IG, cursor)).rejects.toBeInstanceOf(InvalidCursorError);
+      expect(() => log.isAfter(cursor, LOG_START)).toThrow(InvalidCursorError);
+    }
+  });
+
+  it('keeps a bounded window; from a cursor older than it, what remains', async () => {
+    const maxLen = 10;
+    const log = await backend.log(maxLen);
+    const events = Array.from({ length: 250 }, (_, i) => event(i + 1));
+    const cursors = await appendAll(log, events);
+    const kept = await log.readAfter(IG, LOG_START);
+    expect(kept.length).toBeGreaterThanOrEqual(maxLen);
+    expect(kept.length).toBeLessThanOrEqual(maxLen + backend.slack);
+    expect(kept.length).toBeLessThan(events.length);
+    const newest = events.length - kept.length;
+    expect(kept).toEqual(
+      events.slice(newest).map((e, i) => ({ cursor: cursors[newest + i], event: e })),
+    );
+    expect(await log.readAfter(IG, cursors[0] ?? '')).toEqual(kept);
+  });
+});
+
+describe('MemoryEventLog', () => {
+  it('keeps exactly the newest 1,000 events per account by default', async () => {
+    const log = new MemoryEventLog();
+    for (let n = 1; n <= 1005; n++) await log.append(IG, event(n));
+    await log.append(OTHER, event(1, OTHER));
+    const kept = await log.readAfter(IG, LOG_START);
+    expect(kept).toHaveLength(1000);
+    expect(kept[0]?.event).toEqual(event(6));
+    expect(kept.at(-1)?.cursor).toBe('0000000000001005');
+    expect(await log.readAfter(OTHER, LOG_START)).toHaveLength(1);
+    await log.close();
+  });
+});
+
+// ---- EventBus -----------------------------------------------------------------------------
+
+interface BusBackend {
+  readonly name: string;
+  /** Two buses over one transport: for Redis, two instances on two connections. */
+  pair(): Promise<{ a: EventBus; b: EventBus }>;
+}
+
+const buses: BusBackend[] = [
+  {
+    name: 'MemoryEventBus',
+    async pair() {
+      const bus = new MemoryEventBus(logger);
+      closers.push(() => bus.close());
+      return { a: bus, b: bus };
+    },
+  },
+  {
+    name: 'RedisEventBus',
+    async pair() {
+      const prefix = newPrefix();
+      const a = new RedisEventBus(await connect(), prefix, logger);
+      const b = new RedisEventBus(await connect(), prefix, logger);
+      closers.push(
+        () => a.close(),
+        () => b.close(),
+      );
+      return { a, b };
+    },
+  },
+];
+
+const entry = (n: number, igId = IG): LogEntry => ({
+  cursor: String(n).padStart(16, '0'),
+  event: event(n, igId),
+});
+
+/** A listener that records what it gets. */
+const recorder = () => {
+  const got: LogEntry[] = [];
+  const listener = (e: LogEntry) => {
+    got.push(e);
+  };
+  return { got, listener, cursors: () => got.map((e) => e.cursor) };
+};
+
+describe.each(buses)('EventBus contract: $name', (backend) => {
+  /**
+   * Publishes a marker to OTHER on `a` and waits until `b`'s OTHER subscriber has it: every
+   * publish made before it has then been delivered (one connection each way keeps order).
+   */
+  const barrier = async (a: EventBus, b: EventBus) => {
+    const marker = recorder();
+    const stop = await b.subscribe(OTHER, marker.listener);
+    await a.publish(OTHER, entry(999_999, OTHER));
+    await vi.waitFor(() => expect(marker.got).toHaveLength(1), { timeout: 5000, interval: 5 });
+    await stop();
+  };
+
+  it("delivers a publish from one instance to another's subscriber, as equal data", async () => {
+    const { a, b } = await backend.pair();
+    const sub = recorder();
+    await b.subscribe(IG, sub.listener);
+    await a.publish(IG, entry(1));
+    await vi.waitFor(() => expect(sub.got).toEqual([entry(1)]), { timeout: 5000, interval: 5 });
+  });
+
+  it('delivers to every subscriber of the account, in publish order', async () => {
+    const { a, b } = await backend.pair();
+    const [one, two, three] = [recorder(), recorder(), recorder()];
+    await b.subscribe(IG, one.listener);
+    await b.subscribe(IG, two.listener);
+    await a.subscribe(IG, three.listener);
+    for (let n = 1; n <= 20; n++) await a.publish(IG, entry(n));
+    const expected = Array.from({ length: 20 }, (_, i) => entry(i + 1).cursor);
+    await vi.waitFor(
+      () => {
+        for (const r of [one, two, three]) expect(r.cursors()).toEqual(expected);
+      },
+      { timeout: 5000, interval: 5 },
+    );
+  });
+
+  it("does not deliver another account's events", async () => {
+    const { a, b } = await backend.pair();
+    const sub = recorder();
+    await b.subscribe(IG, sub.listener);
+    await a.publish('17841400000000003', entry(1, '17841400000000003'));
+    await barrier(a, b);
+    expect(sub.got).toEqual([]);
+  });
+
+  it('stops delivery on unsubscribe, and only for that subscriber', async () => {
+    const { a, b } = await backend.pair();
+    const [gone, stays] = [recorder(), recorder()];
+    const stop = await b.subscribe(IG, gone.listener);
+    await b.subscribe(IG, stays.listener);
+    await a.publish(IG, entry(1));
+    await barrier(a, b);
+    await stop();
+    await stop();
+    await a.publish(IG, entry(2));
+    await barrier(a, b);
+    expect(gone.cursors()).toEqual([entry(1).cursor]);
+    expect(stays.cursors()).toEqual([entry(1).cursor, entry(2).cursor]);
+  });
+
+  it('stops delivery when the last subscriber leaves, and resumes for a new one', async () => {
+    const { a, b } = await backend.pair();
+    const first = recorder();
+    const stop = await b.subscribe(IG, first.listener);
+    await stop();
+    await a.publish(IG, entry(1));
+    await barrier(a, b);
+    expect(first.got).toEqual([]);
+    const second = recorder();
+    await b.subscribe(IG, second.listener);
+    await a.publish(IG, entry(2));
+    await barrier(a, b);
+    expect(second.cursors()).toEqual([entry(2).cursor]);
+    expect(first.got).toEqual([]);
+  });
+
+  it('treats one function subscribed twice as two subscriptions', async () => {
+    const { a, b } = await backend.pair();
+    const sub = recorder();
+    const stop = await b.subscribe(IG, sub.listener);
+    await b.subscribe(IG, sub.listener);
+    await a.publish(IG, entry(1));
+    await barrier(a, b);
+    await stop();
+    await a.publish(IG, entry(2));
+    await barrier(a, b);
+    expect(sub.cursors()).toEqual([entry(1).cursor, entry(1).cursor, entry(2).cursor]);
+  });
+
+  it('keeps delivering to the others when a listener throws', async () => {
+    const { a, b } = await backend.pair();
+    const sub = recorder();
+    await b.subscribe(IG, () => {
+      throw new Error('listener bug');
+    });
+    await b.subscribe(IG, sub.listener);
+    await a.publish(IG, entry(1));
+    await barrier(a, b);
+    expect(sub.cursors()).toEqual([entry(1).cursor]);
+  });
+
+  it('refuses to work once closed', async () => {
+    const { a } = await backend.pair();
+    await a.close();
+    await a.close();
+    await expect(a.publish(IG, entry(1))).rejects.toThrow('closed');
+    await expect(a.subscribe(IG, () => {})).rejects.toThrow('closed');
+  });
+});
+
+// ---- What only Redis has: keys, channels, connections, reconnects --------------------------
+
+describe('Redis implementations', () => {
+  it('RedisDeduper: SET <prefix>:dedupe:<sha256(identity)> 1 NX EX ttl', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
+    expect(await new RedisDeduper(client, prefix).firstSeen(identity)).toBe(true);
+    const key = `${prefix}:dedupe:${createHash('sha256').update(identity).digest('hex')}`;
+    expect(await client.get(key)).toBe('1');
+    const ttl = await client.ttl(key);
+    expect(ttl).toBeGreaterThan(48 * 3600 - 5);
+    expect(ttl).toBeLessThanOrEqual(48 * 3600);
+  });
+
+  it('RedisEventLog: one stream per account, the stream id as cursor', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const log = new RedisEventLog(client, prefix, 1000);
+    const cursor = await log.append(IG, event(1));
+    expect(cursor).toMatch(/^\d+-\d+$/);
+    const key = `${prefix}:events:${IG}`;
+    expect(await client.type(key)).toBe('stream');
+    const [stored] = (await client.xRange(key, '-', '+')) ?? [];
+    expect(stored?.id).toBe(cursor);
+    expect(JSON.parse(String(stored?.message.event))).toEqual(event(1));
+    // A cursor past the end, and the largest stream id, read nothing.
+    expect(await log.readAfter(IG, '18446744073709551615-18446744073709551615')).toEqual([]);
+    expect(log.isAfter('5-0', '4-99')).toBe(true);
+    expect(log.isAfter('5-10', '5-9')).toBe(true);
+    expect(log.isAfter('5', '5-0')).toBe(false);
+    expect(() => log.isAfter('18446744073709551616-0', '0')).toThrow(InvalidCursorError);
+  });
+
+  it('RedisEventBus: JSON on <prefix>:events:<igId>, one channel subscription per account on one connection', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const channel = `${prefix}:events:${IG}`;
+    const other = `${prefix}:events:${OTHER}`;
+    const numsub = async () => {
+      const counts = await client.pubSubNumSub([channel, other]);
+      return [counts[channel], counts[other]];
+    };
+    const clientCount = async () => (await client.clientList()).length;
+    const before = await clientCount();
+
+    const stops = [
+      await bus.subscribe(IG, () => {}),
+      await bus.subscribe(IG, () => {}),
+      await bus.subscribe(OTHER, () => {}),
+    ];
+    expect(await numsub()).toEqual([1, 1]);
+    expect(await clientCount()).toBe(before + 1);
+
+    const raw = await connect();
+    const heard: string[] = [];
+    await raw.subscribe(channel, (message) => {
+      heard.push(message);
+    });
+    await bus.publish(IG, entry(1));
+    await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 5000, interval: 5 });
+    expect(JSON.parse(heard[0] ?? '')).toEqual(entry(1));
+    await raw.unsubscribe(channel);
+
+    await stops[0]?.();
+    expect(await numsub()).toEqual([1, 1]);
+    await stops[1]?.();
+    await stops[2]?.();
+    await vi.waitFor(async () => expect(await numsub()).toEqual([0, 0]), { timeout: 5000 });
+  });
+
+  it('RedisEventBus: subscriptions come back after redis-server restarts', async () => {
+    const prefix = newPrefix();
+    const a = new RedisEventBus(await connect(), prefix, logger);
+    const b = new RedisEventBus(await connect(), prefix, logger);
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    const sub = recorder();
+    await b.subscribe(IG, sub.listener);
+    await a.publish(IG, entry(1));
+    await vi.waitFor(() => expect(sub.cursors()).toEqual([entry(1).cursor]), { timeout: 5000 });
+
+    await server.restart();
+    // Publishes fail while the publisher reconnects, and are lost while the subscriber has not
+    // re-subscribed (at most once): keep publishing until one arrives.
+    let n = 1;
+    await vi.waitFor(
+      async () => {
+        await a.publish(IG, entry(++n)).catch(() => {});
+        expect(sub.got.length).toBeGreaterThan(1);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    // Once back, every publish arrives, in order (the last one last).
+    await a.publish(IG, entry(1000));
+    await vi.waitFor(() => expect(sub.got.at(-1)).toEqual(entry(1000)), { timeout: 5000 });
+  });
+
+  it('RedisEventBus: a subscribe while Redis is down waits for it, then delivers', async () => {
+    const prefix = newPrefix();
+    const a = new RedisEventBus(await connect(), prefix, logger);
+    const b = new RedisEventBus(await connect(), prefix, logger);
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await server.stop();
+    const sub = recorder();
+    let subscribed = false;
+    const subscribing = b.subscribe(IG, sub.listener).then(() => {
+      subscribed = true;
+    });
+    await sleep(300);
+    expect(subscribed).toBe(false);
+    await server.restart();
+    await subscribing;
+    await vi.waitFor(
+      async () => {
+        await a.publish(IG, entry(1));
+        expect(sub.got.length).toBeGreaterThan(0);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+  });
+});
+
+describe('RedisEventBus during an outage', () => {
+  it('unsubscribes at once while Redis is down', async () => {
+    const bus = new RedisEventBus(await connect(), newPrefix(), logger);
+    closers.push(() => bus.close());
+    const stop = await bus.subscribe(IG, () => {});
+    await server.stop();
+    const started = Date.now();
+    await stop();
+    expect(Date.now() - started).toBeLessThan(500);
+    await server.restart();
+  });
+});
+
+describe('MemoryDeduper', () => {
+  it('forgets the oldest identities past maxEntries', async () => {
+    const deduper = new MemoryDeduper({ maxEntries: 3 });
+    for (const identity of ['a', 'b', 'c', 'd'])
+      expect(await deduper.firstSeen(identity)).toBe(true);
+    expect(await deduper.firstSeen('d')).toBe(false);
+    expect(await deduper.firstSeen('b')).toBe(false);
+    expect(await deduper.firstSeen('a')).toBe(true);
+  });
+});
