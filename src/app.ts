@@ -7,13 +7,16 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
-import { type Session, SessionError, verifySession } from './auth/session.ts';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { MemoryRevocations, RedisRevocations } from './auth/revocation.ts';
+import { authRoutes, cookies, SESSION_COOKIE } from './auth/routes.ts';
+import { type Session, SessionError, sessionVerifier } from './auth/session.ts';
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import { json, type Route } from './http.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { InstagramApi } from './instagram/graph.ts';
+import { OAuthClient } from './instagram/oauth.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -45,6 +48,8 @@ export interface AppDeps {
    * Default: igql starts its own with demo data.
    */
   readonly simulator?: Simulator;
+  /** How often an open websocket's session is checked for revocation. Default 10 000 ms. */
+  readonly socketCheckMs?: number;
   /** The clock reply windows are measured with. Default `Date.now`. */
   readonly now?: () => number;
   /**
@@ -125,18 +130,52 @@ export function createApp(deps: AppDeps): App {
     now: deps.now,
   });
 
-  /** The session of a request: null without credentials, UNAUTHENTICATED with bad ones. */
-  const sessionOf = async (authorization: string | null | undefined): Promise<Session | null> => {
-    if (!authorization) return null;
-    const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-    if (!token) throw unauthenticated('Authorization must be `Bearer <session JWT>`');
+  const revocations = redis
+    ? new RedisRevocations(redis.client, config.redis.prefix)
+    : new MemoryRevocations();
+  const verify = sessionVerifier(
+    config.sessionSecret,
+    config.jwt.jwksUrl && config.jwt.issuer && config.jwt.audience
+      ? {
+          jwksUrl: config.jwt.jwksUrl,
+          issuer: config.jwt.issuer,
+          audience: config.jwt.audience,
+          accountsClaim: config.jwt.accountsClaim,
+        }
+      : undefined,
+  );
+
+  /** A verified session that was not revoked; UNAUTHENTICATED otherwise. */
+  const sessionFrom = async (token: string): Promise<Session> => {
     try {
-      return await verifySession(config.sessionSecret, token);
+      const session = await verify(token);
+      if (session.sid && (await revocations.isRevoked(session.sid))) {
+        throw new SessionError('the session was revoked');
+      }
+      return session;
     } catch (error) {
       if (error instanceof SessionError) throw unauthenticated(`Invalid session: ${error.message}`);
       throw error;
     }
   };
+
+  /** The `Authorization: Bearer` token, else the `igql_session` cookie; null without either. */
+  const sessionOf = async (req: IncomingMessage | undefined): Promise<Session | null> => {
+    const authorization = req?.headers.authorization;
+    if (authorization) {
+      const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+      if (!token) throw unauthenticated('Authorization must be `Bearer <session JWT>`');
+      return sessionFrom(token);
+    }
+    const cookie = req ? cookies(req)[SESSION_COOKIE] : undefined;
+    return cookie ? sessionFrom(cookie) : null;
+  };
+
+  /** Still valid: not expired and not revoked (checked for every event of a subscription). */
+  const stillValid = async (session: Session | null): Promise<boolean> =>
+    session !== null &&
+    session.expiresAt.getTime() > Date.now() &&
+    !(session.sid && (await revocations.isRevoked(session.sid)));
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -173,8 +212,8 @@ export function createApp(deps: AppDeps): App {
         return masked;
       },
     },
-    context: async ({ request, session: socketSession }): Promise<Context> => {
-      const session = socketSession ?? (await sessionOf(request?.headers.get('authorization')));
+    context: async ({ request, req, session: socketSession }): Promise<Context> => {
+      const session = socketSession ?? (await sessionOf(req));
       return {
         requestId: request?.headers.get('x-request-id') ?? randomUUID(),
         logger,
@@ -184,11 +223,33 @@ export function createApp(deps: AppDeps): App {
         now: deps.now ?? Date.now,
         sends,
         live,
+        stillValid: () => stillValid(session),
       };
     },
   });
 
   const sockets = new WeakMap<object, Session>();
+  const socketCheckMs = deps.socketCheckMs ?? 10_000;
+  /** Closes the socket with 4403 when its session expires or is revoked. */
+  const watchSocket = (socket: WebSocket, session: Session) => {
+    const close = (reason: string) => {
+      if (socket.readyState === socket.OPEN) socket.close(4403, reason);
+    };
+    const expiry = setTimeout(
+      () => close('Session expired'),
+      Math.max(0, session.expiresAt.getTime() - Date.now()),
+    );
+    const revoked = setInterval(async () => {
+      if (session.sid && (await revocations.isRevoked(session.sid).catch(() => false)))
+        close('Session revoked');
+    }, socketCheckMs);
+    expiry.unref();
+    revoked.unref();
+    socket.once('close', () => {
+      clearTimeout(expiry);
+      clearInterval(revoked);
+    });
+  };
   const prefix = config.redis.prefix;
   const log: EventLog = redis
     ? new RedisEventLog(redis.client, prefix, 10_000)
@@ -241,6 +302,34 @@ export function createApp(deps: AppDeps): App {
     },
   };
 
+  const oauthHosts = () => ({
+    oauthUrl: upstream.oauthUrl,
+    tokenUrl: upstream.tokenUrl,
+    graphUrl: upstream.graphUrl,
+  });
+  const oauthApp = () => ({
+    appId: config.instagram.appId ?? sandbox?.simulator.appId ?? '',
+    appSecret: config.instagram.appSecret,
+  });
+  Object.assign(
+    routes,
+    authRoutes({
+      secret: config.sessionSecret,
+      // Tests listen on port 0: the redirect URI is then the address actually bound.
+      publicBase: () => (config.port === 0 ? baseUrl : config.publicUrl),
+      allowedOrigins: config.allowedOrigins,
+      hosts: oauthHosts,
+      app: oauthApp,
+      oauth: new OAuthClient(oauthHosts, oauthApp, metrics),
+      api,
+      tokens,
+      revocations,
+      verify,
+      logger,
+      now: deps.now,
+    }),
+  );
+
   const server = createServer(async (req, res) => {
     const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://igql').pathname}`];
     try {
@@ -277,13 +366,24 @@ export function createApp(deps: AppDeps): App {
     {
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
-      // A socket without a valid session is closed with 4403 (Forbidden).
+      // A socket without a valid session is closed with 4403 (Forbidden); so is one whose
+      // session expires or is revoked while it is open.
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
+        const request = ctx.extra.request;
         try {
-          const session = await sessionOf(typeof authorization === 'string' ? authorization : null);
+          let session: Session | null;
+          if (typeof authorization === 'string') {
+            const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+            session = token ? await sessionFrom(token) : null;
+          } else {
+            // A cookie alone only from a browser page of an allowed origin (checked on upgrade).
+            const cookie = cookies(request)[SESSION_COOKIE];
+            session = cookie && request.headers.origin ? await sessionFrom(cookie) : null;
+          }
           if (!session) return false;
           sockets.set(ctx, session);
+          watchSocket(ctx.extra.socket, session);
           return true;
         } catch {
           return false;

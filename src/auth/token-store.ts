@@ -1,3 +1,7 @@
+import type { EncryptionKey } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { decryptToken, encryptToken, sealedKid, TokenDecryptionError } from './crypto.ts';
+
 /** An Instagram professional account igql holds a token for. */
 export interface StoredAccount {
   readonly igId: string;
@@ -12,25 +16,96 @@ export interface StoredAccount {
 /** `ACTIVE`, or `REAUTH_REQUIRED` once Instagram refused the token (190). */
 export type AccountStatus = 'ACTIVE' | 'REAUTH_REQUIRED';
 
-/** Where Instagram tokens live. In memory here; Redis with encryption at rest when configured. */
+/**
+ * Where Instagram tokens live. In memory, or in Redis, encrypted at rest with
+ * `TOKEN_ENCRYPTION_KEYS`. An account whose token no configured key opens reads as
+ * `REAUTH_REQUIRED` (with an empty `accessToken`) rather than failing.
+ */
 export interface TokenStore {
   get(igId: string): Promise<StoredAccount | undefined>;
+  /** Stores the account whole, replacing any earlier record of it. */
   put(account: StoredAccount): Promise<void>;
+  /** Does nothing for an unknown account. */
   setStatus(igId: string, status: AccountStatus): Promise<void>;
-  /** Every account held (background jobs: reconciliation, subscription watchdog). */
+  /**
+   * Replaces the token and its times, leaving the status as it is (a refresh). Does nothing for
+   * an unknown account.
+   */
+  replaceToken(
+    igId: string,
+    accessToken: string,
+    issuedAt: number,
+    expiresAt: number,
+  ): Promise<void>;
+  /** Every account held (background jobs: reconciliation, subscription watchdog, refresh). */
   list(): Promise<StoredAccount[]>;
+}
+
+/**
+ * Opens an account as stored at rest (`accessToken` holding the sealed token). A token no key
+ * opens gives `REAUTH_REQUIRED`, logged without any part of it; `resealed` is the token sealed
+ * again with the first key when another key had sealed it (the caller writes it back).
+ */
+export function openAccount(
+  stored: StoredAccount,
+  keys: readonly EncryptionKey[],
+  logger?: Logger,
+): { account: StoredAccount; resealed?: string } {
+  try {
+    const accessToken = decryptToken(stored.accessToken, keys);
+    const account = { ...stored, accessToken };
+    if (sealedKid(stored.accessToken) === keys[0]?.kid) return { account };
+    return { account, resealed: encryptToken(accessToken, keys) };
+  } catch (error) {
+    if (!(error instanceof TokenDecryptionError)) throw error;
+    logger?.warn(
+      { igId: stored.igId, kid: error.kid, reason: error.reason },
+      'stored Instagram token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; the account reads as REAUTH_REQUIRED',
+    );
+    return { account: { ...stored, accessToken: '', status: 'REAUTH_REQUIRED' } };
+  }
+}
+
+/** Throws the misconfiguration at construction rather than at the first write. */
+export function requireKeys(keys: readonly EncryptionKey[] | undefined): void {
+  if (keys !== undefined && keys.length === 0) {
+    throw new Error('Token store: no encryption key; set TOKEN_ENCRYPTION_KEYS to kid:base64key');
+  }
+}
+
+export interface MemoryTokenStoreOptions {
+  /**
+   * Keeps tokens sealed with these keys (the first encrypts, every one decrypts), exactly as the
+   * Redis store does. Default: none, tokens are kept as given.
+   */
+  readonly keys?: readonly EncryptionKey[];
+  /** Where a token no key opens is reported (without the token). Default: not reported. */
+  readonly logger?: Logger;
 }
 
 /** One instance only: tokens die with the process. */
 export class MemoryTokenStore implements TokenStore {
+  /** With keys, `accessToken` holds the sealed token. */
   readonly #accounts = new Map<string, StoredAccount>();
+  readonly #keys: readonly EncryptionKey[] | undefined;
+  readonly #logger: Logger | undefined;
+
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    requireKeys(options.keys);
+    this.#keys = options.keys;
+    this.#logger = options.logger;
+  }
 
   async get(igId: string): Promise<StoredAccount | undefined> {
-    return this.#accounts.get(igId);
+    const stored = this.#accounts.get(igId);
+    if (!stored || !this.#keys) return stored;
+    const { account, resealed } = openAccount(stored, this.#keys, this.#logger);
+    if (resealed !== undefined) this.#accounts.set(igId, { ...stored, accessToken: resealed });
+    return account;
   }
 
   async put(account: StoredAccount): Promise<void> {
-    this.#accounts.set(account.igId, account);
+    this.#accounts.set(account.igId, { ...account, accessToken: this.#seal(account.accessToken) });
   }
 
   async setStatus(igId: string, status: AccountStatus): Promise<void> {
@@ -38,7 +113,28 @@ export class MemoryTokenStore implements TokenStore {
     if (account) this.#accounts.set(igId, { ...account, status });
   }
 
+  async replaceToken(
+    igId: string,
+    accessToken: string,
+    issuedAt: number,
+    expiresAt: number,
+  ): Promise<void> {
+    const account = this.#accounts.get(igId);
+    if (!account) return;
+    this.#accounts.set(igId, {
+      ...account,
+      accessToken: this.#seal(accessToken),
+      issuedAt,
+      expiresAt,
+    });
+  }
+
   async list(): Promise<StoredAccount[]> {
-    return [...this.#accounts.values()];
+    const accounts = await Promise.all([...this.#accounts.keys()].map((igId) => this.get(igId)));
+    return accounts.filter((account) => account !== undefined);
+  }
+
+  #seal(token: string): string {
+    return this.#keys ? encryptToken(token, this.#keys) : token;
   }
 }

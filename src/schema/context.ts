@@ -19,4 +19,6 @@ export interface Context {
   readonly sends: SendService;
   /** Inbox events for subscriptions: resumable, in order. */
   readonly live: LiveEvents;
+  /** The session is still valid: not expired, not revoked (subscriptions check it per event). */
+  readonly stillValid: () => Promise<boolean>;
 }

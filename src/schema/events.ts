@@ -339,8 +339,10 @@ async function* events(
     throw badUserInput('`after` must be a `cursor` of an earlier event', 'after');
   }
   for await (const entry of ctx.live.stream(igId, after ?? undefined)) {
-    // Checked for every event: the session may lose the account while subscribed.
-    if (entry.event.igId !== igId || !ctx.loaders.allows(igId)) return;
+    // Checked for every event: the session may expire or be revoked while subscribed.
+    if (entry.event.igId !== igId || !(await ctx.stillValid())) {
+      throw unauthenticated('The session expired or was revoked: subscribe again with a new one');
+    }
     if (keep(entry)) yield entry;
   }
 }

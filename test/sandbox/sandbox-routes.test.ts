@@ -134,13 +134,15 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
       expect(unbase64(account.id)).toBe(`Account:${account.igId}`);
       expect(account.instagramAccessToken).toMatch(/^IGAA[A-Za-z0-9]{60}$/);
 
-      expect(decodeProtectedHeader(account.token)).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(decodeProtectedHeader(account.token)).toEqual({ alg: 'HS256', typ: 'igql-access+jwt' });
       const claims = decodeJwt(account.token);
       expect(claims).toEqual({
         iss: 'igql',
         aud: 'igql',
         sub: `sandbox:${account.username}`,
         accounts: [account.igId],
+        sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
         iat: expect.any(Number),
         exp: expect.any(Number),
       });

@@ -1,0 +1,126 @@
+import type { EncryptionKey } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { RedisClient } from '../redis.ts';
+import { encryptToken } from './crypto.ts';
+import {
+  type AccountStatus,
+  openAccount,
+  requireKeys,
+  type StoredAccount,
+  type TokenStore,
+} from './token-store.ts';
+
+/** HSET only when the hash exists, so a late write never brings a removed account back. */
+const SET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
+/** Writes the re-sealed token only if the stored one is still the one that was read. */
+const RESEAL = `
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'token', ARGV[2])
+return 1
+`;
+
+export interface RedisTokenStoreOptions {
+  /** A connected client; it stays the caller's to close. */
+  readonly client: RedisClient;
+  /** The deployment's key prefix (`REDIS_PREFIX`); no default. */
+  readonly prefix: string;
+  /** `config.tokenEncryptionKeys`: the first encrypts, every one decrypts. At least one. */
+  readonly keys: readonly EncryptionKey[];
+  /** Reports tokens no key opens and failed key rotations, never with a token. */
+  readonly logger: Logger;
+}
+
+/**
+ * Shared by every instance: one hash per account, `<prefix>:account:<igId>` with `token` (sealed
+ * with `encryptToken`, never plain), `status`, `issuedAt` and `expiresAt` (ms), and the set
+ * `<prefix>:accounts` of every igId. A token sealed with a key other than the first is sealed
+ * again with the first when read, so keys rotate without anyone logging in again.
+ */
+export class RedisTokenStore implements TokenStore {
+  readonly #o: RedisTokenStoreOptions;
+
+  constructor(options: RedisTokenStoreOptions) {
+    requireKeys(options.keys);
+    this.#o = options;
+  }
+
+  async get(igId: string): Promise<StoredAccount | undefined> {
+    const hash = await this.#o.client.hGetAll(this.#key(igId));
+    if (hash.token === undefined) return undefined;
+    const stored: StoredAccount = {
+      igId,
+      accessToken: hash.token,
+      status: hash.status === 'ACTIVE' ? 'ACTIVE' : 'REAUTH_REQUIRED',
+      ...(hash.issuedAt ? { issuedAt: Number(hash.issuedAt) } : {}),
+      ...(hash.expiresAt ? { expiresAt: Number(hash.expiresAt) } : {}),
+    };
+    const { account, resealed } = openAccount(stored, this.#o.keys, this.#o.logger);
+    if (resealed !== undefined) {
+      await this.#o.client
+        .eval(RESEAL, { keys: [this.#key(igId)], arguments: [hash.token, resealed] })
+        .catch((err: unknown) =>
+          this.#o.logger.warn({ err, igId }, 'could not re-encrypt a token with the first key'),
+        );
+    }
+    return account;
+  }
+
+  async put(account: StoredAccount): Promise<void> {
+    const key = this.#key(account.igId);
+    const fields: Record<string, string> = {
+      token: encryptToken(account.accessToken, this.#o.keys),
+      status: account.status,
+      ...(account.issuedAt === undefined ? {} : { issuedAt: String(account.issuedAt) }),
+      ...(account.expiresAt === undefined ? {} : { expiresAt: String(account.expiresAt) }),
+    };
+    await this.#o.client.multi().del(key).hSet(key, fields).exec();
+    // A separate command, not in the MULTI: the set and the hash may sit on different cluster slots.
+    await this.#o.client.sAdd(this.#setKey(), account.igId);
+  }
+
+  async setStatus(igId: string, status: AccountStatus): Promise<void> {
+    await this.#setIfExists(igId, ['status', status]);
+  }
+
+  async replaceToken(
+    igId: string,
+    accessToken: string,
+    issuedAt: number,
+    expiresAt: number,
+  ): Promise<void> {
+    await this.#setIfExists(igId, [
+      'token',
+      encryptToken(accessToken, this.#o.keys),
+      'issuedAt',
+      String(issuedAt),
+      'expiresAt',
+      String(expiresAt),
+    ]);
+  }
+
+  async list(): Promise<StoredAccount[]> {
+    const igIds = await this.#o.client.sMembers(this.#setKey());
+    const accounts = await Promise.all(igIds.map((igId) => this.get(igId)));
+    return accounts.filter((account) => account !== undefined);
+  }
+
+  async #setIfExists(igId: string, fieldsAndValues: string[]): Promise<void> {
+    await this.#o.client.eval(SET_IF_EXISTS, {
+      keys: [this.#key(igId)],
+      arguments: fieldsAndValues,
+    });
+  }
+
+  #key(igId: string): string {
+    return `${this.#o.prefix}:account:${igId}`;
+  }
+
+  #setKey(): string {
+    return `${this.#o.prefix}:accounts`;
+  }
+}

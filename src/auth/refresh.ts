@@ -1,0 +1,293 @@
+import { randomBytes } from 'node:crypto';
+import { fromResponse, InstagramError } from '../instagram/errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { RedisClient } from '../redis.ts';
+import type { StoredAccount, TokenStore } from './token-store.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Instagram refreshes a long-lived token only once it is at least 24 hours old (RAT). */
+export const MIN_REFRESH_AGE_MS = DAY;
+
+/** One refresh at a time per account, across every instance. */
+export interface RefreshLock {
+  /** True when this caller now holds the account's lock, for at most `ttlMs`. */
+  acquire(igId: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock if this caller still holds it; never someone else's. */
+  release(igId: string): Promise<void>;
+}
+
+/** One instance only: keeps a process's own refreshers apart. */
+export class MemoryRefreshLock implements RefreshLock {
+  readonly #held = new Map<string, number>();
+  readonly #now: () => number;
+
+  /** `now`: default `Date.now`. */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  async acquire(igId: string, ttlMs: number): Promise<boolean> {
+    if ((this.#held.get(igId) ?? 0) > this.#now()) return false;
+    this.#held.set(igId, this.#now() + ttlMs);
+    return true;
+  }
+
+  async release(igId: string): Promise<void> {
+    this.#held.delete(igId);
+  }
+}
+
+/** Deletes the lock only if it still holds our value (it may have expired and passed on). */
+const COMPARE_AND_DELETE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * Shared by every instance: `SET <prefix>:refresh-lock:<igId> <random> NX PX <ttl>`, released
+ * with a compare-and-delete. The client stays the caller's to connect and close.
+ */
+export class RedisRefreshLock implements RefreshLock {
+  readonly #client: RedisClient;
+  readonly #prefix: string;
+  readonly #values = new Map<string, string>();
+
+  /** `prefix`: the deployment's key prefix (`REDIS_PREFIX`); no default. */
+  constructor(client: RedisClient, prefix: string) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+
+  async acquire(igId: string, ttlMs: number): Promise<boolean> {
+    const value = randomBytes(16).toString('hex');
+    const reply = await this.#client.set(this.#key(igId), value, {
+      condition: 'NX',
+      expiration: { type: 'PX', value: ttlMs },
+    });
+    if (reply !== 'OK') return false;
+    this.#values.set(igId, value);
+    return true;
+  }
+
+  async release(igId: string): Promise<void> {
+    const value = this.#values.get(igId);
+    if (value === undefined) return;
+    this.#values.delete(igId);
+    await this.#client.eval(COMPARE_AND_DELETE, { keys: [this.#key(igId)], arguments: [value] });
+  }
+
+  #key(igId: string): string {
+    return `${this.#prefix}:refresh-lock:${igId}`;
+  }
+}
+
+export interface TokenRefresherOptions {
+  readonly tokens: TokenStore;
+  /** Graph API base without version (read at every call: the sandbox sets it at start). */
+  readonly graphUrl: () => string;
+  /** Logs refreshes and failures by igId; never a token. */
+  readonly logger: Logger;
+  /** Keeps two instances from refreshing one account at once. */
+  readonly lock: RefreshLock;
+  /**
+   * Called when Instagram refuses the token (190), or when it has already expired: the caller
+   * marks the account REAUTH_REQUIRED and tells its subscribers. `reason` never holds a token.
+   */
+  readonly onRejected: (igId: string, reason: string) => void | Promise<void>;
+  /** Default `Date.now`. */
+  readonly now?: () => number;
+  /**
+   * Refresh a token once it expires within this many ms (and is at least 24 hours old).
+   * Default 7 days.
+   */
+  readonly refreshWithinMs?: number;
+  /** How long one account's lock lasts; longer than a call may take. Default 60 000 ms. */
+  readonly lockTtlMs?: number;
+  /** Time-out of one refresh call. Default 10 000 ms. */
+  readonly timeoutMs?: number;
+  /** Counts each call in `instagram_upstream_requests_total` (`/refresh_access_token`). Default: not counted. */
+  readonly metrics?: Pick<Metrics, 'upstreamRequests'>;
+  /** The HTTP client for the refresh GET. Default the global `fetch`. */
+  readonly fetch?: typeof fetch;
+}
+
+/** What one pass did, by igId. Accounts another instance refreshed appear in neither list. */
+export interface RefreshResult {
+  readonly refreshed: string[];
+  readonly failed: string[];
+}
+
+/**
+ * Keeps long-lived Instagram tokens alive (instagram-api.md §5): each pass refreshes every
+ * ACTIVE account whose token is at least 24 hours old and expires within `refreshWithinMs`,
+ * one account after the other, under a per-account lock.
+ */
+export class TokenRefresher {
+  readonly #o: TokenRefresherOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<RefreshResult> | undefined;
+
+  constructor(options: TokenRefresherOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** One pass over every account; one account's failure never stops the others. */
+  refreshDue(): Promise<RefreshResult> {
+    this.#running ??= this.#pass().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Runs a pass now, then every `intervalMs` until `stop()`. */
+  start(intervalMs: number): void {
+    const run = () =>
+      void this.refreshDue().catch((err: unknown) =>
+        this.#o.logger.warn({ err }, 'token refresh pass failed'),
+      );
+    this.#timer = setInterval(run, intervalMs);
+    this.#timer.unref();
+    run();
+  }
+
+  /** Stops the timer and waits for a pass under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  async #pass(): Promise<RefreshResult> {
+    const refreshed: string[] = [];
+    const failed: string[] = [];
+    for (const account of await this.#o.tokens.list()) {
+      const { igId } = account;
+      try {
+        if (this.#expired(account)) {
+          await this.#o.onRejected(igId, 'The Instagram token expired before it was refreshed');
+          failed.push(igId);
+        } else if (this.#due(account) && (await this.#refreshLocked(account))) {
+          refreshed.push(igId);
+        }
+      } catch (error) {
+        failed.push(igId);
+        if (error instanceof InstagramError && error.kind === 'token') {
+          await Promise.resolve(this.#o.onRejected(igId, error.message)).catch((err: unknown) =>
+            this.#o.logger.warn({ err, igId }, 'marking a refused token failed'),
+          );
+        }
+        this.#o.logger.warn({ err: error, igId }, 'instagram token refresh failed');
+      }
+    }
+    return { refreshed, failed };
+  }
+
+  #expired(account: StoredAccount): boolean {
+    return (
+      account.status === 'ACTIVE' &&
+      account.expiresAt !== undefined &&
+      account.expiresAt <= this.#now()
+    );
+  }
+
+  /** Unknown `issuedAt` counts as old enough: a token near its end is weeks old. */
+  #due(account: StoredAccount): boolean {
+    const now = this.#now();
+    const within = this.#o.refreshWithinMs ?? 7 * DAY;
+    return (
+      account.status === 'ACTIVE' &&
+      account.expiresAt !== undefined &&
+      account.expiresAt > now &&
+      account.expiresAt - now <= within &&
+      (account.issuedAt === undefined || now - account.issuedAt >= MIN_REFRESH_AGE_MS)
+    );
+  }
+
+  /** True when this call refreshed the token; false when another instance has it in hand. */
+  async #refreshLocked(listed: StoredAccount): Promise<boolean> {
+    const { igId } = listed;
+    if (!(await this.#o.lock.acquire(igId, this.#o.lockTtlMs ?? 60_000))) return false;
+    try {
+      // Another instance may have refreshed it between our list and our lock.
+      const current = await this.#o.tokens.get(igId);
+      if (!current || current.issuedAt !== listed.issuedAt || !this.#due(current)) return false;
+      const answer = await this.#call(igId, current.accessToken);
+      const now = this.#now();
+      const expiresAt = now + answer.expires_in * 1000;
+      await this.#o.tokens.replaceToken(igId, answer.access_token, now, expiresAt);
+      this.#o.logger.info(
+        { igId, expiresAt: new Date(expiresAt).toISOString() },
+        'instagram token refreshed',
+      );
+      return true;
+    } finally {
+      await this.#o.lock
+        .release(igId)
+        .catch((err: unknown) => this.#o.logger.warn({ err, igId }, 'refresh lock release failed'));
+    }
+  }
+
+  /**
+   * `GET <graph>/refresh_access_token?grant_type=ig_refresh_token&access_token=…`, unversioned,
+   * the token in the query as Meta documents it: the URL is never logged nor put in an error.
+   */
+  async #call(igId: string, token: string): Promise<{ access_token: string; expires_in: number }> {
+    const url = new URL(`${this.#o.graphUrl()}/refresh_access_token`);
+    url.searchParams.set('grant_type', 'ig_refresh_token');
+    url.searchParams.set('access_token', token);
+    const timeoutMs = this.#o.timeoutMs ?? 10_000;
+    let status: number;
+    let body: unknown;
+    try {
+      const res = await (this.#o.fetch ?? fetch)(url, { signal: AbortSignal.timeout(timeoutMs) });
+      status = res.status;
+      body = await res.json().catch(() => undefined);
+    } catch (cause) {
+      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+      this.#count(timedOut ? 'timeout' : 'transient');
+      // `cause` stays out: a fetch error may quote the request.
+      throw new InstagramError({
+        kind: timedOut ? 'timeout' : 'transient',
+        message: timedOut
+          ? `Instagram did not answer a token refresh within ${timeoutMs} ms`
+          : 'Instagram could not be reached to refresh a token',
+      });
+    }
+    const answer = body as { access_token?: unknown; expires_in?: unknown } | undefined;
+    if (
+      status >= 200 &&
+      status < 300 &&
+      typeof answer?.access_token === 'string' &&
+      answer.access_token !== '' &&
+      typeof answer.expires_in === 'number' &&
+      answer.expires_in > 0
+    ) {
+      this.#count('ok');
+      return { access_token: answer.access_token, expires_in: answer.expires_in };
+    }
+    const error =
+      status >= 200 && status < 300
+        ? new InstagramError({
+            kind: 'transient',
+            message: 'Instagram answered a token refresh without access_token and expires_in',
+            status,
+          })
+        : fromResponse(status, body);
+    this.#count(error.outcome);
+    this.#o.logger.debug({ igId, status, code: error.code }, 'token refresh refused');
+    throw error;
+  }
+
+  #count(outcome: string): void {
+    this.#o.metrics?.upstreamRequests.inc({
+      method: 'GET',
+      endpoint: '/refresh_access_token',
+      outcome,
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import type { RedisClient } from '../redis.ts';
+
+/**
+ * Revoked sessions (logout) and one-time ids (OAuth `state`), shared by every instance through
+ * Redis, or in memory for one instance.
+ */
+export interface Revocations {
+  /** Revokes a session (`sid`) for `ttlMs`: as long as any of its tokens could still be valid. */
+  revoke(sid: string, ttlMs: number): Promise<void>;
+  isRevoked(sid: string): Promise<boolean>;
+  /** Marks a one-time id used; false when it had been used already. */
+  useOnce(id: string, ttlMs: number): Promise<boolean>;
+}
+
+export class MemoryRevocations implements Revocations {
+  readonly #until = new Map<string, number>();
+
+  async revoke(sid: string, ttlMs: number): Promise<void> {
+    this.#until.set(`sid:${sid}`, Date.now() + ttlMs);
+  }
+
+  async isRevoked(sid: string): Promise<boolean> {
+    return (this.#until.get(`sid:${sid}`) ?? 0) > Date.now();
+  }
+
+  async useOnce(id: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
+    if ((this.#until.get(`once:${id}`) ?? 0) > now) return false;
+    this.#until.set(`once:${id}`, now + ttlMs);
+    return true;
+  }
+}
+
+export class RedisRevocations implements Revocations {
+  readonly #client: RedisClient;
+  readonly #prefix: string;
+
+  constructor(client: RedisClient, prefix: string) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+
+  async revoke(sid: string, ttlMs: number): Promise<void> {
+    await this.#client.set(`${this.#prefix}:revoked:${sid}`, '1', {
+      expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
+    });
+  }
+
+  async isRevoked(sid: string): Promise<boolean> {
+    return (await this.#client.exists(`${this.#prefix}:revoked:${sid}`)) === 1;
+  }
+
+  async useOnce(id: string, ttlMs: number): Promise<boolean> {
+    const set = await this.#client.set(`${this.#prefix}:once:${id}`, '1', {
+      condition: 'NX',
+      expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
+    });
+    return set === 'OK';
+  }
+}

@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { globalId } from '../global-id.ts';
+import { json, type Route, readBody } from '../http.ts';
+import { InstagramError } from '../instagram/errors.ts';
+import type { InstagramApi } from '../instagram/graph.ts';
+import {
+  authorizeUrl,
+  type OAuthApp,
+  type OAuthClient,
+  type OAuthHosts,
+} from '../instagram/oauth.ts';
+import type { Logger } from '../logger.ts';
+import type { Revocations } from './revocation.ts';
+import {
+  ACCESS_TTL_S,
+  REFRESH_TTL_S,
+  type Session,
+  SessionError,
+  signSession,
+  signToken,
+  verifyToken,
+} from './session.ts';
+import type { TokenStore } from './token-store.ts';
+
+export const SESSION_COOKIE = 'igql_session';
+export const REFRESH_COOKIE = 'igql_refresh';
+const STATE_TTL_S = 600;
+
+export interface AuthRouteOptions {
+  readonly secret: Uint8Array;
+  /** Where browsers reach igql (the redirect URI is `<base>/auth/instagram/callback`). */
+  readonly publicBase: () => string;
+  readonly allowedOrigins: readonly string[];
+  readonly hosts: () => OAuthHosts;
+  readonly app: () => OAuthApp;
+  readonly oauth: OAuthClient;
+  readonly api: InstagramApi;
+  readonly tokens: TokenStore;
+  readonly revocations: Revocations;
+  /** Verifies a session token from a header or cookie. */
+  readonly verify: (token: string) => Promise<Session>;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** Cookies of a request, by name. */
+export function cookies(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) out[part.slice(0, at).trim()] = decodeURIComponent(part.slice(at + 1).trim());
+  }
+  return out;
+}
+
+const isLoopback = (base: string) =>
+  /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(base);
+
+/**
+ * Business Login for Instagram, end to end: `GET /auth/instagram/login` redirects to Instagram's
+ * authorize page with a signed, short-lived, single-use `state`; `GET /auth/instagram/callback`
+ * exchanges the code for a long-lived token, stores it, and hands out an igql session (cookies,
+ * and the JWTs in JSON for clients that ask). `POST /auth/refresh` renews the access token,
+ * `POST /auth/logout` revokes the session everywhere.
+ */
+export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
+  const redirectUri = () => `${o.publicBase()}/auth/instagram/callback`;
+  const cookie = (name: string, value: string, maxAge: number, path = '/') =>
+    [
+      `${name}=${encodeURIComponent(value)}`,
+      `Path=${path}`,
+      `Max-Age=${maxAge}`,
+      'HttpOnly',
+      'SameSite=Lax',
+      ...(isLoopback(o.publicBase()) ? [] : ['Secure']),
+    ].join('; ');
+
+  /** The session the browser already has, if any: a new login adds its account to it. */
+  const existing = async (req: IncomingMessage): Promise<Session | null> => {
+    const token = cookies(req)[SESSION_COOKIE];
+    if (!token) return null;
+    try {
+      const session = await o.verify(token);
+      return session.sid && (await o.revocations.isRevoked(session.sid)) ? null : session;
+    } catch {
+      return null;
+    }
+  };
+
+  const issue = async (
+    res: ServerResponse,
+    sub: string,
+    accounts: readonly string[],
+    sid: string,
+  ) => {
+    const accessToken = await signSession(o.secret, { sub, accounts, sid }, ACCESS_TTL_S);
+    const refreshToken = await signToken(
+      o.secret,
+      'refresh',
+      { sub, accounts: [...accounts], sid },
+      REFRESH_TTL_S,
+    );
+    res.setHeader('set-cookie', [
+      cookie(SESSION_COOKIE, accessToken, ACCESS_TTL_S),
+      cookie(REFRESH_COOKIE, refreshToken, REFRESH_TTL_S, '/auth'),
+    ]);
+    return { accessToken, refreshToken, expiresIn: ACCESS_TTL_S };
+  };
+
+  const fail = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    error: string,
+    message: string,
+  ) => {
+    if (wantsJson(req)) {
+      json(res, status, { error, message });
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page('Instagram login failed', message));
+  };
+
+  return {
+    'GET /auth/instagram/login': async (req, res) => {
+      const next = new URL(req.url ?? '/', 'http://igql').searchParams.get('next');
+      const safeNext =
+        next && o.allowedOrigins.some((origin) => next.startsWith(`${origin}/`)) ? next : null;
+      const state = await signToken(
+        o.secret,
+        'state',
+        { sub: 'login', nonce: randomUUID(), next: safeNext },
+        STATE_TTL_S,
+      );
+      res.writeHead(302, {
+        location: authorizeUrl(o.hosts(), o.app(), redirectUri(), state),
+        'cache-control': 'no-store',
+      });
+      res.end();
+    },
+
+    'GET /auth/instagram/callback': async (req, res) => {
+      const query = new URL(req.url ?? '/', 'http://igql').searchParams;
+      let state: Awaited<ReturnType<typeof verifyToken>>;
+      try {
+        state = await verifyToken(o.secret, query.get('state') ?? '', 'state');
+      } catch {
+        fail(
+          req,
+          res,
+          400,
+          'invalid_state',
+          'This login link is invalid or expired. Start the login again.',
+        );
+        return;
+      }
+      if (!(await o.revocations.useOnce(`state:${state.jti}`, STATE_TTL_S * 1000))) {
+        fail(
+          req,
+          res,
+          400,
+          'invalid_state',
+          'This login link was already used. Start the login again.',
+        );
+        return;
+      }
+      if (query.get('error')) {
+        fail(
+          req,
+          res,
+          403,
+          'access_denied',
+          'Instagram access was not granted, so nothing was connected.',
+        );
+        return;
+      }
+      const code = (query.get('code') ?? '').replace(/#_$/, '');
+      if (!code) {
+        fail(
+          req,
+          res,
+          400,
+          'missing_code',
+          'Instagram sent no authorization code. Start the login again.',
+        );
+        return;
+      }
+      try {
+        const short = await o.oauth.exchangeCode(code, redirectUri());
+        const long = await o.oauth.exchangeLongLived(short.accessToken);
+        const now = (o.now ?? Date.now)();
+        // `/me` names the IG_ID (`user_id`), which webhooks and sends use.
+        const me = await o.api.account({ igId: 'login', token: long.accessToken }, [
+          'user_id',
+          'username',
+        ]);
+        const igId = String(me.user_id ?? '');
+        if (!/^\d+$/.test(igId))
+          throw new InstagramError({ kind: 'transient', message: '/me named no user_id' });
+        await o.tokens.put({
+          igId,
+          accessToken: long.accessToken,
+          status: 'ACTIVE',
+          issuedAt: now,
+          expiresAt: now + long.expiresIn * 1000,
+        });
+        const current = await existing(req);
+        const accounts = [...new Set([igId, ...(current?.accounts ?? [])])];
+        const tokens = await issue(
+          res,
+          current?.sub ?? `ig:${igId}`,
+          accounts,
+          current?.sid ?? randomUUID(),
+        );
+        o.logger.info({ igId }, 'instagram account connected');
+        const next = typeof state.next === 'string' ? state.next : null;
+        if (wantsJson(req)) {
+          json(res, 200, {
+            ...tokens,
+            account: { id: globalId.account(igId), igId, username: me.username ?? null },
+          });
+        } else if (next) {
+          res.writeHead(303, { location: next });
+          res.end();
+        } else {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(
+            page(
+              'Instagram connected',
+              `@${me.username ?? igId} is connected to igql. You can close this window.`,
+            ),
+          );
+        }
+      } catch (error) {
+        if (!(error instanceof InstagramError)) throw error;
+        o.logger.warn({ kind: error.kind, code: error.code }, 'instagram login failed');
+        const refused = error.kind === 'invalid_parameter' || error.kind === 'token';
+        fail(
+          req,
+          res,
+          refused ? 400 : 502,
+          refused ? 'invalid_code' : 'instagram_unavailable',
+          refused
+            ? 'Instagram refused the login (the code may be expired or already used). Start the login again.'
+            : 'Instagram could not be reached. Try again in a moment.',
+        );
+      }
+    },
+
+    'POST /auth/refresh': async (req, res) => {
+      if (!csrfSafe(req, o.allowedOrigins)) {
+        json(res, 403, { error: 'csrf', message: 'Send JSON, or the x-graphql-yoga-csrf header' });
+        return;
+      }
+      const token = (await bodyField(req, 'refreshToken')) ?? cookies(req)[REFRESH_COOKIE];
+      try {
+        const payload = await verifyToken(o.secret, token ?? '', 'refresh');
+        const sid = String(payload.sid ?? '');
+        if (!sid || (await o.revocations.isRevoked(sid)))
+          throw new SessionError('the session was revoked');
+        const accounts = Array.isArray(payload.accounts) ? payload.accounts.map(String) : [];
+        const accessToken = await signSession(
+          o.secret,
+          { sub: payload.sub ?? '', accounts, sid },
+          ACCESS_TTL_S,
+        );
+        res.setHeader('set-cookie', cookie(SESSION_COOKIE, accessToken, ACCESS_TTL_S));
+        json(res, 200, { accessToken, expiresIn: ACCESS_TTL_S });
+      } catch (error) {
+        if (!(error instanceof SessionError)) throw error;
+        json(res, 401, {
+          error: 'invalid_refresh_token',
+          message: `Log in again: ${error.message}`,
+        });
+      }
+    },
+
+    'POST /auth/logout': async (req, res) => {
+      if (!csrfSafe(req, o.allowedOrigins)) {
+        json(res, 403, { error: 'csrf', message: 'Send JSON, or the x-graphql-yoga-csrf header' });
+        return;
+      }
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const token = bearer ?? cookies(req)[SESSION_COOKIE];
+      try {
+        const session = await o.verify(token ?? '');
+        if (session.sid) await o.revocations.revoke(session.sid, REFRESH_TTL_S * 1000);
+      } catch (error) {
+        if (!(error instanceof SessionError)) throw error;
+      }
+      res.setHeader('set-cookie', [
+        cookie(SESSION_COOKIE, '', 0),
+        cookie(REFRESH_COOKIE, '', 0, '/auth'),
+      ]);
+      res.writeHead(204);
+      res.end();
+    },
+  };
+}
+
+function wantsJson(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('application/json');
+}
+
+/** A cookie-carrying POST must force a CORS preflight (JSON or the CSRF header) from an allowed origin. */
+function csrfSafe(req: IncomingMessage, allowedOrigins: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowedOrigins.includes(origin)) return false;
+  const type = req.headers['content-type'] ?? '';
+  return type.includes('application/json') || req.headers['x-graphql-yoga-csrf'] !== undefined;
+}
+
+async function bodyField(req: IncomingMessage, name: string): Promise<string | undefined> {
+  try {
+    const raw = await readBody(req, 16 * 1024);
+    if (raw.length === 0) return undefined;
+    const value = (JSON.parse(raw.toString()) as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title: string, message: string): string {
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>${escape(title)}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>${escape(title)}</h1><p>${escape(message)}</p></body></html>`;
+}
