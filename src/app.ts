@@ -8,6 +8,7 @@ import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { AccountStatusService } from './auth/account-status.ts';
 import { MemoryRevocations, RedisRevocations } from './auth/revocation.ts';
 import { authRoutes, cookies, SESSION_COOKIE } from './auth/routes.ts';
 import { type Session, SessionError, sessionVerifier } from './auth/session.ts';
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): App {
       : new MemoryRateLimiter(),
     logger,
     now: deps.now,
+    onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
   });
 
   const revocations = redis
@@ -219,7 +221,9 @@ export function createApp(deps: AppDeps): App {
         logger,
         apiVersion: config.instagram.apiVersion,
         session,
-        loaders: new RequestLoaders(api, tokens, session),
+        loaders: new RequestLoaders(api, tokens, session, (igId, reason) =>
+          accountStatus.tokenRejected(igId, reason),
+        ),
         now: deps.now ?? Date.now,
         sends,
         live,
@@ -266,6 +270,7 @@ export function createApp(deps: AppDeps): App {
     onStored: (event) => reconciler.seen(event.igId, event.occurredAt),
   });
   const live = new LiveEvents(log, bus, logger);
+  const accountStatus = new AccountStatusService(tokens, pipeline, logger);
   const reconciler = new Reconciler({
     api,
     tokens,

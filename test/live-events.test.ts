@@ -397,6 +397,38 @@ describe('the simulator’s own deliveries', () => {
   });
 });
 
+describe('igql’s own events', () => {
+  it('tells subscribers when Instagram refuses an account’s token', async () => {
+    const token = await session([studio.igId]);
+    const sub = await subscribe(
+      b,
+      token,
+      'subscription($a: ID!) { inboxEvents(accountId: $a, types: [ACCOUNT_STATUS_CHANGED]) { type account { igId } ... on AccountStatusChangedEvent { status reason } } }',
+      { a: globalId.account(studio.igId) },
+    );
+    sim.inject({ endpoint: 'GET /me', kind: 'expired-token' });
+    const res = await fetch(a.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ viewer { name } }' }),
+    });
+    expect(
+      ((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions
+        .code,
+    ).toBe('REAUTH_REQUIRED');
+    const [event] = await sub.next(1);
+    expect(event).toEqual({
+      inboxEvents: {
+        type: 'ACCOUNT_STATUS_CHANGED',
+        account: { igId: studio.igId },
+        status: 'REAUTH_REQUIRED',
+        reason: expect.stringMatching(/^Error validating access token: Session has expired on /),
+      },
+    });
+    sub.dispose();
+  });
+});
+
 describe('the webhook endpoint', () => {
   it('answers the verification handshake only with the verify token', async () => {
     const ok = await fetch(

@@ -169,22 +169,28 @@ export class TokenRefresher {
       const { igId } = account;
       try {
         if (this.#expired(account)) {
-          await this.#o.onRejected(igId, 'The Instagram token expired before it was refreshed');
           failed.push(igId);
+          await this.#reject(igId, 'The Instagram token expired before it was refreshed');
         } else if (this.#due(account) && (await this.#refreshLocked(account))) {
           refreshed.push(igId);
         }
       } catch (error) {
         failed.push(igId);
-        if (error instanceof InstagramError && error.kind === 'token') {
-          await Promise.resolve(this.#o.onRejected(igId, error.message)).catch((err: unknown) =>
-            this.#o.logger.warn({ err, igId }, 'marking a refused token failed'),
-          );
-        }
         this.#o.logger.warn({ err: error, igId }, 'instagram token refresh failed');
+        if (error instanceof InstagramError && error.kind === 'token') {
+          await this.#reject(igId, error.message);
+        }
       }
     }
     return { refreshed, failed };
+  }
+
+  async #reject(igId: string, reason: string): Promise<void> {
+    try {
+      await this.#o.onRejected(igId, reason);
+    } catch (err) {
+      this.#o.logger.warn({ err, igId }, 'marking a refused token failed');
+    }
   }
 
   #expired(account: StoredAccount): boolean {
@@ -216,7 +222,7 @@ export class TokenRefresher {
       // Another instance may have refreshed it between our list and our lock.
       const current = await this.#o.tokens.get(igId);
       if (!current || current.issuedAt !== listed.issuedAt || !this.#due(current)) return false;
-      const answer = await this.#call(igId, current.accessToken);
+      const answer = await this.#call(current.accessToken);
       const now = this.#now();
       const expiresAt = now + answer.expires_in * 1000;
       await this.#o.tokens.replaceToken(igId, answer.access_token, now, expiresAt);
@@ -236,7 +242,7 @@ export class TokenRefresher {
    * `GET <graph>/refresh_access_token?grant_type=ig_refresh_token&access_token=…`, unversioned,
    * the token in the query as Meta documents it: the URL is never logged nor put in an error.
    */
-  async #call(igId: string, token: string): Promise<{ access_token: string; expires_in: number }> {
+  async #call(token: string): Promise<{ access_token: string; expires_in: number }> {
     const url = new URL(`${this.#o.graphUrl()}/refresh_access_token`);
     url.searchParams.set('grant_type', 'ig_refresh_token');
     url.searchParams.set('access_token', token);
@@ -279,7 +285,6 @@ export class TokenRefresher {
           })
         : fromResponse(status, body);
     this.#count(error.outcome);
-    this.#o.logger.debug({ igId, status, code: error.code }, 'token refresh refused');
     throw error;
   }
 

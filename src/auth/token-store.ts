@@ -79,8 +79,6 @@ export interface MemoryTokenStoreOptions {
    * Redis store does. Default: none, tokens are kept as given.
    */
   readonly keys?: readonly EncryptionKey[];
-  /** Where a token no key opens is reported (without the token). Default: not reported. */
-  readonly logger?: Logger;
 }
 
 /** One instance only: tokens die with the process. */
@@ -88,20 +86,17 @@ export class MemoryTokenStore implements TokenStore {
   /** With keys, `accessToken` holds the sealed token. */
   readonly #accounts = new Map<string, StoredAccount>();
   readonly #keys: readonly EncryptionKey[] | undefined;
-  readonly #logger: Logger | undefined;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     requireKeys(options.keys);
     this.#keys = options.keys;
-    this.#logger = options.logger;
   }
 
+  // The keys never change while the process lives, so every token here is sealed with the
+  // first one: nothing to rotate, and nothing another key sealed.
   async get(igId: string): Promise<StoredAccount | undefined> {
     const stored = this.#accounts.get(igId);
-    if (!stored || !this.#keys) return stored;
-    const { account, resealed } = openAccount(stored, this.#keys, this.#logger);
-    if (resealed !== undefined) this.#accounts.set(igId, { ...stored, accessToken: resealed });
-    return account;
+    return stored && this.#keys ? openAccount(stored, this.#keys).account : stored;
   }
 
   async put(account: StoredAccount): Promise<void> {

@@ -39,10 +39,19 @@ export class RequestLoaders {
     { readonly fields: ReadonlySet<string>; readonly data: GraphMessage }
   >();
 
-  constructor(api: InstagramApi, tokens: TokenStore, session: Session | null) {
+  readonly #onTokenRejected: (igId: string, reason: string) => Promise<void>;
+
+  /** `onTokenRejected`: called when Instagram refuses an account's token (190). */
+  constructor(
+    api: InstagramApi,
+    tokens: TokenStore,
+    session: Session | null,
+    onTokenRejected: (igId: string, reason: string) => Promise<void>,
+  ) {
     this.#api = api;
     this.#tokens = tokens;
     this.#session = session;
+    this.#onTokenRejected = onTokenRejected;
     this.#stored = new DataLoader(async (igIds) => Promise.all(igIds.map((id) => tokens.get(id))));
     this.#nodes = new DataLoader((keys) => this.#loadNodes(keys), { cacheKeyFn: keyOf });
   }
@@ -170,7 +179,7 @@ export class RequestLoaders {
       return await call();
     } catch (error) {
       if (error instanceof InstagramError && error.kind === 'token') {
-        await this.#tokens.setStatus(igId, 'REAUTH_REQUIRED');
+        await this.#onTokenRejected(igId, error.message);
         this.#stored.clear(igId);
       }
       throw error;

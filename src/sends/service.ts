@@ -71,6 +71,8 @@ export interface SendServiceOptions {
   readonly idempotency: IdempotencyStore;
   readonly limiter: RateLimiter;
   readonly logger: Logger;
+  /** Called when Instagram refuses an account's token (190). */
+  readonly onTokenRejected: (igId: string, reason: string) => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -166,7 +168,7 @@ export class SendService {
       };
     } catch (error) {
       if (!(error instanceof InstagramError)) throw error;
-      if (error.kind === 'token') await this.#o.tokens.setStatus(igId, 'REAUTH_REQUIRED');
+      if (error.kind === 'token') await this.#o.onTokenRejected(igId, error.message);
       const userError = await this.#userError(error, auth, igsid);
       // A refusal by our own throttle (no status, no code) never reached Instagram.
       const reached = !(error.kind === 'rate_limited' && error.status === undefined);

@@ -1,0 +1,40 @@
+import type { Logger } from '../logger.ts';
+import type { EventPipeline } from '../webhooks/pipeline.ts';
+import type { TokenStore } from './token-store.ts';
+
+/**
+ * What happens when Instagram refuses an account's token (190): the account needs a new login.
+ * Its status becomes `REAUTH_REQUIRED` (every later operation answers so without calling
+ * Instagram), and subscribers get an `AccountStatusChangedEvent`.
+ */
+export class AccountStatusService {
+  readonly #tokens: TokenStore;
+  readonly #pipeline: EventPipeline;
+  readonly #logger: Logger;
+
+  constructor(tokens: TokenStore, pipeline: EventPipeline, logger: Logger) {
+    this.#tokens = tokens;
+    this.#pipeline = pipeline;
+    this.#logger = logger;
+  }
+
+  async tokenRejected(igId: string, reason: string): Promise<void> {
+    const stored = await this.#tokens.get(igId);
+    if (!stored || stored.status === 'REAUTH_REQUIRED') return;
+    await this.#tokens.setStatus(igId, 'REAUTH_REQUIRED');
+    this.#logger.warn({ igId, reason }, 'instagram refused the account token: re-login required');
+    const now = Date.now();
+    await this.#pipeline.ingest([
+      {
+        kind: 'ACCOUNT_STATUS_CHANGED',
+        igId,
+        igsid: null,
+        occurredAt: now,
+        identity: `${igId}|ACCOUNT_STATUS_CHANGED|REAUTH_REQUIRED||${now}`,
+        standby: false,
+        status: 'REAUTH_REQUIRED',
+        reason,
+      },
+    ]);
+  }
+}
