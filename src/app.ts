@@ -11,7 +11,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { AccountStatusService } from './auth/account-status.ts';
 import { MemoryRevocations, RedisRevocations } from './auth/revocation.ts';
 import { authRoutes, cookies, SESSION_COOKIE } from './auth/routes.ts';
-import { type Session, SessionError, sessionVerifier } from './auth/session.ts';
+import { type Session, SessionError, sessionVerifier, signSession } from './auth/session.ts';
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import { json, type Route } from './http.ts';
@@ -37,6 +37,21 @@ import { MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
 import { Reconciler } from './webhooks/reconcile.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
+
+const SANDBOX_QUERY = `# The sandbox's demo inbox: one call to the simulated Instagram.
+{
+  viewer {
+    username
+    conversations(first: 10) {
+      nodes {
+        participants { username }
+        replyWindow { state closesAt }
+        messages(first: 5) { nodes { text from { username } createdTime } }
+      }
+    }
+  }
+}
+`;
 
 export interface AppDeps {
   readonly config: Config;
@@ -184,7 +199,18 @@ export function createApp(deps: AppDeps): App {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     healthCheckEndpoint: '/healthz',
-    graphiql: { title: 'igql', subscriptionsProtocol: 'WS' },
+    // In sandbox mode GraphiQL opens ready to use: the first demo account's session in the
+    // headers and an inbox query in the editor.
+    graphiql: () => ({
+      title: 'igql',
+      subscriptionsProtocol: 'WS',
+      ...(sandboxSession
+        ? {
+            headers: JSON.stringify({ authorization: `Bearer ${sandboxSession}` }),
+            defaultQuery: SANDBOX_QUERY,
+          }
+        : {}),
+    }),
     // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
@@ -283,6 +309,7 @@ export function createApp(deps: AppDeps): App {
     },
   });
   let sandbox: Sandbox | undefined;
+  let sandboxSession: string | undefined;
   let baseUrl = '';
 
   const routes: Record<string, Route> = {
@@ -374,7 +401,9 @@ export function createApp(deps: AppDeps): App {
       // A socket without a valid session is closed with 4403 (Forbidden); so is one whose
       // session expires or is revoked while it is open.
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
+        // GraphiQL sends its headers as connection params, in whatever case they were typed.
+        const params = ctx.connectionParams ?? {};
+        const authorization = params.authorization ?? params.Authorization;
         const request = ctx.extra.request;
         try {
           let session: Session | null;
@@ -444,6 +473,11 @@ export function createApp(deps: AppDeps): App {
           ...(deps.simulator ? { simulator: deps.simulator } : {}),
         });
         for (const account of sandbox.accounts()) await tokens.put(account);
+        sandboxSession = await signSession(
+          config.sessionSecret,
+          { sub: 'sandbox:graphiql', accounts: sandbox.accounts().map((a) => a.igId) },
+          24 * 3600,
+        );
         upstream.graphUrl = sandbox.simulator.url;
         upstream.oauthUrl = sandbox.simulator.url;
         upstream.tokenUrl = sandbox.simulator.url;
