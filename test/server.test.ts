@@ -77,6 +77,9 @@ describe('igql without Redis', () => {
     const html = await res.text();
     expect(html).toContain('<title>igql</title>');
     expect(html).toContain('"subscriptionsProtocol":"WS"');
+    // Sandbox mode: ready to run, with a demo session and an inbox query.
+    expect(html).toContain('"defaultQuery":"# The sandbox');
+    expect(html).toMatch(/"headers":"\{\\"authorization\\":\\"Bearer ey[\w-]+\.[\w-]+\.[\w-]+\\"\}"/);
   });
 
   it('streams a subscription over graphql-ws', async () => {
