@@ -9,6 +9,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AccountStatusService } from './auth/account-status.ts';
+import { RedisTokenStore } from './auth/redis-token-store.ts';
+import { MemoryRefreshLock, RedisRefreshLock, TokenRefresher } from './auth/refresh.ts';
 import { MemoryRevocations, RedisRevocations } from './auth/revocation.ts';
 import { authRoutes, cookies, SESSION_COOKIE } from './auth/routes.ts';
 import { type Session, SessionError, sessionVerifier, signSession } from './auth/session.ts';
@@ -64,6 +66,8 @@ export interface AppDeps {
    * Default: igql starts its own with demo data.
    */
   readonly simulator?: Simulator;
+  /** How often long-lived Instagram tokens due for refresh are refreshed. Default 1 h; 0 disables. */
+  readonly refreshIntervalMs?: number;
   /** How often an open websocket's session is checked for revocation. Default 10 000 ms. */
   readonly socketCheckMs?: number;
   /** The clock reply windows are measured with. Default `Date.now`. */
@@ -94,6 +98,8 @@ export interface App {
   readonly upstream: Readonly<Upstream>;
   /** Missed-webhook reconciliation and the subscription watchdog. */
   readonly reconciler: Reconciler;
+  /** Refreshes long-lived Instagram tokens ahead of expiry. */
+  readonly refresher: TokenRefresher;
   /** Sandbox mode, once started: the simulator igql runs against. */
   readonly sandbox: Sandbox | undefined;
   /** Listens on `config.host:config.port`; resolves with the GraphQL URL. */
@@ -117,7 +123,14 @@ export function createApp(deps: AppDeps): App {
     ? createRedis(config.redis.url, logger)
     : undefined;
 
-  const tokens: TokenStore = new MemoryTokenStore();
+  const tokens: TokenStore = redis
+    ? new RedisTokenStore({
+        client: redis.client,
+        prefix: config.redis.prefix,
+        keys: config.tokenEncryptionKeys,
+        logger,
+      })
+    : new MemoryTokenStore({ keys: config.tokenEncryptionKeys });
   const upstream: Upstream = {
     graphUrl: config.instagram.graphUrl,
     oauthUrl: config.instagram.oauthUrl,
@@ -297,6 +310,15 @@ export function createApp(deps: AppDeps): App {
   });
   const live = new LiveEvents(log, bus, logger);
   const accountStatus = new AccountStatusService(tokens, pipeline, logger);
+  const refresher = new TokenRefresher({
+    tokens,
+    graphUrl: () => upstream.graphUrl,
+    logger,
+    metrics,
+    lock: redis ? new RedisRefreshLock(redis.client, config.redis.prefix) : new MemoryRefreshLock(),
+    onRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   const reconciler = new Reconciler({
     api,
     tokens,
@@ -458,11 +480,14 @@ export function createApp(deps: AppDeps): App {
     logger,
     upstream,
     reconciler,
+    refresher,
     get sandbox() {
       return sandbox;
     },
     async start() {
       redis?.connect();
+      // Shared state lives there: give Redis a moment; /readyz reports it if it stays away.
+      await redis?.ready(5000);
       if (config.sandbox) {
         // Only sandbox mode loads the simulator: nothing on the production path imports it.
         const { startSandbox } = await import('./sandbox/index.ts');
@@ -492,6 +517,8 @@ export function createApp(deps: AppDeps): App {
       });
       const interval = deps.reconcileIntervalMs ?? 60_000;
       if (interval > 0) reconciler.start(interval);
+      const refreshEvery = deps.refreshIntervalMs ?? 3_600_000;
+      if (refreshEvery > 0) refresher.start(refreshEvery);
       const { port } = server.address() as AddressInfo;
       const host = ['127.0.0.1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
       baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
@@ -512,6 +539,7 @@ export function createApp(deps: AppDeps): App {
           await closed;
         }
         await reconciler.stop();
+        await refresher.stop();
         await yoga.dispose();
         await client.close();
         await sandbox?.stop();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /** A key that encrypts Instagram tokens at rest; `kid` names it inside every ciphertext. */
@@ -191,9 +191,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     if (e.JWT_ISSUER === undefined) problems.push('JWT_ISSUER: required with JWT_JWKS_URL');
     if (e.JWT_AUDIENCE === undefined) problems.push('JWT_AUDIENCE: required with JWT_JWKS_URL');
   }
+  // Sandbox secrets not given derive from the app secret, so that sandbox instances sharing a
+  // Redis and an INSTAGRAM_APP_SECRET agree; a random one when that is not given either.
+  const appSecret = e.INSTAGRAM_APP_SECRET ?? randomBytes(32).toString('hex');
+  const derive = (purpose: string) => createHmac('sha256', appSecret).update(purpose).digest();
   const keys =
     e.TOKEN_ENCRYPTION_KEYS === undefined
-      ? [{ kid: 'sandbox', key: randomBytes(32) }]
+      ? [{ kid: 'sandbox', key: derive('igql sandbox token key') }]
       : parseKeys(e.TOKEN_ENCRYPTION_KEYS, problems);
   const publicUrl = e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
   const loopbackOrigins = sandbox
@@ -212,7 +216,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     sandbox,
     instagram: {
       appId: e.INSTAGRAM_APP_ID,
-      appSecret: e.INSTAGRAM_APP_SECRET ?? randomBytes(16).toString('hex'),
+      appSecret,
       graphUrl: e.INSTAGRAM_GRAPH_URL,
       oauthUrl: e.INSTAGRAM_OAUTH_URL,
       tokenUrl: e.INSTAGRAM_TOKEN_URL,
@@ -220,7 +224,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       webhookVerifyToken: e.INSTAGRAM_WEBHOOK_VERIFY_TOKEN ?? randomBytes(16).toString('hex'),
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    sessionSecret: new TextEncoder().encode(e.SESSION_SECRET ?? randomBytes(32).toString('hex')),
+    sessionSecret: new TextEncoder().encode(
+      e.SESSION_SECRET ?? derive('igql sandbox session secret').toString('hex'),
+    ),
     tokenEncryptionKeys: keys,
     jwt: {
       jwksUrl: e.JWT_JWKS_URL,

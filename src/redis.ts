@@ -15,6 +15,8 @@ export interface Redis {
   readonly client: RedisClient;
   /** Connects in the background, retrying with backoff; never rejects. */
   connect(): void;
+  /** Resolves once connected, or after `timeoutMs` (never rejects: callers then see it offline). */
+  ready(timeoutMs: number): Promise<void>;
   /** True when Redis answered PING within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -43,6 +45,13 @@ export function createRedis(url: string, logger: Logger): Redis {
     client,
     connect() {
       client.connect().catch((err: unknown) => logger.warn({ err }, 'redis connect failed'));
+    },
+    async ready(timeoutMs) {
+      if (client.isReady) return;
+      await Promise.race([
+        new Promise<void>((resolve) => client.once('ready', () => resolve())),
+        sleep(timeoutMs),
+      ]);
     },
     async ping() {
       if (!client.isReady) return false;

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     expect(config.instagram.oauthUrl).toBe('https://www.instagram.com');
     expect(config.instagram.tokenUrl).toBe('https://api.instagram.com');
     expect(config.instagram.apiVersion).toBe('v25.0');
-    expect(config.instagram.appSecret).toMatch(/^[0-9a-f]{32}$/);
+    expect(config.instagram.appSecret).toMatch(/^[0-9a-f]{64}$/);
     expect(config.instagram.webhookVerifyToken).toMatch(/^[0-9a-f]{32}$/);
     expect(config.sessionSecret.byteLength).toBe(64);
     expect(config.tokenEncryptionKeys).toHaveLength(1);
@@ -33,6 +33,19 @@ describe('loadConfig', () => {
     expect(config.jwt.accountsClaim).toBe('ig_accounts');
     expect(config.logLevel).toBe('info');
     expect(config.sandboxOptions).toEqual({ latencyMs: 0, rateLimits: true });
+  });
+
+  it('derives sandbox secrets from the app secret, so instances sharing it agree', () => {
+    const [one, two] = [
+      loadConfig({ INSTAGRAM_APP_SECRET: 's3' }),
+      loadConfig({ INSTAGRAM_APP_SECRET: 's3' }),
+    ];
+    expect(one.sessionSecret).toEqual(two.sessionSecret);
+    expect(one.tokenEncryptionKeys).toEqual(two.tokenEncryptionKeys);
+    const other = loadConfig({ INSTAGRAM_APP_SECRET: 's4' });
+    expect(other.sessionSecret).not.toEqual(one.sessionSecret);
+    expect(other.tokenEncryptionKeys[0]?.key).not.toEqual(one.tokenEncryptionKeys[0]?.key);
+    expect(loadConfig({}).sessionSecret).not.toEqual(loadConfig({}).sessionSecret);
   });
 
   it('is frozen all the way down', () => {

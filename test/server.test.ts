@@ -79,7 +79,9 @@ describe('igql without Redis', () => {
     expect(html).toContain('"subscriptionsProtocol":"WS"');
     // Sandbox mode: ready to run, with a demo session and an inbox query.
     expect(html).toContain('"defaultQuery":"# The sandbox');
-    expect(html).toMatch(/"headers":"\{\\"authorization\\":\\"Bearer ey[\w-]+\.[\w-]+\.[\w-]+\\"\}"/);
+    expect(html).toMatch(
+      /"headers":"\{\\"authorization\\":\\"Bearer ey[\w-]+\.[\w-]+\.[\w-]+\\"\}"/,
+    );
   });
 
   it('streams a subscription over graphql-ws', async () => {

@@ -284,12 +284,23 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
       }
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const token = bearer ?? cookies(req)[SESSION_COOKIE];
+      // The access token may have expired (a browser drops its cookie after 15 minutes) while the
+      // refresh token lives on: it names the session too, from the body or its cookie (Path=/auth).
+      const refresh = (await bodyField(req, 'refreshToken')) ?? cookies(req)[REFRESH_COOKIE];
+      const sids = new Set<string>();
       try {
         const session = await o.verify(token ?? '');
-        if (session.sid) await o.revocations.revoke(session.sid, REFRESH_TTL_S * 1000);
+        if (session.sid) sids.add(session.sid);
       } catch (error) {
         if (!(error instanceof SessionError)) throw error;
       }
+      try {
+        const payload = await verifyToken(o.secret, refresh ?? '', 'refresh');
+        if (typeof payload.sid === 'string' && payload.sid) sids.add(payload.sid);
+      } catch (error) {
+        if (!(error instanceof SessionError)) throw error;
+      }
+      for (const sid of sids) await o.revocations.revoke(sid, REFRESH_TTL_S * 1000);
       res.setHeader('set-cookie', [
         cookie(SESSION_COOKIE, '', 0),
         cookie(REFRESH_COOKIE, '', 0, '/auth'),
@@ -323,8 +334,8 @@ async function bodyField(req: IncomingMessage, name: string): Promise<string | u
   }
 }
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(title: string, message: string): string {
-  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>${escape(title)}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>${escape(title)}</h1><p>${escape(message)}</p></body></html>`;
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>${escapeHtml(title)}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
 }

@@ -28,7 +28,6 @@ const keyOf = (key: { igId: string; id: string; fields: string }) =>
 /** Reads for one request: what is read twice reaches Instagram once, and sibling reads combine. */
 export class RequestLoaders {
   readonly #api: InstagramApi;
-  readonly #tokens: TokenStore;
   readonly #session: Session | null;
   readonly #stored: DataLoader<string, StoredAccount | undefined>;
   readonly #nodes: DataLoader<NodeKey, unknown, string>;
@@ -49,7 +48,6 @@ export class RequestLoaders {
     onTokenRejected: (igId: string, reason: string) => Promise<void>,
   ) {
     this.#api = api;
-    this.#tokens = tokens;
     this.#session = session;
     this.#onTokenRejected = onTokenRejected;
     this.#stored = new DataLoader(async (igIds) => Promise.all(igIds.map((id) => tokens.get(id))));

@@ -1,6 +1,6 @@
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { signSession } from '../../src/auth/session.ts';
-import { loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock } from '../../src/sandbox/store.ts';
 
@@ -9,6 +9,8 @@ export const T0 = Date.parse('2026-11-20T12:00:00Z');
 export interface Gateway {
   readonly sim: Simulator;
   readonly app: App;
+  /** The gateway's configuration (its `sessionSecret` signs the sessions of `session()`). */
+  readonly config: Config;
   readonly url: string;
   /** A session JWT for these IG_IDs. */
   session(accounts: readonly string[], sub?: string): Promise<string>;
@@ -41,6 +43,8 @@ export async function startGateway(
     runningClock?: boolean;
     /** Instagram client tuning merged over the pacing default (e.g. a short `timeoutMs`). */
     instagram?: AppDeps['instagram'];
+    /** How often open websockets are checked for revocation. Default: the app's (10 s). */
+    socketCheckMs?: number;
   } = {},
 ): Promise<Gateway> {
   let base = '';
@@ -65,12 +69,14 @@ export async function startGateway(
     now: () => sim.clock.now(),
     drainTimeoutMs: 1000,
     instagram: { conversationsPerSecond: options.rateLimits ? 2 : 0, ...options.instagram },
+    socketCheckMs: options.socketCheckMs,
   });
   const url = await app.start();
   base = url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
   return {
     sim,
     app,
+    config,
     url,
     session: (accounts, sub = 'user-1') =>
       signSession(config.sessionSecret, { sub, accounts }, 3600),

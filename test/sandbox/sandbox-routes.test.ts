@@ -134,7 +134,10 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
       expect(unbase64(account.id)).toBe(`Account:${account.igId}`);
       expect(account.instagramAccessToken).toMatch(/^IGAA[A-Za-z0-9]{60}$/);
 
-      expect(decodeProtectedHeader(account.token)).toEqual({ alg: 'HS256', typ: 'igql-access+jwt' });
+      expect(decodeProtectedHeader(account.token)).toEqual({
+        alg: 'HS256',
+        typ: 'igql-access+jwt',
+      });
       const claims = decodeJwt(account.token);
       expect(claims).toEqual({
         iss: 'igql',

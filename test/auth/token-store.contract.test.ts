@@ -1,0 +1,279 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decryptToken, sealedKid } from '../../src/auth/crypto.ts';
+import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
+import {
+  MemoryTokenStore,
+  type StoredAccount,
+  type TokenStore,
+} from '../../src/auth/token-store.ts';
+import type { EncryptionKey } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
+import { type RedisServer, startRedis } from '../helpers/redis.ts';
+
+const silent = createLogger('silent');
+const key = (kid: string, byte: number): EncryptionKey => ({ kid, key: Buffer.alloc(32, byte) });
+const OLD = key('old', 1);
+const NEW = key('new', 2);
+
+const IG = '17841400000000001';
+const OTHER = '17841400000000002';
+const TOKEN = 'IGAAKx9vQ2cZBqZAE1hN0ZAfirst-token_0123456789abcdefghijklmnopqrstuvwxyz';
+const TOKEN_2 = 'IGAAKx9vQ2cZBqZAE1hN0ZAsecond-token_9876543210zyxwvutsrqponmlkjihgfedcba';
+const T0 = 1_790_000_000_000;
+const DAY = 86_400_000;
+
+const account = (igId: string, accessToken = TOKEN): StoredAccount => ({
+  igId,
+  accessToken,
+  status: 'ACTIVE',
+  issuedAt: T0,
+  expiresAt: T0 + 60 * DAY,
+});
+
+let server: RedisServer;
+const connections: Redis[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+
+afterEach(async () => {
+  await Promise.all(connections.splice(0).map((redis) => redis.close()));
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+async function connect(): Promise<RedisClient> {
+  const redis = createRedis(server.url, silent);
+  connections.push(redis);
+  await redis.client.connect();
+  return redis.client;
+}
+
+const newPrefix = () => `igql-test-${++prefixes}`;
+
+interface Backend {
+  readonly name: string;
+  create(): Promise<TokenStore>;
+}
+
+const backends: Backend[] = [
+  { name: 'MemoryTokenStore', create: async () => new MemoryTokenStore() },
+  {
+    name: 'MemoryTokenStore (encrypted)',
+    create: async () => new MemoryTokenStore({ keys: [NEW, OLD] }),
+  },
+  {
+    name: 'RedisTokenStore',
+    create: async () =>
+      new RedisTokenStore({
+        client: await connect(),
+        prefix: newPrefix(),
+        keys: [NEW, OLD],
+        logger: silent,
+      }),
+  },
+];
+
+describe.each(backends)('$name', ({ create }) => {
+  it('answers undefined for an unknown account and lists nothing', async () => {
+    const store = await create();
+    expect(await store.get(IG)).toBeUndefined();
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('puts and gets an account exactly as given', async () => {
+    const store = await create();
+    await store.put(account(IG));
+    expect(await store.get(IG)).toEqual(account(IG));
+    expect(await store.get(IG)).toEqual(account(IG));
+  });
+
+  it('keeps accounts without token times', async () => {
+    const store = await create();
+    await store.put({ igId: IG, accessToken: TOKEN, status: 'ACTIVE' });
+    expect(await store.get(IG)).toEqual({ igId: IG, accessToken: TOKEN, status: 'ACTIVE' });
+  });
+
+  it('put replaces the whole record', async () => {
+    const store = await create();
+    await store.put({ ...account(IG), status: 'REAUTH_REQUIRED' });
+    await store.put({ igId: IG, accessToken: TOKEN_2, status: 'ACTIVE' });
+    expect(await store.get(IG)).toEqual({ igId: IG, accessToken: TOKEN_2, status: 'ACTIVE' });
+  });
+
+  it('lists every account', async () => {
+    const store = await create();
+    await store.put(account(IG));
+    await store.put(account(OTHER, TOKEN_2));
+    await store.put(account(IG));
+    const listed = await store.list();
+    expect(listed.sort((a, b) => a.igId.localeCompare(b.igId))).toEqual([
+      account(IG),
+      account(OTHER, TOKEN_2),
+    ]);
+  });
+
+  it('sets the status of one account, and of no unknown one', async () => {
+    const store = await create();
+    await store.put(account(IG));
+    await store.put(account(OTHER, TOKEN_2));
+    await store.setStatus(IG, 'REAUTH_REQUIRED');
+    await store.setStatus('17841400000000009', 'REAUTH_REQUIRED');
+    expect(await store.get(IG)).toEqual({ ...account(IG), status: 'REAUTH_REQUIRED' });
+    expect(await store.get(OTHER)).toEqual(account(OTHER, TOKEN_2));
+    expect(await store.get('17841400000000009')).toBeUndefined();
+    await store.setStatus(IG, 'ACTIVE');
+    expect(await store.get(IG)).toEqual(account(IG));
+  });
+
+  it('replaces the token and its times, keeping the status, and ignores unknown accounts', async () => {
+    const store = await create();
+    await store.put({ ...account(IG), status: 'REAUTH_REQUIRED' });
+    await store.replaceToken(IG, TOKEN_2, T0 + DAY, T0 + 61 * DAY);
+    await store.replaceToken(OTHER, TOKEN_2, T0 + DAY, T0 + 61 * DAY);
+    expect(await store.get(IG)).toEqual({
+      igId: IG,
+      accessToken: TOKEN_2,
+      status: 'REAUTH_REQUIRED',
+      issuedAt: T0 + DAY,
+      expiresAt: T0 + 61 * DAY,
+    });
+    expect(await store.get(OTHER)).toBeUndefined();
+    expect(await store.list()).toHaveLength(1);
+  });
+});
+
+describe('MemoryTokenStore with keys', () => {
+  it('refuses an empty key list', () => {
+    expect(() => new MemoryTokenStore({ keys: [] })).toThrow(/TOKEN_ENCRYPTION_KEYS/);
+  });
+});
+
+describe('RedisTokenStore at rest', () => {
+  /** Every key under the prefix with its raw value, as a plain Redis client reads it. */
+  async function raw(client: RedisClient, prefix: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const k of await client.keys(`${prefix}:*`)) {
+      const type = await client.type(k);
+      out[k] =
+        type === 'hash'
+          ? JSON.stringify(await client.hGetAll(k))
+          : JSON.stringify(await client.sMembers(k));
+    }
+    return out;
+  }
+
+  /** Every substring of 8 characters: none may appear at rest. */
+  const pieces = (token: string) =>
+    Array.from({ length: token.length - 7 }, (_, i) => token.slice(i, i + 8));
+
+  it('keeps only sealed tokens in Redis: no 8-character piece of a token', async () => {
+    const prefix = newPrefix();
+    const client = await connect();
+    const store = new RedisTokenStore({ client, prefix, keys: [NEW], logger: silent });
+    await store.put(account(IG));
+    await store.replaceToken(IG, TOKEN_2, T0 + DAY, T0 + 61 * DAY);
+    await store.put(account(OTHER));
+    const values = await raw(client, prefix);
+    expect(Object.keys(values).sort()).toEqual([
+      `${prefix}:account:${IG}`,
+      `${prefix}:account:${OTHER}`,
+      `${prefix}:accounts`,
+    ]);
+    const dump = Object.entries(values).flat().join('\n');
+    for (const piece of [...pieces(TOKEN), ...pieces(TOKEN_2)]) expect(dump).not.toContain(piece);
+    const hash = await client.hGetAll(`${prefix}:account:${IG}`);
+    expect(hash).toEqual({
+      token: expect.stringMatching(/^v1\.new\./),
+      status: 'ACTIVE',
+      issuedAt: String(T0 + DAY),
+      expiresAt: String(T0 + 61 * DAY),
+    });
+    expect(decryptToken(hash.token ?? '', [NEW])).toBe(TOKEN_2);
+  });
+
+  it('answers REAUTH_REQUIRED for a token no configured key opens, logging no token', async () => {
+    const prefix = newPrefix();
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'trace' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const writer = new RedisTokenStore({ client: await connect(), prefix, keys: [OLD], logger });
+    await writer.put(account(IG));
+    const stranger = key('other', 3);
+    const readers = [
+      new RedisTokenStore({ client: await connect(), prefix, keys: [NEW], logger }),
+      new RedisTokenStore({
+        client: await connect(),
+        prefix,
+        keys: [{ ...stranger, kid: 'old' }],
+        logger,
+      }),
+    ];
+    for (const reader of readers) {
+      const expected = { ...account(IG), accessToken: '', status: 'REAUTH_REQUIRED' };
+      expect(await reader.get(IG)).toEqual(expected);
+      expect(await reader.list()).toEqual([expected]);
+    }
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ igId: IG, kid: 'old', reason: 'unknown_kid' }),
+    );
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ igId: IG, kid: 'old', reason: 'authentication_failed' }),
+    );
+    for (const piece of pieces(TOKEN)) expect(lines.join('\n')).not.toContain(piece);
+    // Nothing was overwritten: the right key still opens it.
+    expect(await writer.get(IG)).toEqual(account(IG));
+  });
+
+  it('rotates: a token sealed with an old key is re-sealed with the first key when read', async () => {
+    const prefix = newPrefix();
+    const client = await connect();
+    const before = new RedisTokenStore({ client, prefix, keys: [OLD], logger: silent });
+    await before.put(account(IG));
+    const rawToken = async () => (await client.hGet(`${prefix}:account:${IG}`, 'token')) ?? '';
+    expect(sealedKid(await rawToken())).toBe('old');
+
+    const after = new RedisTokenStore({ client, prefix, keys: [NEW, OLD], logger: silent });
+    expect(await after.get(IG)).toEqual(account(IG));
+    expect(sealedKid(await rawToken())).toBe('new');
+    const resealed = await rawToken();
+    expect(await after.get(IG)).toEqual(account(IG));
+    expect(await rawToken()).toBe(resealed);
+
+    const newOnly = new RedisTokenStore({ client, prefix, keys: [NEW], logger: silent });
+    expect(await newOnly.get(IG)).toEqual(account(IG));
+  });
+
+  it('rotation never overwrites a token replaced meanwhile', async () => {
+    const prefix = newPrefix();
+    const client = await connect();
+    const before = new RedisTokenStore({ client, prefix, keys: [OLD], logger: silent });
+    await before.put(account(IG));
+    const after = new RedisTokenStore({ client, prefix, keys: [NEW, OLD], logger: silent });
+    // The read and a refresh race: both orders end with the refreshed token.
+    await Promise.all([after.get(IG), before.replaceToken(IG, TOKEN_2, T0 + DAY, T0 + 61 * DAY)]);
+    expect((await after.get(IG))?.accessToken).toBe(TOKEN_2);
+  });
+
+  it('refuses an empty key list', async () => {
+    const client = await connect();
+    expect(
+      () => new RedisTokenStore({ client, prefix: newPrefix(), keys: [], logger: silent }),
+    ).toThrow(/TOKEN_ENCRYPTION_KEYS/);
+  });
+});
