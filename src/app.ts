@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
@@ -214,6 +215,8 @@ export function createApp(deps: AppDeps): App {
     healthCheckEndpoint: '/healthz',
     // In sandbox mode GraphiQL opens ready to use: the first demo account's session in the
     // headers and an inbox query in the editor.
+    // GraphiQL's assets are served by igql itself, not a CDN: it works offline too.
+    renderGraphiQL,
     graphiql: () => ({
       title: 'igql',
       subscriptionsProtocol: 'WS',
