@@ -25,6 +25,8 @@ import type { TokenStore } from './token-store.ts';
 
 export const SESSION_COOKIE = 'igql_session';
 export const REFRESH_COOKIE = 'igql_refresh';
+/** Binds a login's `state` to the browser that started it (login CSRF). */
+export const LOGIN_COOKIE = 'igql_login';
 const STATE_TTL_S = 600;
 
 export interface AuthRouteOptions {
@@ -128,15 +130,17 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
       const next = new URL(req.url ?? '/', 'http://igql').searchParams.get('next');
       const safeNext =
         next && o.allowedOrigins.some((origin) => next.startsWith(`${origin}/`)) ? next : null;
+      const nonce = randomUUID();
       const state = await signToken(
         o.secret,
         'state',
-        { sub: 'login', nonce: randomUUID(), next: safeNext },
+        { sub: 'login', nonce, next: safeNext },
         STATE_TTL_S,
       );
       res.writeHead(302, {
         location: authorizeUrl(o.hosts(), o.app(), redirectUri(), state),
         'cache-control': 'no-store',
+        'set-cookie': cookie(LOGIN_COOKIE, nonce, STATE_TTL_S, '/auth/instagram'),
       });
       res.end();
     },
@@ -153,6 +157,18 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
           400,
           'invalid_state',
           'This login link is invalid or expired. Start the login again.',
+        );
+        return;
+      }
+      // The browser that comes back must be the one that started: else someone could have a
+      // victim's browser complete the attacker's login (login CSRF).
+      if (state.nonce !== cookies(req)[LOGIN_COOKIE]) {
+        fail(
+          req,
+          res,
+          400,
+          'invalid_state',
+          'This login was started in another browser. Start the login again.',
         );
         return;
       }
@@ -207,7 +223,8 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
           expiresAt: now + long.expiresIn * 1000,
         });
         const current = await existing(req);
-        const accounts = [...new Set([igId, ...(current?.accounts ?? [])])];
+        // Appended: the session's default account (`viewer`) stays what it was.
+        const accounts = [...new Set([...(current?.accounts ?? []), igId])];
         const tokens = await issue(
           res,
           current?.sub ?? `ig:${igId}`,

@@ -31,10 +31,14 @@ function freshAccount(): SimAccount {
   return account;
 }
 
+/** The `igql_login` cookie of the last login started: this test's browser. */
+let loginCookie = '';
+
 /** `GET /auth/instagram/login`: the authorize URL igql redirects to. */
 async function startLogin(): Promise<URL> {
   const res = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
   expect(res.status).toBe(302);
+  loginCookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   return new URL(res.headers.get('location') ?? '');
 }
 
@@ -45,8 +49,12 @@ async function authorize(at: URL): Promise<URL> {
   return new URL(res.headers.get('location') ?? '');
 }
 
+/** The callback, from the browser that started the login (its `igql_login` cookie). */
 const callback = (url: URL | string, headers: Record<string, string> = {}) =>
-  fetch(url, { redirect: 'manual', headers });
+  fetch(url, {
+    redirect: 'manual',
+    headers: { ...headers, cookie: [loginCookie, headers.cookie].filter(Boolean).join('; ') },
+  });
 
 const asJson = { accept: 'application/json' };
 
@@ -220,19 +228,20 @@ describe('Business Login through igql, against the simulated Instagram', () => {
     expect([claims.sub, claims.sid, claims.accounts]).toEqual([
       `ig:${first.igId}`,
       firstClaims.sid,
-      [second.igId, first.igId],
+      // Appended: the session's default account stays the first one.
+      [first.igId, second.igId],
     ]);
-    expect(decodeJwt(body.refreshToken).accounts).toEqual([second.igId, first.igId]);
+    expect(decodeJwt(body.refreshToken).accounts).toEqual([first.igId, second.igId]);
     expect(
       await graphql(bearer(body.accessToken), '{ viewer { igId } accounts { igId username } }'),
     ).toEqual({
       status: 200,
       body: {
         data: {
-          viewer: { igId: second.igId },
+          viewer: { igId: first.igId },
           accounts: [
-            { igId: second.igId, username: second.username },
             { igId: first.igId, username: first.username },
+            { igId: second.igId, username: second.username },
           ],
         },
       },
@@ -241,6 +250,20 @@ describe('Business Login through igql, against the simulated Instagram', () => {
 });
 
 describe('login failures: a clear answer, never a stack trace or a token', () => {
+  it('refuses a callback from a browser that did not start the login (login CSRF)', async () => {
+    freshAccount();
+    const back = await authorize(await startLogin());
+    // The attacker stopped at the callback and sends the link to a victim: another browser.
+    const res = await fetch(back, { redirect: 'manual', headers: asJson });
+    expect([res.status, await res.json()]).toEqual([
+      400,
+      {
+        error: 'invalid_state',
+        message: 'This login was started in another browser. Start the login again.',
+      },
+    ]);
+  });
+
   it('refuses a state used twice', async () => {
     freshAccount();
     const back = await authorize(await startLogin());
