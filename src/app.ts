@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError } from 'graphql-yoga';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { AccountStatusService } from './auth/account-status.ts';
-import { RedisTokenStore } from './auth/redis-token-store.ts';
-import { MemoryRefreshLock, RedisRefreshLock, TokenRefresher } from './auth/refresh.ts';
-import { MemoryRevocations, RedisRevocations } from './auth/revocation.ts';
-import { authRoutes, cookies, SESSION_COOKIE } from './auth/routes.ts';
-import { type Session, SessionError, sessionVerifier, signSession } from './auth/session.ts';
-import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
+import { TokenRefresher } from './auth/refresh.ts';
+import { authRoutes } from './auth/routes.ts';
+import { signSession } from './auth/session.ts';
+import { createSessions } from './auth/sessions.ts';
 import type { Config } from './config.ts';
 import { json, type Route } from './http.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
@@ -24,22 +19,18 @@ import { OAuthClient } from './instagram/oauth.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
 import { LiveEvents } from './pubsub/live.ts';
-import { type EventLog, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
 import { createRedis, type Redis } from './redis.ts';
 import type { Sandbox } from './sandbox/index.ts';
 import type { Simulator } from './sandbox/simulator.ts';
 import type { Context } from './schema/context.ts';
-import { unauthenticated } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
-import { MemoryIdempotencyStore, RedisIdempotencyStore } from './sends/idempotency.ts';
-import { MemoryRateLimiter, RedisRateLimiter } from './sends/rate-limit.ts';
 import { SendService } from './sends/service.ts';
-import { MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
+import { createSharedState } from './state.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
 import { Reconciler } from './webhooks/reconcile.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
+import { attachWebsockets, type ServerContext } from './websocket.ts';
 
 const SANDBOX_QUERY = `# The sandbox's demo inbox: one call to the simulated Instagram.
 {
@@ -109,13 +100,6 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** What the transports hand to Yoga's context factory besides Yoga's own fields. */
-interface ServerContext {
-  readonly req?: IncomingMessage;
-  /** graphql-ws: the session verified when the socket connected. */
-  readonly session?: Session;
-}
-
 export function createApp(deps: AppDeps): App {
   const { config } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -124,14 +108,8 @@ export function createApp(deps: AppDeps): App {
     ? createRedis(config.redis.url, logger)
     : undefined;
 
-  const tokens: TokenStore = redis
-    ? new RedisTokenStore({
-        client: redis.client,
-        prefix: config.redis.prefix,
-        keys: config.tokenEncryptionKeys,
-        logger,
-      })
-    : new MemoryTokenStore({ keys: config.tokenEncryptionKeys });
+  const state = createSharedState(config, redis, logger);
+  const { tokens, log, bus } = state;
   const upstream: Upstream = {
     graphUrl: config.instagram.graphUrl,
     oauthUrl: config.instagram.oauthUrl,
@@ -150,63 +128,14 @@ export function createApp(deps: AppDeps): App {
   const sends = new SendService({
     api,
     tokens,
-    idempotency: redis
-      ? new RedisIdempotencyStore(redis.client, config.redis.prefix)
-      : new MemoryIdempotencyStore(),
-    limiter: redis
-      ? new RedisRateLimiter(redis.client, config.redis.prefix)
-      : new MemoryRateLimiter(),
+    idempotency: state.idempotency,
+    limiter: state.limiter,
     logger,
     now: deps.now,
     onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
   });
 
-  const revocations = redis
-    ? new RedisRevocations(redis.client, config.redis.prefix)
-    : new MemoryRevocations();
-  const verify = sessionVerifier(
-    config.sessionSecret,
-    config.jwt.jwksUrl && config.jwt.issuer && config.jwt.audience
-      ? {
-          jwksUrl: config.jwt.jwksUrl,
-          issuer: config.jwt.issuer,
-          audience: config.jwt.audience,
-          accountsClaim: config.jwt.accountsClaim,
-        }
-      : undefined,
-  );
-
-  /** A verified session that was not revoked; UNAUTHENTICATED otherwise. */
-  const sessionFrom = async (token: string): Promise<Session> => {
-    try {
-      const session = await verify(token);
-      if (session.sid && (await revocations.isRevoked(session.sid))) {
-        throw new SessionError('the session was revoked');
-      }
-      return session;
-    } catch (error) {
-      if (error instanceof SessionError) throw unauthenticated(`Invalid session: ${error.message}`);
-      throw error;
-    }
-  };
-
-  /** The `Authorization: Bearer` token, else the `igql_session` cookie; null without either. */
-  const sessionOf = async (req: IncomingMessage | undefined): Promise<Session | null> => {
-    const authorization = req?.headers.authorization;
-    if (authorization) {
-      const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-      if (!token) throw unauthenticated('Authorization must be `Bearer <session JWT>`');
-      return sessionFrom(token);
-    }
-    const cookie = req ? cookies(req)[SESSION_COOKIE] : undefined;
-    return cookie ? sessionFrom(cookie) : null;
-  };
-
-  /** Still valid: not expired and not revoked (checked for every event of a subscription). */
-  const stillValid = async (session: Session | null): Promise<boolean> =>
-    session !== null &&
-    session.expiresAt.getTime() > Date.now() &&
-    !(session.sid && (await revocations.isRevoked(session.sid)));
+  const sessions = createSessions(config, state.revocations);
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -257,7 +186,7 @@ export function createApp(deps: AppDeps): App {
       },
     },
     context: async ({ request, req, session: socketSession }): Promise<Context> => {
-      const session = socketSession ?? (await sessionOf(req));
+      const session = socketSession ?? (await sessions.fromRequest(req));
       return {
         requestId: request?.headers.get('x-request-id') ?? randomUUID(),
         logger,
@@ -269,42 +198,13 @@ export function createApp(deps: AppDeps): App {
         now: deps.now ?? Date.now,
         sends,
         live,
-        stillValid: () => stillValid(session),
+        stillValid: () => sessions.stillValid(session),
       };
     },
   });
 
-  const sockets = new WeakMap<object, Session>();
-  const socketCheckMs = deps.socketCheckMs ?? 10_000;
-  /** Closes the socket with 4403 when its session expires or is revoked. */
-  const watchSocket = (socket: WebSocket, session: Session) => {
-    const close = (reason: string) => {
-      if (socket.readyState === socket.OPEN) socket.close(4403, reason);
-    };
-    const expiry = setTimeout(
-      () => close('Session expired'),
-      Math.max(0, session.expiresAt.getTime() - Date.now()),
-    );
-    const revoked = setInterval(async () => {
-      if (session.sid && (await revocations.isRevoked(session.sid).catch(() => false)))
-        close('Session revoked');
-    }, socketCheckMs);
-    expiry.unref();
-    revoked.unref();
-    socket.once('close', () => {
-      clearTimeout(expiry);
-      clearInterval(revoked);
-    });
-  };
-  const prefix = config.redis.prefix;
-  const log: EventLog = redis
-    ? new RedisEventLog(redis.client, prefix, 10_000)
-    : new MemoryEventLog();
-  const bus: EventBus = redis
-    ? new RedisEventBus(redis.client, prefix, logger)
-    : new MemoryEventBus(logger);
   const pipeline = new EventPipeline({
-    deduper: redis ? new RedisDeduper(redis.client, prefix) : new MemoryDeduper(),
+    deduper: state.deduper,
     log,
     bus,
     logger,
@@ -318,7 +218,7 @@ export function createApp(deps: AppDeps): App {
     graphUrl: () => upstream.graphUrl,
     logger,
     metrics,
-    lock: redis ? new RedisRefreshLock(redis.client, config.redis.prefix) : new MemoryRefreshLock(),
+    lock: state.refreshLock,
     onRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -380,8 +280,8 @@ export function createApp(deps: AppDeps): App {
       oauth: new OAuthClient(oauthHosts, oauthApp, metrics),
       api,
       tokens,
-      revocations,
-      verify,
+      revocations: state.revocations,
+      verify: sessions.verify,
       logger,
       now: deps.now,
     }),
@@ -399,82 +299,13 @@ export function createApp(deps: AppDeps): App {
     }
   });
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 64 * 1024,
-    perMessageDeflate: false,
+  const ws = attachWebsockets({
+    server,
+    yoga,
+    sessions,
+    allowedOrigins: config.allowedOrigins,
+    checkMs: deps.socketCheckMs ?? 10_000,
   });
-  server.on('upgrade', (req, socket, head) => {
-    const origin = req.headers.origin;
-    const path = new URL(req.url ?? '/', 'http://igql').pathname;
-    if (path !== '/graphql' || (origin !== undefined && !config.allowedOrigins.includes(origin))) {
-      socket.end(`HTTP/1.1 ${path === '/graphql' ? '403 Forbidden' : '404 Not Found'}\r\n\r\n`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
-
-  type Enveloped = ReturnType<typeof yoga.getEnveloped>;
-  interface EnvelopedRoot {
-    readonly execute: Enveloped['execute'];
-    readonly subscribe: Enveloped['subscribe'];
-  }
-  const ws = useServer(
-    {
-      execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
-      // A socket without a valid session is closed with 4403 (Forbidden); so is one whose
-      // session expires or is revoked while it is open.
-      onConnect: async (ctx) => {
-        // GraphiQL sends its headers as connection params, in whatever case they were typed.
-        const params = ctx.connectionParams ?? {};
-        const authorization = params.authorization ?? params.Authorization;
-        const request = ctx.extra.request;
-        try {
-          let session: Session | null;
-          if (typeof authorization === 'string') {
-            const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-            session = token ? await sessionFrom(token) : null;
-          } else {
-            // A cookie alone only from a browser page of an allowed origin (checked on upgrade).
-            const cookie = cookies(request)[SESSION_COOKIE];
-            session = cookie && request.headers.origin ? await sessionFrom(cookie) : null;
-          }
-          if (!session) return false;
-          sockets.set(ctx, session);
-          watchSocket(ctx.extra.socket, session);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({
-          req: ctx.extra.request,
-          session: sockets.get(ctx),
-          params,
-        });
-        let document: ReturnType<Enveloped['parse']>;
-        try {
-          document = enveloped.parse(params.query);
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
-        }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        return {
-          schema: enveloped.schema,
-          document,
-          operationName: params.operationName,
-          variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-      },
-    },
-    wss,
-  );
 
   let stopping: Promise<void> | undefined;
   return {

@@ -1,0 +1,100 @@
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { Config } from '../config.ts';
+import { unauthenticated } from '../schema/errors.ts';
+import type { Revocations } from './revocation.ts';
+import { cookies, SESSION_COOKIE } from './routes.ts';
+import { type Session, SessionError, sessionVerifier } from './session.ts';
+
+export interface Sessions {
+  /** Verifies a token of either kind (igql's own, or the identity provider's). */
+  readonly verify: (token: string) => Promise<Session>;
+  /** A verified session that was not revoked; throws UNAUTHENTICATED otherwise. */
+  fromToken(token: string): Promise<Session>;
+  /** HTTP and SSE: `Authorization: Bearer`, else the `igql_session` cookie; null without either. */
+  fromRequest(req: IncomingMessage | undefined): Promise<Session | null>;
+  /**
+   * graphql-ws: `connectionParams.authorization` (GraphiQL may send `Authorization`), else the
+   * cookie, but only from a browser page (an `Origin`, checked on upgrade); null when refused.
+   */
+  fromSocket(
+    params: Readonly<Record<string, unknown>>,
+    request: IncomingMessage,
+  ): Promise<Session | null>;
+  /** Not expired and not revoked: subscriptions check it for every event. */
+  stillValid(session: Session | null): Promise<boolean>;
+  /** Closes the socket with 4403 when its session expires or is revoked (checked every `checkMs`). */
+  watch(socket: WebSocket, session: Session, checkMs: number): void;
+}
+
+const bearer = (value: string) => /^Bearer\s+(\S+)$/i.exec(value)?.[1];
+
+export function createSessions(config: Config, revocations: Revocations): Sessions {
+  const { jwksUrl, issuer, audience, accountsClaim } = config.jwt;
+  const verify = sessionVerifier(
+    config.sessionSecret,
+    jwksUrl && issuer && audience ? { jwksUrl, issuer, audience, accountsClaim } : undefined,
+  );
+  const revoked = async (session: Session) =>
+    session.sid !== null && (await revocations.isRevoked(session.sid));
+
+  const fromToken = async (token: string): Promise<Session> => {
+    try {
+      const session = await verify(token);
+      if (await revoked(session)) throw new SessionError('the session was revoked');
+      return session;
+    } catch (error) {
+      if (error instanceof SessionError) throw unauthenticated(`Invalid session: ${error.message}`);
+      throw error;
+    }
+  };
+
+  return {
+    verify,
+    fromToken,
+    async fromRequest(req) {
+      const authorization = req?.headers.authorization;
+      if (authorization) {
+        const token = bearer(authorization);
+        if (!token) throw unauthenticated('Authorization must be `Bearer <session JWT>`');
+        return fromToken(token);
+      }
+      const cookie = req ? cookies(req)[SESSION_COOKIE] : undefined;
+      return cookie ? fromToken(cookie) : null;
+    },
+    async fromSocket(params, request) {
+      const authorization = params.authorization ?? params.Authorization;
+      try {
+        if (typeof authorization === 'string') {
+          const token = bearer(authorization);
+          return token ? await fromToken(token) : null;
+        }
+        const cookie = cookies(request)[SESSION_COOKIE];
+        return cookie && request.headers.origin ? await fromToken(cookie) : null;
+      } catch {
+        return null;
+      }
+    },
+    async stillValid(session) {
+      return (
+        session !== null && session.expiresAt.getTime() > Date.now() && !(await revoked(session))
+      );
+    },
+    watch(socket, session, checkMs) {
+      const close = (reason: string) => {
+        if (socket.readyState === socket.OPEN) socket.close(4403, reason);
+      };
+      const untilExpiry = Math.max(0, session.expiresAt.getTime() - Date.now());
+      const expiry = setTimeout(() => close('Session expired'), untilExpiry);
+      const check = setInterval(async () => {
+        if (await revoked(session).catch(() => false)) close('Session revoked');
+      }, checkMs);
+      expiry.unref();
+      check.unref();
+      socket.once('close', () => {
+        clearTimeout(expiry);
+        clearInterval(check);
+      });
+    },
+  };
+}

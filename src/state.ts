@@ -1,0 +1,63 @@
+import { RedisTokenStore } from './auth/redis-token-store.ts';
+import { MemoryRefreshLock, RedisRefreshLock, type RefreshLock } from './auth/refresh.ts';
+import { MemoryRevocations, RedisRevocations, type Revocations } from './auth/revocation.ts';
+import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
+import { type EventLog, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
+import type { Redis } from './redis.ts';
+import {
+  type IdempotencyStore,
+  MemoryIdempotencyStore,
+  RedisIdempotencyStore,
+} from './sends/idempotency.ts';
+import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './sends/rate-limit.ts';
+import { type Deduper, MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
+
+/** Events kept per account for resumption (a Redis Stream, or a ring buffer in memory). */
+const EVENT_LOG_LENGTH = 10_000;
+
+/** Everything igql shares between instances: in Redis when configured, in memory otherwise. */
+export interface SharedState {
+  readonly tokens: TokenStore;
+  readonly revocations: Revocations;
+  readonly idempotency: IdempotencyStore;
+  readonly limiter: RateLimiter;
+  readonly deduper: Deduper;
+  readonly log: EventLog;
+  readonly bus: EventBus;
+  readonly refreshLock: RefreshLock;
+}
+
+export function createSharedState(
+  config: Config,
+  redis: Redis | undefined,
+  logger: Logger,
+): SharedState {
+  const keys = config.tokenEncryptionKeys;
+  if (!redis) {
+    return {
+      tokens: new MemoryTokenStore({ keys }),
+      revocations: new MemoryRevocations(),
+      idempotency: new MemoryIdempotencyStore(),
+      limiter: new MemoryRateLimiter(),
+      deduper: new MemoryDeduper(),
+      log: new MemoryEventLog({ maxLen: EVENT_LOG_LENGTH }),
+      bus: new MemoryEventBus(logger),
+      refreshLock: new MemoryRefreshLock(),
+    };
+  }
+  const { client } = redis;
+  const { prefix } = config.redis;
+  return {
+    tokens: new RedisTokenStore({ client, prefix, keys, logger }),
+    revocations: new RedisRevocations(client, prefix),
+    idempotency: new RedisIdempotencyStore(client, prefix),
+    limiter: new RedisRateLimiter(client, prefix),
+    deduper: new RedisDeduper(client, prefix),
+    log: new RedisEventLog(client, prefix, EVENT_LOG_LENGTH),
+    bus: new RedisEventBus(client, prefix, logger),
+    refreshLock: new RedisRefreshLock(client, prefix),
+  };
+}
