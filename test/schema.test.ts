@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { generate } from '@graphql-codegen/cli';
+import { isEnumType, isInputObjectType, isInterfaceType, isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import config from '../codegen.ts';
+import { schema } from '../src/schema/index.ts';
 
 describe('schema/schema.graphql', () => {
   it('is what `npm run codegen` generates from the Pothos schema (run it after a schema change)', async () => {
@@ -10,5 +12,32 @@ describe('schema/schema.graphql', () => {
     for (const { filename, content } of outputs) {
       expect(await readFile(filename, 'utf8'), filename).toBe(content);
     }
+  });
+
+  it('every type, field, argument and enum value has a description', () => {
+    const missing: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__')) continue;
+      if (!type.description) missing.push(type.name);
+      if (isObjectType(type) || isInterfaceType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of field.args) {
+            if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+          }
+        }
+      }
+      if (isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+        }
+      }
+      if (isEnumType(type)) {
+        for (const value of type.getValues()) {
+          if (!value.description) missing.push(`${type.name}.${value.name}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });

@@ -24,6 +24,7 @@ export interface AccountShape {
 const toAccount = (igId: string): AccountShape => ({ kind: 'Account', igId });
 
 const AccountStatusEnum = builder.enumType('AccountStatus', {
+  description: 'Whether igql can act for an account.',
   values: {
     ACTIVE: { description: 'igql can read and send for this account.' },
     REAUTH_REQUIRED: {
@@ -50,7 +51,10 @@ export const Account = builder.objectRef<AccountShape>('Account');
 
 builder.node(Account, {
   description: 'An Instagram professional account whose direct messages igql serves.',
-  id: { resolve: (a) => a.igId },
+  id: {
+    description: 'Opaque global id; pass it as `accountId` to mutations and subscriptions.',
+    resolve: (a) => a.igId,
+  },
   isTypeOf: (value) => (value as AccountShape).kind === 'Account',
   fields: (t) => ({
     igId: t.string({
@@ -59,13 +63,16 @@ builder.node(Account, {
     }),
     status: t.field({
       type: AccountStatusEnum,
+      description: 'Whether igql can act for the account now; read without calling Instagram.',
       resolve: async (a, _args, ctx) => ctx.loaders.status(a.igId),
     }),
     username: t.string({
+      description: 'The account’s Instagram username.',
       resolve: async (a, _args, ctx) => (await accountField(a, 'username', ctx)) ?? '',
     }),
     name: t.string({
       nullable: true,
+      description: 'The account’s display name on Instagram; null when it has none.',
       resolve: async (a, _args, ctx) => (await accountField(a, 'name', ctx)) ?? null,
     }),
     accountType: t.string({
@@ -80,14 +87,17 @@ builder.node(Account, {
     }),
     followersCount: t.int({
       nullable: true,
+      description: 'How many Instagram users follow the account; null when Instagram gives none.',
       resolve: async (a, _args, ctx) => (await accountField(a, 'followersCount', ctx)) ?? null,
     }),
     followsCount: t.int({
       nullable: true,
+      description: 'How many Instagram users the account follows; null when Instagram gives none.',
       resolve: async (a, _args, ctx) => (await accountField(a, 'followsCount', ctx)) ?? null,
     }),
     mediaCount: t.int({
       nullable: true,
+      description: 'How many posts the account has on Instagram; null when Instagram gives none.',
       resolve: async (a, _args, ctx) => (await accountField(a, 'mediaCount', ctx)) ?? null,
     }),
     conversations: t.connection(
@@ -132,8 +142,16 @@ builder.node(Account, {
           }
         },
       },
-      { name: 'ConversationConnection', description: 'A page of conversations, newest first.' },
-      { name: 'ConversationEdge', description: 'One of the conversations, with its cursor.' },
+      {
+        name: 'ConversationConnection',
+        description: 'A page of conversations, newest first.',
+        edgesField: { description: 'The conversations of this page, newest first, with cursors.' },
+      },
+      {
+        name: 'ConversationEdge',
+        description: 'One of the conversations, with its cursor.',
+        nodeField: { description: 'The conversation.' },
+      },
     ),
   }),
 });
@@ -160,7 +178,12 @@ builder.queryFields((t) => ({
     type: builder.nodeInterfaceRef(),
     nullable: true,
     description: 'Any object by id; null when it does not exist or belongs to another account.',
-    args: { id: t.arg.id({ required: true }) },
+    args: {
+      id: t.arg.id({
+        required: true,
+        description: 'An `Account.id`, `Conversation.id` or `Message.id`.',
+      }),
+    },
     resolve: (_root, args, ctx, info) => {
       requireSession(ctx);
       return loadNode(String(args.id), ctx, info);
@@ -170,7 +193,12 @@ builder.queryFields((t) => ({
     type: [builder.nodeInterfaceRef()],
     nullable: { list: false, items: true },
     description: 'Objects by id, in order; null for each that does not exist or is not yours.',
-    args: { ids: t.arg.idList({ required: true }) },
+    args: {
+      ids: t.arg.idList({
+        required: true,
+        description: 'At most 50 ids, each an `Account.id`, `Conversation.id` or `Message.id`.',
+      }),
+    },
     resolve: (_root, args, ctx, info) => {
       requireSession(ctx);
       if (args.ids.length > 50) throw badUserInput('At most 50 ids', 'ids');

@@ -43,11 +43,57 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: () => unauthenticated(),
   },
   relay: {
-    nodesOnConnection: true,
+    nodesOnConnection: {
+      description: 'The items of this page without their cursors: the same as `edges { node }`.',
+    },
     nodeQueryOptions: false,
     nodesQueryOptions: false,
     clientMutationId: 'omit',
     cursorType: 'String',
+    nodeTypeOptions: {
+      description: 'An object with a global id, which `node` and `nodes` read again.',
+    },
+    idFieldOptions: {
+      description:
+        'Opaque global id, the same in every request: pass it to `node` to read it again.',
+    },
+    pageInfoTypeOptions: {
+      description: 'Whether a connection has more items around this page, and where to resume.',
+    },
+    pageInfoFieldOptions: {
+      description: 'Whether there are more pages, and the cursors to reach them.',
+    },
+    hasNextPageFieldOptions: {
+      description: 'True when more items follow: pass `endCursor` as `after` to read them.',
+    },
+    hasPreviousPageFieldOptions: {
+      description: 'True when items come before this page: pass `startCursor` as `before`.',
+    },
+    startCursorFieldOptions: {
+      description: 'The cursor of the first edge; null when the page is empty.',
+    },
+    endCursorFieldOptions: {
+      description: 'The cursor of the last edge; null when the page is empty.',
+    },
+    edgesFieldOptions: { description: 'The items of this page, each with its cursor.' },
+    nodeFieldOptions: { description: 'The item.' },
+    cursorFieldOptions: {
+      description: 'Opaque; pass it as `after` or `before` to page from this item.',
+    },
+    firstArgOptions: {
+      description: 'How many items from the start: 1 to 50 (default 20). Not with `last`.',
+    },
+    afterArgOptions: {
+      description:
+        'Start after this cursor (an `endCursor` or edge `cursor` of this connection). Not with `before`.',
+    },
+    lastArgOptions: {
+      description: 'How many items counting back from `before`: 1 to 50. Not with `first`.',
+    },
+    beforeArgOptions: {
+      description:
+        'End before this cursor (a `startCursor` or edge `cursor` of this connection). Not with `after`.',
+    },
   },
 });
 

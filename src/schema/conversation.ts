@@ -116,7 +116,11 @@ interface ReplyWindowShape {
 const ReplyWindow = builder.objectRef<ReplyWindowShape>('ReplyWindow').implement({
   description: 'When the account may answer, from the customer’s last message.',
   fields: (t) => ({
-    state: t.field({ type: ReplyWindowState, resolve: (w) => w.state }),
+    state: t.field({
+      type: ReplyWindowState,
+      description: 'Whether the account may answer now, and who may.',
+      resolve: (w) => w.state,
+    }),
     closesAt: t.field({
       type: 'DateTime',
       nullable: true,
@@ -139,7 +143,10 @@ export const Conversation = builder.objectRef<ConversationShape>('Conversation')
 
 builder.node(Conversation, {
   description: 'A direct-message thread between the account and one customer.',
-  id: { resolve: (c) => `${c.igId}:${c.data.id}` },
+  id: {
+    description: 'Opaque global id; pass it as `conversationId` to `inboxEvents`.',
+    resolve: (c) => `${c.igId}:${c.data.id}`,
+  },
   isTypeOf: (value) => (value as ConversationShape).kind === 'Conversation',
   fields: (t) => ({
     updatedTime: t.field({
@@ -210,8 +217,16 @@ builder.node(Conversation, {
           }
         },
       },
-      { name: 'MessageConnection', description: 'A page of messages, newest first.' },
-      { name: 'MessageEdge', description: 'One of the messages, with its cursor.' },
+      {
+        name: 'MessageConnection',
+        description: 'A page of messages, newest first.',
+        edgesField: { description: 'The messages of this page, newest first, with cursors.' },
+      },
+      {
+        name: 'MessageEdge',
+        description: 'One of the messages, with its cursor.',
+        nodeField: { description: 'The message.' },
+      },
     ),
   }),
 });

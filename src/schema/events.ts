@@ -28,12 +28,25 @@ const KINDS = [
   'UNKNOWN',
 ] as const satisfies readonly InboxEventKind[];
 
+const KIND_DESCRIPTIONS: Readonly<Record<InboxEventKind, string>> = {
+  MESSAGE_RECEIVED: 'A customer wrote to the account: `MessageReceivedEvent`.',
+  MESSAGE_SENT: 'The account sent a message: `MessageSentEvent`.',
+  MESSAGE_DELETED: 'The customer unsent a message: `MessageDeletedEvent`.',
+  MESSAGE_EDITED: 'The customer edited a message: `MessageEditedEvent`.',
+  REACTION_CHANGED: 'The customer reacted or took a reaction off: `ReactionChangedEvent`.',
+  MESSAGES_SEEN: 'The customer saw the conversation: `MessagesSeenEvent`.',
+  POSTBACK_RECEIVED: 'The customer tapped a button or menu item: `PostbackReceivedEvent`.',
+  REFERRAL_RECEIVED: 'The customer came through an ig.me link or an ad: `ReferralReceivedEvent`.',
+  OPTIN_RECEIVED: 'The customer opted in to messages: `OptinReceivedEvent`.',
+  ACCOUNT_STATUS_CHANGED: 'The account’s status changed: `AccountStatusChangedEvent`.',
+  UNKNOWN: 'Anything igql does not model yet, such as comments: `UnknownEvent`.',
+};
+
 const InboxEventType = builder.enumType('InboxEventType', {
   description: 'The kinds of inbox event, to filter `inboxEvents`.',
-  values: Object.fromEntries(KINDS.map((kind) => [kind, {}])) as Record<
-    (typeof KINDS)[number],
-    object
-  >,
+  values: Object.fromEntries(
+    KINDS.map((kind) => [kind, { description: KIND_DESCRIPTIONS[kind] }]),
+  ) as Record<(typeof KINDS)[number], { description: string }>,
 });
 
 const graphTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
@@ -97,12 +110,22 @@ const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
       description: 'Pass it as `after` when resubscribing to receive what happened since.',
       resolve: (e) => e.cursor,
     }),
-    type: t.field({ type: InboxEventType, resolve: (e) => e.event.kind }),
+    type: t.field({
+      type: InboxEventType,
+      description: 'What kind of event it is, as `types` filters it.',
+      resolve: (e) => e.event.kind,
+    }),
     account: t.field({
       type: Account,
+      description: 'The account whose inbox it happened in.',
       resolve: (e) => ({ kind: 'Account' as const, igId: e.event.igId }),
     }),
-    occurredAt: t.field({ type: 'DateTime', resolve: (e) => new Date(e.event.occurredAt) }),
+    occurredAt: t.field({
+      type: 'DateTime',
+      description:
+        'When it happened: the webhook’s time (igql’s clock for its own events); 1970-01-01T00:00:00.000Z when the webhook gave none.',
+      resolve: (e) => new Date(e.event.occurredAt),
+    }),
     standby: t.boolean({
       description: 'Another app holds the conversation (Instagram sent it as standby).',
       resolve: (e) => e.event.standby,
@@ -153,7 +176,12 @@ const MessageReceivedEvent = builder
     description: 'A customer wrote to the account.',
     interfaces: [InboxEvent],
     fields: (t) => ({
-      message: t.field({ type: Message, resolve: (e) => messageOf(e, e.event.message, false) }),
+      message: t.field({
+        type: Message,
+        description:
+          'The message, built from the webhook alone; the sender’s profile fields are read from Instagram when asked.',
+        resolve: (e) => messageOf(e, e.event.message, false),
+      }),
       conversation: t.field({
         type: Conversation,
         nullable: true,
@@ -162,11 +190,15 @@ const MessageReceivedEvent = builder
       }),
       quickReplyPayload: t.string({
         nullable: true,
+        description:
+          'The `payload` of the quick reply the customer tapped; null when the message answers none.',
         resolve: (e) => e.event.message.quickReplyPayload,
       }),
       referral: t.field({
         type: 'JSON',
         nullable: true,
+        description:
+          'The ad or ig.me link the message came from (`ref`, `ad_id`, `source`, `type`…), as Instagram sent it; null when none.',
         resolve: (e) => e.event.message.referral ?? null,
       }),
     }),
@@ -176,10 +208,15 @@ builder.objectRef<EventOf<'MESSAGE_SENT'>>('MessageSentEvent').implement({
   description: 'The account sent a message (from igql or any other app): Instagram’s echo.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    message: t.field({ type: Message, resolve: (e) => messageOf(e, e.event.message, true) }),
+    message: t.field({
+      type: Message,
+      description: 'The message the account sent, built from the echo alone.',
+      resolve: (e) => messageOf(e, e.event.message, true),
+    }),
     conversation: t.field({
       type: Conversation,
       nullable: true,
+      description: 'Read from Instagram when asked (webhooks do not name the conversation).',
       resolve: (e, _args, ctx) => conversationOf(e, ctx),
     }),
   }),
@@ -200,7 +237,10 @@ builder.objectRef<EventOf<'MESSAGE_EDITED'>>('MessageEditedEvent').implement({
   description: 'The customer edited a message.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    mid: t.string({ resolve: (e) => e.event.mid }),
+    mid: t.string({
+      description: 'Instagram’s id of the message that was edited.',
+      resolve: (e) => e.event.mid,
+    }),
     text: t.string({
       nullable: true,
       description: 'The new text, when Instagram sends it.',
@@ -214,20 +254,36 @@ builder.objectRef<EventOf<'MESSAGE_EDITED'>>('MessageEditedEvent').implement({
 });
 
 const ReactionAction = builder.enumType('ReactionAction', {
-  values: { REACT: {}, UNREACT: {} } as const,
+  description: 'Whether a reaction was put on a message or taken off.',
+  values: {
+    REACT: { description: 'The customer reacted to the message.' },
+    UNREACT: { description: 'The customer took their reaction off the message.' },
+  } as const,
 });
 
 builder.objectRef<EventOf<'REACTION_CHANGED'>>('ReactionChangedEvent').implement({
   description: 'The customer reacted to a message, or took the reaction off.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    mid: t.string({ resolve: (e) => e.event.mid }),
+    mid: t.string({
+      description: 'Instagram’s id of the message reacted to.',
+      resolve: (e) => e.event.mid,
+    }),
     action: t.field({
       type: ReactionAction,
+      description: 'Whether the reaction was put on or taken off.',
       resolve: (e) => (e.event.action === 'react' ? 'REACT' : 'UNREACT'),
     }),
-    reaction: t.string({ nullable: true, resolve: (e) => e.event.reaction }),
-    emoji: t.string({ nullable: true, resolve: (e) => e.event.emoji }),
+    reaction: t.string({
+      nullable: true,
+      description: 'As Instagram names it, such as `love`; null for UNREACT.',
+      resolve: (e) => e.event.reaction,
+    }),
+    emoji: t.string({
+      nullable: true,
+      description: 'The emoji shown, such as ❤️; null for UNREACT.',
+      resolve: (e) => e.event.emoji,
+    }),
   }),
 });
 
@@ -243,9 +299,22 @@ builder.objectRef<EventOf<'POSTBACK_RECEIVED'>>('PostbackReceivedEvent').impleme
   description: 'The customer tapped an icebreaker, a template button or a menu item.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    mid: t.string({ nullable: true, resolve: (e) => e.event.mid }),
-    title: t.string({ nullable: true, resolve: (e) => e.event.title }),
-    payload: t.string({ nullable: true, resolve: (e) => e.event.payload }),
+    mid: t.string({
+      nullable: true,
+      description: 'Instagram’s `mid` of the postback; null for icebreakers.',
+      resolve: (e) => e.event.mid,
+    }),
+    title: t.string({
+      nullable: true,
+      description: 'The title of what was tapped; null when Instagram gives none.',
+      resolve: (e) => e.event.title,
+    }),
+    payload: t.string({
+      nullable: true,
+      description:
+        'The payload the account set on what was tapped; null when Instagram gives none.',
+      resolve: (e) => e.event.payload,
+    }),
   }),
 });
 
@@ -253,10 +322,27 @@ builder.objectRef<EventOf<'REFERRAL_RECEIVED'>>('ReferralReceivedEvent').impleme
   description: 'The customer came back through an ig.me link or an ad.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    ref: t.string({ nullable: true, resolve: (e) => e.event.ref }),
-    source: t.string({ nullable: true, resolve: (e) => e.event.source }),
-    referralType: t.string({ nullable: true, resolve: (e) => e.event.type }),
-    adId: t.string({ nullable: true, resolve: (e) => e.event.adId }),
+    ref: t.string({
+      nullable: true,
+      description: 'The `ref` parameter of the link or ad; null when it has none.',
+      resolve: (e) => e.event.ref,
+    }),
+    source: t.string({
+      nullable: true,
+      description:
+        'Where the customer came from, as Instagram names it (such as `ADS`); null when not given.',
+      resolve: (e) => e.event.source,
+    }),
+    referralType: t.string({
+      nullable: true,
+      description: 'Instagram’s referral `type`, such as `OPEN_THREAD`; null when not given.',
+      resolve: (e) => e.event.type,
+    }),
+    adId: t.string({
+      nullable: true,
+      description: 'The ad’s id when the customer came through an ad; null otherwise.',
+      resolve: (e) => e.event.adId,
+    }),
   }),
 });
 
@@ -264,7 +350,13 @@ builder.objectRef<EventOf<'OPTIN_RECEIVED'>>('OptinReceivedEvent').implement({
   description: 'The customer opted in to messages; kept as Instagram sent it.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    raw: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.event.raw ?? null }),
+    raw: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'The webhook’s `optin` object as Instagram sent it (Instagram documents no shape for it).',
+      resolve: (e) => e.event.raw ?? null,
+    }),
   }),
 });
 
@@ -272,8 +364,16 @@ builder.objectRef<EventOf<'ACCOUNT_STATUS_CHANGED'>>('AccountStatusChangedEvent'
   description: 'igql’s own event: the account needs a new login, or works again.',
   interfaces: [InboxEvent],
   fields: (t) => ({
-    status: t.string({ resolve: (e) => e.event.status }),
-    reason: t.string({ nullable: true, resolve: (e) => e.event.reason }),
+    status: t.string({
+      description: 'The account’s new status, such as `REAUTH_REQUIRED` (see `Account.status`).',
+      resolve: (e) => e.event.status,
+    }),
+    reason: t.string({
+      nullable: true,
+      description:
+        'Why, for a person, such as Instagram’s error message (never a token); null when unknown.',
+      resolve: (e) => e.event.reason,
+    }),
   }),
 });
 
@@ -347,12 +447,19 @@ async function* events(
   }
 }
 
+const ACCOUNT_ARG = 'The `Account.id` to watch: one the session may use, else NOT_FOUND.';
+const AFTER_ARG =
+  'The `cursor` of the last event received: what happened since (of the newest 10,000 events kept per account) comes first, then live events.';
+
 builder.subscriptionFields((t) => ({
   messageReceived: t.field({
     type: MessageReceivedEvent,
     description:
       'Messages customers send to the account. Resubscribe with `after: <last cursor>` to receive what was missed meanwhile first.',
-    args: { accountId: t.arg.id({ required: true }), after: t.arg.string() },
+    args: {
+      accountId: t.arg.id({ required: true, description: ACCOUNT_ARG }),
+      after: t.arg.string({ description: AFTER_ARG }),
+    },
     subscribe: (_root, args, ctx) => {
       const igId = accountFor(ctx, args.accountId);
       return events(
@@ -369,10 +476,15 @@ builder.subscriptionFields((t) => ({
     description:
       'Everything that happens in the account’s inbox, optionally for one conversation or some kinds. Resubscribe with `after` to resume.',
     args: {
-      accountId: t.arg.id({ required: true }),
-      conversationId: t.arg.id(),
-      types: t.arg({ type: [InboxEventType] }),
-      after: t.arg.string(),
+      accountId: t.arg.id({ required: true, description: ACCOUNT_ARG }),
+      conversationId: t.arg.id({
+        description: 'Only the events of this conversation: a `Conversation.id` of the account.',
+      }),
+      types: t.arg({
+        type: [InboxEventType],
+        description: 'Only events of these kinds; every kind when omitted.',
+      }),
+      after: t.arg.string({ description: AFTER_ARG }),
     },
     subscribe: async (_root, args, ctx) => {
       const igId = accountFor(ctx, args.accountId);

@@ -1,3 +1,4 @@
+import { type GraphQLSchema, isInterfaceType, isObjectType } from 'graphql';
 import { builder } from './builder.ts';
 import './server.ts';
 import './participant.ts';
@@ -7,4 +8,26 @@ import './account.ts';
 import './send.ts';
 import './events.ts';
 
-export const schema = builder.toSchema({ sortSchema: true });
+/**
+ * A field an object type (or interface) inherits from an interface takes the interface field's
+ * description, and its arguments' descriptions, where it has none of its own.
+ */
+function inheritDescriptions(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) && !isInterfaceType(type)) continue;
+    const fields = type.getFields();
+    for (const parent of type.getInterfaces()) {
+      for (const from of Object.values(parent.getFields())) {
+        const field = fields[from.name];
+        if (!field) continue;
+        field.description ??= from.description;
+        for (const arg of field.args) {
+          arg.description ??= from.args.find((a) => a.name === arg.name)?.description;
+        }
+      }
+    }
+  }
+  return schema;
+}
+
+export const schema = inheritDescriptions(builder.toSchema({ sortSchema: true }));

@@ -87,7 +87,11 @@ const Attachment = builder.interfaceRef<AttachmentShape>('Attachment').implement
   description:
     'Something a message carries. Its URL points at Instagram’s CDN and expires (hours to days): show or download it soon, never store it.',
   fields: (t) => ({
-    kind: t.field({ type: AttachmentKindEnum, resolve: (a) => a.kind }),
+    kind: t.field({
+      type: AttachmentKindEnum,
+      description: 'What it is; the concrete type says the same.',
+      resolve: (a) => a.kind,
+    }),
     url: t.string({
       nullable: true,
       description: 'Where Instagram serves it, for a limited time. Null when Instagram gives none.',
@@ -118,12 +122,26 @@ const attachmentType = (
         : {}),
       ...(extra === 'file'
         ? {
-            name: t.string({ nullable: true, resolve: (a) => a.name ?? null }),
-            mimeType: t.string({ nullable: true, resolve: (a) => a.mimeType ?? null }),
+            name: t.string({
+              nullable: true,
+              description: 'The file name; null when Instagram gives none.',
+              resolve: (a) => a.name ?? null,
+            }),
+            mimeType: t.string({
+              nullable: true,
+              description: 'The MIME type, such as `audio/mpeg`; null when Instagram gives none.',
+              resolve: (a) => a.mimeType ?? null,
+            }),
           }
         : {}),
       ...(extra === 'story'
-        ? { storyId: t.string({ nullable: true, resolve: (a) => a.storyId ?? null }) }
+        ? {
+            storyId: t.string({
+              nullable: true,
+              description: 'Instagram’s id of the story; null when Instagram gives none.',
+              resolve: (a) => a.storyId ?? null,
+            }),
+          }
         : {}),
     }),
   });
@@ -226,12 +244,17 @@ export const Message = builder.objectRef<MessageShape>('Message');
 builder.node(Message, {
   description:
     'A direct message. Instagram gives details only for the 20 newest messages of a conversation: older ones keep their id and time, with `detailAvailable` false.',
-  id: { resolve: (m) => `${m.igId}:${m.igsid}:${m.data.id}` },
+  id: {
+    description:
+      'Opaque global id; pass it as `messageId` to `reactToMessage` or `unreactToMessage`.',
+    resolve: (m) => `${m.igId}:${m.igsid}:${m.data.id}`,
+  },
   isTypeOf: (value) => (value as MessageShape).kind === 'Message',
   fields: (t) => ({
     mid: t.string({ description: 'Instagram’s message id.', resolve: (m) => m.data.id }),
     createdTime: t.field({
       type: 'DateTime',
+      description: 'When it was sent.',
       resolve: (m) => parseGraphTime(m.data.created_time ?? '1970-01-01T00:00:00+0000'),
     }),
     detailAvailable: t.boolean({
@@ -247,6 +270,7 @@ builder.node(Message, {
     }),
     to: t.field({
       type: [Participant],
+      description: 'Who it was sent to; empty when the detail is not available.',
       resolve: (m) => (m.data.to?.data ?? []).map((user) => participant(m.igId, user)),
     }),
     isFromViewer: t.boolean({
@@ -261,10 +285,14 @@ builder.node(Message, {
     }),
     attachments: t.field({
       type: [Attachment],
+      description:
+        'Media, shares and stories it carries; empty when none or when the detail is not available.',
       resolve: (m) => (m.attachments ? [...m.attachments] : attachmentsOf(m.data)),
     }),
     reactions: t.field({
       type: [Reaction],
+      description:
+        'One entry per person and reaction; empty when none or when the detail is not available.',
       resolve: (m) =>
         (m.data.reactions?.data ?? []).flatMap((r) =>
           (r.users ?? []).map((user) => ({ reaction: r.reaction, by: participant(m.igId, user) })),

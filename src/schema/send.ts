@@ -44,7 +44,11 @@ const UserErrorCode = builder.enumType('UserErrorCode', {
 const UserError = builder.interfaceRef<UserErrorData>('UserError').implement({
   description: 'An expected failure, returned as data in `userErrors`.',
   fields: (t) => ({
-    code: t.field({ type: UserErrorCode, resolve: (e) => e.code }),
+    code: t.field({
+      type: UserErrorCode,
+      description: 'Why it failed, to branch on; each code has its own concrete type.',
+      resolve: (e) => e.code,
+    }),
     message: t.string({
       description: 'For a person: what happened and what to do.',
       resolve: (e) => e.message,
@@ -137,7 +141,11 @@ const SendMessagePayload = builder.objectRef<SendOutcome>('SendMessagePayload').
       description: 'The message as sent; null when `userErrors` is not empty.',
       resolve: (o) => (o.message && o.igsid ? toMessage(o.igId, o.igsid, o.message) : null),
     }),
-    userErrors: t.field({ type: [UserError], resolve: (o) => [...o.userErrors] }),
+    userErrors: t.field({
+      type: [UserError],
+      description: 'Why the message was not sent; empty when it was.',
+      resolve: (o) => [...o.userErrors],
+    }),
   }),
 });
 
@@ -160,15 +168,26 @@ const ReactionPayload = builder.objectRef<SendOutcome>('ReactionPayload').implem
         return toMessage(o.igId, o.igsid, data);
       },
     }),
-    userErrors: t.field({ type: [UserError], resolve: (o) => [...o.userErrors] }),
+    userErrors: t.field({
+      type: [UserError],
+      description: 'Why the reaction failed; empty when it succeeded.',
+      resolve: (o) => [...o.userErrors],
+    }),
   }),
 });
 
 const SenderActionPayload = builder.objectRef<SendOutcome>('SenderActionPayload').implement({
   description: 'Whether Instagram took the sender action.',
   fields: (t) => ({
-    ok: t.boolean({ resolve: (o) => o.ok }),
-    userErrors: t.field({ type: [UserError], resolve: (o) => [...o.userErrors] }),
+    ok: t.boolean({
+      description: 'True when Instagram took the action.',
+      resolve: (o) => o.ok,
+    }),
+    userErrors: t.field({
+      type: [UserError],
+      description: 'Why Instagram did not take the action; empty when it did.',
+      resolve: (o) => [...o.userErrors],
+    }),
   }),
 });
 
@@ -185,6 +204,7 @@ const MessageTag = builder.enumType('MessageTag', {
 });
 
 const QuickReplyContentType = builder.enumType('QuickReplyContentType', {
+  description: 'What a quick-reply button offers.',
   values: {
     TEXT: { description: 'A button with a title and a payload.' },
     USER_PHONE_NUMBER: { description: 'Offers the customer’s phone number.' },
@@ -193,14 +213,20 @@ const QuickReplyContentType = builder.enumType('QuickReplyContentType', {
 });
 
 const QuickReplyInput = builder.inputType('QuickReplyInput', {
+  description: 'One quick-reply button.',
   fields: (t) => ({
-    contentType: t.field({ type: QuickReplyContentType, required: true }),
+    contentType: t.field({
+      type: QuickReplyContentType,
+      required: true,
+      description: 'What the button offers; TEXT needs `title` and `payload`.',
+    }),
     title: t.string({ description: 'At most 20 characters (TEXT only).' }),
     payload: t.string({ description: 'Returned in the customer’s reply (TEXT only).' }),
   }),
 });
 
 const TemplateButtonType = builder.enumType('TemplateButtonType', {
+  description: 'What a template button does when tapped.',
   values: {
     WEB_URL: { description: 'Opens `url`.' },
     POSTBACK: { description: 'Sends `payload` back as a postback event.' },
@@ -208,15 +234,22 @@ const TemplateButtonType = builder.enumType('TemplateButtonType', {
 });
 
 const TemplateButtonInput = builder.inputType('TemplateButtonInput', {
+  description: 'A template button: it opens a URL or sends a postback.',
   fields: (t) => ({
-    type: t.field({ type: TemplateButtonType, required: true }),
-    title: t.string({ required: true }),
+    type: t.field({
+      type: TemplateButtonType,
+      required: true,
+      description: 'What it does: WEB_URL needs `url`, POSTBACK needs `payload`.',
+    }),
+    title: t.string({ required: true, description: 'The button’s label; not empty.' }),
     url: t.string({ description: 'https URL (WEB_URL).' }),
     payload: t.string({ description: 'POSTBACK payload.' }),
   }),
 });
 
 const TemplateElementInput = builder.inputType('TemplateElementInput', {
+  description:
+    'One card of a generic template: a title and at least one of `subtitle`, `imageUrl`, `defaultActionUrl` or `buttons`.',
   fields: (t) => ({
     title: t.string({ required: true, description: 'At most 80 characters.' }),
     subtitle: t.string({ description: 'At most 80 characters.' }),
@@ -255,12 +288,14 @@ const base = (t: InputFields) => ({
 });
 
 const SendTextMessageInput = builder.inputType('SendTextMessageInput', {
+  description: 'The text to send, and to whom.',
   fields: (t) => ({
     ...base(t),
     text: t.string({ required: true, description: 'At most 1000 UTF-8 bytes; links are fine.' }),
   }),
 });
 const SendImageMessageInput = builder.inputType('SendImageMessageInput', {
+  description: 'The images to send, and to whom.',
   fields: (t) => ({
     ...base(t),
     urls: t.stringList({
@@ -270,6 +305,8 @@ const SendImageMessageInput = builder.inputType('SendImageMessageInput', {
   }),
 });
 const SendMediaMessageInput = builder.inputType('SendMediaMessageInput', {
+  description:
+    'The audio, video or file to send, and to whom (`sendAudioMessage`, `sendVideoMessage`, `sendFileMessage`).',
   fields: (t) => ({
     ...base(t),
     url: t.string({
@@ -278,8 +315,12 @@ const SendMediaMessageInput = builder.inputType('SendMediaMessageInput', {
     }),
   }),
 });
-const SendLikeHeartInput = builder.inputType('SendLikeHeartInput', { fields: (t) => base(t) });
+const SendLikeHeartInput = builder.inputType('SendLikeHeartInput', {
+  description: 'Whom to send the heart sticker to.',
+  fields: (t) => base(t),
+});
 const SendMediaShareInput = builder.inputType('SendMediaShareInput', {
+  description: 'The post to share, and with whom.',
   fields: (t) => ({
     ...base(t),
     mediaId: t.string({
@@ -289,6 +330,7 @@ const SendMediaShareInput = builder.inputType('SendMediaShareInput', {
   }),
 });
 const SendQuickRepliesInput = builder.inputType('SendQuickRepliesInput', {
+  description: 'The text and quick-reply buttons to send, and to whom.',
   fields: (t) => ({
     ...base(t),
     text: t.string({ required: true, description: 'At most 1000 UTF-8 bytes.' }),
@@ -296,12 +338,14 @@ const SendQuickRepliesInput = builder.inputType('SendQuickRepliesInput', {
   }),
 });
 const SendGenericTemplateInput = builder.inputType('SendGenericTemplateInput', {
+  description: 'The carousel to send, and to whom.',
   fields: (t) => ({
     ...base(t),
     elements: t.field({ type: [TemplateElementInput], required: true, description: '1 to 10.' }),
   }),
 });
 const SendButtonTemplateInput = builder.inputType('SendButtonTemplateInput', {
+  description: 'The text and buttons to send, and to whom.',
   fields: (t) => ({
     ...base(t),
     text: t.string({ required: true, description: 'At most 640 characters.' }),
@@ -446,7 +490,9 @@ for (const [name, input, description] of SEND_MUTATIONS) {
     t.field({
       type: SendMessagePayload,
       description,
-      args: { input: t.arg({ type: input, required: true }) },
+      args: {
+        input: t.arg({ type: input, required: true, description: 'What to send, and to whom.' }),
+      },
       resolve: (_root, args, ctx) =>
         runSend(name, args.input as unknown as InputCommon & MessageInputShape, ctx),
     }),
@@ -456,6 +502,7 @@ for (const [name, input, description] of SEND_MUTATIONS) {
 // ---- Reactions -----------------------------------------------------------------------------
 
 const ReactToMessageInput = builder.inputType('ReactToMessageInput', {
+  description: 'The message to react to, and the reaction.',
   fields: (t) => ({
     accountId: t.id({ required: true, description: ACCOUNT }),
     messageId: t.id({ required: true, description: 'The `Message.id` to react to.' }),
@@ -465,6 +512,7 @@ const ReactToMessageInput = builder.inputType('ReactToMessageInput', {
 });
 
 const UnreactToMessageInput = builder.inputType('UnreactToMessageInput', {
+  description: 'The message to take the account’s reaction off.',
   fields: (t) => ({
     accountId: t.id({ required: true, description: ACCOUNT }),
     messageId: t.id({ required: true, description: 'The `Message.id` to take the reaction off.' }),
@@ -516,13 +564,25 @@ builder.mutationFields((t) => ({
   reactToMessage: t.field({
     type: ReactionPayload,
     description: 'Reacts to a message (`love` by default, or one emoji).',
-    args: { input: t.arg({ type: ReactToMessageInput, required: true }) },
+    args: {
+      input: t.arg({
+        type: ReactToMessageInput,
+        required: true,
+        description: 'The message and the reaction.',
+      }),
+    },
     resolve: (_root, args, ctx) => runReaction('react', args.input, ctx),
   }),
   unreactToMessage: t.field({
     type: ReactionPayload,
     description: 'Takes the account’s reaction off a message.',
-    args: { input: t.arg({ type: UnreactToMessageInput, required: true }) },
+    args: {
+      input: t.arg({
+        type: UnreactToMessageInput,
+        required: true,
+        description: 'The message to take the reaction off.',
+      }),
+    },
     resolve: (_root, args, ctx) => runReaction('unreact', args.input, ctx),
   }),
 }));
@@ -530,6 +590,7 @@ builder.mutationFields((t) => ({
 // ---- Private replies and sender actions ----------------------------------------------------
 
 const SendPrivateReplyInput = builder.inputType('SendPrivateReplyInput', {
+  description: 'The comment to answer privately, and the answer.',
   fields: (t) => ({
     accountId: t.id({ required: true, description: ACCOUNT }),
     commentId: t.string({
@@ -542,6 +603,7 @@ const SendPrivateReplyInput = builder.inputType('SendPrivateReplyInput', {
 });
 
 const SendTypingIndicatorInput = builder.inputType('SendTypingIndicatorInput', {
+  description: 'Whom to show the typing indicator to, or hide it from.',
   fields: (t) => ({
     accountId: t.id({ required: true, description: ACCOUNT }),
     recipientId: t.id({ required: true, description: RECIPIENT }),
@@ -553,6 +615,7 @@ const SendTypingIndicatorInput = builder.inputType('SendTypingIndicatorInput', {
 });
 
 const MarkConversationSeenInput = builder.inputType('MarkConversationSeenInput', {
+  description: 'The customer whose messages to mark as seen.',
   fields: (t) => ({
     accountId: t.id({ required: true, description: ACCOUNT }),
     recipientId: t.id({ required: true, description: RECIPIENT }),
@@ -585,7 +648,13 @@ builder.mutationFields((t) => ({
     type: SendMessagePayload,
     description:
       'Answers a comment privately: one message per comment, within 7 days of it (750 an hour per account).',
-    args: { input: t.arg({ type: SendPrivateReplyInput, required: true }) },
+    args: {
+      input: t.arg({
+        type: SendPrivateReplyInput,
+        required: true,
+        description: 'The comment and the answer.',
+      }),
+    },
     resolve: async (_root, { input }, ctx) => {
       const session = requireSession(ctx);
       const igId = accountOf(ctx, input.accountId);
@@ -611,14 +680,26 @@ builder.mutationFields((t) => ({
   sendTypingIndicator: t.field({
     type: SenderActionPayload,
     description: 'Shows or hides the typing indicator to the customer.',
-    args: { input: t.arg({ type: SendTypingIndicatorInput, required: true }) },
+    args: {
+      input: t.arg({
+        type: SendTypingIndicatorInput,
+        required: true,
+        description: 'To whom, and on or off.',
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
       runSenderAction(input.on ? 'typing_on' : 'typing_off', input, ctx),
   }),
   markConversationSeen: t.field({
     type: SenderActionPayload,
     description: 'Marks the customer’s messages as seen.',
-    args: { input: t.arg({ type: MarkConversationSeenInput, required: true }) },
+    args: {
+      input: t.arg({
+        type: MarkConversationSeenInput,
+        required: true,
+        description: 'Whose messages.',
+      }),
+    },
     resolve: (_root, { input }, ctx) => runSenderAction('mark_seen', input, ctx),
   }),
 }));

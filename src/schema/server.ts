@@ -14,7 +14,13 @@ builder.subscriptionField('heartbeat', (t) =>
     type: 'DateTime',
     description:
       'The server time, at once and then every `intervalSeconds` (1 to 300): a client that stops receiving it knows its socket is dead.',
-    args: { intervalSeconds: t.arg.int({ required: true, defaultValue: 15 }) },
+    args: {
+      intervalSeconds: t.arg.int({
+        required: true,
+        defaultValue: 15,
+        description: 'Seconds between beats: 1 to 300.',
+      }),
+    },
     subscribe: (_root, { intervalSeconds }) => {
       if (intervalSeconds < 1 || intervalSeconds > 300) {
         throw new GraphQLError('intervalSeconds must be between 1 and 300', {
