@@ -397,6 +397,44 @@ describe('the simulator’s own deliveries', () => {
   });
 });
 
+describe('subscriptions end cleanly', () => {
+  const subscribers = async (target: Instance) =>
+    Number(
+      /^igql_subscribers (\d+)$/m.exec(await (await fetch(`${target.base}/metrics`)).text())?.[1],
+    );
+
+  it('releases a subscription at once when the client unsubscribes, with no event coming', async () => {
+    const sub = await subscribe(b, await session([shop.igId]), MESSAGES, {
+      a: globalId.account(shop.igId),
+    });
+    expect(await subscribers(b)).toBe(1);
+    sub.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await subscribers(b)).toBe(0);
+  });
+
+  it('ends an SSE subscription when its session expires, with no event coming', async () => {
+    const token = await signSession(
+      config.sessionSecret,
+      { sub: 'agent', accounts: [shop.igId] },
+      1,
+    );
+    const res = await fetch(b.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ query: MESSAGES, variables: { a: globalId.account(shop.igId) } }),
+    });
+    const text = await res.text();
+    expect(text).toContain('"code":"UNAUTHENTICATED"');
+    expect(text).toContain('The session expired or was revoked: subscribe again with a new one');
+    expect(await subscribers(b)).toBe(0);
+  });
+});
+
 describe('igql’s own events', () => {
   it('tells subscribers when Instagram refuses an account’s token', async () => {
     const token = await session([studio.igId]);

@@ -83,39 +83,64 @@ export class LiveEvents {
 
   /**
    * Events of the account after `after` (a cursor a subscriber had), then every new one, until
-   * the consumer stops iterating.
+   * the consumer calls `return()`, which ends it at once, even while it waits for an event (an
+   * async generator would wait for the next event first, keeping the listener until then).
    */
-  async *stream(igId: string, after: string | undefined): AsyncGenerator<LogEntry> {
-    const queue: LogEntry[] = [];
-    let wake: (() => void) | null = null;
-    const listener: Listener = (entry) => {
-      queue.push(entry);
-      wake?.();
+  stream(igId: string, after: string | undefined): AsyncIterableIterator<LogEntry> {
+    const ready: LogEntry[] = [];
+    const held: LogEntry[] = [];
+    let waiting: ((result: IteratorResult<LogEntry>) => void) | null = null;
+    let backlogRead = false;
+    let done = false;
+    let last = after;
+    const push = (entry: LogEntry) => {
+      if (done || (last !== undefined && !this.#log.isAfter(entry.cursor, last))) return;
+      last = entry.cursor;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = null;
+        resolve({ value: entry, done: false });
+      } else ready.push(entry);
     };
-    await this.#attach(igId, listener);
-    try {
-      let last = after;
-      if (after !== undefined) {
-        for (const entry of await this.#log.readAfter(igId, after)) {
-          last = entry.cursor;
-          yield entry;
-        }
+    // Live events that come while the backlog is read wait behind it.
+    const listener: Listener = (entry) => (backlogRead ? push(entry) : held.push(entry));
+    const started = (async () => {
+      await this.#attach(igId, listener);
+      if (after !== undefined)
+        for (const entry of await this.#log.readAfter(igId, after)) push(entry);
+      backlogRead = true;
+      for (const entry of held.splice(0)) push(entry);
+    })();
+    const end = async (): Promise<IteratorResult<LogEntry>> => {
+      if (!done) {
+        done = true;
+        waiting?.({ value: undefined, done: true });
+        waiting = null;
+        await started.catch(() => {});
+        await this.#detach(igId, listener);
       }
-      for (;;) {
-        while (queue.length > 0) {
-          const entry = queue.shift() as LogEntry;
-          if (last !== undefined && !this.#log.isAfter(entry.cursor, last)) continue;
-          last = entry.cursor;
-          yield entry;
+      return { value: undefined, done: true };
+    };
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      async next() {
+        try {
+          await started;
+        } catch (error) {
+          await end();
+          throw error;
         }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
+        const entry = ready.shift();
+        if (entry) return { value: entry, done: false };
+        if (done) return { value: undefined, done: true };
+        return new Promise<IteratorResult<LogEntry>>((resolve) => {
+          waiting = resolve;
         });
-        wake = null;
-      }
-    } finally {
-      await this.#detach(igId, listener);
-    }
+      },
+      return: end,
+    };
   }
 
   async #attach(igId: string, listener: Listener): Promise<void> {

@@ -429,22 +429,56 @@ async function customerOf(
   }
 }
 
-async function* events(
+/**
+ * The account's events for one subscription: only those `keep` wants, ending with
+ * UNAUTHENTICATED when the session expires (even with no event coming: SSE has no other way to
+ * learn it) or is revoked. Unsubscribing ends it at once.
+ */
+function events(
   ctx: Context,
   igId: string,
   after: string | null | undefined,
   keep: (entry: LogEntry) => boolean,
-): AsyncGenerator<LogEntry> {
+): AsyncIterableIterator<LogEntry> {
   if (after != null && !ctx.live.isCursor(after)) {
     throw badUserInput('`after` must be a `cursor` of an earlier event', 'after');
   }
-  for await (const entry of ctx.live.stream(igId, after ?? undefined)) {
-    // Checked for every event: the session may expire or be revoked while subscribed.
-    if (entry.event.igId !== igId || !(await ctx.stillValid())) {
-      throw unauthenticated('The session expired or was revoked: subscribe again with a new one');
-    }
-    if (keep(entry)) yield entry;
-  }
+  const ended = () =>
+    unauthenticated('The session expired or was revoked: subscribe again with a new one');
+  const stream = ctx.live.stream(igId, after ?? undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<'expired'>((resolve) => {
+    const expiresAt = ctx.session?.expiresAt.getTime() ?? 0;
+    timer = setTimeout(() => resolve('expired'), Math.max(0, expiresAt - Date.now()));
+    timer.unref();
+  });
+  const finish = async (): Promise<IteratorResult<LogEntry>> => {
+    clearTimeout(timer);
+    await stream.return?.();
+    return { value: undefined, done: true };
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      for (;;) {
+        const next = await Promise.race([stream.next(), expiry]);
+        if (next === 'expired') {
+          await finish();
+          throw ended();
+        }
+        if (next.done) return finish();
+        // Checked for every event: the session may have been revoked while subscribed.
+        if (next.value.event.igId !== igId || !(await ctx.stillValid())) {
+          await finish();
+          throw ended();
+        }
+        if (keep(next.value)) return next;
+      }
+    },
+    return: finish,
+  };
 }
 
 const ACCOUNT_ARG = 'The `Account.id` to watch: one the session may use, else NOT_FOUND.';
@@ -467,7 +501,7 @@ builder.subscriptionFields((t) => ({
         igId,
         args.after,
         (e) => e.event.kind === 'MESSAGE_RECEIVED',
-      ) as AsyncGenerator<EventOf<'MESSAGE_RECEIVED'>>;
+      ) as AsyncIterableIterator<EventOf<'MESSAGE_RECEIVED'>>;
     },
     resolve: (entry) => entry,
   }),
