@@ -222,11 +222,16 @@ export function createApp(deps: AppDeps): App {
     onRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
     ...(deps.now ? { now: deps.now } : {}),
   });
+  const reconcileEvery = deps.reconcileIntervalMs ?? 60_000;
   const reconciler = new Reconciler({
     api,
     tokens,
     pipeline,
     logger,
+    onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
+    lock: state.reconcileLock,
+    // Held for most of an interval: across instances an account is reconciled about once per run.
+    lockTtlMs: reconcileEvery > 0 ? reconcileEvery * 0.9 : 1,
     metrics: {
       reconciled: metrics.reconciled,
       resubscriptions: metrics.resubscriptions,
@@ -349,8 +354,7 @@ export function createApp(deps: AppDeps): App {
           resolve();
         });
       });
-      const interval = deps.reconcileIntervalMs ?? 60_000;
-      if (interval > 0) reconciler.start(interval);
+      if (reconcileEvery > 0) reconciler.start(reconcileEvery);
       const refreshEvery = deps.refreshIntervalMs ?? 3_600_000;
       if (refreshEvery > 0) refresher.start(refreshEvery);
       const { port } = server.address() as AddressInfo;

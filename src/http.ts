@@ -22,3 +22,19 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   }
   return Buffer.concat(chunks);
 }
+
+/** Cookies of a request, by name; a value that is not valid percent-encoding is kept as sent. */
+export function cookies(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at <= 0) continue;
+    const value = part.slice(at + 1).trim();
+    try {
+      out[part.slice(0, at).trim()] = decodeURIComponent(value);
+    } catch {
+      out[part.slice(0, at).trim()] = value;
+    }
+  }
+  return out;
+}

@@ -1,6 +1,11 @@
 import { RedisTokenStore } from './auth/redis-token-store.ts';
 import { MemoryRefreshLock, RedisRefreshLock, type RefreshLock } from './auth/refresh.ts';
-import { MemoryRevocations, RedisRevocations, type Revocations } from './auth/revocation.ts';
+import {
+  CachedRevocations,
+  MemoryRevocations,
+  RedisRevocations,
+  type Revocations,
+} from './auth/revocation.ts';
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -28,6 +33,8 @@ export interface SharedState {
   readonly log: EventLog;
   readonly bus: EventBus;
   readonly refreshLock: RefreshLock;
+  /** One instance reconciles an account at a time. */
+  readonly reconcileLock: RefreshLock;
 }
 
 export function createSharedState(
@@ -39,25 +46,27 @@ export function createSharedState(
   if (!redis) {
     return {
       tokens: new MemoryTokenStore({ keys }),
-      revocations: new MemoryRevocations(),
+      revocations: new CachedRevocations(new MemoryRevocations()),
       idempotency: new MemoryIdempotencyStore(),
       limiter: new MemoryRateLimiter(),
       deduper: new MemoryDeduper(),
       log: new MemoryEventLog({ maxLen: EVENT_LOG_LENGTH }),
       bus: new MemoryEventBus(logger),
       refreshLock: new MemoryRefreshLock(),
+      reconcileLock: new MemoryRefreshLock(),
     };
   }
   const { client } = redis;
   const { prefix } = config.redis;
   return {
     tokens: new RedisTokenStore({ client, prefix, keys, logger }),
-    revocations: new RedisRevocations(client, prefix),
+    revocations: new CachedRevocations(new RedisRevocations(client, prefix)),
     idempotency: new RedisIdempotencyStore(client, prefix),
     limiter: new RedisRateLimiter(client, prefix),
     deduper: new RedisDeduper(client, prefix),
     log: new RedisEventLog(client, prefix, EVENT_LOG_LENGTH),
     bus: new RedisEventBus(client, prefix, logger),
     refreshLock: new RedisRefreshLock(client, prefix),
+    reconcileLock: new RedisRefreshLock(client, `${prefix}:reconcile`),
   };
 }

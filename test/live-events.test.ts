@@ -354,6 +354,38 @@ describe('the simulator’s own deliveries', () => {
     sub.dispose();
   });
 
+  it('reads each event’s data afresh: a second message shows the conversation as it is now', async () => {
+    const sub = await subscribe(
+      b,
+      await session([shop.igId]),
+      `subscription($a: ID!) { messageReceived(accountId: $a) { message { text } conversation { messages(first: 1) { nodes { text } } } } }`,
+      { a: globalId.account(shop.igId) },
+    );
+    for (const text of ['fresh one', 'fresh two']) {
+      await fetch(`${a.base}/sandbox/inbound`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ accountId: globalId.account(shop.igId), from: 'ana.costa', text }),
+      });
+      await sub.next(text === 'fresh one' ? 1 : 2);
+    }
+    expect(sub.received).toEqual([
+      {
+        messageReceived: {
+          message: { text: 'fresh one' },
+          conversation: { messages: { nodes: [{ text: 'fresh one' }] } },
+        },
+      },
+      {
+        messageReceived: {
+          message: { text: 'fresh two' },
+          conversation: { messages: { nodes: [{ text: 'fresh two' }] } },
+        },
+      },
+    ]);
+    sub.dispose();
+  });
+
   it('reconciles a message whose webhook Meta never delivered', async () => {
     const sub = await subscribe(b, await session([shop.igId]), MESSAGES, {
       a: globalId.account(shop.igId),

@@ -117,7 +117,7 @@ describe('igql without Redis', () => {
           message: 'intervalSeconds must be between 1 and 300',
           locations: [{ line: 1, column: 16 }],
           path: ['heartbeat'],
-          extensions: { code: 'BAD_USER_INPUT' },
+          extensions: { code: 'BAD_USER_INPUT', argument: 'intervalSeconds' },
         },
       ],
     });
@@ -128,6 +128,29 @@ describe('igql without Redis', () => {
       }),
     ]);
     await client.dispose();
+  });
+
+  it('refuses the heartbeat to an anonymous client', async () => {
+    const res = await fetch(igql.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { heartbeat }' }),
+    });
+    const text = await res.text();
+    expect(text).toContain('"code":"UNAUTHENTICATED"');
+    expect(text).not.toContain('"heartbeat":"');
+  });
+
+  it('reads the session cookie even beside a cookie that is not valid percent-encoding', async () => {
+    const res = await post(
+      igql.url,
+      { query: '{ viewer { username } }' },
+      { cookie: `other=100%; igql_session=${authorization.slice('Bearer '.length)}` },
+    );
+    expect(res).toEqual({
+      status: 200,
+      body: { data: { viewer: { username: 'northwind.shop' } } },
+    });
   });
 
   it('closes a websocket without a valid session with 4403', async () => {

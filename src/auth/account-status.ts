@@ -18,19 +18,22 @@ export class AccountStatusService {
     this.#logger = logger;
   }
 
+  /**
+   * Marks the account and tells subscribers, once per token: the event's identity names the
+   * token (its issue time), so racing callers, here or on other instances, dedupe to one event.
+   */
   async tokenRejected(igId: string, reason: string): Promise<void> {
     const stored = await this.#tokens.get(igId);
     if (!stored || stored.status === 'REAUTH_REQUIRED') return;
     await this.#tokens.setStatus(igId, 'REAUTH_REQUIRED');
     this.#logger.warn({ igId, reason }, 'instagram refused the account token: re-login required');
-    const now = Date.now();
     await this.#pipeline.ingest([
       {
         kind: 'ACCOUNT_STATUS_CHANGED',
         igId,
         igsid: null,
-        occurredAt: now,
-        identity: `${igId}|ACCOUNT_STATUS_CHANGED|REAUTH_REQUIRED||${now}`,
+        occurredAt: Date.now(),
+        identity: `${igId}|ACCOUNT_STATUS_CHANGED|REAUTH_REQUIRED|token issued ${stored.issuedAt ?? 0}|`,
         standby: false,
         status: 'REAUTH_REQUIRED',
         reason,

@@ -59,3 +59,39 @@ export class RedisRevocations implements Revocations {
     return set === 'OK';
   }
 }
+
+/**
+ * Remembers for `ttlMs` (default 1 s) that a session is not revoked, so that a subscription's
+ * check on every event does not cost a Redis call per subscriber. A revocation made through it
+ * takes effect here at once, on other instances within `ttlMs`.
+ */
+export class CachedRevocations implements Revocations {
+  readonly #inner: Revocations;
+  readonly #ttlMs: number;
+  readonly #valid = new Map<string, number>();
+
+  constructor(inner: Revocations, ttlMs = 1000) {
+    this.#inner = inner;
+    this.#ttlMs = ttlMs;
+  }
+
+  async revoke(sid: string, ttlMs: number): Promise<void> {
+    this.#valid.delete(sid);
+    await this.#inner.revoke(sid, ttlMs);
+  }
+
+  async isRevoked(sid: string): Promise<boolean> {
+    const now = Date.now();
+    if ((this.#valid.get(sid) ?? 0) > now) return false;
+    const revoked = await this.#inner.isRevoked(sid);
+    if (!revoked) {
+      if (this.#valid.size > 100_000) this.#valid.clear();
+      this.#valid.set(sid, now + this.#ttlMs);
+    }
+    return revoked;
+  }
+
+  useOnce(id: string, ttlMs: number): Promise<boolean> {
+    return this.#inner.useOnce(id, ttlMs);
+  }
+}

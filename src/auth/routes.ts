@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { globalId } from '../global-id.ts';
-import { json, type Route, readBody } from '../http.ts';
+import { cookies, json, type Route, readBody } from '../http.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import type { InstagramApi } from '../instagram/graph.ts';
 import {
@@ -44,16 +44,6 @@ export interface AuthRouteOptions {
   readonly verify: (token: string) => Promise<Session>;
   readonly logger: Logger;
   readonly now?: () => number;
-}
-
-/** Cookies of a request, by name. */
-export function cookies(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0) out[part.slice(0, at).trim()] = decodeURIComponent(part.slice(at + 1).trim());
-  }
-  return out;
 }
 
 const isLoopback = (base: string) =>

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
+import { cookies } from '../http.ts';
 import { unauthenticated } from '../schema/errors.ts';
 import type { Revocations } from './revocation.ts';
-import { cookies, SESSION_COOKIE } from './routes.ts';
+import { SESSION_COOKIE } from './routes.ts';
 import { type Session, SessionError, sessionVerifier } from './session.ts';
 
 export interface Sessions {
@@ -28,6 +29,21 @@ export interface Sessions {
 }
 
 const bearer = (value: string) => /^Bearer\s+(\S+)$/i.exec(value)?.[1];
+
+/** Node's timers hold at most 2^31-1 ms (24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `fn` at time `at` (ms), however far away; returns a function that cancels it. */
+export function atTime(at: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const wait = at - Date.now();
+    timer = wait > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, wait));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
 
 export function createSessions(config: Config, revocations: Revocations): Sessions {
   const { jwksUrl, issuer, audience, accountsClaim } = config.jwt;
@@ -84,15 +100,13 @@ export function createSessions(config: Config, revocations: Revocations): Sessio
       const close = (reason: string) => {
         if (socket.readyState === socket.OPEN) socket.close(4403, reason);
       };
-      const untilExpiry = Math.max(0, session.expiresAt.getTime() - Date.now());
-      const expiry = setTimeout(() => close('Session expired'), untilExpiry);
+      const cancelExpiry = atTime(session.expiresAt.getTime(), () => close('Session expired'));
       const check = setInterval(async () => {
         if (await revoked(session).catch(() => false)) close('Session revoked');
       }, checkMs);
-      expiry.unref();
       check.unref();
       socket.once('close', () => {
-        clearTimeout(expiry);
+        cancelExpiry();
         clearInterval(check);
       });
     },

@@ -54,6 +54,17 @@ export class RequestLoaders {
     this.#nodes = new DataLoader((keys) => this.#loadNodes(keys), { cacheKeyFn: keyOf });
   }
 
+  /**
+   * Forgets everything read so far. A subscription keeps one context for its whole life: it
+   * clears before each event so that events never show data read for an earlier one.
+   */
+  clear(): void {
+    this.#stored.clearAll();
+    this.#nodes.clearAll();
+    this.#pages.clear();
+    this.#messages.clear();
+  }
+
   /** True when the session may use the account. Nothing else is ever read for a session. */
   allows(igId: string): boolean {
     return this.#session?.accounts.includes(igId) ?? false;

@@ -1,10 +1,8 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
-import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from './context.ts';
-import { graphqlError, unauthenticated } from './errors.ts';
+import { graphqlError } from './errors.ts';
 
 /**
  * Query limits, on by default. Cost follows upstream fan-out: a connection multiplies what it
@@ -16,12 +14,11 @@ export const LIMITS = { complexity: 10_000, depth: 12, breadth: 300 } as const;
 export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: { DateTime: { Input: Date; Output: Date }; JSON: { Input: unknown; Output: unknown } };
-  AuthScopes: { session: boolean };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DataloaderPlugin],
+  plugins: [ComplexityPlugin, RelayPlugin],
   complexity: {
     limit: LIMITS,
     fieldComplexity: (args) => {
@@ -38,10 +35,6 @@ export const builder = new SchemaBuilder<{
     },
   },
   defaultFieldNullability: false,
-  scopeAuth: {
-    authScopes: (ctx) => ({ session: ctx.session !== null }),
-    unauthorizedError: () => unauthenticated(),
-  },
   relay: {
     nodesOnConnection: {
       description: 'The items of this page without their cursors: the same as `edges { node }`.',

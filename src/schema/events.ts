@@ -1,3 +1,4 @@
+import { atTime } from '../auth/sessions.ts';
 import { decodeId } from '../global-id.ts';
 import type { GraphConversation, GraphList, GraphMessage } from '../instagram/graph.ts';
 import type { LogEntry } from '../pubsub/log.ts';
@@ -446,14 +447,12 @@ function events(
   const ended = () =>
     unauthenticated('The session expired or was revoked: subscribe again with a new one');
   const stream = ctx.live.stream(igId, after ?? undefined);
-  let timer: NodeJS.Timeout | undefined;
+  let cancelExpiry = () => {};
   const expiry = new Promise<'expired'>((resolve) => {
-    const expiresAt = ctx.session?.expiresAt.getTime() ?? 0;
-    timer = setTimeout(() => resolve('expired'), Math.max(0, expiresAt - Date.now()));
-    timer.unref();
+    cancelExpiry = atTime(ctx.session?.expiresAt.getTime() ?? 0, () => resolve('expired'));
   });
   const finish = async (): Promise<IteratorResult<LogEntry>> => {
-    clearTimeout(timer);
+    cancelExpiry();
     await stream.return?.();
     return { value: undefined, done: true };
   };
@@ -474,7 +473,10 @@ function events(
           await finish();
           throw ended();
         }
-        if (keep(next.value)) return next;
+        if (keep(next.value)) {
+          ctx.loaders.clear();
+          return next;
+        }
       }
     },
     return: finish,

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { GraphQLError } from 'graphql';
+import { Repeater } from 'graphql-yoga';
 import { builder } from './builder.ts';
+import { badUserInput, unauthenticated } from './errors.ts';
 
 builder.queryField('instagramApiVersion', (t) =>
   t.string({
@@ -13,7 +13,7 @@ builder.subscriptionField('heartbeat', (t) =>
   t.field({
     type: 'DateTime',
     description:
-      'The server time, at once and then every `intervalSeconds` (1 to 300): a client that stops receiving it knows its socket is dead.',
+      'The server time, at once and then every `intervalSeconds` (1 to 300), for a session: a client that stops receiving it knows its connection is dead.',
     args: {
       intervalSeconds: t.arg.int({
         required: true,
@@ -21,11 +21,10 @@ builder.subscriptionField('heartbeat', (t) =>
         description: 'Seconds between beats: 1 to 300.',
       }),
     },
-    subscribe: (_root, { intervalSeconds }) => {
+    subscribe: (_root, { intervalSeconds }, ctx) => {
+      if (!ctx.session) throw unauthenticated();
       if (intervalSeconds < 1 || intervalSeconds > 300) {
-        throw new GraphQLError('intervalSeconds must be between 1 and 300', {
-          extensions: { code: 'BAD_USER_INPUT' },
-        });
+        throw badUserInput('intervalSeconds must be between 1 and 300', 'intervalSeconds');
       }
       return beats(intervalSeconds * 1000);
     },
@@ -33,9 +32,12 @@ builder.subscriptionField('heartbeat', (t) =>
   }),
 );
 
-async function* beats(intervalMs: number): AsyncGenerator<Date> {
-  while (true) {
-    yield new Date();
-    await sleep(intervalMs);
-  }
+/** Beats until the subscriber leaves: `return()` ends it at once, clearing the timer. */
+function beats(intervalMs: number): Repeater<Date> {
+  return new Repeater<Date>(async (push, stop) => {
+    push(new Date());
+    const timer = setInterval(() => push(new Date()), intervalMs);
+    await stop;
+    clearInterval(timer);
+  });
 }

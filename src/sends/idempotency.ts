@@ -39,6 +39,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   >();
 
   async claim(key: string, fingerprint: string): Promise<Claim> {
+    this.#sweep();
     for (;;) {
       const entry = this.#entries.get(key);
       if (!entry || entry.expires < Date.now()) {
@@ -56,12 +57,31 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       }
       if (entry.f !== fingerprint) return { kind: 'conflict' };
       if (entry.r !== undefined) return { kind: 'replay', result: entry.r };
-      await Promise.race([entry.done, sleep(PENDING_TTL_MS)]);
+      // Wait for the first attempt; a pending entry older than its TTL is taken over.
+      const abandoned = new AbortController();
+      await Promise.race([
+        entry.done,
+        sleep(Math.max(0, entry.expires - Date.now()), undefined, {
+          signal: abandoned.signal,
+        }).catch(() => {}),
+      ]);
+      abandoned.abort();
+    }
+  }
+
+  /** Drops expired entries: the map is in insertion order, so the oldest come first. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expires >= now) break;
+      this.#entries.delete(key);
     }
   }
 
   async complete(key: string, fingerprint: string, result: string): Promise<void> {
     const entry = this.#entries.get(key);
+    // Re-inserted at the end: the map stays roughly in order of expiry for the sweep.
+    this.#entries.delete(key);
     this.#entries.set(key, {
       f: fingerprint,
       r: result,

@@ -1,5 +1,6 @@
 import type { Counter, Gauge } from 'prom-client';
 import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
+import { InstagramError } from '../instagram/errors.ts';
 import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
 import type { Logger } from '../logger.ts';
 import type { InboxAttachment, InboxEventData } from './events.ts';
@@ -35,6 +36,12 @@ export interface ReconcilerOptions {
   readonly conversations?: number;
   /** Newest messages read per conversation. Default 5. */
   readonly messages?: number;
+  /** Called when Instagram refuses an account's token (190). */
+  readonly onTokenRejected: (igId: string, reason: string) => Promise<void>;
+  /** Taken per account and run, so that one instance reconciles an account at a time. */
+  readonly lock: { acquire(igId: string, ttlMs: number): Promise<boolean> };
+  /** How long one run holds an account's lock. Default 50 s. */
+  readonly lockTtlMs?: number;
   /** On the first run, how far back to look. Default 10 minutes. */
   readonly firstLookbackMs?: number;
   readonly now?: () => number;
@@ -66,12 +73,22 @@ export class Reconciler {
     this.#running ??= (async () => {
       for (const account of await this.#o.tokens.list()) {
         if (account.status !== 'ACTIVE') continue;
-        await this.#watch(account).catch((error: unknown) =>
-          this.#o.logger.warn({ err: error, igId: account.igId }, 'subscription check failed'),
-        );
-        await this.#reconcile(account).catch((error: unknown) =>
-          this.#o.logger.warn({ err: error, igId: account.igId }, 'reconciliation failed'),
-        );
+        // Another instance is on it this round.
+        if (!(await this.#o.lock.acquire(account.igId, this.#o.lockTtlMs ?? 50_000))) continue;
+        for (const [step, what] of [
+          [() => this.#watch(account), 'subscription check'],
+          [() => this.#reconcile(account), 'reconciliation'],
+        ] as const) {
+          try {
+            await step();
+          } catch (error) {
+            this.#o.logger.warn({ err: error, igId: account.igId }, `${what} failed`);
+            if (error instanceof InstagramError && error.kind === 'token') {
+              await this.#o.onTokenRejected(account.igId, error.message);
+              break;
+            }
+          }
+        }
       }
       this.#o.metrics.lastRun.set(this.#now() / 1000);
     })().finally(() => {
