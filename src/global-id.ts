@@ -36,3 +36,11 @@ export function decodeId(id: string): DecodedId | undefined {
     return undefined;
   }
 }
+
+/** The rest of a Message id: the conversation's other participant and the mid. */
+export function decodeMessageRest(rest: string): { igsid: string; mid: string } {
+  const colon = rest.indexOf(':');
+  return colon === -1
+    ? { igsid: rest, mid: '' }
+    : { igsid: rest.slice(0, colon), mid: rest.slice(colon + 1) };
+}

@@ -98,6 +98,10 @@ export interface PageArgs {
 /** Graph times (`2025-07-28T22:44:49+0000`) as Dates. */
 export const parseGraphTime = (value: string): Date => new Date(value.replace(/\+0000$/, 'Z'));
 
+/** A time (ms) as Graph writes it: `2025-07-28T22:44:49+0000`. */
+export const formatGraphTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
+
 /** The typed reads igql makes, each one Graph request (a split page makes more). */
 export class InstagramApi {
   readonly #client: InstagramClient;

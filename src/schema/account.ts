@@ -1,6 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { decodeId } from '../global-id.ts';
-import { InstagramError } from '../instagram/errors.ts';
+import { decodeId, decodeMessageRest } from '../global-id.ts';
 import { ACCOUNT_FIELDS, conversationFields, messageFields } from '../instagram/fields.ts';
 import type { GraphAccount, GraphConversation, GraphMessage } from '../instagram/graph.ts';
 import { builder } from './builder.ts';
@@ -234,7 +233,7 @@ async function loadNode(
         return toConversation(decoded.igId, data, plan);
       }
       case 'Message': {
-        const [igsid = '', mid = ''] = splitOnce(decoded.rest);
+        const { igsid, mid } = decodeMessageRest(decoded.rest);
         const fields = messageFields(messageNeeds(selection));
         const data = await ctx.loaders.message(decoded.igId, mid, fields);
         return toMessage(decoded.igId, igsid, data as GraphMessage);
@@ -243,15 +242,8 @@ async function loadNode(
         return null;
     }
   } catch (error) {
-    if (error instanceof InstagramError && ['not_found', 'message_too_old'].includes(error.kind))
-      return null;
     const mapped = fromUpstream(error);
     if (mapped.extensions.code === 'NOT_FOUND') return null;
     throw mapped;
   }
-}
-
-function splitOnce(value: string): [string, string] {
-  const at = value.indexOf(':');
-  return at === -1 ? [value, ''] : [value.slice(0, at), value.slice(at + 1)];
 }

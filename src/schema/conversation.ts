@@ -5,6 +5,11 @@ import {
   type GraphMessage,
   parseGraphTime,
 } from '../instagram/graph.ts';
+import {
+  lastInbound,
+  type ReplyWindow as ReplyWindowShape,
+  replyWindow,
+} from '../instagram/window.ts';
 import { builder } from './builder.ts';
 import { graphPage, toConnection } from './connection.ts';
 import type { Context } from './context.ts';
@@ -21,10 +26,6 @@ export interface ConversationShape {
   readonly messagesLimit: number | undefined;
 }
 
-/** Instagram lets the account answer within 24 hours of the customer's last message. */
-const WINDOW_MS = 24 * 3_600_000;
-/** With the `HUMAN_AGENT` tag, a person may answer within 7 days. */
-const HUMAN_AGENT_MS = 7 * 24 * 3_600_000;
 /** Messages a page gives by default. */
 export const DEFAULT_MESSAGES = 20;
 /** Graph details only the newest 20: reading as many tells the window and completeness. */
@@ -108,11 +109,6 @@ const ReplyWindowState = builder.enumType('ReplyWindowState', {
   } as const,
 });
 
-interface ReplyWindowShape {
-  readonly state: 'OPEN' | 'HUMAN_AGENT_ONLY' | 'CLOSED';
-  readonly closesAt: Date | null;
-}
-
 const ReplyWindow = builder.objectRef<ReplyWindowShape>('ReplyWindow').implement({
   description: 'When the account may answer, from the customer’s last message.',
   fields: (t) => ({
@@ -129,15 +125,6 @@ const ReplyWindow = builder.objectRef<ReplyWindowShape>('ReplyWindow').implement
     }),
   }),
 });
-
-export function replyWindow(lastInbound: Date | undefined, now: number): ReplyWindowShape {
-  if (!lastInbound) return { state: 'CLOSED', closesAt: null };
-  const t = lastInbound.getTime();
-  if (now < t + WINDOW_MS) return { state: 'OPEN', closesAt: new Date(t + WINDOW_MS) };
-  if (now < t + HUMAN_AGENT_MS)
-    return { state: 'HUMAN_AGENT_ONLY', closesAt: new Date(t + HUMAN_AGENT_MS) };
-  return { state: 'CLOSED', closesAt: null };
-}
 
 export const Conversation = builder.objectRef<ConversationShape>('Conversation');
 
@@ -172,11 +159,7 @@ builder.node(Conversation, {
         'From the customer’s last message among the 20 newest; CLOSED when none of them is the customer’s.',
       resolve: async (c, _args, ctx) => {
         const page = await newest(c, ctx);
-        const last = page.data.find((m) => m.from !== undefined && m.from.id !== c.igId);
-        return replyWindow(
-          last?.created_time ? parseGraphTime(last.created_time) : undefined,
-          ctx.now(),
-        );
+        return replyWindow(lastInbound(page.data, c.igId), ctx.now());
       },
     }),
     historyComplete: t.boolean({

@@ -1,6 +1,11 @@
 import { atTime } from '../auth/sessions.ts';
 import { decodeId } from '../global-id.ts';
-import type { GraphConversation, GraphList, GraphMessage } from '../instagram/graph.ts';
+import {
+  formatGraphTime,
+  type GraphConversation,
+  type GraphList,
+  type GraphMessage,
+} from '../instagram/graph.ts';
 import type { LogEntry } from '../pubsub/log.ts';
 import type { InboxEventData, InboxEventKind, InboxMessage } from '../webhooks/events.ts';
 import { Account } from './account.ts';
@@ -50,15 +55,13 @@ const InboxEventType = builder.enumType('InboxEventType', {
   ) as Record<(typeof KINDS)[number], { description: string }>,
 });
 
-const graphTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
-
 /** The message as the webhook gave it; what it lacks (a username) resolves on demand. */
 function messageOf(entry: LogEntry, message: InboxMessage, fromAccount: boolean): MessageShape {
   const { igId, igsid, occurredAt } = entry.event;
   const customer = igsid ?? '';
   const data: GraphMessage = {
     id: message.mid,
-    created_time: graphTime(occurredAt),
+    created_time: formatGraphTime(occurredAt),
     from: { id: fromAccount ? igId : customer },
     to: { data: [{ id: fromAccount ? customer : igId }] },
     ...(message.text ? { message: message.text } : {}),

@@ -1,6 +1,6 @@
-import { decodeId } from '../global-id.ts';
+import { decodeId, decodeMessageRest } from '../global-id.ts';
 import { messageFields } from '../instagram/fields.ts';
-import type { GraphAttachment, GraphMessage } from '../instagram/graph.ts';
+import { formatGraphTime, type GraphAttachment, type GraphMessage } from '../instagram/graph.ts';
 import {
   check,
   type Invalid,
@@ -373,8 +373,6 @@ function participantOf(igId: string, recipientId: string | number | undefined): 
     : null;
 }
 
-const graphTime = (at: number) => new Date(at).toISOString().replace(/\.\d{3}Z$/, '+0000');
-
 /** The sent message as Instagram will list it, from what was sent. */
 function sentMessage(igId: string, body: Record<string, unknown>, text: string | null) {
   return ({
@@ -394,7 +392,7 @@ function sentMessage(igId: string, body: Record<string, unknown>, text: string |
     ];
     return {
       id: messageId,
-      created_time: graphTime(at),
+      created_time: formatGraphTime(at),
       from: { id: igId },
       to: { data: recipientId ? [{ id: recipientId }] : [] },
       ...(text ? { message: text } : {}),
@@ -534,7 +532,7 @@ async function runReaction(
   const igId = accountOf(ctx, input.accountId);
   if (!igId) return notFound('', 'accountId', 'Account');
   const decoded = decodeId(String(input.messageId));
-  const [igsid = '', mid = ''] = decoded?.rest.split(/:(.*)/s) ?? [];
+  const { igsid, mid } = decodeMessageRest(decoded?.rest ?? '');
   if (decoded?.typename !== 'Message' || decoded.igId !== igId || !mid) {
     return notFound(igId, 'messageId', 'Message');
   }

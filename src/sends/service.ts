@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Session } from '../auth/session.ts';
 import type { TokenStore } from '../auth/token-store.ts';
 import { InstagramError } from '../instagram/errors.ts';
-import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
+import { conversationFields } from '../instagram/fields.ts';
+import type { GraphMessage, InstagramApi } from '../instagram/graph.ts';
+import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { admit, type RateLimiter, type SendBucket } from './rate-limit.ts';
 import type { Invalid } from './requests.ts';
-
-const DAY = 24 * 3_600_000;
 
 /** An expected failure of a mutation, as data (DESIGN.md: `userErrors`). */
 export type UserErrorData =
@@ -229,16 +229,15 @@ export class SendService {
     auth: { igId: string; token: string },
     igsid: string | null,
   ): Promise<UserErrorData> {
-    let last: number | undefined;
+    let last: Date | undefined;
     try {
       if (igsid) {
         const list = await this.#o.api.conversations(auth, {
           limit: 1,
           userId: igsid,
-          fields: 'id,messages.limit(20){id,created_time,from}',
+          fields: conversationFields({ messages: { limit: 20, fields: {} } }),
         });
-        const inbound = list.data[0]?.messages?.data.find((m) => m.from && m.from.id !== auth.igId);
-        if (inbound?.created_time) last = parseGraphTime(inbound.created_time).getTime();
+        last = lastInbound(list.data[0]?.messages?.data ?? [], auth.igId);
       }
     } catch (error) {
       this.#o.logger.warn(
@@ -246,16 +245,17 @@ export class SendService {
         'could not read the conversation after an outside-window refusal',
       );
     }
-    const now = (this.#o.now ?? Date.now)();
-    const humanAgentUntil = last !== undefined && last + 7 * DAY > now ? last + 7 * DAY : undefined;
+    const window = replyWindow(last, (this.#o.now ?? Date.now)());
+    // Instagram refused the send: only HUMAN_AGENT may still answer, until 7 days after.
+    const humanAgentUntil =
+      last && window.state !== 'CLOSED' ? new Date(last.getTime() + HUMAN_AGENT_MS) : undefined;
     return {
       type: 'OutsideMessagingWindowError',
       code: 'OUTSIDE_MESSAGING_WINDOW',
-      message:
-        humanAgentUntil !== undefined
-          ? `The customer last wrote more than 24 hours ago. A person may still answer with the HUMAN_AGENT tag until ${new Date(humanAgentUntil).toISOString()}`
-          : 'The customer has not written in the last 7 days: they must write first',
-      closesAt: humanAgentUntil !== undefined ? new Date(humanAgentUntil).toISOString() : null,
+      message: humanAgentUntil
+        ? `The customer last wrote more than 24 hours ago. A person may still answer with the HUMAN_AGENT tag until ${humanAgentUntil.toISOString()}`
+        : 'The customer has not written in the last 7 days: they must write first',
+      closesAt: humanAgentUntil?.toISOString() ?? null,
     };
   }
 }
