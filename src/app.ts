@@ -286,7 +286,7 @@ export function createApp(deps: AppDeps): App {
       api,
       tokens,
       revocations: state.revocations,
-      verify: sessions.verify,
+      sessions,
       logger,
       now: deps.now,
     }),

@@ -38,3 +38,7 @@ export function cookies(req: IncomingMessage): Record<string, string> {
   }
   return out;
 }
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export const bearerToken = (header: string | undefined): string | undefined =>
+  /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { globalId } from '../global-id.ts';
-import { cookies, json, type Route, readBody } from '../http.ts';
+import { bearerToken, cookies, json, type Route, readBody } from '../http.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import type { InstagramApi } from '../instagram/graph.ts';
 import {
@@ -21,6 +21,7 @@ import {
   signToken,
   verifyToken,
 } from './session.ts';
+import type { Sessions } from './sessions.ts';
 import type { TokenStore } from './token-store.ts';
 
 export const SESSION_COOKIE = 'igql_session';
@@ -40,8 +41,8 @@ export interface AuthRouteOptions {
   readonly api: InstagramApi;
   readonly tokens: TokenStore;
   readonly revocations: Revocations;
-  /** Verifies a session token from a header or cookie. */
-  readonly verify: (token: string) => Promise<Session>;
+  /** Session verification (igql's own and the identity provider's tokens, revocation). */
+  readonly sessions: Pick<Sessions, 'verify' | 'fromToken'>;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -71,13 +72,7 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
   /** The session the browser already has, if any: a new login adds its account to it. */
   const existing = async (req: IncomingMessage): Promise<Session | null> => {
     const token = cookies(req)[SESSION_COOKIE];
-    if (!token) return null;
-    try {
-      const session = await o.verify(token);
-      return session.sid && (await o.revocations.isRevoked(session.sid)) ? null : session;
-    } catch {
-      return null;
-    }
+    return token ? o.sessions.fromToken(token).catch(() => null) : null;
   };
 
   const issue = async (
@@ -289,14 +284,13 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         json(res, 403, { error: 'csrf', message: 'Send JSON, or the x-graphql-yoga-csrf header' });
         return;
       }
-      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      const token = bearer ?? cookies(req)[SESSION_COOKIE];
+      const token = bearerToken(req.headers.authorization) ?? cookies(req)[SESSION_COOKIE];
       // The access token may have expired (a browser drops its cookie after 15 minutes) while the
       // refresh token lives on: it names the session too, from the body or its cookie (Path=/auth).
       const refresh = (await bodyField(req, 'refreshToken')) ?? cookies(req)[REFRESH_COOKIE];
       const sids = new Set<string>();
       try {
-        const session = await o.verify(token ?? '');
+        const session = await o.sessions.verify(token ?? '');
         if (session.sid) sids.add(session.sid);
       } catch (error) {
         if (!(error instanceof SessionError)) throw error;

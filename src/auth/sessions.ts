@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
-import { cookies } from '../http.ts';
+import { bearerToken, cookies } from '../http.ts';
 import { unauthenticated } from '../schema/errors.ts';
 import type { Revocations } from './revocation.ts';
 import { SESSION_COOKIE } from './routes.ts';
@@ -27,8 +27,6 @@ export interface Sessions {
   /** Closes the socket with 4403 when its session expires or is revoked (checked every `checkMs`). */
   watch(socket: WebSocket, session: Session, checkMs: number): void;
 }
-
-const bearer = (value: string) => /^Bearer\s+(\S+)$/i.exec(value)?.[1];
 
 /** Node's timers hold at most 2^31-1 ms (24.8 days); longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -71,7 +69,7 @@ export function createSessions(config: Config, revocations: Revocations): Sessio
     async fromRequest(req) {
       const authorization = req?.headers.authorization;
       if (authorization) {
-        const token = bearer(authorization);
+        const token = bearerToken(authorization);
         if (!token) throw unauthenticated('Authorization must be `Bearer <session JWT>`');
         return fromToken(token);
       }
@@ -82,7 +80,7 @@ export function createSessions(config: Config, revocations: Revocations): Sessio
       const authorization = params.authorization ?? params.Authorization;
       try {
         if (typeof authorization === 'string') {
-          const token = bearer(authorization);
+          const token = bearerToken(authorization);
           return token ? await fromToken(token) : null;
         }
         const cookie = cookies(request)[SESSION_COOKIE];
