@@ -25,6 +25,7 @@ import type { Sandbox } from './sandbox/index.ts';
 import type { Simulator } from './sandbox/simulator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
+import { admit } from './sends/rate-limit.ts';
 import { SendService } from './sends/service.ts';
 import { createSharedState } from './state.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
@@ -120,8 +121,10 @@ export function createApp(deps: AppDeps): App {
     apiVersion: config.instagram.apiVersion,
     metrics,
     logger,
-    // Pace conversation reads as Instagram limits them, unless the sandbox lifted its limits.
+    // Pace conversation reads as Instagram limits them, across instances, unless the sandbox
+    // lifted its limits.
     conversationsPerSecond: config.sandbox && !config.sandboxOptions.rateLimits ? 0 : 2,
+    pacer: (igId) => admit(state.limiter, igId, 'conversations', 2000),
     ...deps.instagram,
   });
   const api = new InstagramApi(client);

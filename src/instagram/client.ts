@@ -38,6 +38,12 @@ export interface InstagramClientOptions {
    * beyond (Instagram allows 2, RL). 0 lifts it (the sandbox with its limits off). Default 2.
    */
   readonly conversationsPerSecond?: number;
+  /**
+   * Shared pacing of Conversations API reads, for several instances (a Redis limiter): resolves
+   * 0 once the call may go, or the wait when it would be too long. Default: paced in this
+   * process at `conversationsPerSecond`.
+   */
+  readonly pacer?: (igId: string) => Promise<number>;
   /** Sockets kept open per origin. Default 32. */
   readonly connections?: number;
   readonly now?: () => number;
@@ -45,6 +51,13 @@ export interface InstagramClientOptions {
 
 /** Added to every pacing wait: Instagram counts a call when it arrives, not when it leaves. */
 const PACING_MARGIN_MS = 100;
+
+const tooManyReads = (waitMs: number) =>
+  new InstagramError({
+    kind: 'rate_limited',
+    message: 'Too many conversation reads for this account',
+    retryAfterMs: waitMs,
+  });
 
 /** Usage Instagram reported for an account (`X-Business-Use-Case-Usage`), in percent. */
 export interface AccountUsage {
@@ -112,6 +125,11 @@ export class InstagramClient {
   async #pace(igId: string): Promise<void> {
     const limit = this.#options.conversationsPerSecond ?? 2;
     if (limit <= 0) return;
+    if (this.#options.pacer) {
+      const waitMs = await this.#options.pacer(igId);
+      if (waitMs > 0) throw tooManyReads(waitMs);
+      return;
+    }
     for (;;) {
       const now = this.#now();
       const calls = (this.#conversationCalls.get(igId) ?? []).filter((t) => t > now - 1000);
@@ -122,13 +140,7 @@ export class InstagramClient {
       }
       // Instagram counts a call when it arrives, a little after we send it: keep a margin.
       const waitMs = (calls[calls.length - limit] ?? now) + 1000 + PACING_MARGIN_MS - now;
-      if (waitMs > 2000) {
-        throw new InstagramError({
-          kind: 'rate_limited',
-          message: 'Too many conversation reads for this account',
-          retryAfterMs: waitMs,
-        });
-      }
+      if (waitMs > 2000) throw tooManyReads(waitMs);
       await sleep(waitMs);
     }
   }

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from '../redis.ts';
 
-/** Instagram's documented per-account Send API limits (RL), and the window each is counted over. */
+/**
+ * Instagram's documented per-account limits (RL) that igql keeps itself, and the window each is
+ * counted over: the Send API's, and the Conversations API's for reads.
+ */
 export const SEND_LIMITS = {
   /** Text, links, reactions, stickers, templates, sender actions: 100 a second. */
   send: { limit: 100, windowMs: 1000 },
@@ -9,6 +12,8 @@ export const SEND_LIMITS = {
   sendMedia: { limit: 10, windowMs: 1000 },
   /** Private replies to comments on posts and reels: 750 an hour. */
   privateReplies: { limit: 750, windowMs: 3_600_000 },
+  /** Conversations API reads (conversation lists, conversations, messages): 2 a second. */
+  conversations: { limit: 2, windowMs: 1000 },
 } as const;
 
 export type SendBucket = keyof typeof SEND_LIMITS;
