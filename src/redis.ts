@@ -32,15 +32,7 @@ export const reconnectDelay = (retries: number): number =>
  */
 export function createRedis(url: string, logger: Logger): Redis {
   const client = newClient(url);
-  let lastError = '';
-  client.on('error', (err: Error) => {
-    if (err.message !== lastError) logger.warn({ err }, 'redis connection error');
-    lastError = err.message;
-  });
-  client.on('ready', () => {
-    if (lastError) logger.info('redis connection restored');
-    lastError = '';
-  });
+  watchConnection(client, logger, 'redis');
   return {
     client,
     connect() {
@@ -58,10 +50,26 @@ export function createRedis(url: string, logger: Logger): Redis {
       const answer = await Promise.race([client.ping().catch(() => ''), sleep(1000, '')]);
       return answer === 'PONG';
     },
-    async close() {
-      if (!client.isOpen) return;
-      if (client.isReady) await client.close();
-      else client.destroy();
-    },
+    close: () => closeClient(client),
   };
+}
+
+/** Logs each new connection error once, and the reconnection after it. */
+export function watchConnection(client: RedisClient, logger: Logger, label: string): void {
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    if (err.message !== lastError) logger.warn({ err }, `${label} connection error`);
+    lastError = err.message;
+  });
+  client.on('ready', () => {
+    if (lastError) logger.info(`${label} connection restored`);
+    lastError = '';
+  });
+}
+
+/** Closes a client: gracefully when connected, at once while it is still trying to connect. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (!client.isOpen) return;
+  if (client.isReady) await client.close();
+  else client.destroy();
 }

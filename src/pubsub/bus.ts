@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { type RedisClient, reconnectDelay } from '../redis.ts';
+import { closeClient, type RedisClient, reconnectDelay, watchConnection } from '../redis.ts';
 import type { LogEntry } from './log.ts';
 
 export type EventListener = (entry: LogEntry) => void;
@@ -152,9 +152,7 @@ export class RedisEventBus implements EventBus {
     this.channels.clear();
     const client = this.subscriber?.client;
     this.subscriber = null;
-    if (!client?.isOpen) return;
-    if (client.isReady) await client.close();
-    else client.destroy();
+    if (client) await closeClient(client);
   }
 
   private channelName(igId: string): string {
@@ -167,15 +165,7 @@ export class RedisEventBus implements EventBus {
       disableOfflineQueue: false,
       socket: { ...this.client.options?.socket, reconnectStrategy: reconnectDelay },
     });
-    let lastError = '';
-    client.on('error', (err: Error) => {
-      if (err.message !== lastError) this.logger.warn({ err }, 'redis subscriber connection error');
-      lastError = err.message;
-    });
-    client.on('ready', () => {
-      if (lastError) this.logger.info('redis subscriber connection restored');
-      lastError = '';
-    });
+    watchConnection(client, this.logger, 'redis subscriber');
     this.subscriber = { client, connected: client.connect() };
     return this.subscriber;
   }

@@ -11,7 +11,7 @@ import {
   conversationPlan,
   toConversation,
 } from './conversation.ts';
-import { badUserInput, fromUpstream, unauthenticated } from './errors.ts';
+import { badUserInput, fromUpstream, requireSession } from './errors.ts';
 import { type MessageShape, messageNeeds, toMessage } from './message.ts';
 import { connectionNodes, selectionOf } from './selection.ts';
 
@@ -156,11 +156,6 @@ builder.node(Account, {
 });
 
 // ---- Root fields -----------------------------------------------------------------------------
-
-const requireSession = (ctx: Context) => {
-  if (!ctx.session) throw unauthenticated();
-  return ctx.session;
-};
 
 builder.queryFields((t) => ({
   viewer: t.field({

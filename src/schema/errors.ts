@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { Session } from '../auth/session.ts';
 import { InstagramError } from '../instagram/errors.ts';
 
 /** `extensions.code` of query errors (DESIGN.md, "Where failures go"). */
@@ -55,4 +56,10 @@ export function fromUpstream(error: unknown, what = 'Object'): GraphQLError {
     default:
       return graphqlError('UPSTREAM_UNAVAILABLE', 'Instagram is unavailable; retry later');
   }
+}
+
+/** The request's session; UNAUTHENTICATED without one. */
+export function requireSession(ctx: { readonly session: Session | null }): Session {
+  if (!ctx.session) throw unauthenticated();
+  return ctx.session;
 }

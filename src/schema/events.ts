@@ -12,7 +12,7 @@ import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { Conversation, toConversation } from './conversation.ts';
-import { badUserInput, fromUpstream, notFound, unauthenticated } from './errors.ts';
+import { badUserInput, fromUpstream, notFound, requireSession, unauthenticated } from './errors.ts';
 import { type AttachmentShape, Message, type MessageShape } from './message.ts';
 import { Participant } from './participant.ts';
 
@@ -403,7 +403,7 @@ builder.objectRef<EventOf<'UNKNOWN'>>('UnknownEvent').implement({
 
 /** The account, if the session may use it; checked when the subscription starts. */
 function accountFor(ctx: Context, accountId: string | number): string {
-  if (!ctx.session) throw unauthenticated();
+  requireSession(ctx);
   const decoded = decodeId(String(accountId));
   if (decoded?.typename !== 'Account' || !ctx.loaders.allows(decoded.igId))
     throw notFound('Account');

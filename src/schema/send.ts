@@ -1,3 +1,4 @@
+import type { Session } from '../auth/session.ts';
 import { decodeId, decodeMessageRest } from '../global-id.ts';
 import { messageFields } from '../instagram/fields.ts';
 import { formatGraphTime, type GraphAttachment, type GraphMessage } from '../instagram/graph.ts';
@@ -17,7 +18,7 @@ import {
 } from '../sends/service.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
-import { unauthenticated } from './errors.ts';
+import { requireSession } from './errors.ts';
 import { Message, messageNeeds, toMessage } from './message.ts';
 import { selectionOf } from './selection.ts';
 
@@ -355,16 +356,22 @@ const SendButtonTemplateInput = builder.inputType('SendButtonTemplateInput', {
 
 // ---- Resolvers -----------------------------------------------------------------------------
 
-function requireSession(ctx: Context) {
-  if (!ctx.session) throw unauthenticated();
-  return ctx.session;
+/**
+ * The session and the account it sends as; an account the session may not use is answered as
+ * NOT_FOUND, never revealing that it exists.
+ */
+function sender(
+  ctx: Context,
+  accountId: string | number,
+): { session: Session; igId: string } | SendOutcome {
+  const session = requireSession(ctx);
+  const decoded = decodeId(String(accountId));
+  return decoded?.typename === 'Account' && ctx.loaders.allows(decoded.igId)
+    ? { session, igId: decoded.igId }
+    : notFound('', 'accountId', 'Account');
 }
 
-/** The account the session may use, or null (answered as NOT_FOUND, never revealing it exists). */
-function accountOf(ctx: Context, accountId: string | number): string | null {
-  const decoded = decodeId(String(accountId));
-  return decoded?.typename === 'Account' && ctx.loaders.allows(decoded.igId) ? decoded.igId : null;
-}
+const failedOutcome = (value: object): value is SendOutcome => 'userErrors' in value;
 
 function participantOf(igId: string, recipientId: string | number | undefined): string | null {
   const decoded = decodeId(String(recipientId ?? ''));
@@ -430,9 +437,9 @@ async function runSend(
   input: InputCommon & MessageInputShape,
   ctx: Context,
 ): Promise<SendOutcome> {
-  const session = requireSession(ctx);
-  const igId = accountOf(ctx, input.accountId);
-  if (!igId) return notFound('', 'accountId', 'Account');
+  const from = sender(ctx, input.accountId);
+  if (failedOutcome(from)) return from;
+  const { session, igId } = from;
   const igsid = participantOf(igId, input.recipientId);
   if (!igsid) return notFound(igId, 'recipientId', 'Participant');
   const spec = SENDS[mutation];
@@ -528,9 +535,9 @@ async function runReaction(
   },
   ctx: Context,
 ): Promise<SendOutcome> {
-  const session = requireSession(ctx);
-  const igId = accountOf(ctx, input.accountId);
-  if (!igId) return notFound('', 'accountId', 'Account');
+  const from = sender(ctx, input.accountId);
+  if (failedOutcome(from)) return from;
+  const { session, igId } = from;
   const decoded = decodeId(String(input.messageId));
   const { igsid, mid } = decodeMessageRest(decoded?.rest ?? '');
   if (decoded?.typename !== 'Message' || decoded.igId !== igId || !mid) {
@@ -625,9 +632,9 @@ async function runSenderAction(
   input: { accountId: string | number; recipientId: string | number },
   ctx: Context,
 ): Promise<SendOutcome> {
-  const session = requireSession(ctx);
-  const igId = accountOf(ctx, input.accountId);
-  if (!igId) return notFound('', 'accountId', 'Account');
+  const from = sender(ctx, input.accountId);
+  if (failedOutcome(from)) return from;
+  const { session, igId } = from;
   const igsid = participantOf(igId, input.recipientId);
   if (!igsid) return notFound(igId, 'recipientId', 'Participant');
   return ctx.sends.send(session, {
@@ -654,9 +661,9 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      const session = requireSession(ctx);
-      const igId = accountOf(ctx, input.accountId);
-      if (!igId) return notFound('', 'accountId', 'Account');
+      const from = sender(ctx, input.accountId);
+      if (failedOutcome(from)) return from;
+      const { session, igId } = from;
       const parsed = check(privateReplySchema, { commentId: input.commentId, text: input.text });
       if (!parsed.ok) return validationErrors(igId, parsed.errors as Invalid[]);
       const body = {
