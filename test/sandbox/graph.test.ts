@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import {
@@ -8,12 +7,9 @@ import {
   type SimToken,
   type SimUser,
 } from '../../src/sandbox/store.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const T0 = Date.parse('2026-11-20T12:00:00Z');
-const fixture = (name: string) =>
-  JSON.parse(
-    readFileSync(new URL(`../../../shared/fixtures/instagram/${name}`, import.meta.url), 'utf8'),
-  );
 
 /** Replaces every value by its JSON type, so shapes compare without values. */
 function shape(value: unknown): unknown {
@@ -229,7 +225,7 @@ describe('conversations', () => {
     expect(res.body.paging.cursors.before).toMatch(/^QVFI/);
     expect(res.body.paging.next).toBeUndefined();
     expect(shape(res.body.data)).toEqual(
-      shape(fixture('api-conversations-list-postman.json').data),
+      shape((fixture('api-conversations-list-postman.json') as { data: unknown }).data),
     );
   });
 

@@ -1,11 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock, DAY, HOUR, type SimMedia, type SimToken } from '../../src/sandbox/store.ts';
+import { fixture as readFixture } from '../helpers/fixtures.ts';
 
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 const SECRET = 'http-test-instagram-app-secret';
@@ -19,8 +19,7 @@ const REDIRECT = 'https://igql.example/auth/instagram/callback';
 
 type Json = Record<string, unknown>;
 
-const fixture = (name: string): Json =>
-  JSON.parse(readFileSync(`/work/shared/fixtures/instagram/${name}`, 'utf8'));
+const fixture = (name: string): Json => readFixture(name) as Json;
 
 /** The structure of a value: same keys, every leaf replaced by its JSON type, lists by their first item. */
 const shape = (value: unknown): unknown => {

@@ -1,5 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +10,7 @@ import {
   WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from '../../src/sandbox/webhooks.ts';
+import { fixture } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
 
 const SECRET = 'test-instagram-app-secret';
@@ -28,9 +28,6 @@ const fixedClock = (start: number): Clock => {
     },
   };
 };
-
-const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(`/work/shared/fixtures/instagram/${name}`, 'utf8'));
 
 /** The structure of a value: same keys, every leaf replaced by its type. */
 const shape = (value: unknown): unknown => {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserActions } from '../../src/sandbox/actions.ts';
 import { handleSend } from '../../src/sandbox/send.ts';
@@ -8,10 +7,7 @@ import { WebhookDispatcher } from '../../src/sandbox/webhooks.ts';
 import type { InboxEventData, InboxMessage } from '../../src/webhooks/events.ts';
 import { messageIdentity, normalise } from '../../src/webhooks/normalise.ts';
 import { verifySignature } from '../../src/webhooks/verify.ts';
-
-const FIXTURES = '/work/shared/fixtures/instagram';
-const fixtureText = (name: string): string => readFileSync(`${FIXTURES}/${name}`, 'utf8');
-const fixture = (name: string): unknown => JSON.parse(fixtureText(name));
+import { fixture, fixtureNames, fixtureText } from '../helpers/fixtures.ts';
 
 /** The digest `normalise` puts in the identity of UNKNOWN and OPTIN events. */
 const digestOf = (raw: unknown): string =>
@@ -253,7 +249,7 @@ const EXPECTED: Record<string, InboxEventData[]> = {
 
 describe('normalise: the fixtures', () => {
   it('covers every webhook fixture', () => {
-    const files = readdirSync(FIXTURES).filter((f) => /^webhook-.*\.json$/.test(f));
+    const files = fixtureNames().filter((f) => /^webhook-.*\.json$/.test(f));
     expect(files.sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 

@@ -1,22 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
 import { verifyChallenge, verifySignature } from '../../src/webhooks/verify.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const SECRET = 'test-instagram-app-secret';
 
 /** A real-looking raw body: Meta's escapes (`\/`, `\uXXXX`), as the simulator sends it. */
-const raw = Buffer.from(
-  toMetaJson(
-    JSON.parse(
-      readFileSync(
-        '/work/shared/fixtures/instagram/webhook-message-reactions-postman.json',
-        'utf8',
-      ),
-    ),
-  ),
-);
+const raw = Buffer.from(toMetaJson(fixture('webhook-message-reactions-postman.json')));
 const header = signatureHeaders(raw.toString('latin1'), SECRET)['X-Hub-Signature-256'];
 
 describe('verifySignature', () => {
