@@ -11,7 +11,20 @@ try {
 }
 
 const app = createApp({ config });
-const url = await app.start();
+let url: string;
+try {
+  url = await app.start();
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+  console.error(
+    code === 'EADDRINUSE'
+      ? `igql: PORT ${config.port} is already in use on ${config.host}: stop what listens there or set PORT to a free port`
+      : `igql: PORT ${config.port} cannot be bound on ${config.host} (permission denied): set PORT to 1024 or above`,
+  );
+  await app.stop();
+  process.exit(1);
+}
 app.logger.info({ url, sandbox: config.sandbox }, 'igql listening');
 console.log(`igql is ready: GraphiQL at ${url}`);
 

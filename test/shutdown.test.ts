@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -76,5 +77,61 @@ describe('graceful shutdown', () => {
     expect(code).toBe(0);
     expect(output.stdout).toContain('"msg":"shutting down"');
     expect(output.stdout).toContain('"msg":"stopped"');
+  });
+});
+
+describe('npm start at the door', () => {
+  const npmStart = (port: number) =>
+    spawn('npm', ['start'], {
+      env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so that the test can kill what it leaves behind.
+      detached: true,
+    });
+
+  it('names PORT in one line and exits 1 when the port is taken', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const child = npmStart(port);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    taken.close();
+    expect(code).toBe(1);
+    const ours = stderr.split('\n').filter((line) => line.startsWith('igql:'));
+    expect(ours).toEqual([
+      `igql: PORT ${port} is already in use on 127.0.0.1: stop what listens there or set PORT to a free port`,
+    ]);
+    expect(stderr).not.toContain('    at ');
+  });
+
+  it('stops serving when npm’s own process is signalled', async () => {
+    const port = await freePort();
+    const child = npmStart(port);
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', () => {
+        if (stdout.includes('igql is ready')) resolve();
+      });
+    });
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    try {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+      // npm has gone; node, its child, must have gone too: nothing answers on the port.
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+      expect(stdout).toContain('igql is ready');
+    } finally {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {}
+    }
   });
 });
