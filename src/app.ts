@@ -48,6 +48,10 @@ const SANDBOX_QUERY = `# The sandbox's demo inbox: one call to the simulated Ins
 }
 `;
 
+/** `http://localhost:PORT`, `http://127.0.0.1:PORT` or `http://[::1]:PORT`, on this port. */
+const isLoopbackOrigin = (origin: string, port: number): boolean =>
+  new RegExp(`^http://(localhost|127\\.0\\.0\\.1|\\[::1\\]):${port}$`).test(origin);
+
 export interface AppDeps {
   readonly config: Config;
   /** Default: a pino logger at `config.logLevel` on stdout. */
@@ -244,6 +248,7 @@ export function createApp(deps: AppDeps): App {
   let sandbox: Sandbox | undefined;
   let sandboxSession: string | undefined;
   let baseUrl = '';
+  let boundPort = 0;
 
   const routes: Record<string, Route> = {
     'GET /healthz': (_req, res) => json(res, 200, { status: 'ok' }),
@@ -280,8 +285,14 @@ export function createApp(deps: AppDeps): App {
     routes,
     authRoutes({
       secret: config.sessionSecret,
-      // Tests listen on port 0: the redirect URI is then the address actually bound.
-      publicBase: () => (config.port === 0 ? baseUrl : config.publicUrl),
+      publicBase: (req) => {
+        // Sandbox: a login comes back to the loopback origin it started on (localhost or
+        // 127.0.0.1), where its cookie lives.
+        const origin = `http://${req.headers.host}`;
+        if (config.sandbox && isLoopbackOrigin(origin, boundPort)) return origin;
+        // Tests listen on port 0: the redirect URI is then the address actually bound.
+        return config.port === 0 ? baseUrl : config.publicUrl;
+      },
       allowedOrigins: config.allowedOrigins,
       hosts: oauthHosts,
       app: oauthApp,
@@ -361,6 +372,7 @@ export function createApp(deps: AppDeps): App {
       const refreshEvery = deps.refreshIntervalMs ?? 3_600_000;
       if (refreshEvery > 0) refresher.start(refreshEvery);
       const { port } = server.address() as AddressInfo;
+      boundPort = port;
       const host = ['127.0.0.1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
       baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       return `http://${host}:${port}/graphql`;

@@ -32,8 +32,12 @@ const STATE_TTL_S = 600;
 
 export interface AuthRouteOptions {
   readonly secret: Uint8Array;
-  /** Where browsers reach igql (the redirect URI is `<base>/auth/instagram/callback`). */
-  readonly publicBase: () => string;
+  /**
+   * Where the browser of this request reaches igql: the redirect URI is
+   * `<base>/auth/instagram/callback`, and the login must come back to the origin it started on,
+   * where its `igql_login` cookie lives.
+   */
+  readonly publicBase: (req: IncomingMessage) => string;
   readonly allowedOrigins: readonly string[];
   readonly hosts: () => OAuthHosts;
   readonly app: () => OAuthApp;
@@ -58,15 +62,15 @@ const isLoopback = (base: string) =>
  * `POST /auth/logout` revokes the session everywhere.
  */
 export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
-  const redirectUri = () => `${o.publicBase()}/auth/instagram/callback`;
-  const cookie = (name: string, value: string, maxAge: number, path = '/') =>
+  const redirectUri = (req: IncomingMessage) => `${o.publicBase(req)}/auth/instagram/callback`;
+  const cookie = (req: IncomingMessage, name: string, value: string, maxAge: number, path = '/') =>
     [
       `${name}=${encodeURIComponent(value)}`,
       `Path=${path}`,
       `Max-Age=${maxAge}`,
       'HttpOnly',
       'SameSite=Lax',
-      ...(isLoopback(o.publicBase()) ? [] : ['Secure']),
+      ...(isLoopback(o.publicBase(req)) ? [] : ['Secure']),
     ].join('; ');
 
   /** The session the browser already has, if any: a new login adds its account to it. */
@@ -76,6 +80,7 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
   };
 
   const issue = async (
+    req: IncomingMessage,
     res: ServerResponse,
     sub: string,
     accounts: readonly string[],
@@ -89,8 +94,8 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
       REFRESH_TTL_S,
     );
     res.setHeader('set-cookie', [
-      cookie(SESSION_COOKIE, accessToken, ACCESS_TTL_S),
-      cookie(REFRESH_COOKIE, refreshToken, REFRESH_TTL_S, '/auth'),
+      cookie(req, SESSION_COOKIE, accessToken, ACCESS_TTL_S),
+      cookie(req, REFRESH_COOKIE, refreshToken, REFRESH_TTL_S, '/auth'),
     ]);
     return { accessToken, refreshToken, expiresIn: ACCESS_TTL_S };
   };
@@ -123,9 +128,9 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         STATE_TTL_S,
       );
       res.writeHead(302, {
-        location: authorizeUrl(o.hosts(), o.app(), redirectUri(), state),
+        location: authorizeUrl(o.hosts(), o.app(), redirectUri(req), state),
         'cache-control': 'no-store',
-        'set-cookie': cookie(LOGIN_COOKIE, nonce, STATE_TTL_S, '/auth/instagram'),
+        'set-cookie': cookie(req, LOGIN_COOKIE, nonce, STATE_TTL_S, '/auth/instagram'),
       });
       res.end();
     },
@@ -189,7 +194,7 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         return;
       }
       try {
-        const short = await o.oauth.exchangeCode(code, redirectUri());
+        const short = await o.oauth.exchangeCode(code, redirectUri(req));
         const long = await o.oauth.exchangeLongLived(short.accessToken);
         const now = (o.now ?? Date.now)();
         // `/me` names the IG_ID (`user_id`), which webhooks and sends use.
@@ -211,6 +216,7 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         // Appended: the session's default account (`viewer`) stays what it was.
         const accounts = [...new Set([...(current?.accounts ?? []), igId])];
         const tokens = await issue(
+          req,
           res,
           current?.sub ?? `ig:${igId}`,
           accounts,
@@ -268,7 +274,7 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
           { sub: payload.sub ?? '', accounts, sid },
           ACCESS_TTL_S,
         );
-        res.setHeader('set-cookie', cookie(SESSION_COOKIE, accessToken, ACCESS_TTL_S));
+        res.setHeader('set-cookie', cookie(req, SESSION_COOKIE, accessToken, ACCESS_TTL_S));
         json(res, 200, { accessToken, expiresIn: ACCESS_TTL_S });
       } catch (error) {
         if (!(error instanceof SessionError)) throw error;
@@ -303,8 +309,8 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
       }
       for (const sid of sids) await o.revocations.revoke(sid, REFRESH_TTL_S * 1000);
       res.setHeader('set-cookie', [
-        cookie(SESSION_COOKIE, '', 0),
-        cookie(REFRESH_COOKIE, '', 0, '/auth'),
+        cookie(req, SESSION_COOKIE, '', 0),
+        cookie(req, REFRESH_COOKIE, '', 0, '/auth'),
       ]);
       res.writeHead(204);
       res.end();

@@ -1,9 +1,12 @@
+import { get as httpGet } from 'node:http';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/session.ts';
 import { globalId } from '../../src/global-id.ts';
 import type { SimAccount } from '../../src/sandbox/store.ts';
+import { type RunningApp, startApp } from '../helpers/app.ts';
 import { type Gateway, startGateway } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/net.ts';
 import { openSocket } from '../helpers/transports.ts';
 
 const SCOPE =
@@ -534,5 +537,56 @@ describe('refresh and logout', () => {
     const res = await logout(bearer(expired), { refreshToken: client.refreshToken });
     expect(res.status).toBe(204);
     expect(await refresh({ refreshToken: client.refreshToken })).toEqual(gone);
+  });
+});
+
+describe('Business Login in sandbox mode, from either loopback origin', () => {
+  let igql: RunningApp;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    igql = await startApp({ PORT: String(port) });
+  });
+  afterAll(() => igql?.stop());
+
+  for (const host of ['localhost', '127.0.0.1']) {
+    it(`comes back to http://${host}, where the login cookie lives`, async () => {
+      const origin = `http://${host}:${port}`;
+      const started = await fetch(`${origin}/auth/instagram/login`, { redirect: 'manual' });
+      const cookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const authorizeAt = new URL(started.headers.get('location') ?? '');
+      expect(authorizeAt.searchParams.get('redirect_uri')).toBe(
+        `${origin}/auth/instagram/callback`,
+      );
+      const consented = await fetch(authorizeAt, { redirect: 'manual' });
+      const back = new URL(consented.headers.get('location') ?? '');
+      expect(back.origin).toBe(origin);
+      const res = await fetch(back, { redirect: 'manual', headers: { cookie, ...asJson } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as LoginBody).account.username).toBe('northwind.shop');
+    });
+  }
+
+  it('never takes a redirect URI from a Host that is not this loopback port', async () => {
+    // fetch cannot set Host; node:http can, as any client outside a browser.
+    const location = await new Promise<string>((resolve, reject) => {
+      const req = httpGet(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/auth/instagram/login',
+          headers: { host: 'evil.example' },
+        },
+        (res) => {
+          res.resume();
+          resolve(String(res.headers.location));
+        },
+      );
+      req.on('error', reject);
+    });
+    const authorizeAt = new URL(location);
+    expect(authorizeAt.searchParams.get('redirect_uri')).toBe(
+      `http://localhost:${port}/auth/instagram/callback`,
+    );
   });
 });
