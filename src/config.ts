@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 
 /** A key that encrypts Instagram tokens at rest; `kid` names it inside every ciphertext. */
@@ -55,6 +55,13 @@ export interface Config {
     readonly rateLimits: boolean;
   };
 }
+
+/**
+ * The app secret of sandbox mode when INSTAGRAM_APP_SECRET is not set: known on purpose, so the
+ * secrets derived from it (SESSION_SECRET, the token key, the webhook verify token) and the demo
+ * data's ids stay the same across restarts. Never used with INSTAGRAM_APP_ID set.
+ */
+export const SANDBOX_APP_SECRET = 'igql-sandbox';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -192,8 +199,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     if (e.JWT_AUDIENCE === undefined) problems.push('JWT_AUDIENCE: required with JWT_JWKS_URL');
   }
   // Sandbox secrets not given derive from the app secret, so that sandbox instances sharing a
-  // Redis and an INSTAGRAM_APP_SECRET agree; a random one when that is not given either.
-  const appSecret = e.INSTAGRAM_APP_SECRET ?? randomBytes(32).toString('hex');
+  // Redis and an INSTAGRAM_APP_SECRET agree, and so that a restart with the same settings keeps
+  // the demo's ids and the session tokens `GET /sandbox` hands out (a saved GraphiQL tab or
+  // script keeps working). Without INSTAGRAM_APP_SECRET the sandbox uses a known, documented
+  // secret. That is acceptable in sandbox mode only (production requires the secret above): the
+  // data is the simulator's demo, `GET /sandbox` hands a session to anyone who asks anyway, and
+  // the sandbox binds loopback unless HOST says otherwise. A sandbox reachable by others that
+  // should be private sets its own INSTAGRAM_APP_SECRET.
+  const appSecret = e.INSTAGRAM_APP_SECRET ?? SANDBOX_APP_SECRET;
   const derive = (purpose: string) => createHmac('sha256', appSecret).update(purpose).digest();
   const keys =
     e.TOKEN_ENCRYPTION_KEYS === undefined
@@ -221,7 +234,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       oauthUrl: e.INSTAGRAM_OAUTH_URL,
       tokenUrl: e.INSTAGRAM_TOKEN_URL,
       apiVersion: e.INSTAGRAM_API_VERSION,
-      webhookVerifyToken: e.INSTAGRAM_WEBHOOK_VERIFY_TOKEN ?? randomBytes(16).toString('hex'),
+      webhookVerifyToken:
+        e.INSTAGRAM_WEBHOOK_VERIFY_TOKEN ??
+        derive('igql sandbox webhook verify token').toString('hex').slice(0, 32),
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     sessionSecret: new TextEncoder().encode(

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, SANDBOX_APP_SECRET } from '../src/config.ts';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -13,7 +14,7 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 }
 
 describe('loadConfig', () => {
-  it('defaults to sandbox mode on loopback with generated secrets', () => {
+  it('defaults to sandbox mode on loopback with secrets derived from a known one', () => {
     const config = loadConfig({});
     expect(config.sandbox).toBe(true);
     expect(config.port).toBe(4000);
@@ -23,8 +24,15 @@ describe('loadConfig', () => {
     expect(config.instagram.oauthUrl).toBe('https://www.instagram.com');
     expect(config.instagram.tokenUrl).toBe('https://api.instagram.com');
     expect(config.instagram.apiVersion).toBe('v25.0');
-    expect(config.instagram.appSecret).toMatch(/^[0-9a-f]{64}$/);
-    expect(config.instagram.webhookVerifyToken).toMatch(/^[0-9a-f]{32}$/);
+    expect(config.instagram.appSecret).toBe('igql-sandbox');
+    expect(config.instagram.appSecret).toBe(SANDBOX_APP_SECRET);
+    expect(config.instagram.webhookVerifyToken).toBe('5e501094decd2ff029233f3e61da2820');
+    expect(config.instagram.webhookVerifyToken).toBe(
+      createHmac('sha256', 'igql-sandbox')
+        .update('igql sandbox webhook verify token')
+        .digest('hex')
+        .slice(0, 32),
+    );
     expect(config.sessionSecret.byteLength).toBe(64);
     expect(config.tokenEncryptionKeys).toHaveLength(1);
     expect(config.tokenEncryptionKeys[0]?.key.length).toBe(32);
@@ -45,7 +53,17 @@ describe('loadConfig', () => {
     const other = loadConfig({ INSTAGRAM_APP_SECRET: 's4' });
     expect(other.sessionSecret).not.toEqual(one.sessionSecret);
     expect(other.tokenEncryptionKeys[0]?.key).not.toEqual(one.tokenEncryptionKeys[0]?.key);
-    expect(loadConfig({}).sessionSecret).not.toEqual(loadConfig({}).sessionSecret);
+    expect(other.instagram.webhookVerifyToken).not.toBe(one.instagram.webhookVerifyToken);
+    expect(other.instagram.webhookVerifyToken).toMatch(/^[0-9a-f]{32}$/);
+    // Without INSTAGRAM_APP_SECRET too: a restart keeps the sandbox's sessions valid.
+    const [fresh, again] = [loadConfig({}), loadConfig({})];
+    expect(fresh.sessionSecret).toEqual(again.sessionSecret);
+    expect(fresh.tokenEncryptionKeys).toEqual(again.tokenEncryptionKeys);
+    expect(fresh.instagram.webhookVerifyToken).toBe(again.instagram.webhookVerifyToken);
+    expect(fresh.sessionSecret).not.toEqual(one.sessionSecret);
+    expect(Buffer.from(fresh.sessionSecret).toString()).toBe(
+      createHmac('sha256', 'igql-sandbox').update('igql sandbox session secret').digest('hex'),
+    );
   });
 
   it('is frozen all the way down', () => {

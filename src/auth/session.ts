@@ -40,22 +40,33 @@ export class SessionError extends Error {
   override readonly name = 'SessionError';
 }
 
+/**
+ * What makes a token reproducible (the sandbox's): a given `jti` and issue time (seconds)
+ * instead of a random one and now. The expiry is `issuedAt + ttl`.
+ */
+export interface FixedClaims {
+  readonly jti: string;
+  readonly issuedAt: number;
+}
+
 /** Signs one of igql's own JWTs (HS256 with `SESSION_SECRET`). */
 export async function signToken(
   secret: Uint8Array,
   type: TokenType,
   claims: Record<string, unknown> & { sub: string },
   ttlSeconds: number,
+  fixed?: FixedClaims,
 ): Promise<string> {
   const { sub, ...rest } = claims;
+  const issuedAt = fixed?.issuedAt ?? Math.floor(Date.now() / 1000);
   return new SignJWT(rest)
     .setProtectedHeader({ alg: 'HS256', typ: TOKEN_TYPES[type] })
     .setIssuer(SESSION_ISSUER)
     .setAudience(SESSION_AUDIENCE)
     .setSubject(sub)
-    .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .setJti(fixed?.jti ?? randomUUID())
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + ttlSeconds)
     .sign(secret);
 }
 
@@ -64,12 +75,14 @@ export const signSession = (
   secret: Uint8Array,
   claims: { sub: string; accounts: readonly string[]; sid?: string },
   ttlSeconds = ACCESS_TTL_S,
+  fixed?: FixedClaims,
 ): Promise<string> =>
   signToken(
     secret,
     'access',
     { sub: claims.sub, accounts: [...claims.accounts], sid: claims.sid ?? randomUUID() },
     ttlSeconds,
+    fixed,
   );
 
 /** Verifies one of igql's own tokens: algorithm, type, issuer, audience, expiry pinned. */

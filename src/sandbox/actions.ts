@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { digits, newAttachmentId, newCommentId, newMediaId } from './ids.ts';
+import { digits, newAttachmentId, newCdnSignature, newCommentId, newMediaId } from './ids.ts';
 import type { SimAttachment, SimComment, SimMessage, SimShare, SimUser, Store } from './store.ts';
 import type { WebhookSink } from './webhook-sink.ts';
 
@@ -69,7 +68,7 @@ const REACTIONS: Readonly<Record<string, string>> = {
 
 /** A lookaside CDN URL like the ones real attachment payloads carry. */
 const cdnUrl = () =>
-  `https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=${digits(17)}&signature=${randomBytes(48).toString('base64url')}`;
+  `https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=${digits(17)}&signature=${newCdnSignature()}`;
 
 /**
  * What simulated Instagram users do: each action changes the store and raises the webhook event

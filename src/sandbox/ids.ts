@@ -1,8 +1,64 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 
-/** Digits from a CSPRNG: ids are opaque and never sequential, as Instagram's are. */
+/** Where ids take their randomness from. */
+export interface RandomSource {
+  /** An integer in [min, max). */
+  int(min: number, max: number): number;
+  bytes(n: number): Buffer;
+}
+
+/** The default: a CSPRNG, so ids made at run time never repeat those of an earlier run. */
+export const cryptoRandom: RandomSource = { int: randomInt, bytes: randomBytes };
+
+/**
+ * A deterministic source: HMAC-SHA256 of `key` over a counter, block after block. The same key
+ * gives the same ids, which is what makes the sandbox's demo data stable across restarts.
+ */
+export function seededRandom(key: Uint8Array | string): RandomSource {
+  let counter = 0;
+  let pool = Buffer.alloc(0);
+  const bytes = (n: number): Buffer => {
+    while (pool.length < n) {
+      const block = createHmac('sha256', key).update(`block ${counter++}`).digest();
+      pool = Buffer.concat([pool, block]);
+    }
+    const out = Buffer.from(pool.subarray(0, n));
+    pool = pool.subarray(n);
+    return out;
+  };
+  return {
+    bytes,
+    int(min, max) {
+      // Rejection sampling over 32 bits: no modulo bias.
+      const range = max - min;
+      const limit = 2 ** 32 - (2 ** 32 % range);
+      for (;;) {
+        const value = bytes(4).readUInt32BE(0);
+        if (value < limit) return min + (value % range);
+      }
+    },
+  };
+}
+
+let random = cryptoRandom;
+
+/**
+ * Runs `fn` (synchronous) with every id below drawn from `source`, then goes back to the
+ * CSPRNG. The sandbox seeds its demo data this way.
+ */
+export function withRandom<T>(source: RandomSource, fn: () => T): T {
+  const previous = random;
+  random = source;
+  try {
+    return fn();
+  } finally {
+    random = previous;
+  }
+}
+
+/** Random digits: ids are opaque and never sequential, as Instagram's are. */
 export const digits = (n: number): string =>
-  Array.from({ length: n }, (_, i) => (i === 0 ? randomInt(1, 10) : randomInt(0, 10))).join('');
+  Array.from({ length: n }, (_, i) => (i === 0 ? random.int(1, 10) : random.int(0, 10))).join('');
 
 const b64 = (text: string) => Buffer.from(text).toString('base64').replace(/=+$/, '');
 
@@ -27,5 +83,7 @@ export const newAccessToken = (): string =>
   `IGAA${Buffer.from(digits(24) + digits(24))
     .toString('base64url')
     .slice(0, 60)}`;
+/** The `signature` of a lookaside CDN URL. */
+export const newCdnSignature = (): string => random.bytes(48).toString('base64url');
 /** 23 characters starting with `A`, as `A7OjVVCXwSdfpIERKqntSKo`. */
-export const newFbtraceId = (): string => `A${randomBytes(17).toString('base64url').slice(0, 22)}`;
+export const newFbtraceId = (): string => `A${random.bytes(17).toString('base64url').slice(0, 22)}`;

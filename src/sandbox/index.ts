@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { signSession } from '../auth/session.ts';
 import type { StoredAccount } from '../auth/token-store.ts';
@@ -6,6 +7,7 @@ import { decodeId, globalId } from '../global-id.ts';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
 import type { Logger } from '../logger.ts';
 import { type DemoAccount, seedDemo } from './demo.ts';
+import { seededRandom, withRandom } from './ids.ts';
 import { Simulator } from './simulator.ts';
 
 export interface Sandbox {
@@ -26,7 +28,34 @@ export interface SandboxOptions {
   readonly simulator?: Simulator;
 }
 
-const SESSION_TTL_S = 24 * 3600;
+/** A sandbox session lives 48 hours from the start of its UTC day: at least 24 hours left. */
+export const SANDBOX_SESSION_TTL_S = 48 * 3600;
+const DAY_S = 24 * 3600;
+
+/**
+ * The session token the sandbox hands out (`GET /sandbox`, GraphiQL): the same all day and across
+ * restarts with the same SESSION_SECRET, so a saved tab or script keeps working. Issued at the
+ * start of `now`'s UTC day, it expires 48 hours later: valid at least 24 hours from `now`.
+ * Its `sid` (what logout revokes) and `jti` name the user and the day: a logout ends that day's
+ * token only, and the next day's is a new session.
+ */
+export function sandboxSessionToken(
+  secret: Uint8Array,
+  sub: string,
+  igIds: readonly string[],
+  now: number = Date.now(),
+): Promise<string> {
+  const issuedAt = Math.floor(now / 1000 / DAY_S) * DAY_S;
+  const sid = `${sub}:${new Date(issuedAt * 1000).toISOString().slice(0, 10)}`;
+  return signSession(secret, { sub, accounts: igIds, sid }, SANDBOX_SESSION_TTL_S, {
+    jti: sid,
+    issuedAt,
+  });
+}
+
+/** The seed of the demo data's ids: the same app secret, the same ids (see config.ts). */
+const demoRandom = (appSecret: string) =>
+  seededRandom(createHmac('sha256', appSecret).update('igql sandbox seed').digest());
 
 const inbound = z.object({
   accountId: z.string().min(1),
@@ -52,7 +81,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
   let demo: DemoAccount[] = [];
   if (!options.simulator) {
-    demo = seedDemo(simulator);
+    // Ids and tokens of the demo come from a seed, so that they survive a restart; what is
+    // created afterwards draws from the CSPRNG again and never repeats an earlier run's ids.
+    demo = withRandom(demoRandom(config.instagram.appSecret), () => seedDemo(simulator));
     await simulator.start();
   }
   logger.info({ graphUrl: simulator.url }, 'sandbox: simulated Instagram is up');
@@ -68,11 +99,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             id: globalId.account(account.igId),
             igId: account.igId,
             username: account.username,
-            token: await signSession(
-              config.sessionSecret,
-              { sub: `sandbox:${account.username}`, accounts: [account.igId] },
-              SESSION_TTL_S,
-            ),
+            token: await sandboxSessionToken(config.sessionSecret, `sandbox:${account.username}`, [
+              account.igId,
+            ]),
             instagramAccessToken: token.token,
           })),
         ),
