@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, maskError } from 'graphql-yoga';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, type GraphiQLOptions, maskError, type Plugin } from 'graphql-yoga';
 import { AccountStatusService } from './auth/account-status.ts';
 import { TokenRefresher } from './auth/refresh.ts';
 import { authRoutes } from './auth/routes.ts';
-import { signSession } from './auth/session.ts';
 import { createSessions } from './auth/sessions.ts';
 import type { Config } from './config.ts';
-import { json, type Route } from './http.ts';
+import { createGraphiQL, type GraphiQL } from './graphiql/index.ts';
+import { compressResponses, json, type Route } from './http.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { InstagramApi } from './instagram/graph.ts';
 import { OAuthClient } from './instagram/oauth.ts';
@@ -33,24 +33,14 @@ import { Reconciler } from './webhooks/reconcile.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 import { attachWebsockets, type ServerContext } from './websocket.ts';
 
-const SANDBOX_QUERY = `# The sandbox's demo inbox: one call to the simulated Instagram.
-{
-  viewer {
-    username
-    conversations(first: 10) {
-      nodes {
-        participants { username }
-        replyWindow { state closesAt }
-        messages(first: 5) { nodes { text from { username } createdTime } }
-      }
-    }
-  }
-}
-`;
-
 /** `http://localhost:PORT`, `http://127.0.0.1:PORT` or `http://[::1]:PORT`, on this port. */
 const isLoopbackOrigin = (origin: string, port: number): boolean =>
   new RegExp(`^http://(localhost|127\\.0\\.0\\.1|\\[::1\\]):${port}$`).test(origin);
+
+/** Refuses introspection queries (`__schema`, `__type`) where `INTROSPECTION` is off. */
+const useNoIntrospection = (): Plugin => ({
+  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+});
 
 export interface AppDeps {
   readonly config: Config;
@@ -149,23 +139,17 @@ export function createApp(deps: AppDeps): App {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     healthCheckEndpoint: '/healthz',
-    // In sandbox mode GraphiQL opens ready to use: the first demo account's session in the
-    // headers and an inbox query in the editor.
-    // GraphiQL's assets are served by igql itself, not a CDN: it works offline too.
-    renderGraphiQL,
-    graphiql: () => ({
-      title: 'igql',
-      subscriptionsProtocol: 'WS',
-      ...(sandboxSession
-        ? {
-            headers: JSON.stringify({ authorization: `Bearer ${sandboxSession}` }),
-            defaultQuery: SANDBOX_QUERY,
-          }
-        : {}),
-    }),
+    // GraphiQL's files are served by igql itself (no CDN: it works offline), hashed, cached and
+    // compressed. In sandbox mode it opens ready to use: the demo session in the headers, and
+    // example tabs.
+    graphiql: config.graphiql
+      ? () => ({ title: 'igql', subscriptionsProtocol: 'WS', ...sandboxGraphiQLOptions })
+      : false,
+    renderGraphiQL: async (options) => (await graphiqlPage()).render(options),
     // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      ...(config.introspection ? [] : [useNoIntrospection()]),
       // Depth and cost are the schema's (Pothos complexity, aware of page sizes); armor bounds
       // the rest and hides field suggestions.
       EnvelopArmorPlugin({
@@ -246,7 +230,12 @@ export function createApp(deps: AppDeps): App {
     },
   });
   let sandbox: Sandbox | undefined;
-  let sandboxSession: string | undefined;
+  let sandboxGraphiQLOptions: GraphiQLOptions = {};
+  let graphiql: Promise<GraphiQL> | undefined;
+  const graphiqlPage = () => {
+    graphiql ??= createGraphiQL();
+    return graphiql;
+  };
   let baseUrl = '';
   let boundPort = 0;
 
@@ -306,7 +295,7 @@ export function createApp(deps: AppDeps): App {
     }),
   );
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://igql').pathname}`];
     try {
       if (route) await route(req, res);
@@ -316,7 +305,9 @@ export function createApp(deps: AppDeps): App {
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.destroy();
     }
-  });
+  };
+  const compress = compressResponses();
+  const server = createServer((req, res) => compress(req, res, () => void handle(req, res)));
 
   const ws = attachWebsockets({
     server,
@@ -351,11 +342,6 @@ export function createApp(deps: AppDeps): App {
           ...(deps.simulator ? { simulator: deps.simulator } : {}),
         });
         for (const account of sandbox.accounts()) await tokens.put(account);
-        sandboxSession = await signSession(
-          config.sessionSecret,
-          { sub: 'sandbox:graphiql', accounts: sandbox.accounts().map((a) => a.igId) },
-          24 * 3600,
-        );
         upstream.graphUrl = sandbox.simulator.url;
         upstream.oauthUrl = sandbox.simulator.url;
         upstream.tokenUrl = sandbox.simulator.url;
@@ -373,6 +359,24 @@ export function createApp(deps: AppDeps): App {
       if (refreshEvery > 0) refresher.start(refreshEvery);
       const { port } = server.address() as AddressInfo;
       boundPort = port;
+      if (config.graphiql) Object.assign(routes, (await graphiqlPage()).routes);
+      if (sandbox && config.graphiql) {
+        const { sandboxGraphiQL } = await import('./sandbox/graphiql.ts');
+        const { sandboxSessionToken } = await import('./sandbox/index.ts');
+        const [first] = sandbox.accounts();
+        sandboxGraphiQLOptions = sandboxGraphiQL({
+          store: sandbox.simulator.store,
+          // The same all day and across restarts: a tab GraphiQL saved keeps working.
+          session: await sandboxSessionToken(
+            config.sessionSecret,
+            'sandbox:graphiql',
+            sandbox.accounts().map((a) => a.igId),
+          ),
+          igId: first?.igId ?? '',
+          customer: 'ana.costa',
+          port,
+        });
+      }
       const host = ['127.0.0.1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
       baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       return `http://${host}:${port}/graphql`;

@@ -48,6 +48,10 @@ export interface Config {
   /** Browser origins allowed for websockets and CORS. */
   readonly allowedOrigins: readonly string[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Serve GraphiQL on `GET /graphql` from a browser. Default: on in sandbox and development. */
+  readonly graphiql: boolean;
+  /** Answer introspection queries. Default: on where GraphiQL is. */
+  readonly introspection: boolean;
   readonly sandboxOptions: {
     /** Latency the simulator adds to every Graph API answer. Default 0. */
     readonly latencyMs: number;
@@ -143,6 +147,9 @@ const env = z.object({
     .transform(Number)
     .default(0),
   SANDBOX_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  GRAPHIQL: z.enum(['on', 'off']).optional(),
+  INTROSPECTION: z.enum(['on', 'off']).optional(),
+  NODE_ENV: optional,
 });
 
 function parseKeys(value: string, problems: string[]): EncryptionKey[] {
@@ -221,6 +228,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       ? [...new Set([new URL(publicUrl).origin, ...loopbackOrigins])]
       : parseOrigins(e.ALLOWED_ORIGINS, problems);
   if (problems.length > 0) throw new ConfigError(problems);
+  // Production (an Instagram app, NODE_ENV not development) shows neither unless told to.
+  const graphiql =
+    e.GRAPHIQL === undefined ? sandbox || e.NODE_ENV === 'development' : e.GRAPHIQL === 'on';
 
   return deepFreeze({
     port: e.PORT,
@@ -251,6 +261,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     },
     allowedOrigins,
     logLevel: e.LOG_LEVEL,
+    graphiql,
+    introspection: e.INTROSPECTION === undefined ? graphiql : e.INTROSPECTION === 'on',
     sandboxOptions: { latencyMs: e.SANDBOX_LATENCY_MS, rateLimits: e.SANDBOX_RATE_LIMITS === 'on' },
   });
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import compression from 'compression';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -42,3 +43,31 @@ export function cookies(req: IncomingMessage): Record<string, string> {
 /** The token of an `Authorization: Bearer <token>` header. */
 export const bearerToken = (header: string | undefined): string | undefined =>
   /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+
+/** Bodies smaller than this are sent as they are: compressing them saves less than it costs. */
+export const COMPRESS_THRESHOLD = 1024;
+
+/**
+ * Compresses responses (brotli or gzip, as the client accepts) above `COMPRESS_THRESHOLD`: JSON,
+ * HTML and text. Never a stream (SSE, multipart), which must reach the client as it is written,
+ * nor a body that already names its encoding (GraphiQL's files).
+ */
+export function compressResponses(): (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => void,
+) => void {
+  const middleware = compression({
+    threshold: COMPRESS_THRESHOLD,
+    filter: (_req, res) =>
+      /^(application\/(json|graphql-response\+json)|text\/(html|plain))\b/.test(
+        String(res.getHeader('content-type') ?? ''),
+      ),
+  });
+  return (req, res, next) =>
+    middleware(
+      req as Parameters<typeof middleware>[0],
+      res as Parameters<typeof middleware>[1],
+      next,
+    );
+}

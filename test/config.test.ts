@@ -14,6 +14,41 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 }
 
 describe('loadConfig', () => {
+  it('turns GraphiQL and introspection on in sandbox and development, off in production', () => {
+    const production = {
+      INSTAGRAM_APP_ID: '1',
+      INSTAGRAM_APP_SECRET: 's',
+      INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'v',
+      SESSION_SECRET: 'x'.repeat(32),
+      TOKEN_ENCRYPTION_KEYS: `k:${Buffer.alloc(32).toString('base64')}`,
+    };
+    const flags = (env: Record<string, string>) => {
+      const { graphiql, introspection } = loadConfig(env);
+      return { graphiql, introspection };
+    };
+    expect(flags({})).toEqual({ graphiql: true, introspection: true });
+    expect(flags(production)).toEqual({ graphiql: false, introspection: false });
+    expect(flags({ ...production, NODE_ENV: 'development' })).toEqual({
+      graphiql: true,
+      introspection: true,
+    });
+    expect(flags({ ...production, GRAPHIQL: 'on' })).toEqual({
+      graphiql: true,
+      introspection: true,
+    });
+    expect(flags({ ...production, INTROSPECTION: 'on' })).toEqual({
+      graphiql: false,
+      introspection: true,
+    });
+    expect(flags({ GRAPHIQL: 'on', INTROSPECTION: 'off' })).toEqual({
+      graphiql: true,
+      introspection: false,
+    });
+    expect(problemsOf({ GRAPHIQL: 'yes' })).toEqual([
+      'GRAPHIQL: Invalid option: expected one of "on"|"off"',
+    ]);
+  });
+
   it('defaults to sandbox mode on loopback with secrets derived from a known one', () => {
     const config = loadConfig({});
     expect(config.sandbox).toBe(true);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -71,17 +73,109 @@ describe('igql without Redis', () => {
     expect(await ok.json()).toEqual({ data: { instagramApiVersion: 'v25.0' } });
   });
 
-  it('serves GraphiQL to a browser, set to websockets', async () => {
+  it('serves GraphiQL to a browser: a small page naming hashed files', async () => {
     const res = await fetch(igql.url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('<title>igql</title>');
-    expect(html).toContain('"subscriptionsProtocol":"WS"');
-    // Sandbox mode: ready to run, with a demo session and an inbox query.
-    expect(html).toContain('"defaultQuery":"# The sandbox');
-    expect(html).toMatch(
-      /"headers":"\{\\"authorization\\":\\"Bearer ey[\w-]+\.[\w-]+\.[\w-]+\\"\}"/,
+    expect(html.length).toBeLessThan(12_000);
+    const options = JSON.parse(
+      /<script id="igql-graphiql" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1] ?? '',
     );
+    expect(options.endpoint).toBe('/graphql');
+    expect(options.graphiql.subscriptionsProtocol).toBe('WS');
+    // Sandbox mode: ready to run, with the demo session and three example tabs.
+    const headers = JSON.parse(options.graphiql.headers);
+    expect(headers).toEqual({
+      authorization: expect.stringMatching(/^Bearer ey[\w-]+\.[\w-]+\.[\w-]+$/),
+    });
+    expect(
+      options.graphiql.defaultTabs.map((tab: { query: string; headers: string }) => [
+        /^(query|mutation|subscription) (\w+)/m.exec(tab.query)?.[0],
+        tab.headers === options.graphiql.headers,
+      ]),
+    ).toEqual([
+      ['query Inbox', true],
+      ['mutation SendText', true],
+      ['subscription InboxEvents', true],
+    ]);
+    const files = [...new Set([...html.matchAll(/"(\/graphiql\/[\w.-]+)"/g)].map((m) => m[1]))];
+    expect(files.map((f) => f?.replace(/\.[\w-]{12}\./, '.<hash>.')).sort()).toEqual([
+      '/graphiql/editor.worker.<hash>.js',
+      '/graphiql/favicon.<hash>.ico',
+      '/graphiql/graphiql.<hash>.css',
+      '/graphiql/graphiql.<hash>.js',
+      '/graphiql/graphql-ws.<hash>.js',
+      '/graphiql/graphql.worker.<hash>.js',
+      '/graphiql/igql.<hash>.js',
+      '/graphiql/json.worker.<hash>.js',
+    ]);
+  });
+
+  it('serves GraphiQL’s files compressed and cached for a year, by content hash', async () => {
+    const html = await (await fetch(igql.url, { headers: { accept: 'text/html' } })).text();
+    const bundle = /src="(\/graphiql\/graphiql\.[\w-]{12}\.js)"/.exec(html)?.[1] ?? '';
+    const get = (encoding: string) =>
+      new Promise<{ status?: number; headers: Record<string, unknown>; bytes: number }>(
+        (resolve, reject) => {
+          // node:http, not fetch: the body as it crossed the wire, not decompressed.
+          httpGet(`${igql.base}${bundle}`, { headers: { 'accept-encoding': encoding } }, (res) => {
+            let bytes = 0;
+            res.on('data', (chunk: Buffer) => {
+              bytes += chunk.length;
+            });
+            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes }));
+          }).on('error', reject);
+        },
+      );
+    const plain = await get('identity');
+    const br = await get('gzip, deflate, br');
+    const gzip = await get('gzip;q=1, br;q=0');
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(plain.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(br.headers.vary).toBe('accept-encoding');
+    expect(br.bytes).toBeLessThan(plain.bytes / 3);
+    expect(gzip.bytes).toBeLessThan(plain.bytes / 3);
+    const hash = createHash('sha256');
+    hash.update(await (await fetch(`${igql.base}${bundle}`)).bytes());
+    expect(bundle).toContain(`.${hash.digest('base64url').slice(0, 12)}.js`);
+    expect((await fetch(`${igql.base}/graphiql/graphiql.000000000000.js`)).status).toBe(404);
+  });
+
+  it('compresses JSON above a kilobyte when asked, never a small answer or a stream', async () => {
+    const ask = (query: string, accept = 'application/json') =>
+      fetch(igql.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'accept-encoding': 'gzip',
+          accept,
+          authorization,
+        },
+        body: JSON.stringify({ query }),
+      });
+    const large = await ask('{ __schema { types { name fields { name } } } }');
+    expect(large.headers.get('content-encoding')).toBe('gzip');
+    expect(large.headers.get('vary')).toContain('Accept-Encoding');
+    expect(
+      ((await large.json()) as { data: { __schema: { types: unknown[] } } }).data.__schema.types
+        .length,
+    ).toBeGreaterThan(50);
+    const small = await ask('{ instagramApiVersion }');
+    expect(small.headers.get('content-encoding')).toBeNull();
+    expect(await small.json()).toEqual({ data: { instagramApiVersion: 'v25.0' } });
+    const stream = await ask('subscription { heartbeat(intervalSeconds: 1) }', 'text/event-stream');
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    // Yoga says so itself, so that no proxy buffers the stream to compress it.
+    expect(stream.headers.get('content-encoding')).toBe('none');
+    const reader = stream.body?.getReader();
+    const first = new TextDecoder().decode((await reader?.read())?.value);
+    expect(first).toMatch(/"heartbeat":"\d{4}-/);
+    await reader?.cancel();
   });
 
   it('streams a subscription over graphql-ws', async () => {
@@ -212,5 +306,55 @@ describe('igql with Redis', () => {
     expect((await fetch(`${igql.base}/healthz`)).status).toBe(200);
     await redis.restart();
     expect(await waitFor(200)).toEqual({ status: 'ok', checks: { redis: 'ok' } });
+  });
+});
+
+describe('igql in production mode', () => {
+  const production = {
+    INSTAGRAM_APP_ID: '1234567890',
+    INSTAGRAM_APP_SECRET: 'test-app-secret',
+    INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'test-verify-token',
+    SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!!',
+    TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    INSTAGRAM_GRAPH_URL: 'http://127.0.0.1:9',
+  };
+  const introspect = (url: string) => post(url, { query: '{ __schema { queryType { name } } }' });
+
+  it('serves neither GraphiQL nor introspection unless told to', async () => {
+    const igql = await startApp(production);
+    try {
+      const page = await fetch(igql.url, { headers: { accept: 'text/html' } });
+      // No page: Yoga answers 406, naming what /graphql serves.
+      expect(page.status).toBe(406);
+      expect(page.headers.get('accept')).toContain('application/graphql-response+json');
+      expect(await page.text()).toBe('');
+      expect((await fetch(`${igql.base}/graphiql/igql.000000000000.js`)).status).toBe(404);
+      const refused = await introspect(igql.url);
+      expect(refused.body.errors[0].message).toBe(
+        'GraphQL introspection has been disabled, but the requested query contained the field "__schema".',
+      );
+      expect(refused.body.data).toBeUndefined();
+    } finally {
+      await igql.stop();
+    }
+  });
+
+  it('serves both with GRAPHIQL=on, and introspection alone with INTROSPECTION=on', async () => {
+    for (const [env, graphiql] of [
+      [{ GRAPHIQL: 'on' }, true],
+      [{ INTROSPECTION: 'on' }, false],
+    ] as const) {
+      const igql = await startApp({ ...production, ...env });
+      try {
+        const page = await fetch(igql.url, { headers: { accept: 'text/html' } });
+        expect((await page.text()).includes('igql-graphiql')).toBe(graphiql);
+        expect(await introspect(igql.url)).toEqual({
+          status: 200,
+          body: { data: { __schema: { queryType: { name: 'Query' } } } },
+        });
+      } finally {
+        await igql.stop();
+      }
+    }
   });
 });
