@@ -108,7 +108,7 @@ export async function createGraphiQL(): Promise<GraphiQL> {
       ...(body === asset.body ? {} : { 'content-encoding': encoding }),
       'x-content-type-options': 'nosniff',
     });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.end(body);
   };
 
   return {
