@@ -203,7 +203,11 @@ export function createApp(deps: AppDeps): App {
     onStored: (event) => reconciler.seen(event.igId, event.occurredAt),
   });
   const live = new LiveEvents(log, bus, logger);
-  const accountStatus = new AccountStatusService(tokens, pipeline, logger);
+  const accountStatus = new AccountStatusService(
+    tokens,
+    (events) => pipeline.ingest(events),
+    logger,
+  );
   const refresher = new TokenRefresher({
     tokens,
     graphUrl: () => upstream.graphUrl,

@@ -1,5 +1,5 @@
+import type { InboxEventData } from '../inbox/events.ts';
 import type { Logger } from '../logger.ts';
-import type { EventPipeline } from '../webhooks/pipeline.ts';
 import type { TokenStore } from './token-store.ts';
 
 /**
@@ -9,12 +9,17 @@ import type { TokenStore } from './token-store.ts';
  */
 export class AccountStatusService {
   readonly #tokens: TokenStore;
-  readonly #pipeline: EventPipeline;
+  readonly #publish: (events: InboxEventData[]) => Promise<unknown>;
   readonly #logger: Logger;
 
-  constructor(tokens: TokenStore, pipeline: EventPipeline, logger: Logger) {
+  /** `publish`: the event pipeline's `ingest` (dedupe, log, bus). */
+  constructor(
+    tokens: TokenStore,
+    publish: (events: InboxEventData[]) => Promise<unknown>,
+    logger: Logger,
+  ) {
     this.#tokens = tokens;
-    this.#pipeline = pipeline;
+    this.#publish = publish;
     this.#logger = logger;
   }
 
@@ -27,7 +32,7 @@ export class AccountStatusService {
     if (!stored || stored.status === 'REAUTH_REQUIRED') return;
     await this.#tokens.setStatus(igId, 'REAUTH_REQUIRED');
     this.#logger.warn({ igId, reason }, 'instagram refused the account token: re-login required');
-    await this.#pipeline.ingest([
+    await this.#publish([
       {
         kind: 'ACCOUNT_STATUS_CHANGED',
         igId,

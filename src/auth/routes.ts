@@ -21,10 +21,9 @@ import {
   signToken,
   verifyToken,
 } from './session.ts';
-import type { Sessions } from './sessions.ts';
+import { SESSION_COOKIE, type Sessions } from './sessions.ts';
 import type { TokenStore } from './token-store.ts';
 
-export const SESSION_COOKIE = 'igql_session';
 export const REFRESH_COOKIE = 'igql_refresh';
 /** Binds a login's `state` to the browser that started it (login CSRF). */
 export const LOGIN_COOKIE = 'igql_login';

@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
+import { unauthenticated } from '../errors.ts';
 import { bearerToken, cookies } from '../http.ts';
-import { unauthenticated } from '../schema/errors.ts';
 import type { Revocations } from './revocation.ts';
-import { SESSION_COOKIE } from './routes.ts';
 import { type Session, SessionError, sessionVerifier } from './session.ts';
+
+/** The cookie of a browser's igql session (set by the login routes). */
+export const SESSION_COOKIE = 'igql_session';
 
 export interface Sessions {
   /** Verifies a token of either kind (igql's own, or the identity provider's). */

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Session } from '../auth/session.ts';
 import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
+import { notFound, reauthRequired } from '../errors.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { splitFields } from '../instagram/fields.ts';
 import type {
@@ -12,7 +13,6 @@ import type {
   InstagramApi,
   PageArgs,
 } from '../instagram/graph.ts';
-import { notFound, reauthRequired } from '../schema/errors.ts';
 
 interface NodeKey {
   readonly igId: string;

@@ -1,5 +1,5 @@
+import type { InboxEventData } from '../inbox/events.ts';
 import type { RedisClient } from '../redis.ts';
-import type { InboxEventData } from '../webhooks/events.ts';
 
 /** An event with its place in its account's log. */
 export interface LogEntry {

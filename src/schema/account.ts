@@ -1,4 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
+import { badUserInput, fromUpstream } from '../errors.ts';
 import { decodeId, decodeMessageRest } from '../global-id.ts';
 import { ACCOUNT_FIELDS, conversationFields, messageFields } from '../instagram/fields.ts';
 import type { GraphAccount, GraphConversation, GraphMessage } from '../instagram/graph.ts';
@@ -11,7 +12,7 @@ import {
   conversationPlan,
   toConversation,
 } from './conversation.ts';
-import { badUserInput, fromUpstream, requireSession } from './errors.ts';
+import { requireSession } from './errors.ts';
 import { type MessageShape, messageNeeds, toMessage } from './message.ts';
 import { connectionNodes, selectionOf } from './selection.ts';
 

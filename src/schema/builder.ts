@@ -1,8 +1,8 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import RelayPlugin from '@pothos/plugin-relay';
+import { graphqlError } from '../errors.ts';
 import type { Context } from './context.ts';
-import { graphqlError } from './errors.ts';
 
 /**
  * Query limits, on by default. Cost follows upstream fan-out: a connection multiplies what it

@@ -1,5 +1,5 @@
+import { badUserInput } from '../errors.ts';
 import type { GraphList } from '../instagram/graph.ts';
-import { badUserInput } from './errors.ts';
 
 /** Relay arguments, as the connection fields take them. */
 export interface ConnectionArgs {

@@ -1,3 +1,4 @@
+import { fromUpstream } from '../errors.ts';
 import { type ConversationNeeds, conversationFields, messageFields } from '../instagram/fields.ts';
 import {
   type GraphConversation,
@@ -13,7 +14,6 @@ import {
 import { builder } from './builder.ts';
 import { graphPage, toConnection } from './connection.ts';
 import type { Context } from './context.ts';
-import { fromUpstream } from './errors.ts';
 import { Message, messageNeeds, toMessage } from './message.ts';
 import { Participant } from './participant.ts';
 import { connectionNodes, type SelectionMap, selectionOf } from './selection.ts';

@@ -1,5 +1,7 @@
 import { atTime } from '../auth/sessions.ts';
+import { badUserInput, fromUpstream, notFound, unauthenticated } from '../errors.ts';
 import { decodeId } from '../global-id.ts';
+import type { InboxEventData, InboxEventKind, InboxMessage } from '../inbox/events.ts';
 import {
   formatGraphTime,
   type GraphConversation,
@@ -7,12 +9,11 @@ import {
   type GraphMessage,
 } from '../instagram/graph.ts';
 import type { LogEntry } from '../pubsub/log.ts';
-import type { InboxEventData, InboxEventKind, InboxMessage } from '../webhooks/events.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { Conversation, toConversation } from './conversation.ts';
-import { badUserInput, fromUpstream, notFound, requireSession, unauthenticated } from './errors.ts';
+import { requireSession } from './errors.ts';
 import { type AttachmentShape, Message, type MessageShape } from './message.ts';
 import { Participant } from './participant.ts';
 

@@ -1,8 +1,8 @@
+import { fromUpstream } from '../errors.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type MessageNeeds, messageFields } from '../instagram/fields.ts';
 import { type GraphMessage, parseGraphTime } from '../instagram/graph.ts';
 import { builder } from './builder.ts';
-import { fromUpstream } from './errors.ts';
 import { Participant, type ParticipantShape } from './participant.ts';
 import { type SelectionMap, selectionOf } from './selection.ts';
 

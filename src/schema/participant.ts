@@ -1,10 +1,10 @@
+import { fromUpstream } from '../errors.ts';
 import { globalId } from '../global-id.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { ACCOUNT_FIELDS, PROFILE_FIELDS } from '../instagram/fields.ts';
 import type { GraphAccount, GraphUserProfile } from '../instagram/graph.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
-import { fromUpstream } from './errors.ts';
 
 export interface ParticipantShape {
   /** The account whose inbox this participant appears in. */

@@ -1,6 +1,6 @@
 import { Repeater } from 'graphql-yoga';
+import { badUserInput, unauthenticated } from '../errors.ts';
 import { builder } from './builder.ts';
-import { badUserInput, unauthenticated } from './errors.ts';
 
 builder.queryField('instagramApiVersion', (t) =>
   t.string({

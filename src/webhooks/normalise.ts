@@ -5,7 +5,7 @@ import type {
   InboxEventKind,
   InboxMessage,
   InboxReplyTo,
-} from './events.ts';
+} from '../inbox/events.ts';
 
 type Json = Record<string, unknown>;
 

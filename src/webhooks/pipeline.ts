@@ -1,9 +1,9 @@
 import type { Counter } from 'prom-client';
+import type { InboxEventData } from '../inbox/events.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from '../pubsub/bus.ts';
 import type { EventLog, LogEntry } from '../pubsub/log.ts';
 import type { Deduper } from './dedupe.ts';
-import type { InboxEventData } from './events.ts';
 
 export interface PipelineOptions {
   readonly deduper: Deduper;

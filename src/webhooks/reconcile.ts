@@ -1,9 +1,9 @@
 import type { Counter, Gauge } from 'prom-client';
 import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
+import type { InboxAttachment, InboxEventData } from '../inbox/events.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
 import type { Logger } from '../logger.ts';
-import type { InboxAttachment, InboxEventData } from './events.ts';
 import { messageIdentity } from './normalise.ts';
 import type { EventPipeline } from './pipeline.ts';
 

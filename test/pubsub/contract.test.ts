@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { InboxEventData } from '../../src/inbox/events.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from '../../src/pubsub/bus.ts';
 import {
@@ -13,7 +14,6 @@ import {
 } from '../../src/pubsub/log.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
 import { type Deduper, MemoryDeduper, RedisDeduper } from '../../src/webhooks/dedupe.ts';
-import type { InboxEventData } from '../../src/webhooks/events.ts';
 import { type RedisServer, startRedis } from '../helpers/redis.ts';
 
 const logger = createLogger('silent');

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InboxEventData, InboxMessage } from '../../src/inbox/events.ts';
 import { UserActions } from '../../src/sandbox/actions.ts';
 import { handleSend } from '../../src/sandbox/send.ts';
 import { createClock, type SimUser, Store } from '../../src/sandbox/store.ts';
 import { WebhookDispatcher } from '../../src/sandbox/webhooks.ts';
-import type { InboxEventData, InboxMessage } from '../../src/webhooks/events.ts';
 import { messageIdentity, normalise } from '../../src/webhooks/normalise.ts';
 import { verifySignature } from '../../src/webhooks/verify.ts';
 import { fixture, fixtureNames, fixtureText } from '../helpers/fixtures.ts';
