@@ -12,19 +12,29 @@ export interface Revocations {
   useOnce(id: string, ttlMs: number): Promise<boolean>;
 }
 
+export interface MemoryRevocationsOptions {
+  /** The clock revocations and one-time ids expire by. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
 export class MemoryRevocations implements Revocations {
   readonly #until = new Map<string, number>();
+  readonly #now: () => number;
+
+  constructor(options: MemoryRevocationsOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
 
   async revoke(sid: string, ttlMs: number): Promise<void> {
-    this.#until.set(`sid:${sid}`, Date.now() + ttlMs);
+    this.#until.set(`sid:${sid}`, this.#now() + ttlMs);
   }
 
   async isRevoked(sid: string): Promise<boolean> {
-    return (this.#until.get(`sid:${sid}`) ?? 0) > Date.now();
+    return (this.#until.get(`sid:${sid}`) ?? 0) > this.#now();
   }
 
   async useOnce(id: string, ttlMs: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.#now();
     for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
     if ((this.#until.get(`once:${id}`) ?? 0) > now) return false;
     this.#until.set(`once:${id}`, now + ttlMs);
@@ -60,6 +70,13 @@ export class RedisRevocations implements Revocations {
   }
 }
 
+export interface CachedRevocationsOptions {
+  /** How long a "not revoked" answer is kept, in ms. Default 1000. */
+  readonly ttlMs?: number;
+  /** The clock cached answers expire by. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
 /**
  * Remembers for `ttlMs` (default 1 s) that a session is not revoked, so that a subscription's
  * check on every event does not cost a Redis call per subscriber. A revocation made through it
@@ -68,11 +85,13 @@ export class RedisRevocations implements Revocations {
 export class CachedRevocations implements Revocations {
   readonly #inner: Revocations;
   readonly #ttlMs: number;
+  readonly #now: () => number;
   readonly #valid = new Map<string, number>();
 
-  constructor(inner: Revocations, ttlMs = 1000) {
+  constructor(inner: Revocations, options: CachedRevocationsOptions = {}) {
     this.#inner = inner;
-    this.#ttlMs = ttlMs;
+    this.#ttlMs = options.ttlMs ?? 1000;
+    this.#now = options.now ?? Date.now;
   }
 
   async revoke(sid: string, ttlMs: number): Promise<void> {
@@ -81,7 +100,7 @@ export class CachedRevocations implements Revocations {
   }
 
   async isRevoked(sid: string): Promise<boolean> {
-    const now = Date.now();
+    const now = this.#now();
     if ((this.#valid.get(sid) ?? 0) > now) return false;
     const revoked = await this.#inner.isRevoked(sid);
     if (!revoked) {

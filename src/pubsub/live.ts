@@ -1,8 +1,24 @@
+import { channel } from 'node:diagnostics_channel';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from './bus.ts';
 import type { EventLog, LogEntry } from './log.ts';
 
 type Listener = (entry: LogEntry) => void;
+
+/**
+ * The `node:diagnostics_channel` on which `LiveEvents` publishes a `Subscribed` each time it
+ * establishes a subscriber: its listener attached and the bus subscription confirmed (for Redis,
+ * SUBSCRIBE acknowledged), so that every event published from then on reaches it. Tests await
+ * it instead of sleeping before they post an event; nothing is published while nobody listens.
+ */
+export const SUBSCRIBED_CHANNEL = 'igql:live:subscribed';
+
+/** The message on `SUBSCRIBED_CHANNEL`. */
+export interface Subscribed {
+  readonly igId: string;
+}
+
+const subscribedChannel = channel(SUBSCRIBED_CHANNEL);
 
 /**
  * One tail per account and instance: the bus only wakes it, the log says what happened, in log
@@ -106,6 +122,8 @@ export class LiveEvents {
     const listener: Listener = (entry) => (backlogRead ? push(entry) : held.push(entry));
     const started = (async () => {
       await this.#attach(igId, listener);
+      if (!done && subscribedChannel.hasSubscribers)
+        subscribedChannel.publish({ igId } satisfies Subscribed);
       if (after !== undefined)
         for (const entry of await this.#log.readAfter(igId, after)) push(entry);
       backlogRead = true;

@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { GraphQLErrorBody } from './gateway.ts';
+import { watchSubscriber } from './subscribers.ts';
 
 /** One GraphQL result as every transport carries it. */
 export interface Result<T = Record<string, unknown>> {
@@ -216,7 +217,10 @@ const waitFor = async (received: Result[], count: number, timeoutMs: number) => 
   return received.slice(0, count);
 };
 
-/** Subscribes over graphql-ws; resolves once the server registered the subscription. */
+/**
+ * Subscribes over graphql-ws; resolves once igql established the subscriber (or the
+ * subscription failed: its error is then in `received`).
+ */
 export async function liveOverWebSocket(
   url: string,
   token: string,
@@ -231,7 +235,7 @@ export async function liveOverWebSocket(
     connectionParams: { authorization: `Bearer ${token}` },
   });
   const received: Result[] = [];
-  const connected = new Promise<void>((resolve) => client.on('connected', () => resolve()));
+  const watch = watchSubscriber();
   const dispose = client.subscribe(
     { query, variables },
     {
@@ -240,13 +244,12 @@ export async function liveOverWebSocket(
       },
       error: (error) => {
         received.push({ errors: Array.isArray(error) ? error : [{ message: String(error) }] });
+        watch.cancel();
       },
-      complete: () => {},
+      complete: () => watch.cancel(),
     },
   );
-  await connected;
-  // The server subscribes to the event bus once the `subscribe` frame is handled.
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await watch.established;
   return {
     received,
     next: (count, timeoutMs = 5000) => waitFor(received, count, timeoutMs),
@@ -257,7 +260,10 @@ export async function liveOverWebSocket(
   };
 }
 
-/** Subscribes over SSE; resolves once the stream is open and the server subscribed. */
+/**
+ * Subscribes over SSE; resolves once the stream is open and igql established the subscriber (or
+ * the stream ended: the subscription failed).
+ */
 export async function liveOverSse(
   url: string,
   headers: Record<string, string>,
@@ -265,6 +271,7 @@ export async function liveOverSse(
   variables: Record<string, unknown>,
 ): Promise<LiveSubscription> {
   const controller = new AbortController();
+  const watch = watchSubscriber();
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
@@ -289,9 +296,11 @@ export async function liveOverSse(
       }
     } catch {
       // Aborted by close().
+    } finally {
+      watch.cancel();
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await watch.established;
   return {
     received,
     next: (count, timeoutMs = 5000) => waitFor(received, count, timeoutMs),
