@@ -50,7 +50,7 @@ export async function readPath(): Promise<ReadPathResult> {
     LOG_LEVEL: 'silent',
     INSTAGRAM_APP_SECRET: 'bench-secret',
   });
-  const app = createApp({ config, simulator: sim, instagram: { conversationsPerSecond: 0 } });
+  const app = createApp({ config, simulator: sim, instagram: { paceReads: false } });
   const url = await app.start();
   const session = await signSession(
     config.sessionSecret,

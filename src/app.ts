@@ -25,7 +25,6 @@ import type { Sandbox } from './sandbox/index.ts';
 import type { Simulator } from './sandbox/simulator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
-import { admit } from './sends/rate-limit.ts';
 import { SendService } from './sends/service.ts';
 import { createSharedState } from './state.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
@@ -64,10 +63,13 @@ export interface AppDeps {
    * the timer (tests call `app.reconciler.runOnce()`).
    */
   readonly reconcileIntervalMs?: number;
-  /** Instagram client tuning (tests, benchmarks): time-out, retries, pacing. */
+  /**
+   * Instagram client tuning (tests, benchmarks): time-out, retries, pacing. Default: the client's
+   * defaults, with conversation reads paced unless the sandbox lifted its limits.
+   */
   readonly instagram?: Pick<
     InstagramClientOptions,
-    'timeoutMs' | 'readRetries' | 'retryBaseMs' | 'conversationsPerSecond'
+    'timeoutMs' | 'readRetries' | 'retryBaseMs' | 'paceReads'
   >;
 }
 
@@ -112,13 +114,16 @@ export function createApp(deps: AppDeps): App {
   };
   const client = new InstagramClient({
     graphUrl: () => upstream.graphUrl,
+    tokenUrl: () => upstream.tokenUrl,
     apiVersion: config.instagram.apiVersion,
     metrics,
     logger,
-    // Pace conversation reads as Instagram limits them, across instances, unless the sandbox
-    // lifted its limits.
-    conversationsPerSecond: config.sandbox && !config.sandboxOptions.rateLimits ? 0 : 2,
-    pacer: (igId) => admit(state.limiter, igId, 'conversations', 2000),
+    // Conversation reads are paced as Instagram limits them, across instances (the shared
+    // limiter), unless the sandbox lifted its limits.
+    limiter: state.limiter,
+    paceReads: !(config.sandbox && !config.sandboxOptions.rateLimits),
+    // The one reaction to a refused token, whoever made the call.
+    onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
     ...deps.instagram,
   });
   const api = new InstagramApi(client);
@@ -129,7 +134,6 @@ export function createApp(deps: AppDeps): App {
     limiter: state.limiter,
     logger,
     now: deps.now,
-    onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
   });
 
   const sessions = createSessions(config, state.revocations);
@@ -183,9 +187,7 @@ export function createApp(deps: AppDeps): App {
         logger,
         apiVersion: config.instagram.apiVersion,
         session,
-        loaders: new RequestLoaders(api, tokens, session, (igId, reason) =>
-          accountStatus.tokenRejected(igId, reason),
-        ),
+        loaders: new RequestLoaders(api, tokens, session),
         now: deps.now ?? Date.now,
         sends,
         live,
@@ -210,11 +212,9 @@ export function createApp(deps: AppDeps): App {
   );
   const refresher = new TokenRefresher({
     tokens,
-    graphUrl: () => upstream.graphUrl,
+    client,
     logger,
-    metrics,
     lock: state.refreshLock,
-    onRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const reconcileEvery = deps.reconcileIntervalMs ?? 60_000;
@@ -223,7 +223,6 @@ export function createApp(deps: AppDeps): App {
     tokens,
     pipeline,
     logger,
-    onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
     lock: state.reconcileLock,
     // Held for most of an interval: across instances an account is reconciled about once per run.
     lockTtlMs: reconcileEvery > 0 ? reconcileEvery * 0.9 : 1,
@@ -265,11 +264,6 @@ export function createApp(deps: AppDeps): App {
     },
   };
 
-  const oauthHosts = () => ({
-    oauthUrl: upstream.oauthUrl,
-    tokenUrl: upstream.tokenUrl,
-    graphUrl: upstream.graphUrl,
-  });
   const oauthApp = () => ({
     appId: config.instagram.appId ?? sandbox?.simulator.appId ?? '',
     appSecret: config.instagram.appSecret,
@@ -287,9 +281,9 @@ export function createApp(deps: AppDeps): App {
         return config.port === 0 ? baseUrl : config.publicUrl;
       },
       allowedOrigins: config.allowedOrigins,
-      hosts: oauthHosts,
+      hosts: () => ({ oauthUrl: upstream.oauthUrl }),
       app: oauthApp,
-      oauth: new OAuthClient(oauthHosts, oauthApp, metrics),
+      oauth: new OAuthClient(client, oauthApp),
       api,
       tokens,
       revocations: state.revocations,

@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Every call to graph.instagram.com, by method, endpoint template and outcome. */
+  /** Every call to Instagram (Graph API, token host), by method, endpoint template, outcome. */
   readonly upstreamRequests: Counter<'method' | 'endpoint' | 'outcome'>;
   /** Webhook deliveries by outcome: accepted, bad_signature, malformed, too_large, store_failed. */
   readonly webhookDeliveries: Counter<'outcome'>;
@@ -23,7 +23,7 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const upstreamRequests = new Counter({
     name: 'instagram_upstream_requests_total',
-    help: 'Requests igql made to the Instagram Graph API, by method, endpoint template and outcome (ok or the Graph error code)',
+    help: 'Requests igql made to Instagram (the Graph API and its token endpoints), by method, endpoint template and outcome (ok or the Graph error code)',
     labelNames: ['method', 'endpoint', 'outcome'] as const,
     registers: [registry],
   });

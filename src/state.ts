@@ -8,6 +8,7 @@ import {
 } from './auth/revocation.ts';
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
+import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
 import type { Logger } from './logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
 import { type EventLog, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
@@ -17,7 +18,6 @@ import {
   MemoryIdempotencyStore,
   RedisIdempotencyStore,
 } from './sends/idempotency.ts';
-import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './sends/rate-limit.ts';
 import { type Deduper, MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
 
 /** Events kept per account for resumption (a Redis Stream, or a ring buffer in memory). */
@@ -28,6 +28,7 @@ export interface SharedState {
   readonly tokens: TokenStore;
   readonly revocations: Revocations;
   readonly idempotency: IdempotencyStore;
+  /** Instagram's per-account limits (sends, Conversations API reads), across instances. */
   readonly limiter: RateLimiter;
   readonly deduper: Deduper;
   readonly log: EventLog;

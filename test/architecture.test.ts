@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The shape of `src/`, read from its imports: each data path runs one way, so no two rooms (a
  * folder of `src/`, or a file at its top) import each other, even through a third; no file
- * cycle either; and nothing on the production path reaches the simulator.
+ * cycle either; nothing on the production path reaches the simulator; and only the Instagram
+ * client opens HTTP connections.
  */
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../src');
 
@@ -36,6 +37,12 @@ function importGraph(): Map<string, string[]> {
 }
 
 const roomOf = (file: string): string => file.split('/')[0] ?? file;
+
+/** Whether a file of `src/` (relative) imports undici or calls `fetch` (also `(x ?? fetch)(…)`). */
+const opensHttp = (file: string): boolean =>
+  /\bfrom\s+'undici'|\bimport\(\s*'undici'\s*\)|\bfetch\s*\)?\s*\(/.test(
+    readFileSync(join(SRC, file), 'utf8'),
+  );
 
 /** The strongly connected components with more than one member: the cycles (Tarjan). */
 function cycles(graph: Map<string, Set<string>>): string[][] {
@@ -96,6 +103,16 @@ describe('the shape of src/', () => {
   it('has no import cycle between files', () => {
     const graph = new Map([...files].map(([file, imports]) => [file, new Set(imports)]));
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it('calls Instagram only through src/instagram/: no other file imports undici or calls fetch', () => {
+    expect(opensHttp('instagram/client.ts')).toBe(true);
+    // The simulator (its webhook sender) is not the production path. Browser code (`.js`, such
+    // as GraphiQL's fetcher) is not read: it never runs on the server.
+    const others = [...files.keys()].filter(
+      (file) => !file.startsWith('instagram/') && !file.startsWith('sandbox/') && opensHttp(file),
+    );
+    expect(others).toEqual([]);
   });
 
   it('keeps the simulator off the production path: only the app loads it, in sandbox mode', () => {

@@ -9,6 +9,7 @@ import { Simulator } from '../src/sandbox/simulator.ts';
 import type { SimAccount, SimUser } from '../src/sandbox/store.ts';
 import { signatureHeaders, toMetaJson } from '../src/sandbox/webhooks.ts';
 import { type RedisServer, startRedis } from './helpers/redis.ts';
+import { watchSubscriber } from './helpers/subscribers.ts';
 
 const SECRET = 'live-app-secret';
 
@@ -33,7 +34,7 @@ async function instance(): Promise<Instance> {
     config,
     simulator: sim,
     drainTimeoutMs: 500,
-    instagram: { conversationsPerSecond: 0 },
+    instagram: { paceReads: false },
     reconcileIntervalMs: 0,
   });
   const url = await app.start();
@@ -60,9 +61,8 @@ async function subscribe(
   const received: Record<string, unknown>[] = [];
   const errors: unknown[] = [];
   let notify: (() => void) | undefined;
-  const ready = new Promise<void>((resolve) => {
-    client.on('connected', () => resolve());
-  });
+  // Resolves once the server established the subscriber, or the subscription failed.
+  const watch = watchSubscriber();
   const dispose = client.subscribe<Record<string, unknown>>(
     { query, variables },
     {
@@ -71,13 +71,14 @@ async function subscribe(
         if (value.data) received.push(value.data);
         notify?.();
       },
-      error: (error) => errors.push(error),
-      complete: () => {},
+      error: (error) => {
+        errors.push(error);
+        watch.cancel();
+      },
+      complete: () => watch.cancel(),
     },
   );
-  await ready;
-  // The subscription is registered once the server has the listener: give it a tick.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await watch.established;
   return {
     received,
     errors,
@@ -441,8 +442,8 @@ describe('subscriptions end cleanly', () => {
     });
     expect(await subscribers(b)).toBe(1);
     sub.dispose();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await subscribers(b)).toBe(0);
+    // Released once the server handled the `complete` frame: no event needs to come.
+    await expect.poll(() => subscribers(b)).toBe(0);
   });
 
   it('ends an SSE subscription when its session expires, with no event coming', async () => {
@@ -531,6 +532,7 @@ describe('the webhook endpoint', () => {
   it('streams over SSE too', async () => {
     const token = await session([shop.igId]);
     const controller = new AbortController();
+    const watch = watchSubscriber();
     const res = await fetch(b.url, {
       method: 'POST',
       headers: {
@@ -543,7 +545,7 @@ describe('the webhook endpoint', () => {
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await watch.established;
     await post(
       a,
       delivery(shop.igId, [

@@ -1284,7 +1284,7 @@ describe('one idempotency key across two igql instances sharing a real Redis', (
         simulator: sim,
         now: () => sim.clock.now(),
         drainTimeoutMs: 1000,
-        instagram: { conversationsPerSecond: 0 },
+        instagram: { paceReads: false },
       });
       apps.push(app);
       const url = await app.start();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { fromResponse, InstagramError } from '../instagram/errors.ts';
+import type { InstagramClient } from '../instagram/client.ts';
+import { InstagramError } from '../instagram/errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
 import type { RedisClient } from '../redis.ts';
 import type { StoredAccount, TokenStore } from './token-store.ts';
 
@@ -86,17 +86,16 @@ export class RedisRefreshLock implements RefreshLock {
 
 export interface TokenRefresherOptions {
   readonly tokens: TokenStore;
-  /** Graph API base without version (read at every call: the sandbox sets it at start). */
-  readonly graphUrl: () => string;
+  /**
+   * The Instagram client the refresh goes through (time-out, metrics, error mapping); a refused
+   * token (190), or one that expired before its refresh, is reported through its
+   * `onTokenRejected`. No default.
+   */
+  readonly client: InstagramClient;
   /** Logs refreshes and failures by igId; never a token. */
   readonly logger: Logger;
   /** Keeps two instances from refreshing one account at once. */
   readonly lock: RefreshLock;
-  /**
-   * Called when Instagram refuses the token (190), or when it has already expired: the caller
-   * marks the account REAUTH_REQUIRED and tells its subscribers. `reason` never holds a token.
-   */
-  readonly onRejected: (igId: string, reason: string) => void | Promise<void>;
   /** Default `Date.now`. */
   readonly now?: () => number;
   /**
@@ -106,12 +105,6 @@ export interface TokenRefresherOptions {
   readonly refreshWithinMs?: number;
   /** How long one account's lock lasts; longer than a call may take. Default 60 000 ms. */
   readonly lockTtlMs?: number;
-  /** Time-out of one refresh call. Default 10 000 ms. */
-  readonly timeoutMs?: number;
-  /** Counts each call in `instagram_upstream_requests_total` (`/refresh_access_token`). Default: not counted. */
-  readonly metrics?: Pick<Metrics, 'upstreamRequests'>;
-  /** The HTTP client for the refresh GET. Default the global `fetch`. */
-  readonly fetch?: typeof fetch;
 }
 
 /** What one pass did, by igId. Accounts another instance refreshed appear in neither list. */
@@ -170,27 +163,20 @@ export class TokenRefresher {
       try {
         if (this.#expired(account)) {
           failed.push(igId);
-          await this.#reject(igId, 'The Instagram token expired before it was refreshed');
+          await this.#o.client.reportTokenRejected(
+            igId,
+            'The Instagram token expired before it was refreshed',
+          );
         } else if (this.#due(account) && (await this.#refreshLocked(account))) {
           refreshed.push(igId);
         }
       } catch (error) {
+        // A refused token (190) was reported by the client: the account is no longer ACTIVE.
         failed.push(igId);
         this.#o.logger.warn({ err: error, igId }, 'instagram token refresh failed');
-        if (error instanceof InstagramError && error.kind === 'token') {
-          await this.#reject(igId, error.message);
-        }
       }
     }
     return { refreshed, failed };
-  }
-
-  async #reject(igId: string, reason: string): Promise<void> {
-    try {
-      await this.#o.onRejected(igId, reason);
-    } catch (err) {
-      this.#o.logger.warn({ err, igId }, 'marking a refused token failed');
-    }
   }
 
   #expired(account: StoredAccount): boolean {
@@ -222,7 +208,7 @@ export class TokenRefresher {
       // Another instance may have refreshed it between our list and our lock.
       const current = await this.#o.tokens.get(igId);
       if (!current || current.issuedAt !== listed.issuedAt || !this.#due(current)) return false;
-      const answer = await this.#call(current.accessToken);
+      const answer = await this.#call(igId, current.accessToken);
       const now = this.#now();
       const expiresAt = now + answer.expires_in * 1000;
       await this.#o.tokens.replaceToken(igId, answer.access_token, now, expiresAt);
@@ -240,59 +226,30 @@ export class TokenRefresher {
 
   /**
    * `GET <graph>/refresh_access_token?grant_type=ig_refresh_token&access_token=…`, unversioned,
-   * the token in the query as Meta documents it: the URL is never logged nor put in an error.
+   * the token in the query as Meta documents it; never retried (each call issues a token).
    */
-  async #call(token: string): Promise<{ access_token: string; expires_in: number }> {
-    const url = new URL(`${this.#o.graphUrl()}/refresh_access_token`);
-    url.searchParams.set('grant_type', 'ig_refresh_token');
-    url.searchParams.set('access_token', token);
-    const timeoutMs = this.#o.timeoutMs ?? 10_000;
-    let status: number;
-    let body: unknown;
-    try {
-      const res = await (this.#o.fetch ?? fetch)(url, { signal: AbortSignal.timeout(timeoutMs) });
-      status = res.status;
-      body = await res.json().catch(() => undefined);
-    } catch (cause) {
-      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
-      this.#count(timedOut ? 'timeout' : 'transient');
-      // `cause` stays out: a fetch error may quote the request.
+  async #call(igId: string, token: string): Promise<{ access_token: string; expires_in: number }> {
+    const answer = await this.#o.client.call<{ access_token?: unknown; expires_in?: unknown }>({
+      method: 'GET',
+      versioned: false,
+      path: 'refresh_access_token',
+      endpoint: '/refresh_access_token',
+      igId,
+      query: { grant_type: 'ig_refresh_token' },
+      credentials: { access_token: token },
+      retry: false,
+    });
+    if (
+      typeof answer.access_token !== 'string' ||
+      answer.access_token === '' ||
+      typeof answer.expires_in !== 'number' ||
+      answer.expires_in <= 0
+    ) {
       throw new InstagramError({
-        kind: timedOut ? 'timeout' : 'transient',
-        message: timedOut
-          ? `Instagram did not answer a token refresh within ${timeoutMs} ms`
-          : 'Instagram could not be reached to refresh a token',
+        kind: 'transient',
+        message: 'Instagram answered a token refresh without access_token and expires_in',
       });
     }
-    const answer = body as { access_token?: unknown; expires_in?: unknown } | undefined;
-    if (
-      status >= 200 &&
-      status < 300 &&
-      typeof answer?.access_token === 'string' &&
-      answer.access_token !== '' &&
-      typeof answer.expires_in === 'number' &&
-      answer.expires_in > 0
-    ) {
-      this.#count('ok');
-      return { access_token: answer.access_token, expires_in: answer.expires_in };
-    }
-    const error =
-      status >= 200 && status < 300
-        ? new InstagramError({
-            kind: 'transient',
-            message: 'Instagram answered a token refresh without access_token and expires_in',
-            status,
-          })
-        : fromResponse(status, body);
-    this.#count(error.outcome);
-    throw error;
-  }
-
-  #count(outcome: string): void {
-    this.#o.metrics?.upstreamRequests.inc({
-      method: 'GET',
-      endpoint: '/refresh_access_token',
-      outcome,
-    });
+    return { access_token: answer.access_token, expires_in: answer.expires_in };
   }
 }

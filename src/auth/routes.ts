@@ -196,11 +196,9 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         const short = await o.oauth.exchangeCode(code, redirectUri(req));
         const long = await o.oauth.exchangeLongLived(short.accessToken);
         const now = (o.now ?? Date.now)();
-        // `/me` names the IG_ID (`user_id`), which webhooks and sends use.
-        const me = await o.api.account({ igId: 'login', token: long.accessToken }, [
-          'user_id',
-          'username',
-        ]);
+        // `/me` names the IG_ID (`user_id`), which webhooks and sends use. No `igId` yet: a
+        // refusal of this new token concerns no stored account.
+        const me = await o.api.account({ token: long.accessToken }, ['user_id', 'username']);
         const igId = String(me.user_id ?? '');
         if (!/^\d+$/.test(igId))
           throw new InstagramError({ kind: 'transient', message: '/me named no user_id' });

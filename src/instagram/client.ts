@@ -3,29 +3,61 @@ import { Agent, request } from 'undici';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { fromResponse, InstagramError } from './errors.ts';
+import { admit, MemoryRateLimiter, type RateLimiter } from './rate-limit.ts';
 
+/** One call to Instagram. */
 export interface GraphRequest {
+  /** No default. */
   readonly method: 'GET' | 'POST' | 'DELETE';
-  /** The path after the version: `me/conversations`, `<id>`, `<ig_id>/messages`. */
+  /** The path after the version (or the host): `me/conversations`, `<id>`, `<ig_id>/messages`. */
   readonly path: string;
-  /** The metrics label, a path template: `/me/conversations`, `/{id}`, `/{id}/messages`. */
+  /** The metrics label, a path template: `/me/conversations`, `/{id}`, `/oauth/access_token`. */
   readonly endpoint: string;
-  /** The account's Instagram token: sent as a Bearer header, never in the URL. */
-  readonly token: string;
-  /** The account the call is for: Instagram throttles per account, and so does igql. */
-  readonly igId: string;
+  /** `graph` (graph.instagram.com) or `token` (the code-exchange host). Default `graph`. */
+  readonly host?: 'graph' | 'token';
+  /** Whether the path follows the API version; the token endpoints have none. Default true. */
+  readonly versioned?: boolean;
+  /** An Instagram token, sent as a Bearer header, never in the URL. Default: none. */
+  readonly token?: string;
+  /**
+   * The account whose token the call carries (in `token` or `credentials`): Instagram throttles
+   * per account and so does igql, and a refusal of that token (190) is reported through
+   * `onTokenRejected`. Default: none, for calls made before an account exists (the OAuth
+   * exchanges, the login's `/me`): neither throttled per account nor reported.
+   */
+  readonly igId?: string;
+  /** Query parameters; undefined ones are left out. Default: none. */
   readonly query?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Secrets Instagram takes only in the query string (the long-lived exchange, the refresh),
+   * appended after `query`. The client never logs a URL, and keeps no network error's cause for
+   * such a call (it could quote the URL). Default: none.
+   */
+  readonly credentials?: Readonly<Record<string, string>>;
+  /** A JSON body. Default: none. */
   readonly body?: unknown;
-  /** A Conversations API read: paced to Instagram's per-account limit. */
+  /** An `application/x-www-form-urlencoded` body (the code exchange). Default: none. */
+  readonly form?: Readonly<Record<string, string>>;
+  /** A Conversations API read: paced to Instagram's per-account limit. Default false. */
   readonly conversations?: boolean;
+  /**
+   * Retry after a transient failure or a time-out. Default: true for a GET, false otherwise (a
+   * send that timed out may have gone out). The token endpoints say false: each call issues a
+   * token, and a code works once.
+   */
+  readonly retry?: boolean;
 }
 
 export interface InstagramClientOptions {
-  /** Graph API base without version (read at every call: the sandbox sets it at start). */
+  /** Graph API base without version, read at every call (the sandbox sets it at start). */
   readonly graphUrl: () => string;
-  /** Default `v25.0`. */
+  /** Code-exchange host, read at every call. Default `https://api.instagram.com`. */
+  readonly tokenUrl?: () => string;
+  /** The Graph API version, such as `v25.0` (`INSTAGRAM_API_VERSION`). No default. */
   readonly apiVersion: string;
+  /** Counts every call in `instagram_upstream_requests_total`. No default. */
   readonly metrics: Metrics;
+  /** Logs failed calls by endpoint and igId; never a URL, a token or a secret. */
   readonly logger: Logger;
   /** Time-out of one call. Default 10 000 ms. */
   readonly timeoutMs?: number;
@@ -34,30 +66,32 @@ export interface InstagramClientOptions {
   /** Base of the jittered exponential backoff between read retries. Default 100 ms. */
   readonly retryBaseMs?: number;
   /**
-   * Conversations API reads per second per account that igql allows itself, queueing briefly
-   * beyond (Instagram allows 2, RL). 0 lifts it (the sandbox with its limits off). Default 2.
+   * The per-account limiter Conversations API reads are paced through (bucket
+   * `conversationReads`), the deployment's shared one (Redis across instances). Default: a
+   * `MemoryRateLimiter` of this client.
    */
-  readonly conversationsPerSecond?: number;
+  readonly limiter?: RateLimiter;
   /**
-   * Shared pacing of Conversations API reads, for several instances (a Redis limiter): resolves
-   * 0 once the call may go, or the wait when it would be too long. Default: paced in this
-   * process at `conversationsPerSecond`.
+   * Pace Conversations API reads to Instagram's 2 a second per account, queueing up to 2 s and
+   * answering `rate_limited` beyond; false lifts it (the sandbox with its limits off, load
+   * tests). Default true.
    */
-  readonly pacer?: (igId: string) => Promise<number>;
+  readonly paceReads?: boolean;
+  /**
+   * Called when Instagram refuses the token of a call made for an account (`igId`) with 190
+   * (`kind: 'token'`), before the call rejects: the app marks the account REAUTH_REQUIRED and
+   * tells its subscribers. `reason` is Instagram's message, never a token. A failure here is
+   * logged, never thrown. Default: nothing.
+   */
+  readonly onTokenRejected?: (igId: string, reason: string) => void | Promise<void>;
   /** Sockets kept open per origin. Default 32. */
   readonly connections?: number;
+  /** The clock of per-account throttling. Default `Date.now`. */
   readonly now?: () => number;
 }
 
-/** Added to every pacing wait: Instagram counts a call when it arrives, not when it leaves. */
-const PACING_MARGIN_MS = 100;
-
-const tooManyReads = (waitMs: number) =>
-  new InstagramError({
-    kind: 'rate_limited',
-    message: 'Too many conversation reads for this account',
-    retryAfterMs: waitMs,
-  });
+/** How long a Conversations API read may queue for its account's slot before `rate_limited`. */
+const MAX_PACING_WAIT_MS = 2000;
 
 /** Usage Instagram reported for an account (`X-Business-Use-Case-Usage`), in percent. */
 export interface AccountUsage {
@@ -68,22 +102,25 @@ export interface AccountUsage {
 }
 
 /**
- * The graph.instagram.com client: one keep-alive pool, a time-out on every call, the error
- * envelope mapped to `InstagramError` in one place, jittered retries for reads only, and
- * per-account throttling that stops calling an account Instagram throttled until it may
- * call again. Every call is counted in `instagram_upstream_requests_total`.
+ * Every call igql makes to Instagram (Graph reads and sends, the OAuth exchanges, the token
+ * refresh): one keep-alive pool, a time-out on every call, answers mapped to `InstagramError` in
+ * one place, jittered retries for reads only, Conversations API reads paced per account,
+ * per-account throttling that stops calling an account Instagram throttled until it may call
+ * again, and one report of a refused token. Every call is counted in
+ * `instagram_upstream_requests_total`.
  */
 export class InstagramClient {
   readonly #options: InstagramClientOptions;
   readonly #agent: Agent;
+  readonly #limiter: RateLimiter;
   readonly #blockedUntil = new Map<string, number>();
   readonly #usage = new Map<string, AccountUsage>();
-  readonly #conversationCalls = new Map<string, number[]>();
   readonly #now: () => number;
 
   constructor(options: InstagramClientOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#limiter = options.limiter ?? new MemoryRateLimiter();
     this.#agent = new Agent({
       connections: options.connections ?? 32,
       keepAliveTimeout: 30_000,
@@ -97,9 +134,9 @@ export class InstagramClient {
     return this.#usage.get(igId);
   }
 
-  /** Calls the Graph API; resolves with the parsed JSON or rejects with an `InstagramError`. */
+  /** Calls Instagram; resolves with the parsed JSON or rejects with an `InstagramError`. */
   async call<T>(req: GraphRequest): Promise<T> {
-    const retries = req.method === 'GET' ? (this.#options.readRetries ?? 2) : 0;
+    const retries = (req.retry ?? req.method === 'GET') ? (this.#options.readRetries ?? 2) : 0;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#once<T>(req);
@@ -114,40 +151,35 @@ export class InstagramClient {
     }
   }
 
+  /**
+   * Reports an account's token as refused, through `onTokenRejected`: what every call does when
+   * Instagram answers 190, for a caller that knows without asking (a token past its expiry).
+   */
+  async reportTokenRejected(igId: string, reason: string): Promise<void> {
+    try {
+      await this.#options.onTokenRejected?.(igId, reason);
+    } catch (err) {
+      this.#options.logger.warn({ err, igId }, 'marking a refused token failed');
+    }
+  }
+
   async close(): Promise<void> {
     await this.#agent.close();
   }
 
-  /**
-   * Waits until the account may make another Conversations API call (a sliding second), at
-   * most 2 s; past that the caller gets RATE_LIMITED rather than a long wait.
-   */
-  async #pace(igId: string): Promise<void> {
-    const limit = this.#options.conversationsPerSecond ?? 2;
-    if (limit <= 0) return;
-    if (this.#options.pacer) {
-      const waitMs = await this.#options.pacer(igId);
-      if (waitMs > 0) throw tooManyReads(waitMs);
-      return;
-    }
-    for (;;) {
-      const now = this.#now();
-      const calls = (this.#conversationCalls.get(igId) ?? []).filter((t) => t > now - 1000);
-      this.#conversationCalls.set(igId, calls);
-      if (calls.length < limit) {
-        calls.push(now);
-        return;
-      }
-      // Instagram counts a call when it arrives, a little after we send it: keep a margin.
-      const waitMs = (calls[calls.length - limit] ?? now) + 1000 + PACING_MARGIN_MS - now;
-      if (waitMs > 2000) throw tooManyReads(waitMs);
-      await sleep(waitMs);
-    }
-  }
-
   async #once<T>(req: GraphRequest): Promise<T> {
-    if (req.conversations) await this.#pace(req.igId);
-    const blocked = (this.#blockedUntil.get(req.igId) ?? 0) - this.#now();
+    const { igId } = req;
+    if (igId !== undefined && req.conversations && (this.#options.paceReads ?? true)) {
+      const waitMs = await admit(this.#limiter, igId, 'conversationReads', MAX_PACING_WAIT_MS);
+      if (waitMs > 0) {
+        throw new InstagramError({
+          kind: 'rate_limited',
+          message: 'Too many conversation reads for this account',
+          retryAfterMs: waitMs,
+        });
+      }
+    }
+    const blocked = igId === undefined ? 0 : (this.#blockedUntil.get(igId) ?? 0) - this.#now();
     if (blocked > 0) {
       throw new InstagramError({
         kind: 'rate_limited',
@@ -155,11 +187,26 @@ export class InstagramClient {
         retryAfterMs: blocked,
       });
     }
-    const url = new URL(`${this.#options.graphUrl()}/${this.#options.apiVersion}/${req.path}`);
-    for (const [name, value] of Object.entries(req.query ?? {})) {
+    const host =
+      req.host === 'token'
+        ? (this.#options.tokenUrl?.() ?? 'https://api.instagram.com')
+        : this.#options.graphUrl();
+    const version = (req.versioned ?? true) ? `/${this.#options.apiVersion}` : '';
+    const url = new URL(`${host}${version}/${req.path}`);
+    for (const [name, value] of Object.entries({ ...req.query, ...req.credentials })) {
       if (value !== undefined) url.searchParams.set(name, value);
     }
     const timeoutMs = this.#options.timeoutMs ?? 10_000;
+    const headers: Record<string, string> = {};
+    if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
+    let body: string | undefined;
+    if (req.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(req.form).toString();
+    } else if (req.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(req.body);
+    }
     let status: number;
     let text: string;
     let usageHeader: string | undefined;
@@ -167,11 +214,8 @@ export class InstagramClient {
       const res = await request(url, {
         method: req.method,
         dispatcher: this.#agent,
-        headers: {
-          authorization: `Bearer ${req.token}`,
-          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        headers,
+        body,
         signal: AbortSignal.timeout(timeoutMs),
       });
       status = res.statusCode;
@@ -186,31 +230,34 @@ export class InstagramClient {
         message: timedOut
           ? `Instagram did not answer within ${timeoutMs} ms`
           : 'Instagram could not be reached',
-        cause,
+        cause: req.credentials ? undefined : cause,
       });
       this.#count(req, error.outcome);
       throw error;
     }
-    const regainMs = this.#readUsage(req.igId, usageHeader);
-    let body: unknown;
+    const regainMs = igId === undefined ? 0 : this.#readUsage(igId, usageHeader);
+    let parsed: unknown;
     try {
-      body = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
-      body = undefined;
+      parsed = undefined;
     }
-    if (status >= 200 && status < 300 && body !== undefined) {
+    if (status >= 200 && status < 300 && parsed !== undefined) {
       this.#count(req, 'ok');
-      return body as T;
+      return parsed as T;
     }
-    const error = fromResponse(status, body, regainMs > 0 ? regainMs : undefined);
+    const error = fromResponse(status, parsed, regainMs > 0 ? regainMs : undefined);
     this.#count(req, error.outcome);
-    if (error.kind === 'rate_limited') {
-      this.#blockedUntil.set(req.igId, this.#now() + (error.retryAfterMs ?? 1000));
+    if (igId !== undefined && error.kind === 'rate_limited') {
+      this.#blockedUntil.set(igId, this.#now() + (error.retryAfterMs ?? 1000));
     }
     this.#options.logger.warn(
-      { endpoint: req.endpoint, igId: req.igId, code: error.code, subcode: error.subcode, status },
+      { endpoint: req.endpoint, igId, code: error.code, subcode: error.subcode, status },
       `instagram: ${error.message}`,
     );
+    if (igId !== undefined && error.kind === 'token') {
+      await this.reportTokenRejected(igId, error.message);
+    }
     throw error;
   }
 

@@ -90,12 +90,26 @@ export function classify(
   return 'invalid_parameter';
 }
 
-/** Reads the Graph envelope of a failed answer; anything else becomes a transient error. */
+/**
+ * Reads a failed answer: Graph's envelope, or api.instagram.com's flat body; anything else is
+ * transient on 5xx and 429 (and on a 2xx that is not JSON), invalid otherwise.
+ */
 export function fromResponse(status: number, body: unknown, retryAfterMs?: number): InstagramError {
+  const flat = body as { code?: unknown; error_message?: unknown } | null | undefined;
+  if (typeof flat?.error_message === 'string') {
+    // The code exchange answers `{error_type, code, error_message}` rather than Graph's envelope.
+    return new InstagramError({
+      kind: 'invalid_parameter',
+      message: flat.error_message,
+      code: typeof flat.code === 'number' ? flat.code : undefined,
+      status,
+    });
+  }
   const error = (body as { error?: Record<string, unknown> } | undefined)?.error;
   if (!error || typeof error.code !== 'number') {
+    const unreadable = status >= 500 || status === 429 || (status >= 200 && status < 300);
     return new InstagramError({
-      kind: status >= 500 || status === 429 ? 'transient' : 'invalid_parameter',
+      kind: unreadable ? 'transient' : 'invalid_parameter',
       message: `Instagram answered HTTP ${status} without an error envelope`,
       status,
     });

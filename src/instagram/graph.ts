@@ -110,8 +110,15 @@ export class InstagramApi {
     this.#client = client;
   }
 
-  /** `GET /me`; accepts the `{"data":[…]}` wrapper GS prints as well as the flat object. */
-  async account(auth: Auth, fields: readonly string[]): Promise<GraphAccount> {
+  /**
+   * `GET /me`; accepts the `{"data":[…]}` wrapper GS prints as well as the flat object. Without
+   * `igId` (the login's own `/me`, before the token is stored for an account), nothing is
+   * throttled or reported for an account.
+   */
+  async account(
+    auth: Pick<Auth, 'token'> & Partial<Pick<Auth, 'igId'>>,
+    fields: readonly string[],
+  ): Promise<GraphAccount> {
     const body = await this.#client.call<GraphAccount | { data: GraphAccount[] }>({
       method: 'GET',
       path: 'me',
@@ -234,10 +241,10 @@ export class InstagramApi {
 
   async #split<T>(
     args: PageArgs,
-    fetch: (page: PageArgs) => Promise<GraphList<T>>,
+    read: (page: PageArgs) => Promise<GraphList<T>>,
   ): Promise<GraphList<T>> {
     try {
-      return await fetch(args);
+      return await read(args);
     } catch (error) {
       if (!(error instanceof InstagramError) || error.kind !== 'reduce_data' || args.limit < 2)
         throw error;
@@ -245,16 +252,16 @@ export class InstagramApi {
     const half = Math.ceil(args.limit / 2);
     if (args.before !== undefined) {
       // Backwards: the half nearest the cursor first, then the one before it.
-      const later = await this.#split({ limit: half, before: args.before }, fetch);
+      const later = await this.#split({ limit: half, before: args.before }, read);
       const cursor = later.paging?.cursors?.before;
       if (!later.paging?.previous || cursor === undefined) return later;
-      const earlier = await this.#split({ limit: args.limit - half, before: cursor }, fetch);
+      const earlier = await this.#split({ limit: args.limit - half, before: cursor }, read);
       return merge(earlier, later);
     }
-    const first = await this.#split({ limit: half, after: args.after }, fetch);
+    const first = await this.#split({ limit: half, after: args.after }, read);
     const cursor = first.paging?.cursors?.after;
     if (!first.paging?.next || cursor === undefined) return first;
-    const second = await this.#split({ limit: args.limit - half, after: cursor }, fetch);
+    const second = await this.#split({ limit: args.limit - half, after: cursor }, read);
     return merge(first, second);
   }
 }

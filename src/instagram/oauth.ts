@@ -1,6 +1,5 @@
-import { request } from 'undici';
-import type { Metrics } from '../metrics.ts';
-import { fromResponse, InstagramError } from './errors.ts';
+import type { InstagramClient } from './client.ts';
+import { InstagramError } from './errors.ts';
 
 /** Scopes the messaging features need (BL). */
 export const SCOPES = [
@@ -9,13 +8,10 @@ export const SCOPES = [
   'instagram_business_manage_comments',
 ] as const;
 
+/** Where the browser logs in; the exchanges go to the client's hosts. */
 export interface OAuthHosts {
-  /** Authorize page host (`https://www.instagram.com`). */
+  /** Authorize page host (`INSTAGRAM_OAUTH_URL`, default `https://www.instagram.com`). */
   readonly oauthUrl: string;
-  /** Code-exchange host (`https://api.instagram.com`). */
-  readonly tokenUrl: string;
-  /** Graph host, for the long-lived exchange (`https://graph.instagram.com`). */
-  readonly graphUrl: string;
 }
 
 export interface OAuthApp {
@@ -41,18 +37,17 @@ export function authorizeUrl(
 }
 
 /**
- * The code exchange and the long-lived exchange, counted like every upstream call. Their bodies
- * carry secrets and tokens: nothing here logs them.
+ * The code exchange and the long-lived exchange, through the Instagram client (time-out, metrics,
+ * error mapping), never retried. Their requests carry secrets and tokens: nothing logs them.
  */
 export class OAuthClient {
-  readonly #hosts: () => OAuthHosts;
+  readonly #client: InstagramClient;
   readonly #app: () => OAuthApp;
-  readonly #metrics: Metrics;
 
-  constructor(hosts: () => OAuthHosts, app: () => OAuthApp, metrics: Metrics) {
-    this.#hosts = hosts;
+  /** `app`: read at every exchange (the sandbox names its app at start). */
+  constructor(client: InstagramClient, app: () => OAuthApp) {
+    this.#client = client;
     this.#app = app;
-    this.#metrics = metrics;
   }
 
   /** BL step 2: the code (single use, 1 hour) for a short-lived token. */
@@ -61,19 +56,22 @@ export class OAuthClient {
     redirectUri: string,
   ): Promise<{ accessToken: string; userId: string }> {
     const { appId, appSecret } = this.#app();
-    const form = new URLSearchParams({
-      client_id: appId,
-      client_secret: appSecret,
-      grant_type: 'authorization_code',
-      redirect_uri: redirectUri,
-      code,
+    // No account yet (no `igId`): nothing is throttled or reported for an account.
+    const body = await this.#client.call<Record<string, unknown>>({
+      method: 'POST',
+      host: 'token',
+      versioned: false,
+      path: 'oauth/access_token',
+      endpoint: '/oauth/access_token',
+      form: {
+        client_id: appId,
+        client_secret: appSecret,
+        grant_type: 'authorization_code',
+        redirect_uri: redirectUri,
+        code,
+      },
+      retry: false,
     });
-    const body = await this.#call(
-      'POST',
-      `${this.#hosts().tokenUrl}/oauth/access_token`,
-      '/oauth/access_token',
-      form,
-    );
     // Flat, or inside `data` as BL prints it (instagram-api.md §9: accept both).
     const flat = (Array.isArray(body.data) ? body.data[0] : body) as
       | Record<string, unknown>
@@ -84,56 +82,18 @@ export class OAuthClient {
 
   /** BL step 3: a short-lived token for a long-lived one (60 days). */
   async exchangeLongLived(shortToken: string): Promise<{ accessToken: string; expiresIn: number }> {
-    const params = new URLSearchParams({
-      grant_type: 'ig_exchange_token',
-      client_secret: this.#app().appSecret,
-      access_token: shortToken,
+    // Meta documents a GET with the secret and the token in the query.
+    const body = await this.#client.call<Record<string, unknown>>({
+      method: 'GET',
+      versioned: false,
+      path: 'access_token',
+      endpoint: '/access_token',
+      query: { grant_type: 'ig_exchange_token' },
+      credentials: { client_secret: this.#app().appSecret, access_token: shortToken },
+      retry: false,
     });
-    const body = await this.#call(
-      'GET',
-      `${this.#hosts().graphUrl}/access_token?${params}`,
-      '/access_token',
-    );
     if (typeof body.access_token !== 'string') throw invalidAnswer('long-lived exchange');
     return { accessToken: body.access_token, expiresIn: Number(body.expires_in ?? 0) };
-  }
-
-  async #call(method: 'GET' | 'POST', url: string, endpoint: string, form?: URLSearchParams) {
-    let status: number;
-    let body: Record<string, unknown>;
-    try {
-      const res = await request(url, {
-        method,
-        headers: form ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
-        body: form?.toString(),
-        signal: AbortSignal.timeout(10_000),
-      });
-      status = res.statusCode;
-      body = ((await res.body.json().catch(() => ({}))) ?? {}) as Record<string, unknown>;
-    } catch (cause) {
-      this.#metrics.upstreamRequests.inc({ method, endpoint, outcome: 'transient' });
-      throw new InstagramError({
-        kind: 'transient',
-        message: 'Instagram could not be reached',
-        cause,
-      });
-    }
-    if (status >= 200 && status < 300) {
-      this.#metrics.upstreamRequests.inc({ method, endpoint, outcome: 'ok' });
-      return body;
-    }
-    // The code exchange answers `{error_type, code, error_message}` rather than Graph's envelope.
-    const error =
-      'error_message' in body
-        ? new InstagramError({
-            kind: 'invalid_parameter',
-            message: String(body.error_message),
-            code: typeof body.code === 'number' ? body.code : undefined,
-            status,
-          })
-        : fromResponse(status, body);
-    this.#metrics.upstreamRequests.inc({ method, endpoint, outcome: error.outcome });
-    throw error;
   }
 }
 

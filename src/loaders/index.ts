@@ -2,7 +2,6 @@ import DataLoader from 'dataloader';
 import type { Session } from '../auth/session.ts';
 import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { notFound, reauthRequired } from '../errors.ts';
-import { InstagramError } from '../instagram/errors.ts';
 import { splitFields } from '../instagram/fields.ts';
 import type {
   Auth,
@@ -38,18 +37,9 @@ export class RequestLoaders {
     { readonly fields: ReadonlySet<string>; readonly data: GraphMessage }
   >();
 
-  readonly #onTokenRejected: (igId: string, reason: string) => Promise<void>;
-
-  /** `onTokenRejected`: called when Instagram refuses an account's token (190). */
-  constructor(
-    api: InstagramApi,
-    tokens: TokenStore,
-    session: Session | null,
-    onTokenRejected: (igId: string, reason: string) => Promise<void>,
-  ) {
+  constructor(api: InstagramApi, tokens: TokenStore, session: Session | null) {
     this.#api = api;
     this.#session = session;
-    this.#onTokenRejected = onTokenRejected;
     this.#stored = new DataLoader(async (igIds) => Promise.all(igIds.map((id) => tokens.get(id))));
     this.#nodes = new DataLoader((keys) => this.#loadNodes(keys), { cacheKeyFn: keyOf });
   }
@@ -182,15 +172,15 @@ export class RequestLoaders {
     );
   }
 
-  /** A token Instagram refuses marks the account REAUTH_REQUIRED for every later request. */
+  /**
+   * After a failed call the account is read afresh: the client may have marked it
+   * REAUTH_REQUIRED (a refused token), and the rest of the request must see it.
+   */
   async #upstream<T>(igId: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof InstagramError && error.kind === 'token') {
-        await this.#onTokenRejected(igId, error.message);
-        this.#stored.clear(igId);
-      }
+      this.#stored.clear(igId);
       throw error;
     }
   }

@@ -5,7 +5,10 @@ import './participant.ts';
 import './message.ts';
 import './conversation.ts';
 import './account.ts';
+import './user-error.ts';
 import './send.ts';
+import './reaction.ts';
+import './sender-action.ts';
 import './events.ts';
 
 /**

@@ -1,10 +1,17 @@
 import { z } from 'zod';
+import type { GraphMessage } from '../instagram/graph.ts';
+import type { SendBucket } from '../instagram/rate-limit.ts';
+import { type SendAnswer, sentMessage } from './sent-message.ts';
+import type { ButtonBody, MessageBody, SendBody } from './wire.ts';
 
 /**
- * What each mutation may send, validated before any upstream call, and the Send API body it
- * becomes (instagram-api.md §1). One table: the limits are Instagram's documented ones.
+ * Every mutation that goes out through the Send API, as one spec: the input it takes (checked
+ * before any upstream call, against Instagram's documented limits), the exact body it becomes
+ * (instagram-api.md §1), the per-account limit it counts against, and what its payload shows
+ * once Instagram took it.
  */
 
+/** Instagram's documented limits on what one send carries. */
 export const LIMITS = {
   textBytes: 1000,
   images: 10,
@@ -24,6 +31,7 @@ const EXTENSIONS = {
   file: ['pdf'],
 } as const;
 
+/** A kind of media sent by URL. */
 export type MediaKind = keyof typeof EXTENSIONS;
 
 const https = z
@@ -102,57 +110,138 @@ const element = z
     message: 'an element needs at least one property besides its title',
   });
 
-/** Every send, by mutation: the fields checked and the `message` (or sender action) it becomes. */
-export const SENDS = {
-  sendTextMessage: {
-    schema: z.object({ text }),
+/** What a payload shows of a send Instagram took. */
+export interface Sent {
+  /** The message as sent (message sends). */
+  readonly message: GraphMessage | null;
+  /** The mid of the message reacted to (reactions). */
+  readonly reactedMid: string | null;
+}
+
+/** How one mutation goes out through the Send API. */
+export interface SendSpec<I> {
+  /** Checks the input, its ids already decoded; each failure is a ValidationError under `input`. */
+  readonly schema: z.ZodType<I>;
+  /** The per-account limit the send counts against. */
+  readonly bucket: SendBucket;
+  /** The exact Send API body for the checked input. */
+  body(input: NoInfer<I>): SendBody;
+  /** What the payload shows, from the checked input, the body and Instagram's answer. */
+  sent(input: NoInfer<I>, body: SendBody, answer: SendAnswer): Sent;
+}
+
+/** A spec, its input type inferred from its schema alone. */
+const spec = <I>(s: SendSpec<I>): SendSpec<I> => s;
+
+/** A message send shows the message as sent. */
+const theMessage = (_input: unknown, body: SendBody, answer: SendAnswer): Sent => ({
+  message: sentMessage(body, answer),
+  reactedMid: null,
+});
+
+/** A reaction shows the message reacted to. */
+const theReactedMessage = (input: { messageId: string }): Sent => ({
+  message: null,
+  reactedMid: input.messageId,
+});
+
+/** A sender action shows only that Instagram took it. */
+const nothing = (): Sent => ({ message: null, reactedMid: null });
+
+/** What every message send takes besides its content: the recipient's IGSID and the tag. */
+const addressed = { recipientId: z.string(), tag: z.literal('HUMAN_AGENT').nullable() };
+
+/** `message` to the recipient, tagged when asked. */
+const messageTo = (
+  i: { recipientId: string; tag: 'HUMAN_AGENT' | null },
+  message: MessageBody,
+): SendBody => ({
+  recipient: { id: i.recipientId },
+  message,
+  ...(i.tag === 'HUMAN_AGENT'
+    ? ({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' } as const)
+    : {}),
+});
+
+/** Audio, video or a file, by URL. */
+const media = (type: 'audio' | 'video' | 'file', url: string): MessageBody => ({
+  attachment: { type, payload: { url } },
+});
+
+/** A typing indicator or seen receipt: no message, nothing to show but that it went. */
+const senderAction = (action: 'typing_on' | 'typing_off' | 'mark_seen') =>
+  spec({
+    schema: z.object({ recipientId: z.string() }),
     bucket: 'send',
-    message: (i: { text: string }) => ({ text: i.text }),
-  },
-  sendImageMessage: {
+    body: (i) => ({ recipient: { id: i.recipientId }, sender_action: action }),
+    sent: nothing,
+  });
+
+/**
+ * Every send, by the name its idempotency fingerprint has always used: the GraphQL mutation for
+ * messages, the sender action for reactions, typing indicators and seen receipts.
+ */
+export const SENDS = {
+  sendTextMessage: spec({
+    schema: z.object({ ...addressed, text }),
+    bucket: 'send',
+    body: (i) => messageTo(i, { text: i.text }),
+    sent: theMessage,
+  }),
+  sendImageMessage: spec({
     schema: z.object({
+      ...addressed,
       urls: z
         .array(mediaUrl('image'))
         .min(1, 'give at least one URL')
         .max(LIMITS.images, `at most ${LIMITS.images} images`),
     }),
     bucket: 'send',
-    message: (i: { urls: string[] }) =>
-      i.urls.length === 1
-        ? { attachment: { type: 'image', payload: { url: i.urls[0] } } }
-        : { attachments: i.urls.map((url) => ({ type: 'image', payload: { url } })) },
-  },
-  sendAudioMessage: {
-    schema: z.object({ url: mediaUrl('audio') }),
+    body: (i) =>
+      messageTo(
+        i,
+        i.urls.length === 1
+          ? { attachment: { type: 'image', payload: { url: i.urls[0] } } }
+          : { attachments: i.urls.map((url) => ({ type: 'image', payload: { url } })) },
+      ),
+    sent: theMessage,
+  }),
+  sendAudioMessage: spec({
+    schema: z.object({ ...addressed, url: mediaUrl('audio') }),
     bucket: 'sendMedia',
-    message: (i: { url: string }) => ({ attachment: { type: 'audio', payload: { url: i.url } } }),
-  },
-  sendVideoMessage: {
-    schema: z.object({ url: mediaUrl('video') }),
+    body: (i) => messageTo(i, media('audio', i.url)),
+    sent: theMessage,
+  }),
+  sendVideoMessage: spec({
+    schema: z.object({ ...addressed, url: mediaUrl('video') }),
     bucket: 'sendMedia',
-    message: (i: { url: string }) => ({ attachment: { type: 'video', payload: { url: i.url } } }),
-  },
-  sendFileMessage: {
-    schema: z.object({ url: mediaUrl('file') }),
+    body: (i) => messageTo(i, media('video', i.url)),
+    sent: theMessage,
+  }),
+  sendFileMessage: spec({
+    schema: z.object({ ...addressed, url: mediaUrl('file') }),
     bucket: 'send',
-    message: (i: { url: string }) => ({ attachment: { type: 'file', payload: { url: i.url } } }),
-  },
-  sendLikeHeart: {
-    schema: z.object({}),
+    body: (i) => messageTo(i, media('file', i.url)),
+    sent: theMessage,
+  }),
+  sendLikeHeart: spec({
+    schema: z.object(addressed),
     bucket: 'send',
-    message: () => ({ attachment: { type: 'like_heart' } }),
-  },
-  sendMediaShare: {
+    body: (i) => messageTo(i, { attachment: { type: 'like_heart' } }),
+    sent: theMessage,
+  }),
+  sendMediaShare: spec({
     schema: z.object({
+      ...addressed,
       mediaId: z.string().regex(/^\d+$/, 'must be the id of a post of the account'),
     }),
     bucket: 'send',
-    message: (i: { mediaId: string }) => ({
-      attachment: { type: 'MEDIA_SHARE', payload: { id: i.mediaId } },
-    }),
-  },
-  sendQuickReplies: {
+    body: (i) => messageTo(i, { attachment: { type: 'MEDIA_SHARE', payload: { id: i.mediaId } } }),
+    sent: theMessage,
+  }),
+  sendQuickReplies: spec({
     schema: z.object({
+      ...addressed,
       text,
       quickReplies: z
         .array(quickReply)
@@ -160,40 +249,46 @@ export const SENDS = {
         .max(LIMITS.quickReplies, `at most ${LIMITS.quickReplies} quick replies`),
     }),
     bucket: 'send',
-    message: (i: { text: string; quickReplies: z.infer<typeof quickReply>[] }) => ({
-      text: i.text,
-      quick_replies: i.quickReplies.map((q) =>
-        q.contentType === 'TEXT'
-          ? { content_type: 'text', title: q.title, payload: q.payload }
-          : { content_type: q.contentType.toLowerCase() },
-      ),
-    }),
-  },
-  sendGenericTemplate: {
+    body: (i) =>
+      messageTo(i, {
+        text: i.text,
+        quick_replies: i.quickReplies.map((q) =>
+          q.contentType === 'TEXT'
+            ? { content_type: 'text', title: q.title, payload: q.payload }
+            : { content_type: q.contentType.toLowerCase() },
+        ),
+      }),
+    sent: theMessage,
+  }),
+  sendGenericTemplate: spec({
     schema: z.object({
+      ...addressed,
       elements: z.array(element).min(1).max(LIMITS.elements, `at most ${LIMITS.elements} elements`),
     }),
     bucket: 'send',
-    message: (i: { elements: z.infer<typeof element>[] }) => ({
-      attachment: {
-        type: 'template',
-        payload: {
-          template_type: 'generic',
-          elements: i.elements.map((e) => ({
-            title: e.title,
-            ...(e.subtitle ? { subtitle: e.subtitle } : {}),
-            ...(e.imageUrl ? { image_url: e.imageUrl } : {}),
-            ...(e.defaultActionUrl
-              ? { default_action: { type: 'web_url', url: e.defaultActionUrl } }
-              : {}),
-            ...(e.buttons?.length ? { buttons: e.buttons.map(graphButton) } : {}),
-          })),
+    body: (i) =>
+      messageTo(i, {
+        attachment: {
+          type: 'template',
+          payload: {
+            template_type: 'generic',
+            elements: i.elements.map((e) => ({
+              title: e.title,
+              ...(e.subtitle ? { subtitle: e.subtitle } : {}),
+              ...(e.imageUrl ? { image_url: e.imageUrl } : {}),
+              ...(e.defaultActionUrl
+                ? { default_action: { type: 'web_url', url: e.defaultActionUrl } as const }
+                : {}),
+              ...(e.buttons?.length ? { buttons: e.buttons.map(graphButton) } : {}),
+            })),
+          },
         },
-      },
-    }),
-  },
-  sendButtonTemplate: {
+      }),
+    sent: theMessage,
+  }),
+  sendButtonTemplate: spec({
     schema: z.object({
+      ...addressed,
       text: z
         .string()
         .min(1)
@@ -204,29 +299,57 @@ export const SENDS = {
         .max(LIMITS.buttons, 'give 1 to 3 buttons'),
     }),
     bucket: 'send',
-    message: (i: { text: string; buttons: z.infer<typeof button>[] }) => ({
-      attachment: {
-        type: 'template',
-        payload: { template_type: 'button', text: i.text, buttons: i.buttons.map(graphButton) },
-      },
+    body: (i) =>
+      messageTo(i, {
+        attachment: {
+          type: 'template',
+          payload: { template_type: 'button', text: i.text, buttons: i.buttons.map(graphButton) },
+        },
+      }),
+    sent: theMessage,
+  }),
+  sendPrivateReply: spec({
+    schema: z.object({
+      commentId: z.string().regex(/^\d+$/, 'must be an Instagram comment id'),
+      text,
     }),
-  },
+    bucket: 'privateReplies',
+    body: (i) => ({ recipient: { comment_id: i.commentId }, message: { text: i.text } }),
+    sent: theMessage,
+  }),
+  react: spec({
+    schema: z.object({ recipientId: z.string(), messageId: z.string(), reaction }),
+    bucket: 'send',
+    body: (i) => ({
+      recipient: { id: i.recipientId },
+      sender_action: 'react',
+      payload: { message_id: i.messageId, reaction: i.reaction },
+    }),
+    sent: theReactedMessage,
+  }),
+  unreact: spec({
+    schema: z.object({ recipientId: z.string(), messageId: z.string() }),
+    bucket: 'send',
+    body: (i) => ({
+      recipient: { id: i.recipientId },
+      sender_action: 'unreact',
+      payload: { message_id: i.messageId },
+    }),
+    sent: theReactedMessage,
+  }),
+  typing_on: senderAction('typing_on'),
+  typing_off: senderAction('typing_off'),
+  mark_seen: senderAction('mark_seen'),
 } as const;
 
+/** A send's name: a key of `SENDS`. */
 export type SendMutation = keyof typeof SENDS;
 
-function graphButton(b: z.infer<typeof button>) {
+function graphButton(b: z.infer<typeof button>): ButtonBody {
   return b.type === 'WEB_URL'
     ? { type: 'web_url', url: b.url, title: b.title }
     : { type: 'postback', payload: b.payload, title: b.title };
 }
-
-export const privateReplySchema = z.object({
-  commentId: z.string().regex(/^\d+$/, 'must be an Instagram comment id'),
-  text,
-});
-
-export const reactionSchema = z.object({ reaction: reaction.nullish() });
 
 /** A validation failure: the input path and what is wrong. */
 export interface Invalid {

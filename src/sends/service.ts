@@ -4,11 +4,11 @@ import type { TokenStore } from '../auth/token-store.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
 import type { GraphMessage, InstagramApi } from '../instagram/graph.ts';
+import { admit, type RateLimiter } from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
 import type { IdempotencyStore } from './idempotency.ts';
-import { admit, type RateLimiter, type SendBucket } from './rate-limit.ts';
-import type { Invalid } from './requests.ts';
+import { check, type Invalid, SENDS, type SendMutation, type SendSpec } from './requests.ts';
 
 /** An expected failure of a mutation, as data (DESIGN.md: `userErrors`). */
 export type UserErrorData =
@@ -45,24 +45,16 @@ export interface SendOutcome {
   readonly userErrors: readonly UserErrorData[];
 }
 
+/** One send, as the schema asks for it: authorised, its ids decoded, its input not yet checked. */
 export interface SendRequest {
-  /** The mutation name: part of the idempotency fingerprint. */
-  readonly mutation: string;
-  /** The validated input, without `idempotencyKey`. */
+  /** Which send (its spec in `SENDS`); with `input`, the idempotency fingerprint. */
+  readonly mutation: SendMutation;
+  /** The input for the spec, without `idempotencyKey`; the spec's schema checks it. */
   readonly input: Readonly<Record<string, unknown>>;
   readonly igId: string;
   /** The recipient IGSID, or null for a private reply (Instagram names the commenter). */
   readonly igsid: string | null;
-  readonly bucket: SendBucket;
-  readonly body: Record<string, unknown>;
   readonly idempotencyKey?: string | null | undefined;
-  /** Builds the sent message from Instagram's answer; null for sender actions and reactions. */
-  readonly sent: (response: {
-    recipientId: string | null;
-    messageId: string | null;
-    at: number;
-  }) => GraphMessage | null;
-  readonly reactedMid?: string;
 }
 
 export interface SendServiceOptions {
@@ -71,8 +63,6 @@ export interface SendServiceOptions {
   readonly idempotency: IdempotencyStore;
   readonly limiter: RateLimiter;
   readonly logger: Logger;
-  /** Called when Instagram refuses an account's token (190). */
-  readonly onTokenRejected: (igId: string, reason: string) => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -89,7 +79,7 @@ const failed = (
   userErrors,
 });
 
-export const validationErrors = (igId: string, invalid: readonly Invalid[]): SendOutcome =>
+const validationErrors = (igId: string, invalid: readonly Invalid[]): SendOutcome =>
   failed(
     igId,
     null,
@@ -105,8 +95,9 @@ export const notFound = (igId: string, field: string, what: string): SendOutcome
   });
 
 /**
- * Sends through the Send API: idempotency, the per-account rate limit, the call, and the
- * mapping of Instagram's answer to a payload. Authorisation and validation happen before.
+ * Sends through the Send API by the request's spec: validation, idempotency, the per-account
+ * rate limit, the body, the call, and the mapping of Instagram's answer to a payload.
+ * Authorisation happens before.
  */
 export class SendService {
   readonly #o: SendServiceOptions;
@@ -116,11 +107,14 @@ export class SendService {
   }
 
   async send(session: Session, request: SendRequest): Promise<SendOutcome> {
+    const spec: SendSpec<unknown> = SENDS[request.mutation];
+    const checked = check(spec.schema, request.input);
+    if (!checked.ok) return validationErrors(request.igId, checked.errors);
     // JSON, not a colon join: a `sub` may contain colons ("a:1" + "2" ≠ "a" + "1:2").
     const key = request.idempotencyKey
       ? JSON.stringify([session.sub, request.igId, request.idempotencyKey])
       : undefined;
-    if (!key) return this.#attempt(request);
+    if (!key) return this.#attempt(request, spec, checked.value);
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([request.mutation, request.input]))
       .digest('hex');
@@ -135,7 +129,7 @@ export class SendService {
     }
     let outcome: (SendOutcome & { reached?: boolean }) | undefined;
     try {
-      outcome = await this.#attempt(request);
+      outcome = await this.#attempt(request, spec, checked.value);
     } finally {
       // Only attempts that reached Instagram are kept; refusals before it may be retried.
       if (outcome?.reached)
@@ -145,30 +139,35 @@ export class SendService {
     return strip(outcome);
   }
 
-  async #attempt(request: SendRequest): Promise<SendOutcome & { reached?: boolean }> {
+  async #attempt(
+    request: SendRequest,
+    spec: SendSpec<unknown>,
+    input: unknown,
+  ): Promise<SendOutcome & { reached?: boolean }> {
     const { igId, igsid } = request;
     const stored = await this.#o.tokens.get(igId);
     if (!stored) return notFound(igId, 'accountId', 'Account');
     if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
-    const wait = await admit(this.#o.limiter, igId, request.bucket);
+    const wait = await admit(this.#o.limiter, igId, spec.bucket);
     if (wait > 0) return failed(igId, igsid, rateLimited(wait));
     const auth = { igId, token: stored.accessToken };
+    const body = spec.body(input);
     const at = (this.#o.now ?? Date.now)();
     try {
-      const response = await this.#o.api.send(auth, request.body);
+      const response = await this.#o.api.send(auth, body);
       const recipientId = response.recipient_id ?? igsid;
+      const answer = { igId, recipientId, messageId: response.message_id ?? null, at };
       return {
         igId,
         igsid: recipientId,
-        message: request.sent({ recipientId, messageId: response.message_id ?? null, at }),
-        reactedMid: request.reactedMid ?? null,
+        ...spec.sent(input, body, answer),
         ok: true,
         userErrors: [],
         reached: true,
       };
     } catch (error) {
+      // A refused token (190) was reported by the client, which marked the account.
       if (!(error instanceof InstagramError)) throw error;
-      if (error.kind === 'token') await this.#o.onTokenRejected(igId, error.message);
       const userError = await this.#userError(error, auth, igsid);
       // A refusal by our own throttle (no status, no code) never reached Instagram.
       const reached = !(error.kind === 'rate_limited' && error.status === undefined);

@@ -36,8 +36,6 @@ export interface ReconcilerOptions {
   readonly conversations?: number;
   /** Newest messages read per conversation. Default 5. */
   readonly messages?: number;
-  /** Called when Instagram refuses an account's token (190). */
-  readonly onTokenRejected: (igId: string, reason: string) => Promise<void>;
   /** Taken per account and run, so that one instance reconciles an account at a time. */
   readonly lock: { acquire(igId: string, ttlMs: number): Promise<boolean> };
   /** How long one run holds an account's lock. Default 50 s. */
@@ -83,10 +81,8 @@ export class Reconciler {
             await step();
           } catch (error) {
             this.#o.logger.warn({ err: error, igId: account.igId }, `${what} failed`);
-            if (error instanceof InstagramError && error.kind === 'token') {
-              await this.#o.onTokenRejected(account.igId, error.message);
-              break;
-            }
+            // A refused token (reported by the client, which marked the account) ends its run.
+            if (error instanceof InstagramError && error.kind === 'token') break;
           }
         }
       }

@@ -16,8 +16,9 @@ import {
   type TokenStore,
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
+import { InstagramClient } from '../../src/instagram/client.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createMetrics } from '../../src/metrics.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { type Clock, createClock, DAY, HOUR, type SimToken } from '../../src/sandbox/store.ts';
@@ -32,6 +33,7 @@ let server: RedisServer;
 let sim: Simulator;
 let clock: Clock;
 const connections: Redis[] = [];
+const clients: InstagramClient[] = [];
 let prefixes = 0;
 
 beforeAll(async () => {
@@ -45,6 +47,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
   await sim.stop();
   await Promise.all(connections.splice(0).map((redis) => redis.close()));
 });
@@ -86,24 +89,33 @@ function capture(): { logger: pino.Logger; lines: string[] } {
   return { logger: pino({ level: 'trace' }, stream), lines };
 }
 
+/** A refresher over its own Instagram client, whose refused-token reports land in `rejected`. */
 function refresher(
   tokens: TokenStore,
-  options: Partial<TokenRefresherOptions> = {},
+  options: Partial<TokenRefresherOptions> & { metrics?: Metrics } = {},
 ): { refresher: TokenRefresher; rejected: [string, string][] } {
   const rejected: [string, string][] = [];
+  const { metrics = createMetrics(), ...rest } = options;
+  const client = new InstagramClient({
+    graphUrl: () => sim.url,
+    apiVersion: 'v25.0',
+    metrics,
+    logger: rest.logger ?? silent,
+    onTokenRejected: async (igId, reason) => {
+      rejected.push([igId, reason]);
+      await tokens.setStatus(igId, 'REAUTH_REQUIRED');
+    },
+  });
+  clients.push(client);
   return {
     rejected,
     refresher: new TokenRefresher({
       tokens,
-      graphUrl: () => sim.url,
+      client,
       logger: silent,
       lock: new MemoryRefreshLock(() => clock.now()),
       now: () => clock.now(),
-      onRejected: async (igId, reason) => {
-        rejected.push([igId, reason]);
-        await tokens.setStatus(igId, 'REAUTH_REQUIRED');
-      },
-      ...options,
+      ...rest,
     }),
   };
 }

@@ -68,7 +68,7 @@ export async function startGateway(
     simulator: sim,
     now: () => sim.clock.now(),
     drainTimeoutMs: 1000,
-    instagram: { conversationsPerSecond: options.rateLimits ? 2 : 0, ...options.instagram },
+    instagram: { paceReads: options.rateLimits === true, ...options.instagram },
     socketCheckMs: options.socketCheckMs,
   });
   const url = await app.start();

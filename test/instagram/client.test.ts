@@ -1,9 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InstagramClient, type InstagramClientOptions } from '../../src/instagram/client.ts';
 import { InstagramError } from '../../src/instagram/errors.ts';
 import { type Auth, type GraphConversation, InstagramApi } from '../../src/instagram/graph.ts';
+import { MemoryRateLimiter, type RateLimiter } from '../../src/instagram/rate-limit.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { errors } from '../../src/sandbox/errors.ts';
@@ -39,8 +42,8 @@ function startClient(options: Partial<InstagramClientOptions> = {}): void {
     retryBaseMs: 1,
     // The simulator's frozen clock: a throttled account stays blocked until the test advances it.
     now: () => sim.clock.now(),
-    // Pacing waits for the clock to move; a frozen clock never does (tested on its own below).
-    conversationsPerSecond: 0,
+    // Pacing is tested on its own below.
+    paceReads: false,
     ...options,
   });
 }
@@ -843,5 +846,216 @@ describe('pacing', () => {
       await paced.close();
       await live.stop();
     }
+  });
+});
+
+describe('pacing through a limiter', () => {
+  it('shares the limiter it is given: two clients, as two instances, keep 2 a second', async () => {
+    const live = new Simulator({ appSecret: 'app-secret', clock: createClock(T0) });
+    const { account, token } = live.addAccount({ username: 'paced.shop' });
+    await live.start();
+    const limiter = new MemoryRateLimiter();
+    const instances = [0, 1].map(
+      () =>
+        new InstagramClient({
+          graphUrl: () => live.url,
+          apiVersion: 'v25.0',
+          metrics: createMetrics(),
+          logger: createLogger('silent'),
+          limiter,
+        }),
+    );
+    try {
+      const auth = { igId: account.igId, token: token.token };
+      for (let i = 0; i < 4; i++) {
+        await new InstagramApi(instances[i % 2] as InstagramClient).conversations(auth, {
+          limit: 1,
+          fields: 'id',
+        });
+      }
+      // Each client alone would allow 2 a second: the third read would get 80002.
+      expect(live.requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    } finally {
+      for (const instance of instances) await instance.close();
+      await live.stop();
+    }
+  });
+
+  it('answers rate_limited without calling Instagram when the slot is over 2 s away', async () => {
+    const takes: string[] = [];
+    const limiter: RateLimiter = {
+      async take(igId, bucket) {
+        takes.push(`${igId} ${bucket}`);
+        return 2001;
+      },
+    };
+    await client.close();
+    startClient({ paceReads: true, limiter });
+    const error = await failure(
+      new InstagramApi(client).conversations(main, { limit: 1, fields: 'id' }),
+    );
+    expect(fieldsOf(error)).toEqual({
+      kind: 'rate_limited',
+      code: undefined,
+      subcode: undefined,
+      status: undefined,
+      retryAfterMs: 2001,
+    });
+    // Only Conversations API reads are paced.
+    await me();
+    expect(takes).toEqual([`${main.igId} conversationReads`]);
+    expect(sim.requests.map((r) => r.endpoint)).toEqual(['/me']);
+  });
+});
+
+describe('a refused token', () => {
+  it('is reported once, before the call rejects, for the account whose token it was', async () => {
+    const reports: string[] = [];
+    await client.close();
+    startClient({
+      onTokenRejected: async (igId, reason) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        reports.push(`${igId}: ${reason}`);
+      },
+    });
+    sim.inject({ endpoint: 'GET /me', kind: 'expired-token' });
+    const error = await failure(me());
+    expect(error.kind).toBe('token');
+    expect(reports).toEqual([`${main.igId}: ${error.message}`]);
+
+    // Other refusals are not reported, nor a refused token of a call made for no account.
+    expect((await failure(node('17841499999999999', 'id'))).kind).toBe('not_found');
+    const unowned = await failure(
+      client.call({ method: 'GET', path: 'me', endpoint: '/me', token: 'not-a-token' }),
+    );
+    expect(unowned.kind).toBe('token');
+    expect(reports).toHaveLength(1);
+
+    // A caller that knows without asking (an expired token) reports through the same callback.
+    await client.reportTokenRejected(other.igId, 'expired');
+    expect(reports).toEqual([`${main.igId}: ${error.message}`, `${other.igId}: expired`]);
+  });
+
+  it('logs a report that failed, and the caller still gets its InstagramError', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    await client.close();
+    startClient({
+      logger: pino({ level: 'warn' }, stream),
+      onTokenRejected: () => {
+        throw new Error('token store unavailable');
+      },
+    });
+    sim.inject({ endpoint: 'GET /me', kind: 'expired-token' });
+    expect((await failure(me())).kind).toBe('token');
+    expect(lines.map((line) => JSON.parse(line).msg)).toContain('marking a refused token failed');
+  });
+});
+
+describe('the token endpoints', () => {
+  it('sends a form to the token host, credentials in the query, and no Bearer header', async () => {
+    const seen: Record<string, string | undefined>[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        seen.push({
+          method: req.method,
+          url: req.url,
+          authorization: req.headers.authorization,
+          type: req.headers['content-type'],
+          body,
+        });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"access_token":"IGnew"}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const hosts = new InstagramClient({
+      graphUrl: () => `${base}/graph`,
+      tokenUrl: () => `${base}/token`,
+      apiVersion: 'v25.0',
+      metrics,
+      logger: createLogger('silent'),
+    });
+    try {
+      await hosts.call({
+        method: 'POST',
+        host: 'token',
+        versioned: false,
+        path: 'oauth/access_token',
+        endpoint: '/oauth/access_token',
+        form: { client_id: '1', code: 'AQ x' },
+        retry: false,
+      });
+      await hosts.call({
+        method: 'GET',
+        versioned: false,
+        path: 'refresh_access_token',
+        endpoint: '/refresh_access_token',
+        igId: main.igId,
+        query: { grant_type: 'ig_refresh_token' },
+        credentials: { access_token: 'IGold' },
+        retry: false,
+      });
+      expect(seen).toEqual([
+        {
+          method: 'POST',
+          url: '/token/oauth/access_token',
+          authorization: undefined,
+          type: 'application/x-www-form-urlencoded',
+          body: 'client_id=1&code=AQ+x',
+        },
+        {
+          method: 'GET',
+          url: '/graph/refresh_access_token?grant_type=ig_refresh_token&access_token=IGold',
+          authorization: undefined,
+          type: undefined,
+          body: '',
+        },
+      ]);
+      expect(await upstream()).toEqual({
+        'POST /oauth/access_token ok': 1,
+        'GET /refresh_access_token ok': 1,
+      });
+    } finally {
+      await hosts.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('never retries a GET marked retry: false, and keeps no cause that could quote credentials', async () => {
+    sim.inject({ endpoint: 'GET /refresh_access_token', kind: 'drop' });
+    const error = await failure(
+      client.call({
+        method: 'GET',
+        versioned: false,
+        path: 'refresh_access_token',
+        endpoint: '/refresh_access_token',
+        igId: main.igId,
+        query: { grant_type: 'ig_refresh_token' },
+        credentials: { access_token: main.token },
+        retry: false,
+      }),
+    );
+    expect(fieldsOf(error)).toEqual({
+      kind: 'transient',
+      code: undefined,
+      subcode: undefined,
+      status: undefined,
+      retryAfterMs: undefined,
+    });
+    expect(error.cause).toBeUndefined();
+    expect(sim.count('GET /refresh_access_token')).toBe(1);
+    expect(await upstream()).toEqual({ 'GET /refresh_access_token transient': 1 });
   });
 });

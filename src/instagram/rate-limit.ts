@@ -5,7 +5,7 @@ import type { RedisClient } from '../redis.ts';
  * Instagram's documented per-account limits (RL) that igql keeps itself, and the window each is
  * counted over: the Send API's, and the Conversations API's for reads.
  */
-export const SEND_LIMITS = {
+export const ACCOUNT_LIMITS = {
   /** Text, links, reactions, stickers, templates, sender actions: 100 a second. */
   send: { limit: 100, windowMs: 1000 },
   /** Audio and video: 10 a second. */
@@ -13,32 +13,37 @@ export const SEND_LIMITS = {
   /** Private replies to comments on posts and reels: 750 an hour. */
   privateReplies: { limit: 750, windowMs: 3_600_000 },
   /** Conversations API reads (conversation lists, conversations, messages): 2 a second. */
-  conversations: { limit: 2, windowMs: 1000 },
+  conversationReads: { limit: 2, windowMs: 1000 },
 } as const;
 
-export type SendBucket = keyof typeof SEND_LIMITS;
+/** A limit of `ACCOUNT_LIMITS`, counted per account. */
+export type Bucket = keyof typeof ACCOUNT_LIMITS;
+
+/** The buckets a send is counted in. */
+export type SendBucket = Exclude<Bucket, 'conversationReads'>;
 
 /**
  * Added to every window: Instagram counts a call when it arrives, a little after igql takes its
- * slot, and arrivals jitter; without it a send admitted at the window's edge gets 613.
+ * slot, and arrivals jitter; without it a call admitted at the window's edge gets 613 or 80002.
  */
 export const ARRIVAL_MARGIN_MS = 100;
 
 /** Per-account sliding windows: `take` admits a call (0) or says how long to wait (ms). */
 export interface RateLimiter {
-  take(igId: string, bucket: SendBucket): Promise<number>;
+  take(igId: string, bucket: Bucket): Promise<number>;
 }
 
 /** One instance only. */
 export class MemoryRateLimiter implements RateLimiter {
   readonly #calls = new Map<string, number[]>();
-  readonly #limits: typeof SEND_LIMITS;
+  readonly #limits: typeof ACCOUNT_LIMITS;
 
-  constructor(limits: typeof SEND_LIMITS = SEND_LIMITS) {
+  /** `limits`: default `ACCOUNT_LIMITS`. */
+  constructor(limits: typeof ACCOUNT_LIMITS = ACCOUNT_LIMITS) {
     this.#limits = limits;
   }
 
-  async take(igId: string, bucket: SendBucket): Promise<number> {
+  async take(igId: string, bucket: Bucket): Promise<number> {
     const { limit } = this.#limits[bucket];
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const now = Date.now();
@@ -73,16 +78,17 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 export class RedisRateLimiter implements RateLimiter {
   readonly #client: RedisClient;
   readonly #prefix: string;
-  readonly #limits: typeof SEND_LIMITS;
+  readonly #limits: typeof ACCOUNT_LIMITS;
   #sequence = 0;
 
-  constructor(client: RedisClient, prefix: string, limits: typeof SEND_LIMITS = SEND_LIMITS) {
+  /** `prefix`: the key prefix (`REDIS_PREFIX`), no default; `limits`: `ACCOUNT_LIMITS`. */
+  constructor(client: RedisClient, prefix: string, limits: typeof ACCOUNT_LIMITS = ACCOUNT_LIMITS) {
     this.#client = client;
     this.#prefix = prefix;
     this.#limits = limits;
   }
 
-  async take(igId: string, bucket: SendBucket): Promise<number> {
+  async take(igId: string, bucket: Bucket): Promise<number> {
     const { limit } = this.#limits[bucket];
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const member = `${process.pid}:${Date.now()}:${this.#sequence++}:${Math.random()}`;
@@ -95,13 +101,13 @@ export class RedisRateLimiter implements RateLimiter {
 }
 
 /**
- * Admits a send, queueing briefly (up to `maxWaitMs`, default 250 ms) when the account is at its
+ * Admits a call, queueing briefly (up to `maxWaitMs`, default 250 ms) when the account is at its
  * limit; resolves with 0, or with the wait that was too long (the caller refuses with it).
  */
 export async function admit(
   limiter: RateLimiter,
   igId: string,
-  bucket: SendBucket,
+  bucket: Bucket,
   maxWaitMs = 250,
 ): Promise<number> {
   for (;;) {
