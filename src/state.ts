@@ -1,5 +1,4 @@
 import { RedisTokenStore } from './auth/redis-token-store.ts';
-import { MemoryRefreshLock, RedisRefreshLock, type RefreshLock } from './auth/refresh.ts';
 import {
   CachedRevocations,
   MemoryRevocations,
@@ -9,6 +8,7 @@ import {
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
+import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
 import { type EventLog, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
@@ -33,9 +33,9 @@ export interface SharedState {
   readonly deduper: Deduper;
   readonly log: EventLog;
   readonly bus: EventBus;
-  readonly refreshLock: RefreshLock;
+  readonly refreshLock: AccountLock;
   /** One instance reconciles an account at a time. */
-  readonly reconcileLock: RefreshLock;
+  readonly reconcileLock: AccountLock;
 }
 
 export function createSharedState(
@@ -53,8 +53,8 @@ export function createSharedState(
       deduper: new MemoryDeduper(),
       log: new MemoryEventLog({ maxLen: EVENT_LOG_LENGTH }),
       bus: new MemoryEventBus(logger),
-      refreshLock: new MemoryRefreshLock(),
-      reconcileLock: new MemoryRefreshLock(),
+      refreshLock: new MemoryAccountLock(),
+      reconcileLock: new MemoryAccountLock(),
     };
   }
   const { client } = redis;
@@ -67,7 +67,7 @@ export function createSharedState(
     deduper: new RedisDeduper(client, prefix),
     log: new RedisEventLog(client, prefix, EVENT_LOG_LENGTH),
     bus: new RedisEventBus(client, prefix, logger),
-    refreshLock: new RedisRefreshLock(client, prefix),
-    reconcileLock: new RedisRefreshLock(client, `${prefix}:reconcile`),
+    refreshLock: new RedisAccountLock(client, `${prefix}:refresh-lock`),
+    reconcileLock: new RedisAccountLock(client, `${prefix}:reconcile-lock`),
   };
 }

@@ -3,7 +3,7 @@ import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import type { Session } from './auth/session.ts';
+import type { Session } from './auth/jwt.ts';
 import type { Sessions } from './auth/sessions.ts';
 import type { Context } from './schema/context.ts';
 

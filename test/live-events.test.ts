@@ -2,7 +2,7 @@ import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type App, createApp } from '../src/app.ts';
-import { signSession } from '../src/auth/session.ts';
+import { signSession } from '../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { globalId } from '../src/global-id.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../src/app.ts';
-import { signSession } from '../src/auth/session.ts';
+import { signSession } from '../src/auth/jwt.ts';
 import { loadConfig } from '../src/config.ts';
 import { globalId } from '../src/global-id.ts';
 import { newCommentId } from '../src/sandbox/ids.ts';

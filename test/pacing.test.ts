@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../src/app.ts';
-import { signSession } from '../src/auth/session.ts';
+import { signSession } from '../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';
 import { createClock, type SimAccount } from '../src/sandbox/store.ts';

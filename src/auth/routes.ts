@@ -11,7 +11,6 @@ import {
   type OAuthHosts,
 } from '../instagram/oauth.ts';
 import type { Logger } from '../logger.ts';
-import type { Revocations } from './revocation.ts';
 import {
   ACCESS_TTL_S,
   REFRESH_TTL_S,
@@ -20,7 +19,8 @@ import {
   signSession,
   signToken,
   verifyToken,
-} from './session.ts';
+} from './jwt.ts';
+import type { Revocations } from './revocation.ts';
 import { SESSION_COOKIE, type Sessions } from './sessions.ts';
 import type { TokenStore } from './token-store.ts';
 

@@ -3,8 +3,9 @@ import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import { unauthenticated } from '../errors.ts';
 import { bearerToken, cookies } from '../http.ts';
+import { atTime } from '../timers.ts';
+import { type Session, SessionError, sessionVerifier } from './jwt.ts';
 import type { Revocations } from './revocation.ts';
-import { type Session, SessionError, sessionVerifier } from './session.ts';
 
 /** The cookie of a browser's igql session (set by the login routes). */
 export const SESSION_COOKIE = 'igql_session';
@@ -28,21 +29,6 @@ export interface Sessions {
   stillValid(session: Session | null): Promise<boolean>;
   /** Closes the socket with 4403 when its session expires or is revoked (checked every `checkMs`). */
   watch(socket: WebSocket, session: Session, checkMs: number): void;
-}
-
-/** Node's timers hold at most 2^31-1 ms (24.8 days); longer waits are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Calls `fn` at time `at` (ms), however far away; returns a function that cancels it. */
-export function atTime(at: number, fn: () => void): () => void {
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    const wait = at - Date.now();
-    timer = wait > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, wait));
-    timer.unref();
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 export function createSessions(config: Config, revocations: Revocations): Sessions {

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Session } from '../auth/session.ts';
+import type { Session } from '../auth/jwt.ts';
 import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { notFound, reauthRequired } from '../errors.ts';
 import { splitFields } from '../instagram/fields.ts';

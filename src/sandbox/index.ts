@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { signSession } from '../auth/session.ts';
+import { signSession } from '../auth/jwt.ts';
 import type { StoredAccount } from '../auth/token-store.ts';
 import type { Config } from '../config.ts';
 import { decodeId, globalId } from '../global-id.ts';

@@ -1,4 +1,4 @@
-import type { Session } from '../auth/session.ts';
+import type { Session } from '../auth/jwt.ts';
 import type { RequestLoaders } from '../loaders/index.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveEvents } from '../pubsub/live.ts';

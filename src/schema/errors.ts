@@ -1,4 +1,4 @@
-import type { Session } from '../auth/session.ts';
+import type { Session } from '../auth/jwt.ts';
 import { unauthenticated } from '../errors.ts';
 
 /** The request's session; UNAUTHENTICATED without one. */

@@ -1,4 +1,3 @@
-import { atTime } from '../auth/sessions.ts';
 import { badUserInput, fromUpstream, notFound, unauthenticated } from '../errors.ts';
 import { decodeId } from '../global-id.ts';
 import type { InboxEventData, InboxEventKind, InboxMessage } from '../inbox/events.ts';
@@ -9,6 +8,7 @@ import {
   type GraphMessage,
 } from '../instagram/graph.ts';
 import type { LogEntry } from '../pubsub/log.ts';
+import { atTime } from '../timers.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';

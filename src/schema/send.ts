@@ -1,4 +1,4 @@
-import type { Session } from '../auth/session.ts';
+import type { Session } from '../auth/jwt.ts';
 import { decodeId } from '../global-id.ts';
 import type { SendMutation } from '../sends/requests.ts';
 import { notFound, type SendOutcome } from '../sends/service.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Session } from '../auth/session.ts';
+import type { Session } from '../auth/jwt.ts';
 import type { TokenStore } from '../auth/token-store.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';

@@ -3,6 +3,7 @@ import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
 import type { InboxAttachment, InboxEventData } from '../inbox/events.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
+import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { messageIdentity } from './normalise.ts';
 import type { EventPipeline } from './pipeline.ts';
@@ -37,7 +38,7 @@ export interface ReconcilerOptions {
   /** Newest messages read per conversation. Default 5. */
   readonly messages?: number;
   /** Taken per account and run, so that one instance reconciles an account at a time. */
-  readonly lock: { acquire(igId: string, ttlMs: number): Promise<boolean> };
+  readonly lock: Pick<AccountLock, 'acquire'>;
   /** How long one run holds an account's lock. Default 50 s. */
   readonly lockTtlMs?: number;
   /** On the first run, how far back to look. Default 10 minutes. */

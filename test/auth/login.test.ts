@@ -1,7 +1,7 @@
 import { get as httpGet } from 'node:http';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../../src/auth/session.ts';
+import { signToken } from '../../src/auth/jwt.ts';
 import { globalId } from '../../src/global-id.ts';
 import type { SimAccount } from '../../src/sandbox/store.ts';
 import { type RunningApp, startApp } from '../helpers/app.ts';

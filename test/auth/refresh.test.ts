@@ -3,13 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
-import {
-  MemoryRefreshLock,
-  RedisRefreshLock,
-  type RefreshLock,
-  TokenRefresher,
-  type TokenRefresherOptions,
-} from '../../src/auth/refresh.ts';
+import { TokenRefresher, type TokenRefresherOptions } from '../../src/auth/refresh.ts';
 import {
   MemoryTokenStore,
   type StoredAccount,
@@ -17,6 +11,7 @@ import {
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
 import { InstagramClient } from '../../src/instagram/client.ts';
+import { MemoryAccountLock, RedisAccountLock } from '../../src/lock.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
@@ -113,7 +108,7 @@ function refresher(
       tokens,
       client,
       logger: silent,
-      lock: new MemoryRefreshLock(() => clock.now()),
+      lock: new MemoryAccountLock(() => clock.now()),
       now: () => clock.now(),
       ...rest,
     }),
@@ -269,8 +264,12 @@ describe('TokenRefresher', () => {
       new RedisTokenStore({ client, prefix, keys: KEYS, logger: silent });
     const [clientA, clientB] = [await connect(), await connect()];
     const old = await seed(store(clientA), 'shop_a', 55 * DAY);
-    const a = refresher(store(clientA), { lock: new RedisRefreshLock(clientA, prefix) });
-    const b = refresher(store(clientB), { lock: new RedisRefreshLock(clientB, prefix) });
+    const a = refresher(store(clientA), {
+      lock: new RedisAccountLock(clientA, `${prefix}:refresh-lock`),
+    });
+    const b = refresher(store(clientB), {
+      lock: new RedisAccountLock(clientB, `${prefix}:refresh-lock`),
+    });
 
     const results = await Promise.all([a.refresher.refreshDue(), b.refresher.refreshDue()]);
 
@@ -293,8 +292,12 @@ describe('TokenRefresher', () => {
       const token = await seed(store(clientA), name, 55 * DAY);
       seeded.push({ igId: token.igId, accessToken: token.token, status: 'ACTIVE' });
     }
-    const a = refresher(store(clientA), { lock: new RedisRefreshLock(clientA, prefix) });
-    const b = refresher(store(clientB), { lock: new RedisRefreshLock(clientB, prefix) });
+    const a = refresher(store(clientA), {
+      lock: new RedisAccountLock(clientA, `${prefix}:refresh-lock`),
+    });
+    const b = refresher(store(clientB), {
+      lock: new RedisAccountLock(clientB, `${prefix}:refresh-lock`),
+    });
 
     const results = await Promise.all([a.refresher.refreshDue(), b.refresher.refreshDue()]);
 
@@ -316,74 +319,5 @@ describe('TokenRefresher', () => {
     await seed(tokens, 'shop_c', 55 * DAY);
     await sleep(60);
     expect(sim.count(REFRESH)).toBe(2);
-  });
-});
-
-interface LockBackend {
-  readonly name: string;
-  /** Two locks over one store (for Redis: two instances on two connections). */
-  pair(): Promise<{ a: RefreshLock; b: RefreshLock; elapse(ms: number): Promise<void> }>;
-}
-
-const locks: LockBackend[] = [
-  {
-    name: 'MemoryRefreshLock',
-    async pair() {
-      let now = T0;
-      const lock = new MemoryRefreshLock(() => now);
-      return {
-        a: lock,
-        b: lock,
-        elapse: async (ms) => {
-          now += ms;
-        },
-      };
-    },
-  },
-  {
-    name: 'RedisRefreshLock',
-    async pair() {
-      const prefix = `igql-lock-${++prefixes}`;
-      return {
-        a: new RedisRefreshLock(await connect(), prefix),
-        b: new RedisRefreshLock(await connect(), prefix),
-        elapse: (ms) => sleep(ms),
-      };
-    },
-  },
-];
-
-describe.each(locks)('$name', ({ pair }) => {
-  const IG = '17841400000000001';
-
-  it('admits one holder per account until released', async () => {
-    const { a, b } = await pair();
-    expect(await a.acquire(IG, 10_000)).toBe(true);
-    expect(await b.acquire(IG, 10_000)).toBe(false);
-    expect(await b.acquire('17841400000000002', 10_000)).toBe(true);
-    await a.release(IG);
-    expect(await b.acquire(IG, 10_000)).toBe(true);
-  });
-
-  it('lapses after its TTL', async () => {
-    const { a, b, elapse } = await pair();
-    expect(await a.acquire(IG, 50)).toBe(true);
-    await elapse(100);
-    expect(await b.acquire(IG, 10_000)).toBe(true);
-  });
-});
-
-describe('RedisRefreshLock ownership', () => {
-  it('a holder whose lock lapsed never releases the next holder', async () => {
-    const prefix = `igql-lock-${++prefixes}`;
-    const a = new RedisRefreshLock(await connect(), prefix);
-    const b = new RedisRefreshLock(await connect(), prefix);
-    expect(await a.acquire('17841400000000001', 50)).toBe(true);
-    await sleep(100);
-    expect(await b.acquire('17841400000000001', 10_000)).toBe(true);
-    await a.release('17841400000000001');
-    expect(await a.acquire('17841400000000001', 10_000)).toBe(false);
-    await b.release('17841400000000001');
-    expect(await a.acquire('17841400000000001', 10_000)).toBe(true);
   });
 });

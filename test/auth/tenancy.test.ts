@@ -10,7 +10,7 @@ import {
   SignJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../../src/auth/session.ts';
+import { signToken } from '../../src/auth/jwt.ts';
 import { globalId } from '../../src/global-id.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimMessage, SimUser } from '../../src/sandbox/store.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { AccountStatusService } from '../../src/auth/account-status.ts';
-import { signSession } from '../../src/auth/session.ts';
+import { signSession } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { globalId } from '../../src/global-id.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';

@@ -1,5 +1,5 @@
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
-import { signSession } from '../../src/auth/session.ts';
+import { signSession } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock } from '../../src/sandbox/store.ts';

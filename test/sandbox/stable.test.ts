@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verifySession } from '../../src/auth/session.ts';
+import { verifySession } from '../../src/auth/jwt.ts';
 import { loadConfig } from '../../src/config.ts';
 import { newIgId, newMid, seededRandom, withRandom } from '../../src/sandbox/ids.ts';
 import { SANDBOX_SESSION_TTL_S, sandboxSessionToken } from '../../src/sandbox/index.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { atTime } from '../../src/auth/sessions.ts';
+import { atTime } from '../src/timers.ts';
 
 describe('atTime', () => {
   it('waits for a time past what one Node timer can hold (24.8 days) instead of firing at once', async () => {
