@@ -4,8 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
-import { signSession } from '../src/auth/session.ts';
+import { signSession } from '../src/auth/jwt.ts';
 import { loadConfig } from '../src/config.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';
 
 const CONVERSATIONS = 25;
@@ -51,7 +52,11 @@ export async function readPath(): Promise<ReadPathResult> {
     LOG_LEVEL: 'silent',
     INSTAGRAM_APP_SECRET: 'bench-secret',
   });
-  const app = createApp({ config, simulator: sim, instagram: { paceReads: false } });
+  const app = createApp({
+    config,
+    sandbox: await startSandbox({ config, simulator: sim }),
+    instagram: { paceReads: false },
+  });
   const url = await app.start();
   const session = await signSession(
     config.sessionSecret,

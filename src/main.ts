@@ -1,5 +1,6 @@
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -10,7 +11,13 @@ try {
   process.exit(1);
 }
 
-const app = createApp({ config });
+const logger = createLogger(config.logLevel);
+// Sandbox mode: the simulated Instagram first, then igql against it. Only sandbox mode loads the
+// simulator: nothing on the production path imports it.
+const sandbox = config.sandbox
+  ? await (await import('./sandbox/index.ts')).startSandbox({ config, logger })
+  : undefined;
+const app = createApp({ config, logger, sandbox });
 let url: string;
 try {
   url = await app.start();
@@ -23,6 +30,7 @@ try {
       : `igql: PORT ${config.port} cannot be bound on ${config.host} (permission denied): set PORT to 1024 or above`,
   );
   await app.stop();
+  await sandbox?.stop();
   process.exit(1);
 }
 app.logger.info({ url, sandbox: config.sandbox }, 'igql listening');
@@ -37,6 +45,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }, 15_000);
     deadline.unref();
     await app.stop();
+    await sandbox?.stop();
     app.logger.info('stopped');
     process.exit(0);
   });

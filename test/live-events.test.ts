@@ -5,6 +5,7 @@ import { type App, createApp } from '../src/app.ts';
 import { signSession } from '../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { globalId } from '../src/global-id.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';
 import type { SimAccount, SimUser } from '../src/sandbox/store.ts';
 import { signatureHeaders, toMetaJson } from '../src/sandbox/webhooks.ts';
@@ -32,7 +33,7 @@ const clients: Client[] = [];
 async function instance(): Promise<Instance> {
   const app = createApp({
     config,
-    simulator: sim,
+    sandbox: await startSandbox({ config, simulator: sim }),
     drainTimeoutMs: 500,
     instagram: { paceReads: false },
     reconcileIntervalMs: 0,

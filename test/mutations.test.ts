@@ -5,6 +5,7 @@ import { signSession } from '../src/auth/jwt.ts';
 import { loadConfig } from '../src/config.ts';
 import { globalId } from '../src/global-id.ts';
 import { newCommentId } from '../src/sandbox/ids.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';
 import {
   createClock,
@@ -1281,7 +1282,7 @@ describe('one idempotency key across two igql instances sharing a real Redis', (
       });
       const app = createApp({
         config,
-        simulator: sim,
+        sandbox: await startSandbox({ config, simulator: sim }),
         now: () => sim.clock.now(),
         drainTimeoutMs: 1000,
         instagram: { paceReads: false },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../src/app.ts';
 import { signSession } from '../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../src/config.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';
 import { createClock, type SimAccount } from '../src/sandbox/store.ts';
 import { type RedisServer, startRedis } from './helpers/redis.ts';
@@ -28,7 +29,12 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
   });
   for (let i = 0; i < 2; i++) {
-    const app = createApp({ config, simulator: sim, reconcileIntervalMs: 0, refreshIntervalMs: 0 });
+    const app = createApp({
+      config,
+      sandbox: await startSandbox({ config, simulator: sim }),
+      reconcileIntervalMs: 0,
+      refreshIntervalMs: 0,
+    });
     urls.push(await app.start());
     apps.push(app);
   }

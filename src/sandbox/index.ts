@@ -1,29 +1,40 @@
 import { createHmac } from 'node:crypto';
+import type { GraphiQLOptions } from 'graphql-yoga';
 import { z } from 'zod';
 import { signSession } from '../auth/jwt.ts';
 import type { StoredAccount } from '../auth/token-store.ts';
 import type { Config } from '../config.ts';
 import { decodeId, globalId } from '../global-id.ts';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
-import type { Logger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import type { Upstream } from '../services.ts';
 import { type DemoAccount, seedDemo } from './demo.ts';
+import { sandboxGraphiQL } from './graphiql.ts';
 import { seededRandom, withRandom } from './ids.ts';
 import { Simulator } from './simulator.ts';
 
 export interface Sandbox {
   readonly simulator: Simulator;
+  /** Where igql reaches the simulated Instagram: every host is the simulator. */
+  readonly upstream: Upstream;
   /** `GET /sandbox` and `POST /sandbox/inbound`: no auth, sandbox mode only. */
   readonly routes: Readonly<Record<string, Route>>;
   /** The simulated accounts and their Instagram tokens, for igql's token store. */
   accounts(): StoredAccount[];
+  /**
+   * Sends the simulator's webhooks to igql at `base` (`<base>/webhooks/instagram`), once igql
+   * listens. A simulator the caller built keeps its own callback.
+   */
+  deliverWebhooksTo(base: string): void;
+  /** What GraphiQL opens with: a session for the demo accounts and three example tabs. */
+  graphiql(port: number): Promise<Pick<GraphiQLOptions, 'headers' | 'defaultTabs'>>;
   stop(): Promise<void>;
 }
 
 export interface SandboxOptions {
   readonly config: Config;
-  readonly logger: Logger;
-  /** igql's own base URL once it listens: webhooks go to `<base>/webhooks/instagram`. */
-  readonly igqlUrl: () => string;
+  /** Default: a pino logger at `config.logLevel`. */
+  readonly logger?: Logger;
   /** A simulator the caller built, seeded and started (tests); default: a new one with demo data. */
   readonly simulator?: Simulator;
 }
@@ -70,12 +81,14 @@ const inbound = z.object({
 
 /** Starts the embedded Instagram simulator (with demo data unless one is given). */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const { config, logger } = options;
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  let igqlBase: string | undefined;
   const simulator =
     options.simulator ??
     new Simulator({
       appSecret: config.instagram.appSecret,
-      callbackUrl: () => `${options.igqlUrl()}/webhooks/instagram`,
+      callbackUrl: () => (igqlBase ? `${igqlBase}/webhooks/instagram` : undefined),
       latencyMs: config.sandboxOptions.latencyMs,
       rateLimits: config.sandboxOptions.rateLimits ? undefined : false,
     });
@@ -144,6 +157,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   return {
     simulator,
+    upstream: { graphUrl: simulator.url, oauthUrl: simulator.url, tokenUrl: simulator.url },
     routes,
     accounts: () =>
       (demo.length > 0 ? demo : accountsOf(simulator)).map(({ account, token }) => ({
@@ -153,6 +167,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         issuedAt: token.issuedAt,
         expiresAt: token.expiresAt,
       })),
+    deliverWebhooksTo(base) {
+      igqlBase = base;
+    },
+    async graphiql(port) {
+      const igIds = [...simulator.store.accounts.keys()];
+      return sandboxGraphiQL({
+        store: simulator.store,
+        // The same all day and across restarts: a tab GraphiQL saved keeps working.
+        session: await sandboxSessionToken(config.sessionSecret, 'sandbox:graphiql', igIds),
+        igId: igIds[0] ?? '',
+        customer: 'ana.costa',
+        port,
+      });
+    },
     async stop() {
       if (!options.simulator) await simulator.stop();
     },

@@ -12,8 +12,6 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** `igql_inbox_events_total{kind,outcome}`: new or duplicate. */
   readonly counter: Counter<'kind' | 'outcome'>;
-  /** Called for every event stored (reconciliation keeps the newest time seen per account). */
-  readonly onStored?: (event: InboxEventData) => void;
 }
 
 /**
@@ -22,9 +20,15 @@ export interface PipelineOptions {
  */
 export class EventPipeline {
   readonly #o: PipelineOptions;
+  readonly #stored = new Set<(event: InboxEventData) => void>();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
+  }
+
+  /** Calls `listener` with every event stored from now on (reconciliation keeps the newest). */
+  onStored(listener: (event: InboxEventData) => void): void {
+    this.#stored.add(listener);
   }
 
   /**
@@ -51,7 +55,7 @@ export class EventPipeline {
         throw error;
       }
       this.#o.counter.inc({ kind: event.kind, outcome: 'new' });
-      this.#o.onStored?.(event);
+      for (const listener of this.#stored) listener(event);
     }
     return entries;
   }

@@ -60,6 +60,8 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
+    // Every event stored, from webhooks or a run, moves the account's newest time seen.
+    options.pipeline.onStored((event) => this.seen(event.igId, event.occurredAt));
   }
 
   /** Records the newest event time seen for an account (from webhooks or a run). */

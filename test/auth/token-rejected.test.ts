@@ -4,6 +4,7 @@ import { AccountStatusService } from '../../src/auth/account-status.ts';
 import { signSession } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { globalId } from '../../src/global-id.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock, DAY, type SimAccount, type SimUser } from '../../src/sandbox/store.ts';
 
@@ -46,7 +47,7 @@ beforeAll(async () => {
   config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', INSTAGRAM_APP_SECRET: 'rejected-secret' });
   app = createApp({
     config,
-    simulator: sim,
+    sandbox: await startSandbox({ config, simulator: sim }),
     now: () => sim.clock.now(),
     reconcileIntervalMs: 0,
     refreshIntervalMs: 0,

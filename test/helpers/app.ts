@@ -1,5 +1,6 @@
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
 
 export interface RunningApp {
   readonly app: App;
@@ -14,10 +15,16 @@ export interface RunningApp {
 /** Starts igql on a free port with the given environment (sandbox mode unless it says otherwise). */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ...env });
-  const app = createApp({ config, drainTimeoutMs: 2000 });
+  // As main.ts: the simulated Instagram first, in sandbox mode, then igql against it.
+  const sandbox = config.sandbox ? await startSandbox({ config }) : undefined;
+  const app = createApp({ config, sandbox, drainTimeoutMs: 2000 });
   const url = await app.start();
   const base = url.replace(/\/graphql$/, '');
-  return { app, url, base, wsUrl: url.replace(/^http/, 'ws'), stop: () => app.stop() };
+  const stop = async () => {
+    await app.stop();
+    await sandbox?.stop();
+  };
+  return { app, url, base, wsUrl: url.replace(/^http/, 'ws'), stop };
 }
 
 export interface SandboxAccount {

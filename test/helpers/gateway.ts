@@ -1,6 +1,7 @@
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { signSession } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock } from '../../src/sandbox/store.ts';
 
@@ -65,7 +66,7 @@ export async function startGateway(
   });
   const app = createApp({
     config,
-    simulator: sim,
+    sandbox: await startSandbox({ config, simulator: sim }),
     now: () => sim.clock.now(),
     drainTimeoutMs: 1000,
     instagram: { paceReads: options.rateLimits === true, ...options.instagram },

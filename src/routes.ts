@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import { authRoutes } from './auth/routes.ts';
+import type { Config } from './config.ts';
+import { json, type Route } from './http.ts';
+import { OAuthClient } from './instagram/oauth.ts';
+import type { Logger } from './logger.ts';
+import type { Services } from './services.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
+
+export interface RouteOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly services: Services;
+  /** Where the browser of a request reaches igql: the login's redirect URI is built on it. */
+  readonly publicBase: (req: IncomingMessage) => string;
+  /** The Instagram app id: `INSTAGRAM_APP_ID`, or the simulator's in sandbox mode. */
+  readonly appId: string;
+  /** The clock login sessions are issued with. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * The routes beside GraphQL, by `METHOD /path`: health, readiness, metrics, Instagram's
+ * webhooks, and Business Login. GraphiQL's files and the sandbox's routes are added by the app.
+ */
+export function createRoutes(o: RouteOptions): Record<string, Route> {
+  const { config, logger, services } = o;
+  const { metrics, redis, state } = services;
+  const oauthApp = () => ({ appId: o.appId, appSecret: config.instagram.appSecret });
+  return {
+    'GET /healthz': (_req, res) => json(res, 200, { status: 'ok' }),
+    'GET /readyz': async (_req, res) => {
+      const checks: Record<string, string> = {};
+      if (redis) checks.redis = (await redis.ping()) ? 'ok' : 'unreachable';
+      const ready = Object.values(checks).every((check) => check === 'ok');
+      json(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks });
+    },
+    'GET /metrics': async (_req, res) => {
+      metrics.subscribers.set(services.live.subscribers);
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(await metrics.registry.metrics());
+    },
+    ...webhookRoutes({
+      appSecret: config.instagram.appSecret,
+      verifyToken: config.instagram.webhookVerifyToken,
+      pipeline: services.pipeline,
+      logger,
+      deliveries: metrics.webhookDeliveries,
+    }),
+    ...authRoutes({
+      secret: config.sessionSecret,
+      publicBase: o.publicBase,
+      allowedOrigins: config.allowedOrigins,
+      hosts: () => ({ oauthUrl: services.upstream.oauthUrl }),
+      app: oauthApp,
+      oauth: new OAuthClient(services.client, oauthApp),
+      api: services.api,
+      tokens: state.tokens,
+      revocations: state.revocations,
+      sessions: services.sessions,
+      logger,
+      now: o.now,
+    }),
+  };
+}

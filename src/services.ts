@@ -1,0 +1,166 @@
+import { AccountStatusService } from './auth/account-status.ts';
+import { TokenRefresher } from './auth/refresh.ts';
+import { createSessions, type Sessions } from './auth/sessions.ts';
+import type { Config } from './config.ts';
+import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
+import { InstagramApi } from './instagram/graph.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { LiveEvents } from './pubsub/live.ts';
+import { createRedis, type Redis } from './redis.ts';
+import { SendService } from './sends/service.ts';
+import { createSharedState, type SharedState } from './state.ts';
+import { EventPipeline } from './webhooks/pipeline.ts';
+import { Reconciler } from './webhooks/reconcile.ts';
+
+/** Where igql reaches Instagram: the config's hosts, or the simulator's in sandbox mode. */
+export interface Upstream {
+  /** Graph API base, without version. */
+  readonly graphUrl: string;
+  /** Authorize page host. */
+  readonly oauthUrl: string;
+  /** Code-exchange host. */
+  readonly tokenUrl: string;
+}
+
+export interface ServicesOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Default: the config's hosts (`INSTAGRAM_GRAPH_URL`, `_OAUTH_URL`, `_TOKEN_URL`). */
+  readonly upstream?: Upstream;
+  /** The clock reply windows and token ages are measured with. Default `Date.now`. */
+  readonly now?: () => number;
+  /**
+   * Instagram client tuning (tests, benchmarks): time-out, retries, pacing. Default: the client's
+   * defaults, with conversation reads paced unless the sandbox lifted its limits.
+   */
+  readonly instagram?: Pick<
+    InstagramClientOptions,
+    'timeoutMs' | 'readRetries' | 'retryBaseMs' | 'paceReads'
+  >;
+  /** How often reconciliation runs: its lock is held for most of an interval. Default 60 000 ms. */
+  readonly reconcileIntervalMs?: number;
+}
+
+/** igql's parts, built in dependency order: each one is built from those above it. */
+export interface Services {
+  readonly metrics: Metrics;
+  /** Absent without `REDIS_URL`: shared state then lives in memory. */
+  readonly redis: Redis | undefined;
+  readonly state: SharedState;
+  readonly upstream: Upstream;
+  /** Every event, from a webhook or from reconciliation: dedupe, the account's log, the bus. */
+  readonly pipeline: EventPipeline;
+  /** Inbox events for subscriptions: resumable, in order. */
+  readonly live: LiveEvents;
+  /** A token Instagram refused: the account needs a new login. */
+  readonly accountStatus: AccountStatusService;
+  /** The one way to Instagram. */
+  readonly client: InstagramClient;
+  readonly api: InstagramApi;
+  readonly sends: SendService;
+  readonly sessions: Sessions;
+  /** Refreshes long-lived Instagram tokens ahead of expiry. */
+  readonly refresher: TokenRefresher;
+  /** Missed-webhook reconciliation and the subscription watchdog. */
+  readonly reconciler: Reconciler;
+  /** Stops the timers, then closes the client, the bus, the log and Redis. */
+  close(): Promise<void>;
+}
+
+export function createServices(o: ServicesOptions): Services {
+  const { config, logger } = o;
+  const metrics = createMetrics();
+  const redis = config.redis.url ? createRedis(config.redis.url, logger) : undefined;
+  const state = createSharedState(config, redis, logger);
+  const { tokens } = state;
+  const upstream = o.upstream ?? {
+    graphUrl: config.instagram.graphUrl,
+    oauthUrl: config.instagram.oauthUrl,
+    tokenUrl: config.instagram.tokenUrl,
+  };
+
+  const pipeline = new EventPipeline({
+    deduper: state.deduper,
+    log: state.log,
+    bus: state.bus,
+    logger,
+    counter: metrics.inboxEvents,
+  });
+  const live = new LiveEvents(state.log, state.bus, logger);
+  const accountStatus = new AccountStatusService(
+    tokens,
+    (events) => pipeline.ingest(events),
+    logger,
+  );
+  const client = new InstagramClient({
+    graphUrl: () => upstream.graphUrl,
+    tokenUrl: () => upstream.tokenUrl,
+    apiVersion: config.instagram.apiVersion,
+    metrics,
+    logger,
+    // Conversation reads are paced as Instagram limits them, across instances (the shared
+    // limiter), unless the sandbox lifted its limits.
+    limiter: state.limiter,
+    paceReads: !(config.sandbox && !config.sandboxOptions.rateLimits),
+    // The one reaction to a refused token, whoever made the call.
+    onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
+    ...o.instagram,
+  });
+  const api = new InstagramApi(client);
+  const sends = new SendService({
+    api,
+    tokens,
+    idempotency: state.idempotency,
+    limiter: state.limiter,
+    logger,
+    now: o.now,
+  });
+  const sessions = createSessions(config, state.revocations);
+  const refresher = new TokenRefresher({
+    tokens,
+    client,
+    logger,
+    lock: state.refreshLock,
+    ...(o.now ? { now: o.now } : {}),
+  });
+  const reconcileEvery = o.reconcileIntervalMs ?? 60_000;
+  const reconciler = new Reconciler({
+    api,
+    tokens,
+    pipeline,
+    logger,
+    lock: state.reconcileLock,
+    // Held for most of an interval: across instances an account is reconciled about once per run.
+    lockTtlMs: reconcileEvery > 0 ? reconcileEvery * 0.9 : 1,
+    metrics: {
+      reconciled: metrics.reconciled,
+      resubscriptions: metrics.resubscriptions,
+      lastRun: metrics.reconcileLastRun,
+    },
+  });
+
+  return {
+    metrics,
+    redis,
+    state,
+    upstream,
+    pipeline,
+    live,
+    accountStatus,
+    client,
+    api,
+    sends,
+    sessions,
+    refresher,
+    reconciler,
+    async close() {
+      await reconciler.stop();
+      await refresher.stop();
+      await client.close();
+      await state.bus.close();
+      await state.log.close();
+      await redis?.close();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import {
+  createYoga,
+  type GraphiQLOptions,
+  maskError,
+  type Plugin,
+  type YogaServerInstance,
+} from 'graphql-yoga';
+import type { Config } from './config.ts';
+import type { GraphiQL } from './graphiql/index.ts';
+import { RequestLoaders } from './loaders/index.ts';
+import type { Logger } from './logger.ts';
+import type { Context } from './schema/context.ts';
+import { schema } from './schema/index.ts';
+import type { Services } from './services.ts';
+import type { ServerContext } from './websocket.ts';
+
+export interface YogaOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly services: Services;
+  /** The clock reply windows are measured with. Default `Date.now`. */
+  readonly now?: () => number;
+  /** GraphiQL's page, when `GRAPHIQL` is on; loaded on first use. */
+  readonly graphiql: () => Promise<GraphiQL>;
+  /** What GraphiQL opens with (the sandbox's session and tabs). Default: nothing. */
+  readonly graphiqlDefaults?: () => GraphiQLOptions;
+}
+
+/** Refuses introspection queries (`__schema`, `__type`) where `INTROSPECTION` is off. */
+const useNoIntrospection = (): Plugin => ({
+  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+});
+
+/**
+ * The GraphQL server of every transport (HTTP, SSE; graphql-ws through `getEnveloped`): the
+ * schema, its limits, CSRF prevention, CORS, masked errors, GraphiQL, and `createContext`.
+ */
+export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerContext, Context> {
+  const { config, logger, services } = o;
+  const now = o.now ?? Date.now;
+
+  /** One per request: the session (a socket's, verified at connect), fresh DataLoaders. */
+  const createContext = async ({
+    request,
+    req,
+    session: socketSession,
+  }: ServerContext & { request?: Request }): Promise<Context> => {
+    const session = socketSession ?? (await services.sessions.fromRequest(req));
+    return {
+      requestId: request?.headers.get('x-request-id') ?? randomUUID(),
+      logger,
+      apiVersion: config.instagram.apiVersion,
+      session,
+      loaders: new RequestLoaders(services.api, services.state.tokens, session),
+      now,
+      sends: services.sends,
+      live: services.live,
+      stillValid: () => services.sessions.stillValid(session),
+    };
+  };
+
+  return createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    // GraphiQL's files are served by igql itself (no CDN: it works offline), hashed, cached and
+    // compressed. In sandbox mode it opens ready to use: the demo session in the headers, and
+    // example tabs.
+    graphiql: config.graphiql
+      ? () => ({ title: 'igql', subscriptionsProtocol: 'WS', ...o.graphiqlDefaults?.() })
+      : false,
+    renderGraphiQL: async (options) => (await o.graphiql()).render(options),
+    plugins: [
+      // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      ...(config.introspection ? [] : [useNoIntrospection()]),
+      // Depth and cost are the schema's (Pothos complexity, aware of page sizes); armor bounds
+      // the rest and hides field suggestions.
+      EnvelopArmorPlugin({
+        maxDepth: { enabled: false },
+        costLimit: { enabled: false },
+        maxAliases: { n: 15, exposeLimits: true },
+        maxDirectives: { n: 50, exposeLimits: true },
+        maxTokens: { n: 2000, exposeLimits: true },
+        blockFieldSuggestion: { enabled: true },
+      }),
+    ],
+    cors: { origin: [...config.allowedOrigins], credentials: true },
+    logging: {
+      debug: (...args) => logger.debug({ yoga: args }),
+      info: (...args) => logger.info({ yoga: args }),
+      warn: (...args) => logger.warn({ yoga: args }),
+      error: (...args) => logger.error({ yoga: args }),
+    },
+    maskedErrors: {
+      isDev: false,
+      maskError: (error, message) => {
+        const masked = maskError(error, message, false);
+        if (masked.message === message) logger.error({ err: error }, 'unexpected error');
+        return masked;
+      },
+    },
+    context: createContext,
+  });
+}
