@@ -37,16 +37,18 @@ export interface RateLimiter {
 export class MemoryRateLimiter implements RateLimiter {
   readonly #calls = new Map<string, number[]>();
   readonly #limits: typeof ACCOUNT_LIMITS;
+  readonly #now: () => number;
 
-  /** `limits`: default `ACCOUNT_LIMITS`. */
-  constructor(limits: typeof ACCOUNT_LIMITS = ACCOUNT_LIMITS) {
+  /** `limits`: default `ACCOUNT_LIMITS`; `now`: the clock windows slide by, default `Date.now`. */
+  constructor(limits: typeof ACCOUNT_LIMITS = ACCOUNT_LIMITS, now: () => number = Date.now) {
     this.#limits = limits;
+    this.#now = now;
   }
 
   async take(igId: string, bucket: Bucket): Promise<number> {
     const { limit } = this.#limits[bucket];
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
-    const now = Date.now();
+    const now = this.#now();
     const key = `${igId}:${bucket}`;
     const calls = (this.#calls.get(key) ?? []).filter((t) => t > now - windowMs);
     this.#calls.set(key, calls);

@@ -37,19 +37,25 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     string,
     Entry & { expires: number; done: Promise<void>; settle: () => void }
   >();
+  readonly #now: () => number;
+
+  /** `now`: the clock records expire by. Default `Date.now`. */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   async claim(key: string, fingerprint: string): Promise<Claim> {
     this.#sweep();
     for (;;) {
       const entry = this.#entries.get(key);
-      if (!entry || entry.expires < Date.now()) {
+      if (!entry || entry.expires < this.#now()) {
         let settle = () => {};
         const done = new Promise<void>((resolve) => {
           settle = resolve;
         });
         this.#entries.set(key, {
           f: fingerprint,
-          expires: Date.now() + PENDING_TTL_MS,
+          expires: this.#now() + PENDING_TTL_MS,
           done,
           settle,
         });
@@ -61,7 +67,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       const abandoned = new AbortController();
       await Promise.race([
         entry.done,
-        sleep(Math.max(0, entry.expires - Date.now()), undefined, {
+        sleep(Math.max(0, entry.expires - this.#now()), undefined, {
           signal: abandoned.signal,
         }).catch(() => {}),
       ]);
@@ -71,7 +77,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** Drops expired entries: the map is in insertion order, so the oldest come first. */
   #sweep(): void {
-    const now = Date.now();
+    const now = this.#now();
     for (const [key, entry] of this.#entries) {
       if (entry.expires >= now) break;
       this.#entries.delete(key);
@@ -85,7 +91,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.#entries.set(key, {
       f: fingerprint,
       r: result,
-      expires: Date.now() + IDEMPOTENCY_TTL_MS,
+      expires: this.#now() + IDEMPOTENCY_TTL_MS,
       done: Promise.resolve(),
       settle: () => {},
     });

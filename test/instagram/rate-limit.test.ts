@@ -150,3 +150,17 @@ describe('admit', () => {
     expect(Date.now() - started).toBeLessThan(100);
   });
 });
+
+describe('MemoryRateLimiter on an injected clock', () => {
+  it('slides its window by the clock it is given, to the millisecond', async () => {
+    let now = 1_000_000;
+    const limiter = new MemoryRateLimiter(undefined, () => now);
+    for (let i = 0; i < 2; i++) expect(await limiter.take('acct', 'conversationReads')).toBe(0);
+    expect(await limiter.take('acct', 'conversationReads')).toBe(1000 + ARRIVAL_MARGIN_MS);
+    now += 400;
+    expect(await limiter.take('acct', 'conversationReads')).toBe(600 + ARRIVAL_MARGIN_MS);
+    now += 600 + ARRIVAL_MARGIN_MS;
+    expect(await limiter.take('acct', 'conversationReads')).toBe(0);
+    expect(await limiter.take('other', 'conversationReads')).toBe(0);
+  });
+});

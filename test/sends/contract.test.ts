@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
 import {
   type Claim,
+  IDEMPOTENCY_TTL_MS,
   type IdempotencyStore,
   MemoryIdempotencyStore,
   RedisIdempotencyStore,
@@ -128,5 +129,18 @@ describe.each(idempotencyStores)('IdempotencyStore contract: %s', (_name, pair) 
     expect(await settledAfter([next], 100)).toBe(0);
     await b.complete('k', 'f', 'after takeover');
     expect(await next).toEqual({ kind: 'replay', result: 'after takeover' });
+  });
+});
+
+describe('MemoryIdempotencyStore on an injected clock', () => {
+  it('replays a result for 24 hours to the millisecond, then takes the key as new', async () => {
+    let now = 1_000_000;
+    const store = new MemoryIdempotencyStore(() => now);
+    expect(await store.claim('key', 'f')).toEqual({ kind: 'new' });
+    await store.complete('key', 'f', '{"ok":true}');
+    now += IDEMPOTENCY_TTL_MS;
+    expect(await store.claim('key', 'f')).toEqual({ kind: 'replay', result: '{"ok":true}' });
+    now += 1;
+    expect(await store.claim('key', 'f')).toEqual({ kind: 'new' });
   });
 });
