@@ -29,7 +29,11 @@ export const badUserInput = (message: string, argument?: string): GraphQLError =
 
 export const unauthenticated = (
   message = 'Send a valid session: Authorization: Bearer <session JWT>',
-) => graphqlError('UNAUTHENTICATED', message, { http: { status: 401 } });
+) =>
+  // RFC 6750: a 401 names the scheme it wants.
+  graphqlError('UNAUTHENTICATED', message, {
+    http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="igql"' } },
+  });
 
 /** Another tenant's object answers exactly like one that does not exist. */
 export const notFound = (what: string) => graphqlError('NOT_FOUND', `${what} not found`);

@@ -3,6 +3,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import {
+  createGraphQLError,
   createYoga,
   type GraphiQLOptions,
   maskError,
@@ -29,6 +30,35 @@ export interface YogaOptions {
   /** What GraphiQL opens with (the sandbox's session and tabs). Default: nothing. */
   readonly graphiqlDefaults?: () => GraphiQLOptions;
 }
+
+/**
+ * A GET whose `variables` or `extensions` is not JSON is the client's mistake: 400, not the
+ * internal error Yoga's own GET parser throws.
+ */
+const useClientErrorsOnGet = (): Plugin => ({
+  onRequestParse: ({ requestParser, setRequestParser }) => {
+    if (!requestParser) return;
+    setRequestParser(async (request) => {
+      try {
+        return await requestParser(request);
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        throw createGraphQLError('`variables` and `extensions` must be JSON objects', {
+          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+        });
+      }
+    });
+  },
+});
+
+/** Every answer varies by `Origin` (CORS), whether the origin was allowed or not. */
+const useVaryOrigin = (): Plugin => ({
+  onResponse: ({ response }) => {
+    const vary = response.headers.get('vary') ?? '';
+    if (!/\borigin\b/i.test(vary))
+      response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
+  },
+});
 
 /** Refuses introspection queries (`__schema`, `__type`) where `INTROSPECTION` is off. */
 const useNoIntrospection = (): Plugin => ({
@@ -77,6 +107,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
     plugins: [
       // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useClientErrorsOnGet(),
+      useVaryOrigin(),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       // Depth and cost are the schema's (Pothos complexity, aware of page sizes); armor bounds
       // the rest and hides field suggestions.
@@ -89,7 +121,14 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
         blockFieldSuggestion: { enabled: true },
       }),
     ],
-    cors: { origin: [...config.allowedOrigins], credentials: true },
+    // Only an allowed origin is named, never `null` (sandboxed frames, files); others get no
+    // CORS headers at all, so a browser keeps their pages away from the answers.
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin !== null && config.allowedOrigins.includes(origin)
+        ? { origin, credentials: true }
+        : false;
+    },
     logging: {
       debug: (...args) => logger.debug({ yoga: args }),
       info: (...args) => logger.info({ yoga: args }),

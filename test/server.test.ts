@@ -61,6 +61,74 @@ describe('igql without Redis', () => {
     expect(res.body.errors[0].extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
   });
 
+  it('answers 400, not 500, to a GET whose variables are not JSON', async () => {
+    const query = encodeURIComponent('query($n: Int) { instagramApiVersion }');
+    for (const broken of ['variables=%7B', 'extensions=nope']) {
+      const res = await fetch(`${igql.url}?query=${query}&${broken}`, {
+        headers: { accept: 'application/graphql-response+json', 'x-graphql-yoga-csrf': '1' },
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        errors: [
+          {
+            message: '`variables` and `extensions` must be JSON objects',
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ],
+      });
+    }
+  });
+
+  it('names the Bearer scheme on a 401', async () => {
+    const res = await fetch(igql.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer nope' },
+      body: JSON.stringify({ query: '{ viewer { username } }' }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="igql"');
+  });
+
+  it('allows CORS for an allowed origin only, never `null`, and always varies by Origin', async () => {
+    const withOrigins = await startApp({ ALLOWED_ORIGINS: 'https://inbox.example' });
+    /** A preflight and a POST from `origin`: the CORS headers of each. */
+    const cors = async (origin: string) =>
+      Promise.all(
+        [
+          fetch(withOrigins.url, {
+            method: 'OPTIONS',
+            headers: { origin, 'access-control-request-method': 'POST' },
+          }),
+          fetch(withOrigins.url, {
+            method: 'POST',
+            headers: { origin, 'content-type': 'application/json' },
+            body: JSON.stringify({ query: '{ instagramApiVersion }' }),
+          }),
+        ].map(async (answer) => {
+          const res = await answer;
+          return [
+            res.headers.get('access-control-allow-origin'),
+            res.headers.get('access-control-allow-credentials'),
+            /\bOrigin\b/.test(res.headers.get('vary') ?? ''),
+          ];
+        }),
+      );
+    try {
+      expect(await cors('https://inbox.example')).toEqual([
+        ['https://inbox.example', 'true', true],
+        ['https://inbox.example', 'true', true],
+      ]);
+      for (const origin of ['null', 'https://evil.example']) {
+        expect(await cors(origin)).toEqual([
+          [null, null, true],
+          [null, null, true],
+        ]);
+      }
+    } finally {
+      await withOrigins.stop();
+    }
+  });
+
   it('refuses a GET without the CSRF header', async () => {
     const query = encodeURIComponent('{ instagramApiVersion }');
     const res = await fetch(`${igql.url}?query=${query}`, {
