@@ -188,6 +188,29 @@ describe('webhooks to subscriptions across instances', () => {
     sub.dispose();
   });
 
+  it('keeps the webhook timestamp’s milliseconds in the message’s createdTime', async () => {
+    const sub = await subscribe(
+      b,
+      await session([shop.igId]),
+      'subscription($a: ID!) { messageReceived(accountId: $a) { occurredAt message { mid createdTime } } }',
+      { a: globalId.account(shop.igId) },
+    );
+    await post(
+      a,
+      delivery(shop.igId, [
+        { igsid: ana.igsid, mid: 'mid.ms', text: 'to the millisecond', timestamp: 1764374400123 },
+      ]),
+    );
+    const [event] = await sub.next(1);
+    expect(event).toEqual({
+      messageReceived: {
+        occurredAt: '2025-11-29T00:00:00.123Z',
+        message: { mid: 'mid.ms', createdTime: '2025-11-29T00:00:00.123Z' },
+      },
+    });
+    sub.dispose();
+  });
+
   it('refuses a forged or unsigned webhook with 401 and delivers nothing', async () => {
     const sub = await subscribe(b, await session([shop.igId]), MESSAGES, {
       a: globalId.account(shop.igId),

@@ -363,13 +363,20 @@ describe('every send type reaches the simulator with the exact body, and answers
         message: { attachment: { type: 'MEDIA_SHARE', payload: { id: s.post.id } } },
       },
     );
-    // igql knows the media id only, not the permalink: a share without URL until read back.
+    // MEDIA_SHARE sends a "Published post" (MSG): a POST, as when read back, whose URL igql
+    // does not know from the media id alone.
     expect(payload).toEqual(
-      sentPayload(s.ana, mid, { attachments: [{ kind: 'SHARE', url: null }] }),
+      sentPayload(s.ana, mid, { attachments: [{ kind: 'POST', url: null }] }),
     );
     expect(stored(mid)?.shares).toEqual([
       { link: s.post.permalink, kind: 'post', mediaId: s.post.id },
     ]);
+    const read = await gw.query<{ node: { attachments: unknown[] } }>(
+      token,
+      'query($id: ID!) { node(id: $id) { ... on Message { attachments { kind url } } } }',
+      { id: payload.message?.id },
+    );
+    expect(read.body.data?.node.attachments).toEqual([{ kind: 'POST', url: s.post.permalink }]);
   });
 
   it('sendQuickReplies: text with quick_replies, contact replies with their content type only', async () => {

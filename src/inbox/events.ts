@@ -1,9 +1,13 @@
+import type { Message } from './message.ts';
+
 /**
  * Inbox events: what one webhook event means, as plain JSON-serialisable data. Built from the
- * webhook body alone (`normalise.ts`); carried by the event log and the bus; the schema turns
+ * webhook body alone (`webhooks/normalise.ts`), or from a Graph read for a message whose webhook
+ * never came (`webhooks/reconcile.ts`); carried by the event log and the bus; the schema turns
  * them into GraphQL types. Nothing here knows GraphQL.
  */
 
+/** The kinds of inbox event, as the GraphQL `InboxEventType` names them. */
 export type InboxEventKind =
   | 'MESSAGE_RECEIVED'
   | 'MESSAGE_SENT'
@@ -47,43 +51,25 @@ export interface InboxEventBase {
   readonly standby: boolean;
 }
 
-export interface InboxAttachment {
-  /** Meta's type: `image`, `video`, `audio`, `file`, `share`, `ig_reel`, `ig_post`, `story_mention`, `like_heart`, `unsupported_type`, … */
-  readonly type: string;
-  /** `payload.url` when present (lookaside CDN URLs expire: never store them). */
-  readonly url: string | null;
-  /** The attachment's `payload` as received; `null` when it has none (`like_heart`). */
-  readonly payload: unknown;
-}
-
-export type InboxReplyTo =
-  | { readonly mid: string }
-  | { readonly story: { readonly id: string | null; readonly url: string | null } };
-
-export interface InboxMessage {
-  readonly mid: string;
-  readonly text: string | null;
-  readonly attachments: readonly InboxAttachment[];
-  readonly replyTo: InboxReplyTo | null;
+/** What a message event carries: the message, and what only its webhook says of it. */
+export interface MessageEventFields {
+  readonly message: Message;
   /** `quick_reply.payload` when the customer tapped a quick reply. */
   readonly quickReplyPayload: string | null;
   /** `message.referral` as received (ads, ig.me links), or `null`. */
   readonly referral: unknown;
-  /** `is_unsupported: true`, or an attachment of type `unsupported_type`. */
-  readonly isUnsupported: boolean;
   /** A self-messaging test event (`is_self: true`). */
   readonly isSelf: boolean;
 }
 
-export interface MessageReceivedEvent extends InboxEventBase {
+/** A customer's message (from a webhook, or found by reconciliation). */
+export interface MessageReceivedEvent extends InboxEventBase, MessageEventFields {
   readonly kind: 'MESSAGE_RECEIVED';
-  readonly message: InboxMessage;
 }
 
 /** The echo of a message the account sent (`is_echo`), from igql or any other app. */
-export interface MessageSentEvent extends InboxEventBase {
+export interface MessageSentEvent extends InboxEventBase, MessageEventFields {
   readonly kind: 'MESSAGE_SENT';
-  readonly message: InboxMessage;
 }
 
 /** The customer unsent a message (`message.is_deleted`). */
@@ -92,6 +78,7 @@ export interface MessageDeletedEvent extends InboxEventBase {
   readonly mid: string;
 }
 
+/** The customer edited a message (`message_edit`). */
 export interface MessageEditedEvent extends InboxEventBase {
   readonly kind: 'MESSAGE_EDITED';
   readonly mid: string;
@@ -101,6 +88,7 @@ export interface MessageEditedEvent extends InboxEventBase {
   readonly numEdit: number;
 }
 
+/** The customer reacted to a message or took the reaction off (`reaction`). */
 export interface ReactionChangedEvent extends InboxEventBase {
   readonly kind: 'REACTION_CHANGED';
   readonly mid: string;
@@ -161,6 +149,7 @@ export interface UnknownEvent extends InboxEventBase {
   readonly raw: unknown;
 }
 
+/** Any inbox event, by its `kind`. */
 export type InboxEventData =
   | MessageReceivedEvent
   | MessageSentEvent

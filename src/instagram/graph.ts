@@ -1,5 +1,6 @@
 import type { InstagramClient } from './client.ts';
 import { InstagramError } from './errors.ts';
+import type { SendBody } from './send-api.ts';
 
 /** Shapes graph.instagram.com answers with (instagram-api.md §2–3); every field optional but `id`. */
 export interface GraphUser {
@@ -97,10 +98,6 @@ export interface PageArgs {
 
 /** Graph times (`2025-07-28T22:44:49+0000`) as Dates. */
 export const parseGraphTime = (value: string): Date => new Date(value.replace(/\+0000$/, 'Z'));
-
-/** A time (ms) as Graph writes it: `2025-07-28T22:44:49+0000`. */
-export const formatGraphTime = (ms: number): string =>
-  new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
 
 /** The typed reads igql makes, each one Graph request (a split page makes more). */
 export class InstagramApi {
@@ -204,7 +201,7 @@ export class InstagramApi {
    * `POST /<IG_ID>/messages`: a message, a reaction or a sender action. Never retried: a send
    * that timed out may have gone out (`InstagramError` kind `timeout`).
    */
-  send(auth: Auth, body: Record<string, unknown>): Promise<SendResponse> {
+  send(auth: Auth, body: SendBody): Promise<SendResponse> {
     return this.#client.call<SendResponse>({
       method: 'POST',
       path: `${auth.igId}/messages`,

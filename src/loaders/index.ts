@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
 import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { notFound, reauthRequired } from '../errors.ts';
@@ -55,24 +56,19 @@ export class RequestLoaders {
     this.#messages.clear();
   }
 
-  /** True when the session may use the account. Nothing else is ever read for a session. */
-  allows(igId: string): boolean {
-    return this.#session?.accounts.includes(igId) ?? false;
-  }
-
   /**
    * The token to read the account with. An account the session may not use answers exactly as
    * one that does not exist; one whose token Instagram refused answers REAUTH_REQUIRED.
    */
   async auth(igId: string): Promise<Auth> {
-    const stored = this.allows(igId) ? await this.#stored.load(igId) : undefined;
+    const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
     if (stored.status === 'REAUTH_REQUIRED') throw reauthRequired();
     return { igId, token: stored.accessToken };
   }
 
   async status(igId: string): Promise<AccountStatus> {
-    const stored = this.allows(igId) ? await this.#stored.load(igId) : undefined;
+    const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
     return stored.status;
   }

@@ -1,3 +1,4 @@
+import { upgradeEvent } from '../inbox/legacy.ts';
 import type { Logger } from '../logger.ts';
 import { closeClient, type RedisClient, reconnectDelay, watchConnection } from '../redis.ts';
 import type { LogEntry } from './log.ts';
@@ -180,7 +181,9 @@ function deliver(
 ): void {
   let entry: LogEntry;
   try {
-    entry = JSON.parse(message) as LogEntry;
+    const parsed = JSON.parse(message) as LogEntry;
+    // Published by an instance that may run an older igql.
+    entry = { ...parsed, event: upgradeEvent(parsed.event) };
   } catch (err) {
     logger.warn({ err, igId }, 'unreadable message on the event bus');
     return;

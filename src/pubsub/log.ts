@@ -1,4 +1,5 @@
 import type { InboxEventData } from '../inbox/events.ts';
+import { upgradeEvent } from '../inbox/legacy.ts';
 import type { RedisClient } from '../redis.ts';
 
 /** An event with its place in its account's log. */
@@ -134,7 +135,7 @@ export class RedisEventLog implements EventLog {
     const entries = await this.client.xRange(this.key(igId), `(${cursor}`, '+', options);
     return (entries ?? []).map(({ id, message }) => ({
       cursor: id,
-      event: JSON.parse(String(message.event)) as InboxEventData,
+      event: upgradeEvent(JSON.parse(String(message.event)) as InboxEventData),
     }));
   }
 

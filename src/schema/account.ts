@@ -1,8 +1,10 @@
 import type { GraphQLResolveInfo } from 'graphql';
+import { mayUse } from '../auth/access.ts';
 import { badUserInput, fromUpstream } from '../errors.ts';
 import { decodeId, decodeMessageRest } from '../global-id.ts';
+import { fromGraph } from '../inbox/from-graph.ts';
 import { ACCOUNT_FIELDS, conversationFields, messageFields } from '../instagram/fields.ts';
-import type { GraphAccount, GraphConversation, GraphMessage } from '../instagram/graph.ts';
+import type { GraphAccount, GraphConversation } from '../instagram/graph.ts';
 import { builder } from './builder.ts';
 import { graphPage, toConnection } from './connection.ts';
 import type { Context } from './context.ts';
@@ -211,7 +213,7 @@ async function loadNode(
   info: GraphQLResolveInfo,
 ): Promise<NodeShape | null> {
   const decoded = decodeId(id);
-  if (!decoded || !ctx.loaders.allows(decoded.igId)) return null;
+  if (!decoded || !mayUse(ctx.session, decoded.igId)) return null;
   const selection = selectionOf(info, decoded.typename);
   try {
     switch (decoded.typename) {
@@ -232,7 +234,7 @@ async function loadNode(
         const { igsid, mid } = decodeMessageRest(decoded.rest);
         const fields = messageFields(messageNeeds(selection));
         const data = await ctx.loaders.message(decoded.igId, mid, fields);
-        return toMessage(decoded.igId, igsid, data as GraphMessage);
+        return toMessage(decoded.igId, igsid, fromGraph(data));
       }
       default:
         return null;

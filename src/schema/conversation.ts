@@ -1,4 +1,5 @@
 import { fromUpstream } from '../errors.ts';
+import { fromGraph } from '../inbox/from-graph.ts';
 import { type ConversationNeeds, conversationFields, messageFields } from '../instagram/fields.ts';
 import {
   type GraphConversation,
@@ -183,7 +184,9 @@ builder.node(Conversation, {
             c.data.messages &&
             (c.messagesLimit ?? 0) >= request.size;
           if (prefetched && c.data.messages) {
-            return toConnection(c.data.messages, request, (m) => toMessage(c.igId, igsid, m));
+            return toConnection(c.data.messages, request, (m) =>
+              toMessage(c.igId, igsid, fromGraph(m)),
+            );
           }
           const fields = messageFields(messageNeeds(connectionNodes(selectionOf(info))));
           try {
@@ -194,7 +197,7 @@ builder.node(Conversation, {
               fields,
             });
             ctx.loaders.prime(page.data, fields);
-            return toConnection(page, request, (m) => toMessage(c.igId, igsid, m));
+            return toConnection(page, request, (m) => toMessage(c.igId, igsid, fromGraph(m)));
           } catch (error) {
             throw fromUpstream(error, 'Conversation');
           }

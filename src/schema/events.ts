@@ -1,12 +1,8 @@
+import { mayUse } from '../auth/access.ts';
 import { badUserInput, fromUpstream, notFound, unauthenticated } from '../errors.ts';
 import { decodeId } from '../global-id.ts';
-import type { InboxEventData, InboxEventKind, InboxMessage } from '../inbox/events.ts';
-import {
-  formatGraphTime,
-  type GraphConversation,
-  type GraphList,
-  type GraphMessage,
-} from '../instagram/graph.ts';
+import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
+import type { GraphConversation, GraphList } from '../instagram/graph.ts';
 import type { LogEntry } from '../pubsub/log.ts';
 import { atTime } from '../timers.ts';
 import { Account } from './account.ts';
@@ -14,7 +10,7 @@ import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { Conversation, toConversation } from './conversation.ts';
 import { requireSession } from './errors.ts';
-import { type AttachmentShape, Message, type MessageShape } from './message.ts';
+import { Message, toMessage } from './message.ts';
 import { Participant } from './participant.ts';
 
 type EventOf<K extends InboxEventKind> = LogEntry & {
@@ -56,51 +52,9 @@ const InboxEventType = builder.enumType('InboxEventType', {
   ) as Record<(typeof KINDS)[number], { description: string }>,
 });
 
-/** The message as the webhook gave it; what it lacks (a username) resolves on demand. */
-function messageOf(entry: LogEntry, message: InboxMessage, fromAccount: boolean): MessageShape {
-  const { igId, igsid, occurredAt } = entry.event;
-  const customer = igsid ?? '';
-  const data: GraphMessage = {
-    id: message.mid,
-    created_time: formatGraphTime(occurredAt),
-    from: { id: fromAccount ? igId : customer },
-    to: { data: [{ id: fromAccount ? customer : igId }] },
-    ...(message.text ? { message: message.text } : {}),
-    ...(message.replyTo && 'mid' in message.replyTo
-      ? { reply_to: { mid: message.replyTo.mid } }
-      : {}),
-    is_unsupported: message.isUnsupported,
-  };
-  return { kind: 'Message', igId, igsid: customer, data, attachments: attachmentsOf(message) };
-}
-
-const ATTACHMENT_KIND: Readonly<Record<string, AttachmentShape['kind']>> = {
-  image: 'IMAGE',
-  like_heart: 'IMAGE',
-  video: 'VIDEO',
-  audio: 'AUDIO',
-  file: 'FILE',
-  share: 'SHARE',
-  ig_post: 'POST',
-  ig_reel: 'REEL',
-  reel: 'REEL',
-  story_mention: 'STORY_MENTION',
-};
-
-function attachmentsOf(message: InboxMessage): AttachmentShape[] {
-  const out: AttachmentShape[] = message.attachments.flatMap((a) => {
-    const kind = ATTACHMENT_KIND[a.type];
-    return kind ? [{ kind, url: a.url }] : [];
-  });
-  if (message.replyTo && 'story' in message.replyTo) {
-    out.push({
-      kind: 'STORY_REPLY',
-      url: message.replyTo.story.url,
-      storyId: message.replyTo.story.id,
-    });
-  }
-  return out;
-}
+/** The event's message; what its source lacks (a username) resolves on demand. */
+const messageOf = (e: EventOf<'MESSAGE_RECEIVED' | 'MESSAGE_SENT'>) =>
+  toMessage(e.event.igId, e.event.igsid ?? '', e.event.message);
 
 const participantOf = (entry: LogEntry) => ({
   igId: entry.event.igId,
@@ -185,7 +139,7 @@ const MessageReceivedEvent = builder
         type: Message,
         description:
           'The message, built from the webhook alone; the sender’s profile fields are read from Instagram when asked.',
-        resolve: (e) => messageOf(e, e.event.message, false),
+        resolve: messageOf,
       }),
       conversation: t.field({
         type: Conversation,
@@ -197,14 +151,14 @@ const MessageReceivedEvent = builder
         nullable: true,
         description:
           'The `payload` of the quick reply the customer tapped; null when the message answers none.',
-        resolve: (e) => e.event.message.quickReplyPayload,
+        resolve: (e) => e.event.quickReplyPayload,
       }),
       referral: t.field({
         type: 'JSON',
         nullable: true,
         description:
           'The ad or ig.me link the message came from (`ref`, `ad_id`, `source`, `type`…), as Instagram sent it; null when none.',
-        resolve: (e) => e.event.message.referral ?? null,
+        resolve: (e) => e.event.referral ?? null,
       }),
     }),
   });
@@ -216,7 +170,7 @@ builder.objectRef<EventOf<'MESSAGE_SENT'>>('MessageSentEvent').implement({
     message: t.field({
       type: Message,
       description: 'The message the account sent, built from the echo alone.',
-      resolve: (e) => messageOf(e, e.event.message, true),
+      resolve: messageOf,
     }),
     conversation: t.field({
       type: Conversation,
@@ -406,7 +360,7 @@ builder.objectRef<EventOf<'UNKNOWN'>>('UnknownEvent').implement({
 function accountFor(ctx: Context, accountId: string | number): string {
   requireSession(ctx);
   const decoded = decodeId(String(accountId));
-  if (decoded?.typename !== 'Account' || !ctx.loaders.allows(decoded.igId))
+  if (decoded?.typename !== 'Account' || !mayUse(ctx.session, decoded.igId))
     throw notFound('Account');
   return decoded.igId;
 }

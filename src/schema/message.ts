@@ -1,23 +1,21 @@
 import { fromUpstream } from '../errors.ts';
+import type { Attachment as AttachmentData, AttachmentKind } from '../inbox/attachments.ts';
+import { fromGraph } from '../inbox/from-graph.ts';
+import type { Message as MessageData, Participant as ParticipantData } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type MessageNeeds, messageFields } from '../instagram/fields.ts';
-import { type GraphMessage, parseGraphTime } from '../instagram/graph.ts';
 import { builder } from './builder.ts';
 import { Participant, type ParticipantShape } from './participant.ts';
 import { type SelectionMap, selectionOf } from './selection.ts';
 
+/** A message as the schema resolves it: the model, and the account and customer its id names. */
 export interface MessageShape {
   readonly kind: 'Message';
   readonly igId: string;
   /** The conversation's other participant. */
   readonly igsid: string;
-  readonly data: GraphMessage;
-  /** Attachments already typed (a webhook names their kinds); else read from `data`. */
-  readonly attachments?: readonly AttachmentShape[];
+  readonly message: MessageData;
 }
-
-/** Graph gives `from` only for the 20 newest messages of a conversation (and always asks it). */
-const detailed = (m: MessageShape) => m.data.from !== undefined;
 
 /** The Graph fields a message selection needs. */
 export function messageNeeds(selection: SelectionMap): MessageNeeds {
@@ -31,42 +29,21 @@ export function messageNeeds(selection: SelectionMap): MessageNeeds {
   };
 }
 
-export const toMessage = (igId: string, igsid: string, data: GraphMessage): MessageShape => ({
+/** A message of the account's conversation with `igsid`. */
+export const toMessage = (igId: string, igsid: string, message: MessageData): MessageShape => ({
   kind: 'Message',
   igId,
   igsid,
-  data,
+  message,
 });
 
-const participant = (igId: string, user: { id: string; username?: string }): ParticipantShape => ({
+const participant = (igId: string, p: ParticipantData): ParticipantShape => ({
   igId,
-  igsid: user.id,
-  username: user.username,
+  igsid: p.igsid,
+  username: p.username ?? undefined,
 });
 
 // ---- Attachments ---------------------------------------------------------------------------
-
-const ATTACHMENT_KINDS = [
-  'IMAGE',
-  'VIDEO',
-  'AUDIO',
-  'FILE',
-  'SHARE',
-  'POST',
-  'REEL',
-  'STORY_REPLY',
-  'STORY_MENTION',
-] as const;
-type AttachmentKind = (typeof ATTACHMENT_KINDS)[number];
-
-export interface AttachmentShape {
-  readonly kind: AttachmentKind;
-  readonly url: string | null;
-  readonly previewUrl?: string | null;
-  readonly name?: string | null;
-  readonly mimeType?: string | null;
-  readonly storyId?: string | null;
-}
 
 const AttachmentKindEnum = builder.enumType('AttachmentKind', {
   description: 'What an attachment is.',
@@ -80,10 +57,10 @@ const AttachmentKindEnum = builder.enumType('AttachmentKind', {
     REEL: { description: 'A shared reel.' },
     STORY_REPLY: { description: 'The story this message replies to.' },
     STORY_MENTION: { description: 'A story that mentions the account.' },
-  } as const,
+  } as const satisfies Record<AttachmentKind, { description: string }>,
 });
 
-const Attachment = builder.interfaceRef<AttachmentShape>('Attachment').implement({
+const Attachment = builder.interfaceRef<AttachmentData>('Attachment').implement({
   description:
     'Something a message carries. Its URL points at Instagram’s CDN and expires (hours to days): show or download it soon, never store it.',
   fields: (t) => ({
@@ -106,17 +83,17 @@ const attachmentType = (
   description: string,
   extra?: 'media' | 'file' | 'story',
 ) =>
-  builder.objectType(builder.objectRef<AttachmentShape>(name), {
+  builder.objectType(builder.objectRef<AttachmentData>(name), {
     description,
     interfaces: [Attachment],
-    isTypeOf: (value) => (value as AttachmentShape).kind === kind,
+    isTypeOf: (value) => (value as AttachmentData).kind === kind,
     fields: (t) => ({
       ...(extra === 'media'
         ? {
             previewUrl: t.string({
               nullable: true,
               description: 'A smaller preview; expires like `url`.',
-              resolve: (a) => a.previewUrl ?? null,
+              resolve: (a) => a.previewUrl,
             }),
           }
         : {}),
@@ -125,12 +102,12 @@ const attachmentType = (
             name: t.string({
               nullable: true,
               description: 'The file name; null when Instagram gives none.',
-              resolve: (a) => a.name ?? null,
+              resolve: (a) => a.name,
             }),
             mimeType: t.string({
               nullable: true,
               description: 'The MIME type, such as `audio/mpeg`; null when Instagram gives none.',
-              resolve: (a) => a.mimeType ?? null,
+              resolve: (a) => a.mimeType,
             }),
           }
         : {}),
@@ -139,7 +116,7 @@ const attachmentType = (
             storyId: t.string({
               nullable: true,
               description: 'Instagram’s id of the story; null when Instagram gives none.',
-              resolve: (a) => a.storyId ?? null,
+              resolve: (a) => a.storyId,
             }),
           }
         : {}),
@@ -165,55 +142,6 @@ attachmentType(
   'A story that mentions the account.',
   'story',
 );
-
-/** Every attachment kind of a Graph message: `attachments`, `shares` and `story` together. */
-export function attachmentsOf(data: GraphMessage): AttachmentShape[] {
-  const out: AttachmentShape[] = [];
-  for (const a of data.attachments?.data ?? []) {
-    if (a.image_data)
-      out.push({
-        kind: 'IMAGE',
-        url: a.image_data.url,
-        previewUrl: a.image_data.preview_url ?? null,
-      });
-    else if (a.video_data)
-      out.push({
-        kind: 'VIDEO',
-        url: a.video_data.url,
-        previewUrl: a.video_data.preview_url ?? null,
-      });
-    else if (a.mime_type?.startsWith('image/')) out.push({ kind: 'IMAGE', url: null });
-    else {
-      const kind = a.mime_type?.startsWith('audio/') ? 'AUDIO' : 'FILE';
-      out.push({
-        kind,
-        url: a.file_url ?? null,
-        name: a.name ?? null,
-        mimeType: a.mime_type ?? null,
-      });
-    }
-  }
-  for (const share of data.shares?.data ?? []) {
-    const link = share.link ?? null;
-    const kind = link?.includes('/reel/') ? 'REEL' : link?.includes('/p/') ? 'POST' : 'SHARE';
-    out.push({ kind, url: link });
-  }
-  if (data.story?.reply_to) {
-    out.push({
-      kind: 'STORY_REPLY',
-      url: data.story.reply_to.link ?? null,
-      storyId: data.story.reply_to.id ?? null,
-    });
-  }
-  if (data.story?.mention) {
-    out.push({
-      kind: 'STORY_MENTION',
-      url: data.story.mention.link ?? null,
-      storyId: data.story.mention.id ?? null,
-    });
-  }
-  return out;
-}
 
 // ---- Reactions -----------------------------------------------------------------------------
 
@@ -247,60 +175,58 @@ builder.node(Message, {
   id: {
     description:
       'Opaque global id; pass it as `messageId` to `reactToMessage` or `unreactToMessage`.',
-    resolve: (m) => `${m.igId}:${m.igsid}:${m.data.id}`,
+    resolve: (m) => `${m.igId}:${m.igsid}:${m.message.mid}`,
   },
   isTypeOf: (value) => (value as MessageShape).kind === 'Message',
   fields: (t) => ({
-    mid: t.string({ description: 'Instagram’s message id.', resolve: (m) => m.data.id }),
+    mid: t.string({ description: 'Instagram’s message id.', resolve: (m) => m.message.mid }),
     createdTime: t.field({
       type: 'DateTime',
       description: 'When it was sent.',
-      resolve: (m) => parseGraphTime(m.data.created_time ?? '1970-01-01T00:00:00+0000'),
+      resolve: (m) => new Date(m.message.createdTime),
     }),
     detailAvailable: t.boolean({
       description:
         'False past the 20 newest messages of the conversation: Instagram then gives only the id and time, so `text` is null and the lists are empty.',
-      resolve: detailed,
+      resolve: (m) => m.message.detailAvailable,
     }),
     from: t.field({
       type: Participant,
       nullable: true,
       description: 'Who sent it; null when the detail is not available.',
-      resolve: (m) => (m.data.from ? participant(m.igId, m.data.from) : null),
+      resolve: (m) => (m.message.from ? participant(m.igId, m.message.from) : null),
     }),
     to: t.field({
       type: [Participant],
       description: 'Who it was sent to; empty when the detail is not available.',
-      resolve: (m) => (m.data.to?.data ?? []).map((user) => participant(m.igId, user)),
+      resolve: (m) => m.message.to.map((p) => participant(m.igId, p)),
     }),
     isFromViewer: t.boolean({
       nullable: true,
       description: 'Sent by the account itself; null when the detail is not available.',
-      resolve: (m) => (m.data.from ? m.data.from.id === m.igId : null),
+      resolve: (m) => (m.message.from ? m.message.from.igsid === m.igId : null),
     }),
     text: t.string({
       nullable: true,
       description: 'The text; null for a message without text or without detail.',
-      resolve: (m) => (m.data.message ? m.data.message : null),
+      resolve: (m) => m.message.text,
     }),
     attachments: t.field({
       type: [Attachment],
       description:
         'Media, shares and stories it carries; empty when none or when the detail is not available.',
-      resolve: (m) => (m.attachments ? [...m.attachments] : attachmentsOf(m.data)),
+      resolve: (m) => [...m.message.attachments],
     }),
     reactions: t.field({
       type: [Reaction],
       description:
         'One entry per person and reaction; empty when none or when the detail is not available.',
       resolve: (m) =>
-        (m.data.reactions?.data ?? []).flatMap((r) =>
-          (r.users ?? []).map((user) => ({ reaction: r.reaction, by: participant(m.igId, user) })),
-        ),
+        m.message.reactions.map((r) => ({ reaction: r.reaction, by: participant(m.igId, r.by) })),
     }),
     isUnsupported: t.boolean({
       description: 'Instagram could not render this message through the API.',
-      resolve: (m) => m.data.is_unsupported === true,
+      resolve: (m) => m.message.isUnsupported,
     }),
     replyTo: t.field({
       type: Message,
@@ -308,11 +234,12 @@ builder.node(Message, {
       description: 'The message this one replies to; null when none, or past the 20 newest.',
       complexity: 5,
       resolve: async (m, _args, ctx, info) => {
-        const mid = m.data.reply_to?.mid;
+        const mid = m.message.replyTo;
         if (!mid) return null;
         try {
           const fields = messageFields(messageNeeds(selectionOf(info)));
-          return toMessage(m.igId, m.igsid, await ctx.loaders.message(m.igId, mid, fields));
+          const data = await ctx.loaders.message(m.igId, mid, fields);
+          return toMessage(m.igId, m.igsid, fromGraph(data));
         } catch (error) {
           if (
             error instanceof InstagramError &&

@@ -1,6 +1,7 @@
 import { decodeId, decodeMessageRest } from '../global-id.ts';
+import { fromGraph } from '../inbox/from-graph.ts';
+import { withoutDetail } from '../inbox/message.ts';
 import { messageFields } from '../instagram/fields.ts';
-import type { GraphMessage } from '../instagram/graph.ts';
 import { notFound, type SendOutcome } from '../sends/service.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
@@ -22,10 +23,11 @@ const ReactionPayload = builder.objectRef<SendOutcome>('ReactionPayload').implem
         const needsRead = [...selection.keys()].some(
           (f) => !['id', 'mid', '__typename'].includes(f),
         );
-        const data: GraphMessage = needsRead
-          ? await ctx.loaders.message(o.igId, o.reactedMid, messageFields(messageNeeds(selection)))
-          : { id: o.reactedMid };
-        return toMessage(o.igId, o.igsid, data);
+        // Only the id asked: nothing to read.
+        if (!needsRead) return toMessage(o.igId, o.igsid, withoutDetail(o.reactedMid, 0));
+        const fields = messageFields(messageNeeds(selection));
+        const data = await ctx.loaders.message(o.igId, o.reactedMid, fields);
+        return toMessage(o.igId, o.igsid, fromGraph(data));
       },
     }),
     userErrors: t.field({

@@ -1,3 +1,4 @@
+import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
 import { decodeId } from '../global-id.ts';
 import type { SendMutation } from '../sends/requests.ts';
@@ -195,7 +196,7 @@ export function sender(
 ): { session: Session; igId: string } | SendOutcome {
   const session = requireSession(ctx);
   const decoded = decodeId(String(accountId));
-  return decoded?.typename === 'Account' && ctx.loaders.allows(decoded.igId)
+  return decoded?.typename === 'Account' && mayUse(session, decoded.igId)
     ? { session, igId: decoded.igId }
     : notFound('', 'accountId', 'Account');
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { GraphMessage } from '../instagram/graph.ts';
+import { fromSend, type SendAnswer } from '../inbox/from-send.ts';
+import type { Message } from '../inbox/message.ts';
 import type { SendBucket } from '../instagram/rate-limit.ts';
-import { type SendAnswer, sentMessage } from './sent-message.ts';
-import type { ButtonBody, MessageBody, SendBody } from './wire.ts';
+import type { ButtonBody, MessageBody, SendBody } from '../instagram/send-api.ts';
 
 /**
  * Every mutation that goes out through the Send API, as one spec: the input it takes (checked
@@ -113,7 +113,7 @@ const element = z
 /** What a payload shows of a send Instagram took. */
 export interface Sent {
   /** The message as sent (message sends). */
-  readonly message: GraphMessage | null;
+  readonly message: Message | null;
   /** The mid of the message reacted to (reactions). */
   readonly reactedMid: string | null;
 }
@@ -135,7 +135,7 @@ const spec = <I>(s: SendSpec<I>): SendSpec<I> => s;
 
 /** A message send shows the message as sent. */
 const theMessage = (_input: unknown, body: SendBody, answer: SendAnswer): Sent => ({
-  message: sentMessage(body, answer),
+  message: fromSend(body, answer),
   reactedMid: null,
 });
 

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Session } from '../auth/jwt.ts';
 import type { TokenStore } from '../auth/token-store.ts';
+import { upgradeMessage } from '../inbox/legacy.ts';
+import type { Message } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
-import type { GraphMessage, InstagramApi } from '../instagram/graph.ts';
+import type { InstagramApi } from '../instagram/graph.ts';
 import { admit, type RateLimiter } from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
@@ -36,8 +38,8 @@ export interface SendOutcome {
   readonly igId: string;
   /** The other participant (for a private reply, the commenter once Instagram named them). */
   readonly igsid: string | null;
-  /** The sent message, built from what was sent and the returned id. */
-  readonly message: GraphMessage | null;
+  /** The sent message, built from what was sent and the returned id (`fromSend`). */
+  readonly message: Message | null;
   /** For reactions: the reacted message's mid. */
   readonly reactedMid: string | null;
   /** For sender actions: Instagram accepted it. */
@@ -119,7 +121,7 @@ export class SendService {
       .update(JSON.stringify([request.mutation, request.input]))
       .digest('hex');
     const claim = await this.#o.idempotency.claim(key, fingerprint);
-    if (claim.kind === 'replay') return JSON.parse(claim.result) as SendOutcome;
+    if (claim.kind === 'replay') return replayed(claim.result);
     if (claim.kind === 'conflict') {
       return failed(request.igId, request.igsid, {
         type: 'IdempotencyConflictError',
@@ -274,6 +276,12 @@ function rateLimited(waitMs: number): UserErrorData {
     message: 'The account is at Instagram’s sending limit; retry after `retryAfter` seconds',
     retryAfter: Math.ceil(waitMs / 100) / 10,
   };
+}
+
+/** A stored outcome; one stored by an igql without its `Message` model holds a Graph message. */
+function replayed(result: string): SendOutcome {
+  const outcome = JSON.parse(result) as SendOutcome;
+  return outcome.message ? { ...outcome, message: upgradeMessage(outcome.message) } : outcome;
 }
 
 function strip(outcome: (SendOutcome & { reached?: boolean }) | undefined): SendOutcome {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type {
-  InboxAttachment,
-  InboxEventData,
-  InboxEventKind,
-  InboxMessage,
-  InboxReplyTo,
-} from '../inbox/events.ts';
+import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
+import {
+  fromWebhook,
+  type WebhookAttachment,
+  type WebhookMessage,
+  type WebhookReplyTo,
+} from '../inbox/from-webhook.ts';
 
 type Json = Record<string, unknown>;
 
@@ -140,11 +140,22 @@ function messageEvent(base: Base, item: Json): InboxEventData {
   const mid = isObject(message) ? idOf(message.mid) : null;
   if (!isObject(message) || mid === null) return unknown(base, 'message', item);
   if (message.is_deleted === true) return { ...head('MESSAGE_DELETED', base, mid), mid };
-  const data = messageOf(mid, message, item);
+  const sent = message.is_echo === true;
+  const fields = {
+    message: fromWebhook(webhookMessage(mid, message), {
+      igId: base.igId,
+      igsid: base.igsid,
+      sent,
+      at: base.occurredAt,
+    }),
+    quickReplyPayload: isObject(message.quick_reply) ? stringOf(message.quick_reply.payload) : null,
+    referral: message.referral ?? null,
+    isSelf: message.is_self === true || item.is_self === true,
+  };
   const timeless = { ...base, stamp: '' };
-  return message.is_echo === true
-    ? { ...head('MESSAGE_SENT', timeless, mid), message: data }
-    : { ...head('MESSAGE_RECEIVED', timeless, mid), message: data };
+  return sent
+    ? { ...head('MESSAGE_SENT', timeless, mid), ...fields }
+    : { ...head('MESSAGE_RECEIVED', timeless, mid), ...fields };
 }
 
 /**
@@ -160,36 +171,27 @@ export function messageIdentity(
   return identityOf(igId, kind, mid, '', '');
 }
 
-function messageOf(mid: string, message: Json, item: Json): InboxMessage {
-  const attachments = Array.isArray(message.attachments)
-    ? message.attachments.map(attachmentOf)
-    : [];
+function webhookMessage(mid: string, message: Json): WebhookMessage {
   return {
     mid,
     text: stringOf(message.text),
-    attachments,
+    attachments: Array.isArray(message.attachments) ? message.attachments.map(attachmentOf) : [],
     replyTo: replyToOf(message.reply_to),
-    quickReplyPayload: isObject(message.quick_reply) ? stringOf(message.quick_reply.payload) : null,
-    referral: message.referral ?? null,
-    // restfb's capture marks an unsupported message only by its attachment type.
-    isUnsupported:
-      message.is_unsupported === true || attachments.some((a) => a.type === 'unsupported_type'),
-    isSelf: message.is_self === true || item.is_self === true,
+    isUnsupported: message.is_unsupported === true,
   };
 }
 
-function attachmentOf(attachment: unknown): InboxAttachment {
-  if (!isObject(attachment)) return { type: 'unknown', url: null, payload: attachment ?? null };
+function attachmentOf(attachment: unknown): WebhookAttachment {
+  if (!isObject(attachment)) return { type: 'unknown', url: null };
   // like_heart comes without payload (courier like_heart.json).
-  const payload = attachment.payload ?? null;
+  const payload = attachment.payload;
   return {
     type: stringOf(attachment.type) ?? 'unknown',
     url: isObject(payload) ? stringOf(payload.url) : null,
-    payload,
   };
 }
 
-function replyToOf(replyTo: unknown): InboxReplyTo | null {
+function replyToOf(replyTo: unknown): WebhookReplyTo | null {
   if (!isObject(replyTo)) return null;
   const mid = idOf(replyTo.mid);
   if (mid !== null) return { mid };

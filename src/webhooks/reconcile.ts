@@ -1,6 +1,7 @@
 import type { Counter, Gauge } from 'prom-client';
 import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
-import type { InboxAttachment, InboxEventData } from '../inbox/events.ts';
+import type { InboxEventData } from '../inbox/events.ts';
+import { fromGraph } from '../inbox/from-graph.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
@@ -141,9 +142,10 @@ export class Reconciler {
         continue;
       const customer = conversation.participants?.data.find((p) => p.id !== igId)?.id ?? null;
       for (const message of conversation.messages?.data ?? []) {
-        const at = message.created_time ? parseGraphTime(message.created_time).getTime() : 0;
-        if (at < since - 1000 || !message.from) continue;
-        events.push(eventOf(igId, customer, message, at));
+        // Without `from` (past the 20 newest), Graph gives nothing to tell.
+        if (!message.from) continue;
+        const event = eventOf(igId, customer, message);
+        if (event.occurredAt >= since - 1000) events.push(event);
       }
     }
     events.sort((a, b) => a.occurredAt - b.occurredAt);
@@ -159,59 +161,25 @@ export class Reconciler {
   }
 }
 
-/** The event a webhook would have given for a message read from the Conversations API. */
-function eventOf(
-  igId: string,
-  customer: string | null,
-  m: GraphMessage,
-  at: number,
-): InboxEventData {
-  const sent = m.from?.id === igId;
+/**
+ * The event of a message read from the Conversations API, with the identity its webhook would
+ * have had (so that dedupe drops it when the webhook did come); only a webhook carries quick
+ * replies, referrals and self tests.
+ */
+function eventOf(igId: string, customer: string | null, m: GraphMessage): InboxEventData {
+  const message = fromGraph(m);
+  const sent = message.from?.igsid === igId;
   const kind = sent ? 'MESSAGE_SENT' : 'MESSAGE_RECEIVED';
-  const attachments: InboxAttachment[] = [
-    ...(m.attachments?.data ?? []).map((a): InboxAttachment => {
-      const url = a.image_data?.url ?? a.video_data?.url ?? a.file_url ?? null;
-      const type = a.image_data
-        ? 'image'
-        : a.video_data
-          ? 'video'
-          : a.mime_type?.startsWith('audio/')
-            ? 'audio'
-            : 'file';
-      return { type, url, payload: url ? { url } : null };
-    }),
-    ...(m.shares?.data ?? []).map((s): InboxAttachment => {
-      const url = s.link ?? null;
-      return {
-        type: url?.includes('/reel/') ? 'ig_reel' : 'ig_post',
-        url,
-        payload: url ? { url } : null,
-      };
-    }),
-    ...(m.story?.mention
-      ? [{ type: 'story_mention', url: m.story.mention.link ?? null, payload: m.story.mention }]
-      : []),
-  ];
   return {
     kind,
     igId,
-    igsid: sent ? (m.to?.data[0]?.id ?? customer) : (m.from?.id ?? customer),
-    occurredAt: at,
+    igsid: (sent ? message.to[0]?.igsid : message.from?.igsid) ?? customer,
+    occurredAt: message.createdTime,
     identity: messageIdentity(igId, kind, m.id),
     standby: false,
-    message: {
-      mid: m.id,
-      text: m.message ? m.message : null,
-      attachments,
-      replyTo: m.reply_to
-        ? { mid: m.reply_to.mid }
-        : m.story?.reply_to
-          ? { story: { id: m.story.reply_to.id ?? null, url: m.story.reply_to.link ?? null } }
-          : null,
-      quickReplyPayload: null,
-      referral: null,
-      isUnsupported: m.is_unsupported === true,
-      isSelf: false,
-    },
+    message,
+    quickReplyPayload: null,
+    referral: null,
+    isSelf: false,
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { attachment } from '../../src/inbox/attachments.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from '../../src/pubsub/bus.ts';
@@ -59,14 +60,22 @@ const event = (n: number, igId = IG): InboxEventData => ({
   standby: false,
   message: {
     mid: `mid.${n}`,
+    createdTime: 1_700_000_000_000 + n,
+    detailAvailable: true,
+    from: { igsid: '5614879045272581', username: null },
+    to: [{ igsid: igId, username: null }],
     text: `héllo ❤ ${n}`,
-    attachments: [{ type: 'like_heart', url: null, payload: null }],
-    replyTo: { story: { id: '18000000000000003', url: null } },
-    quickReplyPayload: null,
-    referral: { ref: 'r', ads_context_data: { ad_title: 'T' } },
+    attachments: [
+      attachment('IMAGE', null),
+      attachment('STORY_REPLY', null, { storyId: '18000000000000003' }),
+    ],
+    reactions: [],
+    replyTo: null,
     isUnsupported: false,
-    isSelf: false,
   },
+  quickReplyPayload: null,
+  referral: { ref: 'r', ads_context_data: { ad_title: 'T' } },
+  isSelf: false,
 });
 
 // ---- Deduper ------------------------------------------------------------------------------
@@ -511,6 +520,63 @@ describe('Redis implementations', () => {
     await stops[1]?.();
     await stops[2]?.();
     await vi.waitFor(async () => expect(await numsub()).toEqual([0, 0]), { timeout: 5000 });
+  });
+
+  it('RedisEventLog, RedisEventBus: an event an older igql stored or published reads as built now', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    // A message event as igql wrote it before its Message model (src/inbox/legacy.ts).
+    const old = {
+      kind: 'MESSAGE_RECEIVED',
+      igId: IG,
+      igsid: '5614879045272581',
+      occurredAt: 1_700_000_000_001,
+      identity: `${IG}|MESSAGE_RECEIVED|mid.old||`,
+      standby: false,
+      message: {
+        mid: 'mid.old',
+        text: 'from before',
+        attachments: [{ type: 'like_heart', url: null, payload: null }],
+        replyTo: null,
+        quickReplyPayload: 'Q',
+        referral: null,
+        isUnsupported: false,
+        isSelf: false,
+      },
+    };
+    const cursor = await client.xAdd(`${prefix}:events:${IG}`, '*', {
+      event: JSON.stringify(old),
+    });
+    const upgraded = {
+      ...old,
+      message: {
+        mid: 'mid.old',
+        createdTime: 1_700_000_000_001,
+        detailAvailable: true,
+        from: { igsid: '5614879045272581', username: null },
+        to: [{ igsid: IG, username: null }],
+        text: 'from before',
+        attachments: [attachment('IMAGE', null)],
+        reactions: [],
+        replyTo: null,
+        isUnsupported: false,
+      },
+      quickReplyPayload: 'Q',
+      referral: null,
+      isSelf: false,
+    };
+    const log = new RedisEventLog(client, prefix, 1000);
+    expect(await log.readAfter(IG, LOG_START)).toEqual([{ cursor, event: upgraded }]);
+
+    const bus = new RedisEventBus(await connect(), prefix, logger);
+    closers.push(() => bus.close());
+    const heard: unknown[] = [];
+    await bus.subscribe(IG, (entry) => heard.push(entry));
+    await client.publish(`${prefix}:events:${IG}`, JSON.stringify({ cursor, event: old }));
+    await vi.waitFor(() => expect(heard).toEqual([{ cursor, event: upgraded }]), {
+      timeout: 5000,
+      interval: 5,
+    });
   });
 
   it('RedisEventBus: subscriptions come back after redis-server restarts', async () => {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InboxEventData, InboxMessage } from '../../src/inbox/events.ts';
+import { attachment } from '../../src/inbox/attachments.ts';
+import type { InboxEventData, MessageEventFields } from '../../src/inbox/events.ts';
+import type { Message } from '../../src/inbox/message.ts';
 import { UserActions } from '../../src/sandbox/actions.ts';
 import { handleSend } from '../../src/sandbox/send.ts';
 import { createClock, type SimUser, Store } from '../../src/sandbox/store.ts';
@@ -13,15 +15,31 @@ import { fixture, fixtureNames, fixtureText } from '../helpers/fixtures.ts';
 const digestOf = (raw: unknown): string =>
   createHash('sha256').update(JSON.stringify(raw)).digest('base64url').slice(0, 22);
 
-const message = (fields: Partial<InboxMessage> & { mid: string }): InboxMessage => ({
-  text: null,
-  attachments: [],
-  replyTo: null,
+/**
+ * The fields of a message event: the message from `from` to `to` at `at` (a webhook's message
+ * is detailed and names no usernames), and what only the webhook says (none unless given).
+ */
+const message = (
+  { from, to, at }: { from: string; to: string; at: number },
+  fields: Partial<Message> & { mid: string },
+  extras: Partial<Omit<MessageEventFields, 'message'>> = {},
+): MessageEventFields => ({
+  message: {
+    createdTime: at,
+    detailAvailable: true,
+    from: { igsid: from, username: null },
+    to: [{ igsid: to, username: null }],
+    text: null,
+    attachments: [],
+    reactions: [],
+    replyTo: null,
+    isUnsupported: false,
+    ...fields,
+  },
   quickReplyPayload: null,
   referral: null,
-  isUnsupported: false,
   isSelf: false,
-  ...fields,
+  ...extras,
 });
 
 /** The change (or item) at `entry[e].<key>[i]` of a fixture, as `raw`. */
@@ -31,6 +49,8 @@ const itemOf = (name: string, key: 'changes' | 'messaging', e = 0, i = 0): unkno
 };
 
 const COURIER_TIME = 1459991487970;
+/** Courier's customer writes to courier's account; the time keeps its milliseconds. */
+const COURIER_IN = { from: '5678', to: '1234567890', at: COURIER_TIME };
 const courierText: InboxEventData = {
   kind: 'MESSAGE_RECEIVED',
   igId: '1234567890',
@@ -38,13 +58,18 @@ const courierText: InboxEventData = {
   occurredAt: COURIER_TIME,
   identity: '1234567890|MESSAGE_RECEIVED|external_id||',
   standby: false,
-  message: message({ mid: 'external_id', text: 'Hello World' }),
+  ...message(COURIER_IN, { mid: 'external_id', text: 'Hello World' }),
 };
 
 const RESTFB_MID =
   'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDUyNjkxNjAwMDk4OjM0MDI4MjM2Njg0MTcxMDMwMDk0OTEyODUyNTYwOTEwODQ0ODU4MjozMDc2OTU4MTA5OTY0OTI5MzAzMjAwODc1MDUxMTE2MTM0NAZDZD';
-const RESTFB_URL =
-  'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=17997515821557846&signature=AbyoRMtwJfAwfS_JCQkUSk4cdnDbIxMpTQXNWXt1D5Y9DEBSrgaz6PUk279coBxpvYHihuOmA1dxxabr6j0XitFYd21z2PaGBG82_AH9WFAbok5IY3cDhSTWb8LRadklr0IOm8UP0O8RZnWI4IiUfDuD19-CdVWih_byfkU5WUJTUGJi6PkuOA0rzdyG4O9fOPAshk8gx631mtlydnq63ILMPzyM8sc';
+
+const REAL_STORY_MID =
+  'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDQ4MzU5MjQyMjYzOjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTM5Njg4ODg2NjMxNTA2NzozMTg0NTA5OTYyMzc3MjgyNzk4MDY5MjUzOTE1OTA4NTA1NgZDZD';
+const REAL_STORY_URL =
+  'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=17927261066947525&signature=Aby32t5RpD76Nztt8BF4Ug5yU_GFaF8-Gr2NpA30vrM-2SfOzQWlZPY8K0m46AdWyXmRVfr0dhON2gZo0PMA377sw-t8OjhaAmQX37tEJLKSNlLIwkSnvUo0SWBu-riXXwc-enClfoRPQC8CuX9oWPR1Ct01nC196I8RitH5Whv0igmffUuMQMH2aSe4zhfyIBb7U4FR1QD-lMLseEK77fgeo0OVDUo';
+const REAL_ECHO_MID =
+  'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAxMjcwMTA2NzYyOjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTcyOTA1MjAwNjQyMTc3NjozMjI3NDU3NTc1MDk4NDEzNTA1Nzc4MTI1OTA2NTM2MDM4NAZDZD';
 
 /** Every webhook fixture, exactly as received, and the events it must give. */
 const EXPECTED: Record<string, InboxEventData[]> = {
@@ -55,39 +80,24 @@ const EXPECTED: Record<string, InboxEventData[]> = {
   'webhook-messages-image-courier.json': [
     {
       ...courierText,
-      message: message({
+      ...message(COURIER_IN, {
         mid: 'external_id',
-        attachments: [
-          {
-            type: 'image',
-            url: 'https://image-url/foo.png',
-            payload: { url: 'https://image-url/foo.png' },
-          },
-        ],
+        attachments: [attachment('IMAGE', 'https://image-url/foo.png')],
       }),
     },
   ],
   'webhook-messages-like-heart-courier.json': [
     {
       ...courierText,
-      message: message({
-        mid: 'external_id',
-        attachments: [{ type: 'like_heart', url: null, payload: null }],
-      }),
+      ...message(COURIER_IN, { mid: 'external_id', attachments: [attachment('IMAGE', null)] }),
     },
   ],
   'webhook-messages-story-mention-courier.json': [
     {
       ...courierText,
-      message: message({
+      ...message(COURIER_IN, {
         mid: 'external_id',
-        attachments: [
-          {
-            type: 'story_mention',
-            url: 'https://story-url',
-            payload: { url: 'https://story-url' },
-          },
-        ],
+        attachments: [attachment('STORY_MENTION', 'https://story-url')],
       }),
     },
   ],
@@ -112,7 +122,7 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       occurredAt: COURIER_TIME,
       identity: '1234567890|MESSAGE_SENT|qT7ywaK||',
       standby: false,
-      message: message({ mid: 'qT7ywaK' }),
+      ...message({ from: '1234567890', to: '5678', at: COURIER_TIME }, { mid: 'qT7ywaK' }),
     },
   ],
   'webhook-messaging-postbacks-icebreaker-courier.json': [
@@ -136,11 +146,49 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       occurredAt: 1668022333735,
       identity: `17841452691600098|MESSAGE_RECEIVED|${RESTFB_MID}||`,
       standby: false,
-      message: message({
-        mid: RESTFB_MID,
-        attachments: [{ type: 'unsupported_type', url: RESTFB_URL, payload: { url: RESTFB_URL } }],
-        isUnsupported: true,
-      }),
+      // The unsupported attachment says only that: no attachment to show.
+      ...message(
+        { from: '5614879045272581', to: '17841452691600098', at: 1668022333735 },
+        { mid: RESTFB_MID, isUnsupported: true },
+      ),
+    },
+  ],
+  // A real story reply: the story as an attachment; the time to the millisecond.
+  'webhook-messages-story-reply-real.json': [
+    {
+      kind: 'MESSAGE_RECEIVED',
+      igId: '17841448359242263',
+      igsid: '469726735841298',
+      occurredAt: 1726326309755,
+      identity: `17841448359242263|MESSAGE_RECEIVED|${REAL_STORY_MID}||`,
+      standby: false,
+      ...message(
+        { from: '469726735841298', to: '17841448359242263', at: 1726326309755 },
+        {
+          mid: REAL_STORY_MID,
+          text: 'i’m waiting for the giveawayyyyyyyyyyy🥹🥹🥹🥹🥹🥹🥹🥹🥹🥹🥹',
+          attachments: [
+            attachment('STORY_REPLY', REAL_STORY_URL, {
+              storyId: '17927261066947525',
+            }),
+          ],
+        },
+      ),
+    },
+  ],
+  // The real echo of another app's carousel: a template is no attachment of the message.
+  'webhook-messages-echo-generic-template-real.json': [
+    {
+      kind: 'MESSAGE_SENT',
+      igId: '17841401270106762',
+      igsid: '580657314703245',
+      occurredAt: 1749608257263,
+      identity: `17841401270106762|MESSAGE_SENT|${REAL_ECHO_MID}||`,
+      standby: false,
+      ...message(
+        { from: '17841401270106762', to: '580657314703245', at: 1749608257263 },
+        { mid: REAL_ECHO_MID },
+      ),
     },
   ],
   'webhook-messaging-seen-restfb.json': [
@@ -217,7 +265,11 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       occurredAt: 0,
       identity: '<YOUR_APP_USERS_IG_USER_ID>|MESSAGE_SENT|<MESSAGE_ID>||',
       standby: false,
-      message: message({ mid: '<MESSAGE_ID>', text: '<MESSAGE_TEXT>', isSelf: true }),
+      ...message(
+        { from: '<YOUR_APP_USERS_IG_USER_ID>', to: '<YOUR_APP_USERS_INSTAGRAM_SCOPED_ID>', at: 0 },
+        { mid: '<MESSAGE_ID>', text: '<MESSAGE_TEXT>' },
+        { isSelf: true },
+      ),
     },
   ],
   // Postman's catalogue of message flags: is_deleted wins over everything else.
@@ -394,6 +446,8 @@ describe('normalise: what the simulator sends', () => {
     return all[0] ?? [];
   };
   const now = () => store.clock.now();
+  /** Alice writes to the account, now. */
+  const fromAlice = () => ({ from: alice.igsid, to: IG, at: now() });
   const inbound = (kind: string, ids: string, action = '') => ({
     igId: IG,
     igsid: alice.igsid,
@@ -415,12 +469,12 @@ describe('normalise: what the simulator sends', () => {
       {
         kind: 'MESSAGE_RECEIVED',
         ...inbound('MESSAGE_RECEIVED', mid),
-        message: message({ mid, text: 'Hello World' }),
+        ...message(fromAlice(), { mid, text: 'Hello World' }),
       },
     ]);
   });
 
-  it('every attachment type, with its url and raw payload', async () => {
+  it('every attachment type, classified, with its url', async () => {
     let mid = '';
     const events = await deliver(() => {
       mid = users.sendMessage(IG, alice.igsid, {
@@ -443,36 +497,23 @@ describe('normalise: what the simulator sends', () => {
         storyMention: { url: 'https://cdn.test/story', id: '18000000000000003' },
       }).mid;
     });
-    const plain = (type: string, url: string) => ({ type, url, payload: { url } });
     expect(events).toEqual([
       {
         kind: 'MESSAGE_RECEIVED',
         ...inbound('MESSAGE_RECEIVED', mid),
-        message: message({
+        ...message(fromAlice(), {
           mid,
+          // `share` beside `ig_post` is the same post sent twice (webhooks/new): shown once;
+          // `unsupported_type` shows nothing but makes the message unsupported.
           attachments: [
-            plain('image', 'https://cdn.test/a.png'),
-            plain('video', 'https://cdn.test/a.mp4'),
-            plain('audio', 'https://cdn.test/a.m4a'),
-            plain('file', 'https://cdn.test/a.pdf'),
-            plain('share', 'https://cdn.test/share'),
-            { type: 'like_heart', url: null, payload: null },
-            {
-              type: 'ig_reel',
-              url: 'https://cdn.test/reel',
-              payload: {
-                reel_video_id: '18000000000000001',
-                title: 'R',
-                url: 'https://cdn.test/reel',
-              },
-            },
-            {
-              type: 'ig_post',
-              url: 'https://cdn.test/post',
-              payload: { ig_post_media_id: '18000000000000002', url: 'https://cdn.test/post' },
-            },
-            plain('unsupported_type', 'https://cdn.test/x'),
-            plain('story_mention', 'https://cdn.test/story'),
+            attachment('IMAGE', 'https://cdn.test/a.png'),
+            attachment('VIDEO', 'https://cdn.test/a.mp4'),
+            attachment('AUDIO', 'https://cdn.test/a.m4a'),
+            attachment('FILE', 'https://cdn.test/a.pdf'),
+            attachment('IMAGE', null),
+            attachment('REEL', 'https://cdn.test/reel'),
+            attachment('POST', 'https://cdn.test/post'),
+            attachment('STORY_MENTION', 'https://cdn.test/story'),
           ],
           isUnsupported: true,
         }),
@@ -487,18 +528,25 @@ describe('normalise: what the simulator sends', () => {
     });
     const run = async (content: Parameters<UserActions['sendMessage']>[2]) => {
       const events = await deliver(() => users.sendMessage(IG, alice.igsid, content));
-      return events[0]?.kind === 'MESSAGE_RECEIVED' ? events[0].message : undefined;
+      return events[0]?.kind === 'MESSAGE_RECEIVED' ? events[0] : undefined;
     };
     expect(await run({ text: 'reply', replyTo: first })).toMatchObject({
-      text: 'reply',
-      replyTo: { mid: first },
+      message: { text: 'reply', replyTo: first },
     });
+    // A reply to a story is the story it replies to, as an attachment.
     expect(
       await run({
         text: 'story',
         storyReply: { id: '18000000000000009', url: 'https://cdn.test/s' },
       }),
-    ).toMatchObject({ replyTo: { story: { id: '18000000000000009', url: 'https://cdn.test/s' } } });
+    ).toMatchObject({
+      message: {
+        replyTo: null,
+        attachments: [
+          attachment('STORY_REPLY', 'https://cdn.test/s', { storyId: '18000000000000009' }),
+        ],
+      },
+    });
     expect(await run({ text: 'Red', quickReplyPayload: 'COLOR_RED' })).toMatchObject({
       quickReplyPayload: 'COLOR_RED',
     });
@@ -523,9 +571,7 @@ describe('normalise: what the simulator sends', () => {
       },
     });
     expect(await run({ unsupported: true })).toMatchObject({
-      text: null,
-      attachments: [],
-      isUnsupported: true,
+      message: { text: null, attachments: [], isUnsupported: true },
     });
   });
 
@@ -676,7 +722,7 @@ describe('normalise: what the simulator sends', () => {
         occurredAt: now(),
         identity: messageIdentity(IG, 'MESSAGE_SENT', mid),
         standby: false,
-        message: message({ mid, text: 'Hello back' }),
+        ...message({ from: IG, to: alice.igsid, at: now() }, { mid, text: 'Hello back' }),
       },
     ]);
   });
@@ -777,7 +823,7 @@ describe('normalise: order, standby, odd values, bad entries', () => {
       occurredAt: 2000,
       identity: `${IG}|MESSAGE_RECEIVED|s||`,
       standby: true,
-      message: message({ mid: 's', text: 's' }),
+      ...message({ from: IGSID, to: IG, at: 2000 }, { mid: 's', text: 's' }),
     });
   });
 

@@ -1,0 +1,66 @@
+import {
+  type GraphAttachment,
+  type GraphMessage,
+  type GraphUser,
+  parseGraphTime,
+} from '../instagram/graph.ts';
+import {
+  type Attachment,
+  attachment,
+  kindOfGraphAttachment,
+  kindOfShareLink,
+} from './attachments.ts';
+import { type Message, participant, withoutDetail } from './message.ts';
+
+/**
+ * A message as a Graph read gives it (instagram-api.md §2), with the fields that read asked for;
+ * what it did not ask stays empty. Graph times have whole seconds.
+ */
+export function fromGraph(data: GraphMessage): Message {
+  const createdTime = data.created_time ? parseGraphTime(data.created_time).getTime() : 0;
+  // `from` is always asked (instagram/fields.ts): Graph leaves it out only past the 20 newest.
+  if (data.from === undefined) return withoutDetail(data.id, createdTime);
+  return {
+    mid: data.id,
+    createdTime,
+    detailAvailable: true,
+    from: user(data.from),
+    to: (data.to?.data ?? []).map(user),
+    text: data.message ? data.message : null,
+    attachments: [
+      ...(data.attachments?.data ?? []).map(graphAttachment),
+      ...(data.shares?.data ?? []).map((share) => {
+        const link = share.link ?? null;
+        return attachment(kindOfShareLink(link), link);
+      }),
+      ...storyAttachment('STORY_REPLY', data.story?.reply_to),
+      ...storyAttachment('STORY_MENTION', data.story?.mention),
+    ],
+    reactions: (data.reactions?.data ?? []).flatMap((r) =>
+      (r.users ?? []).map((by) => ({ reaction: r.reaction, by: user(by) })),
+    ),
+    replyTo: data.reply_to?.mid ?? null,
+    isUnsupported: data.is_unsupported === true,
+  };
+}
+
+const user = (u: GraphUser) => participant(u.id, u.username ?? null);
+
+/** `story{reply_to}` or `story{mention}` (restfb issue #1163), as an attachment. */
+const storyAttachment = (
+  kind: 'STORY_REPLY' | 'STORY_MENTION',
+  story: { readonly link?: string; readonly id?: string } | undefined,
+): Attachment[] =>
+  story ? [attachment(kind, story.link ?? null, { storyId: story.id ?? null })] : [];
+
+function graphAttachment(a: GraphAttachment): Attachment {
+  const kind = kindOfGraphAttachment(a);
+  const media = a.image_data ?? a.video_data;
+  if (media) return attachment(kind, media.url, { previewUrl: media.preview_url ?? null });
+  // A sticker: an image type without `image_data`, so without URL.
+  if (kind === 'IMAGE') return attachment(kind, null);
+  return attachment(kind, a.file_url ?? null, {
+    name: a.name ?? null,
+    mimeType: a.mime_type ?? null,
+  });
+}
