@@ -103,22 +103,32 @@ export async function readPath(): Promise<ReadPathResult> {
 
   const fields = `id,participants,messages.limit(${MESSAGES}){id,created_time,from,message}`;
   const direct = `${sim.url}/v25.0/me/conversations?platform=instagram&limit=${CONVERSATIONS}&fields=${encodeURIComponent(fields)}`;
-  const time = async (run: () => Promise<unknown>) => {
-    const samples: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const start = performance.now();
-      await run();
-      samples.push(performance.now() - start);
-    }
-    return stats(samples);
+  const paths = {
+    direct: async () =>
+      (await fetch(direct, { headers: { authorization: `Bearer ${token.token}` } })).json(),
+    igql: () => post(INBOX),
+    gzip: () => post(INBOX, {}, 'gzip'),
   };
-  // Warm both paths, then measure them interleaved in one run.
-  await time(() => post(INBOX));
-  const directStats = await time(async () =>
-    (await fetch(direct, { headers: { authorization: `Bearer ${token.token}` } })).json(),
-  );
-  const igqlStats = await time(() => post(INBOX));
-  const gzipStats = await time(() => post(INBOX, {}, 'gzip'));
+  /** Each round runs every path once, in turn: the machine's drift falls on all of them alike. */
+  const measure = async (rounds: number) => {
+    const samples = { direct: [] as number[], igql: [] as number[], gzip: [] as number[] };
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, run] of Object.entries(paths) as [
+        keyof typeof paths,
+        () => Promise<unknown>,
+      ][]) {
+        const start = performance.now();
+        await run();
+        samples[name].push(performance.now() - start);
+      }
+    }
+    return samples;
+  };
+  await measure(Math.ceil(ROUNDS / 3)); // warm every path
+  const samples = await measure(ROUNDS);
+  const [directStats, igqlStats, gzipStats] = [samples.direct, samples.igql, samples.gzip].map(
+    stats,
+  ) as [Stats, Stats, Stats];
   await app.stop();
   await sim.stop();
   return { rows, latency: { igql: igqlStats, gzip: gzipStats, direct: directStats } };
