@@ -1,34 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from '../src/lock.ts';
-import { createLogger } from '../src/logger.ts';
-import { createRedis, type Redis, type RedisClient } from '../src/redis.ts';
-import { type RedisServer, startRedis } from './helpers/redis.ts';
+import { useRedisServer } from './helpers/redis.ts';
 
 /** The account lock that token refresh and reconciliation take, on memory and on Redis. */
 const T0 = Date.UTC(2026, 10, 25, 12);
-let server: RedisServer;
-const connections: Redis[] = [];
+const { connect } = useRedisServer();
 let prefixes = 0;
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((redis) => redis.close()));
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-async function connect(): Promise<RedisClient> {
-  const redis = createRedis(server.url, createLogger('silent'));
-  connections.push(redis);
-  await redis.client.connect();
-  return redis.client;
-}
 
 interface LockBackend {
   readonly name: string;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CachedRevocations,
   MemoryRevocations,
@@ -7,37 +7,16 @@ import {
   type Revocations,
 } from '../../src/auth/revocation.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
-import { type RedisServer, startRedis } from '../helpers/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
+import { useRedisServer } from '../helpers/redis.ts';
 
-const silent = createLogger('silent');
+const _silent = createLogger('silent');
 const T0 = 1_790_000_000_000;
 const HOUR = 3_600_000;
 
-let server: RedisServer;
-const connections: Redis[] = [];
+const { connect } = useRedisServer();
 let prefixes = 0;
 let ids = 0;
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((redis) => redis.close()));
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-/** A new connected client on the suite's own redis-server, closed after the test. */
-async function connect(): Promise<RedisClient> {
-  const redis = createRedis(server.url, silent);
-  connections.push(redis);
-  await redis.client.connect();
-  return redis.client;
-}
 
 /** A key prefix no other test uses, so tests share the server without flushing it. */
 const newPrefix = () => `igql-rev-${++prefixes}`;

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptToken, sealedKid } from '../../src/auth/crypto.ts';
 import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
 import {
@@ -10,8 +10,8 @@ import {
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
-import { type RedisServer, startRedis } from '../helpers/redis.ts';
+import type { RedisClient } from '../../src/redis.ts';
+import { useRedisServer } from '../helpers/redis.ts';
 
 const silent = createLogger('silent');
 const key = (kid: string, byte: number): EncryptionKey => ({ kid, key: Buffer.alloc(32, byte) });
@@ -33,28 +33,8 @@ const account = (igId: string, accessToken = TOKEN): StoredAccount => ({
   expiresAt: T0 + 60 * DAY,
 });
 
-let server: RedisServer;
-const connections: Redis[] = [];
+const { connect } = useRedisServer();
 let prefixes = 0;
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((redis) => redis.close()));
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-async function connect(): Promise<RedisClient> {
-  const redis = createRedis(server.url, silent);
-  connections.push(redis);
-  await redis.client.connect();
-  return redis.client;
-}
 
 const newPrefix = () => `igql-test-${++prefixes}`;
 

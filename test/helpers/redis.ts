@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
 import { freePort } from './net.ts';
 
 export interface RedisServer {
@@ -57,6 +60,44 @@ export async function startRedis(): Promise<RedisServer> {
     async restart() {
       await stop();
       child = await launch(port);
+    },
+  };
+}
+
+export interface RedisForTests {
+  /** The server, once the file's tests run. */
+  server(): RedisServer;
+  /** A new client, connected and ready, closed after the test that made it. */
+  connect(): Promise<RedisClient>;
+}
+
+/**
+ * A `redis-server` of the test file's own: started before its tests, stopped after them; the
+ * clients `connect()` makes are closed after each test.
+ */
+export function useRedisServer(): RedisForTests {
+  let server: RedisServer | undefined;
+  const connections: Redis[] = [];
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(connections.splice(0).map((redis) => redis.close()));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const running = () => {
+    if (!server) throw new Error('useRedisServer: the server starts in beforeAll');
+    return server;
+  };
+  return {
+    server: running,
+    async connect() {
+      const redis = createRedis(running().url, createLogger('silent'));
+      connections.push(redis);
+      await redis.client.connect();
+      return redis.client;
     },
   };
 }

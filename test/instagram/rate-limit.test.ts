@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ARRIVAL_MARGIN_MS,
   admit,
@@ -8,32 +8,9 @@ import {
   type RateLimiter,
   RedisRateLimiter,
 } from '../../src/instagram/rate-limit.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
-import { type RedisServer, startRedis } from '../helpers/redis.ts';
+import { useRedisServer } from '../helpers/redis.ts';
 
-let redis: RedisServer;
-const connections: Redis[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const connection of connections) await connection.close();
-  await redis?.stop();
-});
-
-/** A connected client of the test's own Redis server, closed after the file. */
-async function redisClient(): Promise<RedisClient> {
-  const connection = createRedis(redis.url, createLogger('silent'));
-  connections.push(connection);
-  connection.connect();
-  for (let tries = 0; !connection.client.isReady; tries++) {
-    if (tries > 200) throw new Error('redis client never became ready');
-    await sleep(10);
-  }
-  return connection.client;
-}
+const { connect: redisClient } = useRedisServer();
 
 /**
  * Each implementation as two handles on one store: the same object in memory, two instances
