@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -62,21 +62,29 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
         o.sessions.watch(ctx.extra.socket, session, o.checkMs);
         return true;
       },
+      // `extensions.http` tells Yoga an HTTP status: nothing a socket's client should see.
+      onError: (_ctx, _id, _payload, errors) => errors.map(withoutHttp),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        'errors' in result && result.errors
+          ? { ...result, errors: result.errors.map(withoutHttp) }
+          : result,
       onSubscribe: async (ctx, _id, params) => {
         const enveloped = o.yoga.getEnveloped({
           req: ctx.extra.request,
           session: sessions.get(ctx),
           params,
         });
+        // A document refused by the parser or the validators (limits included) is an `error`
+        // for this operation only: the socket and its other operations go on.
         let document: ReturnType<Enveloped['parse']>;
         try {
           document = enveloped.parse(params.query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors;
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
         return {
           schema: enveloped.schema,
           document,
@@ -89,4 +97,12 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
     },
     wss,
   );
+}
+
+/** An error as sent to a socket's client: its JSON without Yoga's `extensions.http`. */
+function withoutHttp(error: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
+  const json = error instanceof GraphQLError ? error.toJSON() : error;
+  if (!json.extensions || !('http' in json.extensions)) return json;
+  const { http: _http, ...extensions } = json.extensions;
+  return { ...json, extensions };
 }

@@ -51,6 +51,25 @@ const useClientErrorsOnGet = (): Plugin => ({
   },
 });
 
+/**
+ * A document nested deeper than the parser's stack (a list literal 2,000 deep) is the client's
+ * mistake: 400 QUERY_TOO_COMPLEX on every transport, not an internal error.
+ */
+const useBoundedParse = (): Plugin => ({
+  onParse: ({ parseFn, setParseFn }) => {
+    setParseFn((source, options) => {
+      try {
+        return parseFn(source, options);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        throw createGraphQLError('The document is nested too deeply', {
+          extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+        });
+      }
+    });
+  },
+});
+
 /** Every answer varies by `Origin` (CORS), whether the origin was allowed or not. */
 const useVaryOrigin = (): Plugin => ({
   onResponse: ({ response }) => {
@@ -120,6 +139,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
         maxTokens: { n: 2000, exposeLimits: true },
         blockFieldSuggestion: { enabled: true },
       }),
+      // After armor, whose parser it wraps.
+      useBoundedParse(),
     ],
     // Only an allowed origin is named, never `null` (sandboxed frames, files); others get no
     // CORS headers at all, so a browser keeps their pages away from the answers.

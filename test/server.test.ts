@@ -292,6 +292,70 @@ describe('igql without Redis', () => {
     await client.dispose();
   });
 
+  it('refuses a document over the limits per operation over graphql-ws, on the same socket', async () => {
+    let connections = 0;
+    const closes: number[] = [];
+    const client = createClient({
+      url: igql.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      connectionParams: { authorization },
+      on: {
+        connected: () => connections++,
+        closed: (event) => closes.push((event as { code: number }).code),
+      },
+    });
+    const refused = async (query: string) => {
+      try {
+        for await (const result of client.iterate({ query })) return result;
+        return 'completed without a result';
+      } catch (errors) {
+        return errors;
+      }
+    };
+    const aliases = `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: instagramApiVersion`).join(' ')} }`;
+    expect(await refused(aliases)).toEqual([
+      { message: 'Syntax Error: Aliases limit of 15 exceeded, found 16.' },
+    ]);
+    const deep = `{ nodes(ids: ${'['.repeat(1999)}${']'.repeat(1999)}) { id } }`;
+    expect(await refused(deep)).toEqual([
+      { message: 'The document is nested too deeply', extensions: { code: 'QUERY_TOO_COMPLEX' } },
+    ]);
+    // Validation errors as the client sees them: no Yoga-internal `extensions.http`.
+    expect(await refused('{ nope }')).toEqual([
+      {
+        message: 'Cannot query field "nope" on type "Query". [Suggestion hidden]',
+        locations: [{ line: 1, column: 3 }],
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      },
+    ]);
+    expect(await refused('{ instagramApiVersion }')).toEqual({
+      data: { instagramApiVersion: 'v25.0' },
+    });
+    expect([connections, closes]).toEqual([1, []]);
+    await client.dispose();
+  });
+
+  it('answers 400 to a document nested deeper than the parser goes, over HTTP', async () => {
+    const res = await fetch(igql.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+      },
+      body: JSON.stringify({
+        query: `{ nodes(ids: ${'['.repeat(1999)}${']'.repeat(1999)}) { id } }`,
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      errors: [
+        { message: 'The document is nested too deeply', extensions: { code: 'QUERY_TOO_COMPLEX' } },
+      ],
+    });
+  });
+
   it('refuses the heartbeat to an anonymous client', async () => {
     const res = await fetch(igql.url, {
       method: 'POST',
