@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import {
   createGraphQLError,
   createYoga,
@@ -70,6 +70,23 @@ const useBoundedParse = (): Plugin => ({
   },
 });
 
+/**
+ * Armor's validation limits throw by default, which Yoga answers with 200 and no `data`, and
+ * which ended a graphql-ws socket: report them as validation errors instead (400 over HTTP, an
+ * `error` for that operation over graphql-ws), with the code of the other limits.
+ */
+const reportedAsInvalid = {
+  propagateOnRejection: false,
+  onReject: [
+    (ctx: ValidationContext | null, error: GraphQLError) =>
+      ctx?.reportError(
+        new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+          extensions: { code: 'QUERY_TOO_COMPLEX' },
+        }),
+      ),
+  ],
+};
+
 /** Every answer varies by `Origin` (CORS), whether the origin was allowed or not. */
 const useVaryOrigin = (): Plugin => ({
   onResponse: ({ response }) => {
@@ -134,8 +151,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       EnvelopArmorPlugin({
         maxDepth: { enabled: false },
         costLimit: { enabled: false },
-        maxAliases: { n: 15, exposeLimits: true },
-        maxDirectives: { n: 50, exposeLimits: true },
+        maxAliases: { n: 15, exposeLimits: true, ...reportedAsInvalid },
+        maxDirectives: { n: 50, exposeLimits: true, ...reportedAsInvalid },
         maxTokens: { n: 2000, exposeLimits: true },
         blockFieldSuggestion: { enabled: true },
       }),

@@ -697,7 +697,14 @@ describe('errors', () => {
           }),
         ],
       },
-      { errors: [{ message: 'Syntax Error: Aliases limit of 15 exceeded, found 16.' }] },
+      {
+        errors: [
+          {
+            message: 'Aliases limit of 15 exceeded, found 16.',
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          },
+        ],
+      },
     ]);
   });
 

@@ -316,7 +316,10 @@ describe('igql without Redis', () => {
     };
     const aliases = `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: instagramApiVersion`).join(' ')} }`;
     expect(await refused(aliases)).toEqual([
-      { message: 'Syntax Error: Aliases limit of 15 exceeded, found 16.' },
+      {
+        message: 'Aliases limit of 15 exceeded, found 16.',
+        extensions: { code: 'QUERY_TOO_COMPLEX' },
+      },
     ]);
     const deep = `{ nodes(ids: ${'['.repeat(1999)}${']'.repeat(1999)}) { id } }`;
     expect(await refused(deep)).toEqual([
@@ -335,6 +338,40 @@ describe('igql without Redis', () => {
     });
     expect([connections, closes]).toEqual([1, []]);
     await client.dispose();
+  });
+
+  it('answers 400 to a document over the alias or directive limit, as GraphQL over HTTP asks', async () => {
+    const ask = (query: string) =>
+      fetch(igql.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+        },
+        body: JSON.stringify({ query }),
+      });
+    const aliases = await ask(
+      `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: instagramApiVersion`).join(' ')} }`,
+    );
+    expect(aliases.status).toBe(400);
+    expect(await aliases.json()).toEqual({
+      errors: [
+        {
+          message: 'Aliases limit of 15 exceeded, found 16.',
+          extensions: { code: 'QUERY_TOO_COMPLEX' },
+        },
+      ],
+    });
+    const directives = await ask(`{ ${'instagramApiVersion @include(if: true) '.repeat(51)}}`);
+    expect(directives.status).toBe(400);
+    expect(await directives.json()).toEqual({
+      errors: [
+        {
+          message: 'Directives limit of 50 exceeded, found 51.',
+          extensions: { code: 'QUERY_TOO_COMPLEX' },
+        },
+      ],
+    });
   });
 
   it('answers 400 to a document nested deeper than the parser goes, over HTTP', async () => {
