@@ -15,8 +15,6 @@ import type { Reconciler } from './webhooks/reconcile.ts';
 import { attachWebsockets } from './websocket.ts';
 import { createYogaServer } from './yoga.ts';
 
-export type { Upstream } from './services.ts';
-
 /** `http://localhost:PORT`, `http://127.0.0.1:PORT` or `http://[::1]:PORT`, on this port. */
 const isLoopbackOrigin = (origin: string, port: number): boolean =>
   new RegExp(`^http://(localhost|127\\.0\\.0\\.1|\\[::1\\]):${port}$`).test(origin);

@@ -49,7 +49,7 @@ export interface GraphRequest {
 }
 
 export interface InstagramClientOptions {
-  /** Graph API base without version, read at every call (the sandbox sets it at start). */
+  /** Graph API base without version, read at every call (a test server may bind after). */
   readonly graphUrl: () => string;
   /** Code-exchange host, read at every call. Default `https://api.instagram.com`. */
   readonly tokenUrl?: () => string;

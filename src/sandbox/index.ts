@@ -100,10 +100,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await simulator.start();
   }
   logger.info({ graphUrl: simulator.url }, 'sandbox: simulated Instagram is up');
+  /** The accounts igql stores tokens for: the demo's, or the caller's simulator's. */
+  const listed = () => (demo.length > 0 ? demo : accountsOf(simulator));
 
   const routes: Record<string, Route> = {
     'GET /sandbox': async (_req, res) => {
-      const accounts = demo.length > 0 ? demo : accountsOf(simulator);
+      const accounts = listed();
       json(res, 200, {
         graphUrl: simulator.url,
         simulator: { requests: simulator.count() },
@@ -160,7 +162,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     upstream: { graphUrl: simulator.url, oauthUrl: simulator.url, tokenUrl: simulator.url },
     routes,
     accounts: () =>
-      (demo.length > 0 ? demo : accountsOf(simulator)).map(({ account, token }) => ({
+      listed().map(({ account, token }) => ({
         igId: account.igId,
         accessToken: token.token,
         status: 'ACTIVE' as const,
@@ -171,7 +173,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       igqlBase = base;
     },
     async graphiql(port) {
-      const igIds = [...simulator.store.accounts.keys()];
+      const igIds = listed().map(({ account }) => account.igId);
       return sandboxGraphiQL({
         store: simulator.store,
         // The same all day and across restarts: a tab GraphiQL saved keeps working.
