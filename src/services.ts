@@ -28,7 +28,10 @@ export interface ServicesOptions {
   readonly logger: Logger;
   /** Default: the config's hosts (`INSTAGRAM_GRAPH_URL`, `_OAUTH_URL`, `_TOKEN_URL`). */
   readonly upstream?: Upstream;
-  /** The clock reply windows and token ages are measured with. Default `Date.now`. */
+  /**
+   * The clock that decides: reply windows, token ages, session expiry, reconciliation's look-back,
+   * the time of status events. Default `Date.now`.
+   */
   readonly now?: () => number;
   /**
    * Instagram client tuning (tests, benchmarks): time-out, retries, pacing. Default: the client's
@@ -92,6 +95,7 @@ export function createServices(o: ServicesOptions): Services {
     tokens,
     (events) => pipeline.ingest(events),
     logger,
+    o.now,
   );
   const client = new InstagramClient({
     graphUrl: () => upstream.graphUrl,
@@ -116,7 +120,7 @@ export function createServices(o: ServicesOptions): Services {
     logger,
     now: o.now,
   });
-  const sessions = createSessions(config, state.revocations);
+  const sessions = createSessions(config, state.revocations, o.now);
   const refresher = new TokenRefresher({
     tokens,
     client,
@@ -138,6 +142,7 @@ export function createServices(o: ServicesOptions): Services {
       resubscriptions: metrics.resubscriptions,
       lastRun: metrics.reconcileLastRun,
     },
+    ...(o.now ? { now: o.now } : {}),
   });
 
   return {

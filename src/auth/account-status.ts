@@ -11,16 +11,19 @@ export class AccountStatusService {
   readonly #tokens: TokenStore;
   readonly #publish: (events: InboxEventData[]) => Promise<unknown>;
   readonly #logger: Logger;
+  readonly #now: () => number;
 
-  /** `publish`: the event pipeline's `ingest` (dedupe, log, bus). */
+  /** `publish`: the event pipeline's `ingest` (dedupe, log, bus). `now`: default `Date.now`. */
   constructor(
     tokens: TokenStore,
     publish: (events: InboxEventData[]) => Promise<unknown>,
     logger: Logger,
+    now: () => number = Date.now,
   ) {
     this.#tokens = tokens;
     this.#publish = publish;
     this.#logger = logger;
+    this.#now = now;
   }
 
   /**
@@ -37,7 +40,7 @@ export class AccountStatusService {
         kind: 'ACCOUNT_STATUS_CHANGED',
         igId,
         igsid: null,
-        occurredAt: Date.now(),
+        occurredAt: this.#now(),
         identity: `${igId}|ACCOUNT_STATUS_CHANGED|REAUTH_REQUIRED|token issued ${stored.issuedAt ?? 0}|`,
         standby: false,
         status: 'REAUTH_REQUIRED',

@@ -31,7 +31,12 @@ export interface Sessions {
   watch(socket: WebSocket, session: Session, checkMs: number): void;
 }
 
-export function createSessions(config: Config, revocations: Revocations): Sessions {
+/** `now` decides expiry for `stillValid` (default `Date.now`); the JWT check itself uses jose's clock. */
+export function createSessions(
+  config: Config,
+  revocations: Revocations,
+  now: () => number = Date.now,
+): Sessions {
   const { jwksUrl, issuer, audience, accountsClaim } = config.jwt;
   const verify = sessionVerifier(
     config.sessionSecret,
@@ -78,9 +83,7 @@ export function createSessions(config: Config, revocations: Revocations): Sessio
       }
     },
     async stillValid(session) {
-      return (
-        session !== null && session.expiresAt.getTime() > Date.now() && !(await revoked(session))
-      );
+      return session !== null && session.expiresAt.getTime() > now() && !(await revoked(session));
     },
     watch(socket, session, checkMs) {
       const close = (reason: string) => {

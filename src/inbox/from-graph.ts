@@ -2,7 +2,7 @@ import {
   type GraphAttachment,
   type GraphMessage,
   type GraphUser,
-  parseGraphTime,
+  graphTimeMs,
 } from '../instagram/graph.ts';
 import {
   type Attachment,
@@ -17,7 +17,7 @@ import { type Message, participant, withoutDetail } from './message.ts';
  * what it did not ask stays empty. Graph times have whole seconds.
  */
 export function fromGraph(data: GraphMessage): Message {
-  const createdTime = data.created_time ? parseGraphTime(data.created_time).getTime() : 0;
+  const createdTime = data.created_time ? graphTimeMs(data.created_time) : 0;
   // `from` is always asked (instagram/fields.ts): Graph leaves it out only past the 20 newest.
   if (data.from === undefined) return withoutDetail(data.id, createdTime);
   return {
@@ -27,15 +27,7 @@ export function fromGraph(data: GraphMessage): Message {
     from: user(data.from),
     to: (data.to?.data ?? []).map(user),
     text: data.message ? data.message : null,
-    attachments: [
-      ...(data.attachments?.data ?? []).map(graphAttachment),
-      ...(data.shares?.data ?? []).map((share) => {
-        const link = share.link ?? null;
-        return attachment(kindOfShareLink(link), link);
-      }),
-      ...storyAttachment('STORY_REPLY', data.story?.reply_to),
-      ...storyAttachment('STORY_MENTION', data.story?.mention),
-    ],
+    attachments: attachmentsOf(data),
     reactions: (data.reactions?.data ?? []).flatMap((r) =>
       (r.users ?? []).map((by) => ({ reaction: r.reaction, by: user(by) })),
     ),
@@ -43,6 +35,24 @@ export function fromGraph(data: GraphMessage): Message {
     isUnsupported: data.is_unsupported === true,
   };
 }
+
+/** Media, then shares, then stories: most messages have none, and get no array built for them. */
+function attachmentsOf(data: GraphMessage): readonly Attachment[] {
+  const media = data.attachments?.data;
+  const shares = data.shares?.data;
+  if (!media && !shares && !data.story) return NONE;
+  return [
+    ...(media ?? []).map(graphAttachment),
+    ...(shares ?? []).map((share) => {
+      const link = share.link ?? null;
+      return attachment(kindOfShareLink(link), link);
+    }),
+    ...storyAttachment('STORY_REPLY', data.story?.reply_to),
+    ...storyAttachment('STORY_MENTION', data.story?.mention),
+  ];
+}
+
+const NONE: readonly Attachment[] = Object.freeze([]);
 
 const user = (u: GraphUser) => participant(u.id, u.username ?? null);
 

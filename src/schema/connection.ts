@@ -114,6 +114,21 @@ export interface Connection<T> {
   };
 }
 
+/** An edge; its cursor is encoded only when a query asks for it (most ask only for nodes). */
+class Edge<T> {
+  readonly node: T;
+  readonly #position: EdgePosition;
+
+  constructor(node: T, position: EdgePosition) {
+    this.node = node;
+    this.#position = position;
+  }
+
+  get cursor(): string {
+    return encode(this.#position);
+  }
+}
+
 /** Builds the Relay connection from the Graph page fetched for `request`. */
 export function toConnection<G, T>(
   page: GraphList<G>,
@@ -129,7 +144,7 @@ export function toConnection<G, T>(
   const [from = 0, to = 0] = keep;
   const edges = page.data
     .slice(from, to)
-    .map((item, k) => ({ cursor: encode({ a, b, i: from + k, n }), node: toNode(item) }));
+    .map((item, k) => new Edge(toNode(item), { a, b, i: from + k, n }));
   const moreAfter = to < n || page.paging?.next !== undefined;
   const moreBefore = from > 0 || page.paging?.previous !== undefined;
   return {
@@ -137,8 +152,12 @@ export function toConnection<G, T>(
     pageInfo: {
       hasNextPage: request.backward ? request.fromCursor || moreAfter : moreAfter,
       hasPreviousPage: request.backward ? moreBefore : request.fromCursor || moreBefore,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
   };
 }
