@@ -52,6 +52,8 @@ export interface Config {
   readonly graphiql: boolean;
   /** Answer introspection queries. Default: on where GraphiQL is. */
   readonly introspection: boolean;
+  /** Bounds on what clients may ask of igql (README: Limits); each refusal is a typed error. */
+  readonly limits: Limits;
   readonly sandboxOptions: {
     /** Latency the simulator adds to every Graph API answer. Default 0. */
     readonly latencyMs: number;
@@ -75,6 +77,34 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** Every limit igql applies to clients, with its variable and default (README: Limits). */
+export interface Limits {
+  /** `MAX_BODY_BYTES`: largest request body (GraphQL and webhooks). Default 1 MiB. */
+  readonly bodyBytes: number;
+  /** `MAX_CONNECTIONS`: open TCP connections at once. Default 10 000. */
+  readonly connections: number;
+  /** `HEADERS_TIMEOUT_MS`: time to send a request's headers. Default 10 000 ms. */
+  readonly headersTimeoutMs: number;
+  /** `REQUEST_TIMEOUT_MS`: time to send a whole request (headers and body). Default 30 000 ms. */
+  readonly requestTimeoutMs: number;
+  /** `MAX_SUBSCRIPTIONS_PER_CONNECTION`: graphql-ws subscriptions on one socket. Default 50. */
+  readonly subscriptionsPerConnection: number;
+  /** `MAX_STREAMS_PER_SESSION`: websockets and SSE streams open on one session. Default 20. */
+  readonly streamsPerSession: number;
+  /** `MAX_STREAMS_PER_ADDRESS`: websockets and SSE streams open from one client address. Default 200. */
+  readonly streamsPerAddress: number;
+  /**
+   * `SUBSCRIBER_BUFFER_BYTES`: what may wait unsent for one websocket or SSE stream before it is
+   * closed as stalled (it resumes with its cursor). Default 4 MiB.
+   */
+  readonly subscriberBufferBytes: number;
+  /** `INSTAGRAM_TIMEOUT_MS`: the whole of one Instagram call, retries included. Default 10 000 ms. */
+  readonly upstreamTimeoutMs: number;
+}
+
+const whole = (what: string) =>
+  z.string().regex(/^\d+$/, `expected a whole number (${what})`).transform(Number);
 
 const optional = z
   .string()
@@ -150,6 +180,15 @@ const env = z.object({
   GRAPHIQL: z.enum(['on', 'off']).optional(),
   INTROSPECTION: z.enum(['on', 'off']).optional(),
   NODE_ENV: optional,
+  MAX_BODY_BYTES: whole('bytes').default(1_048_576),
+  MAX_CONNECTIONS: whole('connections').default(10_000),
+  HEADERS_TIMEOUT_MS: whole('milliseconds').default(10_000),
+  REQUEST_TIMEOUT_MS: whole('milliseconds').default(30_000),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: whole('subscriptions').default(50),
+  MAX_STREAMS_PER_SESSION: whole('streams').default(20),
+  MAX_STREAMS_PER_ADDRESS: whole('streams').default(200),
+  SUBSCRIBER_BUFFER_BYTES: whole('bytes').default(4_194_304),
+  INSTAGRAM_TIMEOUT_MS: whole('milliseconds').default(10_000),
 });
 
 function parseKeys(value: string, problems: string[]): EncryptionKey[] {
@@ -263,6 +302,17 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     graphiql,
     introspection: e.INTROSPECTION === undefined ? graphiql : e.INTROSPECTION === 'on',
+    limits: {
+      bodyBytes: e.MAX_BODY_BYTES,
+      connections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      subscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      streamsPerSession: e.MAX_STREAMS_PER_SESSION,
+      streamsPerAddress: e.MAX_STREAMS_PER_ADDRESS,
+      subscriberBufferBytes: e.SUBSCRIBER_BUFFER_BYTES,
+      upstreamTimeoutMs: e.INSTAGRAM_TIMEOUT_MS,
+    },
     sandboxOptions: { latencyMs: e.SANDBOX_LATENCY_MS, rateLimits: e.SANDBOX_RATE_LIMITS === 'on' },
   });
 }
