@@ -1,13 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import type { TokenRefresher } from './auth/refresh.ts';
 import type { Config } from './config.ts';
 import { createGraphiQL, type GraphiQL } from './graphiql/index.ts';
-import { compressResponses, json } from './http.ts';
+import { BodyTooLargeError, compressResponses, json, payloadTooLarge, readBody } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { PersistedOptions } from './persisted.ts';
 import { createRoutes } from './routes.ts';
 import type { Sandbox } from './sandbox/index.ts';
 import { createServices, type ServicesOptions, type Upstream } from './services.ts';
@@ -36,6 +38,8 @@ export interface AppDeps
   readonly refreshIntervalMs?: number;
   /** How often an open websocket's session is checked for revocation. Default 10 000 ms. */
   readonly socketCheckMs?: number;
+  /** Automatic persisted queries and trusted documents (src/persisted.ts). Default: APQ on. */
+  readonly persisted?: PersistedOptions;
 }
 
 export interface App {
@@ -51,7 +55,11 @@ export interface App {
   readonly sandbox: Sandbox | undefined;
   /** Listens on `config.host:config.port`; resolves with the GraphQL URL. */
   start(): Promise<string>;
-  /** Stops accepting, closes websockets with 1001, drains in-flight requests, closes Redis. */
+  /**
+   * Stops accepting, closes websockets with 1001, ends SSE streams with `event: complete`,
+   * answers the requests in flight (each with `Connection: close`), closes idle connections,
+   * then Redis.
+   */
   stop(): Promise<void>;
 }
 
@@ -66,11 +74,15 @@ export function createApp(deps: AppDeps): App {
     config,
     logger,
     upstream: sandbox?.upstream,
+    redisPrefix: sandbox?.redisPrefix,
     now: deps.now,
     instagram: deps.instagram,
     reconcileIntervalMs: deps.reconcileIntervalMs,
   });
   const { redis, reconciler, refresher } = services;
+  const { limits } = config;
+  /** Aborted at stop: subscriptions end (SSE streams with `event: complete`). */
+  const streamsEnd = new AbortController();
 
   /** Where this process listens, once it does: tests bind port 0. */
   const bound = { port: 0, base: '' };
@@ -88,6 +100,8 @@ export function createApp(deps: AppDeps): App {
     now: deps.now,
     graphiql: graphiqlPage,
     graphiqlDefaults: () => graphiqlDefaults,
+    streamsEnd: streamsEnd.signal,
+    persisted: deps.persisted,
   });
   const routes = {
     ...createRoutes({
@@ -112,21 +126,66 @@ export function createApp(deps: AppDeps): App {
     const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://igql').pathname}`];
     try {
       if (route) await route(req, res);
-      else await yoga.handle(req, res, { req });
+      else {
+        if (req.method === 'POST') {
+          // Read here, counted as it streams (Yoga's own cap destroys the connection when a
+          // chunked body passes it); Yoga gets the bytes as from a body parser.
+          const body = await readBody(req, limits.bodyBytes);
+          Object.assign(req, { body: Readable.from([body]) });
+        }
+        await yoga.handle(req, res, { req });
+      }
     } catch (err) {
+      if (req.destroyed && !req.complete) return; // the client went away mid-body
+      if (err instanceof BodyTooLargeError && !res.headersSent) {
+        payloadTooLarge(res, err.limit);
+        return;
+      }
       logger.error({ err, path: req.url }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.destroy();
     }
   };
   const compress = compressResponses();
-  const server = createServer((req, res) => compress(req, res, () => void handle(req, res)));
+  /** Once stopping: every answer is the last of its connection. */
+  let draining = false;
+  /** Answers not yet finished. */
+  const inFlight = new Set<ServerResponse>();
+  // A client has this long to send its headers, and its whole request (a slow body): past
+  // either, Node answers 408 and closes. (Node wants the first no longer than the second.)
+  const headersTimeout = limits.requestTimeoutMs
+    ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs)
+    : limits.headersTimeoutMs;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node looks for connections past them (its default, 30 s, would let a 10 s
+      // time-out run to 40 s): four times a headers time-out.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(10, headersTimeout / 4 || 30_000)),
+    },
+    (req, res) => {
+      const socket = req.socket;
+      inFlight.add(res);
+      if (draining) res.setHeader('connection', 'close');
+      res.once('finish', () => {
+        // Also a keep-alive answer that began before the stop (an SSE stream).
+        if (draining) socket.end();
+      });
+      res.once('close', () => inFlight.delete(res));
+      compress(req, res, () => void handle(req, res));
+    },
+  );
+  // Past it, Node closes new connections at once.
+  server.maxConnections = limits.connections;
   const ws = attachWebsockets({
     server,
+    logger,
     yoga,
     sessions: services.sessions,
     allowedOrigins: config.allowedOrigins,
     checkMs: deps.socketCheckMs ?? 10_000,
+    limits: config.limits,
   });
 
   let stopping: Promise<void> | undefined;
@@ -165,8 +224,12 @@ export function createApp(deps: AppDeps): App {
     },
     stop() {
       stopping ??= (async () => {
+        draining = true;
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+        // Also closes the idle connections.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await ws.dispose();
+        streamsEnd.abort();
         server.closeIdleConnections();
         const drained = await Promise.race([
           closed.then(() => true),

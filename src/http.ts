@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import compression from 'compression';
+import type { ErrorCode } from './errors.ts';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -8,20 +9,61 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** A request body passed `limit` bytes (`readBody`). */
 export class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`body over ${limit} bytes`);
+    this.limit = limit;
+  }
 }
 
-/** Reads a request body as bytes, refusing more than `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError(`body over ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a request body as bytes, counting as it streams: past `limit` bytes (or at once, when
+ * `Content-Length` says so) it throws `BodyTooLargeError` and keeps no more of it. The rest is
+ * read and thrown away, never buffered, so that the connection stays usable for the client's
+ * next request (the server's request time-out bounds how long that may take). The request is
+ * never destroyed: answer it (`payloadTooLarge`).
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const tooLarge = () => {
+      chunks.length = 0;
+      req.off('data', onData).off('end', onEnd);
+      req.resume();
+      reject(new BodyTooLargeError(limit));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge();
+      else chunks.push(chunk);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client went away before the end of its body'));
+    });
+    if (Number(req.headers['content-length']) > limit) tooLarge();
+    else req.on('data', onData).once('end', onEnd);
+  });
+}
+
+/**
+ * 413 with a GraphQL-style error (`extensions.code` PAYLOAD_TOO_LARGE), on every route: the
+ * body passed `limit` bytes. Waiting does not help, so no `retryAfter`.
+ */
+export function payloadTooLarge(res: ServerResponse, limit: number): void {
+  json(res, 413, {
+    errors: [
+      {
+        message: `The request body is larger than ${limit} bytes`,
+        extensions: { code: 'PAYLOAD_TOO_LARGE' satisfies ErrorCode, limit },
+      },
+    ],
+  });
 }
 
 /** Cookies of a request, by name; a value that is not valid percent-encoding is kept as sent. */

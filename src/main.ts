@@ -11,6 +11,9 @@ try {
   process.exit(1);
 }
 
+/** How long SIGTERM may take: the drain (10 s) and closing Redis; then exit 1. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
 const logger = createLogger(config.logLevel);
 // Sandbox mode: the simulated Instagram first, then igql against it. Only sandbox mode loads the
 // simulator: nothing on the production path imports it.
@@ -33,16 +36,15 @@ try {
   await sandbox?.stop();
   process.exit(1);
 }
-app.logger.info({ url, sandbox: config.sandbox }, 'igql listening');
-console.log(`igql is ready: GraphiQL at ${url}`);
-
+// Before the ready line: whoever reads it may signal at once.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {
     app.logger.info({ signal }, 'shutting down');
+    // Whatever stdout does (logging drops lines it cannot write), igql is gone by then.
     const deadline = setTimeout(() => {
       app.logger.error('shutdown took too long');
       process.exit(1);
-    }, 15_000);
+    }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
     await app.stop();
     await sandbox?.stop();
@@ -50,3 +52,5 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.exit(0);
   });
 }
+app.logger.info({ url, sandbox: config.sandbox }, 'igql listening');
+console.log(`igql is ready: GraphiQL at ${url}`);

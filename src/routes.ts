@@ -46,6 +46,7 @@ export function createRoutes(o: RouteOptions): Record<string, Route> {
       pipeline: services.pipeline,
       logger,
       deliveries: metrics.webhookDeliveries,
+      bodyBytes: config.limits.bodyBytes,
     }),
     ...authRoutes({
       secret: config.sessionSecret,
