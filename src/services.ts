@@ -41,6 +41,8 @@ export interface ServicesOptions {
     InstagramClientOptions,
     'timeoutMs' | 'readRetries' | 'retryBaseMs' | 'paceReads'
   >;
+  /** Redis key and channel prefix. Default `REDIS_PREFIX`; a sandbox's own (`Sandbox.redisPrefix`). */
+  readonly redisPrefix?: string;
   /** How often reconciliation runs: its lock is held for most of an interval. Default 60 000 ms. */
   readonly reconcileIntervalMs?: number;
 }
@@ -75,7 +77,7 @@ export function createServices(o: ServicesOptions): Services {
   const { config, logger } = o;
   const metrics = createMetrics();
   const redis = config.redis.url ? createRedis(config.redis.url, logger) : undefined;
-  const state = createSharedState(config, redis, logger);
+  const state = createSharedState(config, redis, logger, o.redisPrefix);
   const { tokens } = state;
   const upstream = o.upstream ?? {
     graphUrl: config.instagram.graphUrl,
@@ -89,6 +91,7 @@ export function createServices(o: ServicesOptions): Services {
     bus: state.bus,
     logger,
     counter: metrics.inboxEvents,
+    ...(o.now ? { now: o.now } : {}),
   });
   const live = new LiveEvents(state.log, state.bus, logger);
   const accountStatus = new AccountStatusService(
@@ -103,6 +106,8 @@ export function createServices(o: ServicesOptions): Services {
     apiVersion: config.instagram.apiVersion,
     metrics,
     logger,
+    // The whole of each Instagram call, retries included (`INSTAGRAM_TIMEOUT_MS`).
+    timeoutMs: config.limits.upstreamTimeoutMs,
     // Conversation reads are paced as Instagram limits them, across instances (the shared
     // limiter), unless the sandbox lifted its limits.
     limiter: state.limiter,

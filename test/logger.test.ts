@@ -44,3 +44,49 @@ describe('logs', () => {
     expect(JSON.parse(lines[2] ?? '{}').err.message).toBe('failed for access_token=[Redacted]');
   });
 });
+
+describe('bare Instagram and Facebook tokens', () => {
+  const IGAA = 'IGAAKx9vQ2cZBqZAE1hN0ZAbare-token_0123456789abcdefghijklmnopqrstuvwxyz';
+  const IGQV = 'IGQVJYeUxNZA2xRZAl9fMTRhTWZA2c0ZA4V2tRUmhYc0dYcGlhbGZA3';
+  const EAA = 'EAAGm0PX4ZCpsBAKZCZBZAu5ZBZBZC8ZAZBl2mZCDk0ZD';
+
+  it('are redacted anywhere in a line: the message, an error’s message, nested values', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger('info', sink);
+    logger.warn(
+      {
+        endpoint: '/me',
+        reason: `Invalid token ${IGAA}.`,
+        nested: { list: [`a ${IGQV} b`, { deeper: `(${EAA})` }] },
+        err: new Error(`refused ${IGAA}`),
+      },
+      `instagram: Invalid OAuth access token ${IGAA} for ${EAA}`,
+    );
+    expect(lines).toHaveLength(1);
+    const { time, err, ...line } = JSON.parse(lines[0] ?? '{}');
+    expect(typeof time).toBe('string');
+    expect(line).toEqual({
+      level: 40,
+      service: 'igql',
+      endpoint: '/me',
+      reason: 'Invalid token [Redacted].',
+      nested: { list: ['a [Redacted] b', { deeper: '([Redacted])' }] },
+      msg: 'instagram: Invalid OAuth access token [Redacted] for [Redacted]',
+    });
+    expect(err.message).toBe('refused [Redacted]');
+    expect(err.stack).toMatch(/^Error: refused \[Redacted\]\n/);
+    expect(lines[0]).not.toMatch(/IGAA|IGQV|EAA/);
+  });
+
+  it('leave words that merely start alike, and short strings, alone', () => {
+    expect(
+      redact('EAAX short IGAA IGNORED_CONSTANT_NAME_THAT_IS_LONG ideaEAAGm0PX4ZCpsBAKZCZBZAu5ZBZ'),
+    ).toBe('EAAX short IGAA IGNORED_CONSTANT_NAME_THAT_IS_LONG ideaEAAGm0PX4ZCpsBAKZCZBZAu5ZBZ');
+  });
+});

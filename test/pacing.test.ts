@@ -53,9 +53,10 @@ describe('conversation reads across instances', () => {
       accounts: [account.igId],
     });
     const mark = sim.requests.length;
-    // Three reads on each instance at once: six within about three seconds, never three in one.
+    // Two reads on each instance at once: four within two windows, never three in one second
+    // (a fifth would wait past the 2 s a read may wait, and be refused: test/edges/upstream).
     const answers = await Promise.all(
-      [...urls, ...urls, ...urls].map(async (url) => {
+      [...urls, ...urls].map(async (url) => {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -68,6 +69,6 @@ describe('conversation reads across instances', () => {
     );
     expect(answers.filter((a) => a.errors)).toEqual([]);
     const reads = sim.requests.slice(mark).filter((r) => r.endpoint === '/me/conversations');
-    expect(reads.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(reads.map((r) => r.status)).toEqual([200, 200, 200, 200]);
   });
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { fromResponse, InstagramError } from './errors.ts';
+import { fromResponse, InstagramError, isErrorEnvelope, tokenRefusalReason } from './errors.ts';
 import { admit, MemoryRateLimiter, type RateLimiter } from './rate-limit.ts';
 
 /** One call to Instagram. */
@@ -59,9 +59,16 @@ export interface InstagramClientOptions {
   readonly metrics: Metrics;
   /** Logs failed calls by endpoint and igId; never a URL, a token or a secret. */
   readonly logger: Logger;
-  /** Time-out of one call. Default 10 000 ms. */
+  /**
+   * The deadline of one call, everything included: the pacing wait, every attempt and the
+   * backoff between them (`INSTAGRAM_TIMEOUT_MS`). A read that hangs fails with kind `timeout`
+   * once it passes, without another attempt. Default 10 000 ms.
+   */
   readonly timeoutMs?: number;
-  /** Retries of a read after a transient failure or time-out. Default 2. Writes are never retried. */
+  /**
+   * Retries of a read after a transient failure, within the call's deadline. Default 2. Writes
+   * are never retried, nor a call that timed out (its deadline has passed).
+   */
   readonly readRetries?: number;
   /** Base of the jittered exponential backoff between read retries. Default 100 ms. */
   readonly retryBaseMs?: number;
@@ -72,16 +79,17 @@ export interface InstagramClientOptions {
    */
   readonly limiter?: RateLimiter;
   /**
-   * Pace Conversations API reads to Instagram's 2 a second per account, queueing up to 2 s and
-   * answering `rate_limited` beyond; false lifts it (the sandbox with its limits off, load
-   * tests). Default true.
+   * Pace Conversations API reads to Instagram's 2 a second per account: a read whose slot is
+   * at most 2 s away (`MAX_PACING_WAIT_MS`) takes it and waits; one further away is refused at
+   * once with `rate_limited` and the wait (nothing queues longer). False lifts it (the sandbox
+   * with its limits off, load tests). Default true.
    */
   readonly paceReads?: boolean;
   /**
    * Called when Instagram refuses the token of a call made for an account (`igId`) with 190
    * (`kind: 'token'`), before the call rejects: the app marks the account REAUTH_REQUIRED and
-   * tells its subscribers. `reason` is Instagram's message, never a token. A failure here is
-   * logged, never thrown. Default: nothing.
+   * tells its subscribers. `reason` is igql's words for the refusal (`tokenRefusalReason`),
+   * never Instagram's text. A failure here is logged, never thrown. Default: nothing.
    */
   readonly onTokenRejected?: (igId: string, reason: string) => void | Promise<void>;
   /** Sockets kept open per origin. Default 32. */
@@ -90,8 +98,11 @@ export interface InstagramClientOptions {
   readonly now?: () => number;
 }
 
-/** How long a Conversations API read may queue for its account's slot before `rate_limited`. */
-const MAX_PACING_WAIT_MS = 2000;
+/**
+ * How long a Conversations API read may wait for its account's slot: a slot further away is
+ * refused at once (`rate_limited`, with the wait), so no read is ever queued longer.
+ */
+export const MAX_PACING_WAIT_MS = 2000;
 
 /** Usage Instagram reported for an account (`X-Business-Use-Case-Usage`), in percent. */
 export interface AccountUsage {
@@ -103,9 +114,10 @@ export interface AccountUsage {
 
 /**
  * Every call igql makes to Instagram (Graph reads and sends, the OAuth exchanges, the token
- * refresh): one keep-alive pool, a time-out on every call, answers mapped to `InstagramError` in
- * one place, jittered retries for reads only, Conversations API reads paced per account,
- * per-account throttling that stops calling an account Instagram throttled until it may call
+ * refresh): one keep-alive pool, one deadline for every call (retries included), answers mapped
+ * to `InstagramError` in one place (a 2xx carrying Graph's error envelope is that error),
+ * jittered retries for reads only, Conversations API reads paced per account (never queued
+ * past 2 s), per-account throttling that stops calling an account Instagram throttled until it may call
  * again, and one report of a refused token. Every call is counted in
  * `instagram_upstream_requests_total`.
  */
@@ -134,19 +146,25 @@ export class InstagramClient {
     return this.#usage.get(igId);
   }
 
-  /** Calls Instagram; resolves with the parsed JSON or rejects with an `InstagramError`. */
+  /**
+   * Calls Instagram; resolves with the parsed JSON or rejects with an `InstagramError`, within
+   * `timeoutMs` in all (kind `timeout` when it passes).
+   */
   async call<T>(req: GraphRequest): Promise<T> {
     const retries = (req.retry ?? req.method === 'GET') ? (this.#options.readRetries ?? 2) : 0;
+    const timeoutMs = this.#options.timeoutMs ?? 10_000;
+    const deadline = { signal: AbortSignal.timeout(timeoutMs), at: performance.now() + timeoutMs };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#once<T>(req);
+        return await this.#once<T>(req, deadline);
       } catch (error) {
-        const retryable =
-          error instanceof InstagramError &&
-          (error.kind === 'transient' || error.kind === 'timeout');
+        const retryable = error instanceof InstagramError && error.kind === 'transient';
         if (!retryable || attempt >= retries) throw error;
         const base = this.#options.retryBaseMs ?? 100;
-        await sleep(Math.random() * base * 2 ** attempt);
+        const backoffMs = Math.random() * base * 2 ** attempt;
+        // A retry that could not start before the deadline is not made.
+        if (performance.now() + backoffMs >= deadline.at) throw error;
+        await sleep(backoffMs);
       }
     }
   }
@@ -167,10 +185,12 @@ export class InstagramClient {
     await this.#agent.close();
   }
 
-  async #once<T>(req: GraphRequest): Promise<T> {
+  async #once<T>(req: GraphRequest, deadline: { signal: AbortSignal; at: number }): Promise<T> {
     const { igId } = req;
     if (igId !== undefined && req.conversations && (this.#options.paceReads ?? true)) {
-      const waitMs = await admit(this.#limiter, igId, 'conversationReads', MAX_PACING_WAIT_MS);
+      // Never a slot the deadline would not let the call use.
+      const maxWaitMs = Math.min(MAX_PACING_WAIT_MS, Math.max(0, deadline.at - performance.now()));
+      const waitMs = await admit(this.#limiter, igId, 'conversationReads', maxWaitMs);
       if (waitMs > 0) {
         throw new InstagramError({
           kind: 'rate_limited',
@@ -216,7 +236,7 @@ export class InstagramClient {
         dispatcher: this.#agent,
         headers,
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline.signal,
       });
       status = res.statusCode;
       const header = res.headers['x-business-use-case-usage'];
@@ -224,7 +244,9 @@ export class InstagramClient {
       text = await res.body.text();
     } catch (cause) {
       const timedOut =
-        cause instanceof Error && (cause.name === 'TimeoutError' || /timeout/i.test(cause.message));
+        deadline.signal.aborted ||
+        (cause instanceof Error &&
+          (cause.name === 'TimeoutError' || /timeout/i.test(cause.message)));
       const error = new InstagramError({
         kind: timedOut ? 'timeout' : 'transient',
         message: timedOut
@@ -242,7 +264,8 @@ export class InstagramClient {
     } catch {
       parsed = undefined;
     }
-    if (status >= 200 && status < 300 && parsed !== undefined) {
+    // Decided by the body, not the status: a 2xx carrying Graph's error envelope is that error.
+    if (status >= 200 && status < 300 && parsed !== undefined && !isErrorEnvelope(parsed)) {
       this.#count(req, 'ok');
       return parsed as T;
     }
@@ -251,12 +274,20 @@ export class InstagramClient {
     if (igId !== undefined && error.kind === 'rate_limited') {
       this.#blockedUntil.set(igId, this.#now() + (error.retryAfterMs ?? 1000));
     }
+    // Instagram's own message stays in the log (redacted there); clients never see it.
     this.#options.logger.warn(
-      { endpoint: req.endpoint, igId, code: error.code, subcode: error.subcode, status },
+      {
+        endpoint: req.endpoint,
+        igId,
+        code: error.code,
+        subcode: error.subcode,
+        traceId: error.traceId,
+        status,
+      },
       `instagram: ${error.message}`,
     );
     if (igId !== undefined && error.kind === 'token') {
-      await this.reportTokenRejected(igId, error.message);
+      await this.reportTokenRejected(igId, tokenRefusalReason(error));
     }
     throw error;
   }

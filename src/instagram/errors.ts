@@ -28,6 +28,23 @@ export type InstagramErrorKind =
   /** The call timed out: the outcome is unknown (a send may or may not have gone out). */
   | 'timeout';
 
+/**
+ * What support needs to find a failed call in Meta's logs, given to clients in place of
+ * Instagram's own message (`extensions.upstream`).
+ */
+export interface UpstreamReference {
+  /** The Graph error code. */
+  readonly code: number | null;
+  /** The Graph `error_subcode`. */
+  readonly subcode: number | null;
+  /** Meta's `fbtrace_id`. */
+  readonly traceId: string | null;
+}
+
+/**
+ * A failed call. `message` is Instagram's own text (or igql's, for network failures): for logs
+ * only, since it may quote a token or a secret; clients get igql's words and `reference`.
+ */
 export class InstagramError extends Error {
   override readonly name = 'InstagramError';
   readonly kind: InstagramErrorKind;
@@ -37,6 +54,8 @@ export class InstagramError extends Error {
   readonly status: number | undefined;
   /** For `rate_limited`: how long to wait. */
   readonly retryAfterMs: number | undefined;
+  /** Meta's `fbtrace_id`, when the answer had one. */
+  readonly traceId: string | undefined;
 
   constructor(options: {
     kind: InstagramErrorKind;
@@ -45,6 +64,7 @@ export class InstagramError extends Error {
     subcode?: number | undefined;
     status?: number | undefined;
     retryAfterMs?: number | undefined;
+    traceId?: string | undefined;
     cause?: unknown;
   }) {
     super(options.message, { cause: options.cause });
@@ -53,6 +73,17 @@ export class InstagramError extends Error {
     this.subcode = options.subcode;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.traceId = options.traceId;
+  }
+
+  /** The Graph code, subcode and trace id, or undefined for a failure Instagram never answered. */
+  get reference(): UpstreamReference | undefined {
+    if (this.code === undefined && this.traceId === undefined) return undefined;
+    return {
+      code: this.code ?? null,
+      subcode: this.subcode ?? null,
+      traceId: this.traceId ?? null,
+    };
   }
 
   /** The metrics outcome label: the Graph code, or the kind for errors without one. */
@@ -124,5 +155,38 @@ export function fromResponse(status: number, body: unknown, retryAfterMs?: numbe
     subcode,
     status,
     retryAfterMs: kind === 'rate_limited' ? (retryAfterMs ?? 1000) : undefined,
+    // Shown to clients for support: kept only when it looks like Meta's (letters, digits, - _).
+    traceId:
+      typeof error.fbtrace_id === 'string' && /^[\w-]{1,64}$/.test(error.fbtrace_id)
+        ? error.fbtrace_id
+        : undefined,
   });
+}
+
+/** Whether a parsed answer is Graph's error envelope `{"error":{…}}`, whatever its status. */
+export function isErrorEnvelope(body: unknown): boolean {
+  const error = (body as { error?: unknown } | null | undefined)?.error;
+  return typeof error === 'object' && error !== null;
+}
+
+/** Why Instagram refused a token (190), by subcode, in igql's words (instagram-api.md §6). */
+const TOKEN_REASONS: Readonly<Record<number, string>> = {
+  458: 'Instagram refused the access token: the user removed the app',
+  459: 'Instagram refused the access token: the user must log in to Instagram to unlock the account',
+  460: 'Instagram refused the access token: the session was invalidated (a password change or a security check)',
+  463: 'Instagram refused the access token: it expired',
+  464: 'Instagram refused the access token: the user must confirm their account on Instagram',
+  467: 'Instagram refused the access token: it is no longer valid',
+  492: 'Instagram refused the access token: the user is no longer allowed to use the account',
+};
+
+/**
+ * Why an account must log in again, for a person (`AccountStatusChangedEvent.reason`): igql's
+ * words for the refusal's subcode, never Instagram's text (it may quote a token).
+ */
+export function tokenRefusalReason(error: InstagramError): string {
+  return (
+    (error.subcode === undefined ? undefined : TOKEN_REASONS[error.subcode]) ??
+    'Instagram refused the access token'
+  );
 }

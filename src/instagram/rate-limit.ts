@@ -28,10 +28,27 @@ export type SendBucket = Exclude<Bucket, 'conversationReads'>;
  */
 export const ARRIVAL_MARGIN_MS = 100;
 
-/** Per-account sliding windows: `take` admits a call (0) or says how long to wait (ms). */
+/**
+ * What `take` answered: a slot taken, `waitMs` from now (0: at once), or none taken because the
+ * next one is further away than the caller would wait (`retryAfterMs` away).
+ */
+export type Slot =
+  | { readonly taken: true; readonly waitMs: number }
+  | { readonly taken: false; readonly retryAfterMs: number };
+
+/**
+ * Per-account sliding windows whose slots may be taken ahead: a call that takes the next slot,
+ * even a future one, holds it, so concurrent callers get successive slots and a caller is
+ * refused at once, never after waiting, when its slot would be too far away.
+ */
 export interface RateLimiter {
-  take(igId: string, bucket: Bucket): Promise<number>;
+  /** Takes the next slot of the account's bucket if it is at most `maxWaitMs` (default 0) away. */
+  take(igId: string, bucket: Bucket, maxWaitMs?: number): Promise<Slot>;
 }
+
+/** The answer for a slot `waitMs` away: taken within `maxWaitMs`, refused beyond. */
+const slot = (waitMs: number, maxWaitMs: number): Slot =>
+  waitMs <= maxWaitMs ? { taken: true, waitMs } : { taken: false, retryAfterMs: waitMs };
 
 /** One instance only. */
 export class MemoryRateLimiter implements RateLimiter {
@@ -45,35 +62,39 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#now = now;
   }
 
-  async take(igId: string, bucket: Bucket): Promise<number> {
+  async take(igId: string, bucket: Bucket, maxWaitMs = 0): Promise<Slot> {
     const { limit } = this.#limits[bucket];
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const now = this.#now();
     const key = `${igId}:${bucket}`;
+    // The times of calls made or to be made, in order: slots are taken in order.
     const calls = (this.#calls.get(key) ?? []).filter((t) => t > now - windowMs);
     this.#calls.set(key, calls);
-    if (calls.length < limit) {
-      calls.push(now);
-      return 0;
-    }
-    return (calls[calls.length - limit] ?? now) + windowMs - now;
+    const at = calls.length < limit ? now : Math.max(now, (calls.at(-limit) ?? now) + windowMs);
+    const answer = slot(at - now, maxWaitMs);
+    if (answer.taken) calls.push(at);
+    return answer;
   }
 }
 
-// A sliding-window log in a sorted set, timed by Redis itself so instances' clocks never matter.
+// A sliding-window log of slots (taken ahead) in a sorted set, timed by Redis itself so
+// instances' clocks never matter. Answers {1, wait} for a slot taken, {0, wait} for one refused.
 const TAKE = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local maxWait = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return 0
+local at = now
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local nth = redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')
+  at = math.max(now, tonumber(nth[2]) + window)
 end
-local oldest = redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+if at - now > maxWait then return {0, at - now} end
+redis.call('ZADD', KEYS[1], at, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], at - now + window)
+return {1, at - now}
 `;
 
 /** Shared by every instance, so igql refuses before Instagram would. */
@@ -90,21 +111,24 @@ export class RedisRateLimiter implements RateLimiter {
     this.#limits = limits;
   }
 
-  async take(igId: string, bucket: Bucket): Promise<number> {
+  async take(igId: string, bucket: Bucket, maxWaitMs = 0): Promise<Slot> {
     const { limit } = this.#limits[bucket];
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const member = `${process.pid}:${Date.now()}:${this.#sequence++}:${Math.random()}`;
-    const wait = await this.#client.eval(TAKE, {
+    const [taken, wait] = (await this.#client.eval(TAKE, {
       keys: [`${this.#prefix}:ratelimit:${igId}:${bucket}`],
-      arguments: [String(windowMs), String(limit), member],
-    });
-    return Number(wait);
+      arguments: [String(windowMs), String(limit), member, String(Math.floor(maxWaitMs))],
+    })) as [number, number];
+    return taken === 1
+      ? { taken: true, waitMs: Number(wait) }
+      : { taken: false, retryAfterMs: Number(wait) };
   }
 }
 
 /**
- * Admits a call, queueing briefly (up to `maxWaitMs`, default 250 ms) when the account is at its
- * limit; resolves with 0, or with the wait that was too long (the caller refuses with it).
+ * Admits a call: takes the account's next slot if it is at most `maxWaitMs` (default 250 ms)
+ * away and waits for it, then resolves with 0; resolves at once with the wait when the slot is
+ * further away (the caller refuses with it). A caller never waits longer than `maxWaitMs`.
  */
 export async function admit(
   limiter: RateLimiter,
@@ -112,10 +136,8 @@ export async function admit(
   bucket: Bucket,
   maxWaitMs = 250,
 ): Promise<number> {
-  for (;;) {
-    const wait = await limiter.take(igId, bucket);
-    if (wait === 0) return 0;
-    if (wait > maxWaitMs) return wait;
-    await sleep(wait);
-  }
+  const answer = await limiter.take(igId, bucket, maxWaitMs);
+  if (!answer.taken) return answer.retryAfterMs;
+  if (answer.waitMs > 0) await sleep(answer.waitMs);
+  return 0;
 }

@@ -106,7 +106,7 @@ builder.node(Account, {
       {
         type: Conversation,
         description:
-          'Newest first. `first`/`last` between 1 and 50 (default 20). A page with the newest messages of each conversation costs one call to Instagram.',
+          'Newest first. `first`/`last` between 1 and 50 (default 20); `last` pages back from `before` and needs it. A page with the newest messages of each conversation costs one call to Instagram.',
         args: {
           withUser: t.arg.id({
             description: 'Only the conversation with this participant (`Participant.id`).',
@@ -199,7 +199,8 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx, info) => {
       requireSession(ctx);
       if (args.ids.length > 50) throw badUserInput('At most 50 ids', 'ids');
-      return Promise.all(args.ids.map((id) => loadNode(String(id), ctx, info)));
+      // Each id on its own: one refused (a read past the pacing wait) nulls only its item.
+      return args.ids.map((id) => loadNode(String(id), ctx, info));
     },
   }),
 }));

@@ -3,6 +3,11 @@ import type { RedisClient } from '../redis.ts';
 
 /** How long a result is replayed (Stripe keeps 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/**
+ * The longest idempotency key accepted, in characters (Stripe's bound): a longer one is refused
+ * as invalid input before anything is stored under it.
+ */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 /** How long an attempt may stay in flight before another may take the key over. */
 export const PENDING_TTL_MS = 30_000;
 

@@ -9,7 +9,7 @@ import type { InstagramApi } from '../instagram/graph.ts';
 import { admit, type RateLimiter } from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
-import type { IdempotencyStore } from './idempotency.ts';
+import { type IdempotencyStore, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.ts';
 import { check, type Invalid, SENDS, type SendMutation, type SendSpec } from './requests.ts';
 
 /** An expected failure of a mutation, as data (DESIGN.md: `userErrors`). */
@@ -112,6 +112,15 @@ export class SendService {
     const spec: SendSpec<unknown> = SENDS[request.mutation];
     const checked = check(spec.schema, request.input);
     if (!checked.ok) return validationErrors(request.igId, checked.errors);
+    if ((request.idempotencyKey?.length ?? 0) > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      // Refused before anything is stored under it.
+      return validationErrors(request.igId, [
+        {
+          field: ['input', 'idempotencyKey'],
+          message: `input.idempotencyKey must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+        },
+      ]);
+    }
     // JSON, not a colon join: a `sub` may contain colons ("a:1" + "2" ≠ "a" + "1:2").
     const key = request.idempotencyKey
       ? JSON.stringify([session.sub, request.igId, request.idempotencyKey])
@@ -196,18 +205,19 @@ export class SendService {
         return reauth();
       case 'rate_limited':
         return rateLimited(error.retryAfterMs ?? 1000);
+      // igql's words: Instagram's message may quote a token (the client logs it, redacted).
       case 'not_found':
         return {
           type: 'NotFoundError',
           code: 'NOT_FOUND',
-          message: `Instagram found no such object: ${error.message}`,
+          message: `Instagram found no such object${reference(error)}`,
           field: ['input'],
         };
       case 'invalid_parameter':
         return {
           type: 'ValidationError',
           code: 'VALIDATION',
-          message: `Instagram refused the message: ${error.message}`,
+          message: `Instagram refused the message as invalid${reference(error)}`,
           field: ['input'],
         };
       default: {
@@ -259,6 +269,15 @@ export class SendService {
       closesAt: humanAgentUntil?.toISOString() ?? null,
     };
   }
+}
+
+/** The Graph code, subcode and trace id of a refusal, for support: ` (Graph error 100/2018008, trace Ab1…)`. */
+function reference(error: InstagramError): string {
+  const ref = error.reference;
+  if (!ref) return '';
+  const code = [ref.code, ref.subcode].filter((part) => part !== null).join('/');
+  const parts = [code && `Graph error ${code}`, ref.traceId && `trace ${ref.traceId}`];
+  return ` (${parts.filter(Boolean).join(', ')})`;
 }
 
 function reauth(): UserErrorData {

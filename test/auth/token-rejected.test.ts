@@ -97,7 +97,7 @@ describe('a refused token, marked once through the one path', () => {
     const res = await query([reader.igId], '{ viewer { username } }');
     expect(res.errors?.[0]?.extensions?.code).toBe('REAUTH_REQUIRED');
     expect(marked.mock.calls).toEqual([
-      [reader.igId, expect.stringMatching(/^Error validating access token/)],
+      [reader.igId, 'Instagram refused the access token: it expired'],
     ]);
     expect(await status(reader.igId)).toBe('REAUTH_REQUIRED');
     expect(await statusEvents()).toEqual({ new: 1, duplicate: 0 });
@@ -130,7 +130,7 @@ describe('a refused token, marked once through the one path', () => {
       },
     });
     expect(marked.mock.calls).toEqual([
-      [sender.igId, expect.stringMatching(/^Error validating access token/)],
+      [sender.igId, 'Instagram refused the access token: it expired'],
     ]);
     expect(await status(sender.igId)).toBe('REAUTH_REQUIRED');
     expect(await statusEvents()).toEqual({ new: 2, duplicate: 0 });
@@ -142,7 +142,7 @@ describe('a refused token, marked once through the one path', () => {
     expect(await app.refresher.refreshDue()).toEqual({ refreshed: [], failed: [refreshed.igId] });
     expect(sim.count('GET /refresh_access_token')).toBe(1);
     expect(marked.mock.calls).toEqual([
-      [refreshed.igId, expect.stringMatching(/^Error validating access token/)],
+      [refreshed.igId, 'Instagram refused the access token: it expired'],
     ]);
     expect(await status(refreshed.igId)).toBe('REAUTH_REQUIRED');
     expect(await statusEvents()).toEqual({ new: 3, duplicate: 0 });
@@ -161,7 +161,7 @@ describe('a refused token, marked once through the one path', () => {
       'GET /{id}/subscribed_apps 400',
     ]);
     expect(marked.mock.calls).toEqual([
-      [reconciled.igId, expect.stringMatching(/^Error validating access token/)],
+      [reconciled.igId, 'Instagram refused the access token: it expired'],
     ]);
     expect(await status(reconciled.igId)).toBe('REAUTH_REQUIRED');
     expect(await statusEvents()).toEqual({ new: 4, duplicate: 0 });

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InstagramClient, type InstagramClientOptions } from '../../src/instagram/client.ts';
 import { InstagramError } from '../../src/instagram/errors.ts';
 import { type Auth, type GraphConversation, InstagramApi } from '../../src/instagram/graph.ts';
-import { MemoryRateLimiter, type RateLimiter } from '../../src/instagram/rate-limit.ts';
+import { MemoryRateLimiter, type RateLimiter, type Slot } from '../../src/instagram/rate-limit.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
-import { errors } from '../../src/sandbox/errors.ts';
+import { errors, GraphError } from '../../src/sandbox/errors.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock, DAY, HOUR, type SimUser } from '../../src/sandbox/store.ts';
 
@@ -603,11 +603,29 @@ describe('time-outs', () => {
     startClient({ timeoutMs: 200 });
   });
 
-  it('retries a read that timed out', async () => {
-    sim.inject({ endpoint: 'GET /me', kind: 'timeout' });
+  it('fails a read that hangs with kind timeout at the deadline: one deadline, no retry after it', async () => {
+    sim.inject({ endpoint: 'GET /me', kind: 'timeout', times: 3 });
+    const error = await failure(me());
+    expect(fieldsOf(error)).toEqual({
+      kind: 'timeout',
+      code: undefined,
+      subcode: undefined,
+      status: undefined,
+      retryAfterMs: undefined,
+    });
+    expect(error.message).toBe('Instagram did not answer within 200 ms');
+    // Before, each of the three attempts had its own 200 ms: the call took three of them.
+    expect(sim.count('GET /me')).toBe(1);
+    expect(await upstream()).toEqual({ 'GET /me timeout': 1 });
+  });
+
+  it('retries a transient failure within the deadline, and the next call has its own', async () => {
+    sim.inject({ endpoint: 'GET /me', kind: 'transient' });
     expect(await me()).toMatchObject({ user_id: main.igId });
-    expect(sim.count('GET /me')).toBe(2);
-    expect(await upstream()).toEqual({ 'GET /me timeout': 1, 'GET /me ok': 1 });
+    sim.inject({ endpoint: 'GET /me', kind: 'timeout' });
+    expect((await failure(me())).kind).toBe('timeout');
+    expect(await me()).toMatchObject({ user_id: main.igId });
+    expect(await upstream()).toEqual({ 'GET /me 2': 1, 'GET /me ok': 2, 'GET /me timeout': 1 });
   });
 
   it('does not retry a send that timed out: its outcome is unknown', async () => {
@@ -625,11 +643,23 @@ describe('time-outs', () => {
     expect(await upstream()).toEqual({ 'POST /me/messages timeout': 1 });
   });
 
-  it('gives up on a read after readRetries time-outs', async () => {
-    sim.inject({ endpoint: 'GET /me', kind: 'timeout', times: 3 });
-    expect((await failure(me())).kind).toBe('timeout');
-    expect(sim.count('GET /me')).toBe(3);
-    expect(await upstream()).toEqual({ 'GET /me timeout': 3 });
+  it('does not start a paced read whose slot the deadline would not reach', async () => {
+    await client.close();
+    // Two reads a second, on the simulator's frozen clock: the third slot is 1.1 s away.
+    const limiter = new MemoryRateLimiter(undefined, () => sim.clock.now());
+    startClient({ timeoutMs: 200, paceReads: true, limiter });
+    const api = new InstagramApi(client);
+    await api.conversations(main, { limit: 1, fields: 'id' });
+    await api.conversations(main, { limit: 1, fields: 'id' });
+    const error = await failure(api.conversations(main, { limit: 1, fields: 'id' }));
+    expect(fieldsOf(error)).toEqual({
+      kind: 'rate_limited',
+      code: undefined,
+      subcode: undefined,
+      status: undefined,
+      retryAfterMs: 1100,
+    });
+    expect(sim.count('GET /me/conversations')).toBe(2);
   });
 });
 
@@ -884,9 +914,9 @@ describe('pacing through a limiter', () => {
   it('answers rate_limited without calling Instagram when the slot is over 2 s away', async () => {
     const takes: string[] = [];
     const limiter: RateLimiter = {
-      async take(igId, bucket) {
-        takes.push(`${igId} ${bucket}`);
-        return 2001;
+      async take(igId, bucket, maxWaitMs) {
+        takes.push(`${igId} ${bucket} ${maxWaitMs}`);
+        return { taken: false, retryAfterMs: 2001 };
       },
     };
     await client.close();
@@ -903,7 +933,7 @@ describe('pacing through a limiter', () => {
     });
     // Only Conversations API reads are paced.
     await me();
-    expect(takes).toEqual([`${main.igId} conversationReads`]);
+    expect(takes).toEqual([`${main.igId} conversationReads 2000`]);
     expect(sim.requests.map((r) => r.endpoint)).toEqual(['/me']);
   });
 });
@@ -921,7 +951,9 @@ describe('a refused token', () => {
     sim.inject({ endpoint: 'GET /me', kind: 'expired-token' });
     const error = await failure(me());
     expect(error.kind).toBe('token');
-    expect(reports).toEqual([`${main.igId}: ${error.message}`]);
+    // igql's words for 190/463, never Instagram's text.
+    const reason = 'Instagram refused the access token: it expired';
+    expect(reports).toEqual([`${main.igId}: ${reason}`]);
 
     // Other refusals are not reported, nor a refused token of a call made for no account.
     expect((await failure(node('17841499999999999', 'id'))).kind).toBe('not_found');
@@ -933,7 +965,7 @@ describe('a refused token', () => {
 
     // A caller that knows without asking (an expired token) reports through the same callback.
     await client.reportTokenRejected(other.igId, 'expired');
-    expect(reports).toEqual([`${main.igId}: ${error.message}`, `${other.igId}: expired`]);
+    expect(reports).toEqual([`${main.igId}: ${reason}`, `${other.igId}: expired`]);
   });
 
   it('logs a report that failed, and the caller still gets its InstagramError', async () => {
@@ -1057,5 +1089,173 @@ describe('the token endpoints', () => {
     expect(error.cause).toBeUndefined();
     expect(sim.count('GET /refresh_access_token')).toBe(1);
     expect(await upstream()).toEqual({ 'GET /refresh_access_token transient': 1 });
+  });
+});
+
+// ---- the upstream edge: nothing leaks, nothing waits without bound ---------------------------
+
+/** A Graph error with a known `fbtrace_id`, as Meta answers it. */
+class TracedError extends GraphError {
+  override toJSON(): { error: Record<string, unknown> } {
+    return { error: { ...super.toJSON().error, fbtrace_id: 'AbC-123_xyz' } };
+  }
+}
+
+describe('a 200 carrying Graph’s error envelope', () => {
+  it('is that error on a read, with its code, subcode and trace id', async () => {
+    sim.inject({
+      endpoint: 'GET /{id}',
+      kind: 'error',
+      error: new TracedError({ status: 200, code: 100, subcode: 33, message: 'Unsupported get' }),
+    });
+    const error = await failure(node(anaMids[0] ?? '', 'id'));
+    expect(fieldsOf(error)).toEqual({
+      kind: 'not_found',
+      code: 100,
+      subcode: 33,
+      status: 200,
+      retryAfterMs: undefined,
+    });
+    expect(error.reference).toEqual({ code: 100, subcode: 33, traceId: 'AbC-123_xyz' });
+    expect(await upstream()).toEqual({ 'GET /{id} 100': 1 });
+  });
+
+  it('is that error on a list: retried when transient, refused when throttled', async () => {
+    const api = new InstagramApi(client);
+    const page = { limit: 1, fields: 'id' };
+    sim.inject({
+      endpoint: 'GET /me/conversations',
+      kind: 'error',
+      error: new GraphError({ status: 200, code: 2, message: 'Service temporarily unavailable' }),
+    });
+    expect((await api.conversations(main, page)).data).toHaveLength(1);
+    sim.inject({
+      endpoint: 'GET /me/conversations',
+      kind: 'error',
+      error: new GraphError({ status: 200, code: 4, message: 'Application request limit reached' }),
+    });
+    expect(fieldsOf(await failure(api.conversations(main, page)))).toEqual({
+      kind: 'rate_limited',
+      code: 4,
+      subcode: undefined,
+      status: 200,
+      retryAfterMs: 1000,
+    });
+    expect(await upstream()).toEqual({
+      'GET /me/conversations 2': 1,
+      'GET /me/conversations ok': 1,
+      'GET /me/conversations 4': 1,
+    });
+  });
+
+  it('is that error on a send, never a success', async () => {
+    sim.inject({
+      endpoint: 'POST /me/messages',
+      kind: 'error',
+      error: new GraphError({
+        status: 200,
+        code: 10,
+        subcode: 2534022,
+        message: 'This message is sent outside of allowed window.',
+      }),
+    });
+    expect(fieldsOf(await failure(send({ id: ana.igsid })))).toEqual({
+      kind: 'outside_window',
+      code: 10,
+      subcode: 2534022,
+      status: 200,
+      retryAfterMs: undefined,
+    });
+    expect(sim.count('POST /me/messages')).toBe(1);
+  });
+});
+
+describe('Instagram’s message', () => {
+  it('is logged redacted, with the code and trace id; a refused token is reported in igql’s words', async () => {
+    const lines: string[] = [];
+    const reports: string[] = [];
+    await client.close();
+    startClient({
+      logger: createLogger(
+        'warn',
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            lines.push(chunk.toString());
+            done();
+          },
+        }),
+      ),
+      onTokenRejected: (igId, reason) => {
+        reports.push(`${igId}: ${reason}`);
+      },
+    });
+    const quoted = `Invalid OAuth access token ${main.token} (app secret s3cr3t)`;
+    sim.inject({
+      endpoint: 'GET /me',
+      kind: 'error',
+      error: new TracedError({ status: 400, code: 190, subcode: 460, message: quoted }),
+    });
+    const error = await failure(me());
+    // Kept on the error, for the log only.
+    expect(error.message).toBe(quoted);
+    expect(reports).toEqual([
+      `${main.igId}: Instagram refused the access token: the session was invalidated (a password change or a security check)`,
+    ]);
+    expect(lines.map((line) => ({ ...JSON.parse(line), time: 'T' }))).toEqual([
+      {
+        level: 40,
+        time: 'T',
+        service: 'igql',
+        endpoint: '/me',
+        igId: main.igId,
+        code: 190,
+        subcode: 460,
+        traceId: 'AbC-123_xyz',
+        status: 400,
+        msg: 'instagram: Invalid OAuth access token [Redacted] (app secret s3cr3t)',
+      },
+    ]);
+  });
+});
+
+describe('the read-pacing queue', () => {
+  it('40 concurrent reads of one account: 4 take a slot within 2 s, 36 are refused at once', async () => {
+    await client.close();
+    // Two reads a second, on the simulator's frozen clock: every slot is known in advance.
+    const inner = new MemoryRateLimiter(undefined, () => sim.clock.now());
+    const slots: Slot[] = [];
+    const limiter: RateLimiter = {
+      async take(igId, bucket, maxWaitMs) {
+        const slot = await inner.take(igId, bucket, maxWaitMs);
+        slots.push(slot);
+        return slot;
+      },
+    };
+    startClient({ paceReads: true, limiter });
+    const api = new InstagramApi(client);
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, () => api.conversations(main, { limit: 1, fields: 'id' })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    const refused = results.flatMap((r) =>
+      r.status === 'rejected' ? [fieldsOf(r.reason as InstagramError)] : [],
+    );
+    expect(refused).toEqual(
+      Array(36).fill({
+        kind: 'rate_limited',
+        code: undefined,
+        subcode: undefined,
+        status: undefined,
+        retryAfterMs: 2200,
+      }),
+    );
+    // The admitted waited at most 2 s by the limiter's own accounting: 0, 0, 1.1 s, 1.1 s.
+    expect(slots.filter((slot) => slot.taken)).toEqual([
+      { taken: true, waitMs: 0 },
+      { taken: true, waitMs: 0 },
+      { taken: true, waitMs: 1100 },
+      { taken: true, waitMs: 1100 },
+    ]);
+    expect(sim.count('GET /me/conversations')).toBe(4);
   });
 });

@@ -4,6 +4,8 @@ import {
   fromResponse,
   InstagramError,
   type InstagramErrorKind,
+  isErrorEnvelope,
+  tokenRefusalReason,
 } from '../../src/instagram/errors.ts';
 
 const REDUCE = "Please reduce the amount of data you're asking for, then retry your request";
@@ -175,5 +177,59 @@ describe('fromResponse', () => {
       outcome: '100',
       message: 'Instagram error',
     });
+  });
+});
+
+describe('what support gets instead of Instagram’s message', () => {
+  it('keeps the code, subcode and fbtrace_id as the reference', () => {
+    const error = fromResponse(
+      400,
+      envelope({ message: 'x', code: 100, error_subcode: 2018001, fbtrace_id: 'AbC-123_xyz' }),
+    );
+    expect(error.traceId).toBe('AbC-123_xyz');
+    expect(error.reference).toEqual({ code: 100, subcode: 2018001, traceId: 'AbC-123_xyz' });
+    expect(fromResponse(400, { error: { message: 'x', code: 2 } }).reference).toEqual({
+      code: 2,
+      subcode: null,
+      traceId: null,
+    });
+  });
+
+  it('drops a trace id that does not look like Meta’s, and has no reference without an answer', () => {
+    const odd = fromResponse(400, envelope({ message: 'x', code: 2, fbtrace_id: 'a b <c>' }));
+    expect(odd.traceId).toBeUndefined();
+    expect(new InstagramError({ kind: 'timeout', message: 'late' }).reference).toBeUndefined();
+  });
+
+  it('words a refused token by subcode, never with Instagram’s text', () => {
+    const refusal = (subcode?: number) =>
+      tokenRefusalReason(
+        fromResponse(
+          400,
+          envelope({ message: 'IGAA secret text', code: 190, error_subcode: subcode }),
+        ),
+      );
+    expect(refusal(463)).toBe('Instagram refused the access token: it expired');
+    expect(refusal(458)).toBe('Instagram refused the access token: the user removed the app');
+    expect(refusal()).toBe('Instagram refused the access token');
+    expect(refusal(999)).toBe('Instagram refused the access token');
+  });
+});
+
+describe('isErrorEnvelope', () => {
+  it('is true for Graph’s {"error":{…}} only', () => {
+    expect(isErrorEnvelope({ error: { code: 1 } })).toBe(true);
+    expect(isErrorEnvelope({ error: {} })).toBe(true);
+    for (const body of [
+      { data: [] },
+      { error: 'x' },
+      { error: null },
+      null,
+      undefined,
+      'error',
+      [],
+    ]) {
+      expect(isErrorEnvelope(body)).toBe(false);
+    }
   });
 });

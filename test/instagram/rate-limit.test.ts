@@ -7,6 +7,7 @@ import {
   MemoryRateLimiter,
   type RateLimiter,
   RedisRateLimiter,
+  type Slot,
 } from '../../src/instagram/rate-limit.ts';
 import { useRedisServer } from '../helpers/redis.ts';
 
@@ -38,93 +39,116 @@ const rateLimiters: readonly [string, Pair<RateLimiter>][] = [
   ],
 ];
 
+/** The wait of a slot taken now or ahead, or of one refused. */
+const waitOf = (slot: Slot): number => (slot.taken ? slot.waitMs : slot.retryAfterMs);
+
 describe.each(rateLimiters)('RateLimiter contract: %s', (_name, pair) => {
   const WINDOW = 1000 + ARRIVAL_MARGIN_MS;
 
-  it('admits exactly 10 media sends a second across its handles, then a positive wait', async () => {
+  it('admits exactly 10 media sends a second across its handles, then refuses with a wait', async () => {
     const [a, b] = await pair();
-    const waits: number[] = [];
-    for (let i = 0; i < 10; i++) waits.push(await (i % 2 === 0 ? a : b).take('acct', 'sendMedia'));
-    expect(waits).toEqual(Array(10).fill(0));
+    const slots: Slot[] = [];
+    for (let i = 0; i < 10; i++) slots.push(await (i % 2 === 0 ? a : b).take('acct', 'sendMedia'));
+    expect(slots).toEqual(Array(10).fill({ taken: true, waitMs: 0 }));
     for (const limiter of [a, b]) {
-      const wait = await limiter.take('acct', 'sendMedia');
-      expect(wait).toBeGreaterThan(WINDOW - 500);
-      expect(wait).toBeLessThanOrEqual(WINDOW);
+      const slot = await limiter.take('acct', 'sendMedia');
+      expect(slot.taken).toBe(false);
+      expect(waitOf(slot)).toBeGreaterThan(WINDOW - 500);
+      expect(waitOf(slot)).toBeLessThanOrEqual(WINDOW);
     }
   });
 
   it('admits exactly 100 other sends a second', async () => {
     const [a, b] = await pair();
-    const waits = await Promise.all(
+    const slots = await Promise.all(
       Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).take('acct', 'send')),
     );
-    expect(waits).toEqual(Array(100).fill(0));
-    expect(await b.take('acct', 'send')).toBeGreaterThan(0);
+    expect(slots).toEqual(Array(100).fill({ taken: true, waitMs: 0 }));
+    expect((await b.take('acct', 'send')).taken).toBe(false);
   });
 
   it('counts per account and per bucket', async () => {
     const [a, b] = await pair();
-    for (let i = 0; i < 10; i++) expect(await a.take('full', 'sendMedia')).toBe(0);
-    expect(await b.take('full', 'sendMedia')).toBeGreaterThan(0);
-    expect(await b.take('full', 'send')).toBe(0);
-    expect(await b.take('full', 'privateReplies')).toBe(0);
-    expect(await b.take('other', 'sendMedia')).toBe(0);
+    const now = { taken: true, waitMs: 0 };
+    for (let i = 0; i < 10; i++) expect(await a.take('full', 'sendMedia')).toEqual(now);
+    expect((await b.take('full', 'sendMedia')).taken).toBe(false);
+    expect(await b.take('full', 'send')).toEqual(now);
+    expect(await b.take('full', 'privateReplies')).toEqual(now);
+    expect(await b.take('other', 'sendMedia')).toEqual(now);
   });
 
   it('admits 2 conversation reads a second per account, apart from the sends', async () => {
     const [a, b] = await pair();
+    const now = { taken: true, waitMs: 0 };
     expect([
       await a.take('acct', 'conversationReads'),
       await b.take('acct', 'conversationReads'),
-    ]).toEqual([0, 0]);
-    const wait = await a.take('acct', 'conversationReads');
-    expect(wait).toBeGreaterThan(WINDOW - 500);
-    expect(wait).toBeLessThanOrEqual(WINDOW);
-    expect(await b.take('acct', 'send')).toBe(0);
-    expect(await b.take('other', 'conversationReads')).toBe(0);
+    ]).toEqual([now, now]);
+    const slot = await a.take('acct', 'conversationReads');
+    expect(slot.taken).toBe(false);
+    expect(waitOf(slot)).toBeGreaterThan(WINDOW - 500);
+    expect(waitOf(slot)).toBeLessThanOrEqual(WINDOW);
+    expect(await b.take('acct', 'send')).toEqual(now);
+    expect(await b.take('other', 'conversationReads')).toEqual(now);
   });
 
   it('a refusal takes no slot, and after the wait the next call is admitted', async () => {
     const [a, b] = await pair();
-    for (let i = 0; i < 10; i++) expect(await a.take('acct', 'sendMedia')).toBe(0);
-    const wait = await b.take('acct', 'sendMedia');
-    expect(await a.take('acct', 'sendMedia')).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) expect((await a.take('acct', 'sendMedia')).taken).toBe(true);
+    const wait = waitOf(await b.take('acct', 'sendMedia'));
+    expect((await a.take('acct', 'sendMedia')).taken).toBe(false);
     await sleep(wait + 5);
-    expect(await b.take('acct', 'sendMedia')).toBe(0);
+    expect(await b.take('acct', 'sendMedia')).toEqual({ taken: true, waitMs: 0 });
+  });
+
+  it('takes slots ahead within maxWaitMs, in turn across handles, and refuses beyond', async () => {
+    const [a, b] = await pair();
+    // Two now, two a window later (the first two's slots reopen), then 2 s is not enough.
+    const slots = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 === 0 ? a : b).take('q', 'conversationReads', 2000),
+      ),
+    );
+    // Two connections may reach Redis in either order: by wait, not by call.
+    slots.sort((x, y) => waitOf(x) - waitOf(y));
+    expect(slots.map((slot) => slot.taken)).toEqual([true, true, true, true, false, false]);
+    expect(slots.slice(0, 2).map(waitOf)).toEqual([0, 0]);
+    for (const slot of slots.slice(2, 4)) {
+      expect(waitOf(slot)).toBeGreaterThan(WINDOW - 500);
+      expect(waitOf(slot)).toBeLessThanOrEqual(WINDOW);
+    }
+    for (const slot of slots.slice(4)) {
+      expect(waitOf(slot)).toBeGreaterThan(2000);
+      expect(waitOf(slot)).toBeLessThanOrEqual(2 * WINDOW);
+    }
   });
 });
 
 describe('admit', () => {
-  /** A limiter answering the given waits in turn, counting its calls. */
-  function scripted(waits: readonly number[]) {
-    const calls: number[] = [];
+  /** A limiter answering the given slots in turn, recording the longest wait each call allowed. */
+  function scripted(slots: readonly Slot[]) {
+    const allowed: number[] = [];
     const limiter: RateLimiter = {
-      async take() {
-        calls.push(Date.now());
-        return waits[calls.length - 1] ?? 0;
+      async take(_igId, _bucket, maxWaitMs = 0) {
+        allowed.push(maxWaitMs);
+        return slots[allowed.length - 1] ?? { taken: true, waitMs: 0 };
       },
     };
-    return { limiter, calls };
+    return { limiter, allowed };
   }
 
-  it('queues a wait of up to 250 ms, then admits', async () => {
-    const { limiter, calls } = scripted([120, 0]);
+  it('waits for a slot taken ahead (up to 250 ms by default), then admits', async () => {
+    const { limiter, allowed } = scripted([{ taken: true, waitMs: 120 }]);
     const started = Date.now();
     expect(await admit(limiter, 'acct', 'sendMedia')).toBe(0);
-    expect(calls).toHaveLength(2);
-    expect((calls[1] ?? 0) - started).toBeGreaterThanOrEqual(115);
+    expect(allowed).toEqual([250]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(115);
   });
 
-  it('queues exactly 250 ms, but refuses a longer wait at once with it', async () => {
-    const queued = scripted([250, 0]);
-    expect(await admit(queued.limiter, 'acct', 'send')).toBe(0);
-    expect(queued.calls).toHaveLength(2);
-
-    const refused = scripted([251]);
-    const started = Date.now();
-    expect(await admit(refused.limiter, 'acct', 'send')).toBe(251);
-    expect(refused.calls).toHaveLength(1);
-    expect(Date.now() - started).toBeLessThan(100);
+  it('asks for one slot within its bound, and answers a refusal at once with its wait', async () => {
+    const refused = scripted([{ taken: false, retryAfterMs: 2201 }]);
+    expect(await admit(refused.limiter, 'acct', 'conversationReads', 2000)).toBe(2201);
+    expect(refused.allowed).toEqual([2000]);
   });
 });
 
@@ -132,12 +156,29 @@ describe('MemoryRateLimiter on an injected clock', () => {
   it('slides its window by the clock it is given, to the millisecond', async () => {
     let now = 1_000_000;
     const limiter = new MemoryRateLimiter(undefined, () => now);
-    for (let i = 0; i < 2; i++) expect(await limiter.take('acct', 'conversationReads')).toBe(0);
-    expect(await limiter.take('acct', 'conversationReads')).toBe(1000 + ARRIVAL_MARGIN_MS);
+    const take = async (igId = 'acct', maxWaitMs = 0) =>
+      waitOf(await limiter.take(igId, 'conversationReads', maxWaitMs));
+    for (let i = 0; i < 2; i++) expect(await take()).toBe(0);
+    expect(await take()).toBe(1000 + ARRIVAL_MARGIN_MS);
     now += 400;
-    expect(await limiter.take('acct', 'conversationReads')).toBe(600 + ARRIVAL_MARGIN_MS);
+    expect(await take()).toBe(600 + ARRIVAL_MARGIN_MS);
     now += 600 + ARRIVAL_MARGIN_MS;
-    expect(await limiter.take('acct', 'conversationReads')).toBe(0);
-    expect(await limiter.take('other', 'conversationReads')).toBe(0);
+    expect(await take()).toBe(0);
+    expect(await take('other')).toBe(0);
+  });
+
+  it('takes slots ahead on that clock: 40 reads at once with 2 s to wait, 4 taken', async () => {
+    const limiter = new MemoryRateLimiter(undefined, () => 1_000_000);
+    const slots = await Promise.all(
+      Array.from({ length: 40 }, () => limiter.take('acct', 'conversationReads', 2000)),
+    );
+    const W = 1000 + ARRIVAL_MARGIN_MS;
+    expect(slots).toEqual([
+      { taken: true, waitMs: 0 },
+      { taken: true, waitMs: 0 },
+      { taken: true, waitMs: W },
+      { taken: true, waitMs: W },
+      ...Array(36).fill({ taken: false, retryAfterMs: 2 * W }),
+    ]);
   });
 });
