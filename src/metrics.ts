@@ -6,7 +6,7 @@ export interface Metrics {
   readonly upstreamRequests: Counter<'method' | 'endpoint' | 'outcome'>;
   /** Webhook deliveries by outcome: accepted, bad_signature, malformed, too_large, store_failed. */
   readonly webhookDeliveries: Counter<'outcome'>;
-  /** Inbox events by kind and outcome: new, duplicate, no_account. */
+  /** Inbox events by kind and outcome: new, duplicate, no_account, bad_time. */
   readonly inboxEvents: Counter<'kind' | 'outcome'>;
   /** Events webhooks never delivered, found by reconciliation. */
   readonly reconciled: Counter;
@@ -35,7 +35,7 @@ export function createMetrics(): Metrics {
   });
   const inboxEvents = new Counter({
     name: 'igql_inbox_events_total',
-    help: 'Inbox events by kind and outcome (new, duplicate, no_account)',
+    help: 'Inbox events by kind and outcome (new, duplicate, no_account, bad_time)',
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });

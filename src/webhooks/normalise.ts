@@ -20,12 +20,36 @@ interface Base {
 }
 
 /**
+ * The earliest event time igql accepts, in ms: 2010-01-01T00:00:00Z (Instagram launched that
+ * October; no real event is older).
+ */
+export const EARLIEST_EVENT_TIME = Date.UTC(2010, 0, 1);
+
+/**
+ * How far past now an event time may lie, in ms: 1 day. Meta's clocks are seconds apart from
+ * ours; a later time is garbage, and one past 8.64e15 ms is no Date at all.
+ */
+export const FUTURE_EVENT_SLACK_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether `ms` is a time an event may have: a whole number of milliseconds within
+ * [`EARLIEST_EVENT_TIME`, `now` + `FUTURE_EVENT_SLACK_MS`], both bounds included. The pipeline
+ * refuses every other event (`outcome="bad_time"`): a webhook item whose `timestamp` (or, for
+ * `changes`, `entry.time` in seconds) is missing, unreadable, fractional or out of range.
+ */
+export function isSaneEventTime(ms: number, now: number): boolean {
+  return Number.isInteger(ms) && ms >= EARLIEST_EVENT_TIME && ms <= now + FUTURE_EVENT_SLACK_MS;
+}
+
+/**
  * Every event of a webhook body (instagram-api.md §4), oldest first: each entry, each
  * `messaging`, `standby` and `changes` item, sorted by `occurredAt` (stable, so events of equal
  * time keep the body's order; Meta does not guarantee order). Pure and total: built from the
  * body alone, never throws, and never drops anything silently. What it cannot read (a
  * malformed entry or item, a payload missing its ids, `changes`, unknown payloads) becomes an
- * `UNKNOWN` event that keeps the raw JSON.
+ * `UNKNOWN` event that keeps the raw JSON. Times are read, not judged: an item's `timestamp`
+ * (ms), else its `entry.time`; a `changes` entry's `time` (whole seconds); 0 where there is no
+ * usable time. The pipeline refuses what `isSaneEventTime` does not accept.
  *
  * Identity: `<igId>|<kind>|<ids>|<action>|<timestamp>`, where ids is the mid (a postback
  * without mid: its title and payload; a referral: its ref; an optin or unknown item: a digest
@@ -94,7 +118,9 @@ function messagingEvent(
   // the recipient of an inbound event and the sender of an echo.
   const igId =
     entryId === null || entryId === '0' ? ((echo ? sender : recipient) ?? entryId ?? '') : entryId;
-  const occurredAt = numberOf(item.timestamp) ?? fallbackTime;
+  // A `timestamp` that is there but unreadable ("NaN", 1e400 parsed as Infinity) is no time at
+  // all: 0, which the pipeline refuses (`isSaneEventTime`), never `entry.time` in its place.
+  const occurredAt = item.timestamp === undefined ? fallbackTime : (numberOf(item.timestamp) ?? 0);
   const base: Base = {
     igId,
     igsid: customerOf(igId, sender, recipient, echo),
@@ -262,9 +288,10 @@ function referralEvent(base: Base, item: Json): InboxEventData {
 
 /** One `changes` item (`comments`, `mentions`): kept whole as UNKNOWN. */
 function changeEvent(change: unknown, entryId: string | null, entryTime: unknown): InboxEventData {
-  // entry.time is SECONDS for changes (restfb wh-comments-2021.json: 1519399307).
+  // entry.time is SECONDS for changes (restfb wh-comments-2021.json: 1519399307); a time that
+  // is no whole number of seconds is no time at all: 0, which the pipeline refuses.
   const seconds = numberOf(entryTime);
-  const occurredAt = seconds === null ? 0 : seconds * 1000;
+  const occurredAt = seconds !== null && Number.isInteger(seconds) ? seconds * 1000 : 0;
   const field = isObject(change) ? stringOf(change.field) : null;
   const base = { igId: entryId ?? '', igsid: null, occurredAt, standby: false, stamp: '' };
   return unknown(base, field, change);

@@ -4,43 +4,61 @@ import type { Logger } from '../logger.ts';
 import type { EventBus } from '../pubsub/bus.ts';
 import type { EventLog, LogEntry } from '../pubsub/log.ts';
 import type { Deduper } from './dedupe.ts';
+import { EARLIEST_EVENT_TIME, FUTURE_EVENT_SLACK_MS, isSaneEventTime } from './normalise.ts';
 
 export interface PipelineOptions {
   readonly deduper: Deduper;
   readonly log: EventLog;
   readonly bus: EventBus;
   readonly logger: Logger;
-  /** `igql_inbox_events_total{kind,outcome}`: new or duplicate. */
+  /** `igql_inbox_events_total{kind,outcome}`: new, duplicate, no_account or bad_time. */
   readonly counter: Counter<'kind' | 'outcome'>;
+  /** Decides "now" for the latest event time accepted (`isSaneEventTime`). Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
- * What every event goes through, from a webhook or from reconciliation: dedupe on its identity,
- * the account's log (durable: the cursor subscribers resume from), then the bus.
+ * What every event goes through, from a webhook or from reconciliation: the door (an account,
+ * a sane time), dedupe on its identity, the account's log (durable: the cursor subscribers
+ * resume from), then the bus.
  */
 export class EventPipeline {
   readonly #o: PipelineOptions;
-  readonly #stored = new Set<(event: InboxEventData) => void>();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
   }
 
-  /** Calls `listener` with every event stored from now on (reconciliation keeps the newest). */
-  onStored(listener: (event: InboxEventData) => void): void {
-    this.#stored.add(listener);
-  }
-
   /**
-   * Stores the events not seen before, in order; resolves with what to publish. Rejects when
-   * the log cannot store them: the webhook then answers 5xx and Meta delivers again.
+   * Stores the events not seen before, in order; resolves with what to publish. An event that
+   * names no account, or whose time `isSaneEventTime` refuses, is dropped with a warning and
+   * counted (`no_account`, `bad_time`): the rest are stored, and the webhook is still answered
+   * 200, as Meta would only deliver the same garbage again. Rejects when the log cannot store
+   * them: the webhook then answers 5xx and Meta delivers again.
    */
   async store(events: readonly InboxEventData[]): Promise<LogEntry[]> {
     const entries: LogEntry[] = [];
+    const now = (this.#o.now ?? Date.now)();
     for (const event of events) {
       if (event.igId === '') {
         this.#o.logger.warn({ event }, 'webhook event names no account; dropped');
         this.#o.counter.inc({ kind: event.kind, outcome: 'no_account' });
+        continue;
+      }
+      if (!isSaneEventTime(event.occurredAt, now)) {
+        const { igId, kind, identity, occurredAt } = event;
+        this.#o.logger.warn(
+          {
+            igId,
+            kind,
+            identity,
+            occurredAt,
+            earliest: EARLIEST_EVENT_TIME,
+            latest: now + FUTURE_EVENT_SLACK_MS,
+          },
+          'inbox event time missing or outside [2010-01-01, now + 1 day]; dropped',
+        );
+        this.#o.counter.inc({ kind, outcome: 'bad_time' });
         continue;
       }
       if (!(await this.#o.deduper.firstSeen(event.identity))) {
@@ -55,23 +73,28 @@ export class EventPipeline {
         throw error;
       }
       this.#o.counter.inc({ kind: event.kind, outcome: 'new' });
-      for (const listener of this.#stored) listener(event);
     }
     return entries;
   }
 
-  /** Publishes stored events; a failure only delays them (subscribers catch up from the log). */
-  async publish(entries: readonly LogEntry[]): Promise<void> {
+  /**
+   * Publishes stored events; true when the bus took every one. A failure only delays them
+   * (subscribers catch up from the log), unless the log is lost with Redis.
+   */
+  async publish(entries: readonly LogEntry[]): Promise<boolean> {
+    let published = true;
     for (const entry of entries) {
       try {
         await this.#o.bus.publish(entry.event.igId, entry);
       } catch (error) {
+        published = false;
         this.#o.logger.warn(
           { err: error, igId: entry.event.igId },
           'could not publish an inbox event',
         );
       }
     }
+    return published;
   }
 
   /** Stores then publishes at once (reconciliation, igql's own events). */

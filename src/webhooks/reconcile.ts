@@ -3,7 +3,7 @@ import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
 import type { InboxEventData } from '../inbox/events.ts';
 import { fromGraph } from '../inbox/from-graph.ts';
 import { InstagramError } from '../instagram/errors.ts';
-import { type GraphMessage, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
+import { type GraphMessage, graphTimeMs, type InstagramApi } from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { messageIdentity } from './normalise.ts';
@@ -34,40 +34,59 @@ export interface ReconcilerOptions {
     /** `igql_reconcile_last_run_timestamp_seconds`. */
     readonly lastRun: Gauge;
   };
-  /** Conversations read per account and run (one Conversations API call). Default 10. */
+  /**
+   * Conversations per Conversations API call. Default 25: with 20 messages each, 500 messages,
+   * half of what one Graph response may carry (instagram-api.md §9).
+   */
   readonly conversations?: number;
-  /** Newest messages read per conversation. Default 5. */
+  /** Newest messages read per conversation. Default 20: Instagram details no more. */
   readonly messages?: number;
+  /** Conversations API calls per account and run, at most. Default 4 (100 conversations). */
+  readonly pages?: number;
   /** Taken per account and run, so that one instance reconciles an account at a time. */
   readonly lock: Pick<AccountLock, 'acquire'>;
   /** How long one run holds an account's lock. Default 50 s. */
   readonly lockTtlMs?: number;
-  /** On the first run, how far back to look. Default 10 minutes. */
-  readonly firstLookbackMs?: number;
+  /** The shortest look-back: every run reads at least this far back. Default 10 minutes. */
+  readonly lookbackMs?: number;
+  /**
+   * Taken off the start of the account's last successful run, when that gives the longer
+   * look-back (a run failed, or runs are further apart than `lookbackMs`). Default 1 minute.
+   */
+  readonly marginMs?: number;
+  /**
+   * The longest look-back, however long ago the last successful run was. Default 24 hours:
+   * inside dedupe's 48 hours, so that a message read again is still known and not published
+   * twice.
+   */
+  readonly maxLookbackMs?: number;
   readonly now?: () => number;
 }
 
 /**
- * Meta misses webhooks and drops subscriptions (REFERENCE.md). Each run, per account: one
- * Conversations API call compares `updated_time` with the last event seen and turns the newer
- * messages into the same events a webhook would have given (dedupe drops those that did come);
- * and `subscribed_apps` is checked, re-subscribing an account Meta dropped.
+ * Meta misses webhooks and drops subscriptions (REFERENCE.md). Each run, per account: the
+ * Conversations API is read, newest first, for the conversations updated within a look-back
+ * window, and every detailed message of the window becomes the event its webhook would have
+ * given (dedupe drops those that did come); and `subscribed_apps` is checked, re-subscribing an
+ * account Meta dropped.
+ *
+ * The window is fixed by igql's own clock, never by what webhooks said: it starts
+ * `lookbackMs` ago, or `marginMs` before the start of the account's last successful run when
+ * that is earlier, and never more than `maxLookbackMs` ago. So a message whose webhook was lost
+ * is found even when later ones did arrive, and no webhook time (however far in the future)
+ * can move the window. Cost per account and run: one Conversations API call for every
+ * `conversations` (25) updated within the window, at least one and at most `pages` (4), paced
+ * as every Conversations API read is.
  */
 export class Reconciler {
   readonly #o: ReconcilerOptions;
-  readonly #lastSeen = new Map<string, number>();
+  /** The start of each account's last successful run (this instance's). */
+  readonly #lastRun = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
-    // Every event stored, from webhooks or a run, moves the account's newest time seen.
-    options.pipeline.onStored((event) => this.seen(event.igId, event.occurredAt));
-  }
-
-  /** Records the newest event time seen for an account (from webhooks or a run). */
-  seen(igId: string, at: number): void {
-    if (at > (this.#lastSeen.get(igId) ?? 0)) this.#lastSeen.set(igId, at);
   }
 
   /** Every account, one after the other; one account's failure never stops the others. */
@@ -108,6 +127,15 @@ export class Reconciler {
     await this.#running;
   }
 
+  /** Where an account's window starts, in ms, for a run starting at `now`. */
+  #windowStart(igId: string, now: number): number {
+    const last = this.#lastRun.get(igId);
+    const byRun =
+      last === undefined ? Number.POSITIVE_INFINITY : last - (this.#o.marginMs ?? 60_000);
+    const start = Math.min(now - (this.#o.lookbackMs ?? 600_000), byRun);
+    return Math.max(start, now - (this.#o.maxLookbackMs ?? 24 * 3_600_000));
+  }
+
   async #watch(account: StoredAccount): Promise<void> {
     const auth = { igId: account.igId, token: account.accessToken };
     const fields = new Set(await this.#o.api.subscribedFields(auth));
@@ -123,37 +151,50 @@ export class Reconciler {
 
   async #reconcile(account: StoredAccount): Promise<void> {
     const { igId } = account;
-    const now = this.#now();
-    const since = this.#lastSeen.get(igId) ?? now - (this.#o.firstLookbackMs ?? 600_000);
-    const page = await this.#o.api.conversations(
-      { igId, token: account.accessToken },
-      {
-        limit: this.#o.conversations ?? 10,
-        fields: `id,updated_time,participants,messages.limit(${this.#o.messages ?? 5}){id,created_time,from,to,message,attachments,shares{link,name},story,reply_to,is_unsupported}`,
-      },
-    );
+    const started = this.#now();
+    // Graph times have whole seconds: a second of slack.
+    const since = this.#windowStart(igId, started) - 1000;
+    const perPage = this.#o.conversations ?? 25;
+    const pages = this.#o.pages ?? 4;
+    const fields = `id,updated_time,participants,messages.limit(${this.#o.messages ?? 20}){id,created_time,from,to,message,attachments,shares{link,name},story,reply_to,is_unsupported}`;
     const events: InboxEventData[] = [];
-    for (const conversation of page.data) {
-      // Graph times have whole seconds: compare with a second of slack.
-      if (
-        conversation.updated_time &&
-        parseGraphTime(conversation.updated_time).getTime() < since - 1000
-      )
-        continue;
-      const customer = conversation.participants?.data.find((p) => p.id !== igId)?.id ?? null;
-      for (const message of conversation.messages?.data ?? []) {
-        // Without `from` (past the 20 newest), Graph gives nothing to tell.
-        if (!message.from) continue;
-        const event = eventOf(igId, customer, message);
-        if (event.occurredAt >= since - 1000) events.push(event);
+    let after: string | undefined;
+    for (let calls = 0; ; calls++) {
+      if (calls === pages) {
+        this.#o.logger.warn(
+          { igId, conversations: calls * perPage },
+          'more conversations changed within the reconciliation window than one run reads; the older ones were not read',
+        );
+        break;
       }
+      const page = await this.#o.api.conversations(
+        { igId, token: account.accessToken },
+        { limit: perPage, after, fields },
+      );
+      let older = false;
+      for (const conversation of page.data) {
+        // Newest first: past the window, the rest of the list is older still.
+        if (conversation.updated_time && graphTimeMs(conversation.updated_time) < since) {
+          older = true;
+          continue;
+        }
+        const customer = conversation.participants?.data.find((p) => p.id !== igId)?.id ?? null;
+        for (const message of conversation.messages?.data ?? []) {
+          // Without `from` (past the 20 newest), Graph gives nothing to tell.
+          if (!message.from) continue;
+          const event = eventOf(igId, customer, message);
+          if (event.occurredAt >= since) events.push(event);
+        }
+      }
+      after = page.paging?.next ? page.paging.cursors?.after : undefined;
+      if (older || after === undefined) break;
     }
     events.sort((a, b) => a.occurredAt - b.occurredAt);
     const stored = await this.#o.pipeline.ingest(events);
     this.#o.metrics.reconciled.inc(stored.length);
     if (stored.length > 0)
       this.#o.logger.info({ igId, events: stored.length }, 'reconciled missed webhooks');
-    this.seen(igId, Math.max(since, ...events.map((e) => e.occurredAt)));
+    this.#lastRun.set(igId, started);
   }
 
   #now(): number {

@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
+import { BodyTooLargeError, json, payloadTooLarge, type Route, readBody } from '../http.ts';
 import type { Logger } from '../logger.ts';
 import { normalise } from './normalise.ts';
 import type { EventPipeline } from './pipeline.ts';
@@ -15,11 +15,17 @@ export interface WebhookRouteOptions {
   readonly logger: Logger;
   /** `igql_webhook_deliveries_total{outcome}`. */
   readonly deliveries: Counter<'outcome'>;
+  /**
+   * Largest delivery body (`MAX_BODY_BYTES`); a larger one answers 413 PAYLOAD_TOO_LARGE.
+   * Default `MAX_WEBHOOK_BYTES`.
+   */
+  readonly bodyBytes?: number;
 }
 
 /**
  * `GET /webhooks/instagram`: the subscription handshake. `POST`: a delivery, signed over its raw
- * bytes, stored durably before the 200 (well inside Meta's time-out), published after it.
+ * bytes, stored and published before the 200 (well inside Meta's time-out); 503 when Redis
+ * could not take it, so that Meta delivers it again.
  */
 export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
   return {
@@ -35,14 +41,15 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
       res.end(challenge);
     },
     'POST /webhooks/instagram': async (req, res) => {
+      const limit = o.bodyBytes ?? MAX_WEBHOOK_BYTES;
       let raw: Buffer;
       try {
-        raw = await readBody(req, MAX_WEBHOOK_BYTES);
+        raw = await readBody(req, limit);
       } catch (error) {
         if (!(error instanceof BodyTooLargeError)) throw error;
         o.deliveries.inc({ outcome: 'too_large' });
-        json(res, 413, { error: `body over ${MAX_WEBHOOK_BYTES} bytes` });
-        req.resume();
+        // What follows is drained, not kept: the connection serves Meta's next delivery.
+        payloadTooLarge(res, limit);
         return;
       }
       const signature = req.headers['x-hub-signature-256'];
@@ -79,10 +86,16 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
         json(res, 503, { error: 'could not store the events; retry' });
         return;
       }
+      // Published before the 200: what Meta sees acknowledged has reached the bus, so a Redis
+      // that dies now (and may come back empty, without the log) loses nothing acknowledged.
+      if (!(await o.pipeline.publish(entries))) {
+        o.deliveries.inc({ outcome: 'publish_failed' });
+        json(res, 503, { error: 'could not publish the events; retry' });
+        return;
+      }
       o.deliveries.inc({ outcome: 'accepted' });
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('EVENT_RECEIVED');
-      void o.pipeline.publish(entries);
     },
   };
 }

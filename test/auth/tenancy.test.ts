@@ -99,7 +99,7 @@ async function run(
 
 /** A webhook delivery of one incoming message, signed as Meta signs it. */
 async function deliver(gw: Gateway, t: Tenant, mid: string, text: string) {
-  const timestamp = Date.now();
+  const timestamp = gw.sim.clock.now();
   const raw = toMetaJson({
     object: 'instagram',
     entry: [

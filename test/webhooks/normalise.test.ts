@@ -7,7 +7,13 @@ import { UserActions } from '../../src/sandbox/actions.ts';
 import { handleSend } from '../../src/sandbox/send.ts';
 import { createClock, type SimUser, Store } from '../../src/sandbox/store.ts';
 import { WebhookDispatcher } from '../../src/sandbox/webhooks.ts';
-import { messageIdentity, normalise } from '../../src/webhooks/normalise.ts';
+import {
+  EARLIEST_EVENT_TIME,
+  FUTURE_EVENT_SLACK_MS,
+  isSaneEventTime,
+  messageIdentity,
+  normalise,
+} from '../../src/webhooks/normalise.ts';
 import { verifySignature } from '../../src/webhooks/verify.ts';
 import { fixture, fixtureNames, fixtureText } from '../helpers/fixtures.ts';
 
@@ -883,6 +889,80 @@ describe('normalise: order, standby, odd values, bad entries', () => {
       ['string', 1700000000500, IG, IGSID],
       ['numeric-ids', 1700000000600, '1234567890', '42'],
     ]);
+  });
+
+  it('a timestamp that is there but unreadable is no time (0), never entry.time in its place', () => {
+    // 1e400 in JSON text parses as Infinity.
+    const body = JSON.parse(
+      JSON.stringify({
+        object: 'instagram',
+        entry: [
+          entry([text('nan', 'NaN')]),
+          entry([text('null', null)]),
+          entry([text('infinite', '<INFINITY>')]),
+          entry([text('fraction', 1_700_000_000_000.5)]),
+          entry([text('missing', undefined)]),
+        ],
+      }).replace('"<INFINITY>"', '1e400'),
+    );
+    expect(normalise(body).map((e) => [mids([e])[0], e.occurredAt])).toEqual([
+      ['nan', 0],
+      ['null', 0],
+      ['infinite', 0],
+      // Read as it is; the pipeline refuses it (isSaneEventTime).
+      ['fraction', 1_700_000_000_000.5],
+      ['missing', 1_700_000_009_000],
+    ]);
+  });
+
+  it('a changes entry whose time is no whole number of seconds has no time (0)', () => {
+    const times: Record<string, unknown> = {
+      whole: 1_519_399_307,
+      string: '1519399307',
+      fraction: 1_519_399_307.5,
+      unreadable: 'soon',
+      infinite: Number.POSITIVE_INFINITY,
+    };
+    const events = normalise({
+      object: 'instagram',
+      entry: Object.entries(times).map(([id, time]) => ({
+        id: IG,
+        time,
+        changes: [{ field: 'comments', value: { id } }],
+      })),
+    });
+    expect(
+      events.map((e) => [
+        e.kind === 'UNKNOWN' && (e.raw as { value: { id: string } }).value.id,
+        e.occurredAt,
+      ]),
+    ).toEqual([
+      ['fraction', 0],
+      ['unreadable', 0],
+      ['infinite', 0],
+      ['whole', 1_519_399_307_000],
+      ['string', 1_519_399_307_000],
+    ]);
+  });
+
+  it('isSaneEventTime: whole ms within [2010-01-01, now + 1 day], both bounds included', () => {
+    const now = Date.parse('2026-11-20T12:00:00Z');
+    expect(EARLIEST_EVENT_TIME).toBe(Date.parse('2010-01-01T00:00:00Z'));
+    expect(FUTURE_EVENT_SLACK_MS).toBe(86_400_000);
+    const latest = now + 86_400_000;
+    const cases: [number, boolean][] = [
+      [EARLIEST_EVENT_TIME, true],
+      [latest, true],
+      [now, true],
+      [EARLIEST_EVENT_TIME - 1, false],
+      [latest + 1, false],
+      [now + 0.5, false],
+      [0, false],
+      [8.64e15 + 1, false],
+      [Number.NaN, false],
+      [Number.POSITIVE_INFINITY, false],
+    ];
+    expect(cases.map(([ms]) => [ms, isSaneEventTime(ms, now)])).toEqual(cases);
   });
 
   it('a bad entry among good ones becomes UNKNOWN and loses nothing else', () => {

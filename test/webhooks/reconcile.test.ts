@@ -1,10 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, createApp } from '../../src/app.ts';
+import { signSession } from '../../src/auth/jwt.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { globalId } from '../../src/global-id.ts';
 import { attachment } from '../../src/inbox/attachments.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import type { GraphConversation, GraphList, InstagramApi } from '../../src/instagram/graph.ts';
 import { createLogger } from '../../src/logger.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
+import { Simulator } from '../../src/sandbox/simulator.ts';
+import { createClock, DAY, type SimAccount, type SimUser } from '../../src/sandbox/store.ts';
+import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
 import type { EventPipeline } from '../../src/webhooks/pipeline.ts';
 import { REQUIRED_FIELDS, Reconciler } from '../../src/webhooks/reconcile.ts';
+import { type InboxEventResult, subscribeInbox } from '../helpers/inbox-events.ts';
 
 const IG = '17841400000000001';
 const IGSID = '5614879045272581';
@@ -114,5 +123,297 @@ describe('reconciliation', () => {
     expect(events.map((e) => [e.kind, e.igsid, 'message' in e && e.message.text])).toEqual([
       ['MESSAGE_SENT', IGSID, 'Yes!'],
     ]);
+  });
+});
+
+/** Graph's time form: `2026-11-20T11:59:00+0000`. */
+const graphTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
+
+/** A conversation with the customer holding one message of theirs per time, newest first. */
+const conversation = (id: string, times: readonly number[]): GraphConversation => ({
+  id,
+  updated_time: graphTime(Math.max(...times)),
+  participants: { data: [{ id: IG }, { id: IGSID }] },
+  messages: {
+    data: [...times]
+      .sort((a, b) => b - a)
+      .map((t) => ({
+        id: `m.${id}.${t}`,
+        created_time: graphTime(t),
+        from: { id: IGSID },
+        to: { data: [{ id: IG }] },
+        message: 'hi',
+      })),
+  },
+});
+
+/**
+ * A reconciler over a fake Conversations API: each conversation of `list` (id → its messages'
+ * times) holds the messages written by the clock's time, newest conversation first, `perPage`
+ * at a time. The test moves the clock and can make reads fail.
+ */
+function harness(list: Record<string, readonly number[]>, perPage = 2, pages?: number) {
+  const clock = { now: NOW, failing: false };
+  const ingested: string[] = [];
+  const calls: (string | undefined)[] = [];
+  const api = {
+    subscribedFields: async () => [...REQUIRED_FIELDS],
+    subscribe: async () => {},
+    conversations: async (_auth: unknown, args: { limit: number; after?: string }) => {
+      calls.push(args.after);
+      if (clock.failing) throw new Error('Instagram is down');
+      const all = Object.entries(list)
+        .map(([id, times]) => [id, times.filter((t) => t <= clock.now)] as const)
+        .filter(([, times]) => times.length > 0)
+        .sort(([, a], [, b]) => Math.max(...b) - Math.max(...a))
+        .map(([id, times]) => conversation(id, times));
+      const start = args.after === undefined ? 0 : Number(args.after);
+      const end = start + args.limit;
+      return {
+        data: all.slice(start, end),
+        ...(end < all.length ? { paging: { cursors: { after: String(end) }, next: 'next' } } : {}),
+      };
+    },
+  } as unknown as InstagramApi;
+  const pipeline = {
+    ingest: async (events: InboxEventData[]) => {
+      ingested.push(...events.map((e) => ('message' in e ? e.message.mid : e.kind)));
+      return [];
+    },
+  } as unknown as EventPipeline;
+  const counter = { inc: () => {}, set: () => {} } as never;
+  const reconciler = new Reconciler({
+    api,
+    tokens: { list: async () => [{ igId: IG, accessToken: 't', status: 'ACTIVE' }] } as never,
+    pipeline,
+    logger: createLogger('silent'),
+    metrics: { reconciled: counter, resubscriptions: counter, lastRun: counter },
+    lock: { acquire: async () => true },
+    conversations: perPage,
+    ...(pages === undefined ? {} : { pages }),
+    now: () => clock.now,
+  });
+  return { clock, ingested, calls, reconciler };
+}
+
+const MINUTE = 60_000;
+
+describe('reconciliation: the look-back window', () => {
+  it('reads the last 10 minutes on every run, not what is newer than the newest message seen', async () => {
+    const { clock, ingested, reconciler } = harness({
+      a: [NOW - 11 * MINUTE, NOW - 5 * MINUTE],
+      b: [NOW + 2 * MINUTE],
+    });
+    clock.now = NOW + 3 * MINUTE;
+    await reconciler.runOnce();
+    clock.now = NOW + 4 * MINUTE;
+    await reconciler.runOnce();
+    // Both runs publish the whole window again (dedupe drops repeats); 11 minutes ago is out.
+    const window = [`m.a.${NOW - 5 * MINUTE}`, `m.b.${NOW + 2 * MINUTE}`];
+    expect(ingested).toEqual([...window, ...window]);
+  });
+
+  it('after failed runs, reads back to a minute before the last successful one', async () => {
+    const { clock, ingested, reconciler } = harness({ a: [NOW + 2 * MINUTE] });
+    await reconciler.runOnce();
+    expect(ingested).toEqual([]);
+    clock.failing = true;
+    clock.now = NOW + 10 * MINUTE;
+    await reconciler.runOnce();
+    clock.failing = false;
+    // 18 minutes after the message: outside 10 minutes, inside "since the last success - 1 min".
+    clock.now = NOW + 20 * MINUTE;
+    await reconciler.runOnce();
+    expect(ingested).toEqual([`m.a.${NOW + 2 * MINUTE}`]);
+    // That run succeeded: the next one looks back 10 minutes again.
+    clock.now = NOW + 21 * MINUTE;
+    await reconciler.runOnce();
+    expect(ingested).toEqual([`m.a.${NOW + 2 * MINUTE}`]);
+  });
+
+  it('never reads further back than 24 hours, however long ago the last success was', async () => {
+    const { clock, ingested, reconciler } = harness({
+      a: [NOW + DAY - MINUTE, NOW + 2 * DAY - 60 * MINUTE],
+    });
+    await reconciler.runOnce();
+    clock.failing = true;
+    clock.now = NOW + DAY;
+    await reconciler.runOnce();
+    clock.failing = false;
+    clock.now = NOW + 2 * DAY;
+    await reconciler.runOnce();
+    expect(ingested).toEqual([`m.a.${NOW + 2 * DAY - 60 * MINUTE}`]);
+  });
+
+  it('pages through the conversations updated in the window and stops at the first older one', async () => {
+    const minutes = [1, 2, 3, 4, 5, 30, 40];
+    const { calls, ingested, reconciler } = harness(
+      Object.fromEntries(minutes.map((m) => [`c${m}`, [NOW - m * MINUTE]])),
+    );
+    await reconciler.runOnce();
+    // Pages of 2: [1, 2], [3, 4], [5, 30]: the third holds one past the window, so no fourth.
+    expect(calls).toEqual([undefined, '2', '4']);
+    expect(ingested).toEqual([5, 4, 3, 2, 1].map((m) => `m.c${m}.${NOW - m * MINUTE}`));
+  });
+
+  it('reads at most `pages` pages a run', async () => {
+    const seconds = [1, 2, 3, 4, 5, 6];
+    const { calls, ingested, reconciler } = harness(
+      Object.fromEntries(seconds.map((t) => [`c${t}`, [NOW - t * 1000]])),
+      2,
+      2,
+    );
+    await reconciler.runOnce();
+    expect(calls).toEqual([undefined, '2']);
+    expect(ingested).toEqual([4, 3, 2, 1].map((t) => `m.c${t}.${NOW - t * 1000}`));
+  });
+});
+
+describe('reconciliation against the simulator: missed webhooks come back, once', () => {
+  const SECRET = 'reconcile-secret';
+  const T0 = Date.parse('2026-11-20T12:00:00Z');
+  let sim: Simulator;
+  let config: Config;
+  let app: App;
+  let base: string;
+  let url: string;
+  let shop: SimAccount;
+  let ana: SimUser;
+  const subscribers: { dispose(): Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    sim = new Simulator({
+      appSecret: SECRET,
+      rateLimits: false,
+      retryScheduleMs: [20, 50],
+      clock: createClock(T0, true),
+      callbackUrl: () => (base ? `${base}/webhooks/instagram` : undefined),
+    });
+    shop = sim.addAccount({ username: 'northwind.shop' }).account;
+    ana = sim.store.addUser(shop.igId, { username: 'ana.costa' });
+    sim.store.addMessage(shop.igId, ana.igsid, {
+      fromId: ana.igsid,
+      text: 'an hour ago',
+      createdTime: T0 - 3_600_000,
+    });
+    await sim.start();
+    config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', INSTAGRAM_APP_SECRET: SECRET });
+    app = createApp({
+      config,
+      sandbox: await startSandbox({ config, simulator: sim }),
+      now: () => sim.clock.now(),
+      // The simulator's limits are lifted; igql's own pacing of reads would only slow the runs.
+      instagram: { paceReads: false },
+      reconcileIntervalMs: 0,
+      refreshIntervalMs: 0,
+      drainTimeoutMs: 500,
+    });
+    url = await app.start();
+    base = url.replace(/\/graphql$/, '');
+  });
+
+  afterAll(async () => {
+    await Promise.all(subscribers.map((s) => s.dispose()));
+    await app?.stop();
+    await sim?.stop();
+  });
+
+  const subscribe = async () => {
+    const token = await signSession(
+      config.sessionSecret,
+      { sub: 'agent', accounts: [shop.igId] },
+      3600,
+    );
+    const sub = await subscribeInbox(url, token, globalId.account(shop.igId));
+    subscribers.push(sub);
+    return sub;
+  };
+
+  /** A message whose webhook is delivered; resolves once `sub` received it. */
+  const delivered = async (sub: Awaited<ReturnType<typeof subscribe>>, text: string) => {
+    const message = sim.users.sendMessage(shop.igId, ana.igsid, { text });
+    await sub.until((e) => e.message?.mid === message.mid);
+    return message;
+  };
+
+  /** A message whose webhook Meta never sends. */
+  const missed = async (text: string) => {
+    sim.webhooks.withhold();
+    const message = sim.users.sendMessage(shop.igId, ana.igsid, { text });
+    await sim.webhooks.idle();
+    return message;
+  };
+
+  const conversationReads = () =>
+    sim.requests.filter((r) => r.endpoint === '/me/conversations').length;
+
+  const seen = (events: readonly InboxEventResult[]) =>
+    events.map((e) => [e.type, e.occurredAt, e.message?.mid, e.message?.text]);
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('publishes a missed message followed by a delivered one exactly once, and the delivered one not again', async () => {
+    const sub = await subscribe();
+    const lost = await missed('lost');
+    sim.clock.advance(30_000);
+    const arrived = await delivered(sub, 'arrived');
+    sim.clock.advance(30_000);
+    const reads = conversationReads();
+    await app.reconciler.runOnce();
+    const first = await delivered(sub, 'after the first run');
+    // A second run reads the same window again: dedupe publishes nothing twice.
+    await app.reconciler.runOnce();
+    expect(conversationReads()).toBe(reads + 2);
+    const second = await delivered(sub, 'after the second run');
+    expect(seen(sub.events)).toEqual([
+      ['MESSAGE_RECEIVED', iso(arrived.createdTime), arrived.mid, 'arrived'],
+      ['MESSAGE_RECEIVED', iso(lost.createdTime), lost.mid, 'lost'],
+      ['MESSAGE_RECEIVED', iso(first.createdTime), first.mid, 'after the first run'],
+      ['MESSAGE_RECEIVED', iso(second.createdTime), second.mid, 'after the second run'],
+    ]);
+    expect(lost.createdTime).toBe(T0);
+    expect(sub.errors).toEqual([]);
+    expect(sim.webhooks.dropped.map((d) => d.reason)).toEqual(['withheld']);
+  });
+
+  it('refuses a signed webhook a year ahead at the door, and still recovers a later missed message', async () => {
+    const sub = await subscribe();
+    const future = sim.clock.now() + 365 * DAY;
+    const raw = toMetaJson({
+      object: 'instagram',
+      entry: [
+        {
+          time: future,
+          id: shop.igId,
+          messaging: [
+            {
+              sender: { id: ana.igsid },
+              recipient: { id: shop.igId },
+              timestamp: future,
+              message: { mid: 'mid.from.the.future', text: 'a year ahead' },
+            },
+          ],
+        },
+      ],
+    });
+    const res = await fetch(`${base}/webhooks/instagram`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signatureHeaders(raw, SECRET) },
+      body: raw,
+    });
+    expect([res.status, await res.text()]).toEqual([200, 'EVENT_RECEIVED']);
+    sim.clock.advance(30_000);
+    const lost = await missed('lost after the future');
+    sim.clock.advance(30_000);
+    await app.reconciler.runOnce();
+    const marker = await delivered(sub, 'marker');
+    expect(seen(sub.events)).toEqual([
+      ['MESSAGE_RECEIVED', iso(lost.createdTime), lost.mid, 'lost after the future'],
+      ['MESSAGE_RECEIVED', iso(marker.createdTime), marker.mid, 'marker'],
+    ]);
+    expect(sub.errors).toEqual([]);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^igql_inbox_events_total\{kind="MESSAGE_RECEIVED",outcome="bad_time"\} 1$/m,
+    );
   });
 });

@@ -1,0 +1,91 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { watchSubscriber } from './subscribers.ts';
+
+/** The fields every test of inbox events reads: the kind, the time, a message's mid and text. */
+export const INBOX_EVENTS = `subscription ($a: ID!) {
+  inboxEvents(accountId: $a) {
+    type
+    occurredAt
+    ... on MessageReceivedEvent { message { mid text createdTime } }
+  }
+}`;
+
+/** One event as `INBOX_EVENTS` selects it. */
+export interface InboxEventResult {
+  readonly type: string;
+  readonly occurredAt: string;
+  readonly message?: {
+    readonly mid: string;
+    readonly text: string | null;
+    readonly createdTime: string;
+  };
+}
+
+export interface InboxSubscriber {
+  /** Every event received, in order. */
+  readonly events: InboxEventResult[];
+  /** Every result that carried errors, and every error that ended the subscription. */
+  readonly errors: unknown[];
+  /** Resolves once an event matching `predicate` arrived (or already had). */
+  until(predicate: (event: InboxEventResult) => boolean, timeoutMs?: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Subscribes to `inboxEvents` of `accountId` over graphql-ws with a session JWT; resolves once
+ * igql established the subscriber, so that an event raised from then on reaches it.
+ */
+export async function subscribeInbox(
+  url: string,
+  token: string,
+  accountId: string,
+): Promise<InboxSubscriber> {
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${token}` },
+  });
+  const events: InboxEventResult[] = [];
+  const errors: unknown[] = [];
+  const waiters = new Set<() => void>();
+  const watch = watchSubscriber();
+  client.subscribe<{ inboxEvents: InboxEventResult }>(
+    { query: INBOX_EVENTS, variables: { a: accountId } },
+    {
+      next: (value) => {
+        if (value.errors) errors.push(value.errors);
+        if (value.data) events.push(value.data.inboxEvents);
+        for (const wake of waiters) wake();
+      },
+      error: (error) => {
+        errors.push(error);
+        watch.cancel();
+        for (const wake of waiters) wake();
+      },
+      complete: () => watch.cancel(),
+    },
+  );
+  await watch.established;
+  return {
+    events,
+    errors,
+    until: (predicate, timeoutMs = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching event within ${timeoutMs} ms: ${JSON.stringify(events)}`));
+        }, timeoutMs);
+        function check() {
+          if (!events.some(predicate)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        }
+        waiters.add(check);
+        check();
+      }),
+    dispose: () => client.dispose() as Promise<void>,
+  };
+}
