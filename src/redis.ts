@@ -1,5 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from 'redis';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  ErrorReply,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from 'redis';
 import type { Logger } from './logger.ts';
 
 const newClient = (url: string) =>
@@ -33,6 +42,8 @@ export const reconnectDelay = (retries: number): number =>
 export function createRedis(url: string, logger: Logger): Redis {
   const client = newClient(url);
   watchConnection(client, logger, 'redis');
+  // Once, at the first connection: a Redis that would lose the token store on a restart.
+  client.once('ready', () => void warnIfNotPersistent(client, logger));
   return {
     client,
     connect() {
@@ -72,4 +83,62 @@ export async function closeClient(client: RedisClient): Promise<void> {
   if (!client.isOpen) return;
   if (client.isReady) await client.close();
   else client.destroy();
+}
+
+/** Redis replies that mean "not now" rather than "wrong": loading, busy, a failover. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+/** Socket errors of a connection that went away. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/**
+ * True when `error` says Redis cannot be reached right now (offline client, closed socket,
+ * time-out, a reply such as `LOADING`): what a caller answers with SERVICE_UNAVAILABLE, as
+ * opposed to a bug. Looks through `cause` and `originalError` wrappers.
+ */
+export function isRedisOutage(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (
+      e instanceof ClientOfflineError ||
+      e instanceof ClientClosedError ||
+      e instanceof SocketClosedUnexpectedlyError ||
+      e instanceof ConnectionTimeoutError ||
+      e instanceof SocketTimeoutError ||
+      e instanceof TimeoutError ||
+      (e instanceof ErrorReply && TRANSIENT_REPLY.test(e.message)) ||
+      NETWORK_CODES.has((e as NodeJS.ErrnoException).code ?? '')
+    )
+      return true;
+    e = (e as { originalError?: unknown }).originalError ?? e.cause;
+  }
+  return false;
+}
+
+/**
+ * Whether Redis keeps its data across a restart: `kept` (RDB snapshots or the append-only file
+ * on), `lost` (`save ""` and `appendonly no`), or `unknown` (CONFIG refused, as managed services
+ * do: they persist by their own settings).
+ */
+export type Persistence = 'kept' | 'lost' | 'unknown';
+
+/** Reads `CONFIG GET save` and `appendonly`. Never rejects. */
+export async function persistence(client: RedisClient): Promise<Persistence> {
+  try {
+    const save = await client.configGet('save');
+    const aof = await client.configGet('appendonly');
+    if (save.save === undefined || aof.appendonly === undefined) return 'unknown';
+    return save.save.trim() === '' && aof.appendonly === 'no' ? 'lost' : 'kept';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Logs one warning when Redis would not keep igql's state, the encrypted Instagram tokens
+ * among it, across its own restart; says nothing when it would, or cannot tell.
+ */
+export async function warnIfNotPersistent(client: RedisClient, logger: Logger): Promise<void> {
+  if ((await persistence(client)) !== 'lost') return;
+  logger.warn(
+    'redis keeps no data across a restart (save "" and appendonly no): a restart loses every stored Instagram token and every account must log in again; enable appendonly yes (or RDB snapshots) in production',
+  );
 }

@@ -38,10 +38,15 @@ export interface SharedState {
   readonly reconcileLock: AccountLock;
 }
 
+/**
+ * `prefix`: the key and channel prefix; default `REDIS_PREFIX`. A sandbox passes its own
+ * (`Sandbox.redisPrefix`), so that sandboxes sharing one Redis never read each other's keys.
+ */
 export function createSharedState(
   config: Config,
   redis: Redis | undefined,
   logger: Logger,
+  prefix: string = config.redis.prefix,
 ): SharedState {
   const keys = config.tokenEncryptionKeys;
   if (!redis) {
@@ -58,10 +63,9 @@ export function createSharedState(
     };
   }
   const { client } = redis;
-  const { prefix } = config.redis;
   return {
     tokens: new RedisTokenStore({ client, prefix, keys, logger }),
-    revocations: new CachedRevocations(new RedisRevocations(client, prefix)),
+    revocations: new CachedRevocations(new RedisRevocations(client, prefix), { logger }),
     idempotency: new RedisIdempotencyStore(client, prefix),
     limiter: new RedisRateLimiter(client, prefix),
     deduper: new RedisDeduper(client, prefix),

@@ -1,6 +1,6 @@
 import type { EncryptionKey } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { RedisClient } from '../redis.ts';
+import { isRedisOutage, type RedisClient } from '../redis.ts';
 import { encryptToken } from './crypto.ts';
 import {
   type AccountStatus,
@@ -24,6 +24,11 @@ redis.call('HSET', KEYS[1], 'token', ARGV[2])
 return 1
 `;
 
+/** How long an account read from Redis may answer `get` while Redis is unreachable. */
+export const TOKEN_COPY_MS = 60_000;
+/** Accounts whose last read is kept in memory, at most (the oldest read goes first). */
+const MAX_COPIES = 10_000;
+
 export interface RedisTokenStoreOptions {
   /** A connected client; it stays the caller's to close. */
   readonly client: RedisClient;
@@ -33,6 +38,10 @@ export interface RedisTokenStoreOptions {
   readonly keys: readonly EncryptionKey[];
   /** Reports tokens no key opens and failed key rotations, never with a token. */
   readonly logger: Logger;
+  /** How long a read carries an outage (`TOKEN_COPY_MS`, 60 s); 0 keeps no copy. */
+  readonly copyMs?: number;
+  /** The clock copies age by. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
@@ -43,13 +52,48 @@ export interface RedisTokenStoreOptions {
  */
 export class RedisTokenStore implements TokenStore {
   readonly #o: RedisTokenStoreOptions;
+  /** The last read of each account, until when it may stand in for Redis. */
+  readonly #copies = new Map<string, { readonly account: StoredAccount; readonly until: number }>();
 
   constructor(options: RedisTokenStoreOptions) {
     requireKeys(options.keys);
     this.#o = options;
   }
 
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  /** Keeps what was just read (or written), or forgets the account: never an older state. */
+  #keep(igId: string, account: StoredAccount | undefined): void {
+    this.#copies.delete(igId);
+    const copyMs = this.#o.copyMs ?? TOKEN_COPY_MS;
+    if (!account || copyMs <= 0) return;
+    if (this.#copies.size >= MAX_COPIES) {
+      const oldest = this.#copies.keys().next();
+      if (!oldest.done) this.#copies.delete(oldest.value);
+    }
+    this.#copies.set(igId, { account, until: this.#now() + copyMs });
+  }
+
+  /**
+   * The account as Redis holds it. While Redis is unreachable, the account as this instance
+   * last read it, if that was within `copyMs` (60 s): a brief outage does not stop reads. Rejects
+   * with Redis's error otherwise (clients see SERVICE_UNAVAILABLE).
+   */
   async get(igId: string): Promise<StoredAccount | undefined> {
+    try {
+      const account = await this.#read(igId);
+      this.#keep(igId, account);
+      return account;
+    } catch (error) {
+      const copy = this.#copies.get(igId);
+      if (copy && isRedisOutage(error) && copy.until > this.#now()) return copy.account;
+      throw error;
+    }
+  }
+
+  async #read(igId: string): Promise<StoredAccount | undefined> {
     const hash = await this.#o.client.hGetAll(this.#key(igId));
     if (hash.token === undefined) return undefined;
     const stored: StoredAccount = {
@@ -78,12 +122,14 @@ export class RedisTokenStore implements TokenStore {
       ...(account.issuedAt === undefined ? {} : { issuedAt: String(account.issuedAt) }),
       ...(account.expiresAt === undefined ? {} : { expiresAt: String(account.expiresAt) }),
     };
+    this.#copies.delete(account.igId);
     await this.#o.client.multi().del(key).hSet(key, fields).exec();
     // A separate command, not in the MULTI: the set and the hash may sit on different cluster slots.
     await this.#o.client.sAdd(this.#setKey(), account.igId);
   }
 
   async setStatus(igId: string, status: AccountStatus): Promise<void> {
+    this.#copies.delete(igId);
     await this.#setIfExists(igId, ['status', status]);
   }
 
@@ -93,6 +139,7 @@ export class RedisTokenStore implements TokenStore {
     issuedAt: number,
     expiresAt: number,
   ): Promise<void> {
+    this.#copies.delete(igId);
     await this.#setIfExists(igId, [
       'token',
       encryptToken(accessToken, this.#o.keys),

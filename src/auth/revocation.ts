@@ -1,3 +1,4 @@
+import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
 
 /**
@@ -70,9 +71,19 @@ export class RedisRevocations implements Revocations {
   }
 }
 
+/** How long revocation checks fail open while the store is unreachable (see `CachedRevocations`). */
+export const REVOCATION_FAIL_OPEN_MS = 60_000;
+
 export interface CachedRevocationsOptions {
   /** How long a "not revoked" answer is kept, in ms. Default 1000. */
   readonly ttlMs?: number;
+  /**
+   * How long, from the first check that failed, an unreachable store answers "not revoked"
+   * before checks fail (rethrow). Default `REVOCATION_FAIL_OPEN_MS` (60 s).
+   */
+  readonly failOpenMs?: number;
+  /** Told once per outage that checks fail open. */
+  readonly logger?: Logger;
   /** The clock cached answers expire by. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -81,36 +92,69 @@ export interface CachedRevocationsOptions {
  * Remembers for `ttlMs` (default 1 s) that a session is not revoked, so that a subscription's
  * check on every event does not cost a Redis call per subscriber. A revocation made through it
  * takes effect here at once, on other instances within `ttlMs`.
+ *
+ * While the store is unreachable (a Redis blip), checks **fail open** for `failOpenMs` (60 s)
+ * from the first one that failed, so that live subscriptions outlast the blip: a session this
+ * instance saw revoked stays revoked, any other reads as not revoked. Past that, checks reject
+ * with the store's error (fail closed) until it answers again, which ends the outage.
  */
 export class CachedRevocations implements Revocations {
   readonly #inner: Revocations;
   readonly #ttlMs: number;
+  readonly #failOpenMs: number;
+  readonly #logger: Logger | undefined;
   readonly #now: () => number;
   readonly #valid = new Map<string, number>();
+  /** Sessions seen revoked, until when: they stay revoked while the store is unreachable. */
+  readonly #revoked = new Map<string, number>();
+  /** When the first check of the current outage failed; null while the store answers. */
+  #failingSince: number | null = null;
 
   constructor(inner: Revocations, options: CachedRevocationsOptions = {}) {
     this.#inner = inner;
     this.#ttlMs = options.ttlMs ?? 1000;
+    this.#failOpenMs = options.failOpenMs ?? REVOCATION_FAIL_OPEN_MS;
+    this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
   }
 
   async revoke(sid: string, ttlMs: number): Promise<void> {
     this.#valid.delete(sid);
+    this.#remember(this.#revoked, sid, this.#now() + ttlMs);
     await this.#inner.revoke(sid, ttlMs);
   }
 
   async isRevoked(sid: string): Promise<boolean> {
     const now = this.#now();
     if ((this.#valid.get(sid) ?? 0) > now) return false;
-    const revoked = await this.#inner.isRevoked(sid);
-    if (!revoked) {
-      if (this.#valid.size > 100_000) this.#valid.clear();
-      this.#valid.set(sid, now + this.#ttlMs);
+    let revoked: boolean;
+    try {
+      revoked = await this.#inner.isRevoked(sid);
+    } catch (error) {
+      if ((this.#revoked.get(sid) ?? 0) > now) return true;
+      if (this.#failingSince === null) {
+        this.#failingSince = now;
+        this.#logger?.warn(
+          { err: error, failOpenMs: this.#failOpenMs },
+          'session revocations unreachable: sessions are taken as not revoked for at most failOpenMs',
+        );
+      }
+      if (now - this.#failingSince < this.#failOpenMs) return false;
+      throw error;
     }
+    this.#failingSince = null;
+    // How long it stays revoked is the store's to know: remembered until the map is cleared.
+    if (revoked) this.#remember(this.#revoked, sid, Number.POSITIVE_INFINITY);
+    else this.#remember(this.#valid, sid, now + this.#ttlMs);
     return revoked;
   }
 
   useOnce(id: string, ttlMs: number): Promise<boolean> {
     return this.#inner.useOnce(id, ttlMs);
+  }
+
+  #remember(map: Map<string, number>, sid: string, until: number): void {
+    if (map.size > 100_000) map.clear();
+    map.set(sid, until);
   }
 }

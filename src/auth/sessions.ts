@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
-import { unauthenticated } from '../errors.ts';
+import { serviceUnavailable, unauthenticated } from '../errors.ts';
 import { bearerToken, cookies } from '../http.ts';
+import { isRedisOutage } from '../redis.ts';
 import { atTime } from '../timers.ts';
 import { type Session, SessionError, sessionVerifier } from './jwt.ts';
 import type { Revocations } from './revocation.ts';
@@ -13,7 +14,10 @@ export const SESSION_COOKIE = 'igql_session';
 export interface Sessions {
   /** Verifies a token of either kind (igql's own, or the identity provider's). */
   readonly verify: (token: string) => Promise<Session>;
-  /** A verified session that was not revoked; throws UNAUTHENTICATED otherwise. */
+  /**
+   * A verified session that was not revoked; throws UNAUTHENTICATED otherwise, and
+   * SERVICE_UNAVAILABLE (503) when Redis stays unreachable past the fail-open time.
+   */
   fromToken(token: string): Promise<Session>;
   /** HTTP and SSE: `Authorization: Bearer`, else the `igql_session` cookie; null without either. */
   fromRequest(req: IncomingMessage | undefined): Promise<Session | null>;
@@ -25,7 +29,11 @@ export interface Sessions {
     params: Readonly<Record<string, unknown>>,
     request: IncomingMessage,
   ): Promise<Session | null>;
-  /** Not expired and not revoked: subscriptions check it for every event. */
+  /**
+   * Not expired and not revoked: subscriptions check it for every event. While Redis is
+   * unreachable the revocation check fails open (`REVOCATION_FAIL_OPEN_MS`), then rejects with
+   * SERVICE_UNAVAILABLE.
+   */
   stillValid(session: Session | null): Promise<boolean>;
   /** Closes the socket with 4403 when its session expires or is revoked (checked every `checkMs`). */
   watch(socket: WebSocket, session: Session, checkMs: number): void;
@@ -44,11 +52,20 @@ export function createSessions(
   );
   const revoked = async (session: Session) =>
     session.sid !== null && (await revocations.isRevoked(session.sid));
+  /** `revoked`, with a store that stays unreachable past its fail-open time typed for clients. */
+  const checkRevoked = async (session: Session, http: boolean) => {
+    try {
+      return await revoked(session);
+    } catch (error) {
+      if (isRedisOutage(error)) throw serviceUnavailable({ http });
+      throw error;
+    }
+  };
 
   const fromToken = async (token: string): Promise<Session> => {
     try {
       const session = await verify(token);
-      if (await revoked(session)) throw new SessionError('the session was revoked');
+      if (await checkRevoked(session, true)) throw new SessionError('the session was revoked');
       return session;
     } catch (error) {
       if (error instanceof SessionError) throw unauthenticated(`Invalid session: ${error.message}`);
@@ -83,7 +100,11 @@ export function createSessions(
       }
     },
     async stillValid(session) {
-      return session !== null && session.expiresAt.getTime() > now() && !(await revoked(session));
+      return (
+        session !== null &&
+        session.expiresAt.getTime() > now() &&
+        !(await checkRevoked(session, false))
+      );
     },
     watch(socket, session, checkMs) {
       const close = (reason: string) => {

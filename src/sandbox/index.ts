@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import { z } from 'zod';
 import { signSession } from '../auth/jwt.ts';
@@ -17,6 +17,13 @@ export interface Sandbox {
   readonly simulator: Simulator;
   /** Where igql reaches the simulated Instagram: every host is the simulator. */
   readonly upstream: Upstream;
+  /**
+   * The Redis key and channel prefix of this sandbox: `REDIS_PREFIX:sandbox:<simulator id>`,
+   * one per simulator (a random id it gets when first seen here). Instances sharing a simulator
+   * share their state; sandboxes with their own simulators on one Redis never see each other's
+   * tokens, logs or locks.
+   */
+  readonly redisPrefix: string;
   /** `GET /sandbox` and `POST /sandbox/inbound`: no auth, sandbox mode only. */
   readonly routes: Readonly<Record<string, Route>>;
   /** The simulated accounts and their Instagram tokens, for igql's token store. */
@@ -62,6 +69,18 @@ export function sandboxSessionToken(
     jti: sid,
     issuedAt,
   });
+}
+
+const simulatorIds = new WeakMap<Simulator, string>();
+
+/** A simulator's identity for `Sandbox.redisPrefix`: random, the same for every instance using it. */
+function simulatorId(simulator: Simulator): string {
+  let id = simulatorIds.get(simulator);
+  if (!id) {
+    id = randomBytes(6).toString('hex');
+    simulatorIds.set(simulator, id);
+  }
+  return id;
 }
 
 /** The seed of the demo data's ids: the same app secret, the same ids (see config.ts). */
@@ -160,6 +179,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   return {
     simulator,
     upstream: { graphUrl: simulator.url, oauthUrl: simulator.url, tokenUrl: simulator.url },
+    redisPrefix: `${config.redis.prefix}:sandbox:${simulatorId(simulator)}`,
     routes,
     accounts: () =>
       listed().map(({ account, token }) => ({

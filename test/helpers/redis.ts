@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
@@ -14,10 +17,24 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
-async function launch(port: number): Promise<ChildProcess> {
+async function launch(port: number, dir: string): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    // Its working directory is a fresh temporary one: a test that turns persistence on writes
+    // there, never into the repository.
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -46,20 +63,25 @@ async function launch(port: number): Promise<ChildProcess> {
 /** A real `redis-server` of the test's own on a free port, never the shared one on 6379. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  let child = await launch(port);
-  const stop = async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'igql-redis-'));
+  let child = await launch(port, dir);
+  const halt = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     await exited;
+  };
+  const stop = async () => {
+    await halt();
+    rmSync(dir, { recursive: true, force: true });
   };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
     async restart() {
-      await stop();
-      child = await launch(port);
+      await halt();
+      child = await launch(port, dir);
     },
   };
 }
