@@ -1,7 +1,8 @@
 import { channel } from 'node:diagnostics_channel';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from './bus.ts';
-import type { EventLog, LogEntry } from './log.ts';
+import { type EventLog, LOG_START, type LogEntry, READ_PAGE } from './log.ts';
 
 type Listener = (entry: LogEntry) => void;
 
@@ -20,6 +21,10 @@ export interface Subscribed {
 
 const subscribedChannel = channel(SUBSCRIBED_CHANNEL);
 
+/** A log read that failed is tried again after `LOG_RETRY_MS`, `LOG_RETRIES` times (5 s). */
+const LOG_RETRY_MS = 250;
+const LOG_RETRIES = 20;
+
 /**
  * One tail per account and instance: the bus only wakes it, the log says what happened, in log
  * order. Publishes that reach this instance out of order (two instances appending at once) or
@@ -30,6 +35,10 @@ class AccountTail {
   #last: string | null = null;
   #reading: Promise<void> | null = null;
   #again = false;
+  /** Log reads that failed in a row. */
+  #failures = 0;
+  /** What the bus carried since the last read of the log (which may have lost it since). */
+  readonly #carried: LogEntry[] = [];
   readonly #igId: string;
   readonly #log: EventLog;
   readonly #logger: Logger;
@@ -46,30 +55,66 @@ class AccountTail {
       this.#dispatch([entry]);
       return;
     }
+    this.#carried.push(entry);
     if (this.#reading) {
       this.#again = true;
       return;
     }
-    this.#reading = this.#catchUp(entry).finally(() => {
+    this.#reading = this.#catchUp().finally(() => {
       this.#reading = null;
       if (this.#again) {
         this.#again = false;
-        this.wake(entry);
+        const next = this.#carried.pop();
+        if (next) this.wake(next);
       }
     });
   }
 
-  async #catchUp(entry: LogEntry): Promise<void> {
+  async #catchUp(): Promise<void> {
     try {
-      this.#dispatch(await this.#log.readAfter(this.#igId, this.#last ?? entry.cursor));
+      // A page at a time, however far behind the bus left this instance.
+      for (;;) {
+        // Carried before this read, so appended before it: what the read lacks of them, the log
+        // lost (a Redis that came back empty). What comes during the read waits for the next.
+        const known = this.#carried.splice(0);
+        let page: LogEntry[];
+        try {
+          page = await this.#log.readAfter(this.#igId, this.#last ?? LOG_START);
+        } catch (error) {
+          this.#carried.unshift(...known);
+          throw error;
+        }
+        this.#failures = 0;
+        if (page.length >= READ_PAGE) {
+          this.#carried.unshift(...known);
+          this.#dispatch(page);
+          continue;
+        }
+        this.#dispatch(this.#inOrder([...page, ...known]));
+        return;
+      }
     } catch (error) {
-      // The log is unreachable: deliver what the bus carried, in the order it came.
+      // After an outage Redis's connections come back one at a time: while the log is not back
+      // yet, read it again shortly, so that what pub/sub lost meanwhile is not skipped.
+      if (++this.#failures <= LOG_RETRIES) {
+        this.#again = true;
+        await sleep(LOG_RETRY_MS);
+        return;
+      }
+      // The log stays unreachable: deliver what the bus carried, in the order it came.
       this.#logger.warn(
         { err: error, igId: this.#igId },
         'event log unreadable; delivering from the bus',
       );
-      this.#dispatch([entry]);
+      this.#dispatch(this.#inOrder(this.#carried.splice(0)));
     }
+  }
+
+  #inOrder(entries: LogEntry[]): LogEntry[] {
+    const log = this.#log;
+    return entries.sort((x, y) =>
+      log.isAfter(x.cursor, y.cursor) ? 1 : log.isAfter(y.cursor, x.cursor) ? -1 : 0,
+    );
   }
 
   #dispatch(entries: readonly LogEntry[]): void {
@@ -101,37 +146,78 @@ export class LiveEvents {
    * Events of the account after `after` (a cursor a subscriber had), then every new one, until
    * the consumer calls `return()`, which ends it at once, even while it waits for an event (an
    * async generator would wait for the next event first, keeping the listener until then).
+   *
+   * Paced by the consumer: what it has not taken yet is read from the log a page
+   * (`READ_PAGE` events) at a time as it pulls, never the whole log. Live events wait in memory
+   * only while the consumer keeps up: past a page, the stream drops them and reads them back
+   * from the log when the consumer gets there (from a cursor older than the log's window, what
+   * remains of it).
    */
   stream(igId: string, after: string | undefined): AsyncIterableIterator<LogEntry> {
+    const log = this.#log;
+    /** What the consumer takes next, in log order, after every cursor it took. */
     const ready: LogEntry[] = [];
-    const held: LogEntry[] = [];
-    let waiting: ((result: IteratorResult<LogEntry>) => void) | null = null;
-    let backlogRead = false;
-    let done = false;
+    /** The newest cursor in `ready` or taken. */
     let last = after;
-    const push = (entry: LogEntry) => {
-      if (done || (last !== undefined && !this.#log.isAfter(entry.cursor, last))) return;
+    /** The log holds events after `last` that `ready` lacks: read them before live ones. */
+    let behind = after !== undefined;
+    /** Live events that came during a log read (null when none runs), and whether some were dropped. */
+    let held: LogEntry[] | null = null;
+    let heldAll = true;
+    let waiting: ((result: IteratorResult<LogEntry>) => void) | null = null;
+    let done = false;
+    const take = (entry: LogEntry) => {
+      if (last !== undefined && !log.isAfter(entry.cursor, last)) return;
       last = entry.cursor;
-      if (waiting) {
+      ready.push(entry);
+    };
+    const listener: Listener = (entry) => {
+      if (done) return;
+      if (held) {
+        if (held.length < READ_PAGE) held.push(entry);
+        else heldAll = false;
+        return;
+      }
+      // Already in the log: read when the consumer gets there.
+      if (behind) return;
+      if (ready.length >= READ_PAGE) {
+        behind = true;
+        return;
+      }
+      take(entry);
+      const next = waiting && ready.shift();
+      if (waiting && next) {
         const resolve = waiting;
         waiting = null;
-        resolve({ value: entry, done: false });
-      } else ready.push(entry);
+        resolve({ value: next, done: false });
+      }
     };
-    // Live events that come while the backlog is read wait behind it.
-    const listener: Listener = (entry) => (backlogRead ? push(entry) : held.push(entry));
+    /** One page after `last`; caught up once it is short, with the live events of meanwhile. */
+    const readPage = async () => {
+      const came: LogEntry[] = [];
+      held = came;
+      heldAll = true;
+      let page: LogEntry[];
+      try {
+        page = await log.readAfter(igId, last ?? LOG_START);
+      } finally {
+        held = null;
+      }
+      for (const entry of page) take(entry);
+      if (page.length < READ_PAGE && heldAll) {
+        behind = false;
+        for (const entry of came) take(entry);
+      }
+    };
     const started = (async () => {
       await this.#attach(igId, listener);
       if (!done && subscribedChannel.hasSubscribers)
         subscribedChannel.publish({ igId } satisfies Subscribed);
-      if (after !== undefined)
-        for (const entry of await this.#log.readAfter(igId, after)) push(entry);
-      backlogRead = true;
-      for (const entry of held.splice(0)) push(entry);
     })();
     const end = async (): Promise<IteratorResult<LogEntry>> => {
       if (!done) {
         done = true;
+        ready.length = 0;
         waiting?.({ value: undefined, done: true });
         waiting = null;
         await started.catch(() => {});
@@ -146,16 +232,20 @@ export class LiveEvents {
       async next() {
         try {
           await started;
+          for (;;) {
+            const entry = ready.shift();
+            if (entry) return { value: entry, done: false };
+            if (done) return { value: undefined, done: true };
+            if (!behind)
+              return await new Promise<IteratorResult<LogEntry>>((resolve) => {
+                waiting = resolve;
+              });
+            await readPage();
+          }
         } catch (error) {
           await end();
           throw error;
         }
-        const entry = ready.shift();
-        if (entry) return { value: entry, done: false };
-        if (done) return { value: undefined, done: true };
-        return new Promise<IteratorResult<LogEntry>>((resolve) => {
-          waiting = resolve;
-        });
       },
       return: end,
     };

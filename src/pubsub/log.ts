@@ -22,9 +22,10 @@ export interface EventLog {
    */
   append(igId: string, event: InboxEventData): Promise<string>;
   /**
-   * The account's events after `cursor` (exclusive), oldest first, at most `limit` (default:
-   * every one kept). `LOG_START` reads from the oldest kept. Rejects with `InvalidCursorError`
-   * when `cursor` is not one of this log's cursors (it may come from a client).
+   * One page of the account's events after `cursor` (exclusive), oldest first: at most `limit`
+   * (default `READ_PAGE`), never the whole log; read the next page after the last cursor.
+   * `LOG_START` reads from the oldest kept. Rejects with `InvalidCursorError` when `cursor` is
+   * not one of this log's cursors (it may come from a client).
    */
   readAfter(igId: string, cursor: string, limit?: number): Promise<LogEntry[]>;
   /** True when cursor `a` is later than `b`. Throws `InvalidCursorError` for a malformed one. */
@@ -33,8 +34,11 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
-/** A cursor before every event: `readAfter(igId, LOG_START)` reads the whole window. */
+/** A cursor before every event: `readAfter(igId, LOG_START)` reads from the oldest kept. */
 export const LOG_START = '0';
+
+/** Events `readAfter` returns at most by default: the page subscribers replay the log in. */
+export const READ_PAGE = 100;
 
 export class InvalidCursorError extends Error {
   constructor(cursor: string) {
@@ -73,11 +77,16 @@ export class MemoryEventLog implements EventLog {
     return memoryCursor(seq);
   }
 
-  async readAfter(igId: string, cursor: string, limit = Infinity): Promise<LogEntry[]> {
+  async readAfter(igId: string, cursor: string, limit = READ_PAGE): Promise<LogEntry[]> {
     const after = memorySeq(cursor);
     const log = this.logs.get(igId) ?? [];
-    const start = log.findIndex((item) => item.seq > after);
-    if (start === -1) return [];
+    // The first entry after `after`: sequence numbers increase along the buffer.
+    let start = 0;
+    for (let end = log.length; start < end; ) {
+      const mid = (start + end) >>> 1;
+      if ((log[mid]?.seq ?? 0) > after) end = mid;
+      else start = mid + 1;
+    }
     return log.slice(start, start + limit).map((item) => ({
       cursor: memoryCursor(item.seq),
       event: JSON.parse(item.json) as InboxEventData,
@@ -102,7 +111,7 @@ function memorySeq(cursor: string): number {
 
 /**
  * Shared by every instance: one Stream per account, `<prefix>:events:<igId>`, appended with
- * `XADD … MAXLEN ~ maxLen *` and read with `XRANGE (<cursor> +`. A cursor is the entry's stream
+ * `XADD … MAXLEN ~ maxLen *` and read a page at a time with `XRANGE (<cursor> + COUNT n`. A cursor is the entry's stream
  * id (`<ms>-<seq>`). `~` trims whole stream nodes only, so a stream keeps at least `maxLen`
  * entries and up to about a node more (100 by default). The client stays the caller's to close.
  */
@@ -127,12 +136,13 @@ export class RedisEventLog implements EventLog {
     );
   }
 
-  async readAfter(igId: string, cursor: string, limit?: number): Promise<LogEntry[]> {
+  async readAfter(igId: string, cursor: string, limit = READ_PAGE): Promise<LogEntry[]> {
     const [ms, seq] = streamId(cursor);
     // Nothing is after the largest id, and XRANGE refuses an exclusive start there.
     if (ms === U64_MAX && seq === U64_MAX) return [];
-    const options = limit === undefined || limit === Infinity ? undefined : { COUNT: limit };
-    const entries = await this.client.xRange(this.key(igId), `(${cursor}`, '+', options);
+    const entries = await this.client.xRange(this.key(igId), `(${cursor}`, '+', {
+      COUNT: limit,
+    });
     return (entries ?? []).map(({ id, message }) => ({
       cursor: id,
       event: upgradeEvent(JSON.parse(String(message.event)) as InboxEventData),

@@ -11,6 +11,7 @@ import {
   LOG_START,
   type LogEntry,
   MemoryEventLog,
+  READ_PAGE,
   RedisEventLog,
 } from '../../src/pubsub/log.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
@@ -197,6 +198,18 @@ const logs: LogBackend[] = [
   },
 ];
 
+/** Every event after `cursor`, read a page at a time as subscribers do. */
+async function readAll(log: EventLog, igId: string, cursor = LOG_START): Promise<LogEntry[]> {
+  const all: LogEntry[] = [];
+  for (let after = cursor; ; ) {
+    const page = await log.readAfter(igId, after);
+    expect(page.length).toBeLessThanOrEqual(READ_PAGE);
+    all.push(...page);
+    if (page.length < READ_PAGE) return all;
+    after = page.at(-1)?.cursor ?? after;
+  }
+}
+
 describe.each(logs)('EventLog contract: $name', (backend) => {
   const appendAll = async (log: EventLog, events: InboxEventData[]) => {
     const cursors: string[] = [];
@@ -252,6 +265,29 @@ describe.each(logs)('EventLog contract: $name', (backend) => {
     expect(read?.event).toEqual(copy);
   });
 
+  it('reads a page of at most READ_PAGE (100) events, never the whole log', async () => {
+    const log = await backend.log();
+    const events = Array.from({ length: 250 }, (_, i) => event(i + 1));
+    const cursors = await appendAll(log, events);
+    const first = await log.readAfter(IG, LOG_START);
+    expect(READ_PAGE).toBe(100);
+    expect(first).toEqual(events.slice(0, 100).map((e, i) => ({ cursor: cursors[i], event: e })));
+    const second = await log.readAfter(IG, cursors[99] ?? '');
+    expect(second.map((e) => e.cursor)).toEqual(cursors.slice(100, 200));
+    const last = await log.readAfter(IG, cursors[199] ?? '');
+    expect(last.map((e) => e.cursor)).toEqual(cursors.slice(200));
+    expect(await log.readAfter(IG, cursors[0] ?? '', 3)).toEqual(first.slice(1, 4));
+  });
+
+  it('pages through the whole window, each event once, in order', async () => {
+    const log = await backend.log();
+    const events = Array.from({ length: 230 }, (_, i) => event(i + 1));
+    const cursors = await appendAll(log, events);
+    const all = await readAll(log, IG);
+    expect(all).toEqual(events.map((e, i) => ({ cursor: cursors[i], event: e })));
+    expect((await readAll(log, IG, cursors[29])).map((e) => e.cursor)).toEqual(cursors.slice(30));
+  });
+
   it('rejects a malformed cursor', async () => {
     const log = await backend.log();
     await log.append(IG, event(1));
@@ -266,7 +302,7 @@ describe.each(logs)('EventLog contract: $name', (backend) => {
     const log = await backend.log(maxLen);
     const events = Array.from({ length: 250 }, (_, i) => event(i + 1));
     const cursors = await appendAll(log, events);
-    const kept = await log.readAfter(IG, LOG_START);
+    const kept = await readAll(log, IG);
     expect(kept.length).toBeGreaterThanOrEqual(maxLen);
     expect(kept.length).toBeLessThanOrEqual(maxLen + backend.slack);
     expect(kept.length).toBeLessThan(events.length);
@@ -274,7 +310,7 @@ describe.each(logs)('EventLog contract: $name', (backend) => {
     expect(kept).toEqual(
       events.slice(newest).map((e, i) => ({ cursor: cursors[newest + i], event: e })),
     );
-    expect(await log.readAfter(IG, cursors[0] ?? '')).toEqual(kept);
+    expect(await readAll(log, IG, cursors[0])).toEqual(kept);
   });
 });
 
@@ -283,7 +319,7 @@ describe('MemoryEventLog', () => {
     const log = new MemoryEventLog();
     for (let n = 1; n <= 1005; n++) await log.append(IG, event(n));
     await log.append(OTHER, event(1, OTHER));
-    const kept = await log.readAfter(IG, LOG_START);
+    const kept = await readAll(log, IG);
     expect(kept).toHaveLength(1000);
     expect(kept[0]?.event).toEqual(event(6));
     expect(kept.at(-1)?.cursor).toBe('0000000000001005');
