@@ -52,6 +52,14 @@ export interface Config {
   readonly graphiql: boolean;
   /** Answer introspection queries. Default: on where GraphiQL is. */
   readonly introspection: boolean;
+  /**
+   * `APQ` (`on`/`off`, default on): automatic persisted queries; `TRUSTED_DOCUMENTS`: the path of
+   * a JSON file of the only documents that run (then APQ is off). See src/persisted.ts.
+   */
+  readonly persisted: {
+    readonly automatic: boolean;
+    readonly trustedDocuments: string | undefined;
+  };
   /** Bounds on what clients may ask of igql (README: Limits); each refusal is a typed error. */
   readonly limits: Limits;
   readonly sandboxOptions: {
@@ -180,6 +188,8 @@ const env = z.object({
   GRAPHIQL: z.enum(['on', 'off']).optional(),
   INTROSPECTION: z.enum(['on', 'off']).optional(),
   NODE_ENV: optional,
+  APQ: z.enum(['on', 'off']).default('on'),
+  TRUSTED_DOCUMENTS: optional,
   MAX_BODY_BYTES: whole('bytes').default(1_048_576),
   MAX_CONNECTIONS: whole('connections').default(10_000),
   HEADERS_TIMEOUT_MS: whole('milliseconds').default(10_000),
@@ -302,6 +312,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     graphiql,
     introspection: e.INTROSPECTION === undefined ? graphiql : e.INTROSPECTION === 'on',
+    persisted: { automatic: e.APQ === 'on', trustedDocuments: e.TRUSTED_DOCUMENTS },
     limits: {
       bodyBytes: e.MAX_BODY_BYTES,
       connections: e.MAX_CONNECTIONS,

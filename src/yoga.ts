@@ -6,14 +6,20 @@ import {
   createGraphQLError,
   createYoga,
   type GraphiQLOptions,
+  isAsyncIterable,
   maskError,
   type Plugin,
   type YogaServerInstance,
 } from 'graphql-yoga';
 import type { Config } from './config.ts';
+import { createDocumentCaches, MAX_DOCUMENT_LENGTH } from './document-cache.ts';
+import type { ErrorCode } from './errors.ts';
+import { fromOutage } from './errors.ts';
 import type { GraphiQL } from './graphiql/index.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import type { Logger } from './logger.ts';
+import { type PersistedOptions, usePersistedDocuments } from './persisted.ts';
+import { useStreamLimits } from './pubsub/streams.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
@@ -29,7 +35,33 @@ export interface YogaOptions {
   readonly graphiql: () => Promise<GraphiQL>;
   /** What GraphiQL opens with (the sandbox's session and tabs). Default: nothing. */
   readonly graphiqlDefaults?: () => GraphiQLOptions;
+  /** Aborted when igql stops: every subscription then ends (SSE with `event: complete`). */
+  readonly streamsEnd?: AbortSignal;
+  /** Automatic persisted queries and trusted documents. Default: the config's (`APQ`, `TRUSTED_DOCUMENTS`). */
+  readonly persisted?: PersistedOptions;
 }
+
+/**
+ * Yoga's CSRF prevention (GETs and simple bodies need `x-graphql-yoga-csrf`: a browser cannot
+ * send it cross-site without CORS), its refusal typed: 403 with code CSRF_HEADER_REQUIRED.
+ */
+const useCsrfPrevention = (): Plugin => {
+  const yogaCsrf = useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] });
+  return {
+    onRequestParse: (payload) => {
+      try {
+        return yogaCsrf.onRequestParse?.(payload);
+      } catch {
+        throw createGraphQLError(
+          'GET requests and simple bodies need the `x-graphql-yoga-csrf` header (any value)',
+          {
+            extensions: { code: 'CSRF_HEADER_REQUIRED' satisfies ErrorCode, http: { status: 403 } },
+          },
+        );
+      }
+    },
+  };
+};
 
 /**
  * A GET whose `variables` or `extensions` is not JSON is the client's mistake: 400, not the
@@ -87,6 +119,61 @@ const reportedAsInvalid = {
   ],
 };
 
+/**
+ * A document longer than `MAX_DOCUMENT_LENGTH` is refused before it is parsed: comments and long
+ * strings escape armor's token limit. (Bodies are bounded by `MAX_BODY_BYTES`, and what Yoga
+ * keeps parsed by `createDocumentCaches`.)
+ */
+const useBoundedDocuments = (): Plugin => ({
+  onParse: ({ params }) => {
+    const text = typeof params.source === 'string' ? params.source : params.source.body;
+    if (text.length <= MAX_DOCUMENT_LENGTH) return;
+    throw createGraphQLError(`The document is longer than ${MAX_DOCUMENT_LENGTH} characters`, {
+      extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+    });
+  },
+});
+
+/**
+ * Subscriptions end when `signal` aborts (igql is stopping): an SSE stream then closes with a
+ * final `event: complete`, as graphql-sse's protocol does, so that its client resubscribes
+ * (with `after`) instead of seeing its connection cut.
+ */
+const useEndStreamsOn = (signal: AbortSignal): Plugin => ({
+  onSubscribe: () => ({
+    onSubscribeResult: ({ result, setResult }) => {
+      if (isAsyncIterable(result)) setResult(endOnAbort(result, signal));
+    },
+  }),
+});
+
+/** `source`, done as soon as `signal` aborts, even while it waits for its next value. */
+function endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterableIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  let end = (_: IteratorResult<T>) => {};
+  const ended = new Promise<IteratorResult<T>>((resolve) => {
+    end = resolve;
+  });
+  const finish = () => {
+    signal.removeEventListener('abort', finish);
+    end(done);
+    return Promise.resolve(iterator.return?.()).catch(() => undefined);
+  };
+  if (signal.aborted) void finish();
+  else signal.addEventListener('abort', finish, { once: true });
+  return {
+    next: () => Promise.race([iterator.next(), ended]),
+    return: async () => {
+      await finish();
+      return done;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** Every answer varies by `Origin` (CORS), whether the origin was allowed or not. */
 const useVaryOrigin = (): Plugin => ({
   onResponse: ({ response }) => {
@@ -133,6 +220,10 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Bodies are bounded by app.ts as they stream (MAX_BODY_BYTES); this bounds `yoga.fetch`.
+    maxRequestBodySize: config.limits.bodyBytes,
+    // Yoga's own caches keep 2 x 1,024 documents keyed by their text, whatever their size.
+    parserAndValidationCache: createDocumentCaches(),
     // GraphiQL's files are served by igql itself (no CDN: it works offline), hashed, cached and
     // compressed. In sandbox mode it opens ready to use: the demo session in the headers, and
     // example tabs.
@@ -142,9 +233,16 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
     renderGraphiQL: async (options) => (await o.graphiql()).render(options),
     plugins: [
       // GETs and simple bodies need this header: a browser cannot send it cross-site without CORS.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useCsrfPrevention(),
+      usePersistedDocuments(
+        o.persisted ?? {
+          automatic: config.persisted.automatic ? {} : false,
+          trustedDocuments: config.persisted.trustedDocuments,
+        },
+      ),
       useClientErrorsOnGet(),
       useVaryOrigin(),
+      useStreamLimits(config.limits),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       // Depth and cost are the schema's (Pothos complexity, aware of page sizes); armor bounds
       // the rest and hides field suggestions.
@@ -158,6 +256,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       }),
       // After armor, whose parser it wraps.
       useBoundedParse(),
+      useBoundedDocuments(),
+      ...(o.streamsEnd ? [useEndStreamsOn(o.streamsEnd)] : []),
     ],
     // Only an allowed origin is named, never `null` (sandboxed frames, files); others get no
     // CORS headers at all, so a browser keeps their pages away from the answers.
@@ -176,6 +276,9 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
     maskedErrors: {
       isDev: false,
       maskError: (error, message) => {
+        // Redis unreachable: a typed error with retryAfter, never "Unexpected error.".
+        const outage = fromOutage(error);
+        if (outage) return outage;
         const masked = maskError(error, message, false);
         if (masked.message === message) logger.error({ err: error }, 'unexpected error');
         return masked;

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { get as httpGet } from 'node:http';
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningApp, sandboxAccounts, startApp } from './helpers/app.ts';
 import { type RedisServer, startRedis } from './helpers/redis.ts';
+import { openSocket } from './helpers/transports.ts';
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
@@ -135,6 +136,15 @@ describe('igql without Redis', () => {
       headers: { accept: 'application/json' },
     });
     expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({
+      errors: [
+        {
+          message:
+            'GET requests and simple bodies need the `x-graphql-yoga-csrf` header (any value)',
+          extensions: { code: 'CSRF_HEADER_REQUIRED' },
+        },
+      ],
+    });
     const ok = await fetch(`${igql.url}?query=${query}`, {
       headers: { accept: 'application/json', 'x-graphql-yoga-csrf': '1' },
     });
@@ -433,6 +443,22 @@ describe('igql without Redis', () => {
       });
       expect(await closed).toBe(4403);
     }
+  });
+
+  it('closes with 4400 a socket whose client sends a server’s message, and logs no stack', async () => {
+    const stderr = vi.spyOn(console, 'error');
+    for (const frame of [
+      { type: 'next', id: '1', payload: { data: null } },
+      { type: 'error', id: '1', payload: [{ message: 'x' }] },
+      { type: 'connection_ack' },
+    ]) {
+      const socket = await openSocket(igql.url, { connectionParams: { authorization } });
+      await socket.frame('connection_ack');
+      socket.send(frame);
+      expect(await socket.closed).toEqual({ code: 4400, reason: 'Invalid message received' });
+    }
+    expect(stderr).not.toHaveBeenCalled();
+    stderr.mockRestore();
   });
 
   it('refuses a websocket from a foreign origin', async () => {

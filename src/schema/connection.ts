@@ -59,7 +59,23 @@ function decode(cursor: string, arg: string): EdgePosition {
   throw badUserInput(`\`${arg}\` is not a cursor of this connection`, arg);
 }
 
-/** Turns Relay arguments into the Graph page to fetch; `first`/`last` between 1 and 50. */
+/**
+ * Why `last` needs `before`. Instagram lists conversations and messages newest first, with
+ * cursors forward only from the newest: Relay's `last: N` alone means the N oldest, which only a
+ * walk through the whole list finds. That walk is unbounded (a conversation lists every message
+ * id it ever had), each step is a read paced at 2 a second per account, shared by every client
+ * of the account (and `messages(last: 5)` under 25 conversations is 25 such walks), and what it
+ * finds is the oldest messages, which Instagram no longer details (only the 20 newest are). A
+ * gateway should not spend an account's read budget on that: it refuses, before any call, and
+ * says what to use instead. (Answering the first N, as igql did, was wrong data.)
+ */
+export const LAST_NEEDS_BEFORE =
+  '`last` pages back from a cursor and needs `before`: Instagram lists newest first and finds the oldest only by reading the whole list. Use `first` (and `after`) to page from the newest, or `last` with `before` set to a `startCursor` or edge cursor.';
+
+/**
+ * Turns Relay arguments into the Graph page to fetch; `first`/`last` between 1 and 50, `last`
+ * only with `before` ({@link LAST_NEEDS_BEFORE}).
+ */
 export function graphPage(args: ConnectionArgs, defaultSize: number): GraphPageRequest {
   const { first, last, after, before } = args;
   if (first != null && last != null)
@@ -77,7 +93,7 @@ export function graphPage(args: ConnectionArgs, defaultSize: number): GraphPageR
   const backward = last != null || (before != null && first == null);
   const size = (backward ? last : first) ?? defaultSize;
   if (backward) {
-    if (before == null) return { limit: size, drop: 0, size, backward, fromCursor: false };
+    if (before == null) throw badUserInput(LAST_NEEDS_BEFORE, 'last');
     const at = decode(before, 'before');
     // Before edge i: the page before its first item, or the items up to i-1 counted back from its last.
     const drop = at.i === 0 ? 0 : at.n - 1 - at.i;

@@ -13,7 +13,7 @@ import {
   replyWindow,
 } from '../instagram/window.ts';
 import { builder } from './builder.ts';
-import { graphPage, toConnection } from './connection.ts';
+import { type ConnectionArgs, graphPage, toConnection } from './connection.ts';
 import type { Context } from './context.ts';
 import { Message, messageNeeds, toMessage } from './message.ts';
 import { Participant } from './participant.ts';
@@ -43,6 +43,9 @@ export interface ConversationPlan {
 export function conversationPlan(selection: SelectionMap): ConversationPlan {
   const messages = selection.get('messages');
   const args = messages?.args ?? {};
+  // Bad page arguments (`last` without `before` among them) are refused once, before the
+  // conversations are read, rather than once per conversation after.
+  if (messages) graphPage(args as ConnectionArgs, DEFAULT_MESSAGES);
   const prefetchable = messages && args.after == null && args.before == null && args.last == null;
   const first = typeof args.first === 'number' ? args.first : DEFAULT_MESSAGES;
   const needsWindow = selection.has('replyWindow') || selection.has('historyComplete');
@@ -174,7 +177,8 @@ builder.node(Conversation, {
     messages: t.connection(
       {
         type: Message,
-        description: 'Newest first. `first`/`last` between 1 and 50 (default 20).',
+        description:
+          'Newest first. `first`/`last` between 1 and 50 (default 20); `last` pages back from `before` and needs it.',
         resolve: async (c, args, ctx, info) => {
           const request = graphPage(args, DEFAULT_MESSAGES);
           const igsid = otherParticipant(c);

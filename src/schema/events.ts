@@ -330,7 +330,7 @@ builder.objectRef<EventOf<'ACCOUNT_STATUS_CHANGED'>>('AccountStatusChangedEvent'
     reason: t.string({
       nullable: true,
       description:
-        'Why, for a person, such as Instagram’s error message (never a token); null when unknown.',
+        'Why, for a person, in igql’s words (never Instagram’s text, never a token); null when unknown.',
       resolve: (e) => e.event.reason,
     }),
   }),
@@ -426,8 +426,13 @@ function events(
           throw ended();
         }
         if (next.done) return finish();
-        // Checked for every event: the session may have been revoked while subscribed.
-        if (next.value.event.igId !== igId || !(await ctx.stillValid())) {
+        // Checked for every event: the session may have been revoked while subscribed. A check
+        // that cannot be made (Redis unreachable past the fail-open time) ends it as well.
+        const valid = await ctx.stillValid().catch(async (error: unknown) => {
+          await finish();
+          throw error;
+        });
+        if (next.value.event.igId !== igId || !valid) {
           await finish();
           throw ended();
         }
