@@ -82,6 +82,13 @@ export function graphPage(args: ConnectionArgs, defaultSize: number): GraphPageR
     throw badUserInput('Give `first` or `last`, not both', 'first');
   if (after != null && before != null)
     throw badUserInput('Give `after` or `before`, not both', 'after');
+  // Relay allows `first` with `before` (the first N of what comes before): rare, and answering
+  // it as if `before` were absent would be wrong data, as `last` alone was.
+  if (first != null && before != null)
+    throw badUserInput(
+      '`before` pages back with `last`; `first` pages forward with `after`',
+      'before',
+    );
   for (const [name, value] of [
     ['first', first],
     ['last', last],

@@ -82,7 +82,7 @@ const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
     occurredAt: t.field({
       type: 'DateTime',
       description:
-        'When it happened: the webhook’s time (igql’s clock for its own events); 1970-01-01T00:00:00.000Z when the webhook gave none.',
+        'When it happened: the webhook’s time, to the millisecond (igql’s clock for its own events). Webhooks without a time in a sane range are refused at the door.',
       resolve: (e) => new Date(e.event.occurredAt),
     }),
     standby: t.boolean({

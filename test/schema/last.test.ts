@@ -58,6 +58,35 @@ describe('Relay `last` without `before`', () => {
     }
   });
 
+  it('and `first` with `before` is refused too, rather than answered as if `before` were absent', async () => {
+    const page = await gw.query<{ viewer: { conversations: { edges: { cursor: string }[] } } }>(
+      token,
+      '{ viewer { conversations(first: 3) { edges { cursor } } } }',
+    );
+    const before = page.body.data?.viewer.conversations.edges[2]?.cursor;
+    let body: unknown;
+    const calls = await gw.upstreamCalls(async () => {
+      body = (
+        await gw.query(
+          token,
+          `{ viewer { conversations(first: 2, before: "${before}") { nodes { id } } } }`,
+        )
+      ).body;
+    });
+    expect(calls).toBe(0);
+    expect(body).toEqual({
+      data: null,
+      errors: [
+        {
+          message: '`before` pages back with `last`; `first` pages forward with `after`',
+          path: ['viewer', 'conversations'],
+          locations: expect.any(Array),
+          extensions: { code: 'BAD_USER_INPUT', argument: 'before' },
+        },
+      ],
+    });
+  });
+
   it('is refused once for messages under a page of conversations, before reading it', async () => {
     let body: unknown;
     const calls = await gw.upstreamCalls(async () => {
