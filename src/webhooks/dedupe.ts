@@ -2,19 +2,33 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
 
 /**
- * Remembers event identities (`InboxEventBase.identity`) so a redelivered event is published
- * once. Meta retries for up to 36 hours (REFERENCE.md), so keep identities for longer.
+ * What `Deduper.claim` found: `first`, the caller is to store the event (then `confirm` it, or
+ * `forget` it when the store failed); `duplicate`, it was stored already; `pending`, another
+ * delivery claimed it and has not confirmed it yet: it may still fail, so this one must not be
+ * acknowledged (the webhook answers 503 and Meta delivers it again).
+ */
+export type Claim = 'first' | 'duplicate' | 'pending';
+
+/**
+ * Remembers event identities (`InboxEventBase.identity`) so a redelivered event is stored and
+ * published once, in two phases: a short `pending` claim while the event is stored, then `done`
+ * for `DEDUPE_TTL_SECONDS`. A claim whose holder never confirms nor forgets it (its store failed
+ * and so did `forget`, or the instance died) lapses after `DEDUPE_PENDING_SECONDS`: a failed
+ * store never leaves the event taken for a duplicate for longer. The price, when Redis fails
+ * between the store and `confirm`, is an event stored twice (at least once, never lost).
  */
 export interface Deduper {
   /**
-   * True the first time `identity` is seen within the TTL, false for every repeat; of several
-   * concurrent calls for one identity, on any instance, exactly one is true. Rejects when the
-   * store cannot be reached.
+   * Claims `identity`: `first` when nobody holds it (now pending, for the pending TTL); of
+   * several concurrent calls for one identity, on any instance, exactly one is `first`. Rejects
+   * when the store cannot be reached.
    */
-  firstSeen(identity: string): Promise<boolean>;
+  claim(identity: string): Promise<Claim>;
+  /** Marks `identity` stored: every later claim within the TTL is `duplicate`. */
+  confirm(identity: string): Promise<void>;
   /**
-   * Forgets `identity`, so its next delivery is first seen again: for an event that was seen
-   * but could not be stored, whose redelivery must not be taken for a duplicate.
+   * Drops a pending claim of `identity`, so its next delivery is `first` again: for an event
+   * that was claimed but could not be stored. A confirmed identity stays confirmed.
    */
   forget(identity: string): Promise<void>;
 }
@@ -22,9 +36,18 @@ export interface Deduper {
 /** 48 hours: longer than Meta's 36 hours of retries. */
 export const DEDUPE_TTL_SECONDS = 48 * 60 * 60;
 
+/**
+ * 60 seconds: how long a claim stays pending without `confirm` or `forget`. Far above the time
+ * a store takes (milliseconds; Meta itself gives up on a delivery after 20 s), and short enough
+ * that a redelivery of an event whose store failed is soon `first` again.
+ */
+export const DEDUPE_PENDING_SECONDS = 60;
+
 export interface MemoryDeduperOptions {
-  /** How long an identity is remembered, in ms. Default 48 h (`DEDUPE_TTL_SECONDS`). */
+  /** How long a confirmed identity is remembered, in ms. Default 48 h (`DEDUPE_TTL_SECONDS`). */
   readonly ttlMs?: number;
+  /** How long a claim stays pending, in ms. Default 60 s (`DEDUPE_PENDING_SECONDS`). */
+  readonly pendingTtlMs?: number;
   /**
    * Identities kept at most; past it the oldest is forgotten early (a redelivery of it would
    * then pass again). Default 100,000.
@@ -34,67 +57,130 @@ export interface MemoryDeduperOptions {
   readonly now?: () => number;
 }
 
+interface Seen {
+  readonly done: boolean;
+  readonly expiresAt: number;
+}
+
 /** One instance's memory: dedupes within this process only. */
 export class MemoryDeduper implements Deduper {
-  /** identity → expiry; insertion order is expiry order, as every entry gets the same TTL. */
-  private readonly seen = new Map<string, number>();
+  /** identity → state; insertion order (a confirm re-inserts) is nearly expiry order. */
+  private readonly seen = new Map<string, Seen>();
   private readonly ttlMs: number;
+  private readonly pendingTtlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
 
   constructor(options: MemoryDeduperOptions = {}) {
     this.ttlMs = options.ttlMs ?? DEDUPE_TTL_SECONDS * 1000;
+    this.pendingTtlMs = options.pendingTtlMs ?? DEDUPE_PENDING_SECONDS * 1000;
     this.maxEntries = options.maxEntries ?? 100_000;
     this.now = options.now ?? Date.now;
   }
 
-  async firstSeen(identity: string): Promise<boolean> {
+  async claim(identity: string): Promise<Claim> {
     const now = this.now();
-    for (const [key, expiresAt] of this.seen) {
+    // The expired head of the map; one expired behind a live one is caught by `live`.
+    for (const [key, { expiresAt }] of this.seen) {
       if (expiresAt > now) break;
       this.seen.delete(key);
     }
-    if (this.seen.has(identity)) return false;
+    const seen = this.live(identity, now);
+    if (seen) return seen.done ? 'duplicate' : 'pending';
+    this.set(identity, { done: false, expiresAt: now + this.pendingTtlMs });
+    return 'first';
+  }
+
+  async confirm(identity: string): Promise<void> {
+    this.set(identity, { done: true, expiresAt: this.now() + this.ttlMs });
+  }
+
+  async forget(identity: string): Promise<void> {
+    if (this.live(identity, this.now())?.done === false) this.seen.delete(identity);
+  }
+
+  private live(identity: string, now: number): Seen | undefined {
+    const seen = this.seen.get(identity);
+    if (seen && seen.expiresAt <= now) {
+      this.seen.delete(identity);
+      return undefined;
+    }
+    return seen;
+  }
+
+  private set(identity: string, seen: Seen): void {
+    this.seen.delete(identity);
     if (this.seen.size >= this.maxEntries) {
       const oldest = this.seen.keys().next();
       if (!oldest.done) this.seen.delete(oldest.value);
     }
-    this.seen.set(identity, now + this.ttlMs);
-    return true;
-  }
-
-  async forget(identity: string): Promise<void> {
-    this.seen.delete(identity);
+    this.seen.set(identity, seen);
   }
 }
 
+/** `first` after setting the key pending; else what the key holds (`pending`, or done). */
+const CLAIM = `
+local held = redis.call('GET', KEYS[1])
+if not held then
+  redis.call('SET', KEYS[1], 'pending', 'EX', ARGV[1])
+  return 'first'
+end
+if held == 'pending' then return 'pending' end
+return 'duplicate'
+`;
+
+/** Deletes the key only while it is pending: a confirmed identity stays confirmed. */
+const FORGET = `
+if redis.call('GET', KEYS[1]) == 'pending' then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /**
- * Shared by every instance: `SET <prefix>:dedupe:<sha256(identity)> 1 NX EX <ttlSeconds>`, atomic
- * in Redis, so concurrent deliveries to two instances publish once. The client stays the
- * caller's to connect and close.
+ * Shared by every instance: `<prefix>:dedupe:<sha256(identity)>` holds `pending` (EX
+ * `pendingSeconds`) from the claim, a Lua script so that it is atomic in Redis and concurrent
+ * deliveries to two instances store once; then `done` (EX `ttlSeconds`) from the confirm. Any
+ * other value (an older igql wrote `1`) reads as done. The client stays the caller's to connect
+ * and close.
  */
 export class RedisDeduper implements Deduper {
   private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
+  private readonly pendingSeconds: number;
 
-  /** `prefix`: the deployment's key prefix (no default). `ttlSeconds`: default 48 h. */
-  constructor(client: RedisClient, prefix: string, ttlSeconds = DEDUPE_TTL_SECONDS) {
+  /**
+   * `prefix`: the deployment's key prefix (no default). `ttlSeconds`: default 48 h
+   * (`DEDUPE_TTL_SECONDS`). `pendingSeconds`: default 60 s (`DEDUPE_PENDING_SECONDS`).
+   */
+  constructor(
+    client: RedisClient,
+    prefix: string,
+    ttlSeconds = DEDUPE_TTL_SECONDS,
+    pendingSeconds = DEDUPE_PENDING_SECONDS,
+  ) {
     this.client = client;
     this.prefix = prefix;
     this.ttlSeconds = ttlSeconds;
+    this.pendingSeconds = pendingSeconds;
   }
 
-  async firstSeen(identity: string): Promise<boolean> {
-    const reply = await this.client.set(this.key(identity), '1', {
-      condition: 'NX',
+  async claim(identity: string): Promise<Claim> {
+    const reply = await this.client.eval(CLAIM, {
+      keys: [this.key(identity)],
+      arguments: [String(this.pendingSeconds)],
+    });
+    if (reply === 'first' || reply === 'pending' || reply === 'duplicate') return reply;
+    throw new Error(`unexpected dedupe claim reply: ${String(reply)}`);
+  }
+
+  async confirm(identity: string): Promise<void> {
+    await this.client.set(this.key(identity), 'done', {
       expiration: { type: 'EX', value: this.ttlSeconds },
     });
-    return reply === 'OK';
   }
 
   async forget(identity: string): Promise<void> {
-    await this.client.del(this.key(identity));
+    await this.client.eval(FORGET, { keys: [this.key(identity)] });
   }
 
   private key(identity: string): string {

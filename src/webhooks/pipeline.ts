@@ -11,10 +11,23 @@ export interface PipelineOptions {
   readonly log: EventLog;
   readonly bus: EventBus;
   readonly logger: Logger;
-  /** `igql_inbox_events_total{kind,outcome}`: new, duplicate, no_account or bad_time. */
+  /**
+   * `igql_inbox_events_total{kind,outcome}`: new, duplicate, pending, no_account or bad_time.
+   */
   readonly counter: Counter<'kind' | 'outcome'>;
   /** Decides "now" for the latest event time accepted (`isSaneEventTime`). Default `Date.now`. */
   readonly now?: () => number;
+}
+
+/** What `EventPipeline.store` did with a delivery's events. */
+export interface Stored {
+  /** The events stored now, in order: what to publish. */
+  readonly entries: LogEntry[];
+  /**
+   * Events another delivery has claimed and not yet stored (`Deduper.claim` answered
+   * `pending`): not stored here; the webhook answers 503 so that Meta delivers them again.
+   */
+  readonly pending: number;
 }
 
 /**
@@ -30,14 +43,23 @@ export class EventPipeline {
   }
 
   /**
-   * Stores the events not seen before, in order; resolves with what to publish. An event that
-   * names no account, or whose time `isSaneEventTime` refuses, is dropped with a warning and
-   * counted (`no_account`, `bad_time`): the rest are stored, and the webhook is still answered
-   * 200, as Meta would only deliver the same garbage again. Rejects when the log cannot store
-   * them: the webhook then answers 5xx and Meta delivers again.
+   * Stores the events not seen before, in order; resolves with what to publish, and how many
+   * events another delivery holds a claim on (`pending`: not stored here, and not to be
+   * acknowledged, as that delivery may still fail). An event that names no account, or whose
+   * time `isSaneEventTime` refuses, is dropped with a warning and counted (`no_account`,
+   * `bad_time`): the rest are stored, and the webhook is still answered 200, as Meta would only
+   * deliver the same garbage again. Rejects when the log cannot store them: the webhook then
+   * answers 5xx and Meta delivers again.
+   *
+   * Each event is claimed (`Deduper.claim`), appended to its account's log, then confirmed:
+   * from then on a redelivery is a duplicate. An event whose append failed is forgotten (best
+   * effort: when that fails too, its claim lapses after `DEDUPE_PENDING_SECONDS`), so that
+   * Meta's redelivery is not taken for a duplicate. A confirm that fails is logged, not thrown:
+   * the event is stored, and at worst a redelivery after the claim lapsed stores it again.
    */
-  async store(events: readonly InboxEventData[]): Promise<LogEntry[]> {
+  async store(events: readonly InboxEventData[]): Promise<Stored> {
     const entries: LogEntry[] = [];
+    let pending = 0;
     const now = (this.#o.now ?? Date.now)();
     for (const event of events) {
       if (event.igId === '') {
@@ -61,20 +83,31 @@ export class EventPipeline {
         this.#o.counter.inc({ kind, outcome: 'bad_time' });
         continue;
       }
-      if (!(await this.#o.deduper.firstSeen(event.identity))) {
-        this.#o.counter.inc({ kind: event.kind, outcome: 'duplicate' });
+      const claim = await this.#o.deduper.claim(event.identity);
+      if (claim !== 'first') {
+        if (claim === 'pending') pending++;
+        this.#o.counter.inc({ kind: event.kind, outcome: claim });
         continue;
       }
+      let cursor: string;
       try {
-        entries.push({ cursor: await this.#o.log.append(event.igId, event), event });
+        cursor = await this.#o.log.append(event.igId, event);
       } catch (error) {
         // Not stored: forget it, so that Meta's redelivery is not taken for a duplicate.
         await this.#o.deduper.forget(event.identity).catch(() => {});
         throw error;
       }
+      entries.push({ cursor, event });
       this.#o.counter.inc({ kind: event.kind, outcome: 'new' });
+      await this.#o.deduper.confirm(event.identity).catch((error: unknown) => {
+        const { igId, kind, identity } = event;
+        this.#o.logger.warn(
+          { err: error, igId, kind, identity },
+          'could not confirm a stored inbox event; a redelivery after its claim lapses stores it again',
+        );
+      });
     }
-    return entries;
+    return { entries, pending };
   }
 
   /**
@@ -97,9 +130,13 @@ export class EventPipeline {
     return published;
   }
 
-  /** Stores then publishes at once (reconciliation, igql's own events). */
+  /**
+   * Stores then publishes at once (reconciliation, igql's own events). An event another
+   * delivery holds a claim on is left to it: that delivery stores it, or Meta's redelivery (or
+   * the next reconciliation) does.
+   */
   async ingest(events: readonly InboxEventData[]): Promise<LogEntry[]> {
-    const entries = await this.store(events);
+    const { entries } = await this.store(events);
     await this.publish(entries);
     return entries;
   }

@@ -2,11 +2,18 @@ import type { Counter } from 'prom-client';
 import { BodyTooLargeError, json, payloadTooLarge, type Route, readBody } from '../http.ts';
 import type { Logger } from '../logger.ts';
 import { normalise } from './normalise.ts';
-import type { EventPipeline } from './pipeline.ts';
+import type { EventPipeline, Stored } from './pipeline.ts';
 import { verifyChallenge, verifySignature } from './verify.ts';
 
 /** Meta batches up to 1,000 updates a delivery; 1 MiB is far above any real one. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+/**
+ * `Retry-After` of a delivery refused because another delivery of one of its events holds the
+ * claim (`Deduper.claim` answered `pending`): that one usually stores it within milliseconds;
+ * if it fails, its claim lapses after `DEDUPE_PENDING_SECONDS`.
+ */
+export const PENDING_RETRY_AFTER_S = 5;
 
 export interface WebhookRouteOptions {
   readonly appSecret: string;
@@ -25,7 +32,8 @@ export interface WebhookRouteOptions {
 /**
  * `GET /webhooks/instagram`: the subscription handshake. `POST`: a delivery, signed over its raw
  * bytes, stored and published before the 200 (well inside Meta's time-out); 503 when Redis
- * could not take it, so that Meta delivers it again.
+ * could not take it, or when another delivery of one of its events is still storing that event
+ * (with `Retry-After`), so that Meta delivers it again: never a 200 for an event not stored.
  */
 export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
   return {
@@ -76,9 +84,9 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
         json(res, 400, { error: 'body is not JSON' });
         return;
       }
-      let entries: Awaited<ReturnType<EventPipeline['store']>>;
+      let stored: Stored;
       try {
-        entries = await o.pipeline.store(normalise(body));
+        stored = await o.pipeline.store(normalise(body));
       } catch (error) {
         // Not stored: a 5xx makes Meta deliver it again.
         o.deliveries.inc({ outcome: 'store_failed' });
@@ -88,9 +96,22 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
       }
       // Published before the 200: what Meta sees acknowledged has reached the bus, so a Redis
       // that dies now (and may come back empty, without the log) loses nothing acknowledged.
-      if (!(await o.pipeline.publish(entries))) {
+      if (!(await o.pipeline.publish(stored.entries))) {
         o.deliveries.inc({ outcome: 'publish_failed' });
         json(res, 503, { error: 'could not publish the events; retry' });
+        return;
+      }
+      if (stored.pending > 0) {
+        // Another delivery holds the claim and may yet fail: only a redelivery of this one is
+        // sure to find the event stored (a duplicate) or its claim lapsed (stored then).
+        o.deliveries.inc({ outcome: 'pending' });
+        res.writeHead(503, {
+          'content-type': 'application/json; charset=utf-8',
+          'retry-after': String(PENDING_RETRY_AFTER_S),
+        });
+        res.end(
+          JSON.stringify({ error: 'these events are being stored by another delivery; retry' }),
+        );
         return;
       }
       o.deliveries.inc({ outcome: 'accepted' });

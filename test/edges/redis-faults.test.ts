@@ -25,9 +25,10 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { globalId } from '../../src/global-id.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { MemoryEventBus } from '../../src/pubsub/bus.ts';
 import { LiveEvents } from '../../src/pubsub/live.ts';
-import { type EventLog, MemoryEventLog } from '../../src/pubsub/log.ts';
+import { type EventLog, LOG_START, MemoryEventLog, RedisEventLog } from '../../src/pubsub/log.ts';
 import {
   createRedis,
   isRedisOutage,
@@ -39,6 +40,8 @@ import { startSandbox } from '../../src/sandbox/index.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimUser } from '../../src/sandbox/store.ts';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
+import { DEDUPE_TTL_SECONDS, RedisDeduper } from '../../src/webhooks/dedupe.ts';
+import { EventPipeline } from '../../src/webhooks/pipeline.ts';
 import { type RunningApp, sandboxAccounts, startApp } from '../helpers/app.ts';
 import type { GraphQLErrorBody } from '../helpers/gateway.ts';
 import { type RedisServer, startRedis } from '../helpers/redis.ts';
@@ -795,4 +798,79 @@ describe('Redis killed and restarted empty under two instances, webhooks flowing
     for (const mid of everRefused) expect(acked.has(mid)).toBe(true);
     expect(acked.size).toBe(sequence);
   }, 60_000);
+});
+
+// ---- Dedupe across a failed store -------------------------------------------------------------
+
+describe('a webhook store that fails with Redis, and a Redis that comes back with its data', () => {
+  it('refuses the redelivery while the claim is pending, then stores it: never taken for a duplicate', async () => {
+    const server = await startRedis();
+    const redis = createRedis(server.url, silent);
+    try {
+      await redis.client.connect();
+      const IG = '17841400000000001';
+      const now = Date.now();
+      const event: InboxEventData = {
+        kind: 'MESSAGE_RECEIVED',
+        igId: IG,
+        igsid: '5614879045272581',
+        occurredAt: now,
+        identity: `${IG}|MESSAGE_RECEIVED|mid.kept||`,
+        standby: false,
+        message: {
+          mid: 'mid.kept',
+          createdTime: now,
+          detailAvailable: true,
+          from: { igsid: '5614879045272581', username: null },
+          to: [{ igsid: IG, username: null }],
+          text: 'kept',
+          attachments: [],
+          reactions: [],
+          replyTo: null,
+          isUnsupported: false,
+        },
+        quickReplyPayload: null,
+        referral: null,
+        isSelf: false,
+      };
+      const real = new RedisEventLog(redis.client, 'kept');
+      let appends = 0;
+      const log: EventLog = {
+        // Redis stops between the claim and the append, saving its data (the claim with it):
+        // the append and then the forget fail for real.
+        append: async (igId, e) => {
+          if (++appends === 1) await redis.client.sendCommand(['SHUTDOWN', 'SAVE']).catch(() => {});
+          return real.append(igId, e);
+        },
+        readAfter: (igId, cursor, limit) => real.readAfter(igId, cursor, limit),
+        isAfter: (a, b) => real.isAfter(a, b),
+        close: () => real.close(),
+      };
+      const pipeline = new EventPipeline({
+        // A pending claim of 1 s (60 s in production): the test waits it out.
+        deduper: new RedisDeduper(redis.client, 'kept', DEDUPE_TTL_SECONDS, 1),
+        log,
+        bus: new MemoryEventBus(silent),
+        logger: silent,
+        counter: createMetrics().inboxEvents,
+      });
+      await expect(pipeline.store([event])).rejects.toThrow();
+      await server.restart();
+      await redis.ready(10_000);
+      expect(redis.client.isReady).toBe(true);
+      // Meta delivers it again, and again: refused (503) while the failed claim holds, then
+      // stored. Before the claim lapsed on its own, this was a duplicate for 48 h, and lost.
+      for (;;) {
+        const { entries, pending } = await pipeline.store([event]);
+        if (entries.length > 0) break;
+        expect(pending).toBe(1);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await real.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([event]);
+      expect(await pipeline.store([event])).toEqual({ entries: [], pending: 0 });
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
 });

@@ -15,7 +15,13 @@ import {
   RedisEventLog,
 } from '../../src/pubsub/log.ts';
 import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
-import { type Deduper, MemoryDeduper, RedisDeduper } from '../../src/webhooks/dedupe.ts';
+import {
+  DEDUPE_PENDING_SECONDS,
+  DEDUPE_TTL_SECONDS,
+  type Deduper,
+  MemoryDeduper,
+  RedisDeduper,
+} from '../../src/webhooks/dedupe.ts';
 import { type RedisServer, startRedis } from '../helpers/redis.ts';
 
 const logger = createLogger('silent');
@@ -84,15 +90,22 @@ const event = (n: number, igId = IG): InboxEventData => ({
 interface DeduperBackend {
   readonly name: string;
   /** Two dedupers over one store (for Redis: two instances on two connections). */
-  pair(ttlSeconds: number): Promise<{ a: Deduper; b: Deduper; elapse(ms: number): Promise<void> }>;
+  pair(
+    ttlSeconds: number,
+    pendingSeconds?: number,
+  ): Promise<{ a: Deduper; b: Deduper; elapse(ms: number): Promise<void> }>;
 }
 
 const dedupers: DeduperBackend[] = [
   {
     name: 'MemoryDeduper',
-    async pair(ttlSeconds) {
+    async pair(ttlSeconds, pendingSeconds = 60) {
       let now = 1_700_000_000_000;
-      const deduper = new MemoryDeduper({ ttlMs: ttlSeconds * 1000, now: () => now });
+      const deduper = new MemoryDeduper({
+        ttlMs: ttlSeconds * 1000,
+        pendingTtlMs: pendingSeconds * 1000,
+        now: () => now,
+      });
       return {
         a: deduper,
         b: deduper,
@@ -104,11 +117,12 @@ const dedupers: DeduperBackend[] = [
   },
   {
     name: 'RedisDeduper',
-    async pair(ttlSeconds) {
+    async pair(ttlSeconds, pendingSeconds = 60) {
       const prefix = newPrefix();
       return {
-        a: new RedisDeduper(await connect(), prefix, ttlSeconds),
-        b: new RedisDeduper(await connect(), prefix, ttlSeconds),
+        a: new RedisDeduper(await connect(), prefix, ttlSeconds, pendingSeconds),
+        b: new RedisDeduper(await connect(), prefix, ttlSeconds, pendingSeconds),
+        // Redis expires keys on its own clock: the test waits out a TTL of 1 s.
         elapse: (ms) => sleep(ms),
       };
     },
@@ -116,13 +130,16 @@ const dedupers: DeduperBackend[] = [
 ];
 
 describe.each(dedupers)('Deduper contract: $name', (backend) => {
-  it('is true once per identity, false for every repeat', async () => {
+  it('claims first, pending until confirmed, then duplicate, on every instance', async () => {
     const { a, b } = await backend.pair(3600);
-    expect(await a.firstSeen('x')).toBe(true);
-    expect(await a.firstSeen('x')).toBe(false);
-    expect(await b.firstSeen('x')).toBe(false);
-    expect(await b.firstSeen('y')).toBe(true);
-    expect(await a.firstSeen('y')).toBe(false);
+    expect(await a.claim('x')).toBe('first');
+    expect(await a.claim('x')).toBe('pending');
+    expect(await b.claim('x')).toBe('pending');
+    await a.confirm('x');
+    expect(await a.claim('x')).toBe('duplicate');
+    expect(await b.claim('x')).toBe('duplicate');
+    expect(await b.claim('y')).toBe('first');
+    expect(await a.claim('y')).toBe('pending');
   });
 
   it('tells identities apart exactly (react, unreact, react again)', async () => {
@@ -133,37 +150,62 @@ describe.each(dedupers)('Deduper contract: $name', (backend) => {
       `${IG}|REACTION_CHANGED|mid.1|react|3000`,
       `${OTHER}|REACTION_CHANGED|mid.1|react|1000`,
     ];
-    for (const identity of identities) expect(await a.firstSeen(identity)).toBe(true);
-    for (const identity of identities) expect(await a.firstSeen(identity)).toBe(false);
+    for (const identity of identities) expect(await a.claim(identity)).toBe('first');
+    for (const identity of identities) await a.confirm(identity);
+    for (const identity of identities) expect(await a.claim(identity)).toBe('duplicate');
   });
 
-  it('lets exactly one of many concurrent calls on two instances win', async () => {
+  it('lets exactly one of many concurrent claims on two instances win; the rest see it pending', async () => {
     const { a, b } = await backend.pair(3600);
     for (const identity of ['race-1', 'race-2', 'race-3']) {
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).firstSeen(identity)),
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claim(identity)),
       );
-      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(results.filter((r) => r === 'first')).toHaveLength(1);
+      expect(results.filter((r) => r === 'pending')).toHaveLength(19);
     }
   });
 
-  it('forgets an identity when told, on every instance', async () => {
+  it('forgets a pending claim when told, on every instance; never a confirmed one', async () => {
     const { a, b } = await backend.pair(3600);
-    expect(await a.firstSeen('x')).toBe(true);
+    expect(await a.claim('x')).toBe('first');
     await b.forget('x');
-    expect(await b.firstSeen('x')).toBe(true);
-    expect(await a.firstSeen('x')).toBe(false);
+    expect(await b.claim('x')).toBe('first');
+    expect(await a.claim('x')).toBe('pending');
+    await b.confirm('x');
+    await a.forget('x');
+    expect(await a.claim('x')).toBe('duplicate');
     await a.forget('never-seen');
+    expect(await a.claim('never-seen')).toBe('first');
   });
 
-  it('sees an identity again after the TTL', async () => {
-    const { a, b, elapse } = await backend.pair(1);
-    expect(await a.firstSeen('x')).toBe(true);
+  it('confirms an identity whose claim lapsed (the event was stored)', async () => {
+    const { a, b, elapse } = await backend.pair(3600, 1);
+    expect(await a.claim('x')).toBe('first');
+    await elapse(1500);
+    await a.confirm('x');
+    expect(await b.claim('x')).toBe('duplicate');
+  });
+
+  it('lets a claim never confirmed nor forgotten lapse after the pending TTL: first again', async () => {
+    const { a, b, elapse } = await backend.pair(3600, 1);
+    expect(await a.claim('x')).toBe('first');
     await elapse(500);
-    expect(await b.firstSeen('x')).toBe(false);
+    expect(await b.claim('x')).toBe('pending');
+    await elapse(1000);
+    expect(await b.claim('x')).toBe('first');
+    expect(await a.claim('x')).toBe('pending');
+  });
+
+  it('sees a confirmed identity again after the TTL', async () => {
+    const { a, b, elapse } = await backend.pair(1);
+    expect(await a.claim('x')).toBe('first');
+    await a.confirm('x');
+    await elapse(500);
+    expect(await b.claim('x')).toBe('duplicate');
     await elapse(1100);
-    expect(await b.firstSeen('x')).toBe(true);
-    expect(await a.firstSeen('x')).toBe(false);
+    expect(await b.claim('x')).toBe('first');
+    expect(await a.claim('x')).toBe('pending');
   });
 });
 
@@ -488,16 +530,36 @@ describe.each(buses)('EventBus contract: $name', (backend) => {
 // ---- What only Redis has: keys, channels, connections, reconnects --------------------------
 
 describe('Redis implementations', () => {
-  it('RedisDeduper: SET <prefix>:dedupe:<sha256(identity)> 1 NX EX ttl', async () => {
+  it('RedisDeduper: <prefix>:dedupe:<sha256(identity)> pending for 60 s, then done for 48 h', async () => {
     const client = await connect();
     const prefix = newPrefix();
     const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
-    expect(await new RedisDeduper(client, prefix).firstSeen(identity)).toBe(true);
+    const deduper = new RedisDeduper(client, prefix);
     const key = `${prefix}:dedupe:${createHash('sha256').update(identity).digest('hex')}`;
-    expect(await client.get(key)).toBe('1');
+    expect(DEDUPE_PENDING_SECONDS).toBe(60);
+    expect(DEDUPE_TTL_SECONDS).toBe(48 * 3600);
+    expect(await deduper.claim(identity)).toBe('first');
+    expect(await client.get(key)).toBe('pending');
+    const pendingTtl = await client.ttl(key);
+    expect(pendingTtl).toBeGreaterThan(60 - 5);
+    expect(pendingTtl).toBeLessThanOrEqual(60);
+    await deduper.confirm(identity);
+    expect(await client.get(key)).toBe('done');
     const ttl = await client.ttl(key);
     expect(ttl).toBeGreaterThan(48 * 3600 - 5);
     expect(ttl).toBeLessThanOrEqual(48 * 3600);
+  });
+
+  it('RedisDeduper: a key an older igql set (1) reads as a duplicate', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const identity = `${IG}|MESSAGE_RECEIVED|mid.old||`;
+    const key = `${prefix}:dedupe:${createHash('sha256').update(identity).digest('hex')}`;
+    await client.set(key, '1', { expiration: { type: 'EX', value: 3600 } });
+    const deduper = new RedisDeduper(client, prefix);
+    expect(await deduper.claim(identity)).toBe('duplicate');
+    await deduper.forget(identity);
+    expect(await deduper.claim(identity)).toBe('duplicate');
   });
 
   it('RedisEventLog: one stream per account, the stream id as cursor', async () => {
@@ -688,10 +750,12 @@ describe('RedisEventBus during an outage', () => {
 describe('MemoryDeduper', () => {
   it('forgets the oldest identities past maxEntries', async () => {
     const deduper = new MemoryDeduper({ maxEntries: 3 });
-    for (const identity of ['a', 'b', 'c', 'd'])
-      expect(await deduper.firstSeen(identity)).toBe(true);
-    expect(await deduper.firstSeen('d')).toBe(false);
-    expect(await deduper.firstSeen('b')).toBe(false);
-    expect(await deduper.firstSeen('a')).toBe(true);
+    for (const identity of ['a', 'b', 'c', 'd']) {
+      expect(await deduper.claim(identity)).toBe('first');
+      await deduper.confirm(identity);
+    }
+    expect(await deduper.claim('d')).toBe('duplicate');
+    expect(await deduper.claim('b')).toBe('duplicate');
+    expect(await deduper.claim('a')).toBe('first');
   });
 });
