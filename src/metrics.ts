@@ -4,9 +4,9 @@ export interface Metrics {
   readonly registry: Registry;
   /** Every call to Instagram (Graph API, token host), by method, endpoint template, outcome. */
   readonly upstreamRequests: Counter<'method' | 'endpoint' | 'outcome'>;
-  /** Webhook deliveries by outcome: accepted, bad_signature, malformed, too_large, store_failed. */
+  /** Webhook deliveries by outcome: accepted, bad_signature, malformed, too_large, store_failed, publish_failed, pending (another delivery of an event is still being stored: 503). */
   readonly webhookDeliveries: Counter<'outcome'>;
-  /** Inbox events by kind and outcome: new, duplicate, no_account, bad_time. */
+  /** Inbox events by kind and outcome: new, duplicate, pending, no_account, bad_time. */
   readonly inboxEvents: Counter<'kind' | 'outcome'>;
   /** Events webhooks never delivered, found by reconciliation. */
   readonly reconciled: Counter;
@@ -35,7 +35,7 @@ export function createMetrics(): Metrics {
   });
   const inboxEvents = new Counter({
     name: 'igql_inbox_events_total',
-    help: 'Inbox events by kind and outcome (new, duplicate, no_account, bad_time)',
+    help: 'Inbox events by kind and outcome (new, duplicate, pending, no_account, bad_time)',
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });
