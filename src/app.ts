@@ -108,7 +108,7 @@ export function createApp(deps: AppDeps): App {
       config,
       logger,
       services,
-      appId: config.instagram.appId ?? sandbox?.simulator.appId ?? '',
+      appId: config.instagram.appId ?? sandbox?.appId ?? '',
       publicBase: (req) => {
         // Sandbox: a login comes back to the loopback origin it started on (localhost or
         // 127.0.0.1), where its cookie lives.
@@ -213,7 +213,7 @@ export function createApp(deps: AppDeps): App {
       bound.port = (server.address() as AddressInfo).port;
       const wildcard = config.host === '0.0.0.0' || config.host === '::';
       bound.base = `http://${wildcard ? '127.0.0.1' : config.host}:${bound.port}`;
-      sandbox?.deliverWebhooksTo(bound.base);
+      await sandbox?.deliverWebhooksTo(bound.base);
       if (sandbox && config.graphiql) graphiqlDefaults = await sandbox.graphiql(bound.port);
       const reconcileEvery = deps.reconcileIntervalMs ?? 60_000;
       if (reconcileEvery > 0) reconciler.start(reconcileEvery);

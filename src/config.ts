@@ -68,6 +68,15 @@ export interface Config {
     /** Apply Instagram's documented rate limits in the simulator. Default true. */
     readonly rateLimits: boolean;
   };
+  readonly simulator: {
+    /**
+     * `SANDBOX_SIMULATOR_URL`: a simulator started apart (`npm run simulator`) that sandbox mode
+     * uses instead of starting its own. Default: none (the simulator runs inside igql).
+     */
+    readonly url: string | undefined;
+    /** `SIMULATOR_PORT`: where `npm run simulator` listens (on 127.0.0.1); 0 for a free port. Default 4100. */
+    readonly port: number;
+  };
 }
 
 /**
@@ -185,6 +194,13 @@ const env = z.object({
     .transform(Number)
     .default(0),
   SANDBOX_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  SANDBOX_SIMULATOR_URL: url('the base URL `npm run simulator` printed').optional(),
+  SIMULATOR_PORT: z
+    .string()
+    .regex(/^\d+$/, 'expected a port number from 0 to 65535')
+    .transform(Number)
+    .refine((n) => n <= 65535, 'expected a port number from 0 to 65535')
+    .default(4100),
   GRAPHIQL: z.enum(['on', 'off']).optional(),
   INTROSPECTION: z.enum(['on', 'off']).optional(),
   NODE_ENV: optional,
@@ -249,6 +265,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   required('TOKEN_ENCRYPTION_KEYS', 'when INSTAGRAM_APP_ID is set (kid:base64 of 32 bytes)');
   if (!sandbox && e.SESSION_SECRET === undefined && e.JWT_JWKS_URL === undefined) {
     problems.push('SESSION_SECRET: required when INSTAGRAM_APP_ID is set (at least 32 bytes)');
+  }
+  if (!sandbox && e.SANDBOX_SIMULATOR_URL !== undefined) {
+    problems.push('SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID)');
   }
   if (e.JWT_JWKS_URL !== undefined) {
     if (e.JWT_ISSUER === undefined) problems.push('JWT_ISSUER: required with JWT_JWKS_URL');
@@ -325,6 +344,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       upstreamTimeoutMs: e.INSTAGRAM_TIMEOUT_MS,
     },
     sandboxOptions: { latencyMs: e.SANDBOX_LATENCY_MS, rateLimits: e.SANDBOX_RATE_LIMITS === 'on' },
+    simulator: { url: e.SANDBOX_SIMULATOR_URL, port: e.SIMULATOR_PORT },
   });
 }
 

@@ -14,11 +14,21 @@ try {
 /** How long SIGTERM may take: the drain (10 s) and closing Redis; then exit 1. */
 const SHUTDOWN_DEADLINE_MS = 15_000;
 
+/** A simulator apart (SANDBOX_SIMULATOR_URL) that igql cannot use: say why, and exit 1. */
+function exitOnSimulatorLink(error: unknown): never {
+  if ((error as Error | undefined)?.name !== 'SimulatorLinkError') throw error;
+  console.error(`igql: ${(error as Error).message}`);
+  process.exit(1);
+}
+
 const logger = createLogger(config.logLevel);
-// Sandbox mode: the simulated Instagram first, then igql against it. Only sandbox mode loads the
-// simulator: nothing on the production path imports it.
+// Sandbox mode: the simulated Instagram first (in this process, or apart at
+// SANDBOX_SIMULATOR_URL), then igql against it. Only sandbox mode loads the simulator: nothing on
+// the production path imports it.
 const sandbox = config.sandbox
-  ? await (await import('./sandbox/index.ts')).startSandbox({ config, logger })
+  ? await (await import('./sandbox/index.ts'))
+      .startSandbox({ config, logger })
+      .catch(exitOnSimulatorLink)
   : undefined;
 const app = createApp({ config, logger, sandbox });
 let url: string;
@@ -26,7 +36,8 @@ try {
   url = await app.start();
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+  // A simulator apart that fails igql's callback registration: say why; anything else throws.
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') exitOnSimulatorLink(error);
   console.error(
     code === 'EADDRINUSE'
       ? `igql: PORT ${config.port} is already in use on ${config.host}: stop what listens there or set PORT to a free port`

@@ -1,6 +1,5 @@
 import type { GraphiQLOptions } from 'graphql-yoga';
 import { globalId } from '../global-id.ts';
-import type { Store } from './store.ts';
 
 const INBOX = `# The demo inbox: 10 conversations with their 5 newest messages, in one call to the
 # simulated Instagram. Run it with the ▶ button or Ctrl-Enter.
@@ -55,18 +54,16 @@ subscription InboxEvents($accountId: ID!) {
  * the account's live events.
  */
 export function sandboxGraphiQL(options: {
-  readonly store: Store;
   /** A session JWT for the demo accounts. */
   readonly session: string;
-  /** The demo account the tabs use and the customer who wrote last (inside the window). */
+  /** The demo account the tabs use and the IGSID of its customer who wrote last (inside the window). */
   readonly igId: string;
-  readonly customer: string;
+  readonly customerIgsid: string | undefined;
   readonly port: number;
 }): Pick<GraphiQLOptions, 'headers' | 'defaultTabs'> {
-  const { igId, store } = options;
+  const { igId, customerIgsid } = options;
   const headers = JSON.stringify({ authorization: `Bearer ${options.session}` }, null, 2);
   const accountId = globalId.account(igId);
-  const customer = store.userByUsername(igId, options.customer);
   const variables = (value: unknown) => JSON.stringify(value, null, 2);
   return {
     headers,
@@ -77,7 +74,7 @@ export function sandboxGraphiQL(options: {
         variables: variables({
           input: {
             accountId,
-            recipientId: customer ? globalId.participant(igId, customer.igsid) : '',
+            recipientId: customerIgsid ? globalId.participant(igId, customerIgsid) : '',
             text: 'Thanks for your message! We are on it.',
           },
         }),

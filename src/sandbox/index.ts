@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from 'node:crypto';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import { z } from 'zod';
 import { signSession } from '../auth/jwt.ts';
@@ -8,13 +7,25 @@ import { decodeId, globalId } from '../global-id.ts';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { Upstream } from '../services.ts';
-import { type DemoAccount, seedDemo } from './demo.ts';
+import { connectSimulator, SimulatorLinkError } from './control.ts';
+import type { DemoAccount } from './demo.ts';
 import { sandboxGraphiQL } from './graphiql.ts';
-import { seededRandom, withRandom } from './ids.ts';
-import { Simulator } from './simulator.ts';
+import {
+  accountsOf,
+  demoSimulator,
+  inboundMessage,
+  type LinkedAccount,
+  linked,
+  localLink,
+  type SimulatorLink,
+} from './link.ts';
+import type { Simulator } from './simulator.ts';
 
 export interface Sandbox {
-  readonly simulator: Simulator;
+  /** The simulator in this process; undefined when igql uses one apart (SANDBOX_SIMULATOR_URL). */
+  readonly simulator: Simulator | undefined;
+  /** The Meta app id the simulator's OAuth expects as `client_id`. */
+  readonly appId: string;
   /** Where igql reaches the simulated Instagram: every host is the simulator. */
   readonly upstream: Upstream;
   /**
@@ -26,13 +37,17 @@ export interface Sandbox {
   readonly redisPrefix: string;
   /** `GET /sandbox` and `POST /sandbox/inbound`: no auth, sandbox mode only. */
   readonly routes: Readonly<Record<string, Route>>;
-  /** The simulated accounts and their Instagram tokens, for igql's token store. */
+  /**
+   * The simulated accounts and their Instagram tokens, for igql's token store: of a simulator
+   * apart, as it listed them when igql connected.
+   */
   accounts(): StoredAccount[];
   /**
    * Sends the simulator's webhooks to igql at `base` (`<base>/webhooks/instagram`), once igql
-   * listens. A simulator the caller built keeps its own callback.
+   * listens. A simulator the caller built keeps its own callback. A simulator apart has one
+   * callback, as a Meta app does: the igql that registered last gets every webhook.
    */
-  deliverWebhooksTo(base: string): void;
+  deliverWebhooksTo(base: string): Promise<void>;
   /** What GraphiQL opens with: a session for the demo accounts and three example tabs. */
   graphiql(port: number): Promise<Pick<GraphiQLOptions, 'headers' | 'defaultTabs'>>;
   stop(): Promise<void>;
@@ -42,7 +57,10 @@ export interface SandboxOptions {
   readonly config: Config;
   /** Default: a pino logger at `config.logLevel`. */
   readonly logger?: Logger;
-  /** A simulator the caller built, seeded and started (tests); default: a new one with demo data. */
+  /**
+   * A simulator the caller built, seeded and started (tests). Default: the one at
+   * `config.simulator.url` (SANDBOX_SIMULATOR_URL), else a new one with demo data.
+   */
   readonly simulator?: Simulator;
 }
 
@@ -71,77 +89,92 @@ export function sandboxSessionToken(
   });
 }
 
-const simulatorIds = new WeakMap<Simulator, string>();
+const inbound = inboundMessage.extend({ accountId: z.string().min(1) });
 
-/** A simulator's identity for `Sandbox.redisPrefix`: random, the same for every instance using it. */
-function simulatorId(simulator: Simulator): string {
-  let id = simulatorIds.get(simulator);
-  if (!id) {
-    id = randomBytes(6).toString('hex');
-    simulatorIds.set(simulator, id);
-  }
-  return id;
-}
-
-/** The seed of the demo data's ids: the same app secret, the same ids (see config.ts). */
-const demoRandom = (appSecret: string) =>
-  seededRandom(createHmac('sha256', appSecret).update('igql sandbox seed').digest());
-
-const inbound = z.object({
-  accountId: z.string().min(1),
-  from: z
-    .string()
-    .regex(/^[a-z0-9._]{1,30}$/, 'an Instagram username: 1 to 30 of a-z, 0-9, . and _'),
-  text: z
-    .string()
-    .min(1)
-    .refine((t) => Buffer.byteLength(t) <= 1000, 'at most 1000 UTF-8 bytes'),
-});
-
-/** Starts the embedded Instagram simulator (with demo data unless one is given). */
+/**
+ * Starts the sandbox: igql's way to the simulated Instagram. With a simulator given, that one; else
+ * with SANDBOX_SIMULATOR_URL, the simulator running apart there (throws `SimulatorLinkError` when
+ * it cannot be used); else a new simulator in this process, with demo data.
+ */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  let igqlBase: string | undefined;
-  const simulator =
-    options.simulator ??
-    new Simulator({
-      appSecret: config.instagram.appSecret,
-      callbackUrl: () => (igqlBase ? `${igqlBase}/webhooks/instagram` : undefined),
-      latencyMs: config.sandboxOptions.latencyMs,
-      rateLimits: config.sandboxOptions.rateLimits ? undefined : false,
-    });
+  if (!options.simulator && config.simulator.url) {
+    const link = await connectSimulator(config.simulator.url, config.instagram.appSecret);
+    // igql stores these tokens once, at start; `GET /sandbox` asks the simulator every time.
+    const { accounts } = await link.state();
+    logger.info({ graphUrl: link.url }, 'sandbox: using the simulated Instagram running apart');
+    return sandboxOver({ config, link, simulator: undefined, listed: () => accounts });
+  }
+  let callback: string | undefined;
+  let simulator = options.simulator;
   let demo: DemoAccount[] = [];
-  if (!options.simulator) {
-    // Ids and tokens of the demo come from a seed, so that they survive a restart; what is
-    // created afterwards draws from the CSPRNG again and never repeats an earlier run's ids.
-    demo = withRandom(demoRandom(config.instagram.appSecret), () => seedDemo(simulator));
+  if (!simulator) {
+    ({ simulator, demo } = demoSimulator(config, () => callback));
     await simulator.start();
   }
-  logger.info({ graphUrl: simulator.url }, 'sandbox: simulated Instagram is up');
+  const own = simulator;
+  logger.info({ graphUrl: own.url }, 'sandbox: simulated Instagram is up');
   /** The accounts igql stores tokens for: the demo's, or the caller's simulator's. */
-  const listed = () => (demo.length > 0 ? demo : accountsOf(simulator));
+  const listed = () => (demo.length > 0 ? demo : accountsOf(own));
+  const link = localLink(own, listed, (url) => {
+    callback = url;
+  });
+  const sandbox = sandboxOver({
+    config,
+    link,
+    simulator: own,
+    listed: () => listed().map(linked),
+  });
+  return {
+    ...sandbox,
+    async stop() {
+      if (!options.simulator) await own.stop();
+    },
+  };
+}
+
+/** The sandbox over a link: its routes, accounts, callback and GraphiQL defaults. */
+function sandboxOver(options: {
+  readonly config: Config;
+  readonly link: SimulatorLink;
+  readonly simulator: Simulator | undefined;
+  /** The accounts igql stores tokens for. */
+  readonly listed: () => readonly LinkedAccount[];
+}): Sandbox {
+  const { config, link, listed } = options;
+  /** A route that answers 502 when a simulator apart fails it. */
+  const linkRoute =
+    (route: Route): Route =>
+    async (req, res) => {
+      try {
+        await route(req, res);
+      } catch (error) {
+        if (!(error instanceof SimulatorLinkError) || res.headersSent) throw error;
+        json(res, 502, { error: error.message });
+      }
+    };
 
   const routes: Record<string, Route> = {
-    'GET /sandbox': async (_req, res) => {
-      const accounts = listed();
+    'GET /sandbox': linkRoute(async (_req, res) => {
+      const { requests, accounts } = await link.state();
       json(res, 200, {
-        graphUrl: simulator.url,
-        simulator: { requests: simulator.count() },
+        graphUrl: link.url,
+        simulator: { requests },
         accounts: await Promise.all(
-          accounts.map(async ({ account, token }) => ({
+          accounts.map(async (account) => ({
             id: globalId.account(account.igId),
             igId: account.igId,
             username: account.username,
             token: await sandboxSessionToken(config.sessionSecret, `sandbox:${account.username}`, [
               account.igId,
             ]),
-            instagramAccessToken: token.token,
+            instagramAccessToken: account.accessToken,
           })),
         ),
       });
-    },
-    'POST /sandbox/inbound': async (req, res) => {
+    }),
+    'POST /sandbox/inbound': linkRoute(async (req, res) => {
       let body: unknown;
       try {
         body = JSON.parse((await readBody(req, 64 * 1024)).toString());
@@ -161,59 +194,47 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       const { accountId, from, text } = parsed.data;
       const decoded = decodeId(accountId);
-      const account =
-        decoded?.typename === 'Account' ? simulator.store.accounts.get(decoded.igId) : undefined;
-      if (!account) {
+      const sent =
+        decoded?.typename === 'Account' ? await link.inbound(decoded.igId, from, text) : undefined;
+      if (!decoded || !sent) {
         json(res, 404, { error: `no sandbox account ${accountId}` });
         return;
       }
-      const user = simulator.users.userNamed(account.igId, from);
-      const message = simulator.users.sendMessage(account.igId, user.igsid, { text });
       json(res, 202, {
-        mid: message.mid,
-        messageId: globalId.message(account.igId, user.igsid, message.mid),
+        mid: sent.mid,
+        messageId: globalId.message(decoded.igId, sent.igsid, sent.mid),
       });
-    },
+    }),
   };
 
   return {
-    simulator,
-    upstream: { graphUrl: simulator.url, oauthUrl: simulator.url, tokenUrl: simulator.url },
-    redisPrefix: `${config.redis.prefix}:sandbox:${simulatorId(simulator)}`,
+    simulator: options.simulator,
+    appId: link.appId,
+    upstream: { graphUrl: link.url, oauthUrl: link.url, tokenUrl: link.url },
+    redisPrefix: `${config.redis.prefix}:sandbox:${link.id}`,
     routes,
     accounts: () =>
-      listed().map(({ account, token }) => ({
+      listed().map((account) => ({
         igId: account.igId,
-        accessToken: token.token,
+        accessToken: account.accessToken,
         status: 'ACTIVE' as const,
-        issuedAt: token.issuedAt,
-        expiresAt: token.expiresAt,
+        issuedAt: account.issuedAt,
+        expiresAt: account.expiresAt,
       })),
-    deliverWebhooksTo(base) {
-      igqlBase = base;
+    async deliverWebhooksTo(base) {
+      await link.setCallback(`${base}/webhooks/instagram`);
     },
     async graphiql(port) {
-      const igIds = listed().map(({ account }) => account.igId);
+      const igIds = listed().map((account) => account.igId);
+      const igId = igIds[0] ?? '';
       return sandboxGraphiQL({
-        store: simulator.store,
         // The same all day and across restarts: a tab GraphiQL saved keeps working.
         session: await sandboxSessionToken(config.sessionSecret, 'sandbox:graphiql', igIds),
-        igId: igIds[0] ?? '',
-        customer: 'ana.costa',
+        igId,
+        customerIgsid: await link.customer(igId, 'ana.costa'),
         port,
       });
     },
-    async stop() {
-      if (!options.simulator) await simulator.stop();
-    },
+    async stop() {},
   };
-}
-
-function accountsOf(simulator: Simulator): DemoAccount[] {
-  return [...simulator.store.accounts.values()].flatMap((account) => {
-    const token = [...simulator.store.tokens.values()].find(
-      (t) => t.igId === account.igId && t.kind === 'long' && !t.revoked,
-    );
-    return token ? [{ account, token }] : [];
-  });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Route } from '../http.ts';
 import { UserActions } from './actions.ts';
 import { errors, GraphError, tokenErrors } from './errors.ts';
 import { type FieldRequest, parseFields } from './fields.ts';
@@ -117,10 +118,12 @@ export class Simulator {
   latencyMs: number;
   readonly #limiter: RateLimiter;
   readonly #faults: (Fault & { left: number })[] = [];
+  readonly #routes = new Map<string, Route>();
   // A client gone mid-body, or a request target URL cannot parse, rejects `#handle`: drop the
   // connection rather than leave an unhandled rejection that ends the hosting process.
   readonly #server = createServer((req, res) => {
-    this.#handle(req, res).catch(() => res.destroy());
+    const route = this.#routes.get(`${req.method} ${req.url?.split('?')[0]}`);
+    (async () => (route ? route(req, res) : this.#handle(req, res)))().catch(() => res.destroy());
   });
   readonly #hanging = new Set<ServerResponse>();
   #url = '';
@@ -156,7 +159,12 @@ export class Simulator {
   }
 
   async start(port = 0): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject).listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
     this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this.#url;
   }
@@ -166,6 +174,15 @@ export class Simulator {
     for (const res of this.#hanging) res.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /**
+   * Serves `routes` (keyed `METHOD /path`) beside the Graph API: ahead of it, without latency,
+   * faults or rate limits, and outside the request log (the control surface of
+   * `npm run simulator`, src/sandbox/control.ts).
+   */
+  serve(routes: Readonly<Record<string, Route>>): void {
+    for (const [key, route] of Object.entries(routes)) this.#routes.set(key, route);
   }
 
   /** Requests served, optionally only those of one endpoint (`GET /me/conversations`). */

@@ -31,7 +31,7 @@ const closers: (() => unknown)[] = [];
 beforeAll(async () => {
   igql = await startApp();
   shop = (await sandboxAccounts(igql.base))[0] as SandboxAccount;
-  const user = igql.app.sandbox?.simulator.store.userByUsername(shop.igId, 'ana.costa');
+  const user = igql.app.sandbox?.simulator?.store.userByUsername(shop.igId, 'ana.costa');
   ana = globalId.participant(shop.igId, user?.igsid ?? '');
 });
 

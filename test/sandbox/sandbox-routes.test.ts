@@ -114,7 +114,7 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
   it('describes the simulator and the two demo accounts', async () => {
     expect(Object.keys(info)).toEqual(['graphUrl', 'simulator', 'accounts']);
     expect(info.graphUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(info.graphUrl).toBe(igql.app.sandbox?.simulator.url);
+    expect(info.graphUrl).toBe(igql.app.sandbox?.simulator?.url);
     expect(info.graphUrl).toBe(igql.app.upstream.graphUrl);
     expect(typeof info.simulator.requests).toBe('number');
     expect(info.accounts.map((a) => a.username)).toEqual(['northwind.shop', 'lumen.studio']);

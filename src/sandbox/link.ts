@@ -1,0 +1,149 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { type DemoAccount, seedDemo } from './demo.ts';
+import { seededRandom, withRandom } from './ids.ts';
+import { Simulator } from './simulator.ts';
+
+/** A simulated account and its long-lived Instagram token, as igql's sandbox lists it. */
+export interface LinkedAccount {
+  readonly igId: string;
+  readonly username: string;
+  readonly accessToken: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** What the simulator reports at a glance: its request count and its accounts with tokens. */
+export interface SimulatorState {
+  /** Graph API requests served so far. */
+  readonly requests: number;
+  readonly accounts: readonly LinkedAccount[];
+}
+
+/**
+ * Everything igql's sandbox asks of a simulator, the same whether it runs in igql's process
+ * (`localLink`) or apart (`connectSimulator` in control.ts, over the simulator's control surface).
+ */
+export interface SimulatorLink {
+  /** The base URL without version: igql's Graph, OAuth and token host. */
+  readonly url: string;
+  /** The Meta app id its OAuth expects as `client_id`. */
+  readonly appId: string;
+  /** Random, one per simulator: every igql using it shares `REDIS_PREFIX:sandbox:<id>`. */
+  readonly id: string;
+  state(): Promise<SimulatorState>;
+  /** The IGSID of an account's customer, by username; undefined when there is none. */
+  customer(igId: string, username: string): Promise<string | undefined>;
+  /**
+   * A customer (created on first use) writes to the account: the message arrives at the callback
+   * as a webhook. Undefined when the simulator has no such account.
+   */
+  inbound(
+    igId: string,
+    from: string,
+    text: string,
+  ): Promise<{ readonly mid: string; readonly igsid: string } | undefined>;
+  /**
+   * The app's one webhook callback URL, as on Meta: the last registered replaces any earlier, and
+   * each webhook is delivered once, there.
+   */
+  setCallback(url: string): Promise<void>;
+}
+
+/** What a customer may write through `POST /sandbox/inbound`: checked by igql and the simulator. */
+export const inboundMessage = z.object({
+  from: z
+    .string()
+    .regex(/^[a-z0-9._]{1,30}$/, 'an Instagram username: 1 to 30 of a-z, 0-9, . and _'),
+  text: z
+    .string()
+    .min(1)
+    .refine((t) => Buffer.byteLength(t) <= 1000, 'at most 1000 UTF-8 bytes'),
+});
+
+/** The seed of the demo data's ids: the same app secret, the same ids (see config.ts). */
+const demoRandom = (appSecret: string) =>
+  seededRandom(createHmac('sha256', appSecret).update('igql sandbox seed').digest());
+
+/**
+ * A simulator (not started) with the sandbox's demo data, signing webhooks with the app secret and
+ * sending them to `callbackUrl()`: the same ids and tokens for the same app secret.
+ */
+export function demoSimulator(
+  config: Config,
+  callbackUrl: () => string | undefined,
+): { simulator: Simulator; demo: DemoAccount[] } {
+  const simulator = new Simulator({
+    appSecret: config.instagram.appSecret,
+    callbackUrl,
+    latencyMs: config.sandboxOptions.latencyMs,
+    rateLimits: config.sandboxOptions.rateLimits ? undefined : false,
+  });
+  // Ids and tokens of the demo come from a seed, so that they survive a restart; what is
+  // created afterwards draws from the CSPRNG again and never repeats an earlier run's ids.
+  const demo = withRandom(demoRandom(config.instagram.appSecret), () => seedDemo(simulator));
+  return { simulator, demo };
+}
+
+const simulatorIds = new WeakMap<Simulator, string>();
+
+/** A simulator's identity for `SimulatorLink.id`: random, the same for every igql using it. */
+function simulatorId(simulator: Simulator): string {
+  let id = simulatorIds.get(simulator);
+  if (!id) {
+    id = randomBytes(6).toString('hex');
+    simulatorIds.set(simulator, id);
+  }
+  return id;
+}
+
+/** Every account of a simulator with a live long-lived token. */
+export function accountsOf(simulator: Simulator): DemoAccount[] {
+  return [...simulator.store.accounts.values()].flatMap((account) => {
+    const token = [...simulator.store.tokens.values()].find(
+      (t) => t.igId === account.igId && t.kind === 'long' && !t.revoked,
+    );
+    return token ? [{ account, token }] : [];
+  });
+}
+
+/** An account of the simulator's store as the link lists it. */
+export const linked = ({ account, token }: DemoAccount): LinkedAccount => ({
+  igId: account.igId,
+  username: account.username,
+  accessToken: token.token,
+  issuedAt: token.issuedAt,
+  expiresAt: token.expiresAt,
+});
+
+/**
+ * The link to a simulator in this process (started). `listed`: the accounts igql uses;
+ * `setCallback`: where the caller keeps the callback URL its simulator reads.
+ */
+export function localLink(
+  simulator: Simulator,
+  listed: () => readonly DemoAccount[],
+  setCallback: (url: string) => void,
+): SimulatorLink {
+  return {
+    url: simulator.url,
+    appId: simulator.appId,
+    id: simulatorId(simulator),
+    async state() {
+      return { requests: simulator.count(), accounts: listed().map(linked) };
+    },
+    async customer(igId, username) {
+      return simulator.store.userByUsername(igId, username)?.igsid;
+    },
+    async inbound(igId, from, text) {
+      if (!simulator.store.accounts.has(igId)) return undefined;
+      const user = simulator.users.userNamed(igId, from);
+      const message = simulator.users.sendMessage(igId, user.igsid, { text });
+      return { mid: message.mid, igsid: user.igsid };
+    },
+    async setCallback(url) {
+      setCallback(url);
+    },
+  };
+}
