@@ -6,7 +6,11 @@ import type { Logger } from './logger.ts';
 /** What graphql-ws hands to every hook as `ctx.extra`, as its own `ws` adapter does. */
 export interface SocketExtra {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+  /**
+   * The upgrade request, until `onConnect` has answered: an open socket keeps nothing of it
+   * (nor of `connectionParams`, its token included). Later hooks find it undefined.
+   */
+  request: IncomingMessage | undefined;
 }
 
 /** Message types only a server sends: a client sending one breaks the protocol. */
@@ -18,7 +22,9 @@ const SERVER_ONLY = new Set(['connection_ack', 'next', 'error']);
  * "Invalid message received", as the protocol says of any message it does not expect, instead
  * of 4500; and a failure while handling a message is logged as a JSON line, and the client told
  * only "Internal server error", instead of a stack printed to stderr and the error's text sent.
- * Sockets are pinged every `keepAliveMs` and dropped when a pong does not come back in time.
+ * Sockets are pinged every `keepAliveMs` and dropped when a pong does not come back by the next
+ * ping: one interval for every socket, not a timer each. Once `onConnect` has answered, the
+ * upgrade request and `connectionParams` are let go (see `SocketExtra`).
  */
 export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(
   options: ServerOptions<P, SocketExtra>,
@@ -26,20 +32,42 @@ export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(
   logger: Logger,
   keepAliveMs = 12_000,
 ): { dispose(): Promise<void> } {
-  const server = makeServer<P, SocketExtra>(options);
+  const onConnect = options.onConnect;
+  const server = makeServer<P, SocketExtra>({
+    ...options,
+    onConnect: async (ctx) => {
+      try {
+        return await onConnect?.(ctx);
+      } finally {
+        ctx.extra.request = undefined;
+        Object.assign(ctx, { connectionParams: undefined });
+      }
+    },
+  });
   wss.options.handleProtocols = handleProtocols;
+  /** Sockets pinged whose pong has not come back yet. */
+  const unanswered = new WeakSet<WebSocket>();
+  function answered(this: WebSocket) {
+    unanswered.delete(this);
+  }
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (unanswered.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      unanswered.add(socket);
+      socket.ping();
+    }
+  }, keepAliveMs);
+  keepAlive.unref();
   wss.on('connection', (socket, request) => {
+    socket.on('pong', answered);
     socket.once('error', (err) => {
       logger.warn({ err }, 'websocket error');
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
-    let pongWait: NodeJS.Timeout | undefined;
-    const ping = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-      socket.once('pong', () => clearTimeout(pongWait));
-      socket.ping();
-    }, keepAliveMs);
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -66,14 +94,11 @@ export function serveGraphqlWs<P extends Record<string, unknown> | undefined>(
       },
       { socket, request },
     );
-    socket.once('close', (code, reason) => {
-      clearTimeout(pongWait);
-      clearInterval(ping);
-      void closed(code, String(reason));
-    });
+    socket.once('close', (code, reason) => void closed(code, String(reason)));
   });
   return {
     async dispose() {
+      clearInterval(keepAlive);
       for (const client of wss.clients) client.close(1001, 'Going away');
       wss.removeAllListeners();
       await new Promise<void>((resolve, reject) =>

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { serviceUnavailable, unauthenticated } from '../errors.ts';
 import { bearerToken, cookies } from '../http.ts';
 import { isRedisOutage } from '../redis.ts';
-import { atTime } from '../timers.ts';
+import { deadlines } from '../timers.ts';
 import { type Session, SessionError, sessionVerifier } from './jwt.ts';
 import type { Revocations } from './revocation.ts';
 
@@ -35,7 +35,12 @@ export interface Sessions {
    * SERVICE_UNAVAILABLE.
    */
   stillValid(session: Session | null): Promise<boolean>;
-  /** Closes the socket with 4403 when its session expires or is revoked (checked every `checkMs`). */
+  /**
+   * Closes the socket with 4403 when its session expires (at that millisecond) or is revoked
+   * (checked every `checkMs`, once per session whatever its sockets). One schedule serves every
+   * watched socket: the process's `deadlines` for expiry, and one interval, running while any
+   * socket is watched, at the `checkMs` of the first, for revocations.
+   */
   watch(socket: WebSocket, session: Session, checkMs: number): void;
 }
 
@@ -73,6 +78,46 @@ export function createSessions(
     }
   };
 
+  /** Watched sockets and their sessions: one schedule for all of them (see `watch`). */
+  const watched = new Map<WebSocket, { session: Session; cancelExpiry: () => void }>();
+  let revocationCheck: NodeJS.Timeout | undefined;
+  let checking = false;
+  const closeWatched = (socket: WebSocket, reason: string) => {
+    if (socket.readyState === socket.OPEN) socket.close(4403, reason);
+  };
+  function unwatch(this: WebSocket) {
+    const entry = watched.get(this);
+    if (!entry) return;
+    watched.delete(this);
+    entry.cancelExpiry();
+    if (watched.size === 0) {
+      clearInterval(revocationCheck);
+      revocationCheck = undefined;
+    }
+  }
+  /** One revocation check per session (`sid`), however many sockets it has open. */
+  const checkRevocations = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      const bySid = new Map<string, WebSocket[]>();
+      for (const [socket, { session }] of watched) {
+        if (session.sid === null) continue;
+        const sockets = bySid.get(session.sid);
+        if (sockets) sockets.push(socket);
+        else bySid.set(session.sid, [socket]);
+      }
+      await Promise.all(
+        [...bySid].map(async ([sid, sockets]) => {
+          if (await revocations.isRevoked(sid).catch(() => false))
+            for (const socket of sockets) closeWatched(socket, 'Session revoked');
+        }),
+      );
+    } finally {
+      checking = false;
+    }
+  };
+
   return {
     verify,
     fromToken,
@@ -107,18 +152,16 @@ export function createSessions(
       );
     },
     watch(socket, session, checkMs) {
-      const close = (reason: string) => {
-        if (socket.readyState === socket.OPEN) socket.close(4403, reason);
-      };
-      const cancelExpiry = atTime(session.expiresAt.getTime(), () => close('Session expired'));
-      const check = setInterval(async () => {
-        if (await revoked(session).catch(() => false)) close('Session revoked');
-      }, checkMs);
-      check.unref();
-      socket.once('close', () => {
-        cancelExpiry();
-        clearInterval(check);
-      });
+      if (watched.has(socket)) return;
+      const cancelExpiry = deadlines.at(session.expiresAt.getTime(), () =>
+        closeWatched(socket, 'Session expired'),
+      );
+      watched.set(socket, { session, cancelExpiry });
+      socket.on('close', unwatch);
+      if (!revocationCheck) {
+        revocationCheck = setInterval(() => void checkRevocations(), checkMs);
+        revocationCheck.unref();
+      }
     },
   };
 }

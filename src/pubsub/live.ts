@@ -6,6 +6,17 @@ import { type EventLog, LOG_START, type LogEntry, READ_PAGE } from './log.ts';
 
 type Listener = (entry: LogEntry) => void;
 
+/** How a stream that serves many subscribers at once (a subscription group) is told apart. */
+export interface SharedStream {
+  /**
+   * Called once the stream is established, instead of publishing one `Subscribed`: its owner
+   * publishes one per subscriber it serves (`announceSubscribed`).
+   */
+  readonly onEstablished: () => void;
+  /** How many subscribers it serves now, for `LiveEvents.subscribers`. */
+  readonly subscribers: () => number;
+}
+
 /**
  * The `node:diagnostics_channel` on which `LiveEvents` publishes a `Subscribed` each time it
  * establishes a subscriber: its listener attached and the bus subscription confirmed (for Redis,
@@ -21,6 +32,11 @@ export interface Subscribed {
 
 const subscribedChannel = channel(SUBSCRIBED_CHANNEL);
 
+/** Publishes a `Subscribed` for a subscriber of the account, when anyone listens. */
+export function announceSubscribed(igId: string): void {
+  if (subscribedChannel.hasSubscribers) subscribedChannel.publish({ igId } satisfies Subscribed);
+}
+
 /** A log read that failed is tried again after `LOG_RETRY_MS`, `LOG_RETRIES` times (5 s). */
 const LOG_RETRY_MS = 250;
 const LOG_RETRIES = 20;
@@ -31,7 +47,8 @@ const LOG_RETRIES = 20;
  * that pub/sub lost (at-most-once) are still delivered, read from the log.
  */
 class AccountTail {
-  readonly listeners = new Set<Listener>();
+  /** Each listener, with how many subscribers it serves (null: one). */
+  readonly listeners = new Map<Listener, (() => number) | null>();
   #last: string | null = null;
   #reading: Promise<void> | null = null;
   #again = false;
@@ -47,6 +64,11 @@ class AccountTail {
     this.#igId = igId;
     this.#log = log;
     this.#logger = logger;
+  }
+
+  /** The cursor of the last event dispatched to the listeners; null before the first. */
+  get last(): string | null {
+    return this.#last;
   }
 
   wake(entry: LogEntry): void {
@@ -121,7 +143,7 @@ class AccountTail {
     for (const entry of entries) {
       if (this.#last !== null && !this.#log.isAfter(entry.cursor, this.#last)) continue;
       this.#last = entry.cursor;
-      for (const listener of this.listeners) listener(entry);
+      for (const listener of this.listeners.keys()) listener(entry);
     }
   }
 }
@@ -152,8 +174,14 @@ export class LiveEvents {
    * only while the consumer keeps up: past a page, the stream drops them and reads them back
    * from the log when the consumer gets there (from a cursor older than the log's window, what
    * remains of it).
+   *
+   * `shared`: the stream of a subscription group, which serves many subscribers.
    */
-  stream(igId: string, after: string | undefined): AsyncIterableIterator<LogEntry> {
+  stream(
+    igId: string,
+    after: string | undefined,
+    shared?: SharedStream,
+  ): AsyncIterableIterator<LogEntry> {
     const log = this.#log;
     /** What the consumer takes next, in log order, after every cursor it took. */
     const ready: LogEntry[] = [];
@@ -210,9 +238,10 @@ export class LiveEvents {
       }
     };
     const started = (async () => {
-      await this.#attach(igId, listener);
-      if (!done && subscribedChannel.hasSubscribers)
-        subscribedChannel.publish({ igId } satisfies Subscribed);
+      await this.#attach(igId, listener, shared?.subscribers ?? null);
+      if (done) return;
+      if (shared) shared.onEstablished();
+      else announceSubscribed(igId);
     })();
     const end = async (): Promise<IteratorResult<LogEntry>> => {
       if (!done) {
@@ -251,14 +280,18 @@ export class LiveEvents {
     };
   }
 
-  async #attach(igId: string, listener: Listener): Promise<void> {
+  async #attach(
+    igId: string,
+    listener: Listener,
+    subscribers: (() => number) | null,
+  ): Promise<void> {
     let entry = this.#tails.get(igId);
     if (!entry) {
       const tail = new AccountTail(igId, this.#log, this.#logger);
       entry = { tail, unsubscribe: this.#bus.subscribe(igId, (e) => tail.wake(e)) };
       this.#tails.set(igId, entry);
     }
-    entry.tail.listeners.add(listener);
+    entry.tail.listeners.set(listener, subscribers);
     await entry.unsubscribe;
   }
 
@@ -269,6 +302,19 @@ export class LiveEvents {
     if (entry.tail.listeners.size > 0) return;
     this.#tails.delete(igId);
     await (await entry.unsubscribe)();
+  }
+
+  /**
+   * The cursor of the last event this instance dispatched for the account, null when none yet:
+   * every event a stream receives from now on comes after it.
+   */
+  position(igId: string): string | null {
+    return this.#tails.get(igId)?.tail.last ?? null;
+  }
+
+  /** True when the event of cursor `a` came after that of `b` (both the log's). */
+  isAfter(a: string, b: string): boolean {
+    return this.#log.isAfter(a, b);
   }
 
   /** True when `cursor` is one of the log's (a client may send anything). */
@@ -284,7 +330,8 @@ export class LiveEvents {
   /** Subscribers on this instance, for metrics and the benchmark. */
   get subscribers(): number {
     let count = 0;
-    for (const { tail } of this.#tails.values()) count += tail.listeners.size;
+    for (const { tail } of this.#tails.values())
+      for (const served of tail.listeners.values()) count += served ? served() : 1;
     return count;
   }
 }

@@ -3,8 +3,9 @@ import { badUserInput, fromUpstream, notFound, unauthenticated } from '../errors
 import { decodeId } from '../global-id.ts';
 import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
 import type { GraphConversation, GraphList } from '../instagram/graph.ts';
+import { reportExecuted, sharedExecution } from '../pubsub/groups.ts';
 import type { LogEntry } from '../pubsub/log.ts';
-import { atTime } from '../timers.ts';
+import { deadlines } from '../timers.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
@@ -388,10 +389,15 @@ async function customerOf(
   }
 }
 
+/** The error a subscription ends with when its session expires or is revoked. */
+export const subscriptionEnded = () =>
+  unauthenticated('The session expired or was revoked: subscribe again with a new one');
+
 /**
  * The account's events for one subscription: only those `keep` wants, ending with
  * UNAUTHENTICATED when the session expires (even with no event coming: SSE has no other way to
- * learn it) or is revoked. Unsubscribing ends it at once.
+ * learn it) or is revoked. Unsubscribing ends it at once. A subscription group's (see
+ * `sharedExecution`) checks no session: the group checks each of its members'.
  */
 function events(
   ctx: Context,
@@ -402,13 +408,17 @@ function events(
   if (after != null && !ctx.live.isCursor(after)) {
     throw badUserInput('`after` must be a `cursor` of an earlier event', 'after');
   }
-  const ended = () =>
-    unauthenticated('The session expired or was revoked: subscribe again with a new one');
-  const stream = ctx.live.stream(igId, after ?? undefined);
+  const shared = sharedExecution(ctx);
+  const stream = ctx.live.stream(igId, after ?? undefined, shared);
   let cancelExpiry = () => {};
-  const expiry = new Promise<'expired'>((resolve) => {
-    cancelExpiry = atTime(ctx.session?.expiresAt.getTime() ?? 0, () => resolve('expired'));
-  });
+  // One timer for every subscriber's expiry (`deadlines`), not one each.
+  const expiry = shared
+    ? null
+    : new Promise<'expired'>((resolve) => {
+        cancelExpiry = deadlines.at(ctx.session?.expiresAt.getTime() ?? 0, () =>
+          resolve('expired'),
+        );
+      });
   const finish = async (): Promise<IteratorResult<LogEntry>> => {
     cancelExpiry();
     await stream.return?.();
@@ -420,24 +430,28 @@ function events(
     },
     async next() {
       for (;;) {
-        const next = await Promise.race([stream.next(), expiry]);
+        const next = expiry ? await Promise.race([stream.next(), expiry]) : await stream.next();
         if (next === 'expired') {
           await finish();
-          throw ended();
+          throw subscriptionEnded();
         }
         if (next.done) return finish();
         // Checked for every event: the session may have been revoked while subscribed. A check
         // that cannot be made (Redis unreachable past the fail-open time) ends it as well.
-        const valid = await ctx.stillValid().catch(async (error: unknown) => {
-          await finish();
-          throw error;
-        });
+        const valid =
+          shared !== undefined ||
+          (await ctx.stillValid().catch(async (error: unknown) => {
+            await finish();
+            throw error;
+          }));
         if (next.value.event.igId !== igId || !valid) {
           await finish();
-          throw ended();
+          throw subscriptionEnded();
         }
         if (keep(next.value)) {
           ctx.loaders.clear();
+          shared?.executing(next.value.cursor);
+          reportExecuted({ igId, cursor: next.value.cursor, shared: shared !== undefined });
           return next;
         }
       }

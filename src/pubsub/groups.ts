@@ -1,0 +1,334 @@
+import { channel } from 'node:diagnostics_channel';
+import type { WebSocket } from 'ws';
+import type { Session } from '../auth/jwt.ts';
+import { announceSubscribed, type LiveEvents, type SharedStream } from './live.ts';
+
+/**
+ * Subscription groups: the graphql-ws subscribers of one instance that would compute the same
+ * result for every event (the same document, operation, variables and session accounts, live
+ * from now on) share one execution of it. A group subscribes once to the account's live tail,
+ * executes each event once, serialises the result once, and sends the same bytes to each
+ * member in a `next` frame of its own id. Each member's session is checked before anything is
+ * sent to it, once per distinct session and event, however many members share it.
+ */
+
+/**
+ * The `node:diagnostics_channel` on which every execution of a subscription's selection for an
+ * event is reported (`Executed`), shared or not: a seam for tests and the benchmark; nothing is
+ * published while nobody listens.
+ */
+export const EXECUTED_CHANNEL = 'igql:live:executed';
+
+/** The message on `EXECUTED_CHANNEL`. */
+export interface Executed {
+  readonly igId: string;
+  readonly cursor: string;
+  /** Executed once for a group (true), or for one subscriber alone (false). */
+  readonly shared: boolean;
+}
+
+const executedChannel = channel(EXECUTED_CHANNEL);
+
+/** Reports an execution on `EXECUTED_CHANNEL`, when anyone listens. */
+export function reportExecuted(message: Executed): void {
+  if (executedChannel.hasSubscribers) executedChannel.publish(message);
+}
+
+/**
+ * What a group's subscription resolver is told through its context (`sharedExecution`): its
+ * stream serves the group, and which event each result is for. A shared execution checks no
+ * session itself: the group checks each member's.
+ */
+export interface SharedExecution extends SharedStream {
+  /** The event whose result comes next. */
+  executing(cursor: string): void;
+}
+
+const sharedContexts = new WeakMap<object, SharedExecution>();
+
+/** The group a context executes for, if it is a group's. */
+export const sharedExecution = (context: object): SharedExecution | undefined =>
+  sharedContexts.get(context);
+
+/** Marks a context as a group's (see `sharedExecution`). */
+export function markShared(context: object, execution: SharedExecution): void {
+  sharedContexts.set(context, execution);
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * One graphql-ws subscriber of a group: to graphql-ws, an iterator that yields nothing and
+ * settles when the subscriber ends (done, or with the error graphql-ws sends as `error`); the
+ * group sends its `next` frames itself. graphql-ws's `complete` and the socket's close call
+ * `return()`, which leaves the group.
+ */
+export class GroupMember implements AsyncIterableIterator<never> {
+  readonly session: Session;
+  /** Whose members' validity is the same: one check per key and event. */
+  readonly sessionKey: unknown;
+  /**
+   * The last event dispatched before it joined: it takes only later ones. Null once it took
+   * one (every later result is for a later event).
+   */
+  after: string | null = null;
+  /** The start of its `next` frames: `{"id":<id>,"type":"next","payload":`. */
+  readonly #head: string;
+  readonly #socket: WebSocket;
+  #group: { leave(member: GroupMember): void } | null = null;
+  #settle: ((error: unknown) => void) | null = null;
+  #ended: { readonly error: unknown } | null = null;
+
+  constructor(socket: WebSocket, id: string, session: Session) {
+    this.#socket = socket;
+    this.#head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    this.session = session;
+    this.sessionKey =
+      session.sid === null ? session : `${session.sid} ${session.expiresAt.getTime()}`;
+  }
+
+  /** Sends a result the group serialised (nothing once its socket is closing). */
+  deliver(payload: string): void {
+    if (this.#socket.readyState === this.#socket.OPEN)
+      this.#socket.send(`${this.#head}${payload}}`);
+  }
+
+  /** Ends it: done (undefined), or with `error`. */
+  end(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = { error };
+    const group = this.#group;
+    this.#group = null;
+    group?.leave(this);
+    this.#settle?.(error);
+    this.#settle = null;
+  }
+
+  joined(group: { leave(member: GroupMember): void }): void {
+    if (this.#ended) return;
+    this.#group = group;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<never>> {
+    const ended = this.#ended;
+    if (ended)
+      return ended.error === undefined ? Promise.resolve(DONE) : Promise.reject(ended.error);
+    return new Promise((resolve, reject) => {
+      this.#settle = (error) => (error === undefined ? resolve(DONE) : reject(error));
+    });
+  }
+
+  async return(): Promise<IteratorResult<never>> {
+    this.end();
+    return DONE;
+  }
+}
+
+/** What starts a group: its subscription's results, or the one result saying why not. */
+export type GroupSource<R> = AsyncIterable<R> | R;
+
+/** How a group's members are checked and its results serialised. */
+export interface GroupOptions<R> {
+  /** The session is neither expired nor revoked (may reject: Redis away). */
+  readonly stillValid: (session: Session) => Promise<boolean>;
+  /** A result as the `payload` of a graphql-ws `next` frame. */
+  readonly serialise: (result: R) => string;
+  /** The error a member whose session ended is ended with. */
+  readonly sessionEnded: () => unknown;
+}
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+type Started<R> = { readonly failure: R } | null;
+
+/** One shared execution and its members. */
+class Group<R = unknown> {
+  readonly members = new Set<GroupMember>();
+  readonly started: Promise<Started<R>>;
+  readonly #igId: string;
+  readonly #live: LiveEvents;
+  readonly #options: GroupOptions<R>;
+  readonly #forget: () => void;
+  #established = false;
+  #closed = false;
+  /** The event whose result comes next. */
+  #current: string | null = null;
+  #iterator: AsyncIterator<R> | null = null;
+
+  constructor(
+    igId: string,
+    live: LiveEvents,
+    options: GroupOptions<R>,
+    start: (execution: SharedExecution) => Promise<GroupSource<R>>,
+    forget: () => void,
+  ) {
+    this.#igId = igId;
+    this.#live = live;
+    this.#options = options;
+    this.#forget = forget;
+    this.started = this.#start(start);
+    // Awaited by each joining member; nobody may be left to when it fails.
+    this.started.catch(() => {});
+  }
+
+  add(member: GroupMember): void {
+    member.after = this.#live.position(this.#igId);
+    this.members.add(member);
+    member.joined(this);
+    if (this.#established) announceSubscribed(this.#igId);
+  }
+
+  leave(member: GroupMember): void {
+    this.members.delete(member);
+    if (this.members.size === 0) this.#close();
+  }
+
+  async #start(
+    start: (execution: SharedExecution) => Promise<GroupSource<R>>,
+  ): Promise<Started<R>> {
+    let source: GroupSource<R>;
+    try {
+      source = await start({
+        onEstablished: () => {
+          this.#established = true;
+          for (const _ of this.members) announceSubscribed(this.#igId);
+        },
+        subscribers: () => this.members.size,
+        executing: (cursor) => {
+          this.#current = cursor;
+        },
+      });
+    } catch (error) {
+      this.#close();
+      throw error;
+    }
+    if (!isAsyncIterable(source)) {
+      this.#close();
+      return { failure: source };
+    }
+    this.#iterator = source[Symbol.asyncIterator]();
+    if (this.#closed) void this.#iterator.return?.();
+    else void this.#run(this.#iterator);
+    return null;
+  }
+
+  async #run(iterator: AsyncIterator<R>): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || this.#closed) break;
+        await this.#fanOut(next.value);
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    this.#close();
+    for (const member of this.members) member.end(failure?.error);
+  }
+
+  /** Sends one result to every member whose session is valid and that it is for. */
+  async #fanOut(result: R): Promise<void> {
+    const cursor = this.#current;
+    const payload = this.#options.serialise(result);
+    const checks = new Map<unknown, Promise<boolean | { error: unknown }>>();
+    for (const member of this.members) {
+      if (checks.has(member.sessionKey)) continue;
+      checks.set(
+        member.sessionKey,
+        this.#options.stillValid(member.session).catch((error: unknown) => ({ error })),
+      );
+    }
+    const valid = new Map<unknown, boolean | { error: unknown }>();
+    for (const [key, check] of checks) valid.set(key, await check);
+    const live = this.#live;
+    for (const member of this.members) {
+      const ok = valid.get(member.sessionKey);
+      // Joined during the checks: the event was dispatched before it came.
+      if (ok === undefined) continue;
+      if (ok !== true) {
+        member.end(ok === false ? this.#options.sessionEnded() : ok.error);
+        continue;
+      }
+      if (member.after !== null) {
+        if (cursor === null || !live.isAfter(cursor, member.after)) continue;
+        member.after = null;
+      }
+      member.deliver(payload);
+    }
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#forget();
+    void this.#iterator?.return?.();
+  }
+}
+
+/** The subscription groups of one graphql-ws server, by key. */
+export class SubscriptionGroups<R> {
+  readonly #groups = new Map<string, Group<R>>();
+  readonly #options: GroupOptions<R>;
+
+  constructor(options: GroupOptions<R>) {
+    this.#options = options;
+  }
+
+  /** True when a group of `key` runs (or starts), for a subscriber to join. */
+  has(key: string): boolean {
+    return this.#groups.has(key);
+  }
+
+  /**
+   * Adds `member` to the group of `key` (the same document, operation, variables and session
+   * accounts), starting it with `create` when there is none; null when there is none and no
+   * `create`. Resolves with the member once the group runs, or with the result saying why it
+   * could not start (each of its members is sent it); rejects when starting it threw.
+   */
+  join(
+    key: string,
+    igId: string,
+    member: GroupMember,
+    create?: {
+      readonly live: LiveEvents;
+      readonly start: (execution: SharedExecution) => Promise<GroupSource<R>>;
+    },
+  ): Promise<GroupMember | R> | null {
+    let group = this.#groups.get(key);
+    if (!group) {
+      if (!create) return null;
+      const created: Group<R> = new Group(igId, create.live, this.#options, create.start, () => {
+        if (this.#groups.get(key) === created) this.#groups.delete(key);
+      });
+      group = created;
+      this.#groups.set(key, group);
+    }
+    group.add(member);
+    return this.#joined(group, member);
+  }
+
+  async #joined(group: Group<R>, member: GroupMember): Promise<GroupMember | R> {
+    try {
+      const started = await group.started;
+      if (started) {
+        member.end();
+        return started.failure;
+      }
+    } catch (error) {
+      member.end();
+      throw error;
+    }
+    return member;
+  }
+
+  /** Groups running now. */
+  get size(): number {
+    return this.#groups.size;
+  }
+}
