@@ -37,6 +37,8 @@ export class RequestLoaders {
     string,
     { readonly fields: ReadonlySet<string>; readonly data: GraphMessage }
   >();
+  /** Pages primed and not yet indexed into `#messages`, in order. */
+  readonly #primed: { readonly messages: readonly GraphMessage[]; readonly fields: string }[] = [];
 
   constructor(api: InstagramApi, tokens: TokenStore, session: Session | null) {
     this.#api = api;
@@ -54,6 +56,7 @@ export class RequestLoaders {
     this.#nodes.clearAll();
     this.#pages.clear();
     this.#messages.clear();
+    this.#primed.length = 0;
   }
 
   /**
@@ -105,17 +108,23 @@ export class RequestLoaders {
     );
   }
 
-  /** Remembers messages a page returned, so that a `replyTo` among them costs no call. */
+  /**
+   * Remembers messages a page returned, so that a `replyTo` among them costs no call. Indexed
+   * only when a message is looked up: most pages never are.
+   */
   prime(messages: readonly GraphMessage[], fields: string): void {
-    const set = new Set(splitFields(fields));
-    for (const message of messages) {
-      if (message.from !== undefined)
-        this.#messages.set(message.id, { fields: set, data: message });
-    }
+    this.#primed.push({ messages, fields });
   }
 
   /** A message by mid: from a page already read when it carried the fields, else `GET /<mid>`. */
   async message(igId: string, mid: string, fields: string): Promise<GraphMessage> {
+    for (const page of this.#primed.splice(0)) {
+      const set = new Set(splitFields(page.fields));
+      for (const message of page.messages) {
+        if (message.from !== undefined)
+          this.#messages.set(message.id, { fields: set, data: message });
+      }
+    }
     const seen = this.#messages.get(mid);
     if (seen && splitFields(fields).every((f) => seen.fields.has(f))) return seen.data;
     return this.node<GraphMessage>(igId, mid, fields, true);

@@ -133,10 +133,8 @@ builder.node(Account, {
             });
             const messages = plan.needs.messages;
             if (messages) {
-              ctx.loaders.prime(
-                page.data.flatMap((c) => c.messages?.data ?? []),
-                messageFields(messages.fields),
-              );
+              const fields = messageFields(messages.fields);
+              for (const c of page.data) if (c.messages) ctx.loaders.prime(c.messages.data, fields);
             }
             return toConnection(page, request, (c) => toConversation(a.igId, c, plan));
           } catch (error) {

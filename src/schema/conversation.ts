@@ -5,6 +5,7 @@ import {
   type GraphConversation,
   type GraphList,
   type GraphMessage,
+  type GraphUser,
   parseGraphTime,
 } from '../instagram/graph.ts';
 import {
@@ -152,9 +153,14 @@ builder.node(Conversation, {
     participants: t.field({
       type: [Participant],
       description: 'The customer and the account.',
-      resolve: async (c, _args, ctx) => {
-        const list = c.data.participants ?? (await reread(c, ctx, {})).participants;
-        return (list?.data ?? []).map((p) => ({ igId: c.igId, igsid: p.id, username: p.username }));
+      // Not async: what the page already carries resolves at once (a promise a field costs
+      // graphql-js a tick and its object a Promise.all; a page has hundreds of them).
+      resolve: (c, _args, ctx) => {
+        const shape = (list: GraphList<GraphUser> | undefined) =>
+          (list?.data ?? []).map((p) => ({ igId: c.igId, igsid: p.id, username: p.username }));
+        return c.data.participants
+          ? shape(c.data.participants)
+          : reread(c, ctx, {}).then((data) => shape(data.participants));
       },
     }),
     replyWindow: t.field({
@@ -179,7 +185,8 @@ builder.node(Conversation, {
         type: Message,
         description:
           'Newest first. `first`/`last` between 1 and 50 (default 20); `last` pages back from `before` and needs it.',
-        resolve: async (c, args, ctx, info) => {
+        // Not async: the page the conversation was read with resolves at once.
+        resolve: (c, args, ctx, info) => {
           const request = graphPage(args, DEFAULT_MESSAGES);
           const igsid = otherParticipant(c);
           const prefetched =
@@ -192,19 +199,21 @@ builder.node(Conversation, {
               toMessage(c.igId, igsid, fromGraph(m)),
             );
           }
-          const fields = messageFields(messageNeeds(connectionNodes(selectionOf(info))));
-          try {
-            const page = await ctx.loaders.messages(c.igId, c.data.id, {
-              limit: request.limit,
-              after: request.after,
-              before: request.before,
-              fields,
-            });
-            ctx.loaders.prime(page.data, fields);
-            return toConnection(page, request, (m) => toMessage(c.igId, igsid, fromGraph(m)));
-          } catch (error) {
-            throw fromUpstream(error, 'Conversation');
-          }
+          return (async () => {
+            const fields = messageFields(messageNeeds(connectionNodes(selectionOf(info))));
+            try {
+              const page = await ctx.loaders.messages(c.igId, c.data.id, {
+                limit: request.limit,
+                after: request.after,
+                before: request.before,
+                fields,
+              });
+              ctx.loaders.prime(page.data, fields);
+              return toConnection(page, request, (m) => toMessage(c.igId, igsid, fromGraph(m)));
+            } catch (error) {
+              throw fromUpstream(error, 'Conversation');
+            }
+          })();
         },
       },
       {

@@ -71,8 +71,9 @@ builder.objectType(Participant, {
     username: t.string({
       nullable: true,
       description: 'Instagram username.',
-      resolve: async (p, _args, ctx) =>
-        p.username ?? ((await profileField(p, 'username', ctx)) as string | null),
+      // Not async: a username the read carried resolves at once.
+      resolve: (p, _args, ctx) =>
+        p.username ?? (profileField(p, 'username', ctx) as Promise<string | null>),
     }),
     name: t.string({
       nullable: true,
