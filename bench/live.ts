@@ -1,186 +1,262 @@
 /**
- * Live events: webhook-to-subscriber latency across two igql processes sharing a Redis (the
- * webhook posted to A, the subscriber on B), and fan-out to many subscribers on one process.
+ * Live fan-out and idle memory, side by side in one run: a bare `ws` server sending one prebuilt
+ * frame (the floor), a plain Yoga + graphql-ws server (the baseline), igql on one instance, and
+ * igql across two instances through Redis (webhook to A, subscribers on B). Each server runs in
+ * its own process, one at a time; the subscribers run in another (bench/subscribers.ts), over
+ * real sockets, so that their CPU is not the server's.
+ *
+ * For each server, the subscribers grow through `levels` (1, 1,000, 10,000): at each, `events`
+ * events, each timed from the webhook (or publish) until the last subscriber has it, and counted
+ * (every subscriber must have every event). Memory: the server's resident set after a full GC,
+ * at the first level (after its events) and at the last (idle, before its events).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import { type Client, createClient } from 'graphql-ws';
-import WebSocket from 'ws';
-import { signatureHeaders, toMetaJson } from '../src/sandbox/webhooks.ts';
-import { freePort } from '../test/helpers/net.ts';
 import { startRedis } from '../test/helpers/redis.ts';
+import { cpuMs, ROOT, type ServerProcess, type Stats, startServer, stats } from './lib.ts';
+import type { Command, Reply, Trigger } from './subscribers.ts';
 
-const SECRET = 'bench-app-secret';
-const LATENCY_EVENTS = Number(process.env.BENCH_EVENTS ?? 300);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
-const FANOUT_EVENTS = 20;
+export const APP_SECRET = 'bench-app-secret';
+export const SESSION_SECRET = 'bench-session-secret-of-at-least-32-bytes';
 
-interface Stats {
-  readonly p50: number;
-  readonly p99: number;
+/** What igql needs raised for one address to hold 10,000 sockets; everything else as shipped. */
+export const IGQL_ENV = {
+  INSTAGRAM_APP_SECRET: APP_SECRET,
+  SESSION_SECRET,
+  MAX_CONNECTIONS: '100000',
+  MAX_STREAMS_PER_ADDRESS: '100000',
+} as const;
+
+const IGQL_QUERY =
+  'subscription($a: ID!) { messageReceived(accountId: $a) { message { mid text } } }';
+
+export interface FanoutOptions {
+  /** Subscriber counts, growing: default 1, 1,000, 10,000. */
+  readonly levels: readonly number[];
+  /** Timed events per level. Default 20. */
+  readonly events: number;
+  /** How long one event may take to reach everyone. */
+  readonly timeoutMs: number;
+  /** Which servers; default all four. */
+  readonly servers?: readonly ServerName[];
 }
 
-export interface LiveResult {
-  readonly latency: Stats;
-  readonly fanout: Stats & { readonly subscribers: number };
-  readonly rssPerSubscriberKiB: number;
-  readonly rssBeforeMiB: number;
-  readonly rssAfterMiB: number;
-}
+export type ServerName = 'floor' | 'yoga' | 'igql' | 'igql-redis';
 
-const stats = (samples: number[]): Stats => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99) };
+export const SERVER_LABELS: Record<ServerName, string> = {
+  floor: 'bare ws, one prebuilt frame (floor)',
+  yoga: 'plain Yoga + graphql-ws',
+  igql: 'igql, one instance (no Redis)',
+  'igql-redis': 'igql, webhook to A, subscribers on B (Redis)',
 };
 
-async function igql(port: number, redisUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      REDIS_URL: redisUrl,
-      INSTAGRAM_APP_SECRET: SECRET,
-      SANDBOX_RATE_LIMITS: 'off',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  await new Promise<void>((resolve) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('igql is ready')) resolve();
-    });
-  });
-  return child;
+export interface LevelResult {
+  readonly subscribers: number;
+  /** Per event delivered to every subscriber: ms from the trigger to the last one's frame. */
+  readonly latency: Stats;
+  /** Events sent, and subscriber deliveries counted against events × subscribers. */
+  readonly events: number;
+  readonly delivered: number;
+  readonly expected: number;
+  readonly duplicates: number;
+  /** Sockets the server closed, or that failed, during the level. */
+  readonly lost: number;
+  readonly firstError?: string | undefined;
+  /**
+   * CPU ms per event (warm-ups included) of the server the subscribers are on, and of the
+   * subscribers' process: when the subscribers' is near the latency, they are what is measured.
+   */
+  readonly cpuPerEvent: { readonly server: number; readonly subscribers: number };
 }
 
-async function rssMiB(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const bytes = Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0);
-  return bytes / 1024 / 1024;
+export interface ServerResult {
+  readonly server: ServerName;
+  readonly label: string;
+  readonly levels: LevelResult[];
+  /** Subscribers that could not connect or subscribe, and the first reason. */
+  readonly failedToOpen: number;
+  readonly firstOpenError?: string | undefined;
+  readonly memory: {
+    readonly fromSubscribers: number;
+    readonly toSubscribers: number;
+    readonly rssFromBytes: number;
+    readonly rssToBytes: number;
+    /** (rssTo − rssFrom) / (to − from), in KB (1,000 bytes). */
+    readonly perSubscriberKB: number;
+  };
 }
 
-export async function live(): Promise<LiveResult> {
-  const redis = await startRedis();
-  const [portA, portB] = [await freePort(), await freePort()];
-  const a = await igql(portA, redis.url);
-  const b = await igql(portB, redis.url);
-  const baseA = `http://127.0.0.1:${portA}`;
-  const baseB = `http://127.0.0.1:${portB}`;
-  const clients: Client[] = [];
-  try {
-    const sandbox = (await (await fetch(`${baseB}/sandbox`)).json()) as {
-      accounts: { id: string; igId: string; token: string }[];
-    };
-    const account = sandbox.accounts[0];
-    if (!account) throw new Error('no sandbox account');
+interface Setup {
+  readonly url: string;
+  readonly protocol: 'graphql-ws' | 'raw';
+  readonly query?: string;
+  readonly variables?: Record<string, unknown>;
+  readonly session?: { readonly secret: string; readonly igIds: readonly string[] };
+  readonly trigger: Trigger;
+  /** The server whose memory counts: the one the subscribers are on. */
+  readonly server: ServerProcess;
+  stop(): Promise<void>;
+}
 
-    let next = 0;
-    const postWebhook = async () => {
-      const n = next++;
-      const raw = toMetaJson({
-        object: 'instagram',
-        entry: [
-          {
-            time: Date.now(),
-            id: account.igId,
-            messaging: [
-              {
-                sender: { id: '9000000000000001' },
-                recipient: { id: account.igId },
-                timestamp: Date.now(),
-                message: { mid: `bench.${n}`, text: `bench ${n}` },
-              },
-            ],
-          },
-        ],
-      });
-      const res = await fetch(`${baseA}/webhooks/instagram`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...signatureHeaders(raw, SECRET) },
-        body: raw,
-      });
-      if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
-      return `bench.${n}`;
-    };
+/** The sandbox's first demo account, as igql lists it. */
+export async function sandboxAccount(base: string): Promise<{ id: string; igId: string }> {
+  const res = await fetch(`${base}/sandbox`);
+  const { accounts } = (await res.json()) as { accounts: { id: string; igId: string }[] };
+  const account = accounts[0];
+  if (!account) throw new Error('the sandbox lists no account');
+  return account;
+}
 
-    /** Opens a subscriber on B; `arrived` gets each mid with the time it came. */
-    const subscriber = async (arrived: (mid: string) => void) => {
-      const client = createClient({
-        url: `ws://127.0.0.1:${portB}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${account.token}` },
-        lazy: false,
-      });
-      clients.push(client);
-      await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-      client.subscribe<{ messageReceived: { message: { mid: string } } }>(
-        {
-          query: 'subscription($a: ID!) { messageReceived(accountId: $a) { message { mid } } }',
-          variables: { a: account.id },
-        },
-        {
-          next: (v) => v.data && arrived(v.data.messageReceived.message.mid),
-          error: () => {},
-          complete: () => {},
-        },
-      );
-    };
-
-    // 1. Latency: one subscriber on B, webhooks posted to A one at a time.
-    const waiting = new Map<string, () => void>();
-    let counted: (mid: string) => void = () => {};
-    await subscriber((mid) => {
-      waiting.get(mid)?.();
-      counted(mid);
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const latencies: number[] = [];
-    for (let i = 0; i < LATENCY_EVENTS; i++) {
-      const start = performance.now();
-      const arrived = new Promise<void>((resolve) => waiting.set(`bench.${next}`, resolve));
-      await postWebhook();
-      await arrived;
-      latencies.push(performance.now() - start);
-    }
-
-    // 2. Fan-out: many subscribers on B, each event timed until the last one has it.
-    const rssBeforeMiB = await rssMiB(baseB);
-    const counts = new Map<string, number>();
-    const done = new Map<string, () => void>();
-    const total = SUBSCRIBERS + 1;
-    counted = (mid: string) => {
-      const count = (counts.get(mid) ?? 0) + 1;
-      counts.set(mid, count);
-      if (count === total) done.get(mid)?.();
-    };
-    for (let i = 0; i < SUBSCRIBERS; i++) await subscriber((mid) => counted(mid));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const rssAfterMiB = await rssMiB(baseB);
-    const fanout: number[] = [];
-    for (let i = 0; i < FANOUT_EVENTS; i++) {
-      const start = performance.now();
-      const all = new Promise<void>((resolve) => done.set(`bench.${next}`, resolve));
-      await postWebhook();
-      await all;
-      fanout.push(performance.now() - start);
-    }
+async function setup(name: ServerName): Promise<Setup> {
+  if (name === 'floor' || name === 'yoga') {
+    const server = await startServer(name);
     return {
-      latency: stats(latencies),
-      fanout: { ...stats(fanout), subscribers: total },
-      rssPerSubscriberKiB: ((rssAfterMiB - rssBeforeMiB) * 1024) / SUBSCRIBERS,
-      rssBeforeMiB,
-      rssAfterMiB,
+      url: `${server.base.replace('http', 'ws')}${name === 'yoga' ? '/graphql' : '/'}`,
+      protocol: name === 'yoga' ? 'graphql-ws' : 'raw',
+      query: IGQL_QUERY,
+      variables: { a: 'bench' },
+      trigger: { kind: 'publish', url: `${server.base}/publish`, accountId: 'bench' },
+      server,
+      stop: () => server.stop(),
+    };
+  }
+  const redis = name === 'igql-redis' ? await startRedis() : undefined;
+  const simulator = await startServer('npm-simulator', {
+    INSTAGRAM_APP_SECRET: APP_SECRET,
+    SANDBOX_RATE_LIMITS: 'off',
+  });
+  const env = {
+    ...IGQL_ENV,
+    SANDBOX_SIMULATOR_URL: simulator.base,
+    ...(redis ? { REDIS_URL: redis.url } : {}),
+  };
+  const a = await startServer('igql', env);
+  const b = redis ? await startServer('igql', env) : a;
+  const account = await sandboxAccount(b.base);
+  return {
+    url: `${b.base.replace('http', 'ws')}/graphql`,
+    protocol: 'graphql-ws',
+    query: IGQL_QUERY,
+    variables: { a: account.id },
+    session: { secret: SESSION_SECRET, igIds: [account.igId] },
+    trigger: {
+      kind: 'webhook',
+      url: `${a.base}/webhooks/instagram`,
+      appSecret: APP_SECRET,
+      igId: account.igId,
+    },
+    server: b,
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+      await simulator.stop();
+      await redis?.stop();
+    },
+  };
+}
+
+/** The subscribers' process, and one command at a time to it. */
+function subscribersProcess(): {
+  readonly pid: number;
+  run(command: Command): Promise<Reply>;
+  stop(): Promise<void>;
+} {
+  const child: ChildProcess = fork('bench/subscribers.ts', [], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return {
+    pid: child.pid ?? -1,
+    async run(command) {
+      const answer = once(child, 'message');
+      child.send(command);
+      const [reply] = (await answer) as [Reply];
+      return reply;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+async function measure(name: ServerName, options: FanoutOptions): Promise<ServerResult> {
+  const target = await setup(name);
+  const subscribers = subscribersProcess();
+  try {
+    const levels: LevelResult[] = [];
+    let failedToOpen = 0;
+    let firstOpenError: string | undefined;
+    let rssFrom = 0;
+    let rssTo = 0;
+    const first = options.levels[0] ?? 1;
+    const last = options.levels.at(-1) ?? first;
+    for (const total of options.levels) {
+      const opened = await subscribers.run({
+        cmd: 'open',
+        total,
+        url: target.url,
+        protocol: target.protocol,
+        query: target.query,
+        variables: target.variables,
+        session: target.session,
+      });
+      if (opened.type !== 'opened') throw new Error(`expected opened, got ${opened.type}`);
+      failedToOpen += opened.failed;
+      firstOpenError ??= opened.firstError;
+      if (total === last) rssTo = await target.server.rss();
+      const cpu0 = { server: cpuMs(target.server.pid), subscribers: cpuMs(subscribers.pid) };
+      const run = await subscribers.run({
+        cmd: 'events',
+        trigger: target.trigger,
+        count: options.events,
+        timeoutMs: options.timeoutMs,
+      });
+      if (run.type !== 'events') throw new Error(`expected events, got ${run.type}`);
+      const cpu = {
+        server: (cpuMs(target.server.pid) - cpu0.server) / run.triggered,
+        subscribers: (cpuMs(subscribers.pid) - cpu0.subscribers) / run.triggered,
+      };
+      levels.push({
+        subscribers: run.subscribers,
+        latency: stats(run.samples),
+        events: run.delivered.length,
+        delivered: run.delivered.reduce((a, b) => a + b, 0),
+        expected: run.delivered.length * run.subscribers,
+        duplicates: run.duplicates,
+        lost: run.lost,
+        firstError: run.firstError,
+        cpuPerEvent: cpu,
+      });
+      if (total === first) rssFrom = await target.server.rss();
+    }
+    await subscribers.run({ cmd: 'close' });
+    return {
+      server: name,
+      label: SERVER_LABELS[name],
+      levels,
+      failedToOpen,
+      firstOpenError,
+      memory: {
+        fromSubscribers: first,
+        toSubscribers: last,
+        rssFromBytes: rssFrom,
+        rssToBytes: rssTo,
+        perSubscriberKB: last > first ? (rssTo - rssFrom) / (last - first) / 1000 : Number.NaN,
+      },
     };
   } finally {
-    await Promise.all(clients.map((c) => c.dispose()));
-    for (const child of [a, b]) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-    await redis.stop();
+    await subscribers.stop();
+    await target.stop();
   }
+}
+
+/** Every server of `options.servers`, one after the other. */
+export async function fanout(options: FanoutOptions): Promise<ServerResult[]> {
+  const results: ServerResult[] = [];
+  for (const name of options.servers ?? (['floor', 'yoga', 'igql', 'igql-redis'] as const)) {
+    results.push(await measure(name, options));
+  }
+  return results;
 }

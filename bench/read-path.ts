@@ -1,135 +1,208 @@
 /**
- * Read path: upstream requests per query (igql against a naive resolver tree), and the latency
- * igql adds over calling the Graph API directly for the same data. Runs against the simulator.
+ * The read path: upstream requests per query (igql against a naive resolver tree), and the inbox
+ * page (25 conversations × 20 messages) through igql against the same data straight from the
+ * simulator, with the simulator in its own process and `clients` concurrent clients, each
+ * sending its next request when the last answer has been read. Throughput at 0 ms simulated
+ * latency, latency p50/p99 at 50 ms; the two paths take turns in rounds (the order alternating),
+ * so the machine's drift falls on both alike.
  */
 import { performance } from 'node:perf_hooks';
-import { createApp } from '../src/app.ts';
-import { signSession } from '../src/auth/jwt.ts';
-import { loadConfig } from '../src/config.ts';
-import { startSandbox } from '../src/sandbox/index.ts';
-import { Simulator } from '../src/sandbox/simulator.ts';
+import { type Dispatcher, Pool } from 'undici';
+import { cpuMs, PAGE, type Stats, stats } from './lib.ts';
+import { type Stack, startStack } from './stack.ts';
 
-const CONVERSATIONS = 25;
-const MESSAGES = 20;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
+const INBOX = `{ viewer { conversations(first: ${PAGE.conversations}) { nodes { participants { username } messages(first: ${PAGE.messages}) { nodes { text from { username } createdTime } } } } } }`;
+const CONVERSATION = `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: ${PAGE.messages}) { nodes { text from { username } createdTime } } } } }`;
+/** What igql asks the simulator for the inbox query (its `fields=`), asked directly. */
+const DIRECT_FIELDS = `id,participants,messages.limit(${PAGE.messages}){id,created_time,from,message}`;
 
-const INBOX = `{ viewer { conversations(first: ${CONVERSATIONS}) { nodes { participants { username } messages(first: ${MESSAGES}) { nodes { text from { username } createdTime } } } } } }`;
-const PAGE = `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: ${MESSAGES}) { nodes { text from { username } createdTime } } } } }`;
+export interface ReadPathOptions {
+  readonly clients: number;
+  /** Seconds of each turn, and turns per path. */
+  readonly seconds: number;
+  readonly rounds: number;
+  /** The simulated latency of the latency measure. Default 50. */
+  readonly latencyMs?: number;
+}
 
-export interface ReadPathResult {
+export interface PathFigures {
+  readonly requests: number;
+  readonly perSecond: number;
+  readonly latency: Stats;
+  /** CPU ms per request by process: the simulator's, and igql's (on igql's path). */
+  readonly cpuPerRequest: { readonly simulator: number; readonly igql?: number };
+}
+
+export interface ReadPathResult extends ReadPathOptions {
+  /** [query, upstream requests through igql, what a naive resolver tree would make]. */
   readonly rows: readonly (readonly [string, number, number])[];
-  /** Through igql (uncompressed, and gzipped as browsers ask) and straight from the simulator. */
-  readonly latency: { igql: Stats; gzip: Stats; direct: Stats };
+  readonly throughput: { readonly igql: PathFigures; readonly direct: PathFigures };
+  readonly latency: {
+    readonly latencyMs: number;
+    readonly igql: PathFigures;
+    readonly direct: PathFigures;
+  };
 }
 
-interface Stats {
-  readonly p50: number;
-  readonly p99: number;
+interface Path {
+  readonly pool: Pool;
+  readonly options: Dispatcher.RequestOptions;
 }
 
-const stats = (samples: number[]): Stats => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99) };
-};
-
-export async function readPath(): Promise<ReadPathResult> {
-  const sim = new Simulator({ appSecret: 'bench-secret', rateLimits: false });
-  const { account, token } = sim.addAccount({ username: 'bench.shop' });
-  for (let i = 0; i < CONVERSATIONS + 5; i++) {
-    const user = sim.store.addUser(account.igId, { username: `customer${i}` });
-    for (let n = 0; n < MESSAGES + 10; n++) {
-      sim.store.addMessage(account.igId, user.igsid, {
-        fromId: n % 2 === 0 ? user.igsid : account.igId,
-        text: `message ${n} of conversation ${i}`,
-        createdTime: Date.now() - i * 3_600_000 - (40 - n) * 60_000,
-      });
-    }
-  }
-  await sim.start();
-  const config = loadConfig({
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    INSTAGRAM_APP_SECRET: 'bench-secret',
-  });
-  const app = createApp({
-    config,
-    sandbox: await startSandbox({ config, simulator: sim }),
-    instagram: { paceReads: false },
-  });
-  const url = await app.start();
-  const session = await signSession(
-    config.sessionSecret,
-    { sub: 'bench', accounts: [account.igId] },
-    3600,
-  );
-  // Uncompressed by default, as the direct path: a like-for-like measure of what igql adds.
-  // Compression (what browsers ask for) is measured apart: on loopback it only costs.
-  const post = async (query: string, variables = {}, encoding = 'identity') => {
-    const res = await fetch(url, {
+function paths(stack: Stack, session: string, clients: number) {
+  const igql: Path = {
+    pool: new Pool(stack.igql.base, { connections: clients, keepAliveTimeout: 60_000 }),
+    options: {
       method: 'POST',
+      path: '/graphql',
       headers: {
         'content-type': 'application/json',
-        'accept-encoding': encoding,
+        // Like for like with the direct path: compression is for the network, not loopback.
+        'accept-encoding': 'identity',
         authorization: `Bearer ${session}`,
       },
+      body: JSON.stringify({ query: INBOX }),
+    },
+  };
+  const direct: Path = {
+    pool: new Pool(stack.simulator.base, { connections: clients, keepAliveTimeout: 60_000 }),
+    options: {
+      method: 'GET',
+      path: `/v25.0/me/conversations?platform=instagram&limit=${PAGE.conversations}&fields=${encodeURIComponent(DIRECT_FIELDS)}`,
+      headers: { authorization: `Bearer ${stack.bench.instagramAccessToken}` },
+    },
+  };
+  return { igql, direct };
+}
+
+interface Samples {
+  ms: number;
+  readonly latencies: number[];
+  cpu: { simulator: number; igql: number };
+}
+
+/** `clients` loops for `seconds`, each sending its next request when the last was read. */
+async function load(path: Path, clients: number, seconds: number, into?: Samples): Promise<void> {
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const res = await path.pool.request(path.options);
+        await res.body.arrayBuffer();
+        if (res.statusCode !== 200) throw new Error(`${path.options.path}: HTTP ${res.statusCode}`);
+        into?.latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  if (into) into.ms += performance.now() - started;
+}
+
+/** Both paths against one stack, in turns. */
+async function compare(
+  stack: Stack,
+  options: ReadPathOptions,
+): Promise<{ igql: PathFigures; direct: PathFigures }> {
+  const both = paths(stack, await stack.session(), options.clients);
+  // igql answers the whole page, without errors.
+  const res = await both.igql.pool.request(both.igql.options);
+  const body = (await res.body.json()) as {
+    errors?: unknown;
+    data?: { viewer: { conversations: { nodes: { messages: { nodes: unknown[] } }[] } } };
+  };
+  const nodes = body.data?.viewer.conversations.nodes ?? [];
+  if (body.errors || nodes.length !== PAGE.conversations) {
+    throw new Error(`read path: igql answered ${JSON.stringify(body).slice(0, 300)}`);
+  }
+  const order = ['igql', 'direct'] as const;
+  for (const name of order) await load(both[name], options.clients, Math.min(1, options.seconds)); // warm both
+  const samples = {
+    igql: { ms: 0, latencies: [], cpu: { simulator: 0, igql: 0 } } as Samples,
+    direct: { ms: 0, latencies: [], cpu: { simulator: 0, igql: 0 } } as Samples,
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    for (const name of round % 2 === 0 ? order : [...order].reverse()) {
+      const s = samples[name];
+      const cpu0 = { simulator: cpuMs(stack.simulator.pid), igql: cpuMs(stack.igql.pid) };
+      await load(both[name], options.clients, options.seconds, s);
+      s.cpu.simulator += cpuMs(stack.simulator.pid) - cpu0.simulator;
+      s.cpu.igql += cpuMs(stack.igql.pid) - cpu0.igql;
+    }
+  }
+  await Promise.all([both.igql.pool.close(), both.direct.pool.close()]);
+  const figures = (s: Samples, withIgql: boolean): PathFigures => ({
+    requests: s.latencies.length,
+    perSecond: (s.latencies.length * 1000) / s.ms,
+    latency: stats(s.latencies),
+    cpuPerRequest: {
+      simulator: s.cpu.simulator / s.latencies.length,
+      ...(withIgql ? { igql: s.cpu.igql / s.latencies.length } : {}),
+    },
+  });
+  return { igql: figures(samples.igql, true), direct: figures(samples.direct, false) };
+}
+
+/** Upstream requests igql makes for the inbox page and for one conversation's page. */
+async function upstreamRows(stack: Stack): Promise<[string, number, number][]> {
+  const session = await stack.session();
+  const post = async (query: string, variables: Record<string, unknown> = {}) => {
+    const res = await fetch(`${stack.igql.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session}` },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await res.json()) as { errors?: unknown };
+    const body = (await res.json()) as {
+      errors?: unknown;
+      data?: { viewer?: { conversations: { nodes: { id: string }[] } } };
+    };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body;
   };
   const calls = async (run: () => Promise<unknown>) => {
-    const before = sim.count();
+    const before = await stack.upstreamRequests();
     await run();
-    return sim.count() - before;
+    return (await stack.upstreamRequests()) - before;
   };
-
-  const conversation = [...sim.store.conversations.values()][0];
-  const id = Buffer.from(`Conversation:${account.igId}:${conversation?.id}`).toString('base64');
-  const rows: [string, number, number][] = [
+  const first = await post(
+    `{ viewer { conversations(first: ${PAGE.conversations}) { nodes { id } } } }`,
+  );
+  const id = first.data?.viewer?.conversations.nodes[0]?.id;
+  return [
     // Naive: the list, then each conversation's messages, then each message's sender.
     [
-      `inbox: ${CONVERSATIONS} conversations × ${MESSAGES} messages`,
+      `inbox: ${PAGE.conversations} conversations × ${PAGE.messages} messages`,
       await calls(() => post(INBOX)),
-      1 + CONVERSATIONS + CONVERSATIONS * MESSAGES,
+      1 + PAGE.conversations + PAGE.conversations * PAGE.messages,
     ],
     [
-      `conversation page: ${MESSAGES} messages`,
-      await calls(() => post(PAGE, { id })),
-      1 + MESSAGES,
+      `conversation page: ${PAGE.messages} messages`,
+      await calls(() => post(CONVERSATION, { id })),
+      1 + PAGE.messages,
     ],
   ];
+}
 
-  const fields = `id,participants,messages.limit(${MESSAGES}){id,created_time,from,message}`;
-  const direct = `${sim.url}/v25.0/me/conversations?platform=instagram&limit=${CONVERSATIONS}&fields=${encodeURIComponent(fields)}`;
-  const paths = {
-    direct: async () =>
-      (await fetch(direct, { headers: { authorization: `Bearer ${token.token}` } })).json(),
-    igql: () => post(INBOX),
-    gzip: () => post(INBOX, {}, 'gzip'),
-  };
-  /** Each round runs every path once, in turn: the machine's drift falls on all of them alike. */
-  const measure = async (rounds: number) => {
-    const samples = { direct: [] as number[], igql: [] as number[], gzip: [] as number[] };
-    for (let i = 0; i < rounds; i++) {
-      for (const [name, run] of Object.entries(paths) as [
-        keyof typeof paths,
-        () => Promise<unknown>,
-      ][]) {
-        const start = performance.now();
-        await run();
-        samples[name].push(performance.now() - start);
-      }
-    }
-    return samples;
-  };
-  await measure(Math.ceil(ROUNDS / 3)); // warm every path
-  const samples = await measure(ROUNDS);
-  const [directStats, igqlStats, gzipStats] = [samples.direct, samples.igql, samples.gzip].map(
-    stats,
-  ) as [Stats, Stats, Stats];
-  await app.stop();
-  await sim.stop();
-  return { rows, latency: { igql: igqlStats, gzip: gzipStats, direct: directStats } };
+export async function readPath(options: ReadPathOptions): Promise<ReadPathResult> {
+  const latencyMs = options.latencyMs ?? 50;
+  const fast = await startStack();
+  let rows: [string, number, number][];
+  let throughput: { igql: PathFigures; direct: PathFigures };
+  try {
+    rows = await upstreamRows(fast);
+    throughput = await compare(fast, options);
+  } finally {
+    await fast.stop();
+  }
+  const slow = await startStack({ latencyMs });
+  try {
+    return {
+      ...options,
+      rows,
+      throughput,
+      latency: { latencyMs, ...(await compare(slow, options)) },
+    };
+  } finally {
+    await slow.stop();
+  }
 }

@@ -1,0 +1,180 @@
+/**
+ * Ingestion: signed webhooks POSTed to one igql instance with Redis, offered open-loop at a fixed
+ * rate (each request sent on schedule, whether or not earlier ones were answered), with `perDelivery`
+ * events in each. Measures events acknowledged per second and the acknowledgement latency of each
+ * request (from its send to igql's 200), then counts the events in the per-account logs in Redis:
+ * every acknowledged event must be stored.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { createClient } from 'redis';
+import { Pool } from 'undici';
+import { signatureHeaders, toMetaJson } from '../src/sandbox/webhooks.ts';
+import { cpuMs, type Stats, stats } from './lib.ts';
+import { APP_SECRET } from './live.ts';
+import type { Stack } from './stack.ts';
+
+export interface IngestOptions {
+  /** Events offered per second. */
+  readonly rate: number;
+  readonly seconds: number;
+  readonly perDelivery: number;
+}
+
+export interface IngestResult extends IngestOptions {
+  /** Events sent, per second of the sending (what was actually offered). */
+  readonly offeredPerSecond: number;
+  /** Events acknowledged (200), per second from the first send to the last answer. */
+  readonly acceptedPerSecond: number;
+  readonly events: number;
+  readonly acknowledged: number;
+  /** Requests answered otherwise (status, or the failure), and how many. */
+  readonly refused: Readonly<Record<string, number>>;
+  /** Per request: ms from its send to the 200. */
+  readonly ack: Stats;
+  /** Events found in the logs in Redis after the run. */
+  readonly stored: number;
+  /** CPU ms per event of igql, Redis, and this process (the load generator). */
+  readonly cpuPerEvent: { readonly igql: number; readonly redis: number; readonly client: number };
+}
+
+let run = 0;
+
+/** One rate: the logs emptied first, the deliveries sent on schedule, then the logs counted. */
+export async function ingest(stack: Stack, options: IngestOptions): Promise<IngestResult> {
+  const { rate, seconds, perDelivery } = options;
+  if (!stack.redis) throw new Error('ingestion is measured with Redis');
+  const tag = `${Date.now().toString(36)}-${run++}`;
+  const igIds = stack.accounts.map((a) => a.igId);
+  const deliveries = Math.round((rate * seconds) / perDelivery);
+  // Built ahead: the sending loop only sends.
+  const bodies = Array.from({ length: deliveries }, (_, d) => {
+    const igId = igIds[d % igIds.length] as string;
+    const now = Date.now();
+    const raw = toMetaJson({
+      object: 'instagram',
+      entry: Array.from({ length: perDelivery }, (_, e) => ({
+        time: now,
+        id: igId,
+        messaging: [
+          {
+            sender: { id: `90000000000${String(e).padStart(5, '0')}` },
+            recipient: { id: igId },
+            timestamp: now,
+            message: { mid: `ingest-${tag}-${d}-${e}`, text: `event ${e} of delivery ${d}` },
+          },
+        ],
+      })),
+    });
+    return {
+      body: raw,
+      headers: { 'content-type': 'application/json', ...signatureHeaders(raw, APP_SECRET) },
+    };
+  });
+
+  const redis = createClient({ url: stack.redis.url });
+  await redis.connect();
+  const logs = async () => {
+    const keys: string[] = [];
+    for await (const batch of redis.scanIterator({ MATCH: '*:events:*', COUNT: 1000 })) {
+      keys.push(...batch);
+    }
+    return keys;
+  };
+  const before = await logs();
+  if (before.length > 0) await redis.del(before);
+
+  const pool = new Pool(stack.igql.base, { connections: 256, keepAliveTimeout: 60_000 });
+  const latencies: number[] = [];
+  const refused: Record<string, number> = {};
+  let acknowledged = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = (i: number) => {
+    const { body, headers } = bodies[i] as (typeof bodies)[number];
+    const t0 = performance.now();
+    const request = pool
+      .request({ method: 'POST', path: '/webhooks/instagram', headers, body })
+      .then(async (res) => {
+        await res.body.dump();
+        if (res.statusCode === 200) {
+          latencies.push(performance.now() - t0);
+          acknowledged += perDelivery;
+        } else refused[res.statusCode] = (refused[res.statusCode] ?? 0) + 1;
+      })
+      .catch((error: Error) => {
+        refused[error.message] = (refused[error.message] ?? 0) + 1;
+      })
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  };
+
+  const cpu0 = {
+    igql: cpuMs(stack.igql.pid),
+    redis: redisCpu(stack.redis.port),
+    client: cpuMs(process.pid),
+  };
+  const start = performance.now();
+  const perMs = rate / perDelivery / 1000;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(deliveries, Math.floor((performance.now() - start) * perMs) + 1);
+      while (sent < due) send(sent++);
+      if (sent < deliveries) setImmediate(tick);
+      else resolve();
+    };
+    tick();
+  });
+  const sendingMs = performance.now() - start;
+  while (inFlight.size > 0) await Promise.all(inFlight);
+  const elapsedMs = performance.now() - start;
+  const cpu = {
+    igql: cpuMs(stack.igql.pid) - cpu0.igql,
+    redis: redisCpu(stack.redis.port) - cpu0.redis,
+    client: cpuMs(process.pid) - cpu0.client,
+  };
+  await pool.close();
+
+  let stored = 0;
+  for (const key of await logs()) stored += await redis.xLen(key);
+  await redis.quit();
+  const events = deliveries * perDelivery;
+  return {
+    ...options,
+    offeredPerSecond: (events * 1000) / sendingMs,
+    acceptedPerSecond: (acknowledged * 1000) / elapsedMs,
+    events,
+    acknowledged,
+    refused,
+    ack: stats(latencies),
+    stored,
+    cpuPerEvent: {
+      igql: cpu.igql / events,
+      redis: cpu.redis / events,
+      client: cpu.client / events,
+    },
+  };
+}
+
+/** The CPU ms of the redis-server listening on `port` (found by its command line). */
+function redisCpu(port: number): number {
+  const pid = redisPids.get(port) ?? findRedis(port);
+  return pid === undefined ? Number.NaN : cpuMs(pid);
+}
+
+const redisPids = new Map<number, number>();
+
+function findRedis(port: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // redis-server names itself `redis-server 127.0.0.1:<port>`.
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.startsWith('redis-server') && cmdline.includes(`:${port}`)) {
+        redisPids.set(port, Number(entry));
+        return Number(entry);
+      }
+    } catch {}
+  }
+  return undefined;
+}

@@ -1,0 +1,243 @@
+/**
+ * A run's figures as Markdown tables, as README copies them. Each latency is its own percentile
+ * of its own samples; the only difference printed is of two medians, labelled as such.
+ */
+import { ms, num } from './lib.ts';
+import type { BenchResult } from './run.ts';
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? `${num(a / b, 2)} ×` : '—');
+const pct = (a: number, b: number) => (b > 0 ? `${num((100 * a) / b, 1)} %` : '—');
+const mib = (bytes: number) => `${num(bytes / 2 ** 20, 1)} MiB`;
+const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+
+export function render(r: BenchResult): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${num(m.memoryGiB, 1)} GiB; Node ${m.node}; ${m.date}; commit ${m.commit.slice(0, 12)}${m.dirty ? ' (with uncommitted changes)' : ''}`,
+  );
+
+  // 1. Fan-out.
+  const f = r.settings.fanout;
+  const floor = r.fanout.find((s) => s.server === 'floor');
+  out.push(
+    `\n## Live fan-out: webhook (or publish) → every subscriber\n\n${f.events} events per level, one at a time, each timed until the last subscriber has it. Each server in its own process, one at a time; the subscribers in another process (bench/subscribers.ts) over real websockets on loopback. p99 of ${f.events} events is the slowest of them. "× floor": the same percentile of the bare \`ws\` server at the same level in this run. CPU ms per event (warm-ups included): of the server the subscribers are on, and of the subscribers' process.\n`,
+  );
+  const rows: string[][] = [];
+  for (const level of f.levels) {
+    const base = floor?.levels.find((l) => l.subscribers === level)?.latency;
+    for (const s of r.fanout) {
+      const l = s.levels.find((x) => x.subscribers === level) ?? s.levels[f.levels.indexOf(level)];
+      if (!l) continue;
+      rows.push([
+        num(l.subscribers),
+        s.label,
+        ms(l.latency.p50),
+        ms(l.latency.p99),
+        s.server === 'floor' ? '1 ×' : ratio(l.latency.p50, base?.p50 ?? Number.NaN),
+        s.server === 'floor' ? '1 ×' : ratio(l.latency.p99, base?.p99 ?? Number.NaN),
+        `${pct(l.delivered, l.expected)}${l.duplicates ? `, ${l.duplicates} twice` : ''}${l.lost ? `, ${l.lost} lost` : ''}`,
+        `${num(l.cpuPerEvent.server, 1)} / ${num(l.cpuPerEvent.subscribers, 1)}`,
+      ]);
+    }
+  }
+  out.push(
+    table(
+      [
+        'subscribers',
+        'server',
+        'p50',
+        'p99',
+        'p50 × floor',
+        'p99 × floor',
+        'delivered',
+        'CPU ms/event: server / subscribers',
+      ],
+      rows,
+    ),
+  );
+  for (const s of r.fanout) {
+    const problems = [
+      s.failedToOpen ? `${s.failedToOpen} subscribers failed to open (${s.firstOpenError})` : '',
+      ...s.levels.map((l) => (l.firstError ? `at ${num(l.subscribers)}: ${l.firstError}` : '')),
+    ].filter(Boolean);
+    if (problems.length) out.push(`\n${s.label}: ${problems.join('; ')}`);
+  }
+
+  // 2. Memory.
+  out.push(
+    "\n## Memory per idle subscriber\n\nThe server process's resident set after two full GCs, with the first level's subscribers (after their events) and with the last level's (connected and subscribed, idle): the difference over the subscribers added.\n",
+  );
+  out.push(
+    table(
+      ['server', 'RSS, from', 'RSS, to', 'per subscriber'],
+      r.fanout.map((s) => [
+        s.label,
+        `${mib(s.memory.rssFromBytes)} (${num(s.memory.fromSubscribers)})`,
+        `${mib(s.memory.rssToBytes)} (${num(s.memory.toSubscribers)})`,
+        Number.isFinite(s.memory.perSubscriberKB) ? `${num(s.memory.perSubscriberKB, 1)} KB` : '—',
+      ]),
+    ),
+  );
+
+  // 3. Ingestion.
+  out.push(
+    `\n## Ingestion: signed webhooks to one igql instance with Redis\n\nOffered open-loop for ${num(r.settings.ingest.seconds, 1)} s (each request sent on schedule, answered or not); acknowledgement = a request's send to igql's 200. Stored = events found in the per-account logs in Redis afterwards.\n`,
+  );
+  out.push(
+    table(
+      [
+        'events per delivery',
+        'offered',
+        'acknowledged',
+        'ack p50',
+        'ack p99',
+        'stored',
+        'CPU ms/event: igql / Redis / load',
+      ],
+      r.ingest.map((i) => [
+        String(i.perDelivery),
+        `${num(i.offeredPerSecond)}/s`,
+        `${num(i.acceptedPerSecond)}/s (${num(i.acknowledged)} of ${num(i.events)}${Object.keys(i.refused).length ? `; refused ${JSON.stringify(i.refused)}` : ''})`,
+        ms(i.ack.p50),
+        ms(i.ack.p99),
+        `${num(i.stored)} (${pct(i.stored, i.acknowledged)})`,
+        [i.cpuPerEvent.igql, i.cpuPerEvent.redis, i.cpuPerEvent.client]
+          .map((c) => num(c, 3))
+          .join(' / '),
+      ]),
+    ),
+  );
+
+  // 4. Read path.
+  const rp = r.readPath;
+  out.push(
+    `\n## Read path: the inbox page (25 conversations × 20 messages)\n\nThe simulator in its own process; ${rp.clients} concurrent clients, each sending its next request when the last answer was read; igql and the direct call take turns (${rp.rounds} turns of ${num(rp.seconds, 1)} s each).\n`,
+  );
+  out.push(
+    table(
+      ['query', 'upstream requests, igql', 'a naive resolver tree', 'saved'],
+      rp.rows.map(([query, igql, naive]) => [
+        query,
+        String(igql),
+        String(naive),
+        pct(naive - igql, naive),
+      ]),
+    ),
+  );
+  const t = rp.throughput;
+  out.push('\nThroughput, simulator latency 0 ms:\n');
+  out.push(
+    table(
+      ['path', 'requests/s', 'of direct', 'p50', 'p99', 'CPU ms/request: igql', 'simulator'],
+      (['direct', 'igql'] as const).map((p) => [
+        p === 'igql' ? 'through igql' : 'Graph API directly (simulator)',
+        num(t[p].perSecond),
+        pct(t[p].perSecond, t.direct.perSecond),
+        ms(t[p].latency.p50),
+        ms(t[p].latency.p99),
+        t[p].cpuPerRequest.igql === undefined ? '—' : num(t[p].cpuPerRequest.igql, 2),
+        num(t[p].cpuPerRequest.simulator, 2),
+      ]),
+    ),
+  );
+  const l = rp.latency;
+  out.push(`\nLatency, simulator latency ${l.latencyMs} ms (each figure its own percentile):\n`);
+  out.push(
+    table(
+      ['path', 'p50', 'p99', 'requests/s'],
+      (['direct', 'igql'] as const).map((p) => [
+        p === 'igql' ? 'through igql' : 'Graph API directly (simulator)',
+        ms(l[p].latency.p50),
+        ms(l[p].latency.p99),
+        num(l[p].perSecond),
+      ]),
+    ),
+  );
+  const addedP50 = l.igql.latency.p50 - l.direct.latency.p50;
+  out.push(
+    `\nadded at p50 = igql p50 − direct p50 = ${ms(addedP50)} (a difference of two medians, not a percentile of differences)`,
+  );
+
+  // 5. Sends.
+  const sd = r.sends;
+  out.push(
+    `\n## Sends: sendTextMessage with idempotency keys and rate limiting, vs the Send API directly\n\nOne account, the simulator limiting sends to Instagram's 100 a second; ${sd.clients} clients for ${num(sd.seconds, 1)} s each, refusals counted and not retried. igql waits up to 250 ms for a slot before refusing.\n`,
+  );
+  out.push(
+    table(
+      ['path', 'sent/s', 'sent', 'attempts', 'rate limited', 'other'],
+      sd.rows.map((row) => [
+        row.path === 'igql' ? 'through igql' : 'Send API directly (simulator)',
+        num(row.sentPerSecond, 1),
+        num(row.sent),
+        num(row.attempts),
+        num(row.rateLimited),
+        Object.keys(row.failed).length ? JSON.stringify(row.failed) : '0',
+      ]),
+    ),
+  );
+
+  // Goals of issue 13.
+  const top = f.levels.at(-1) ?? 0;
+  const igqlTop = r.fanout
+    .find((s) => s.server === 'igql')
+    ?.levels.find((x) => x.subscribers === top);
+  const floorTop = floor?.levels.find((x) => x.subscribers === top);
+  const igqlMemory =
+    r.fanout.find((s) => s.server === 'igql')?.memory.perSubscriberKB ?? Number.NaN;
+  const tens = r.ingest.find((i) => i.perDelivery === 10);
+  const ones = r.ingest.find((i) => i.perDelivery === 1);
+  const goals: string[][] = [];
+  if (igqlTop && floorTop) {
+    goals.push([
+      `${num(top)} subscribers on one instance: 100 % delivered`,
+      pct(igqlTop.delivered, igqlTop.expected),
+      yes(igqlTop.delivered === igqlTop.expected && igqlTop.expected > 0),
+    ]);
+    goals.push([
+      `${num(top)} subscribers: p99 ≤ 1.5 × the floor's p99 (${ms(floorTop.latency.p99)})`,
+      `${ms(igqlTop.latency.p99)} (${ratio(igqlTop.latency.p99, floorTop.latency.p99)})`,
+      yes(igqlTop.latency.p99 <= 1.5 * floorTop.latency.p99),
+    ]);
+  }
+  goals.push([
+    'memory per idle subscriber ≤ 15 KB',
+    `${num(igqlMemory, 1)} KB`,
+    yes(igqlMemory <= 15),
+  ]);
+  for (const i of [tens, ones]) {
+    if (!i) continue;
+    goals.push([
+      `ingestion, ${i.perDelivery} per delivery: ≥ 5,000 events/s acknowledged, p99 ≤ 20 ms, all stored`,
+      `${num(i.acceptedPerSecond)}/s, p99 ${ms(i.ack.p99)}, ${pct(i.stored, i.events)} stored`,
+      yes(i.acceptedPerSecond >= 5000 && i.ack.p99 <= 20 && i.stored === i.events),
+    ]);
+  }
+  goals.push([
+    'read path at 0 ms: igql throughput ≥ 50 % of direct',
+    pct(t.igql.perSecond, t.direct.perSecond),
+    yes(t.igql.perSecond >= 0.5 * t.direct.perSecond),
+  ]);
+  goals.push([
+    `read path at ${l.latencyMs} ms: igql p50 ≤ direct p50 + 1 ms`,
+    `${ms(l.igql.latency.p50)} vs ${ms(l.direct.latency.p50)}`,
+    yes(l.igql.latency.p50 <= l.direct.latency.p50 + 1),
+  ]);
+  goals.push([
+    `read path at ${l.latencyMs} ms: igql p99 ≤ direct p99 + 5 ms`,
+    `${ms(l.igql.latency.p99)} vs ${ms(l.direct.latency.p99)}`,
+    yes(l.igql.latency.p99 <= l.direct.latency.p99 + 5),
+  ]);
+  out.push('\n## Goals (issue 13)\n');
+  out.push(table(['goal', 'this run', 'met'], goals));
+  out.push(`\nRun time: ${num(r.seconds, 0)} s`);
+  return out.join('\n');
+}

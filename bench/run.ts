@@ -1,0 +1,94 @@
+/**
+ * Every benchmark of `npm run bench`, one after the other, with their sizes: what the run
+ * measured, as bench/results/latest.json keeps it.
+ */
+import { performance } from 'node:perf_hooks';
+import { type IngestResult, ingest } from './ingest.ts';
+import { type Machine, machine } from './lib.ts';
+import { type FanoutOptions, fanout, type ServerResult } from './live.ts';
+import { type ReadPathOptions, type ReadPathResult, readPath } from './read-path.ts';
+import { type SendsOptions, type SendsResult, sends } from './sends.ts';
+import { startStack } from './stack.ts';
+
+export interface BenchSettings {
+  readonly fanout: FanoutOptions;
+  /** Events offered per second, for how long, and the events per delivery of each measure. */
+  readonly ingest: {
+    readonly rate: number;
+    readonly seconds: number;
+    readonly perDelivery: readonly number[];
+  };
+  readonly readPath: ReadPathOptions;
+  readonly sends: SendsOptions;
+}
+
+export interface BenchResult {
+  readonly machine: Machine;
+  readonly settings: BenchSettings;
+  /** Wall time of the whole run. */
+  readonly seconds: number;
+  readonly fanout: ServerResult[];
+  readonly ingest: IngestResult[];
+  readonly readPath: ReadPathResult;
+  readonly sends: SendsResult;
+}
+
+/**
+ * The sizes of a run: `scale` (BENCH_SCALE, default 1) multiplies subscribers and durations;
+ * BENCH_EVENTS sets the events per fan-out level (default 20), BENCH_INGEST_RATE the events
+ * offered per second (default 5,000).
+ */
+export function settings(
+  scale = 1,
+  env: Record<string, string | undefined> = process.env,
+): BenchSettings {
+  const levels = [...new Set([1, Math.round(1000 * scale), Math.round(10_000 * scale)])].filter(
+    (n) => n >= 1,
+  );
+  return {
+    fanout: { levels, events: Number(env.BENCH_EVENTS ?? 20), timeoutMs: 30_000 },
+    ingest: {
+      rate: Number(env.BENCH_INGEST_RATE ?? 5000),
+      seconds: 3 * scale,
+      perDelivery: [10, 1],
+    },
+    readPath: { clients: 10, seconds: 3 * scale, rounds: 3, latencyMs: 50 },
+    sends: { seconds: 3 * scale, clients: 10 },
+  };
+}
+
+/** Runs every benchmark with `settings`; `progress` hears what starts. */
+export async function runBench(
+  s: BenchSettings,
+  progress: (what: string) => void = () => {},
+): Promise<BenchResult> {
+  const start = performance.now();
+  const about = machine();
+  progress('live fan-out and memory per subscriber');
+  const live = await fanout(s.fanout);
+  progress('ingestion and sends (igql with Redis)');
+  const stack = await startStack({ redis: true, rateLimits: true });
+  const ingested: IngestResult[] = [];
+  let sent: SendsResult;
+  try {
+    // Warm-up: a tenth of a second at the rate, not kept.
+    await ingest(stack, { rate: s.ingest.rate, seconds: 0.1, perDelivery: 10 });
+    for (const perDelivery of s.ingest.perDelivery) {
+      ingested.push(await ingest(stack, { ...s.ingest, perDelivery }));
+    }
+    sent = await sends(stack, s.sends);
+  } finally {
+    await stack.stop();
+  }
+  progress('read path');
+  const read = await readPath(s.readPath);
+  return {
+    machine: about,
+    settings: s,
+    seconds: (performance.now() - start) / 1000,
+    fanout: live,
+    ingest: ingested,
+    readPath: read,
+    sends: sent,
+  };
+}

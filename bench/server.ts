@@ -1,0 +1,155 @@
+/**
+ * One server of the benchmark in a process of its own, so that its CPU and resident memory are
+ * its own: `node --expose-gc bench/server.ts <kind>`, on `PORT` (0: a free one), printing
+ * `bench server listening on <base URL>` (igql and the simulators print their own ready lines).
+ *
+ * - `igql`: `src/main.ts` itself, configured by the environment, as `npm start` runs it.
+ * - `yoga`: what a user would otherwise write: graphql-yoga with a minimal schema, one
+ *   subscription field publishing a message object from Yoga's in-memory pubsub, served over
+ *   graphql-ws as Yoga's documentation shows. `POST /publish` with `{accountId, mid, text}`
+ *   publishes.
+ * - `floor`: a bare `ws` server: `POST /publish` builds one frame and sends those same bytes to
+ *   every socket. No GraphQL: the machine's floor for delivering one event to every socket.
+ * - `npm-simulator`: `npm run simulator` (src/sandbox/main.ts), the demo data only.
+ * - `simulator`: bench/simulator.ts, the same with the read path's account added.
+ *
+ * Every kind answers the parent's `{type: 'rss'}` over IPC with its resident memory after two
+ * full garbage collections.
+ */
+import { setMaxListeners } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+process.on('message', (message: { type?: string }) => {
+  if (message.type !== 'rss') return;
+  gc?.();
+  gc?.();
+  process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
+});
+// The IPC channel alone keeps no server alive: a parent gone is the end.
+process.on('disconnect', () => process.exit(0));
+
+interface Published {
+  readonly accountId: string;
+  readonly mid: string;
+  readonly text: string;
+}
+
+async function body(req: IncomingMessage): Promise<Published> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString()) as Published;
+}
+
+async function listen(server: Server): Promise<void> {
+  await new Promise<void>((resolve) =>
+    server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  console.log(`bench server listening on http://127.0.0.1:${port}`);
+}
+
+/** The plain Yoga + graphql-ws server. */
+async function yoga(): Promise<void> {
+  // One listener per subscriber: without this, Node warns past 10.
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  const pubsub = createPubSub<{
+    messageReceived: [accountId: string, payload: { message: { mid: string; text: string } }];
+  }>({ eventTarget: target });
+  const schema = createSchema({
+    typeDefs: /* GraphQL */ `
+      type Query { hello: String }
+      type Message { mid: String! text: String }
+      type MessageReceivedEvent { message: Message! }
+      type Subscription { messageReceived(accountId: ID!): MessageReceivedEvent! }
+    `,
+    resolvers: {
+      Subscription: {
+        messageReceived: {
+          subscribe: (_: unknown, args: { accountId: string }) =>
+            pubsub.subscribe('messageReceived', args.accountId),
+          resolve: (payload: unknown) => payload,
+        },
+      },
+    },
+  });
+  const app = createYoga({ schema, graphiql: false, logging: false });
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/publish') {
+      void body(req).then(({ accountId, mid, text }) => {
+        pubsub.publish('messageReceived', accountId, { message: { mid, text } });
+        res.end('{}');
+      });
+      return;
+    }
+    void app(req, res);
+  });
+  const wss = new WebSocketServer({ server, path: app.graphqlEndpoint });
+  // As https://the-guild.dev/graphql/yoga-server/docs/features/subscriptions#graphql-over-websocket-protocol-via-graphql-ws
+  type Enveloped = ReturnType<typeof app.getEnveloped>;
+  useServer(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = app.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document: enveloped.parse(params.query),
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: enveloped,
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wss,
+  );
+  await listen(server);
+}
+
+/** The bare `ws` floor: one frame built per event, the same bytes sent to every socket. */
+async function floor(): Promise<void> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/publish') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    void body(req).then(({ mid, text }) => {
+      const frame = Buffer.from(
+        JSON.stringify({
+          id: '1',
+          type: 'next',
+          payload: { data: { messageReceived: { message: { mid, text } } } },
+        }),
+      );
+      for (const socket of wss.clients) socket.send(frame);
+      res.end('{}');
+    });
+  });
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  await listen(server);
+}
+
+const kind = process.argv[2];
+if (kind === 'igql') await import('../src/main.ts');
+else if (kind === 'yoga') await yoga();
+else if (kind === 'floor') await floor();
+else if (kind === 'simulator') await import('./simulator.ts');
+else if (kind === 'npm-simulator') await import('../src/sandbox/main.ts');
+else throw new Error(`bench/server.ts: unknown kind ${kind}`);

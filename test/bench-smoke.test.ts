@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { render } from '../bench/report.ts';
+import { type BenchSettings, runBench, settings } from '../bench/run.ts';
+
+/** `npm run bench` with tiny counts: the code runs end to end; its timings are never asserted. */
+const TINY: BenchSettings = {
+  fanout: { levels: [1, 3], events: 2, timeoutMs: 10_000 },
+  ingest: { rate: 200, seconds: 0.1, perDelivery: [10, 1] },
+  readPath: { clients: 2, seconds: 0.2, rounds: 1, latencyMs: 5 },
+  sends: { seconds: 0.2, clients: 2 },
+};
+
+describe('npm run bench', () => {
+  it('sizes a default run at 1, 1,000 and 10,000 subscribers, 20 events each, 5,000 events/s', () => {
+    const s = settings(1, {});
+    expect(s.fanout.levels).toEqual([1, 1000, 10_000]);
+    expect(s.fanout.events).toBe(20);
+    expect(s.ingest).toEqual({ rate: 5000, seconds: 3, perDelivery: [10, 1] });
+    expect(s.readPath.clients).toBe(10);
+    expect(s.readPath.latencyMs).toBe(50);
+  });
+
+  it('runs every benchmark with tiny counts and reports every figure', {
+    timeout: 120_000,
+  }, async () => {
+    const result = await runBench(TINY);
+
+    expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.machine.node).toBe(process.version);
+    expect(result.machine.commit).toMatch(/^[0-9a-f]{40}$|^unknown$/);
+
+    expect(result.fanout.map((s) => s.server)).toEqual(['floor', 'yoga', 'igql', 'igql-redis']);
+    for (const server of result.fanout) {
+      expect(server.failedToOpen).toBe(0);
+      expect(server.levels.map((l) => l.subscribers)).toEqual([1, 3]);
+      for (const level of server.levels) {
+        // Every subscriber had every event, once.
+        expect(level.events).toBe(2);
+        expect(level.delivered).toBe(level.expected);
+        expect(level.expected).toBe(2 * level.subscribers);
+        expect(level.duplicates).toBe(0);
+        expect(level.lost).toBe(0);
+        expect(level.latency.n).toBe(2);
+        expect(level.cpuPerEvent).toEqual({
+          server: expect.any(Number),
+          subscribers: expect.any(Number),
+        });
+      }
+      expect(server.memory).toMatchObject({ fromSubscribers: 1, toSubscribers: 3 });
+      expect(server.memory.rssToBytes).toBeGreaterThan(0);
+    }
+
+    expect(result.ingest.map((i) => i.perDelivery)).toEqual([10, 1]);
+    for (const i of result.ingest) {
+      expect(i.events).toBe(20);
+      expect(i.acknowledged).toBe(20);
+      expect(i.stored).toBe(20);
+      expect(i.refused).toEqual({});
+    }
+
+    expect(result.readPath.rows).toEqual([
+      ['inbox: 25 conversations × 20 messages', 1, 526],
+      ['conversation page: 20 messages', 1, 21],
+    ]);
+    for (const figures of [result.readPath.throughput, result.readPath.latency]) {
+      expect(figures.igql.requests).toBeGreaterThan(0);
+      expect(figures.direct.requests).toBeGreaterThan(0);
+    }
+
+    expect(result.sends.rows.map((r) => r.path)).toEqual(['direct', 'igql']);
+    for (const row of result.sends.rows) {
+      expect(row.sent).toBeGreaterThan(0);
+      expect(row.failed).toEqual({});
+    }
+
+    const printed = render(result);
+    for (const heading of [
+      '## Live fan-out',
+      '## Memory per idle subscriber',
+      '## Ingestion',
+      '## Read path',
+      '## Sends',
+      '## Goals (issue 13)',
+      'added at p50 = igql p50 − direct p50',
+    ]) {
+      expect(printed).toContain(heading);
+    }
+  });
+});
