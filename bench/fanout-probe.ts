@@ -16,7 +16,11 @@
  *
  * Prints one JSON line per measurement, then a table with igql's ratios to the floor.
  * PROBE_DEBUG=1 also prints the heap's growth per subscriber; PROBE_SNAPSHOT=1 with it writes a
- * heap snapshot of each server with its idle subscribers to /tmp.
+ * heap snapshot of each server before its subscribers came and with them idle, to
+ * /tmp/fanout-<server>-<N>-before.heapsnapshot and /tmp/fanout-<server>-<N>.heapsnapshot; compare
+ * them with `node bench/fanout-probe.ts diff <before> <after> <N>` (the objects the second has
+ * that the first lacks, by kind and holder, per subscriber). PROBE_PROFILE=1 writes a CPU profile
+ * of each server while its events are delivered to /tmp/fanout-<server>-<N>.cpuprofile.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { subscribe as listen } from 'node:diagnostics_channel';
@@ -311,6 +315,11 @@ async function serve(server: 'floor' | 'igql', n: number): Promise<Measured> {
     };
   }
 
+  if (process.env.PROBE_DEBUG && process.env.PROBE_SNAPSHOT) {
+    // Before the baseline is read, so that writing it does not count as the subscribers'.
+    const { writeHeapSnapshot } = await import('node:v8');
+    console.error(writeHeapSnapshot(`/tmp/fanout-${server}-${n}-before.heapsnapshot`));
+  }
   const before = rss();
   const heapBefore = process.memoryUsage();
   const opened = await ask(child, { cmd: 'open', url, n, graphqlWs });
@@ -335,8 +344,10 @@ async function serve(server: 'floor' | 'igql', n: number): Promise<Measured> {
       console.error(writeHeapSnapshot(`/tmp/fanout-${server}-${n}.heapsnapshot`));
     }
   }
+  const profiler = process.env.PROBE_PROFILE ? await profile() : undefined;
   const events = await ask(child, { cmd: 'events', count: EVENTS, trigger });
   if (events.type !== 'events') throw new Error('no events');
+  if (profiler) console.error(await profiler.stop(`/tmp/fanout-${server}-${n}.cpuprofile`));
   child.kill();
   await stop();
   return {
@@ -347,6 +358,24 @@ async function serve(server: 'floor' | 'igql', n: number): Promise<Measured> {
     p99: round(percentile(events.samples, 0.99)),
     rssPerSubscriberKiB: round((after - before) / n / 1024),
     ...(server === 'igql' ? { executions } : {}),
+  };
+}
+
+/** A CPU profile of this process from now until `stop` writes it to `path` (PROBE_PROFILE=1). */
+async function profile(): Promise<{ stop(path: string): Promise<string> }> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(path) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      await writeFile(path, JSON.stringify(profile));
+      return path;
+    },
   };
 }
 
@@ -378,8 +407,106 @@ async function drive(counts: number[]): Promise<void> {
   }
 }
 
+// ---- diff: what two heap snapshots of one process differ by, per subscriber ------------------
+
+interface Snapshot {
+  readonly snapshot: {
+    readonly meta: {
+      readonly node_fields: string[];
+      readonly node_types: [string[], ...unknown[]];
+      readonly edge_fields: string[];
+      readonly edge_types: [string[], ...unknown[]];
+    };
+  };
+  readonly nodes: number[];
+  readonly edges: number[];
+  readonly strings: string[];
+}
+
+/**
+ * The objects of `after` that `before` lacks (snapshot ids are stable within a process), by kind
+ * (`type:name`, strings and code lumped together), with the kind and edge of the object that
+ * holds each: KiB and count per subscriber, largest first.
+ */
+async function diff(beforePath: string, afterPath: string, n: number): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const load = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Snapshot;
+  const before = await load(beforePath);
+  const after = await load(afterPath);
+  const { meta } = after.snapshot;
+  const nf = meta.node_fields.length;
+  const ef = meta.edge_fields.length;
+  const [TYPE, NAME, ID, SIZE, EDGES] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) =>
+    meta.node_fields.indexOf(f),
+  ) as [number, number, number, number, number];
+  const [ETYPE, ENAME, ETO] = ['type', 'name_or_index', 'to_node'].map((f) =>
+    meta.edge_fields.indexOf(f),
+  ) as [number, number, number];
+  const oldIds = new Set<number>();
+  for (let i = 0; i < before.nodes.length; i += before.snapshot.meta.node_fields.length)
+    oldIds.add(before.nodes[i + ID] as number);
+  const { nodes, edges, strings } = after;
+  const kind = (i: number) => {
+    const type = meta.node_types[0][nodes[i + TYPE] as number] ?? '?';
+    if (type === 'string' || type === 'concatenated string' || type === 'sliced string')
+      return '(strings)';
+    if (
+      type === 'code' ||
+      type === 'number' ||
+      (type === 'hidden' && strings[nodes[i + NAME] as number]?.startsWith('system /'))
+    )
+      return `${type}:${strings[nodes[i + NAME] as number]?.slice(0, 40)}`;
+    return `${type}:${(strings[nodes[i + NAME] as number] ?? '').slice(0, 60)}`;
+  };
+  // The first strong holder of each node.
+  const holder = new Map<number, string>();
+  let edge = 0;
+  for (let i = 0; i < nodes.length; i += nf) {
+    const count = nodes[i + EDGES] as number;
+    for (let e = 0; e < count; e++, edge += ef) {
+      const etype = meta.edge_types[0][edges[edge + ETYPE] as number];
+      if (etype === 'weak') continue;
+      const to = edges[edge + ETO] as number;
+      if (holder.has(to)) continue;
+      const name =
+        etype === 'element' || etype === 'hidden'
+          ? `[${etype}]`
+          : String(strings[edges[edge + ENAME] as number]).slice(0, 30);
+      holder.set(to, `${kind(i)} .${name}`);
+    }
+  }
+  const byKind = new Map<string, { size: number; count: number; holders: Map<string, number> }>();
+  for (let i = 0; i < nodes.length; i += nf) {
+    if (oldIds.has(nodes[i + ID] as number)) continue;
+    const k = kind(i);
+    let entry = byKind.get(k);
+    if (!entry) {
+      entry = { size: 0, count: 0, holders: new Map() };
+      byKind.set(k, entry);
+    }
+    const size = nodes[i + SIZE] as number;
+    entry.size += size;
+    entry.count++;
+    const h = holder.get(i) ?? '(none)';
+    entry.holders.set(h, (entry.holders.get(h) ?? 0) + size);
+  }
+  const rows = [...byKind].sort((a, b) => b[1].size - a[1].size);
+  const total = rows.reduce((sum, [, e]) => sum + e.size, 0);
+  console.log(`new objects: ${round(total / n / 1024, 2)} KiB per subscriber (self sizes)\n`);
+  console.log('KiB/sub | count/sub | kind | held mostly by');
+  for (const [k, e] of rows.slice(0, Number(process.env.DIFF_ROWS ?? 40))) {
+    const top = [...e.holders]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, Number(process.env.DIFF_HOLDERS ?? 2))
+      .map(([h, size]) => `${h} (${Math.round((100 * size) / e.size)}%)`)
+      .join('; ');
+    console.log(`${round(e.size / n / 1024, 3)} | ${round(e.count / n, 2)} | ${k} | ${top}`);
+  }
+}
+
 const [mode, ...rest] = process.argv.slice(2);
-if (mode === 'clients') await clients();
+if (mode === 'diff') await diff(rest[0] ?? '', rest[1] ?? '', Number(rest[2] ?? 1));
+else if (mode === 'clients') await clients();
 else if (mode === 'serve') {
   const result = await serve(rest[0] === 'igql' ? 'igql' : 'floor', Number(rest[1]));
   process.send?.(result);

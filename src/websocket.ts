@@ -1,16 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import {
   type DocumentNode,
-  type ExecutionArgs,
   type ExecutionResult,
   GraphQLError,
-  type GraphQLFormattedError,
   getOperationAST,
   Kind,
   type ValueNode,
 } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
 import { mayUse } from './auth/access.ts';
 import type { Session } from './auth/jwt.ts';
 import { SESSION_COOKIE, type Sessions } from './auth/sessions.ts';
@@ -20,7 +17,6 @@ import { bearerToken, cookies } from './http.ts';
 import type { Logger } from './logger.ts';
 import { GroupMember, type GroupSource, markShared, SubscriptionGroups } from './pubsub/groups.ts';
 import {
-  boundSends,
   CLOSE_TOO_MANY_STREAMS,
   StreamRefused,
   sessionKey,
@@ -29,7 +25,14 @@ import {
 } from './pubsub/streams.ts';
 import type { Context } from './schema/context.ts';
 import { subscriptionEnded } from './schema/events.ts';
-import { serveGraphqlWs } from './ws-server.ts';
+import {
+  type GraphqlWsSocket,
+  type Operation,
+  type Outcome,
+  type SubscribePayload,
+  serialiseResult,
+  serveGraphqlWs,
+} from './ws-server.ts';
 
 /** What the transports hand to Yoga's context factory besides Yoga's own fields. */
 export interface ServerContext {
@@ -65,11 +68,115 @@ export interface WebsocketOptions {
  * (`CLOSE_TOO_SLOW`).
  */
 export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promise<void> } {
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 64 * 1024,
-    perMessageDeflate: false,
+  const limits = o.limits;
+  const streams = limits && streamCounts(limits);
+  const groups = new SubscriptionGroups<ExecutionResult>({
+    stillValid: (session) => o.sessions.stillValid(session),
+    serialise: serialiseResult,
+    sessionEnded: subscriptionEnded,
   });
+
+  /** `connection_init`: a valid session, within the stream limits of its session and address. */
+  const connect = async (
+    socket: GraphqlWsSocket,
+    request: IncomingMessage,
+    params: Record<string, unknown>,
+  ): Promise<boolean> => {
+    const session = await o.sessions.fromSocket(params, request);
+    if (!session || socket.readyState !== socket.OPEN) return false;
+    if (limits && streams) {
+      const authorization = params.authorization ?? params.Authorization;
+      const token =
+        typeof authorization === 'string'
+          ? bearerToken(authorization)
+          : cookies(request)[SESSION_COOKIE];
+      const opened = streams.open(sessionKey(token), request.socket.remoteAddress ?? 'unknown');
+      if (opened instanceof StreamRefused) {
+        // Closed first, so that the 4403 of a refused `connection_init` changes nothing.
+        socket.close(CLOSE_TOO_MANY_STREAMS, opened.reason);
+        return false;
+      }
+      socket.counted = opened;
+      socket.sendLimit = limits.subscriberBufferBytes;
+    }
+    socket.session = session;
+    o.sessions.watch(socket, session, o.checkMs);
+    return true;
+  };
+
+  /** `subscribe`: through `yoga.getEnveloped`, shared with its group where it can be. */
+  const operate = async (operation: Operation, params: SubscribePayload): Promise<Outcome> => {
+    const session = operation.socket.session;
+    const enveloped = o.yoga.getEnveloped({ session, params });
+    // A document refused by the parser or the validators (limits included) is an `error` for
+    // this operation only: the socket and its other operations go on.
+    let document: DocumentNode;
+    try {
+      document = enveloped.parse(params.query);
+      const errors = enveloped.validate(enveloped.schema, document);
+      if (errors.length > 0) return errors;
+    } catch (error) {
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
+    const ast = getOperationAST(document, params.operationName);
+    if (!ast) return [new GraphQLError('Unable to identify operation')];
+    if (ast.operation === 'subscription' && limits) {
+      // Counted at once (before any await), so that a burst of subscribes cannot pass the
+      // limit; one ends, however it ends, when its socket forgets its id.
+      if (operation.socket.subscriptions >= limits.subscriptionsPerConnection)
+        return [tooManySubscriptions(limits.subscriptionsPerConnection)];
+      operation.subscription = true;
+    }
+    const args = {
+      schema: enveloped.schema,
+      document,
+      operationName: params.operationName,
+      variableValues: params.variables,
+    };
+    // The context reads shared state (a session check, a store): when that fails with a typed
+    // error (Redis away), it is this operation's error, not the socket's end.
+    const newContext = async (): Promise<Context | GraphQLError> => {
+      try {
+        return await enveloped.contextFactory();
+      } catch (error) {
+        if (error instanceof GraphQLError) return error;
+        throw error;
+      }
+    };
+    const igId = session && sharedAccount(document, params, session);
+    if (!session || !igId) {
+      const contextValue = await newContext();
+      if (contextValue instanceof GraphQLError) return [contextValue];
+      const run = ast.operation === 'subscription' ? enveloped.subscribe : enveloped.execute;
+      return (await run({ ...args, contextValue })) as Outcome;
+    }
+    // Shared with its group: a context (for the group's execution) is made only when none runs.
+    const key = groupKey(params, session);
+    const member = new GroupMember(operation, session);
+    operation.onCancel(member);
+    for (;;) {
+      const joined = groups.join(key, igId, member);
+      if (joined) return settled(member, await joined);
+      const context = await newContext();
+      if (context instanceof GraphQLError) return [context];
+      if (!operation.running) return null;
+      // Another subscriber may have started it meanwhile.
+      if (groups.has(key)) continue;
+      const started = groups.join(key, igId, member, {
+        live: context.live,
+        start: (execution) => {
+          markShared(context, execution);
+          return enveloped.subscribe({ ...args, contextValue: context }) as Promise<
+            GroupSource<ExecutionResult>
+          >;
+        },
+      });
+      return settled(member, await (started as Promise<GroupMember | ExecutionResult>));
+    }
+  };
+
+  const server = serveGraphqlWs({ connect, operate, logger: o.logger, maxPayload: 64 * 1024 });
   o.server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const origin = req.headers.origin;
     const path = new URL(req.url ?? '/', 'http://igql').pathname;
@@ -77,199 +184,14 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
       socket.end(`HTTP/1.1 ${path === '/graphql' ? '403 Forbidden' : '404 Not Found'}\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    server.wss.handleUpgrade(req, socket, head, (ws) => server.wss.emit('connection', ws, req));
   });
-
-  const limits = o.limits;
-  const streams = limits && streamCounts(limits);
-  if (limits) wss.on('connection', (ws) => boundSends(ws, limits.subscriberBufferBytes));
-
-  const sessions = new WeakMap<object, Session>();
-  /** The ids of each socket's subscriptions, counted as they are subscribed. */
-  const subscriptions = new WeakMap<object, Set<string>>();
-  type Enveloped = ReturnType<typeof o.yoga.getEnveloped>;
-  interface EnvelopedRoot {
-    readonly execute: Enveloped['execute'];
-    readonly subscribe: Enveloped['subscribe'];
-  }
-  /** The root of a subscription that shares its group's execution (see `SubscriptionGroups`). */
-  interface SharedRoot {
-    readonly shared: {
-      readonly key: string;
-      readonly igId: string;
-      readonly member: GroupMember;
-      /** Starts the group when there is none: this subscriber's context and subscribe. */
-      readonly start: () => Promise<StartedGroup>;
-    };
-  }
-  interface StartedGroup {
-    readonly context: Context;
-    readonly subscribe: (context: Context) => Promise<GroupSource<ExecutionResult>>;
-  }
-  const groups = new SubscriptionGroups<ExecutionResult>({
-    stillValid: (session) => o.sessions.stillValid(session),
-    serialise: (result) =>
-      JSON.stringify(
-        result.errors ? { ...result, errors: result.errors.map(withoutHttp) } : result,
-      ),
-    sessionEnded: subscriptionEnded,
-  });
-  /** A shared subscriber joins its group, started with its own context when there is none. */
-  const joinGroup = async (args: ExecutionArgs, { shared }: SharedRoot) => {
-    // Nothing of the subscriber's context stays once it joined: graphql-ws keeps `args`.
-    Object.assign(args, { rootValue: null, contextValue: null });
-    const { key, igId, member } = shared;
-    const running = groups.join(key, igId, member);
-    if (running) return running;
-    let started: StartedGroup;
-    try {
-      started = await shared.start();
-    } catch (error) {
-      if (error instanceof GraphQLError) return { errors: [error] };
-      throw error;
-    }
-    const { context, subscribe } = started;
-    return groups.join(key, igId, member, {
-      live: context.live,
-      start: (execution) => {
-        markShared(context, execution);
-        return subscribe(context);
-      },
-    });
-  };
-  return serveGraphqlWs(
-    {
-      execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args: ExecutionArgs) => {
-        const root = args.rootValue as EnvelopedRoot | SharedRoot;
-        return 'shared' in root ? joinGroup(args, root) : root.subscribe(args);
-      },
-      onConnect: async (ctx) => {
-        const { socket, request } = ctx.extra;
-        if (!request) return false;
-        const session = await o.sessions.fromSocket(ctx.connectionParams ?? {}, request);
-        if (!session) return false;
-        if (streams) {
-          const params = ctx.connectionParams ?? {};
-          const authorization = params.authorization ?? params.Authorization;
-          const token =
-            typeof authorization === 'string'
-              ? bearerToken(authorization)
-              : cookies(request)[SESSION_COOKIE];
-          const opened = streams.open(sessionKey(token), request.socket.remoteAddress ?? 'unknown');
-          if (opened instanceof StreamRefused) {
-            // Closed first, so graphql-ws's own close (4403, on `false`) changes nothing.
-            socket.close(CLOSE_TOO_MANY_STREAMS, opened.reason);
-            return false;
-          }
-          socket.once('close', opened);
-        }
-        sessions.set(ctx, session);
-        subscriptions.set(ctx, new Set());
-        o.sessions.watch(socket, session, o.checkMs);
-        return true;
-      },
-      // `extensions.http` tells Yoga an HTTP status: nothing a socket's client should see.
-      onError: (_ctx, _id, _payload, errors) => errors.map(withoutHttp),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        'errors' in result && result.errors
-          ? { ...result, errors: result.errors.map(withoutHttp) }
-          : result,
-      onSubscribe: async (ctx, id, params) => {
-        const enveloped = o.yoga.getEnveloped({
-          req: ctx.extra.request,
-          session: sessions.get(ctx),
-          params,
-        });
-        // A document refused by the parser or the validators (limits included) is an `error`
-        // for this operation only: the socket and its other operations go on.
-        let document: ReturnType<Enveloped['parse']>;
-        try {
-          document = enveloped.parse(params.query);
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) return errors;
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
-        }
-        // Counted at once (before any await), so that a burst of subscribes cannot pass the
-        // limit; one ends, however it ends, when graphql-ws forgets its id (at once for a
-        // client's `complete`).
-        const running = subscriptions.get(ctx);
-        if (
-          limits &&
-          running &&
-          getOperationAST(document, params.operationName)?.operation === 'subscription'
-        ) {
-          for (const other of running) if (!(other in ctx.subscriptions)) running.delete(other);
-          if (running.size >= limits.subscriptionsPerConnection)
-            return [tooManySubscriptions(limits.subscriptionsPerConnection)];
-          running.add(id);
-        }
-        const session = sessions.get(ctx);
-        const igId = session && sharedAccount(document, params, session);
-        const subscribe = (contextValue: Context) =>
-          enveloped.subscribe({
-            schema: enveloped.schema,
-            document,
-            operationName: params.operationName,
-            variableValues: params.variables,
-            contextValue,
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-          }) as Promise<GroupSource<ExecutionResult>>;
-        let start: (() => Promise<StartedGroup>) | undefined;
-        if (session && igId && groups.has(groupKey(params, session))) {
-          // Its group runs: a context is made only if it ended meanwhile.
-          start = async () => ({ context: await enveloped.contextFactory(), subscribe });
-        }
-        // The context reads shared state (a session check, a store): when that fails with a
-        // typed error (Redis away), it is this operation's error, not the socket's end.
-        let contextValue: Context | undefined;
-        if (!start) {
-          try {
-            contextValue = await enveloped.contextFactory();
-          } catch (error) {
-            if (error instanceof GraphQLError) return [error];
-            throw error;
-          }
-        }
-        const args = {
-          schema: enveloped.schema,
-          document,
-          operationName: params.operationName,
-          variableValues: params.variables,
-        };
-        if (session && igId) {
-          const context = contextValue;
-          const root: SharedRoot = {
-            shared: {
-              key: groupKey(params, session),
-              igId,
-              member: new GroupMember(ctx.extra.socket, id, session),
-              start: start ?? (async () => ({ context: context as Context, subscribe })),
-            },
-          };
-          return { ...args, contextValue: null, rootValue: root };
-        }
-        return {
-          ...args,
-          contextValue,
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-      },
-    },
-    wss,
-    o.logger,
-  );
+  return server;
 }
 
-/** An error as sent to a socket's client: its JSON without Yoga's `extensions.http`. */
-function withoutHttp(error: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
-  const json = error instanceof GraphQLError ? error.toJSON() : error;
-  if (!json.extensions || !('http' in json.extensions)) return json;
-  const { http: _http, ...extensions } = json.extensions;
-  return { ...json, extensions };
-}
+/** What a group member's join came to: it runs (null), or the result saying why it could not. */
+const settled = (member: GroupMember, joined: GroupMember | ExecutionResult): Outcome =>
+  joined === member ? null : (joined as ExecutionResult);
 
 /** The subscription fields whose subscribers can share one execution per event. */
 const SHAREABLE_FIELDS = new Set(['messageReceived', 'inboxEvents']);

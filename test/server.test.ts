@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { get as httpGet } from 'node:http';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -459,6 +460,94 @@ describe('igql without Redis', () => {
     }
     expect(stderr).not.toHaveBeenCalled();
     stderr.mockRestore();
+  });
+
+  it('closes a socket that breaks graphql-transport-ws with the protocol’s exact code and reason', async () => {
+    const acked = async () => {
+      const socket = await openSocket(igql.url, { connectionParams: { authorization } });
+      await socket.frame('connection_ack');
+      return socket;
+    };
+    // 4400: not one of the protocol's messages (here a JSON string, then a subscribe without id).
+    for (const frame of [
+      'not an object',
+      { type: 'subscribe', payload: { query: '{ __typename }' } },
+    ]) {
+      const socket = await acked();
+      socket.send(frame as Record<string, unknown>);
+      expect(await socket.closed).toEqual({ code: 4400, reason: 'Invalid message received' });
+    }
+    // 4401: a subscribe before connection_ack.
+    const early = await openSocket(igql.url, { init: false });
+    early.send({ id: '1', type: 'subscribe', payload: { query: '{ __typename }' } });
+    expect(await early.closed).toEqual({ code: 4401, reason: 'Unauthorized' });
+    // 4403: connection_init without a valid session.
+    const anonymous = await openSocket(igql.url, { connectionParams: {} });
+    expect(await anonymous.closed).toEqual({ code: 4403, reason: 'Forbidden' });
+    // 4409: the id of a running operation again.
+    const twice = await acked();
+    const heartbeat = { query: 'subscription { heartbeat(intervalSeconds: 300) }' };
+    twice.send({ id: 'same', type: 'subscribe', payload: heartbeat });
+    twice.send({ id: 'same', type: 'subscribe', payload: heartbeat });
+    expect(await twice.closed).toEqual({
+      code: 4409,
+      reason: 'Subscriber for same already exists',
+    });
+    // 4429: a second connection_init.
+    const again = await acked();
+    again.send({ type: 'connection_init', payload: { authorization } });
+    expect(await again.closed).toEqual({ code: 4429, reason: 'Too many initialisation requests' });
+    // 4406: without the graphql-transport-ws subprotocol.
+    const other = new WebSocket(igql.wsUrl);
+    const [code, reason] = (await once(other, 'close')) as [number, Buffer];
+    expect({ code, reason: String(reason) }).toEqual({
+      code: 4406,
+      reason: 'Subprotocol not acceptable',
+    });
+  });
+
+  it('closes a socket that sends no connection_init within 3 s with 4408; an initialised one stays', async () => {
+    const silent = await openSocket(igql.url, { init: false });
+    const initialised = await openSocket(igql.url, { connectionParams: { authorization } });
+    await initialised.frame('connection_ack');
+    expect(await silent.closed).toEqual({
+      code: 4408,
+      reason: 'Connection initialisation timeout',
+    });
+    // Its deadline passed too: a ping still gets its pong, with the payload echoed.
+    initialised.send({ type: 'ping', payload: { at: 'deadline' } });
+    expect(await initialised.frame('pong')).toEqual({ type: 'pong', payload: { at: 'deadline' } });
+    await initialised.close();
+  });
+
+  it('runs a query over graphql-ws as next then complete, and stops a subscription the client completes', async () => {
+    const socket = await openSocket(igql.url, { connectionParams: { authorization } });
+    await socket.frame('connection_ack');
+    socket.send({ id: 'q', type: 'subscribe', payload: { query: '{ viewer { username } }' } });
+    await socket.frame('complete');
+    expect(socket.frames.filter((f) => f.id === 'q')).toEqual([
+      { id: 'q', type: 'next', payload: { data: { viewer: { username: 'northwind.shop' } } } },
+      { id: 'q', type: 'complete' },
+    ]);
+    socket.send({
+      id: 's',
+      type: 'subscribe',
+      payload: { query: 'subscription { heartbeat(intervalSeconds: 300) }' },
+    });
+    // Its first beat comes at once, the next in 5 minutes.
+    await vi.waitFor(() => expect(socket.frames.filter((f) => f.id === 's')).toHaveLength(1));
+    socket.send({ id: 's', type: 'complete' });
+    // The same id again is a new operation, not a duplicate: its first result comes.
+    socket.send({ id: 's', type: 'subscribe', payload: { query: '{ __typename }' } });
+    await vi.waitFor(() =>
+      expect(socket.frames.filter((f) => f.type === 'complete')).toHaveLength(2),
+    );
+    expect(socket.frames.filter((f) => f.id === 's').map((f) => f.type)).toEqual([
+      'next',
+      'next',
+      'complete',
+    ]);
+    await socket.close();
   });
 
   it('refuses a websocket from a foreign origin', async () => {

@@ -1,5 +1,4 @@
 import { channel } from 'node:diagnostics_channel';
-import type { WebSocket } from 'ws';
 import type { Session } from '../auth/jwt.ts';
 import { announceSubscribed, type LiveEvents, type SharedStream } from './live.ts';
 
@@ -55,15 +54,22 @@ export function markShared(context: object, execution: SharedExecution): void {
   sharedContexts.set(context, execution);
 }
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/**
+ * What a member is on its socket: a graphql-ws operation (`Operation` of `ws-server.ts`), which
+ * sends its frames and ends with `complete` or `error`.
+ */
+export interface MemberOperation {
+  readonly id: string;
+  readonly socket: { sendFrame(text: string): void };
+  end(error?: unknown): void;
+}
 
 /**
- * One graphql-ws subscriber of a group: to graphql-ws, an iterator that yields nothing and
- * settles when the subscriber ends (done, or with the error graphql-ws sends as `error`); the
- * group sends its `next` frames itself. graphql-ws's `complete` and the socket's close call
- * `return()`, which leaves the group.
+ * One graphql-ws subscriber of a group: its operation on its socket. The group sends it its
+ * `next` frames (`deliver`) and ends it (`end`: `complete`, or `error`); its client's `complete`
+ * and its socket's close cancel it (`cancel`), which leaves the group and sends nothing.
  */
-export class GroupMember implements AsyncIterableIterator<never> {
+export class GroupMember {
   readonly session: Session;
   /** Whose members' validity is the same: one check per key and event. */
   readonly sessionKey: unknown;
@@ -74,57 +80,50 @@ export class GroupMember implements AsyncIterableIterator<never> {
   after: string | null = null;
   /** The start of its `next` frames: `{"id":<id>,"type":"next","payload":`. */
   readonly #head: string;
-  readonly #socket: WebSocket;
+  readonly #operation: MemberOperation;
   #group: { leave(member: GroupMember): void } | null = null;
-  #settle: ((error: unknown) => void) | null = null;
-  #ended: { readonly error: unknown } | null = null;
+  #ended = false;
 
-  constructor(socket: WebSocket, id: string, session: Session) {
-    this.#socket = socket;
-    this.#head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  constructor(operation: MemberOperation, session: Session) {
+    this.#operation = operation;
+    this.#head = `{"id":${JSON.stringify(operation.id)},"type":"next","payload":`;
     this.session = session;
     this.sessionKey =
       session.sid === null ? session : `${session.sid} ${session.expiresAt.getTime()}`;
   }
 
-  /** Sends a result the group serialised (nothing once its socket is closing). */
-  deliver(payload: string): void {
-    if (this.#socket.readyState === this.#socket.OPEN)
-      this.#socket.send(`${this.#head}${payload}}`);
+  /** Ended or cancelled: it takes nothing more. */
+  get ended(): boolean {
+    return this.#ended;
   }
 
-  /** Ends it: done (undefined), or with `error`. */
+  /** Sends a result the group serialised (nothing once its socket is closing). */
+  deliver(payload: string): void {
+    this.#operation.socket.sendFrame(`${this.#head}${payload}}`);
+  }
+
+  /** Ends it from the group's side: `complete` (no error), or `error` with `error`'s message. */
   end(error?: unknown): void {
-    if (this.#ended) return;
-    this.#ended = { error };
-    const group = this.#group;
-    this.#group = null;
-    group?.leave(this);
-    this.#settle?.(error);
-    this.#settle = null;
+    if (this.#leave()) this.#operation.end(error);
+  }
+
+  /** Ends it from its client's side: nothing is sent. */
+  cancel(): void {
+    this.#leave();
   }
 
   joined(group: { leave(member: GroupMember): void }): void {
-    if (this.#ended) return;
-    this.#group = group;
+    if (!this.#ended) this.#group = group;
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<never>> {
-    const ended = this.#ended;
-    if (ended)
-      return ended.error === undefined ? Promise.resolve(DONE) : Promise.reject(ended.error);
-    return new Promise((resolve, reject) => {
-      this.#settle = (error) => (error === undefined ? resolve(DONE) : reject(error));
-    });
-  }
-
-  async return(): Promise<IteratorResult<never>> {
-    this.end();
-    return DONE;
+  /** Leaves its group; false when it had ended already. */
+  #leave(): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
+    const group = this.#group;
+    this.#group = null;
+    group?.leave(this);
+    return true;
   }
 }
 
@@ -177,6 +176,7 @@ class Group<R = unknown> {
   }
 
   add(member: GroupMember): void {
+    if (member.ended) return;
     member.after = this.#live.position(this.#igId);
     this.members.add(member);
     member.joined(this);
@@ -317,11 +317,11 @@ export class SubscriptionGroups<R> {
     try {
       const started = await group.started;
       if (started) {
-        member.end();
+        member.cancel();
         return started.failure;
       }
     } catch (error) {
-      member.end();
+      member.cancel();
       throw error;
     }
     return member;

@@ -68,10 +68,36 @@ export class StreamRefused {
   }
 }
 
+/** The streams open under one key (`session <sessionKey>` or `address <ip>`). */
+interface Count {
+  readonly key: string;
+  open: number;
+}
+
+/**
+ * One counted stream: `release` uncounts it (once). It holds the counts it is under, shared with
+ * the other streams of its session and address, and nothing else.
+ */
+export class CountedStream {
+  #counts: readonly Count[] | null;
+  readonly #of: StreamCounts;
+
+  constructor(of: StreamCounts, counts: readonly Count[]) {
+    this.#of = of;
+    this.#counts = counts;
+  }
+
+  release(): void {
+    const counts = this.#counts;
+    this.#counts = null;
+    if (counts) for (const count of counts) this.#of.uncount(count);
+  }
+}
+
 /** Open websockets and SSE streams per session and per client address, on this instance. */
 export class StreamCounts {
   readonly #limits: Pick<Limits, 'streamsPerSession' | 'streamsPerAddress'>;
-  readonly #open = new Map<string, number>();
+  readonly #open = new Map<string, Count>();
 
   constructor(limits: Pick<Limits, 'streamsPerSession' | 'streamsPerAddress'>) {
     this.#limits = limits;
@@ -79,33 +105,36 @@ export class StreamCounts {
 
   /**
    * Counts a new stream of the session (`sessionKey`; null when it has none) from the address:
-   * a function that uncounts it (once), or `StreamRefused` when either is at its limit.
+   * the stream, to release once it ends, or `StreamRefused` when either is at its limit.
    */
-  open(session: string | null, address: string): (() => void) | StreamRefused {
-    const keys = [`address ${address}`];
-    if (session !== null) {
-      if (this.count(`session ${session}`) >= this.#limits.streamsPerSession)
-        return new StreamRefused('session', this.#limits.streamsPerSession);
-      keys.push(`session ${session}`);
-    }
-    if (this.count(keys[0] ?? '') >= this.#limits.streamsPerAddress)
+  open(session: string | null, address: string): CountedStream | StreamRefused {
+    const keys =
+      session === null ? [`address ${address}`] : [`address ${address}`, `session ${session}`];
+    if (session !== null && this.count(`session ${session}`) >= this.#limits.streamsPerSession)
+      return new StreamRefused('session', this.#limits.streamsPerSession);
+    if (this.count(`address ${address}`) >= this.#limits.streamsPerAddress)
       return new StreamRefused('address', this.#limits.streamsPerAddress);
-    for (const key of keys) this.#open.set(key, this.count(key) + 1);
-    let open = true;
-    return () => {
-      if (!open) return;
-      open = false;
-      for (const key of keys) {
-        const left = this.count(key) - 1;
-        if (left > 0) this.#open.set(key, left);
-        else this.#open.delete(key);
+    const counts = keys.map((key) => {
+      let count = this.#open.get(key);
+      if (!count) {
+        count = { key, open: 0 };
+        this.#open.set(key, count);
       }
-    };
+      count.open++;
+      return count;
+    });
+    return new CountedStream(this, counts);
   }
 
   /** Streams open under a key: `session <sessionKey>` or `address <ip>`. */
   count(key: string): number {
-    return this.#open.get(key) ?? 0;
+    return this.#open.get(key)?.open ?? 0;
+  }
+
+  /** One stream under `count` ended. */
+  uncount(count: Count): void {
+    if (--count.open > 0) return;
+    if (this.#open.get(count.key) === count) this.#open.delete(count.key);
   }
 }
 
@@ -147,27 +176,22 @@ export const requestToken = (req: IncomingMessage): string | undefined =>
   req.headers.authorization ? bearerToken(req.headers.authorization) : cookies(req)[SESSION_COOKIE];
 
 /**
- * Bounds a websocket's send buffer: a message is written without waiting for the client to
- * read (graphql-ws then goes on at once), unless what is already buffered
- * (`bufferedAmount`) and it would pass `limit`; the socket is then closed with
- * `CLOSE_TOO_SLOW` ("Subscriber too slow") after what it was sent, and the message dropped. A
- * client resumes with `after: <the last cursor it received>`. A message larger than `limit`
- * still goes when nothing waits before it. A client that reads nothing is dropped when the close
- * handshake times out (30 s, ws's).
+ * Whether `data` may be sent to a websocket whose send buffer is bounded by `limit`: yes unless
+ * what is already buffered (`bufferedAmount`) and it would pass `limit`; the socket is then
+ * closed with `CLOSE_TOO_SLOW` ("Subscriber too slow") after what it was sent, and the message
+ * is to be dropped. A message is written without waiting for the client to read; a client
+ * resumes with `after: <the last cursor it received>`. A message larger than `limit` still goes
+ * when nothing waits before it. A client that reads nothing is dropped when the close handshake
+ * times out (30 s, ws's).
  */
-export function boundSends(socket: WebSocket, limit: number): void {
-  const send = socket.send.bind(socket) as (data: string) => void;
-  const bounded = (data: string, done?: (error?: Error) => void) => {
-    const queued = socket.bufferedAmount;
-    if (queued > 0 && queued + Buffer.byteLength(data) > limit) {
-      if (socket.readyState === socket.OPEN) {
-        reportTooSlow({ transport: 'websocket', queuedBytes: queued, limit });
-        socket.close(CLOSE_TOO_SLOW, 'Subscriber too slow');
-      }
-    } else send(data);
-    done?.();
-  };
-  Object.assign(socket, { send: bounded });
+export function withinSendBuffer(socket: WebSocket, data: string, limit: number): boolean {
+  const queued = socket.bufferedAmount;
+  if (queued === 0 || queued + Buffer.byteLength(data) <= limit) return true;
+  if (socket.readyState === socket.OPEN) {
+    reportTooSlow({ transport: 'websocket', queuedBytes: queued, limit });
+    socket.close(CLOSE_TOO_SLOW, 'Subscriber too slow');
+  }
+  return false;
 }
 
 /**
@@ -259,7 +283,7 @@ export function useStreamLimits(
   limits: Limits,
 ): Plugin<Record<string, unknown>, { req?: IncomingMessage }> {
   const streams = streamCounts(limits);
-  const held = new WeakMap<Request, () => void>();
+  const held = new WeakMap<Request, CountedStream>();
   return {
     onRequest({ request, serverContext, url, endResponse }) {
       if (url.pathname !== '/graphql') return;
@@ -284,16 +308,18 @@ export function useStreamLimits(
       held.set(request, opened);
     },
     onResultProcess({ request, result, setResult, serverContext }) {
-      const release = held.get(request);
-      if (!release || !isAsyncIterable(result)) return;
+      const stream = held.get(request);
+      if (!stream || !isAsyncIterable(result)) return;
       held.delete(request);
       setResult(
-        boundedStream(result, limits.subscriberBufferBytes, serverContext.req, release) as never,
+        boundedStream(result, limits.subscriberBufferBytes, serverContext.req, () =>
+          stream.release(),
+        ) as never,
       );
     },
     onResponse({ request }) {
       // Not a stream after all (an error, a query): uncounted as soon as it is answered.
-      held.get(request)?.();
+      held.get(request)?.release();
       held.delete(request);
     },
   };

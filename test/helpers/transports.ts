@@ -29,11 +29,16 @@ export const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 
 /**
  * Opens `/graphql` with the graphql-ws subprotocol and sends `connection_init` with these
- * connection params. Rejects with the status when the upgrade itself is refused.
+ * connection params (none with `init: false`). Rejects with the status when the upgrade itself
+ * is refused.
  */
 export async function openSocket(
   url: string,
-  options: { connectionParams?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  options: {
+    connectionParams?: Record<string, unknown>;
+    headers?: Record<string, string>;
+    init?: boolean;
+  } = {},
 ): Promise<RawSocket> {
   const ws = new WebSocket(wsUrl(url), 'graphql-transport-ws', { headers: options.headers ?? {} });
   const frames: Record<string, unknown>[] = [];
@@ -57,7 +62,8 @@ export async function openSocket(
     });
     ws.once('error', reject);
   });
-  ws.send(JSON.stringify({ type: 'connection_init', payload: options.connectionParams ?? {} }));
+  if (options.init !== false)
+    ws.send(JSON.stringify({ type: 'connection_init', payload: options.connectionParams ?? {} }));
   let ended = false;
   void closed.then(() => {
     ended = true;

@@ -405,8 +405,9 @@ describe('fan-out by sharing', () => {
       hook.disable();
       Error.stackTraceLimit = stackTraceLimit;
     }
-    // graphql-ws's own wait for `connection_init`, one per socket; none of igql's.
-    expect(timers).toEqual({ igql: 0, graphqlWs: 10 });
+    // None per socket: at most the one shared wait for `connection_init`, armed when it was not.
+    expect(timers.graphqlWs).toBe(0);
+    expect(timers.igql).toBeLessThanOrEqual(1);
     closeAll([first, ...sockets]);
   });
 });
