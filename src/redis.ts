@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ClientClosedError,
@@ -141,4 +142,78 @@ export async function warnIfNotPersistent(client: RedisClient, logger: Logger): 
   logger.warn(
     'redis keeps no data across a restart (save "" and appendonly no): a restart loses every stored Instagram token and every account must log in again; enable appendonly yes (or RDB snapshots) in production',
   );
+}
+
+/**
+ * A Lua script run by its SHA1 (`EVALSHA`): its source crosses the wire (`EVAL`) only when Redis
+ * does not have it yet (the first run, or after a restart or `SCRIPT FLUSH`).
+ */
+export class Script {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(
+    client: RedisClient,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
+    const options = { keys: [...keys], arguments: [...args] };
+    try {
+      return await client.evalSha(this.#sha, options);
+    } catch (error) {
+      if (!(error instanceof ErrorReply && error.message.startsWith('NOSCRIPT'))) throw error;
+      return client.eval(this.#source, options);
+    }
+  }
+}
+
+/** Calls `perTick` gathers into one `run` at most: a script's work stays short. */
+export const MAX_BATCH = 500;
+
+/**
+ * Gathers the calls made during one turn of the event loop into one call of `run` (flushed by
+ * `setImmediate`, at most `MAX_BATCH` items each, in call order), so that concurrent requests
+ * share one Redis command instead of sending one each. `run` answers with one result per item,
+ * in order; when it rejects, or answers with another count, every call of the batch rejects.
+ */
+export function perTick<I, O>(run: (items: I[]) => Promise<unknown[]>): (item: I) => Promise<O> {
+  let batch: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
+  const flush = () => {
+    const all = batch;
+    batch = [];
+    for (let start = 0; start < all.length; start += MAX_BATCH) {
+      const part = all.slice(start, start + MAX_BATCH);
+      let ran: Promise<unknown[]>;
+      try {
+        ran = run(part.map((call) => call.item));
+      } catch (error) {
+        ran = Promise.reject(error);
+      }
+      ran.then(
+        (results) => {
+          if (results.length !== part.length) {
+            const error = new Error(`expected ${part.length} results, got ${results.length}`);
+            for (const call of part) call.reject(error);
+          } else {
+            part.forEach((call, i) => {
+              call.resolve(results[i] as O);
+            });
+          }
+        },
+        (error: unknown) => {
+          for (const call of part) call.reject(error);
+        },
+      );
+    }
+  };
+  return (item) =>
+    new Promise<O>((resolve, reject) => {
+      if (batch.length === 0) setImmediate(flush);
+      batch.push({ item, resolve, reject });
+    });
 }

@@ -1,6 +1,13 @@
 import { upgradeEvent } from '../inbox/legacy.ts';
 import type { Logger } from '../logger.ts';
-import { closeClient, type RedisClient, reconnectDelay, watchConnection } from '../redis.ts';
+import {
+  closeClient,
+  perTick,
+  type RedisClient,
+  reconnectDelay,
+  Script,
+  watchConnection,
+} from '../redis.ts';
 import type { LogEntry } from './log.ts';
 
 export type EventListener = (entry: LogEntry) => void;
@@ -63,6 +70,13 @@ export class MemoryEventBus implements EventBus {
   }
 }
 
+/** `PUBLISH ARGV[2i-1] ARGV[2i]` for each pair, in order: the receivers of each. */
+const PUBLISH = new Script(`
+local out = {}
+for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return out
+`);
+
 interface Channel {
   readonly listeners: Set<EventListener>;
   /** node-redis's listener for the channel: one per channel, fanning out to `listeners`. */
@@ -73,7 +87,7 @@ interface Channel {
 
 /**
  * Shared by every instance: publishes JSON on `<prefix>:events:<igId>` with the client passed
- * in, and receives on one dedicated connection (`client.duplicate()`, opened at the first
+ * in (the publishes of one turn of the event loop in one script call, `perTick`), and receives on one dedicated connection (`client.duplicate()`, opened at the first
  * subscribe), subscribed once per account with a local listener set and unsubscribed when the
  * set empties. node-redis reconnects that connection with `reconnectDelay` and re-subscribes
  * after a reconnect; what was published during the gap is lost (REFERENCE.md). The subscriber
@@ -90,6 +104,7 @@ export class RedisEventBus implements EventBus {
     readonly connected: Promise<unknown>;
   } | null = null;
   private closed = false;
+  private readonly publishes: (message: [channel: string, json: string]) => Promise<unknown>;
 
   /**
    * `client`: a connected client for PUBLISH (the caller's to close); `prefix`: the deployment's
@@ -99,11 +114,16 @@ export class RedisEventBus implements EventBus {
     this.client = client;
     this.prefix = prefix;
     this.logger = logger;
+    this.publishes = perTick(async (messages: [string, string][]) => {
+      const args: string[] = [];
+      for (const [channel, json] of messages) args.push(channel, json);
+      return (await PUBLISH.run(client, [], args)) as number[];
+    });
   }
 
   async publish(igId: string, entry: LogEntry): Promise<void> {
     if (this.closed) throw new Error('event bus closed');
-    await this.client.publish(this.channelName(igId), JSON.stringify(entry));
+    await this.publishes([this.channelName(igId), JSON.stringify(entry)]);
   }
 
   async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {

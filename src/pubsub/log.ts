@@ -1,6 +1,6 @@
 import type { InboxEventData } from '../inbox/events.ts';
 import { upgradeEvent } from '../inbox/legacy.ts';
-import type { RedisClient } from '../redis.ts';
+import { perTick, type RedisClient, Script } from '../redis.ts';
 
 /** An event with its place in its account's log. */
 export interface LogEntry {
@@ -21,6 +21,12 @@ export interface EventLog {
    * account (cursors of different accounts are not comparable).
    */
   append(igId: string, event: InboxEventData): Promise<string>;
+  /**
+   * Appends copies of the events, in order, all or none (one round trip to Redis): resolves to
+   * their cursors, as `append` would one after the other. Optional: the pipeline appends one
+   * event after another to a log without it.
+   */
+  appendAll?(igId: string, events: readonly InboxEventData[]): Promise<string[]>;
   /**
    * One page of the account's events after `cursor` (exclusive), oldest first: at most `limit`
    * (default `READ_PAGE`), never the whole log; read the next page after the last cursor.
@@ -66,6 +72,15 @@ export class MemoryEventLog implements EventLog {
   }
 
   async append(igId: string, event: InboxEventData): Promise<string> {
+    return this.add(igId, event);
+  }
+
+  async appendAll(igId: string, events: readonly InboxEventData[]): Promise<string[]> {
+    // At once: appends made meanwhile come before or after the batch, never inside it.
+    return events.map((event) => this.add(igId, event));
+  }
+
+  private add(igId: string, event: InboxEventData): string {
     const seq = ++this.seq;
     let log = this.logs.get(igId);
     if (!log) {
@@ -111,29 +126,39 @@ function memorySeq(cursor: string): number {
 
 /**
  * Shared by every instance: one Stream per account, `<prefix>:events:<igId>`, appended with
- * `XADD … MAXLEN ~ maxLen *` and read a page at a time with `XRANGE (<cursor> + COUNT n`. A cursor is the entry's stream
- * id (`<ms>-<seq>`). `~` trims whole stream nodes only, so a stream keeps at least `maxLen`
+ * `XADD … MAXLEN ~ maxLen *` (the appends of one turn of the event loop in one script call,
+ * `perTick`) and read a page at a time with `XRANGE (<cursor> + COUNT n`. A cursor is the
+ * entry's stream id (`<ms>-<seq>`). `~` trims whole stream nodes only, so a stream keeps at least `maxLen`
  * entries and up to about a node more (100 by default). The client stays the caller's to close.
  */
 export class RedisEventLog implements EventLog {
   private readonly client: RedisClient;
   private readonly prefix: string;
-  private readonly maxLen: number;
+  private readonly appends: (batch: Appended) => Promise<string[]>;
 
   /** `prefix`: the deployment's key prefix (no default). `maxLen`: default 1,000. */
   constructor(client: RedisClient, prefix: string, maxLen = 1000) {
     this.client = client;
     this.prefix = prefix;
-    this.maxLen = maxLen;
+    this.appends = perTick(async (batches: Appended[]) => {
+      const args = [String(maxLen)];
+      for (const { events } of batches) {
+        args.push(String(events.length));
+        for (const json of events) args.push(json);
+      }
+      const keys = batches.map((b) => b.key);
+      return (await APPEND.run(client, keys, args)) as string[][];
+    });
   }
 
   async append(igId: string, event: InboxEventData): Promise<string> {
-    return this.client.xAdd(
-      this.key(igId),
-      '*',
-      { event: JSON.stringify(event) },
-      { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.maxLen } },
-    );
+    const [cursor] = await this.appends({ key: this.key(igId), events: [JSON.stringify(event)] });
+    return cursor as string;
+  }
+
+  /** All of them in one script: all or none. */
+  async appendAll(igId: string, events: readonly InboxEventData[]): Promise<string[]> {
+    return this.appends({ key: this.key(igId), events: events.map((e) => JSON.stringify(e)) });
   }
 
   async readAfter(igId: string, cursor: string, limit = READ_PAGE): Promise<LogEntry[]> {
@@ -161,6 +186,31 @@ export class RedisEventLog implements EventLog {
     return `${this.prefix}:events:${igId}`;
   }
 }
+
+/** Events (JSON) to append to one stream, in order. */
+interface Appended {
+  readonly key: string;
+  readonly events: readonly string[];
+}
+
+/**
+ * `XADD <key> MAXLEN ~ ARGV[1] * event <json>` for each key in order, each followed in ARGV by
+ * its count of events then their JSON: one list of stream ids per key.
+ */
+const APPEND = new Script(`
+local out, a = {}, 2
+for i, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local ids = {}
+  for j = 1, n do
+    ids[j] = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'event', ARGV[a])
+    a = a + 1
+  end
+  out[i] = ids
+end
+return out
+`);
 
 const U64_MAX = 2n ** 64n - 1n;
 

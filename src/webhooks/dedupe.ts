@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { RedisClient } from '../redis.ts';
+import { hash } from 'node:crypto';
+import { perTick, type RedisClient, Script } from '../redis.ts';
 
 /**
  * What `Deduper.claim` found: `first`, the caller is to store the event (then `confirm` it, or
@@ -118,35 +118,52 @@ export class MemoryDeduper implements Deduper {
   }
 }
 
-/** `first` after setting the key pending; else what the key holds (`pending`, or done). */
-const CLAIM = `
-local held = redis.call('GET', KEYS[1])
-if not held then
-  redis.call('SET', KEYS[1], 'pending', 'EX', ARGV[1])
-  return 'first'
+/**
+ * For each key, in order: `first` after setting it pending (EX `ARGV[1]`); else what it holds
+ * (`pending`, or done). One key after another: of two claims of one key, the later one sees the
+ * earlier's `pending`.
+ */
+const CLAIM = new Script(`
+local out = {}
+for i, key in ipairs(KEYS) do
+  local held = redis.call('GET', key)
+  if not held then
+    redis.call('SET', key, 'pending', 'EX', ARGV[1])
+    out[i] = 'first'
+  elseif held == 'pending' then
+    out[i] = 'pending'
+  else
+    out[i] = 'duplicate'
+  end
 end
-if held == 'pending' then return 'pending' end
-return 'duplicate'
-`;
+return out
+`);
+
+/** Sets every key done, EX `ARGV[1]`. */
+const CONFIRM = new Script(`
+for _, key in ipairs(KEYS) do redis.call('SET', key, 'done', 'EX', ARGV[1]) end
+return #KEYS
+`);
 
 /** Deletes the key only while it is pending: a confirmed identity stays confirmed. */
-const FORGET = `
+const FORGET = new Script(`
 if redis.call('GET', KEYS[1]) == 'pending' then redis.call('DEL', KEYS[1]) end
 return 0
-`;
+`);
 
 /**
  * Shared by every instance: `<prefix>:dedupe:<sha256(identity)>` holds `pending` (EX
  * `pendingSeconds`) from the claim, a Lua script so that it is atomic in Redis and concurrent
  * deliveries to two instances store once; then `done` (EX `ttlSeconds`) from the confirm. Any
- * other value (an older igql wrote `1`) reads as done. The client stays the caller's to connect
- * and close.
+ * other value (an older igql wrote `1`) reads as done. The claims (and the confirms) made during
+ * one turn of the event loop, by any number of deliveries, go to Redis as one script call
+ * (`perTick`). The client stays the caller's to connect and close.
  */
 export class RedisDeduper implements Deduper {
   private readonly client: RedisClient;
   private readonly prefix: string;
-  private readonly ttlSeconds: number;
-  private readonly pendingSeconds: number;
+  private readonly claims: (key: string) => Promise<Claim>;
+  private readonly confirms: (key: string) => Promise<void>;
 
   /**
    * `prefix`: the deployment's key prefix (no default). `ttlSeconds`: default 48 h
@@ -160,30 +177,32 @@ export class RedisDeduper implements Deduper {
   ) {
     this.client = client;
     this.prefix = prefix;
-    this.ttlSeconds = ttlSeconds;
-    this.pendingSeconds = pendingSeconds;
+    this.claims = perTick(async (keys: string[]) => {
+      const replies = (await CLAIM.run(client, keys, [String(pendingSeconds)])) as unknown[];
+      return replies.map((reply) => {
+        if (reply === 'first' || reply === 'pending' || reply === 'duplicate') return reply;
+        throw new Error(`unexpected dedupe claim reply: ${String(reply)}`);
+      });
+    });
+    this.confirms = perTick(async (keys: string[]) => {
+      await CONFIRM.run(client, keys, [String(ttlSeconds)]);
+      return keys.map(() => undefined);
+    });
   }
 
-  async claim(identity: string): Promise<Claim> {
-    const reply = await this.client.eval(CLAIM, {
-      keys: [this.key(identity)],
-      arguments: [String(this.pendingSeconds)],
-    });
-    if (reply === 'first' || reply === 'pending' || reply === 'duplicate') return reply;
-    throw new Error(`unexpected dedupe claim reply: ${String(reply)}`);
+  claim(identity: string): Promise<Claim> {
+    return this.claims(this.key(identity));
   }
 
-  async confirm(identity: string): Promise<void> {
-    await this.client.set(this.key(identity), 'done', {
-      expiration: { type: 'EX', value: this.ttlSeconds },
-    });
+  confirm(identity: string): Promise<void> {
+    return this.confirms(this.key(identity));
   }
 
   async forget(identity: string): Promise<void> {
-    await this.client.eval(FORGET, { keys: [this.key(identity)] });
+    await FORGET.run(this.client, [this.key(identity)], []);
   }
 
   private key(identity: string): string {
-    return `${this.prefix}:dedupe:${createHash('sha256').update(identity).digest('hex')}`;
+    return `${this.prefix}:dedupe:${hash('sha256', identity, 'hex')}`;
   }
 }

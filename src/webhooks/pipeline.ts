@@ -30,6 +30,12 @@ export interface Stored {
   readonly pending: number;
 }
 
+/** What `EventPipeline.accept` did with a delivery's events. */
+export interface Accepted extends Stored {
+  /** True when the bus took every stored event (`EventPipeline.publish`). */
+  readonly published: boolean;
+}
+
 /**
  * What every event goes through, from a webhook or from reconciliation: the door (an account,
  * a sane time), dedupe on its identity, the account's log (durable: the cursor subscribers
@@ -52,24 +58,54 @@ export class EventPipeline {
    * answers 5xx and Meta delivers again.
    *
    * Each event is claimed (`Deduper.claim`), appended to its account's log, then confirmed:
-   * from then on a redelivery is a duplicate. An event whose append failed is forgotten (best
-   * effort: when that fails too, its claim lapses after `DEDUPE_PENDING_SECONDS`), so that
-   * Meta's redelivery is not taken for a duplicate. A confirm that fails is logged, not thrown:
-   * the event is stored, and at worst a redelivery after the claim lapsed stores it again.
+   * from then on a redelivery is a duplicate. Each phase is issued for every event at once, so
+   * that it is one round trip to Redis whatever the number of events (the Redis implementations
+   * send what one turn of the event loop asks, of any number of deliveries, as one script call:
+   * `perTick`): the claims; each account's events in one `EventLog.appendAll` (all or none; one
+   * `append` after another, stopping at the first failure, for a log without it); the confirms. An event whose append failed is forgotten
+   * (best effort: when that fails too, its claim lapses after `DEDUPE_PENDING_SECONDS`), so
+   * that Meta's redelivery is not taken for a duplicate; when a claim fails, every claim of the
+   * delivery is. A confirm that fails is logged, not thrown: the event is stored, and at worst a
+   * redelivery after the claim lapsed stores it again. An identity that occurs twice in
+   * `events` is stored once (the later copy counts as a duplicate).
    */
   async store(events: readonly InboxEventData[]): Promise<Stored> {
-    const entries: LogEntry[] = [];
-    let pending = 0;
-    const now = (this.#o.now ?? Date.now)();
+    const { entries, pending, confirmed } = await this.#store(events);
+    await confirmed;
+    return { entries, pending };
+  }
+
+  /**
+   * A delivery, as the webhook takes it: `store`, then publishes what it stored while the
+   * confirms are on their way (one round trip for both), and resolves once both are done. Rejects
+   * as `store` does; `published` is what `publish` answered.
+   */
+  async accept(events: readonly InboxEventData[]): Promise<Accepted> {
+    const { entries, pending, confirmed } = await this.#store(events);
+    const [published] = await Promise.all([this.publish(entries), confirmed]);
+    return { entries, pending, published };
+  }
+
+  /**
+   * `store`, except that the confirms are left under way: `confirmed` settles (never rejects)
+   * once they are answered.
+   */
+  async #store(
+    events: readonly InboxEventData[],
+  ): Promise<Stored & { readonly confirmed: Promise<unknown> }> {
+    const o = this.#o;
+    const now = (o.now ?? Date.now)();
+    const admitted: InboxEventData[] = [];
+    const identities = new Set<string>();
     for (const event of events) {
       if (event.igId === '') {
-        this.#o.logger.warn({ event }, 'webhook event names no account; dropped');
-        this.#o.counter.inc({ kind: event.kind, outcome: 'no_account' });
+        o.logger.warn({ event }, 'webhook event names no account; dropped');
+        o.counter.inc({ kind: event.kind, outcome: 'no_account' });
         continue;
       }
       if (!isSaneEventTime(event.occurredAt, now)) {
         const { igId, kind, identity, occurredAt } = event;
-        this.#o.logger.warn(
+        o.logger.warn(
           {
             igId,
             kind,
@@ -80,53 +116,132 @@ export class EventPipeline {
           },
           'inbox event time missing or outside [2010-01-01, now + 1 day]; dropped',
         );
-        this.#o.counter.inc({ kind, outcome: 'bad_time' });
+        o.counter.inc({ kind, outcome: 'bad_time' });
         continue;
       }
-      const claim = await this.#o.deduper.claim(event.identity);
-      if (claim !== 'first') {
-        if (claim === 'pending') pending++;
-        this.#o.counter.inc({ kind: event.kind, outcome: claim });
+      if (identities.has(event.identity)) {
+        o.counter.inc({ kind: event.kind, outcome: 'duplicate' });
         continue;
       }
-      let cursor: string;
-      try {
-        cursor = await this.#o.log.append(event.igId, event);
-      } catch (error) {
+      identities.add(event.identity);
+      admitted.push(event);
+    }
+    if (admitted.length === 0) return { entries: [], pending: 0, confirmed: Promise.resolve() };
+
+    const claims = await Promise.allSettled(admitted.map((e) => o.deduper.claim(e.identity)));
+    const claimed: InboxEventData[] = [];
+    let pending = 0;
+    let failure: { readonly error: unknown } | undefined;
+    claims.forEach((claim, i) => {
+      const event = admitted[i] as InboxEventData;
+      if (claim.status === 'rejected') failure ??= { error: claim.reason };
+      else if (claim.value === 'first') claimed.push(event);
+      else {
+        if (claim.value === 'pending') pending++;
+        o.counter.inc({ kind: event.kind, outcome: claim.value });
+      }
+    });
+    if (failure) {
+      await Promise.all(claimed.map((e) => this.#forget(e)));
+      throw failure.error;
+    }
+
+    // Each account's events in order; accounts side by side.
+    const byAccount = new Map<string, InboxEventData[]>();
+    for (const event of claimed) {
+      const list = byAccount.get(event.igId);
+      if (list) list.push(event);
+      else byAccount.set(event.igId, [event]);
+    }
+    const cursors = new Map<InboxEventData, string>();
+    const appends = await Promise.all(
+      [...byAccount].map(async ([igId, list]) => {
+        const { stored, error } = await this.#append(igId, list);
+        stored.forEach((cursor, i) => {
+          cursors.set(list[i] as InboxEventData, cursor);
+        });
+        return error;
+      }),
+    );
+    failure = appends.find((error) => error !== undefined);
+    const entries: LogEntry[] = [];
+    const settled: Promise<void>[] = [];
+    for (const event of claimed) {
+      const cursor = cursors.get(event);
+      if (cursor === undefined) {
         // Not stored: forget it, so that Meta's redelivery is not taken for a duplicate.
-        await this.#o.deduper.forget(event.identity).catch(() => {});
-        throw error;
+        settled.push(this.#forget(event));
+        continue;
       }
       entries.push({ cursor, event });
-      this.#o.counter.inc({ kind: event.kind, outcome: 'new' });
-      await this.#o.deduper.confirm(event.identity).catch((error: unknown) => {
-        const { igId, kind, identity } = event;
-        this.#o.logger.warn(
-          { err: error, igId, kind, identity },
-          'could not confirm a stored inbox event; a redelivery after its claim lapses stores it again',
-        );
-      });
+      o.counter.inc({ kind: event.kind, outcome: 'new' });
+      settled.push(
+        o.deduper.confirm(event.identity).catch((error: unknown) => {
+          const { igId, kind, identity } = event;
+          o.logger.warn(
+            { err: error, igId, kind, identity },
+            'could not confirm a stored inbox event; a redelivery after its claim lapses stores it again',
+          );
+        }),
+      );
     }
-    return { entries, pending };
+    if (failure) {
+      await Promise.all(settled);
+      throw failure.error;
+    }
+    return { entries, pending, confirmed: Promise.all(settled) };
   }
 
   /**
-   * Publishes stored events; true when the bus took every one. A failure only delays them
-   * (subscribers catch up from the log), unless the log is lost with Redis.
+   * Appends one account's events in order: the cursors of those stored (a prefix of `events`:
+   * all of them, or none with `appendAll`), and what stopped the rest.
    */
-  async publish(entries: readonly LogEntry[]): Promise<boolean> {
-    let published = true;
-    for (const entry of entries) {
+  async #append(
+    igId: string,
+    events: readonly InboxEventData[],
+  ): Promise<{ stored: string[]; error?: { readonly error: unknown } }> {
+    const log = this.#o.log;
+    if (log.appendAll) {
       try {
-        await this.#o.bus.publish(entry.event.igId, entry);
+        return { stored: await log.appendAll(igId, events) };
       } catch (error) {
-        published = false;
-        this.#o.logger.warn(
-          { err: error, igId: entry.event.igId },
-          'could not publish an inbox event',
-        );
+        return { stored: [], error: { error } };
       }
     }
+    const stored: string[] = [];
+    for (const event of events) {
+      try {
+        stored.push(await log.append(igId, event));
+      } catch (error) {
+        return { stored, error: { error } };
+      }
+    }
+    return { stored };
+  }
+
+  /** Drops a claim whose event was not stored; best effort (else the claim lapses). */
+  #forget(event: InboxEventData): Promise<void> {
+    return this.#o.deduper.forget(event.identity).catch(() => {});
+  }
+
+  /**
+   * Publishes stored events, all at once (one pipelined round trip to Redis, in order); true
+   * when the bus took every one. A failure only delays them (subscribers catch up from the
+   * log), unless the log is lost with Redis.
+   */
+  async publish(entries: readonly LogEntry[]): Promise<boolean> {
+    const results = await Promise.allSettled(
+      entries.map((entry) => this.#o.bus.publish(entry.event.igId, entry)),
+    );
+    let published = true;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      published = false;
+      this.#o.logger.warn(
+        { err: result.reason, igId: entries[i]?.event.igId },
+        'could not publish an inbox event',
+      );
+    });
     return published;
   }
 

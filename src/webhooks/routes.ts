@@ -2,7 +2,7 @@ import type { Counter } from 'prom-client';
 import { BodyTooLargeError, json, payloadTooLarge, type Route, readBody } from '../http.ts';
 import type { Logger } from '../logger.ts';
 import { normalise } from './normalise.ts';
-import type { EventPipeline, Stored } from './pipeline.ts';
+import type { Accepted, EventPipeline } from './pipeline.ts';
 import { verifyChallenge, verifySignature } from './verify.ts';
 
 /** Meta batches up to 1,000 updates a delivery; 1 MiB is far above any real one. */
@@ -84,9 +84,12 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
         json(res, 400, { error: 'body is not JSON' });
         return;
       }
-      let stored: Stored;
+      let stored: Accepted;
       try {
-        stored = await o.pipeline.store(normalise(body));
+        // Stored, then published (and confirmed) before the 200: what Meta sees acknowledged
+        // has reached the bus, so a Redis that dies now (and may come back empty, without the
+        // log) loses nothing acknowledged.
+        stored = await o.pipeline.accept(normalise(body));
       } catch (error) {
         // Not stored: a 5xx makes Meta deliver it again.
         o.deliveries.inc({ outcome: 'store_failed' });
@@ -94,9 +97,7 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
         json(res, 503, { error: 'could not store the events; retry' });
         return;
       }
-      // Published before the 200: what Meta sees acknowledged has reached the bus, so a Redis
-      // that dies now (and may come back empty, without the log) loses nothing acknowledged.
-      if (!(await o.pipeline.publish(stored.entries))) {
+      if (!stored.published) {
         o.deliveries.inc({ outcome: 'publish_failed' });
         json(res, 503, { error: 'could not publish the events; retry' });
         return;

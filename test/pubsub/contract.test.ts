@@ -14,7 +14,7 @@ import {
   READ_PAGE,
   RedisEventLog,
 } from '../../src/pubsub/log.ts';
-import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
+import { createRedis, MAX_BATCH, type Redis, type RedisClient } from '../../src/redis.ts';
 import {
   DEDUPE_PENDING_SECONDS,
   DEDUPE_TTL_SECONDS,
@@ -140,6 +140,19 @@ describe.each(dedupers)('Deduper contract: $name', (backend) => {
     expect(await b.claim('x')).toBe('duplicate');
     expect(await b.claim('y')).toBe('first');
     expect(await a.claim('y')).toBe('pending');
+  });
+
+  it('answers claims made together as it would one after another', async () => {
+    const { a, b } = await backend.pair(3600);
+    const claims = [a.claim('x'), a.claim('y'), a.claim('x'), a.claim('z'), a.claim('y')];
+    expect(await Promise.all(claims)).toEqual(['first', 'first', 'pending', 'first', 'pending']);
+    expect(await b.claim('x')).toBe('pending');
+    await Promise.all([a.confirm('x'), a.confirm('y')]);
+    expect(await Promise.all([b.claim('x'), b.claim('y'), b.claim('z')])).toEqual([
+      'duplicate',
+      'duplicate',
+      'pending',
+    ]);
   });
 
   it('tells identities apart exactly (react, unreact, react again)', async () => {
@@ -268,6 +281,24 @@ describe.each(logs)('EventLog contract: $name', (backend) => {
     expect(await log.readAfter(IG, cursors[1] ?? '')).toEqual(all.slice(2));
     expect(await log.readAfter(IG, cursors[4] ?? '')).toEqual([]);
     expect(await log.readAfter(IG, cursors[0] ?? '', 2)).toEqual(all.slice(1, 3));
+  });
+
+  it('appends a batch (appendAll) and appends made together in call order', async () => {
+    const log = await backend.log();
+    const together = [
+      log.append(IG, event(1)),
+      log.appendAll?.(IG, [event(2), event(3)]),
+      log.append(OTHER, event(4, OTHER)),
+      log.append(IG, event(5)),
+    ];
+    const [one, batch, other, five] = await Promise.all(together);
+    const cursors = [one, ...((batch as string[] | undefined) ?? []), five];
+    expect(await log.readAfter(IG, LOG_START)).toEqual(
+      [1, 2, 3, 5].map((n, i) => ({ cursor: cursors[i], event: event(n) })),
+    );
+    expect(await log.readAfter(OTHER, LOG_START)).toEqual([
+      { cursor: other, event: event(4, OTHER) },
+    ]);
   });
 
   it("gives an account's cursors that only increase, compared with isAfter", async () => {
@@ -744,6 +775,104 @@ describe('RedisEventBus during an outage', () => {
     await stop();
     expect(Date.now() - started).toBeLessThan(500);
     await server.restart();
+  });
+});
+
+describe('Redis: what is asked in one turn of the event loop is one script call', () => {
+  /** Calls per command since the last `CONFIG RESETSTAT` (scripts' own commands included). */
+  const commandCalls = async (client: RedisClient) => {
+    const calls: Record<string, number> = {};
+    for (const line of (await client.info('commandstats')).split('\n')) {
+      const found = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+      if (found?.[1] && found[2]) calls[found[1]] = Number(found[2]);
+    }
+    return calls;
+  };
+
+  it('RedisDeduper, RedisEventLog, RedisEventBus: one EVALSHA each for claims, confirms, appends, publishes', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const log = new RedisEventLog(client, prefix, 1000);
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const sub = recorder();
+    await bus.subscribe(IG, sub.listener);
+    // The first run of each script sends its source (EVAL); later ones its SHA1 only.
+    await Promise.all([
+      deduper.claim('warm'),
+      deduper.confirm('warm'),
+      log.append(OTHER, event(0, OTHER)),
+      bus.publish(OTHER, entry(0, OTHER)),
+    ]);
+    const stats = await connect();
+    await stats.configResetStat();
+
+    const identities = Array.from({ length: 20 }, (_, i) => `id-${i}`);
+    expect(await Promise.all([...identities, 'id-0'].map((id) => deduper.claim(id)))).toEqual([
+      ...identities.map(() => 'first'),
+      'pending',
+    ]);
+    await Promise.all(identities.map((id) => deduper.confirm(id)));
+    const [batch, , four] = await Promise.all([
+      log.appendAll(IG, [event(1), event(2)]),
+      log.append(OTHER, event(3, OTHER)),
+      log.append(IG, event(4)),
+    ]);
+    const entries = [...batch, four].map((cursor, i) => ({
+      cursor,
+      event: event([1, 2, 4][i] ?? 0),
+    }));
+    expect(await log.readAfter(IG, LOG_START)).toEqual(entries);
+    await Promise.all(entries.map((e) => bus.publish(IG, e)));
+    await vi.waitFor(() => expect(sub.got).toEqual(entries), { timeout: 5000, interval: 5 });
+
+    const calls = await commandCalls(stats);
+    expect({
+      evalsha: calls.evalsha,
+      eval: calls.eval,
+      xadd: calls.xadd,
+      publish: calls.publish,
+    }).toEqual({ evalsha: 4, eval: undefined, xadd: 4, publish: 3 });
+    expect(
+      await stats.get(`${prefix}:dedupe:${createHash('sha256').update('id-7').digest('hex')}`),
+    ).toBe('done');
+  });
+
+  it('splits a turn of more than MAX_BATCH calls into script calls of at most MAX_BATCH', async () => {
+    const client = await connect();
+    const deduper = new RedisDeduper(client, newPrefix());
+    expect(await deduper.claim('warm')).toBe('first');
+    const stats = await connect();
+    await stats.configResetStat();
+    const identities = Array.from({ length: 2 * MAX_BATCH + 1 }, (_, i) => `many-${i}`);
+    const claims = await Promise.all(identities.map((id) => deduper.claim(id)));
+    expect(claims).toEqual(identities.map(() => 'first'));
+    expect((await commandCalls(stats)).evalsha).toBe(3);
+  });
+
+  it('runs its scripts again once Redis has lost them (SCRIPT FLUSH, a restart)', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const log = new RedisEventLog(client, prefix, 1000);
+    expect(await deduper.claim('before')).toBe('first');
+    await log.append(IG, event(1));
+    await client.scriptFlush();
+    expect(await deduper.claim('after')).toBe('first');
+    expect(await deduper.claim('before')).toBe('pending');
+    await log.append(IG, event(2));
+    expect((await log.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([event(1), event(2)]);
+  });
+
+  it('rejects every call of a turn when Redis cannot take them', async () => {
+    // A client never connected: every command fails at once, as while Redis is away.
+    const offline = createRedis(server.url, logger).client;
+    const deduper = new RedisDeduper(offline, newPrefix());
+    const claims = await Promise.allSettled(['a', 'b', 'c'].map((id) => deduper.claim(id)));
+    expect(claims.map((c) => c.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    const log = new RedisEventLog(offline, newPrefix(), 1000);
+    await expect(log.appendAll(IG, [event(1), event(2)])).rejects.toThrow();
   });
 });
 

@@ -186,6 +186,144 @@ describe('EventPipeline: claim, store, confirm', () => {
   });
 });
 
+describe('EventPipeline: one round trip per phase', () => {
+  /** A round trip: settles on a later turn of the event loop, as a Redis reply does. */
+  const roundTrip = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  /** Memory dedupe, log and bus that record when each call starts and ends. */
+  function traced() {
+    const trace: string[] = [];
+    const call = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      trace.push(`${name} >`);
+      await roundTrip();
+      const result = await run();
+      trace.push(`${name} <`);
+      return result;
+    };
+    const inner = new MemoryDeduper({ now: () => NOW });
+    const deduper: Deduper = {
+      claim: (id) => call(`claim ${id.split('|')[2]}`, () => inner.claim(id)),
+      confirm: (id) => call(`confirm ${id.split('|')[2]}`, () => inner.confirm(id)),
+      forget: (id) => call(`forget ${id.split('|')[2]}`, () => inner.forget(id)),
+    };
+    const memory = new MemoryEventLog();
+    const log: EventLog = {
+      append: (igId, e) => call(`append ${e.igId}`, () => memory.append(igId, e)),
+      appendAll: (igId, events) =>
+        call(`appendAll ${igId} ×${events.length}`, () => memory.appendAll(igId, events)),
+      readAfter: (igId, cursor, limit) => memory.readAfter(igId, cursor, limit),
+      isAfter: (a, b) => memory.isAfter(a, b),
+      close: () => memory.close(),
+    };
+    const bus = new MemoryEventBus(logger);
+    const traceBus = {
+      publish: (igId: string, entry: LogEntry) =>
+        call(`publish ${entry.cursor}`, () => bus.publish(igId, entry)),
+      subscribe: bus.subscribe.bind(bus),
+      close: bus.close.bind(bus),
+    };
+    const metrics = createMetrics();
+    const pipeline = new EventPipeline({
+      deduper,
+      log,
+      bus: traceBus,
+      logger,
+      counter: metrics.inboxEvents,
+      now: () => NOW,
+    });
+    return {
+      pipeline,
+      trace,
+      metrics,
+      stored: (igId: string) => memory.readAfter(igId, LOG_START),
+    };
+  }
+
+  const OTHER_IG = '17841400000000002';
+  const other = (n: number): InboxEventData => ({
+    ...event(n),
+    igId: OTHER_IG,
+    identity: `${OTHER_IG}|MESSAGE_RECEIVED|mid.${n}||`,
+  });
+
+  it('accept: claims every event at once, appends each account in one call, then confirms and publishes together', async () => {
+    const { pipeline, trace, stored } = traced();
+    const accepted = await pipeline.accept([event(1), other(2), event(3)]);
+    expect(accepted).toEqual({
+      entries: [
+        { cursor: '0000000000000001', event: event(1) },
+        { cursor: '0000000000000003', event: other(2) },
+        { cursor: '0000000000000002', event: event(3) },
+      ],
+      pending: 0,
+      published: true,
+    });
+    expect(trace).toEqual([
+      'claim mid.1 >',
+      'claim mid.2 >',
+      'claim mid.3 >',
+      'claim mid.1 <',
+      'claim mid.2 <',
+      'claim mid.3 <',
+      `appendAll ${IG} ×2 >`,
+      `appendAll ${OTHER_IG} ×1 >`,
+      `appendAll ${IG} ×2 <`,
+      `appendAll ${OTHER_IG} ×1 <`,
+      'confirm mid.1 >',
+      'confirm mid.2 >',
+      'confirm mid.3 >',
+      'publish 0000000000000001 >',
+      'publish 0000000000000003 >',
+      'publish 0000000000000002 >',
+      'confirm mid.1 <',
+      'confirm mid.2 <',
+      'confirm mid.3 <',
+      'publish 0000000000000001 <',
+      'publish 0000000000000003 <',
+      'publish 0000000000000002 <',
+    ]);
+    expect((await stored(IG)).map((e) => e.event)).toEqual([event(1), event(3)]);
+    // Confirmed before the answer: a redelivery is a duplicate.
+    expect(await pipeline.store([event(1), other(2), event(3)])).toEqual({
+      entries: [],
+      pending: 0,
+    });
+  });
+
+  it('stores an event a delivery repeats once, and counts the copy a duplicate', async () => {
+    const { pipeline, metrics } = traced();
+    expect(await pipeline.store([event(1), event(1), event(2)])).toEqual({
+      entries: [
+        { cursor: '0000000000000001', event: event(1) },
+        { cursor: '0000000000000002', event: event(2) },
+      ],
+      pending: 0,
+    });
+    expect(await outcomes(metrics)).toEqual({ new: 2, duplicate: 1 });
+  });
+
+  it('a failed append of one account forgets its claims only: the other account stays stored and confirmed', async () => {
+    const failing = new MemoryEventLog();
+    // The other account's log refuses: its events are forgotten, IG's stay stored.
+    const log: EventLog = {
+      append: (igId, e) => failing.append(igId, e),
+      appendAll: async (igId, events) => {
+        if (igId === OTHER_IG) throw unreachable();
+        return failing.appendAll(igId, events);
+      },
+      readAfter: (igId, cursor, limit) => failing.readAfter(igId, cursor, limit),
+      isAfter: (a, b) => failing.isAfter(a, b),
+      close: () => failing.close(),
+    };
+    const inner = new MemoryDeduper({ now: () => NOW });
+    const { pipeline } = await setup({ deduper: inner, log });
+    await expect(pipeline.store([event(1), other(2)])).rejects.toThrow('The client is offline');
+    expect(await inner.claim(event(1).identity)).toBe('duplicate');
+    expect(await inner.claim(other(2).identity)).toBe('first');
+    expect((await failing.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([event(1)]);
+  });
+});
+
 describe('POST /webhooks/instagram while another delivery holds the claim', () => {
   const servers: Server[] = [];
   afterEach(async () => {
