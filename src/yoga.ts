@@ -16,6 +16,7 @@ import { createDocumentCaches, MAX_DOCUMENT_LENGTH } from './document-cache.ts';
 import type { ErrorCode } from './errors.ts';
 import { fromOutage } from './errors.ts';
 import type { GraphiQL } from './graphiql/index.ts';
+import { useCompiledExecution } from './jit.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import type { Logger } from './logger.ts';
 import { type PersistedOptions, usePersistedDocuments } from './persisted.ts';
@@ -258,6 +259,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       useBoundedParse(),
       useBoundedDocuments(),
       ...(o.streamsEnd ? [useEndStreamsOn(o.streamsEnd)] : []),
+      // Queries and mutations compiled (graphql-jit), their answers unchanged.
+      useCompiledExecution({ logger }),
     ],
     // Only an allowed origin is named, never `null` (sandboxed frames, files); others get no
     // CORS headers at all, so a browser keeps their pages away from the answers.
