@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Dispatcher, Pool } from 'undici';
+import { DIRECT_PATH, readFloor } from './read-floor.ts';
 
 const CONVERSATIONS = 25;
 const MESSAGES = 20;
@@ -31,11 +32,8 @@ const APP_SECRET = 'bench-secret';
 
 /** bench/read-path.ts's inbox query. */
 const INBOX = `{ viewer { conversations(first: ${CONVERSATIONS}) { nodes { participants { username } messages(first: ${MESSAGES}) { nodes { text from { username } createdTime } } } } } }`;
-/** What igql asks the simulator for that query (its `fields=`), asked directly. */
-const DIRECT_FIELDS = `id,participants,messages.limit(${MESSAGES}){id,created_time,from,message}`;
-
 /** The direct call: what igql asks the simulator for the inbox. */
-const directPath = `/v25.0/me/conversations?platform=instagram&limit=${CONVERSATIONS}&fields=${encodeURIComponent(DIRECT_FIELDS)}`;
+const directPath = DIRECT_PATH;
 
 const here = fileURLToPath(import.meta.url);
 const root = resolve(here, '../..');
@@ -91,46 +89,12 @@ async function igqlChild(): Promise<void> {
 }
 
 /**
- * Child: the floor of any gateway in Node, for comparison: a bare `node:http` server that reads
- * the request, makes the one Graph call (undici), parses it, shapes the inbox answer in plain
- * code and writes it as JSON. No GraphQL, no auth, no limits.
+ * Child: the floor of any gateway in Node, for comparison: bench/read-floor.ts against the
+ * simulator child at `SIM`.
  */
 async function floorChild(): Promise<void> {
-  const { createServer } = await import('node:http');
   const sim = JSON.parse(process.env.SIM ?? '{}') as SimulatorReady;
-  const upstream = new Pool(new URL(sim.url).origin, { connections: CLIENTS });
-  interface User {
-    username?: string;
-  }
-  interface Page {
-    data: {
-      participants?: { data: User[] };
-      messages?: { data: { message?: string; from?: User; created_time?: string }[] };
-    }[];
-  }
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', async () => {
-      const answer = await upstream.request({
-        method: 'GET',
-        path: directPath,
-        headers: { authorization: `Bearer ${sim.token}` },
-      });
-      const page = (await answer.body.json()) as Page;
-      const nodes = page.data.map((c) => ({
-        participants: (c.participants?.data ?? []).map((u) => ({ username: u.username ?? null })),
-        messages: {
-          nodes: (c.messages?.data ?? []).map((m) => ({
-            text: m.message ?? null,
-            from: m.from ? { username: m.from.username ?? null } : null,
-            createdTime: new Date(Date.parse(m.created_time ?? '')).toISOString(),
-          })),
-        },
-      }));
-      const body = JSON.stringify({ data: { viewer: { conversations: { nodes } } } });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-    });
-  });
+  const server = readFloor(sim, CLIENTS);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as { port: number };
   process.on('SIGTERM', () => process.exit(0));

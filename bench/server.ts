@@ -10,6 +10,8 @@
  *   publishes.
  * - `floor`: a bare `ws` server: `POST /publish` builds one frame and sends those same bytes to
  *   every socket. No GraphQL: the machine's floor for delivering one event to every socket.
+ * - `read-floor`: bench/read-floor.ts, the bare Node proxy of the read path, against the Graph API
+ *   at `READ_FLOOR_UPSTREAM` with `READ_FLOOR_TOKEN`, over up to `READ_FLOOR_CONNECTIONS` (10).
  * - `npm-simulator`: `npm run simulator` (src/sandbox/main.ts), the demo data only.
  * - `simulator`: bench/simulator.ts, the same with the read path's account added.
  *
@@ -23,6 +25,7 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { readFloor } from './read-floor.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 process.on('message', (message: { type?: string }) => {
@@ -150,6 +153,13 @@ const kind = process.argv[2];
 if (kind === 'igql') await import('../src/main.ts');
 else if (kind === 'yoga') await yoga();
 else if (kind === 'floor') await floor();
+else if (kind === 'read-floor')
+  await listen(
+    readFloor(
+      { url: process.env.READ_FLOOR_UPSTREAM ?? '', token: process.env.READ_FLOOR_TOKEN ?? '' },
+      Number(process.env.READ_FLOOR_CONNECTIONS ?? 10),
+    ),
+  );
 else if (kind === 'simulator') await import('./simulator.ts');
 else if (kind === 'npm-simulator') await import('../src/sandbox/main.ts');
 else throw new Error(`bench/server.ts: unknown kind ${kind}`);

@@ -65,6 +65,17 @@ describe('npm run bench', () => {
     for (const figures of [result.readPath.throughput, result.readPath.latency]) {
       expect(figures.igql.requests).toBeGreaterThan(0);
       expect(figures.direct.requests).toBeGreaterThan(0);
+      expect(figures.floor.requests).toBeGreaterThan(0);
+      // Each path's CPU: the simulator's, and its gateway's (none on the direct path).
+      expect(Object.keys(figures.direct.cpuPerRequest)).toEqual(['simulator']);
+      expect(figures.igql.cpuPerRequest).toEqual({
+        simulator: expect.any(Number),
+        igql: expect.any(Number),
+      });
+      expect(figures.floor.cpuPerRequest).toEqual({
+        simulator: expect.any(Number),
+        floor: expect.any(Number),
+      });
     }
 
     expect(result.sends.rows.map((r) => r.path)).toEqual(['direct', 'igql']);
@@ -82,8 +93,24 @@ describe('npm run bench', () => {
       '## Sends',
       '## Goals (issue 13)',
       'added at p50 = igql p50 − direct p50',
+      'floor p50 − direct p50',
     ]) {
       expect(printed).toContain(heading);
+    }
+    // The floor takes its turn in both read-path tables, and has a column in the goals table.
+    const floorRows = printed
+      .split('\n')
+      .filter((line) => line.startsWith('| a bare Node proxy (the floor of any Node gateway)'));
+    expect(floorRows).toHaveLength(2);
+    expect(printed).toContain('| bare Node proxy (floor), this run | floor meets it |');
+    const goalRows = printed.split('## Goals (issue 13)')[1]?.split('\n') ?? [];
+    expect(goalRows.filter((line) => line.startsWith('| read path at'))).toHaveLength(3);
+    for (const line of goalRows.filter((row) => row.startsWith('| read path at'))) {
+      // goal, this run, met, the floor's figure, the floor meets it: none of them empty.
+      const cells = line.split('|').slice(1, -1);
+      expect(cells).toHaveLength(5);
+      expect(cells[3]?.trim()).not.toBe('—');
+      expect(cells[4]?.trim()).toMatch(/^(yes|\*\*no\*\*)$/);
     }
   });
 });
