@@ -44,6 +44,32 @@ export interface Sessions {
   watch(socket: WebSocket, session: Session, checkMs: number): void;
 }
 
+/** Tokens remembered as verified, at most (the oldest forgotten first). */
+export const VERIFIED_TOKENS = 10_000;
+
+/**
+ * `verify`, remembering the tokens it verified until they expire: a client sends the same token
+ * with every request, and checking its signature again cost more than a request's own shaping.
+ * Only a token verified before is taken, by its exact text; past its expiry (on the machine's
+ * clock, as jose's) it is verified again, with jose's tolerance. Revocation is checked apart, on
+ * every request.
+ */
+export function rememberVerified(verify: (token: string) => Promise<Session>) {
+  const verified = new Map<string, Session>();
+  return async (token: string): Promise<Session> => {
+    const known = verified.get(token);
+    if (known && known.expiresAt.getTime() > Date.now()) return known;
+    verified.delete(token);
+    const session = await verify(token);
+    if (verified.size >= VERIFIED_TOKENS) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
+    verified.set(token, session);
+    return session;
+  };
+}
+
 /** `now` decides expiry for `stillValid` (default `Date.now`); the JWT check itself uses jose's clock. */
 export function createSessions(
   config: Config,
@@ -51,9 +77,11 @@ export function createSessions(
   now: () => number = Date.now,
 ): Sessions {
   const { jwksUrl, issuer, audience, accountsClaim } = config.jwt;
-  const verify = sessionVerifier(
-    config.sessionSecret,
-    jwksUrl && issuer && audience ? { jwksUrl, issuer, audience, accountsClaim } : undefined,
+  const verify = rememberVerified(
+    sessionVerifier(
+      config.sessionSecret,
+      jwksUrl && issuer && audience ? { jwksUrl, issuer, audience, accountsClaim } : undefined,
+    ),
   );
   const revoked = async (session: Session) =>
     session.sid !== null && (await revocations.isRevoked(session.sid));

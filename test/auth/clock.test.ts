@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AccountStatusService } from '../../src/auth/account-status.ts';
 import type { Session } from '../../src/auth/jwt.ts';
 import { MemoryRevocations } from '../../src/auth/revocation.ts';
-import { createSessions } from '../../src/auth/sessions.ts';
+import { createSessions, rememberVerified } from '../../src/auth/sessions.ts';
 import { MemoryTokenStore } from '../../src/auth/token-store.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
@@ -57,5 +57,25 @@ describe('Sessions.stillValid', () => {
     now = T0 + 1000;
     expect(await sessions.stillValid(session)).toBe(false);
     expect(await sessions.stillValid(null)).toBe(false);
+  });
+});
+
+describe('rememberVerified', () => {
+  it('verifies a token once until it expires, by its exact text, and never keeps a refusal', async () => {
+    const calls: string[] = [];
+    const verify = rememberVerified(async (token) => {
+      calls.push(token);
+      if (token === 'forged') throw new Error('bad signature');
+      const ttl = token === 'expired' ? -1000 : 60_000;
+      return { sub: token, accounts: ['1784'], sid: null, expiresAt: new Date(Date.now() + ttl) };
+    });
+    expect((await verify('a')).sub).toBe('a');
+    expect((await verify('a')).sub).toBe('a');
+    expect((await verify('b')).sub).toBe('b');
+    await expect(verify('forged')).rejects.toThrow('bad signature');
+    await expect(verify('forged')).rejects.toThrow('bad signature');
+    await verify('expired');
+    await verify('expired');
+    expect(calls).toEqual(['a', 'b', 'forged', 'forged', 'expired', 'expired']);
   });
 });
