@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { BoundedCache } from './document-cache.ts';
 import type { ErrorCode } from './errors.ts';
 
 export interface AutomaticPersistedQueriesOptions {
@@ -45,54 +46,19 @@ export interface PersistedOptions {
 }
 
 /** A bounded LRU of documents by hash: at most `maxEntries` of them and `maxBytes` of text. */
-export class DocumentStore {
-  readonly #documents = new Map<string, { readonly text: string; readonly bytes: number }>();
-  readonly #maxEntries: number;
-  readonly #maxBytes: number;
-  #bytes = 0;
-
+export class DocumentStore extends BoundedCache<string> {
   constructor(options: AutomaticPersistedQueriesOptions = {}) {
-    this.#maxEntries = options.maxEntries ?? 1000;
-    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-  }
-
-  /** Documents kept. */
-  get size(): number {
-    return this.#documents.size;
+    const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+    super((_hash, text) => Buffer.byteLength(text), {
+      maxEntries: options.maxEntries ?? 1000,
+      maxWeight: maxBytes,
+      maxEntryWeight: maxBytes,
+    });
   }
 
   /** UTF-8 bytes of the documents kept. */
   get bytes(): number {
-    return this.#bytes;
-  }
-
-  /** The document stored under `hash`, now the most recently used. */
-  get(hash: string): string | undefined {
-    const entry = this.#documents.get(hash);
-    if (!entry) return undefined;
-    this.#documents.delete(hash);
-    this.#documents.set(hash, entry);
-    return entry.text;
-  }
-
-  /** Keeps `text` under `hash`, dropping the least recently used beyond the bounds. */
-  set(hash: string, text: string): void {
-    const bytes = Buffer.byteLength(text);
-    if (bytes > this.#maxBytes || this.#maxEntries < 1) return;
-    this.#drop(hash);
-    this.#documents.set(hash, { text, bytes });
-    this.#bytes += bytes;
-    for (const oldest of this.#documents.keys()) {
-      if (this.#documents.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) break;
-      this.#drop(oldest);
-    }
-  }
-
-  #drop(hash: string): void {
-    const entry = this.#documents.get(hash);
-    if (!entry) return;
-    this.#documents.delete(hash);
-    this.#bytes -= entry.bytes;
+    return this.weight;
   }
 }
 
