@@ -28,6 +28,7 @@ import {
 } from '../../src/pubsub/streams.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
+import { messageReceived } from '../helpers/inbox-events.ts';
 import { useRedisServer } from '../helpers/redis.ts';
 
 const logger = createLogger('silent');
@@ -62,29 +63,8 @@ function nextTooSlow(): { readonly closed: Promise<TooSlow>; cancel(): void } {
 
 const IG = '17841400000000001';
 
-const received = (n: number): InboxEventData => ({
-  kind: 'MESSAGE_RECEIVED',
-  igId: IG,
-  igsid: '5614879045272581',
-  occurredAt: 1_700_000_000_000 + n,
-  identity: `${IG}|MESSAGE_RECEIVED|mid.${n}||`,
-  standby: false,
-  message: {
-    mid: `mid.${n}`,
-    createdTime: 1_700_000_000_000 + n,
-    detailAvailable: true,
-    from: { igsid: '5614879045272581', username: null },
-    to: [{ igsid: IG, username: null }],
-    text: `hello ${n}`,
-    attachments: [],
-    reactions: [],
-    replyTo: null,
-    isUnsupported: false,
-  },
-  quickReplyPayload: null,
-  referral: null,
-  isSelf: false,
-});
+const received = (n: number): InboxEventData =>
+  messageReceived(n, { igId: IG, text: `hello ${n}` });
 
 /** A log that records the cursor of every `readAfter` and how many events it returned. */
 function recorded(log: EventLog) {

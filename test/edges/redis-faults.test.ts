@@ -4,6 +4,7 @@
  * checks fail open for a bounded time, webhooks answer 503, live subscriptions survive; igql
  * warns about a Redis that would lose the token store; sandboxes on one Redis keep apart.
  */
+
 import { Writable } from 'node:stream';
 import { GraphQLError } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
@@ -44,6 +45,7 @@ import { DEDUPE_TTL_SECONDS, RedisDeduper } from '../../src/webhooks/dedupe.ts';
 import { EventPipeline } from '../../src/webhooks/pipeline.ts';
 import { type RunningApp, sandboxAccounts, startApp } from '../helpers/app.ts';
 import type { GraphQLErrorBody } from '../helpers/gateway.ts';
+import { messageReceived } from '../helpers/inbox-events.ts';
 import { type RedisServer, startRedis } from '../helpers/redis.ts';
 import { watchSubscriber } from '../helpers/subscribers.ts';
 
@@ -402,29 +404,7 @@ describe('two sandboxes on one Redis (finding 11)', () => {
 
 describe('live events while the log is unreadable, then lost', () => {
   const IG = '17841400000000001';
-  const event = (n: number): InboxEventData => ({
-    kind: 'MESSAGE_RECEIVED',
-    igId: IG,
-    igsid: '5614879045272581',
-    occurredAt: 1_700_000_000_000 + n,
-    identity: `${IG}|MESSAGE_RECEIVED|mid.${n}||`,
-    standby: false,
-    message: {
-      mid: `mid.${n}`,
-      createdTime: 1_700_000_000_000 + n,
-      detailAvailable: true,
-      from: { igsid: '5614879045272581', username: null },
-      to: [{ igsid: IG, username: null }],
-      text: `text ${n}`,
-      attachments: [],
-      reactions: [],
-      replyTo: null,
-      isUnsupported: false,
-    },
-    quickReplyPayload: null,
-    referral: null,
-    isSelf: false,
-  });
+  const event = (n: number): InboxEventData => messageReceived(n, { igId: IG });
 
   it('delivers, in order, what the bus carried while the log was down and what the log lost', async () => {
     const inner = new MemoryEventLog();

@@ -1,5 +1,6 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { InboxEventData } from '../../src/inbox/events.ts';
 import { watchSubscriber } from './subscribers.ts';
 
 /** The fields every test of inbox events reads: the kind, the time, a message's mid and text. */
@@ -87,5 +88,41 @@ export async function subscribeInbox(
         check();
       }),
     dispose: () => client.dispose() as Promise<void>,
+  };
+}
+
+/**
+ * Message `n` of a customer (`igsid`) to an account (`igId`), as the pipeline stores it: mid
+ * `mid.<n>`, sent `at` (default 1,700,000,000,000 + n ms), text `text <n>` unless given.
+ */
+export function messageReceived(
+  n: number,
+  o: { igId?: string; igsid?: string; at?: number; text?: string } = {},
+): InboxEventData {
+  const igId = o.igId ?? '17841400000000001';
+  const igsid = o.igsid ?? '5614879045272581';
+  const at = o.at ?? 1_700_000_000_000 + n;
+  return {
+    kind: 'MESSAGE_RECEIVED',
+    igId,
+    igsid,
+    occurredAt: at,
+    identity: `${igId}|MESSAGE_RECEIVED|mid.${n}||`,
+    standby: false,
+    message: {
+      mid: `mid.${n}`,
+      createdTime: at,
+      detailAvailable: true,
+      from: { igsid, username: null },
+      to: [{ igsid: igId, username: null }],
+      text: o.text ?? `text ${n}`,
+      attachments: [],
+      reactions: [],
+      replyTo: null,
+      isUnsupported: false,
+    },
+    quickReplyPayload: null,
+    referral: null,
+    isSelf: false,
   };
 }

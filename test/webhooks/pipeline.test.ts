@@ -3,6 +3,7 @@
  * its event taken for a duplicate (the claim lapses when even `forget` failed), and a delivery
  * that meets another's pending claim is answered 503, never 200.
  */
+
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
 import { DEDUPE_PENDING_SECONDS, type Deduper, MemoryDeduper } from '../../src/webhooks/dedupe.ts';
 import { EventPipeline } from '../../src/webhooks/pipeline.ts';
 import { PENDING_RETRY_AFTER_S, webhookRoutes } from '../../src/webhooks/routes.ts';
+import { messageReceived } from '../helpers/inbox-events.ts';
 
 const logger = createLogger('silent');
 const IG = '17841400000000001';
@@ -22,29 +24,8 @@ const IGSID = '5614879045272581';
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const SECRET = 'pipeline-secret';
 
-const event = (n: number): InboxEventData => ({
-  kind: 'MESSAGE_RECEIVED',
-  igId: IG,
-  igsid: IGSID,
-  occurredAt: NOW - 1000 + n,
-  identity: `${IG}|MESSAGE_RECEIVED|mid.${n}||`,
-  standby: false,
-  message: {
-    mid: `mid.${n}`,
-    createdTime: NOW - 1000 + n,
-    detailAvailable: true,
-    from: { igsid: IGSID, username: null },
-    to: [{ igsid: IG, username: null }],
-    text: `text ${n}`,
-    attachments: [],
-    reactions: [],
-    replyTo: null,
-    isUnsupported: false,
-  },
-  quickReplyPayload: null,
-  referral: null,
-  isSelf: false,
-});
+const event = (n: number): InboxEventData =>
+  messageReceived(n, { igId: IG, igsid: IGSID, at: NOW - 1000 + n });
 
 /** A memory log whose appends first go through `before(n)` (n counts appends from 1). */
 function logWith(before: (n: number) => Promise<void>) {
