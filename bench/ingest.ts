@@ -3,14 +3,16 @@
  * rate (each request sent on schedule, whether or not earlier ones were answered), with `perDelivery`
  * events in each. Measures events acknowledged per second and the acknowledgement latency of each
  * request (from its send to igql's 200), then counts the events in the per-account logs in Redis:
- * every acknowledged event must be stored.
+ * every acknowledged event must be stored. The same deliveries are then offered the same way to
+ * the ingestion floor (a bare `node:http` server that only checks each signature), in its own
+ * process: what any Node server can acknowledge on this machine.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
 import { Pool } from 'undici';
 import { signatureHeaders, toMetaJson } from '../src/sandbox/webhooks.ts';
-import { cpuMs, type Stats, stats } from './lib.ts';
+import { cpuMs, type ServerProcess, type Stats, stats } from './lib.ts';
 import { APP_SECRET } from './live.ts';
 import type { Stack } from './stack.ts';
 
@@ -21,7 +23,8 @@ export interface IngestOptions {
   readonly perDelivery: number;
 }
 
-export interface IngestResult extends IngestOptions {
+/** What one open-loop offer of the deliveries measured, whichever server answered it. */
+export interface Offered {
   /** Events sent, per second of the sending (what was actually offered). */
   readonly offeredPerSecond: number;
   /** Events acknowledged (200), per second from the first send to the last answer. */
@@ -32,23 +35,49 @@ export interface IngestResult extends IngestOptions {
   readonly refused: Readonly<Record<string, number>>;
   /** Per request: ms from its send to the 200. */
   readonly ack: Stats;
+}
+
+/**
+ * The same deliveries offered the same way to the ingestion floor (`bench/server.ts
+ * ingest-floor`: a bare `node:http` server that checks each body's signature and answers 200,
+ * nothing else), right after igql: what any Node server acknowledges at least on this machine.
+ */
+export interface FloorIngest extends Offered {
+  /** CPU ms per event of the floor's process, and of this process (the load generator). */
+  readonly cpuPerEvent: { readonly server: number; readonly client: number };
+}
+
+export interface IngestResult extends IngestOptions, Offered {
   /** Events found in the logs in Redis after the run. */
   readonly stored: number;
   /** CPU ms per event of igql, Redis, and this process (the load generator). */
   readonly cpuPerEvent: { readonly igql: number; readonly redis: number; readonly client: number };
+  readonly floor: FloorIngest;
+}
+
+interface Delivery {
+  readonly body: string;
+  readonly headers: Record<string, string>;
 }
 
 let run = 0;
 
-/** One rate: the logs emptied first, the deliveries sent on schedule, then the logs counted. */
-export async function ingest(stack: Stack, options: IngestOptions): Promise<IngestResult> {
+/**
+ * One rate: the logs emptied first, the deliveries sent on schedule to igql, the logs counted;
+ * then the same deliveries, on the same schedule, to the ingestion floor `floor`.
+ */
+export async function ingest(
+  stack: Stack,
+  floor: ServerProcess,
+  options: IngestOptions,
+): Promise<IngestResult> {
   const { rate, seconds, perDelivery } = options;
   if (!stack.redis) throw new Error('ingestion is measured with Redis');
   const tag = `${Date.now().toString(36)}-${run++}`;
   const igIds = stack.accounts.map((a) => a.igId);
   const deliveries = Math.round((rate * seconds) / perDelivery);
   // Built ahead: the sending loop only sends.
-  const bodies = Array.from({ length: deliveries }, (_, d) => {
+  const bodies: Delivery[] = Array.from({ length: deliveries }, (_, d) => {
     const igId = igIds[d % igIds.length] as string;
     const now = Date.now();
     const raw = toMetaJson({
@@ -84,13 +113,54 @@ export async function ingest(stack: Stack, options: IngestOptions): Promise<Inge
   const before = await logs();
   if (before.length > 0) await redis.del(before);
 
-  const pool = new Pool(stack.igql.base, { connections: 256, keepAliveTimeout: 60_000 });
+  const redisPort = stack.redis.port;
+  const cpu0 = { redis: redisCpu(redisPort), client: cpuMs(process.pid) };
+  const igql = await offer(stack.igql, bodies, options);
+  const cpu = { redis: redisCpu(redisPort) - cpu0.redis, client: cpuMs(process.pid) - cpu0.client };
+
+  let stored = 0;
+  for (const key of await logs()) stored += await redis.xLen(key);
+  await redis.quit();
+
+  const client0 = cpuMs(process.pid);
+  const onFloor = await offer(floor, bodies, options);
+  const floorClient = cpuMs(process.pid) - client0;
+  const { serverCpu: floorCpu, ...floorFigures } = onFloor;
+  const { serverCpu: igqlCpu, ...igqlFigures } = igql;
+  return {
+    ...options,
+    ...igqlFigures,
+    stored,
+    cpuPerEvent: {
+      igql: igqlCpu / igql.events,
+      redis: cpu.redis / igql.events,
+      client: cpu.client / igql.events,
+    },
+    floor: {
+      ...floorFigures,
+      cpuPerEvent: { server: floorCpu / onFloor.events, client: floorClient / onFloor.events },
+    },
+  };
+}
+
+/**
+ * Sends `bodies` to `server`'s `POST /webhooks/instagram` open-loop at `rate` events a second
+ * (each on schedule, answered or not), and waits for every answer. `serverCpu`: the CPU ms the
+ * server's process used meanwhile.
+ */
+async function offer(
+  server: ServerProcess,
+  bodies: readonly Delivery[],
+  { rate, perDelivery }: IngestOptions,
+): Promise<Offered & { readonly serverCpu: number }> {
+  const deliveries = bodies.length;
+  const pool = new Pool(server.base, { connections: 256, keepAliveTimeout: 60_000 });
   const latencies: number[] = [];
   const refused: Record<string, number> = {};
   let acknowledged = 0;
   const inFlight = new Set<Promise<void>>();
   const send = (i: number) => {
-    const { body, headers } = bodies[i] as (typeof bodies)[number];
+    const { body, headers } = bodies[i] as Delivery;
     const t0 = performance.now();
     const request = pool
       .request({ method: 'POST', path: '/webhooks/instagram', headers, body })
@@ -108,11 +178,7 @@ export async function ingest(stack: Stack, options: IngestOptions): Promise<Inge
     inFlight.add(request);
   };
 
-  const cpu0 = {
-    igql: cpuMs(stack.igql.pid),
-    redis: redisCpu(stack.redis.port),
-    client: cpuMs(process.pid),
-  };
+  const cpu0 = cpuMs(server.pid);
   const start = performance.now();
   const perMs = rate / perDelivery / 1000;
   let sent = 0;
@@ -128,31 +194,18 @@ export async function ingest(stack: Stack, options: IngestOptions): Promise<Inge
   const sendingMs = performance.now() - start;
   while (inFlight.size > 0) await Promise.all(inFlight);
   const elapsedMs = performance.now() - start;
-  const cpu = {
-    igql: cpuMs(stack.igql.pid) - cpu0.igql,
-    redis: redisCpu(stack.redis.port) - cpu0.redis,
-    client: cpuMs(process.pid) - cpu0.client,
-  };
+  const serverCpu = cpuMs(server.pid) - cpu0;
   await pool.close();
 
-  let stored = 0;
-  for (const key of await logs()) stored += await redis.xLen(key);
-  await redis.quit();
   const events = deliveries * perDelivery;
   return {
-    ...options,
     offeredPerSecond: (events * 1000) / sendingMs,
     acceptedPerSecond: (acknowledged * 1000) / elapsedMs,
     events,
     acknowledged,
     refused,
     ack: stats(latencies),
-    stored,
-    cpuPerEvent: {
-      igql: cpu.igql / events,
-      redis: cpu.redis / events,
-      client: cpu.client / events,
-    },
+    serverCpu,
   };
 }
 

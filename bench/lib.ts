@@ -71,7 +71,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export type ServerKind = 'igql' | 'yoga' | 'floor' | 'read-floor' | 'simulator' | 'npm-simulator';
+export type ServerKind =
+  | 'igql'
+  | 'yoga'
+  | 'floor'
+  | 'read-floor'
+  | 'ingest-floor'
+  | 'simulator'
+  | 'npm-simulator';
 
 /** Every child a benchmark started and has not stopped: stopped on exit whatever happens. */
 const children = new Set<ChildProcess>();

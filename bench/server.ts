@@ -12,12 +12,17 @@
  *   every socket. No GraphQL: the machine's floor for delivering one event to every socket.
  * - `read-floor`: bench/read-floor.ts, the bare Node proxy of the read path, against the Graph API
  *   at `READ_FLOOR_UPSTREAM` with `READ_FLOOR_TOKEN`, over up to `READ_FLOOR_CONNECTIONS` (10).
+ * - `ingest-floor`: a bare `node:http` server that reads each `POST /webhooks/instagram` body,
+ *   checks its `X-Hub-Signature-256` (HMAC-SHA256 under `INGEST_FLOOR_SECRET`) and answers 200
+ *   `EVENT_RECEIVED` (401 when the signature does not match). No parsing, no Redis: the machine's
+ *   floor for acknowledging a signed webhook.
  * - `npm-simulator`: `npm run simulator` (src/sandbox/main.ts), the demo data only.
  * - `simulator`: bench/simulator.ts, the same with the read path's account added.
  *
  * Every kind answers the parent's `{type: 'rss'}` over IPC with its resident memory after two
  * full garbage collections.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -149,10 +154,36 @@ async function floor(): Promise<void> {
   await listen(server);
 }
 
+/** The ingestion floor: the body read and its signature checked, nothing else. */
+async function ingestFloor(): Promise<void> {
+  const secret = process.env.INGEST_FLOOR_SECRET ?? '';
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/webhooks/instagram') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const header = req.headers['x-hub-signature-256'];
+      const hex = typeof header === 'string' && header.startsWith('sha256=') ? header.slice(7) : '';
+      const given = Buffer.from(hex, 'hex');
+      const expected = createHmac('sha256', secret).update(Buffer.concat(chunks)).digest();
+      const signed =
+        secret !== '' && given.length === expected.length && timingSafeEqual(given, expected);
+      res.writeHead(signed ? 200 : 401, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(signed ? 'EVENT_RECEIVED' : 'bad signature');
+    });
+  });
+  await listen(server);
+}
+
 const kind = process.argv[2];
 if (kind === 'igql') await import('../src/main.ts');
 else if (kind === 'yoga') await yoga();
 else if (kind === 'floor') await floor();
+else if (kind === 'ingest-floor') await ingestFloor();
 else if (kind === 'read-floor')
   await listen(
     readFloor(

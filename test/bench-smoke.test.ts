@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { startServer } from '../bench/lib.ts';
 import { render } from '../bench/report.ts';
 import { type BenchSettings, runBench, settings } from '../bench/run.ts';
+import { signatureHeaders } from '../src/sandbox/webhooks.ts';
 
 /** `npm run bench` with tiny counts: the code runs end to end; its timings are never asserted. */
 const TINY: BenchSettings = {
@@ -18,6 +20,24 @@ describe('npm run bench', () => {
     expect(s.ingest).toEqual({ rate: 5000, seconds: 3, perDelivery: [10, 1] });
     expect(s.readPath.clients).toBe(10);
     expect(s.readPath.latencyMs).toBe(50);
+  });
+
+  it('has the ingestion floor acknowledge a signed delivery and refuse a forged one', async () => {
+    const floor = await startServer('ingest-floor', { INGEST_FLOOR_SECRET: 'floor-secret' });
+    try {
+      const body = '{"object":"instagram","entry":[]}';
+      const post = (headers: Record<string, string>) =>
+        fetch(`${floor.base}/webhooks/instagram`, { method: 'POST', headers, body });
+      const signed = await post(signatureHeaders(body, 'floor-secret'));
+      expect([signed.status, await signed.text()]).toEqual([200, 'EVENT_RECEIVED']);
+      const forged = await post(signatureHeaders(body, 'another-secret'));
+      expect([forged.status, await forged.text()]).toEqual([401, 'bad signature']);
+      const unsigned = await post({});
+      expect(unsigned.status).toBe(401);
+      await unsigned.text();
+    } finally {
+      await floor.stop();
+    }
   });
 
   it('runs every benchmark with tiny counts and reports every figure', {
@@ -56,6 +76,15 @@ describe('npm run bench', () => {
       expect(i.acknowledged).toBe(20);
       expect(i.stored).toBe(20);
       expect(i.refused).toEqual({});
+      // The ingestion floor was offered the same deliveries and acknowledged every one.
+      expect(i.floor.events).toBe(20);
+      expect(i.floor.acknowledged).toBe(20);
+      expect(i.floor.refused).toEqual({});
+      expect(i.floor.ack.n).toBe(i.perDelivery === 10 ? 2 : 20);
+      expect(i.floor.cpuPerEvent).toEqual({
+        server: expect.any(Number),
+        client: expect.any(Number),
+      });
     }
 
     expect(result.readPath.rows).toEqual([
@@ -102,10 +131,30 @@ describe('npm run bench', () => {
       .split('\n')
       .filter((line) => line.startsWith('| a bare Node proxy (the floor of any Node gateway)'));
     expect(floorRows).toHaveLength(2);
-    expect(printed).toContain('| bare Node proxy (floor), this run | floor meets it |');
+    expect(printed).toContain('| floor (bare Node server), this run | floor meets it |');
+    // A floor row beside igql's for each number of events per delivery.
+    const ingestRows = (printed.split('## Ingestion')[1]?.split('## Read path')[0] ?? '')
+      .split('\n')
+      .filter((line) => /^\| (10|1) +\|/.test(line))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, 3)
+          .map((cell) => cell.trim()),
+      );
+    expect(ingestRows).toEqual([
+      ['10', 'igql'],
+      ['10', 'bare Node server (floor)'],
+      ['1', 'igql'],
+      ['1', 'bare Node server (floor)'],
+    ]);
     const goalRows = printed.split('## Goals (issue 13)')[1]?.split('\n') ?? [];
-    expect(goalRows.filter((line) => line.startsWith('| read path at'))).toHaveLength(3);
-    for (const line of goalRows.filter((row) => row.startsWith('| read path at'))) {
+    const withFloor = goalRows.filter(
+      (row) => row.startsWith('| read path at') || row.startsWith('| ingestion,'),
+    );
+    expect(withFloor.filter((line) => line.startsWith('| read path at'))).toHaveLength(3);
+    expect(withFloor.filter((line) => line.startsWith('| ingestion,'))).toHaveLength(2);
+    for (const line of withFloor) {
       // goal, this run, met, the floor's figure, the floor meets it: none of them empty.
       const cells = line.split('|').slice(1, -1);
       expect(cells).toHaveLength(5);
