@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { type ExecutionResult, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import WebSocket, { type RawData, WebSocketServer } from 'ws';
 import type { Session } from './auth/jwt.ts';
+import { fromOutage } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { type CountedStream, withinSendBuffer } from './pubsub/streams.ts';
 
@@ -391,10 +392,17 @@ export function withoutHttp(error: GraphQLError | GraphQLFormattedError): GraphQ
   return { ...json, extensions };
 }
 
-/** A thrown error as an operation's error, as graphql-ws reports one: its message and extensions. */
+/**
+ * A thrown error as an operation's error: a GraphQL error as it is; Redis away as
+ * SERVICE_UNAVAILABLE with `retryAfter`; anything else masked, as Yoga masks it over HTTP (its
+ * text could say what a client should not see).
+ */
 const asGraphqlError = (error: unknown): GraphQLError => {
+  const outage = fromOutage(error);
+  if (outage) return outage;
+  if (error instanceof GraphQLError) return error;
   const original = error instanceof Error ? error : new Error(String(error));
-  return new GraphQLError(original.message, { originalError: original });
+  return new GraphQLError('Unexpected error.', { originalError: original });
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>

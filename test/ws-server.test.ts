@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ClientOfflineError } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createLogger } from '../src/logger.ts';
@@ -105,5 +106,49 @@ describe('serveGraphqlWs', () => {
       reason: 'Internal server error',
       frames: [],
     });
+  });
+
+  it('ends an operation whose results throw with a masked error, and Redis away with SERVICE_UNAVAILABLE', async () => {
+    const failing = (error: Error) =>
+      (async function* () {
+        yield { data: { ok: true } };
+        throw error;
+      })();
+    const thrown = [
+      new Error('connect ECONNREFUSED redis://:s3cret@10.0.0.7:6379'),
+      new ClientOfflineError(),
+    ];
+    const url = await serve({ operate: async () => failing(thrown.shift() as Error) });
+    const ws = await acknowledged(url);
+    const frames: unknown[] = [];
+    ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+    for (const id of ['a', 'b']) {
+      ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { ok }' } }));
+      while (
+        !frames.some(
+          (f) =>
+            (f as { id?: string; type: string }).id === id &&
+            (f as { type: string }).type === 'error',
+        )
+      ) {
+        await once(ws, 'message');
+      }
+    }
+    expect(frames).toEqual([
+      { id: 'a', type: 'next', payload: { data: { ok: true } } },
+      { id: 'a', type: 'error', payload: [{ message: 'Unexpected error.' }] },
+      { id: 'b', type: 'next', payload: { data: { ok: true } } },
+      {
+        id: 'b',
+        type: 'error',
+        payload: [
+          {
+            message: 'igql is briefly unavailable; retry later',
+            extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 5 },
+          },
+        ],
+      },
+    ]);
+    ws.close();
   });
 });

@@ -61,38 +61,52 @@ export class EventPipeline {
    * from then on a redelivery is a duplicate. Each phase is issued for every event at once, so
    * that it is one round trip to Redis whatever the number of events (the Redis implementations
    * send what one turn of the event loop asks, of any number of deliveries, as one script call:
-   * `perTick`): the claims; each account's events in one `EventLog.appendAll` (all or none; one
-   * `append` after another, stopping at the first failure, for a log without it); the confirms. An event whose append failed is forgotten
-   * (best effort: when that fails too, its claim lapses after `DEDUPE_PENDING_SECONDS`), so
-   * that Meta's redelivery is not taken for a duplicate; when a claim fails, every claim of the
-   * delivery is. A confirm that fails is logged, not thrown: the event is stored, and at worst a
-   * redelivery after the claim lapsed stores it again. An identity that occurs twice in
-   * `events` is stored once (the later copy counts as a duplicate).
+   * `perTick`): the claims; each account's events in one `EventLog.appendAll` (one `append`
+   * after another for a log without it); the confirms. When a claim or an append fails, every
+   * claim of the delivery is forgotten (best effort: when that fails too, a claim lapses after
+   * `DEDUPE_PENDING_SECONDS`), so that Meta's redelivery stores the events again: those already
+   * appended then twice (at least once, never lost). A confirm that fails is logged, not thrown:
+   * the event is stored, and at worst a redelivery after its claim lapsed stores it again. An
+   * identity that occurs twice in `events` is stored once (the later copy counts as a duplicate).
    */
   async store(events: readonly InboxEventData[]): Promise<Stored> {
-    const { entries, pending, confirmed } = await this.#store(events);
-    await confirmed;
-    return { entries, pending };
+    const stored = await this.#store(events);
+    await this.#confirm(stored.entries);
+    return stored;
   }
 
   /**
-   * A delivery, as the webhook takes it: `store`, then publishes what it stored while the
-   * confirms are on their way (one round trip for both), and resolves once both are done. Rejects
-   * as `store` does; `published` is what `publish` answered.
+   * A delivery, as the webhook and reconciliation take it: `store`, publish, and confirm only
+   * once the bus took every event. When publishing fails the claims are forgotten instead, so
+   * that the redelivery (or the next reconciliation) stores and publishes them again: an event
+   * acknowledged has reached the bus, never only the log. Rejects as `store` does; `published`
+   * is what `publish` answered.
    */
   async accept(events: readonly InboxEventData[]): Promise<Accepted> {
-    const { entries, pending, confirmed } = await this.#store(events);
-    const [published] = await Promise.all([this.publish(entries), confirmed]);
-    return { entries, pending, published };
+    const stored = await this.#store(events);
+    const published = await this.publish(stored.entries);
+    if (published) await this.#confirm(stored.entries);
+    else await Promise.all(stored.entries.map((entry) => this.#forget(entry.event)));
+    return { ...stored, published };
   }
 
-  /**
-   * `store`, except that the confirms are left under way: `confirmed` settles (never rejects)
-   * once they are answered.
-   */
-  async #store(
-    events: readonly InboxEventData[],
-  ): Promise<Stored & { readonly confirmed: Promise<unknown> }> {
+  /** Confirms stored events; a failure is logged (the claim lapses, a redelivery stores again). */
+  async #confirm(entries: readonly LogEntry[]): Promise<void> {
+    await Promise.all(
+      entries.map(({ event }) =>
+        this.#o.deduper.confirm(event.identity).catch((error: unknown) => {
+          const { igId, kind, identity } = event;
+          this.#o.logger.warn(
+            { err: error, igId, kind, identity },
+            'could not confirm a stored inbox event; a redelivery after its claim lapses stores it again',
+          );
+        }),
+      ),
+    );
+  }
+
+  /** Claims and appends, unconfirmed: see `store`. */
+  async #store(events: readonly InboxEventData[]): Promise<Stored> {
     const o = this.#o;
     const now = (o.now ?? Date.now)();
     const admitted: InboxEventData[] = [];
@@ -126,7 +140,7 @@ export class EventPipeline {
       identities.add(event.identity);
       admitted.push(event);
     }
-    if (admitted.length === 0) return { entries: [], pending: 0, confirmed: Promise.resolve() };
+    if (admitted.length === 0) return { entries: [], pending: 0 };
 
     const claims = await Promise.allSettled(admitted.map((e) => o.deduper.claim(e.identity)));
     const claimed: InboxEventData[] = [];
@@ -164,32 +178,16 @@ export class EventPipeline {
       }),
     );
     failure = appends.find((error) => error !== undefined);
-    const entries: LogEntry[] = [];
-    const settled: Promise<void>[] = [];
-    for (const event of claimed) {
-      const cursor = cursors.get(event);
-      if (cursor === undefined) {
-        // Not stored: forget it, so that Meta's redelivery is not taken for a duplicate.
-        settled.push(this.#forget(event));
-        continue;
-      }
-      entries.push({ cursor, event });
-      o.counter.inc({ kind: event.kind, outcome: 'new' });
-      settled.push(
-        o.deduper.confirm(event.identity).catch((error: unknown) => {
-          const { igId, kind, identity } = event;
-          o.logger.warn(
-            { err: error, igId, kind, identity },
-            'could not confirm a stored inbox event; a redelivery after its claim lapses stores it again',
-          );
-        }),
-      );
-    }
     if (failure) {
-      await Promise.all(settled);
+      await Promise.all(claimed.map((e) => this.#forget(e)));
       throw failure.error;
     }
-    return { entries, pending, confirmed: Promise.all(settled) };
+    const entries: LogEntry[] = [];
+    for (const event of claimed) {
+      entries.push({ cursor: cursors.get(event) as string, event });
+      o.counter.inc({ kind: event.kind, outcome: 'new' });
+    }
+    return { entries, pending };
   }
 
   /**
@@ -251,8 +249,6 @@ export class EventPipeline {
    * the next reconciliation) does.
    */
   async ingest(events: readonly InboxEventData[]): Promise<LogEntry[]> {
-    const { entries } = await this.store(events);
-    await this.publish(entries);
-    return entries;
+    return (await this.accept(events)).entries;
   }
 }

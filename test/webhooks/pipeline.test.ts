@@ -114,7 +114,7 @@ describe('EventPipeline: claim, store, confirm', () => {
     expect(await outcomes(metrics)).toEqual({ new: 1, pending: 2, duplicate: 1 });
   });
 
-  it('confirms each event once appended: a batch redelivered after a failed append stores only what was missing', async () => {
+  it('forgets every claim of a delivery whose append failed: its redelivery stores it whole, at least once', async () => {
     const { log, stored } = logWith(async (n) => {
       if (n === 2) throw unreachable();
     });
@@ -125,12 +125,14 @@ describe('EventPipeline: claim, store, confirm', () => {
     const again = await pipeline.store([event(1), event(2), event(3)]);
     expect(again).toEqual({
       entries: [
-        { cursor: '0000000000000002', event: event(2) },
-        { cursor: '0000000000000003', event: event(3) },
+        { cursor: '0000000000000002', event: event(1) },
+        { cursor: '0000000000000003', event: event(2) },
+        { cursor: '0000000000000004', event: event(3) },
       ],
       pending: 0,
     });
-    expect((await stored()).map((e) => e.event)).toEqual([event(1), event(2), event(3)]);
+    // Event 1 was appended before the failure: stored twice, never lost.
+    expect((await stored()).map((e) => e.event)).toEqual([event(1), event(1), event(2), event(3)]);
   });
 
   it('keeps an event stored whose confirm failed: resolved, and stored again only once its claim lapses', async () => {
@@ -227,7 +229,7 @@ describe('EventPipeline: one round trip per phase', () => {
     identity: `${OTHER_IG}|MESSAGE_RECEIVED|mid.${n}||`,
   });
 
-  it('accept: claims every event at once, appends each account in one call, then confirms and publishes together', async () => {
+  it('accept: claims every event at once, appends each account in one call, publishes, then confirms', async () => {
     const { pipeline, trace, stored } = traced();
     const accepted = await pipeline.accept([event(1), other(2), event(3)]);
     expect(accepted).toEqual({
@@ -250,18 +252,18 @@ describe('EventPipeline: one round trip per phase', () => {
       `appendAll ${OTHER_IG} ×1 >`,
       `appendAll ${IG} ×2 <`,
       `appendAll ${OTHER_IG} ×1 <`,
-      'confirm mid.1 >',
-      'confirm mid.2 >',
-      'confirm mid.3 >',
       'publish 0000000000000001 >',
       'publish 0000000000000003 >',
       'publish 0000000000000002 >',
-      'confirm mid.1 <',
-      'confirm mid.2 <',
-      'confirm mid.3 <',
       'publish 0000000000000001 <',
       'publish 0000000000000003 <',
       'publish 0000000000000002 <',
+      'confirm mid.1 >',
+      'confirm mid.2 >',
+      'confirm mid.3 >',
+      'confirm mid.1 <',
+      'confirm mid.2 <',
+      'confirm mid.3 <',
     ]);
     expect((await stored(IG)).map((e) => e.event)).toEqual([event(1), event(3)]);
     // Confirmed before the answer: a redelivery is a duplicate.
@@ -269,6 +271,31 @@ describe('EventPipeline: one round trip per phase', () => {
       entries: [],
       pending: 0,
     });
+  });
+
+  it('accept: a publish that fails forgets the claims, so the redelivery stores and publishes again', async () => {
+    const inner = new MemoryDeduper({ now: () => NOW });
+    const { log, stored } = logWith(async () => {});
+    const { pipeline } = await setup({ deduper: inner, log });
+    let refuse = true;
+    const bus = (pipeline as unknown as { publish: (e: unknown) => Promise<boolean> }).publish;
+    (pipeline as unknown as { publish: (e: unknown) => Promise<boolean> }).publish = async (e) =>
+      refuse ? false : bus.call(pipeline, e);
+    expect(await pipeline.accept([event(1)])).toEqual({
+      entries: [{ cursor: '0000000000000001', event: event(1) }],
+      pending: 0,
+      published: false,
+    });
+    expect(await inner.claim(event(1).identity)).toBe('first');
+    await inner.forget(event(1).identity);
+    refuse = false;
+    expect(await pipeline.accept([event(1)])).toEqual({
+      entries: [{ cursor: '0000000000000002', event: event(1) }],
+      pending: 0,
+      published: true,
+    });
+    expect(await inner.claim(event(1).identity)).toBe('duplicate');
+    expect(await stored()).toHaveLength(2);
   });
 
   it('stores an event a delivery repeats once, and counts the copy a duplicate', async () => {
@@ -283,9 +310,9 @@ describe('EventPipeline: one round trip per phase', () => {
     expect(await outcomes(metrics)).toEqual({ new: 2, duplicate: 1 });
   });
 
-  it('a failed append of one account forgets its claims only: the other account stays stored and confirmed', async () => {
+  it('a failed append of one account forgets every claim of the delivery: the redelivery stores both', async () => {
     const failing = new MemoryEventLog();
-    // The other account's log refuses: its events are forgotten, IG's stay stored.
+    // The other account's log refuses: every claim is forgotten, though IG's event was stored.
     const log: EventLog = {
       append: (igId, e) => failing.append(igId, e),
       appendAll: async (igId, events) => {
@@ -299,7 +326,7 @@ describe('EventPipeline: one round trip per phase', () => {
     const inner = new MemoryDeduper({ now: () => NOW });
     const { pipeline } = await setup({ deduper: inner, log });
     await expect(pipeline.store([event(1), other(2)])).rejects.toThrow('The client is offline');
-    expect(await inner.claim(event(1).identity)).toBe('duplicate');
+    expect(await inner.claim(event(1).identity)).toBe('first');
     expect(await inner.claim(other(2).identity)).toBe('first');
     expect((await failing.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([event(1)]);
   });
