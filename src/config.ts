@@ -137,13 +137,14 @@ const url = (what: string) =>
     })
     .transform((v) => v.replace(/\/+$/, ''));
 
+const port = z
+  .string()
+  .regex(/^\d+$/, 'expected a port number from 0 to 65535')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'expected a port number from 0 to 65535');
+
 const env = z.object({
-  PORT: z
-    .string()
-    .regex(/^\d+$/, 'expected a port number from 0 to 65535')
-    .transform(Number)
-    .refine((n) => n <= 65535, 'expected a port number from 0 to 65535')
-    .default(4000),
+  PORT: port.default(4000),
   HOST: optional,
   PUBLIC_URL: url('for example https://igql.example.com').optional(),
   INSTAGRAM_APP_ID: z
@@ -195,12 +196,7 @@ const env = z.object({
     .default(0),
   SANDBOX_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   SANDBOX_SIMULATOR_URL: url('the base URL `npm run simulator` printed').optional(),
-  SIMULATOR_PORT: z
-    .string()
-    .regex(/^\d+$/, 'expected a port number from 0 to 65535')
-    .transform(Number)
-    .refine((n) => n <= 65535, 'expected a port number from 0 to 65535')
-    .default(4100),
+  SIMULATOR_PORT: port.default(4100),
   GRAPHIQL: z.enum(['on', 'off']).optional(),
   INTROSPECTION: z.enum(['on', 'off']).optional(),
   NODE_ENV: optional,

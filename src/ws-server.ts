@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type ExecutionResult, GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isAsyncIterable } from 'graphql-yoga';
 import WebSocket, { type RawData, WebSocketServer } from 'ws';
 import type { Session } from './auth/jwt.ts';
 import { fromOutage } from './errors.ts';
@@ -274,7 +275,8 @@ export function serveGraphqlWs(options: GraphqlWsOptions): {
       throw error;
     }
     if (outcome === null) return;
-    if (isAsyncIterable(outcome)) return stream(operation, outcome[Symbol.asyncIterator]());
+    if (isAsyncIterable<ExecutionResult>(outcome))
+      return stream(operation, outcome[Symbol.asyncIterator]());
     if (!operation.running) return;
     if (Array.isArray(outcome)) {
       socket.operations.delete(id);
@@ -407,9 +409,6 @@ const asGraphqlError = (error: unknown): GraphQLError => {
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<ExecutionResult> =>
-  typeof Object(value)[Symbol.asyncIterator] === 'function';
 
 type ClientMessage =
   | { readonly type: 'connection_init' | 'ping' | 'pong'; readonly payload?: unknown }

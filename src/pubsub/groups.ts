@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { isAsyncIterable } from 'graphql-yoga';
 import type { Session } from '../auth/jwt.ts';
 import { announceSubscribed, type LiveEvents, type SharedStream } from './live.ts';
 
@@ -139,9 +140,6 @@ export interface GroupOptions<R> {
   /** The error a member whose session ended is ended with. */
   readonly sessionEnded: () => unknown;
 }
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 type Started<R> = { readonly failure: R } | null;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { decodeJwt } from 'jose';
 import type { WebSocket } from 'ws';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
@@ -269,9 +269,6 @@ function boundedStream<T>(
     },
   };
 }
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * SSE streams (`Accept: text/event-stream` on `/graphql`) under the stream limits: one past
