@@ -92,6 +92,7 @@ export function createServices(o: ServicesOptions): Services {
     logger,
     counter: metrics.inboxEvents,
     ...(o.now ? { now: o.now } : {}),
+    ...(state.publishAndConfirm ? { publishAndConfirm: state.publishAndConfirm } : {}),
   });
   const live = new LiveEvents(state.log, state.bus, logger);
   const accountStatus = new AccountStatusService(

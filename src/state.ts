@@ -11,7 +11,7 @@ import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagr
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
-import { type EventLog, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
+import { type EventLog, type LogEntry, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
 import type { Redis } from './redis.ts';
 import {
   type IdempotencyStore,
@@ -33,6 +33,8 @@ export interface SharedState {
   readonly deduper: Deduper;
   readonly log: EventLog;
   readonly bus: EventBus;
+  /** `PipelineOptions.publishAndConfirm`, with Redis: the bus and the deduper share one client. */
+  readonly publishAndConfirm?: (entry: LogEntry) => Promise<void>;
   readonly refreshLock: AccountLock;
   /** One instance reconciles an account at a time. */
   readonly reconcileLock: AccountLock;
@@ -63,14 +65,18 @@ export function createSharedState(
     };
   }
   const { client } = redis;
+  const deduper = new RedisDeduper(client, prefix);
+  const bus = new RedisEventBus(client, prefix, logger);
   return {
     tokens: new RedisTokenStore({ client, prefix, keys, logger }),
     revocations: new CachedRevocations(new RedisRevocations(client, prefix), { logger }),
     idempotency: new RedisIdempotencyStore(client, prefix),
     limiter: new RedisRateLimiter(client, prefix),
-    deduper: new RedisDeduper(client, prefix),
+    deduper,
     log: new RedisEventLog(client, prefix, EVENT_LOG_LENGTH),
-    bus: new RedisEventBus(client, prefix, logger),
+    bus,
+    publishAndConfirm: (entry) =>
+      bus.publishAndSet(entry.event.igId, entry, deduper.confirmation(entry.event.identity)),
     refreshLock: new RedisAccountLock(client, `${prefix}:refresh-lock`),
     reconcileLock: new RedisAccountLock(client, `${prefix}:reconcile-lock`),
   };

@@ -77,6 +77,29 @@ for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('PUBLISH', ARGV[i], ARGV[i + 1
 return out
 `);
 
+/**
+ * For each `KEYS[i]`, in order, with the four arguments `ARGV[4i-3..4i]` (channel, message,
+ * value, TTL): `PUBLISH channel message`, then `SET KEYS[i] value EX TTL`. In one script, so that a key is set only once its message went out, with no round
+ * trip between them; a script that fails midway (Redis out of memory refuses the SET) answers an
+ * error, as if nothing had been published, and the caller's redelivery publishes again (at least
+ * once).
+ */
+const PUBLISH_AND_SET = new Script(`
+for i, key in ipairs(KEYS) do
+  local a = 4 * (i - 1)
+  redis.call('PUBLISH', ARGV[a + 1], ARGV[a + 2])
+  redis.call('SET', key, ARGV[a + 3], 'EX', ARGV[a + 4])
+end
+return #KEYS
+`);
+
+/** A key that `RedisEventBus.publishAndSet` sets once the message is published. */
+export interface KeyToSet {
+  readonly key: string;
+  readonly value: string;
+  readonly ttlSeconds: number;
+}
+
 interface Channel {
   readonly listeners: Set<EventListener>;
   /** node-redis's listener for the channel: one per channel, fanning out to `listeners`. */
@@ -105,6 +128,9 @@ export class RedisEventBus implements EventBus {
   } | null = null;
   private closed = false;
   private readonly publishes: (message: [channel: string, json: string]) => Promise<unknown>;
+  private readonly publishesAndSets: (
+    message: [channel: string, json: string, then: KeyToSet],
+  ) => Promise<unknown>;
 
   /**
    * `client`: a connected client for PUBLISH (the caller's to close); `prefix`: the deployment's
@@ -119,11 +145,31 @@ export class RedisEventBus implements EventBus {
       for (const [channel, json] of messages) args.push(channel, json);
       return (await PUBLISH.run(client, [], args)) as number[];
     });
+    this.publishesAndSets = perTick(async (messages: [string, string, KeyToSet][]) => {
+      const keys: string[] = [];
+      const args: string[] = [];
+      for (const [channel, json, then] of messages) {
+        keys.push(then.key);
+        args.push(channel, json, then.value, String(then.ttlSeconds));
+      }
+      await PUBLISH_AND_SET.run(client, keys, args);
+      return messages.map(() => undefined);
+    });
   }
 
   async publish(igId: string, entry: LogEntry): Promise<void> {
     if (this.closed) throw new Error('event bus closed');
     await this.publishes([this.channelName(igId), JSON.stringify(entry)]);
+  }
+
+  /**
+   * Publishes as `publish` does and, in the same script, sets `then.key` (to `then.value`, EX
+   * `then.ttlSeconds`) on this bus's Redis: the key is set if and only if the message went out
+   * (the pipeline confirms an event's identity this way, without a round trip of its own).
+   */
+  async publishAndSet(igId: string, entry: LogEntry, then: KeyToSet): Promise<void> {
+    if (this.closed) throw new Error('event bus closed');
+    await this.publishesAndSets([this.channelName(igId), JSON.stringify(entry), then]);
   }
 
   async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {

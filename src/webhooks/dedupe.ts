@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import type { KeyToSet } from '../pubsub/bus.ts';
 import { perTick, type RedisClient, Script } from '../redis.ts';
 
 /**
@@ -164,6 +165,7 @@ export class RedisDeduper implements Deduper {
   private readonly prefix: string;
   private readonly claims: (key: string) => Promise<Claim>;
   private readonly confirms: (key: string) => Promise<void>;
+  private readonly ttlSeconds: number;
 
   /**
    * `prefix`: the deployment's key prefix (no default). `ttlSeconds`: default 48 h
@@ -177,6 +179,7 @@ export class RedisDeduper implements Deduper {
   ) {
     this.client = client;
     this.prefix = prefix;
+    this.ttlSeconds = ttlSeconds;
     this.claims = perTick(async (keys: string[]) => {
       const replies = (await CLAIM.run(client, keys, [String(pendingSeconds)])) as unknown[];
       return replies.map((reply) => {
@@ -200,6 +203,14 @@ export class RedisDeduper implements Deduper {
 
   async forget(identity: string): Promise<void> {
     await FORGET.run(this.client, [this.key(identity)], []);
+  }
+
+  /**
+   * What `confirm(identity)` sets, for a caller that sets it itself in a script of its own on the
+   * same Redis (the pipeline publishes and confirms in one: `RedisEventBus.publishAndSet`).
+   */
+  confirmation(identity: string): KeyToSet {
+    return { key: this.key(identity), value: 'done', ttlSeconds: this.ttlSeconds };
   }
 
   private key(identity: string): string {

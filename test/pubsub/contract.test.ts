@@ -839,6 +839,59 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     ).toBe('done');
   });
 
+  it('RedisEventBus.publishAndSet: publishes and confirms a turn of events in one script, confirm after publish', async () => {
+    const client = await connect();
+    const prefix = newPrefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const sub = recorder();
+    await bus.subscribe(IG, sub.listener);
+    const entries = [1, 2, 3].map((n) => entry(n));
+    for (const e of entries) expect(await deduper.claim(e.event.identity)).toBe('first');
+    // The first run of a script sends its source (EVAL); later ones its SHA1 only.
+    await bus.publishAndSet(OTHER, entry(0, OTHER), deduper.confirmation('warm'));
+    const stats = await connect();
+    await stats.configResetStat();
+    await Promise.all(
+      entries.map((e) => bus.publishAndSet(IG, e, deduper.confirmation(e.event.identity))),
+    );
+    await vi.waitFor(() => expect(sub.got).toEqual(entries), { timeout: 5000, interval: 5 });
+    const calls = await commandCalls(stats);
+    expect({
+      evalsha: calls.evalsha,
+      eval: calls.eval,
+      publish: calls.publish,
+      set: calls.set,
+    }).toEqual({ evalsha: 1, eval: undefined, publish: 3, set: 3 });
+    for (const e of entries) expect(await deduper.claim(e.event.identity)).toBe('duplicate');
+    const key = deduper.confirmation(entries[0]?.event.identity ?? '').key;
+    expect(await stats.get(key)).toBe('done');
+    expect(await stats.ttl(key)).toBeGreaterThan(DEDUPE_TTL_SECONDS - 5);
+  });
+
+  it('RedisEventBus.publishAndSet: when Redis refuses the SET (out of memory) it rejects and the claim stays pending', async () => {
+    // A server of its own: its memory limit must not reach the other tests.
+    const own = await startRedis();
+    closers.push(() => own.stop());
+    const redis = createRedis(own.url, logger);
+    connections.push(redis);
+    await redis.client.connect();
+    const { client } = redis;
+    const prefix = newPrefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const identity = entry(1).event.identity;
+    expect(await deduper.claim(identity)).toBe('first');
+    await client.configSet({ maxmemory: '1', 'maxmemory-policy': 'noeviction' });
+    await expect(bus.publishAndSet(IG, entry(1), deduper.confirmation(identity))).rejects.toThrow(
+      /OOM/,
+    );
+    await client.configSet({ maxmemory: '0' });
+    expect(await deduper.claim(identity)).toBe('pending');
+  });
+
   it('splits a turn of more than MAX_BATCH calls into script calls of at most MAX_BATCH', async () => {
     const client = await connect();
     const deduper = new RedisDeduper(client, newPrefix());

@@ -276,16 +276,33 @@ describe('EventPipeline: one round trip per phase', () => {
   it('accept: a publish that fails forgets the claims, so the redelivery stores and publishes again', async () => {
     const inner = new MemoryDeduper({ now: () => NOW });
     const { log, stored } = logWith(async () => {});
-    const { pipeline } = await setup({ deduper: inner, log });
+    const memory = new MemoryEventBus(logger);
+    const published: LogEntry[] = [];
+    await memory.subscribe(IG, (entry) => {
+      published.push(entry);
+    });
     let refuse = true;
-    const bus = (pipeline as unknown as { publish: (e: unknown) => Promise<boolean> }).publish;
-    (pipeline as unknown as { publish: (e: unknown) => Promise<boolean> }).publish = async (e) =>
-      refuse ? false : bus.call(pipeline, e);
+    const pipeline = new EventPipeline({
+      deduper: inner,
+      log,
+      bus: {
+        publish: async (igId, entry) => {
+          if (refuse) throw unreachable();
+          await memory.publish(igId, entry);
+        },
+        subscribe: memory.subscribe.bind(memory),
+        close: memory.close.bind(memory),
+      },
+      logger,
+      counter: createMetrics().inboxEvents,
+      now: () => NOW,
+    });
     expect(await pipeline.accept([event(1)])).toEqual({
       entries: [{ cursor: '0000000000000001', event: event(1) }],
       pending: 0,
       published: false,
     });
+    expect(published).toEqual([]);
     expect(await inner.claim(event(1).identity)).toBe('first');
     await inner.forget(event(1).identity);
     refuse = false;
@@ -294,8 +311,54 @@ describe('EventPipeline: one round trip per phase', () => {
       pending: 0,
       published: true,
     });
+    expect(published).toEqual([{ cursor: '0000000000000002', event: event(1) }]);
     expect(await inner.claim(event(1).identity)).toBe('duplicate');
     expect(await stored()).toHaveLength(2);
+  });
+
+  it('accept with publishAndConfirm: publishes and confirms in one step per event, no confirm after it', async () => {
+    const trace: string[] = [];
+    const inner = new MemoryDeduper({ now: () => NOW });
+    const memory = new MemoryEventLog();
+    const bus = new MemoryEventBus(logger);
+    const pipeline = new EventPipeline({
+      deduper: inner,
+      log: memory,
+      bus,
+      logger,
+      counter: createMetrics().inboxEvents,
+      now: () => NOW,
+      publishAndConfirm: async (entry) => {
+        trace.push(`publish+confirm ${entry.event.message?.mid}`);
+        await bus.publish(entry.event.igId, entry);
+        await inner.confirm(entry.event.identity);
+      },
+    });
+    expect((await pipeline.accept([event(1), event(2)])).published).toBe(true);
+    expect(trace).toEqual(['publish+confirm mid.1', 'publish+confirm mid.2']);
+    expect(await inner.claim(event(2).identity)).toBe('duplicate');
+    expect((await memory.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([
+      event(1),
+      event(2),
+    ]);
+  });
+
+  it('accept with publishAndConfirm that fails: every claim forgotten, published false', async () => {
+    const inner = new MemoryDeduper({ now: () => NOW });
+    const pipeline = new EventPipeline({
+      deduper: inner,
+      log: new MemoryEventLog(),
+      bus: new MemoryEventBus(logger),
+      logger,
+      counter: createMetrics().inboxEvents,
+      now: () => NOW,
+      publishAndConfirm: async () => {
+        throw unreachable();
+      },
+    });
+    expect((await pipeline.accept([event(1), event(2)])).published).toBe(false);
+    expect(await inner.claim(event(1).identity)).toBe('first');
+    expect(await inner.claim(event(2).identity)).toBe('first');
   });
 
   it('stores an event a delivery repeats once, and counts the copy a duplicate', async () => {
