@@ -3,6 +3,7 @@ import ComplexityPlugin from '@pothos/plugin-complexity';
 import RelayPlugin from '@pothos/plugin-relay';
 import { graphqlError } from '../errors.ts';
 import type { Context } from './context.ts';
+import { isoTime } from './iso-time.ts';
 
 /**
  * Query limits, on by default. Cost follows upstream fan-out: a connection multiplies what it
@@ -13,7 +14,12 @@ export const LIMITS = { complexity: 10_000, depth: 12, breadth: 300 } as const;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
-  Scalars: { DateTime: { Input: Date; Output: Date }; JSON: { Input: unknown; Output: unknown } };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    /** A multipart upload's file (src/schema/send.ts); never an output. */
+    File: { Input: File; Output: never };
+  };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
@@ -92,7 +98,7 @@ export const builder = new SchemaBuilder<{
 
 builder.scalarType('DateTime', {
   description: 'A date and time in ISO-8601 form, in UTC: `2026-11-25T08:30:00.000Z`.',
-  serialize: (value) => value.toISOString(),
+  serialize: (value) => isoTime(value.getTime()),
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
     if (Number.isNaN(date.getTime())) throw new TypeError('DateTime must be an ISO-8601 string');
