@@ -10,10 +10,9 @@ import {
 import type { YogaServerInstance } from 'graphql-yoga';
 import { mayUse } from './auth/access.ts';
 import type { Session } from './auth/jwt.ts';
-import { SESSION_COOKIE, type Sessions } from './auth/sessions.ts';
+import { type Sessions, socketToken } from './auth/sessions.ts';
 import type { Limits } from './config.ts';
 import { decodeId } from './global-id.ts';
-import { bearerToken, cookies } from './http.ts';
 import type { Logger } from './logger.ts';
 import { GroupMember, type GroupSource, markShared, SubscriptionGroups } from './pubsub/groups.ts';
 import {
@@ -85,12 +84,10 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
     const session = await o.sessions.fromSocket(params, request);
     if (!session || socket.readyState !== socket.OPEN) return false;
     if (limits && streams) {
-      const authorization = params.authorization ?? params.Authorization;
-      const token =
-        typeof authorization === 'string'
-          ? bearerToken(authorization)
-          : cookies(request)[SESSION_COOKIE];
-      const opened = streams.open(sessionKey(token), request.socket.remoteAddress ?? 'unknown');
+      const opened = streams.open(
+        sessionKey(socketToken(params, request)),
+        request.socket.remoteAddress ?? 'unknown',
+      );
       if (opened instanceof StreamRefused) {
         // Closed first, so that the 4403 of a refused `connection_init` changes nothing.
         socket.close(CLOSE_TOO_MANY_STREAMS, opened.reason);

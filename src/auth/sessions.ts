@@ -11,6 +11,19 @@ import type { Revocations } from './revocation.ts';
 /** The cookie of a browser's igql session (set by the login routes). */
 export const SESSION_COOKIE = 'igql_session';
 
+/**
+ * The session token of a websocket: `connection_init`'s `authorization` (`Bearer <JWT>`; nothing
+ * when it is not that), else the session cookie when the upgrade came from a page (`Origin`).
+ */
+export function socketToken(
+  params: Record<string, unknown>,
+  request: IncomingMessage,
+): string | undefined {
+  const authorization = params.authorization ?? params.Authorization;
+  if (typeof authorization === 'string') return bearerToken(authorization);
+  return request.headers.origin ? cookies(request)[SESSION_COOKIE] : undefined;
+}
+
 export interface Sessions {
   /** Verifies a token of either kind (igql's own, or the identity provider's). */
   readonly verify: (token: string) => Promise<Session>;
@@ -160,14 +173,9 @@ export function createSessions(
       return cookie ? fromToken(cookie) : null;
     },
     async fromSocket(params, request) {
-      const authorization = params.authorization ?? params.Authorization;
+      const token = socketToken(params, request);
       try {
-        if (typeof authorization === 'string') {
-          const token = bearerToken(authorization);
-          return token ? await fromToken(token) : null;
-        }
-        const cookie = cookies(request)[SESSION_COOKIE];
-        return cookie && request.headers.origin ? await fromToken(cookie) : null;
+        return token ? await fromToken(token) : null;
       } catch {
         return null;
       }

@@ -329,13 +329,13 @@ describe('EventPipeline: one round trip per phase', () => {
       counter: createMetrics().inboxEvents,
       now: () => NOW,
       publishAndConfirm: async (entry) => {
-        trace.push(`publish+confirm ${entry.event.message?.mid}`);
+        trace.push(`publish+confirm ${entry.cursor}`);
         await bus.publish(entry.event.igId, entry);
         await inner.confirm(entry.event.identity);
       },
     });
     expect((await pipeline.accept([event(1), event(2)])).published).toBe(true);
-    expect(trace).toEqual(['publish+confirm mid.1', 'publish+confirm mid.2']);
+    expect(trace).toEqual(['publish+confirm 0000000000000001', 'publish+confirm 0000000000000002']);
     expect(await inner.claim(event(2).identity)).toBe('duplicate');
     expect((await memory.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([
       event(1),
