@@ -141,17 +141,26 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
         throw error;
       }
     };
-    const igId = session && sharedAccount(document, params, session);
-    if (!session || !igId) {
+    const shared = session && sharedAccount(document, params, session);
+    if (!session || !shared) {
       const contextValue = await newContext();
       if (contextValue instanceof GraphQLError) return [contextValue];
       const run = ast.operation === 'subscription' ? enveloped.subscribe : enveloped.execute;
       return (await run({ ...args, contextValue })) as Outcome;
     }
     // Shared with its group: a context (for the group's execution) is made only when none runs.
-    const key = groupKey(params, session);
-    const member = new GroupMember(operation, session);
+    const { igId, resumeFrom } = shared;
+    const key = groupKey(params, session, shared.afterVariable);
+    const member = new GroupMember(operation, session, resumeFrom);
     operation.onCancel(member);
+    if (resumeFrom !== null) {
+      const resumed = groups.resume(key, member);
+      if (resumed) return settled(member, await resumed);
+      // Not among its group's recent results: it replays from the log on its own.
+      const contextValue = await newContext();
+      if (contextValue instanceof GraphQLError) return [contextValue];
+      return (await enveloped.subscribe({ ...args, contextValue })) as Outcome;
+    }
     for (;;) {
       const joined = groups.join(key, igId, member);
       if (joined) return settled(member, await joined);
@@ -193,17 +202,28 @@ const settled = (member: GroupMember, joined: GroupMember | ExecutionResult): Ou
 /** The subscription fields whose subscribers can share one execution per event. */
 const SHAREABLE_FIELDS = new Set(['messageReceived', 'inboxEvents']);
 
+/** How a subscription can share a group's execution: `sharedAccount`. */
+interface Shareable {
+  /** The account (IG_ID) of the group. */
+  readonly igId: string;
+  /** Its `after`, when it resumes: it joins a group only from that group's recent results. */
+  readonly resumeFrom: string | null;
+  /** The variable that gives `after`: left out of the group's key. */
+  readonly afterVariable: string | null;
+}
+
 /**
- * The account (IG_ID) a subscription shares its group's execution for: a `messageReceived` or
- * `inboxEvents` of an account the session may use, live from now on (no `after`, which replays
- * from the log on its own). Null when it runs alone: another operation, another field, a
- * fragment at the root, a resumption, or an account the session lacks (refused as before).
+ * Whether a subscription can share its group's execution: a `messageReceived` or `inboxEvents`
+ * of an account the session may use, live from now on, or resuming with `after` given by a
+ * variable (`RESUME_HISTORY`). Null when it runs alone: another operation, another field, a
+ * fragment at the root, an `after` written in the document, or an account the session lacks
+ * (refused as before).
  */
 function sharedAccount(
   document: DocumentNode,
   params: { readonly operationName?: string | null; readonly variables?: unknown },
   session: Session,
-): string | null {
+): Shareable | null {
   const operation = getOperationAST(document, params.operationName);
   if (operation?.operation !== 'subscription') return null;
   const [field, ...others] = operation.selectionSet.selections;
@@ -226,27 +246,39 @@ function sharedAccount(
     if (value === undefined || value.kind === Kind.NULL) return null;
     return value.kind === Kind.STRING ? value.value : undefined;
   };
-  if (argument('after') !== null) return null;
+  const after = argument('after');
+  const afterNode = field.arguments?.find((a) => a.name.value === 'after')?.value;
+  const afterVariable = afterNode?.kind === Kind.VARIABLE ? afterNode.name.value : null;
+  if (after === undefined || (after !== null && afterVariable === null)) return null;
   const accountId = argument('accountId');
   const decoded = typeof accountId === 'string' ? decodeId(accountId) : null;
-  return decoded?.typename === 'Account' && mayUse(session, decoded.igId) ? decoded.igId : null;
+  if (decoded?.typename !== 'Account' || !mayUse(session, decoded.igId)) return null;
+  return { igId: decoded.igId, resumeFrom: after, afterVariable };
 }
 
 /**
  * What a shared subscription's result depends on besides the event: the document, the
- * operation, the variables and the session's accounts (what its reads may see).
+ * operation, the variables (but the one giving `after`: where a subscriber starts, not what it
+ * is sent) and the session's accounts (what its reads may see).
  */
-const groupKey = (
+function groupKey(
   params: {
     readonly query?: unknown;
     readonly operationName?: string | null;
     readonly variables?: unknown;
   },
   session: Session,
-): string =>
-  JSON.stringify([
+  afterVariable: string | null,
+): string {
+  let variables = (params.variables ?? null) as Record<string, unknown> | null;
+  if (variables && afterVariable !== null && afterVariable in variables) {
+    const { [afterVariable]: _, ...others } = variables;
+    variables = others;
+  }
+  return JSON.stringify([
     params.query,
     params.operationName ?? null,
-    params.variables ?? null,
+    variables,
     [...session.accounts].sort(),
   ]);
+}

@@ -79,14 +79,20 @@ export class GroupMember {
    * one (every later result is for a later event).
    */
   after: string | null = null;
+  /**
+   * The cursor a resuming subscriber gave (`after`): it takes the group's results after that
+   * one, from the group's recent results (`RESUME_HISTORY`). Null for a subscriber live from now.
+   */
+  readonly resumeFrom: string | null;
   /** The start of its `next` frames: `{"id":<id>,"type":"next","payload":`. */
   readonly #head: string;
   readonly #operation: MemberOperation;
   #group: { leave(member: GroupMember): void } | null = null;
   #ended = false;
 
-  constructor(operation: MemberOperation, session: Session) {
+  constructor(operation: MemberOperation, session: Session, resumeFrom: string | null = null) {
     this.#operation = operation;
+    this.resumeFrom = resumeFrom;
     this.#head = `{"id":${JSON.stringify(operation.id)},"type":"next","payload":`;
     this.session = session;
     this.sessionKey =
@@ -128,6 +134,14 @@ export class GroupMember {
   }
 }
 
+/**
+ * How many of its latest results a group keeps (at most `RESUME_HISTORY_BYTES` of them, and
+ * always the last), so that a subscriber that resumes after one of them (a reconnection, a
+ * subscriber closed as too slow) shares the group at once instead of running alone.
+ */
+export const RESUME_HISTORY = 64;
+export const RESUME_HISTORY_BYTES = 64 * 1024;
+
 /** What starts a group: its subscription's results, or the one result saying why not. */
 export type GroupSource<R> = AsyncIterable<R> | R;
 
@@ -156,6 +170,9 @@ class Group<R = unknown> {
   /** The event whose result comes next. */
   #current: string | null = null;
   #iterator: AsyncIterator<R> | null = null;
+  /** Its latest results, oldest first, for resuming subscribers (`RESUME_HISTORY`). */
+  readonly #history: { readonly cursor: string; readonly payload: string }[] = [];
+  #historyBytes = 0;
 
   constructor(
     igId: string,
@@ -176,9 +193,40 @@ class Group<R = unknown> {
   add(member: GroupMember): void {
     if (member.ended) return;
     member.after = this.#live.position(this.#igId);
+    this.#admit(member);
+  }
+
+  /**
+   * Adds a resuming member when its cursor is one of the group's recent results: it is sent the
+   * results after that one at once, then every later one. False (nothing sent) otherwise: it is
+   * to run on its own, from the log.
+   */
+  resume(member: GroupMember): boolean {
+    const from = member.resumeFrom;
+    const at = this.#history.findIndex((entry) => entry.cursor === from);
+    if (at < 0 || member.ended) return false;
+    for (const { payload } of this.#history.slice(at + 1)) member.deliver(payload);
+    // Not the live position: an event dispatched but not yet executed comes after this one.
+    member.after = (this.#history.at(-1) as { cursor: string }).cursor;
+    this.#admit(member);
+    return true;
+  }
+
+  #admit(member: GroupMember): void {
     this.members.add(member);
     member.joined(this);
     if (this.#established) announceSubscribed(this.#igId);
+  }
+
+  #remember(cursor: string, payload: string): void {
+    this.#history.push({ cursor, payload });
+    this.#historyBytes += payload.length;
+    while (
+      this.#history.length > RESUME_HISTORY ||
+      (this.#history.length > 1 && this.#historyBytes > RESUME_HISTORY_BYTES)
+    ) {
+      this.#historyBytes -= (this.#history.shift() as { payload: string }).payload.length;
+    }
   }
 
   leave(member: GroupMember): void {
@@ -234,6 +282,8 @@ class Group<R = unknown> {
   async #fanOut(result: R): Promise<void> {
     const cursor = this.#current;
     const payload = this.#options.serialise(result);
+    // Before the checks: a subscriber resuming meanwhile takes it from here.
+    if (cursor !== null) this.#remember(cursor, payload);
     const checks = new Map<unknown, Promise<boolean | { error: unknown }>>();
     for (const member of this.members) {
       if (checks.has(member.sessionKey)) continue;
@@ -308,6 +358,17 @@ export class SubscriptionGroups<R> {
       this.#groups.set(key, group);
     }
     group.add(member);
+    return this.#joined(group, member);
+  }
+
+  /**
+   * Adds a resuming `member` (its `resumeFrom` set) to the running group of `key` when its cursor
+   * is one of the group's recent results (it is sent those after it at once); null otherwise:
+   * it runs on its own.
+   */
+  resume(key: string, member: GroupMember): Promise<GroupMember | R> | null {
+    const group = this.#groups.get(key);
+    if (!group?.resume(member)) return null;
     return this.#joined(group, member);
   }
 

@@ -332,39 +332,61 @@ describe('fan-out by sharing', () => {
     closeAll([kept, gone]);
   });
 
-  it('gives a member that joins a running group only the events after it joined; one resuming with `after` runs alone, in order', async () => {
+  it('gives a member that joins a running group only the events after it joined; one resuming with `after` shares it from its recent results, or runs alone from the log', async () => {
     const token = await session(igql, [igql.shop]);
     const a = globalId.account(igql.shop);
+    // Another group (its variables differ), running before the first event: its cursor is one
+    // the next group never had.
+    const watcher = await rawSocket(igql, token);
+    await subscribeAll([{ socket: watcher, variables: { a, types: ['MESSAGE_RECEIVED'] } }]);
+    await deliver(igql, igql.shop, ['mid.join.0']);
+    await watcher.until(() => watcher.payloads('live').length === 1);
+
     const early = await rawSocket(igql, token);
     await subscribeAll([{ socket: early, variables: { a } }]);
     await deliver(igql, igql.shop, ['mid.join.1']);
     await early.until(() => early.payloads('live').length === 1);
 
     const late = await rawSocket(igql, token);
-    await subscribeAll([{ socket: late, variables: { a } }]);
+    await subscribeAll([{ socket: late, variables: { a, after: null } }]);
     await deliver(igql, igql.shop, ['mid.join.2']);
     await late.until(() => late.payloads('live').length === 1);
     await early.until(() => early.payloads('live').length === 2);
     expect(early.mids('live')).toEqual(['mid.join.1', 'mid.join.2']);
     expect(late.mids('live')).toEqual(['mid.join.2']);
 
+    const executed = executions();
+    // Resuming after a result of the group: it is sent the group's later ones, as they were.
     const resumed = await rawSocket(igql, token);
     await subscribeAll([{ socket: resumed, variables: { a, after: early.cursors('live')[0] } }]);
-    const executed = executions();
+    await resumed.until(() => resumed.payloads('live').length === 1);
+    expect(resumed.payloads('live')).toEqual([early.payloads('live')[1]]);
+    // Resuming from before the group's results: alone, from the log.
+    const old = await rawSocket(igql, token);
+    await subscribeAll([{ socket: old, variables: { a, after: watcher.cursors('live')[0] } }]);
+    await old.until(() => old.payloads('live').length === 2);
     await deliver(igql, igql.shop, ['mid.join.3']);
-    for (const socket of [early, late])
-      await socket.until(() => socket.payloads('live').length >= 2);
-    await early.until(() => early.payloads('live').length === 3);
-    await resumed.until(() => resumed.payloads('live').length === 2);
+    for (const socket of [early, late, resumed, old, watcher])
+      await socket.until(() => socket.mids('live').includes('mid.join.3'));
     executed.stop();
     expect(resumed.mids('live')).toEqual(['mid.join.2', 'mid.join.3']);
+    expect(old.mids('live')).toEqual(['mid.join.1', 'mid.join.2', 'mid.join.3']);
     expect(late.mids('live')).toEqual(['mid.join.2', 'mid.join.3']);
-    const cursor = early.cursors('live')[2];
-    // The replayed event ran for the resuming subscriber alone, before it caught up.
-    expect(executed.seen).toContainEqual({ igId: igql.shop, cursor, shared: true });
-    expect(executed.seen).toContainEqual({ igId: igql.shop, cursor, shared: false });
-    expect(executed.seen.filter((e) => e.cursor === cursor)).toHaveLength(2);
-    closeAll([early, late, resumed]);
+    for (const socket of [late, resumed, old])
+      expect(socket.payloads('live').at(-1)).toBe(early.payloads('live')[2]);
+    const [one, two, three] = early.cursors('live');
+    // The replays ran for old alone; resumed took the group's results and ran nothing.
+    expect(executed.seen.filter((e) => e.cursor !== three)).toEqual([
+      { igId: igql.shop, cursor: one, shared: false },
+      { igId: igql.shop, cursor: two, shared: false },
+    ]);
+    // Once for the group of early, late and resumed; once for the watcher's; once for old.
+    expect(executed.seen.filter((e) => e.cursor === three)).toEqual([
+      { igId: igql.shop, cursor: three, shared: true },
+      { igId: igql.shop, cursor: three, shared: true },
+      { igId: igql.shop, cursor: three, shared: false },
+    ]);
+    closeAll([early, late, resumed, old, watcher]);
   });
 
   it('holds no timer per socket or subscriber', async () => {
