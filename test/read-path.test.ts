@@ -729,7 +729,7 @@ describe('errors', () => {
     const res = await gw.query(token, '{ viewer { igId name } instagramApiVersion }');
     expect(res.body.data).toEqual({
       viewer: { igId: s.shop.igId, name: null },
-      instagramApiVersion: 'v25.0',
+      instagramApiVersion: 'v27.0',
     });
     expect(res.body.errors).toEqual([
       {

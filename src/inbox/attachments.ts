@@ -1,9 +1,10 @@
 import type { GraphAttachment } from '../instagram/graph.ts';
 
 /**
- * Attachments, and the one place that says what kind each is, whatever the source: Graph reads
- * (`fromGraph`), webhooks (`fromWebhook`) and sends (`fromSend`) all classify here, by the shapes
- * of instagram-api.md.
+ * Attachments, and the one place that says what each is, whatever the source: Graph reads
+ * (`fromGraph`), webhooks (`fromWebhook`, through `webhookAttachment`) and sends (`fromSend`) all
+ * classify here, by the shapes of instagram-api.md (§1, §2, §4, §10). Nothing a webhook carries is
+ * dropped: a type igql does not know becomes an UNKNOWN attachment that keeps it as received.
  */
 
 /** What an attachment is: the values of the GraphQL `AttachmentKind`. */
@@ -16,11 +17,24 @@ export type AttachmentKind =
   | 'POST'
   | 'REEL'
   | 'STORY_REPLY'
-  | 'STORY_MENTION';
+  | 'STORY_MENTION'
+  | 'STORY'
+  | 'TEMPLATE'
+  | 'UNSUPPORTED'
+  | 'FALLBACK'
+  | 'UNKNOWN';
 
-/** Something a message carries; every field but `kind` is null where the source gives none. */
+/**
+ * Something a message carries; every field but `kind` is null where the source gives none.
+ * Stored as JSON in the event log: fields added later are filled in when read (`legacy.ts`).
+ */
 export interface Attachment {
   readonly kind: AttachmentKind;
+  /**
+   * Meta's type name as the source gave it (`image`, `like_heart`, `ig_post`, `template`, …);
+   * null where the source names none (Graph reads tell media by their data).
+   */
+  readonly type: string | null;
   /** Where Instagram serves it (CDN URLs expire: never store them), or the shared link. */
   readonly url: string | null;
   /** A smaller preview (Graph's `image_data`/`video_data.preview_url`). */
@@ -29,28 +43,83 @@ export interface Attachment {
   readonly name: string | null;
   /** The MIME type (Graph's `mime_type`, audio and files). */
   readonly mimeType: string | null;
-  /** Instagram's id of the story (STORY_REPLY, STORY_MENTION). */
+  /** Instagram's id of the story (STORY_REPLY, STORY_MENTION, STORY). */
   readonly storyId: string | null;
+  /** Instagram's media id of a shared post or reel (`ig_post_media_id`, `reel_video_id`). */
+  readonly mediaId: string | null;
+  /** A shared post's or reel's title (its caption), or a fallback's title. */
+  readonly title: string | null;
+  /** A template's content (TEMPLATE). */
+  readonly template: Template | null;
+  /** The attachment exactly as received (UNKNOWN only), so that nothing is lost. */
+  readonly raw: unknown;
 }
+
+/**
+ * A structured message (generic or button template): as sent through the Send API (GT, BT), or
+ * as echoed when another app sent it (real capture: `payload.generic.elements[]`).
+ */
+export interface Template {
+  /** `generic`, `button`, … : a send's `template_type`, or the key an echo nests it under. */
+  readonly templateType: string | null;
+  /** A button template's text. */
+  readonly text: string | null;
+  /** A generic template's cards, in order. */
+  readonly elements: readonly TemplateElement[];
+  /** A button template's buttons. */
+  readonly buttons: readonly TemplateButton[];
+}
+
+/** One card of a generic template. */
+export interface TemplateElement {
+  readonly title: string | null;
+  readonly subtitle: string | null;
+  readonly imageUrl: string | null;
+  readonly defaultAction: TemplateAction | null;
+  readonly buttons: readonly TemplateButton[];
+}
+
+/** What tapping a card does: `web_url` in sends, `open_url` in real echoes. */
+export interface TemplateAction {
+  readonly type: string | null;
+  readonly url: string | null;
+}
+
+/** A template button: `web_url` / `open_url` carry a URL, `postback` a payload. */
+export interface TemplateButton {
+  readonly type: string | null;
+  readonly title: string | null;
+  readonly url: string | null;
+  readonly payload: string | null;
+}
+
+/** The fields of an attachment besides `kind` and `url`. */
+export type AttachmentDetail = Omit<Attachment, 'kind' | 'url'>;
 
 /** An attachment of `kind` at `url`, with the other fields given in `more` (null otherwise). */
 export const attachment = (
   kind: AttachmentKind,
   url: string | null,
-  more: Partial<Pick<Attachment, 'previewUrl' | 'name' | 'mimeType' | 'storyId'>> = {},
+  more: Partial<AttachmentDetail> = {},
 ): Attachment => ({
   kind,
+  type: null,
   url,
   previewUrl: null,
   name: null,
   mimeType: null,
   storyId: null,
+  mediaId: null,
+  title: null,
+  template: null,
+  raw: null,
   ...more,
 });
 
 /**
- * Meta's attachment type names: a webhook attachment's `type` (WHX, webhooks/new) and a Send API
- * attachment's `type` (MSG), which share `image`, `video`, `audio`, `file` and `like_heart`.
+ * Meta's media and share type names: a webhook attachment's `type` (WHX, webhooks/new) and a
+ * Send API attachment's `type` (MSG), which share `image`, `video`, `audio`, `file` and
+ * `like_heart`.
  */
 const BY_TYPE: ReadonlyMap<string, AttachmentKind> = new Map([
   // WHX: `image` is "image, gif, or sticker"; the heart sticker (MSG `like_heart`, which
@@ -62,8 +131,8 @@ const BY_TYPE: ReadonlyMap<string, AttachmentKind> = new Map([
   ['file', 'FILE'],
   // Decided by the documented shapes (before, a webhook `share` was SHARE and a sent
   // MEDIA_SHARE was SHARE, while Graph listed the same posts as POST):
-  // - `share` is the "legacy IG post share" (WHX), "supported for Instagram posts until
-  //   February 1, 2026" and replaced by `ig_post` (webhooks/new): a post.
+  // - `share` is the "legacy IG post share" (WHX), replaced by `ig_post` (webhooks/new; gone
+  //   from webhooks since 2026-04-27, instagram-api.md §10): a post.
   // - `MEDIA_SHARE` sends a "Published post" of the account by its id (MSG): a post.
   ['ig_post', 'POST'],
   ['share', 'POST'],
@@ -74,11 +143,116 @@ const BY_TYPE: ReadonlyMap<string, AttachmentKind> = new Map([
 ]);
 
 /**
- * The kind of an attachment by Meta's type name; null for the types igql does not show:
- * `unsupported_type` (the message is then unsupported), `template` (echoes of templates),
- * `fallback`, `ig_story`/`story` and `media` (no documented meaning), and unknown names.
+ * The kind of a media or share type by Meta's name; null for every other type (templates,
+ * stories, `unsupported_type`, `fallback`, unknown names), which `webhookAttachment` types one
+ * by one and a send (`fromSend`) does not show as an attachment.
  */
 export const kindOfType = (type: string): AttachmentKind | null => BY_TYPE.get(type) ?? null;
+
+/**
+ * One attachment of a webhook's `message.attachments`, as received (instagram-api.md §4, §10):
+ * typed where Meta's type is known, else UNKNOWN with the attachment kept whole. Never throws.
+ */
+export function webhookAttachment(received: unknown): Attachment {
+  const item = isObject(received) ? received : {};
+  const type = stringOf(item.type);
+  // like_heart comes without payload (courier like_heart.json).
+  const payload = isObject(item.payload) ? item.payload : {};
+  const url = stringOf(payload.url);
+  const kind = type === null ? null : kindOfType(type);
+  switch (kind) {
+    case 'POST':
+      // `ig_post` {ig_post_media_id, title, url}; the legacy `share` carried the same
+      // (webhooks/new), older ones the url alone.
+      return attachment(kind, url, {
+        type,
+        mediaId: idOf(payload.ig_post_media_id),
+        title: stringOf(payload.title),
+      });
+    case 'REEL':
+      // `ig_reel` {reel_video_id, title, url} (instagram-api.md §4).
+      return attachment(kind, url, {
+        type,
+        mediaId: idOf(payload.reel_video_id),
+        title: stringOf(payload.title),
+      });
+    case 'STORY_MENTION':
+      return attachment(kind, url, { type, storyId: idOf(payload.id) });
+    case null:
+      break;
+    default:
+      return attachment(kind, url, { type });
+  }
+  switch (type) {
+    // A shared story. UNCONFIRMED beyond its name (WHX, webhooks/new list `ig_story` and
+    // `story`): its url, and an id or title when present.
+    case 'ig_story':
+    case 'story':
+      return attachment('STORY', url, {
+        type,
+        storyId: idOf(payload.id) ?? idOf(payload.story_id),
+        title: stringOf(payload.title),
+      });
+    case 'template':
+      return attachment('TEMPLATE', null, { type, template: templateOf(payload) });
+    // The message itself is then unsupported (restfb messaging-attachment-unsupported.json).
+    case 'unsupported_type':
+      return attachment('UNSUPPORTED', url, { type });
+    // Messenger's link preview: a title and a url. UNCONFIRMED for Instagram.
+    case 'fallback':
+      return attachment('FALLBACK', url, { type, title: stringOf(payload.title) });
+    default:
+      return attachment('UNKNOWN', url, { type, raw: received ?? null });
+  }
+}
+
+/**
+ * A template's payload: a send's `{template_type, elements | text+buttons}` (GT, BT), or an
+ * echo's `{generic: {elements}}` (real capture of another app's carousel, without
+ * `template_type`).
+ */
+export function templateOf(payload: Record<string, unknown>): Template {
+  const declared = stringOf(payload.template_type);
+  const nested = declared === null ? Object.keys(payload).find((k) => isObject(payload[k])) : null;
+  const body = nested ? (payload[nested] as Record<string, unknown>) : payload;
+  return {
+    templateType: declared ?? nested ?? null,
+    text: stringOf(body.text),
+    elements: listOf(body.elements).map(elementOf),
+    buttons: listOf(body.buttons).map(buttonOf),
+  };
+}
+
+function elementOf(value: unknown): TemplateElement {
+  const element = isObject(value) ? value : {};
+  const action = element.default_action;
+  return {
+    title: stringOf(element.title),
+    subtitle: stringOf(element.subtitle),
+    imageUrl: stringOf(element.image_url),
+    defaultAction: isObject(action)
+      ? { type: stringOf(action.type), url: stringOf(action.url) }
+      : null,
+    buttons: listOf(element.buttons).map(buttonOf),
+  };
+}
+
+function buttonOf(value: unknown): TemplateButton {
+  const button = isObject(value) ? value : {};
+  return {
+    type: stringOf(button.type),
+    title: stringOf(button.title),
+    url: stringOf(button.url),
+    payload: stringOf(button.payload),
+  };
+}
+
+/**
+ * An attachment stored by an earlier igql, with the fields added since as null (the event log
+ * keeps events without expiry: `legacy.ts`).
+ */
+export const upgradeAttachment = (stored: Attachment): Attachment =>
+  Object.hasOwn(stored, 'raw') ? stored : attachment(stored.kind, stored.url, stored);
 
 /**
  * The kind of a Graph message attachment (`attachments{…}`, MSGREF): `image_data` or
@@ -104,3 +278,20 @@ export function kindOfShareLink(link: string | null): 'SHARE' | 'POST' | 'REEL' 
   if (path.includes('/reel/')) return 'REEL';
   return path.includes('/p/') ? 'POST' : 'SHARE';
 }
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const stringOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** An id: a non-empty string, or a number (odd payloads) as its decimal string. */
+const idOf = (value: unknown): string | null => {
+  if (typeof value === 'string') return value === '' ? null : value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
+};
+
+/** A list, or Graph's `{data: [...]}` wrapper of one (restfb's product template). */
+const listOf = (value: unknown): readonly unknown[] => {
+  if (Array.isArray(value)) return value;
+  return isObject(value) && Array.isArray(value.data) ? value.data : [];
+};

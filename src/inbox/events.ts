@@ -54,7 +54,7 @@ export interface InboxEventBase {
 /** What a message event carries: the message, and what only its webhook says of it. */
 export interface MessageEventFields {
   readonly message: Message;
-  /** `quick_reply.payload` when the customer tapped a quick reply. */
+  /** `quick_reply.payload` when the customer tapped a quick reply (see `quickReplySource`). */
   readonly quickReplyPayload: string | null;
   /** `message.referral` as received (ads, ig.me links), or `null`. */
   readonly referral: unknown;
@@ -78,11 +78,16 @@ export interface MessageDeletedEvent extends InboxEventBase {
   readonly mid: string;
 }
 
-/** The customer edited a message (`message_edit`). */
+/**
+ * The customer edited a message (`message_edit` with a `num_edit` other than 0: a 0 comes for
+ * brand-new messages and is an UNKNOWN event, see `normalise.ts`). Real deliveries may come
+ * without `sender`/`recipient` (`igsid` null) and without text: both are read from the message
+ * when asked.
+ */
 export interface MessageEditedEvent extends InboxEventBase {
   readonly kind: 'MESSAGE_EDITED';
   readonly mid: string;
-  /** The new text; the one real delivery seen had none. */
+  /** The new text when the webhook carried it (WHX documents it; real deliveries have none). */
   readonly text: string | null;
   /** `num_edit` (0 when absent). */
   readonly numEdit: number;
@@ -99,7 +104,10 @@ export interface ReactionChangedEvent extends InboxEventBase {
   readonly emoji: string | null;
 }
 
-/** The customer has seen the conversation up to `mid` (`read`). */
+/**
+ * The customer has seen the conversation up to `mid` (`read`). Real deliveries may come without
+ * `sender`/`recipient` (`igsid` null): the customer is then read from the message when asked.
+ */
 export interface MessagesSeenEvent extends InboxEventBase {
   readonly kind: 'MESSAGES_SEEN';
   readonly mid: string;
@@ -147,6 +155,34 @@ export interface UnknownEvent extends InboxEventBase {
   readonly field: string | null;
   /** That one messaging item, change, or malformed entry, as received. */
   readonly raw: unknown;
+}
+
+/** Where a quick reply the customer tapped comes from. */
+export type QuickReplySource = 'APP' | 'INSTAGRAM_FAQ';
+
+/**
+ * Instagram's own FAQ (set up in the Instagram app, not through the API) answers with a quick
+ * reply whose payload starts `3:IB_FIRST_PARTY:` (real capture
+ * webhook-messages-quick-reply-first-party-faq-real.json); every other payload is one an app set.
+ */
+export const quickReplySource = (payload: string): QuickReplySource =>
+  payload.startsWith('3:IB_FIRST_PARTY:') ? 'INSTAGRAM_FAQ' : 'APP';
+
+/** The message an event is about, when it names one by mid; null otherwise. */
+export function midOf(event: InboxEventData): string | null {
+  switch (event.kind) {
+    case 'MESSAGE_RECEIVED':
+    case 'MESSAGE_SENT':
+      return event.message.mid;
+    case 'MESSAGE_DELETED':
+    case 'MESSAGE_EDITED':
+    case 'REACTION_CHANGED':
+    case 'MESSAGES_SEEN':
+    case 'POSTBACK_RECEIVED':
+      return event.mid;
+    default:
+      return null;
+  }
 }
 
 /** Any inbox event, by its `kind`. */

@@ -10,7 +10,7 @@ import {
   kindOfGraphAttachment,
   kindOfShareLink,
 } from './attachments.ts';
-import { type Message, participant, withoutDetail } from './message.ts';
+import { emojiOf, type Message, participant, withoutDetail } from './message.ts';
 
 /**
  * A message as a Graph read gives it (instagram-api.md §2), with the fields that read asked for;
@@ -29,7 +29,11 @@ export function fromGraph(data: GraphMessage): Message {
     text: data.message ? data.message : null,
     attachments: attachmentsOf(data),
     reactions: (data.reactions?.data ?? []).flatMap((r) =>
-      (r.users ?? []).map((by) => ({ reaction: r.reaction, by: user(by) })),
+      (r.users ?? []).map((by) => ({
+        reaction: r.reaction,
+        emoji: r.emoji ?? emojiOf(r.reaction),
+        by: user(by),
+      })),
     ),
     replyTo: data.reply_to?.mid ?? null,
     isUnsupported: data.is_unsupported === true,

@@ -34,10 +34,12 @@ export function fromSend(body: SendBody, answer: SendAnswer): Message | null {
     to: answer.recipientId ? [participant(answer.recipientId)] : [],
     // A button template's text is in its payload.
     text: message.text ?? message.attachment?.payload?.text ?? null,
-    // Templates are not attachments of a message (kindOfType: null).
+    // Templates are the message's body, not shown as its attachments (kindOfType: null); a
+    // shared post's id is its media id.
     attachments: sent.flatMap((a) => {
       const kind = kindOfType(a.type);
-      return kind ? [attachment(kind, a.payload?.url ?? null)] : [];
+      const more = { type: a.type, mediaId: a.payload?.id ?? null };
+      return kind ? [attachment(kind, a.payload?.url ?? null, more)] : [];
     }),
     reactions: [],
     replyTo: null,

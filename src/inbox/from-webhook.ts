@@ -1,4 +1,4 @@
-import { type Attachment, attachment, kindOfType } from './attachments.ts';
+import { type Attachment, attachment, webhookAttachment } from './attachments.ts';
 import { type Message, participant } from './message.ts';
 
 /**
@@ -8,18 +8,11 @@ import { type Message, participant } from './message.ts';
 export interface WebhookMessage {
   readonly mid: string;
   readonly text: string | null;
-  readonly attachments: readonly WebhookAttachment[];
+  /** `attachments`, each exactly as received (typed by `webhookAttachment`). */
+  readonly attachments: readonly unknown[];
   readonly replyTo: WebhookReplyTo | null;
   /** `is_unsupported: true`. */
   readonly isUnsupported: boolean;
-}
-
-/** One of a webhook message's `attachments`. */
-export interface WebhookAttachment {
-  /** Meta's type: `image`, `video`, `audio`, `file`, `ig_post`, `ig_reel`, `story_mention`, … */
-  readonly type: string;
-  /** `payload.url` when present; `like_heart` has no payload. */
-  readonly url: string | null;
 }
 
 /** `reply_to`: a message (`mid`) or a story (`story{url,id}`). */
@@ -43,13 +36,12 @@ export interface WebhookEnvelope {
 export function fromWebhook(item: WebhookMessage, envelope: WebhookEnvelope): Message {
   const account = participant(envelope.igId);
   const customer = envelope.igsid === null ? null : participant(envelope.igsid);
-  // From 2025-11-03 Instagram sent each post share twice, as the legacy `share` and as `ig_post`
-  // (webhooks/new): the legacy one is dropped where both came.
-  const twice = item.attachments.some((a) => a.type === 'ig_post');
-  const attachments: Attachment[] = item.attachments.flatMap((a) => {
-    const kind = kindOfType(a.type);
-    return kind && !(twice && a.type === 'share') ? [attachment(kind, a.url)] : [];
-  });
+  const received = item.attachments.map(webhookAttachment);
+  // From 2025-11-03 to 2026-04-27 Instagram sent each post share twice, as the legacy `share`
+  // and as `ig_post` with the same content (webhooks/new, instagram-api.md §10): the legacy copy
+  // is left out where both came.
+  const twice = received.some((a) => a.type === 'ig_post');
+  const attachments: Attachment[] = twice ? received.filter((a) => a.type !== 'share') : received;
   const replyTo = item.replyTo;
   if (replyTo && 'story' in replyTo) {
     attachments.push(attachment('STORY_REPLY', replyTo.story.url, { storyId: replyTo.story.id }));
@@ -66,7 +58,6 @@ export function fromWebhook(item: WebhookMessage, envelope: WebhookEnvelope): Me
     reactions: [],
     replyTo: replyTo && 'mid' in replyTo ? replyTo.mid : null,
     // restfb's capture marks an unsupported message only by its attachment type.
-    isUnsupported:
-      item.isUnsupported || item.attachments.some((a) => a.type === 'unsupported_type'),
+    isUnsupported: item.isUnsupported || received.some((a) => a.kind === 'UNSUPPORTED'),
   };
 }

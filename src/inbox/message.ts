@@ -43,9 +43,36 @@ export interface Participant {
 
 /** A reaction someone put on a message. */
 export interface Reaction {
-  /** As Instagram names it: `love`, or the emoji itself. */
+  /** As Instagram names it: `love`, `like`, …, or the emoji itself. */
   readonly reaction: string;
+  /** The emoji shown (`emojiOf`); absent in data stored before it was added. */
+  readonly emoji?: string | null;
   readonly by: Participant;
+}
+
+/**
+ * The emoji of Messenger's reaction names. Instagram's webhooks report `love` with `❤`
+ * (Postman) and `like` with `👍` (real capture webhook-message-reactions-like-real.json); the
+ * other names are Messenger's (UNCONFIRMED for Instagram).
+ */
+const REACTION_EMOJI: Readonly<Record<string, string>> = {
+  love: '❤',
+  like: '👍',
+  dislike: '👎',
+  smile: '😆',
+  wow: '😮',
+  sad: '😢',
+  angry: '😡',
+};
+
+/**
+ * The emoji a reaction shows: the emoji of a known name, the reaction itself when it is no
+ * name (MSG: "a valid UTF-8 representation of an emoji"), else null (an unknown name such as
+ * `other`).
+ */
+export function emojiOf(reaction: string): string | null {
+  if (Object.hasOwn(REACTION_EMOJI, reaction)) return REACTION_EMOJI[reaction] ?? null;
+  return /^[a-z_]+$/.test(reaction) ? null : reaction;
 }
 
 /** A message of which only the id and time are known: Graph's answer past the 20 newest. */

@@ -1,6 +1,6 @@
 import type { InstagramClient } from './client.ts';
 import { InstagramError } from './errors.ts';
-import type { SendBody } from './send-api.ts';
+import type { SendBody, UploadBody, UploadResponse } from './send-api.ts';
 
 /** Shapes graph.instagram.com answers with (instagram-api.md §2–3); every field optional but `id`. */
 export interface GraphUser {
@@ -42,6 +42,8 @@ export interface GraphMessage {
   };
   readonly reactions?: GraphList<{
     readonly reaction: string;
+    /** Not documented for Graph reads (webhooks carry it): used when present. */
+    readonly emoji?: string;
     readonly users?: readonly GraphUser[];
   }>;
   readonly reply_to?: { readonly mid: string; readonly is_self_reply?: boolean };
@@ -215,6 +217,32 @@ export class InstagramApi {
       token: auth.token,
       igId: auth.igId,
       body,
+    });
+  }
+
+  /**
+   * `POST /<IG_ID>/message_attachments`: stores media for reuse, by URL (`body`) or, with `file`,
+   * as multipart (`message` as JSON, the bytes in `filedata`). Never retried, as a send.
+   */
+  uploadAttachment(
+    auth: Auth,
+    body: UploadBody,
+    file?: { readonly name: string; readonly type: string; readonly bytes: Uint8Array },
+  ): Promise<UploadResponse> {
+    return this.#client.call<UploadResponse>({
+      method: 'POST',
+      path: `${auth.igId}/message_attachments`,
+      endpoint: '/{id}/message_attachments',
+      token: auth.token,
+      igId: auth.igId,
+      ...(file
+        ? {
+            multipart: {
+              fields: { message: JSON.stringify(body.message) },
+              files: { filedata: file },
+            },
+          }
+        : { body }),
     });
   }
 

@@ -3,13 +3,14 @@ import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
 import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { notFound, reauthRequired } from '../errors.ts';
-import { splitFields } from '../instagram/fields.ts';
+import { messageFields, splitFields } from '../instagram/fields.ts';
 import type {
   Auth,
   GraphAccount,
   GraphConversation,
   GraphList,
   GraphMessage,
+  GraphUser,
   InstagramApi,
   PageArgs,
 } from '../instagram/graph.ts';
@@ -21,6 +22,9 @@ interface NodeKey {
   /** A conversation or message: a Conversations API read. */
   readonly conversations?: boolean;
 }
+
+/** What `messageCustomer` reads: `id,created_time,from,to`. */
+const CUSTOMER_FIELDS = messageFields({ to: true });
 
 const keyOf = (key: { igId: string; id: string; fields: string }) =>
   `${key.igId}\n${key.id}\n${key.fields}`;
@@ -128,6 +132,19 @@ export class RequestLoaders {
     const seen = this.#messages.get(mid);
     if (seen && splitFields(fields).every((f) => seen.fields.has(f))) return seen.data;
     return this.node<GraphMessage>(igId, mid, fields, true);
+  }
+
+  /**
+   * The customer of the account's message `mid`, for an event whose webhook names none (real
+   * `read` and `message_edit` deliveries may come without `sender` and `recipient`): the party
+   * of `from` and `to` that is not the account. One `GET /<mid>` per mid and request, combined
+   * with the other reads of that message in the same tick (an edit's text); null when the
+   * message names no one but the account.
+   */
+  async messageCustomer(igId: string, mid: string): Promise<GraphUser | null> {
+    const data = await this.message(igId, mid, CUSTOMER_FIELDS);
+    const parties = [data.from, ...(data.to?.data ?? [])];
+    return parties.find((p) => p !== undefined && p.id !== igId) ?? null;
   }
 
   async #page<T>(key: string, igId: string, read: (auth: Auth) => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import type { WebhookSink } from './webhook-sink.ts';
 
 /** An attachment a user sends, as it appears in the `messages` webhook (instagram-api.md §4). */
 export type UserAttachment =
-  | { readonly type: 'image' | 'video' | 'audio' | 'file' | 'share'; readonly url?: string }
+  | { readonly type: 'image' | 'video' | 'audio' | 'file'; readonly url?: string }
   /** The heart sticker: no payload at all (courier like_heart.json). */
   | { readonly type: 'like_heart' }
   | {
@@ -13,16 +13,31 @@ export type UserAttachment =
       readonly reelVideoId?: string;
       readonly title?: string;
     }
+  /**
+   * A shared post: `ig_post` {ig_post_media_id, title, url}. Since 2026-04-27 Instagram no longer
+   * sends the legacy `share` attachment for posts (instagram-api.md §10), so neither does this.
+   */
   | {
       readonly type: 'ig_post';
       readonly url?: string;
       readonly mediaId?: string;
+      /** The post's caption; default: the caption of the simulated media of that id, else ''. */
       readonly title?: string;
     }
   /** The user mentioned the account in a story; `id` is the story's. */
   | { readonly type: 'story_mention'; readonly url?: string; readonly id?: string }
   /** Something the API cannot show (restfb messaging-attachment-unsupported.json). */
   | { readonly type: 'unsupported_type'; readonly url?: string };
+
+/** How a delivery is shaped where Instagram's real deliveries differ from its documentation. */
+export interface DeliveryShape {
+  /**
+   * Leave out `sender` and `recipient`, leaving `timestamp` and the item, as real `read` and
+   * `message_edit` deliveries may (captures webhook-messaging-seen-no-sender-real.json,
+   * webhook-message-edit-no-sender-reported.json). Default false: the documented shape.
+   */
+  readonly withoutParties?: boolean;
+}
 
 export interface UserMessageContent {
   readonly text?: string;
@@ -127,14 +142,9 @@ export class UserActions {
           const url = item.url ?? cdnUrl();
           const id = item.mediaId ?? newMediaId();
           shares.push({ link: url, kind: 'post', mediaId: id });
-          const title = item.title === undefined ? {} : { title: item.title };
-          payloads.push({ type: 'ig_post', payload: { ig_post_media_id: id, ...title, url } });
-          break;
-        }
-        case 'share': {
-          const url = item.url ?? cdnUrl();
-          shares.push({ link: url, kind: 'post' });
-          payloads.push({ type: 'share', payload: { url } });
+          // webhooks/new: the payload carries the media id, the caption as `title`, and the url.
+          const title = item.title ?? this.store.media.get(id)?.caption ?? '';
+          payloads.push({ type: 'ig_post', payload: { ig_post_media_id: id, title, url } });
           break;
         }
         case 'story_mention': {
@@ -233,22 +243,51 @@ export class UserActions {
   }
 
   /** The user has seen the conversation up to `mid` (field `messaging_seen`). */
-  read(igId: string, igsid: string, mid: string): void {
+  read(igId: string, igsid: string, mid: string, shape: DeliveryShape = {}): void {
     this.user(igId, igsid);
     this.message(mid, igId, igsid);
-    this.raise(igId, igsid, 'messaging_seen', { read: { mid } });
+    this.raise(igId, igsid, 'messaging_seen', { read: { mid } }, undefined, shape);
   }
 
-  /** The user edits one of their messages (field `message_edit`). */
-  edit(igId: string, igsid: string, mid: string, text: string): void {
+  /**
+   * The user edits one of their messages (field `message_edit`). WHX documents `text`; real
+   * deliveries carry none (`shape.withoutText`). Edits are counted from 1: the only 0 seen
+   * came for a brand-new message (`newMessageEdit`), so whether a first edit is 0 or 1 is
+   * UNCONFIRMED.
+   */
+  edit(
+    igId: string,
+    igsid: string,
+    mid: string,
+    text: string,
+    shape: DeliveryShape & { readonly withoutText?: boolean } = {},
+  ): void {
     this.user(igId, igsid);
     const message = this.own(mid, igId, igsid);
     message.text = text;
     const numEdit = (this.edits.get(mid) ?? 0) + 1;
     this.edits.set(mid, numEdit);
-    // WHX documents `text`; the one real delivery seen had none (and num_edit 0, so whether the
-    // count starts at 0 or 1 is UNCONFIRMED). We send the text and count edits from 1.
-    this.raise(igId, igsid, 'message_edit', { message_edit: { mid, text, num_edit: numEdit } });
+    const edit = shape.withoutText ? { mid, num_edit: numEdit } : { mid, text, num_edit: numEdit };
+    this.raise(igId, igsid, 'message_edit', { message_edit: edit }, undefined, shape);
+  }
+
+  /**
+   * The `message_edit{mid, num_edit: 0}` Instagram was reported to send for a brand-new message,
+   * besides its `messages` event (webhook-message-edit-no-sender-reported.json, sent without
+   * sender and recipient). Not sent on its own by `sendMessage`: how often it comes is
+   * UNCONFIRMED, so tests ask for it.
+   */
+  newMessageEdit(igId: string, igsid: string, mid: string, shape: DeliveryShape = {}): void {
+    this.user(igId, igsid);
+    this.own(mid, igId, igsid);
+    this.raise(
+      igId,
+      igsid,
+      'message_edit',
+      { message_edit: { mid, num_edit: 0 } },
+      undefined,
+      shape,
+    );
   }
 
   /** The user unsends one of their messages: `message:{mid, is_deleted:true}` (field `messages`). */
@@ -328,13 +367,10 @@ export class UserActions {
     field: string,
     payload: Record<string, unknown>,
     timestamp = this.store.clock.now(),
+    shape: DeliveryShape = {},
   ): void {
-    this.webhooks.messaging(igId, field, {
-      sender: { id: igsid },
-      recipient: { id: igId },
-      timestamp,
-      ...payload,
-    });
+    const parties = shape.withoutParties ? {} : { sender: { id: igsid }, recipient: { id: igId } };
+    this.webhooks.messaging(igId, field, { ...parties, timestamp, ...payload });
   }
 
   private account(igId: string) {

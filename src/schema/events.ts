@@ -1,7 +1,14 @@
 import { mayUse } from '../auth/access.ts';
 import { badUserInput, fromUpstream, notFound, unauthenticated } from '../errors.ts';
 import { decodeId } from '../global-id.ts';
-import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
+import {
+  type InboxEventData,
+  type InboxEventKind,
+  midOf,
+  quickReplySource,
+} from '../inbox/events.ts';
+import { InstagramError } from '../instagram/errors.ts';
+import { messageFields } from '../instagram/fields.ts';
 import type { GraphConversation, GraphList } from '../instagram/graph.ts';
 import { reportExecuted, sharedExecution } from '../pubsub/groups.ts';
 import type { LogEntry } from '../pubsub/log.ts';
@@ -12,7 +19,7 @@ import type { Context } from './context.ts';
 import { Conversation, toConversation } from './conversation.ts';
 import { requireSession } from './errors.ts';
 import { Message, toMessage } from './message.ts';
-import { Participant } from './participant.ts';
+import { Participant, type ParticipantShape } from './participant.ts';
 
 type EventOf<K extends InboxEventKind> = LogEntry & {
   readonly event: Extract<InboxEventData, { kind: K }>;
@@ -57,10 +64,77 @@ const InboxEventType = builder.enumType('InboxEventType', {
 const messageOf = (e: EventOf<'MESSAGE_RECEIVED' | 'MESSAGE_SENT'>) =>
   toMessage(e.event.igId, e.event.igsid ?? '', e.event.message);
 
-const participantOf = (entry: LogEntry) => ({
-  igId: entry.event.igId,
-  igsid: entry.event.igsid ?? '',
+/** Why an event has no customer: the values of the GraphQL `CustomerMissingReason`. */
+type CustomerMissing = 'ACCOUNT_WIDE' | 'MESSAGE_UNAVAILABLE' | 'NOT_NAMED';
+
+const CustomerMissingReason = builder.enumType('CustomerMissingReason', {
+  description: 'Why an event names no `customer`.',
+  values: {
+    ACCOUNT_WIDE: {
+      description:
+        'The event concerns the account as a whole: a status change, or an event igql does not model such as a comment.',
+    },
+    MESSAGE_UNAVAILABLE: {
+      description:
+        'Instagram sent the event without its sender (it does for some reads and edits), and the message it names can no longer be read to find them: unsent, past the conversation’s 20 newest, or naming no one but the account.',
+    },
+    NOT_NAMED: {
+      description:
+        'Instagram sent the event without its sender and without a message to find them by.',
+    },
+  } as const satisfies Record<CustomerMissing, { description: string }>,
 });
+
+type CustomerLookup =
+  | { readonly customer: ParticipantShape; readonly missing?: undefined }
+  | { readonly customer?: undefined; readonly missing: CustomerMissing };
+
+/** `f` of a value, or of a promised one, without a promise where there was none. */
+const then = <T, U>(value: T | Promise<T>, f: (value: T) => U): U | Promise<U> =>
+  value instanceof Promise ? value.then(f) : f(value);
+
+/** Instagram answers that a message cannot be read (any more). */
+const unavailable = (error: unknown) =>
+  error instanceof InstagramError && ['not_found', 'message_too_old'].includes(error.kind);
+
+/**
+ * The event's customer: the one its webhook named, else the one its message names (one read per
+ * mid and request, `RequestLoaders.messageCustomer`), else why there is none. Instagram failing
+ * otherwise is a GraphQL error.
+ */
+function customerLookup(entry: LogEntry, ctx: Context): CustomerLookup | Promise<CustomerLookup> {
+  const { igId, igsid, kind } = entry.event;
+  // Not async where the webhook named the customer: most events, resolved at once.
+  if (igsid) return { customer: { igId, igsid } };
+  const mid = midOf(entry.event);
+  if (mid === null) {
+    const wide = kind === 'ACCOUNT_STATUS_CHANGED' || kind === 'UNKNOWN';
+    return { missing: wide ? 'ACCOUNT_WIDE' : 'NOT_NAMED' };
+  }
+  return customerOfMessage(igId, mid, ctx);
+}
+
+async function customerOfMessage(igId: string, mid: string, ctx: Context): Promise<CustomerLookup> {
+  try {
+    const user = await ctx.loaders.messageCustomer(igId, mid);
+    if (!user) return { missing: 'MESSAGE_UNAVAILABLE' };
+    return { customer: { igId, igsid: user.id, username: user.username } };
+  } catch (error) {
+    if (unavailable(error)) return { missing: 'MESSAGE_UNAVAILABLE' };
+    throw fromUpstream(error, 'Message');
+  }
+}
+
+/**
+ * Whether an event belongs to the conversation with `customer`. An event whose customer cannot
+ * be told (see `CustomerMissingReason`) goes to every conversation filter rather than none, so
+ * that nothing is lost; its `customerMissingReason` says why.
+ */
+async function concerns(entry: LogEntry, customer: string, ctx: Context): Promise<boolean> {
+  if (entry.event.igsid) return entry.event.igsid === customer;
+  const found = await Promise.resolve(customerLookup(entry, ctx)).catch(() => undefined);
+  return found?.customer === undefined || found.customer.igsid === customer;
+}
 
 const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
   description: 'Something that happened in an account’s inbox, live.',
@@ -93,8 +167,15 @@ const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
     customer: t.field({
       type: Participant,
       nullable: true,
-      description: 'The customer the event concerns; null for account-wide events.',
-      resolve: (e) => (e.event.igsid ? participantOf(e) : null),
+      description:
+        'The customer the event concerns. When Instagram’s webhook leaves its sender out (some reads and edits), read from the message it names (one read per message); null when it cannot be told, and `customerMissingReason` says why.',
+      resolve: (e, _args, ctx) => then(customerLookup(e, ctx), (found) => found.customer ?? null),
+    }),
+    customerMissingReason: t.field({
+      type: CustomerMissingReason,
+      nullable: true,
+      description: 'Why `customer` is null; null when it is known.',
+      resolve: (e, _args, ctx) => then(customerLookup(e, ctx), (found) => found.missing ?? null),
     }),
   }),
 });
@@ -130,6 +211,36 @@ async function conversationOf(entry: LogEntry, ctx: Context) {
   }
 }
 
+const QuickReplySourceEnum = builder.enumType('QuickReplySource', {
+  description: 'Where a quick reply the customer tapped comes from.',
+  values: {
+    APP: { description: 'A quick reply an app sent (through igql or another app).' },
+    INSTAGRAM_FAQ: {
+      description:
+        'A question of the FAQ set up in the Instagram app itself (its payload starts `3:IB_FIRST_PARTY:`).',
+    },
+  } as const,
+});
+
+interface QuickReplyShape {
+  readonly payload: string;
+}
+
+const QuickReply = builder.objectRef<QuickReplyShape>('QuickReply').implement({
+  description: 'The quick reply the customer tapped.',
+  fields: (t) => ({
+    payload: t.string({
+      description: 'Its payload, as the app (or Instagram, for its FAQ) set it.',
+      resolve: (q) => q.payload,
+    }),
+    source: t.field({
+      type: QuickReplySourceEnum,
+      description: 'Whether an app or Instagram’s own FAQ offered it.',
+      resolve: (q) => quickReplySource(q.payload),
+    }),
+  }),
+});
+
 const MessageReceivedEvent = builder
   .objectRef<EventOf<'MESSAGE_RECEIVED'>>('MessageReceivedEvent')
   .implement({
@@ -153,6 +264,14 @@ const MessageReceivedEvent = builder
         description:
           'The `payload` of the quick reply the customer tapped; null when the message answers none.',
         resolve: (e) => e.event.quickReplyPayload,
+      }),
+      quickReply: t.field({
+        type: QuickReply,
+        nullable: true,
+        description:
+          'The quick reply the customer tapped, with where it comes from (an app, or Instagram’s FAQ); null when the message answers none.',
+        resolve: (e) =>
+          e.event.quickReplyPayload === null ? null : { payload: e.event.quickReplyPayload },
       }),
       referral: t.field({
         type: 'JSON',
@@ -193,8 +312,28 @@ builder.objectRef<EventOf<'MESSAGE_DELETED'>>('MessageDeletedEvent').implement({
   }),
 });
 
+/**
+ * An edit's new text: the webhook's, else the message's as Instagram gives it now (real edits
+ * carry no text), combined with the read of its customer; null when it cannot be read any more.
+ */
+async function editedText(e: EventOf<'MESSAGE_EDITED'>, ctx: Context): Promise<string | null> {
+  if (e.event.text !== null) return e.event.text;
+  try {
+    const data = await ctx.loaders.message(
+      e.event.igId,
+      e.event.mid,
+      messageFields({ text: true }),
+    );
+    return data.message ? data.message : null;
+  } catch (error) {
+    if (unavailable(error)) return null;
+    throw fromUpstream(error, 'Message');
+  }
+}
+
 builder.objectRef<EventOf<'MESSAGE_EDITED'>>('MessageEditedEvent').implement({
-  description: 'The customer edited a message.',
+  description:
+    'The customer edited a message. (Instagram also sends an “edit” numbered 0 for brand-new messages: that is no edit, and arrives as an `UnknownEvent` of field `message_edit`.)',
   interfaces: [InboxEvent],
   fields: (t) => ({
     mid: t.string({
@@ -203,11 +342,12 @@ builder.objectRef<EventOf<'MESSAGE_EDITED'>>('MessageEditedEvent').implement({
     }),
     text: t.string({
       nullable: true,
-      description: 'The new text, when Instagram sends it.',
-      resolve: (e) => e.event.text,
+      description:
+        'The new text: the webhook’s, else read from Instagram when asked (real edit webhooks carry none); null when the message can no longer be read.',
+      resolve: (e, _args, ctx) => editedText(e, ctx),
     }),
     numEdit: t.int({
-      description: 'How many times it was edited.',
+      description: 'How many times it was edited (Instagram’s `num_edit`; 0 when not given).',
       resolve: (e) => e.event.numEdit,
     }),
   }),
@@ -403,7 +543,7 @@ function events(
   ctx: Context,
   igId: string,
   after: string | null | undefined,
-  keep: (entry: LogEntry) => boolean,
+  keep: (entry: LogEntry) => boolean | Promise<boolean>,
 ): AsyncIterableIterator<LogEntry> {
   if (after != null && !ctx.live.isCursor(after)) {
     throw badUserInput('`after` must be a `cursor` of an earlier event', 'after');
@@ -448,8 +588,10 @@ function events(
           await finish();
           throw subscriptionEnded();
         }
-        if (keep(next.value)) {
-          ctx.loaders.clear();
+        // Cleared before `keep`, which may read the event's message: its resolvers reuse that.
+        ctx.loaders.clear();
+        const kept = keep(next.value);
+        if (kept === true || (kept !== false && (await kept))) {
           shared?.executing(next.value.cursor);
           reportExecuted({ igId, cursor: next.value.cursor, shared: shared !== undefined });
           return next;
@@ -509,7 +651,7 @@ builder.subscriptionFields((t) => ({
         ctx,
         igId,
         args.after,
-        (e) => (!types || types.has(e.event.kind)) && (!customer || e.event.igsid === customer),
+        (e) => (!types || types.has(e.event.kind)) && (!customer || concerns(e, customer, ctx)),
       );
     },
     resolve: (entry) => entry,

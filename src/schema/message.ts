@@ -1,7 +1,18 @@
 import { fromUpstream } from '../errors.ts';
-import type { Attachment as AttachmentData, AttachmentKind } from '../inbox/attachments.ts';
+import type {
+  Attachment as AttachmentData,
+  AttachmentKind,
+  TemplateAction as TemplateActionData,
+  TemplateButton as TemplateButtonData,
+  Template as TemplateData,
+  TemplateElement as TemplateElementData,
+} from '../inbox/attachments.ts';
 import { fromGraph } from '../inbox/from-graph.ts';
-import type { Message as MessageData, Participant as ParticipantData } from '../inbox/message.ts';
+import {
+  emojiOf,
+  type Message as MessageData,
+  type Participant as ParticipantData,
+} from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type MessageNeeds, messageFields } from '../instagram/fields.ts';
 import { builder } from './builder.ts';
@@ -48,7 +59,7 @@ const participant = (igId: string, p: ParticipantData): ParticipantShape => ({
 const AttachmentKindEnum = builder.enumType('AttachmentKind', {
   description: 'What an attachment is.',
   values: {
-    IMAGE: { description: 'An image, GIF or sticker.' },
+    IMAGE: { description: 'An image, GIF or sticker (the heart sticker too).' },
     VIDEO: { description: 'A video.' },
     AUDIO: { description: 'A voice message or audio file.' },
     FILE: { description: 'A file such as a PDF.' },
@@ -57,12 +68,24 @@ const AttachmentKindEnum = builder.enumType('AttachmentKind', {
     REEL: { description: 'A shared reel.' },
     STORY_REPLY: { description: 'The story this message replies to.' },
     STORY_MENTION: { description: 'A story that mentions the account.' },
+    STORY: { description: 'A shared story (`ig_story`, `story`).' },
+    TEMPLATE: {
+      description:
+        'A structured message: a generic template’s cards or a button template, as an app sent it.',
+    },
+    UNSUPPORTED: {
+      description: 'Something Instagram cannot show through the API; the message is unsupported.',
+    },
+    FALLBACK: { description: 'A link Instagram could only show as a title and URL.' },
+    UNKNOWN: {
+      description: 'A type igql does not know yet, kept as Instagram sent it (`raw`).',
+    },
   } as const satisfies Record<AttachmentKind, { description: string }>,
 });
 
 const Attachment = builder.interfaceRef<AttachmentData>('Attachment').implement({
   description:
-    'Something a message carries. Its URL points at Instagram’s CDN and expires (hours to days): show or download it soon, never store it.',
+    'Something a message carries. Its URL points at Instagram’s CDN and expires (hours to days): show or download it soon, never store it. Nothing Instagram sends is dropped: a type igql does not know is an `UnknownAttachment`.',
   fields: (t) => ({
     kind: t.field({
       type: AttachmentKindEnum,
@@ -74,15 +97,18 @@ const Attachment = builder.interfaceRef<AttachmentData>('Attachment').implement(
       description: 'Where Instagram serves it, for a limited time. Null when Instagram gives none.',
       resolve: (a) => a.url,
     }),
+    type: t.string({
+      nullable: true,
+      description:
+        'Instagram’s own name of the type (`image`, `like_heart`, `ig_post`, `template`…), as a webhook or send named it; null where Instagram names none (messages read from Instagram).',
+      resolve: (a) => a.type ?? null,
+    }),
   }),
 });
 
-const attachmentType = (
-  name: string,
-  kind: AttachmentKind,
-  description: string,
-  extra?: 'media' | 'file' | 'story',
-) =>
+type Extra = 'media' | 'file' | 'story' | 'shared' | 'title';
+
+const attachmentType = (name: string, kind: AttachmentKind, description: string, extra?: Extra) =>
   builder.objectType(builder.objectRef<AttachmentData>(name), {
     description,
     interfaces: [Attachment],
@@ -120,6 +146,26 @@ const attachmentType = (
             }),
           }
         : {}),
+      ...(extra === 'shared'
+        ? {
+            mediaId: t.string({
+              nullable: true,
+              description:
+                'Instagram’s media id of what was shared (`ig_post_media_id`, `reel_video_id`); null when Instagram gives none (messages read from Instagram give the link only).',
+              resolve: (a) => a.mediaId ?? null,
+            }),
+          }
+        : {}),
+      ...(extra === 'shared' || extra === 'story' || extra === 'title'
+        ? {
+            title: t.string({
+              nullable: true,
+              description:
+                'Its title as Instagram gives it (a post’s or reel’s caption); null when none.',
+              resolve: (a) => a.title ?? null,
+            }),
+          }
+        : {}),
     }),
   });
 
@@ -128,8 +174,13 @@ attachmentType('VideoAttachment', 'VIDEO', 'A video.', 'media');
 attachmentType('AudioAttachment', 'AUDIO', 'A voice message or audio file.', 'file');
 attachmentType('FileAttachment', 'FILE', 'A file such as a PDF.', 'file');
 attachmentType('ShareAttachment', 'SHARE', 'A shared link.');
-attachmentType('PostAttachment', 'POST', 'A shared Instagram post.');
-attachmentType('ReelAttachment', 'REEL', 'A shared reel.');
+attachmentType(
+  'PostAttachment',
+  'POST',
+  'A shared Instagram post (`ig_post`, the legacy `share`, or a post sent by id).',
+  'shared',
+);
+attachmentType('ReelAttachment', 'REEL', 'A shared reel (`ig_reel`, `reel`).', 'shared');
 attachmentType(
   'StoryReplyAttachment',
   'STORY_REPLY',
@@ -142,11 +193,133 @@ attachmentType(
   'A story that mentions the account.',
   'story',
 );
+attachmentType('StoryAttachment', 'STORY', 'A shared story (`ig_story`, `story`).', 'story');
+attachmentType(
+  'UnsupportedAttachment',
+  'UNSUPPORTED',
+  'Something Instagram cannot show through the API (`unsupported_type`): open the conversation in Instagram to see it. Its message has `isUnsupported` true.',
+);
+attachmentType(
+  'FallbackAttachment',
+  'FALLBACK',
+  'A link Instagram could only show as a title and URL (`fallback`).',
+  'title',
+);
+
+builder.objectType(builder.objectRef<AttachmentData>('UnknownAttachment'), {
+  description:
+    'An attachment of a type igql does not know (yet), kept whole so that nothing is lost.',
+  interfaces: [Attachment],
+  isTypeOf: (value) => (value as AttachmentData).kind === 'UNKNOWN',
+  fields: (t) => ({
+    raw: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The attachment exactly as Instagram sent it (`type`, `payload`…).',
+      resolve: (a) => a.raw ?? null,
+    }),
+  }),
+});
+
+const TemplateButton = builder.objectRef<TemplateButtonData>('TemplateButton').implement({
+  description: 'A button of a template.',
+  fields: (t) => ({
+    type: t.string({
+      nullable: true,
+      description:
+        'As Instagram names it: `web_url` or `postback` (sends), `open_url` (echoes of other apps’ templates)…',
+      resolve: (b) => b.type,
+    }),
+    title: t.string({ nullable: true, description: 'Its label.', resolve: (b) => b.title }),
+    url: t.string({
+      nullable: true,
+      description: 'The URL it opens; null for a postback.',
+      resolve: (b) => b.url,
+    }),
+    payload: t.string({
+      nullable: true,
+      description: 'What a postback sends back to the app; null for a URL button.',
+      resolve: (b) => b.payload,
+    }),
+  }),
+});
+
+const TemplateAction = builder.objectRef<TemplateActionData>('TemplateDefaultAction').implement({
+  description: 'What tapping a template card opens.',
+  fields: (t) => ({
+    type: t.string({
+      nullable: true,
+      description: 'As Instagram names it: `web_url` (sends) or `open_url` (echoes).',
+      resolve: (a) => a.type,
+    }),
+    url: t.string({ nullable: true, description: 'The URL it opens.', resolve: (a) => a.url }),
+  }),
+});
+
+const TemplateElement = builder.objectRef<TemplateElementData>('TemplateElement').implement({
+  description: 'One card of a generic template.',
+  fields: (t) => ({
+    title: t.string({ nullable: true, description: 'The card’s title.', resolve: (e) => e.title }),
+    subtitle: t.string({
+      nullable: true,
+      description: 'The line under the title.',
+      resolve: (e) => e.subtitle,
+    }),
+    imageUrl: t.string({
+      nullable: true,
+      description: 'The card’s image.',
+      resolve: (e) => e.imageUrl,
+    }),
+    defaultAction: t.field({
+      type: TemplateAction,
+      nullable: true,
+      description: 'What tapping the card opens; null when nothing.',
+      resolve: (e) => e.defaultAction,
+    }),
+    buttons: t.field({
+      type: [TemplateButton],
+      description: 'Its buttons, in order.',
+      resolve: (e) => [...e.buttons],
+    }),
+  }),
+});
+
+const EMPTY_TEMPLATE: TemplateData = { templateType: null, text: null, elements: [], buttons: [] };
+
+builder.objectType(builder.objectRef<AttachmentData>('TemplateAttachment'), {
+  description:
+    'A structured message the account sent (from igql or another app, such as a carousel): every card with its title, subtitle, image, default action and buttons.',
+  interfaces: [Attachment],
+  isTypeOf: (value) => (value as AttachmentData).kind === 'TEMPLATE',
+  fields: (t) => ({
+    templateType: t.string({
+      nullable: true,
+      description: '`generic` (cards) or `button`, as Instagram names it; null when not given.',
+      resolve: (a) => (a.template ?? EMPTY_TEMPLATE).templateType,
+    }),
+    text: t.string({
+      nullable: true,
+      description: 'A button template’s text; null for cards.',
+      resolve: (a) => (a.template ?? EMPTY_TEMPLATE).text,
+    }),
+    elements: t.field({
+      type: [TemplateElement],
+      description: 'A generic template’s cards, in order; empty for a button template.',
+      resolve: (a) => [...(a.template ?? EMPTY_TEMPLATE).elements],
+    }),
+    buttons: t.field({
+      type: [TemplateButton],
+      description: 'A button template’s buttons; empty for cards (their buttons are on each card).',
+      resolve: (a) => [...(a.template ?? EMPTY_TEMPLATE).buttons],
+    }),
+  }),
+});
 
 // ---- Reactions -----------------------------------------------------------------------------
 
 interface ReactionShape {
   readonly reaction: string;
+  readonly emoji: string | null;
   readonly by: ParticipantShape;
 }
 
@@ -154,12 +327,13 @@ const Reaction = builder.objectRef<ReactionShape>('Reaction').implement({
   description: 'A reaction someone put on a message.',
   fields: (t) => ({
     reaction: t.string({
-      description: 'As Instagram names it: `love`, or the emoji itself.',
+      description: 'As Instagram names it: `love`, `like`…, or the emoji itself.',
       resolve: (r) => r.reaction,
     }),
     emoji: t.string({
-      description: 'The emoji shown: ❤ for `love`.',
-      resolve: (r) => (r.reaction === 'love' ? '❤' : r.reaction),
+      description:
+        'The emoji shown: ❤ for `love`, 👍 for `like`, the reaction itself when it is an emoji; the name itself when igql knows no emoji for it.',
+      resolve: (r) => r.emoji ?? r.reaction,
     }),
     by: t.field({ type: Participant, description: 'Who reacted.', resolve: (r) => r.by }),
   }),
@@ -214,7 +388,7 @@ builder.node(Message, {
     attachments: t.field({
       type: [Attachment],
       description:
-        'Media, shares and stories it carries; empty when none or when the detail is not available.',
+        'Media, shares, stories and templates it carries, in Instagram’s order (a type igql does not know is an `UnknownAttachment`); empty when none or when the detail is not available.',
       resolve: (m) => [...m.message.attachments],
     }),
     reactions: t.field({
@@ -222,7 +396,11 @@ builder.node(Message, {
       description:
         'One entry per person and reaction; empty when none or when the detail is not available.',
       resolve: (m) =>
-        m.message.reactions.map((r) => ({ reaction: r.reaction, by: participant(m.igId, r.by) })),
+        m.message.reactions.map((r) => ({
+          reaction: r.reaction,
+          emoji: r.emoji ?? emojiOf(r.reaction),
+          by: participant(m.igId, r.by),
+        })),
     }),
     isUnsupported: t.boolean({
       description: 'Instagram could not render this message through the API.',

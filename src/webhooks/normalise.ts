@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
-import {
-  fromWebhook,
-  type WebhookAttachment,
-  type WebhookMessage,
-  type WebhookReplyTo,
-} from '../inbox/from-webhook.ts';
+import { fromWebhook, type WebhookMessage, type WebhookReplyTo } from '../inbox/from-webhook.ts';
 
 type Json = Record<string, unknown>;
 
@@ -201,19 +196,10 @@ function webhookMessage(mid: string, message: Json): WebhookMessage {
   return {
     mid,
     text: stringOf(message.text),
-    attachments: Array.isArray(message.attachments) ? message.attachments.map(attachmentOf) : [],
+    // Kept as received: `webhookAttachment` types each, and keeps what it does not know.
+    attachments: Array.isArray(message.attachments) ? message.attachments : [],
     replyTo: replyToOf(message.reply_to),
     isUnsupported: message.is_unsupported === true,
-  };
-}
-
-function attachmentOf(attachment: unknown): WebhookAttachment {
-  if (!isObject(attachment)) return { type: 'unknown', url: null };
-  // like_heart comes without payload (courier like_heart.json).
-  const payload = attachment.payload;
-  return {
-    type: stringOf(attachment.type) ?? 'unknown',
-    url: isObject(payload) ? stringOf(payload.url) : null,
   };
 }
 
@@ -230,12 +216,18 @@ function editEvent(base: Base, item: Json): InboxEventData {
   const edit = item.message_edit;
   const mid = isObject(edit) ? idOf(edit.mid) : null;
   if (!isObject(edit) || mid === null) return unknown(base, 'message_edit', item);
-  // The one real delivery seen had num_edit 0 and no text (instagram-api.md §4).
+  // `num_edit: 0` arrives for a brand-new message, which was never edited (reported capture
+  // webhook-message-edit-no-sender-reported.json, instagram-api.md §10): no edit happened, and
+  // the message itself comes as its own `messages` event (or reconciliation finds it). It is
+  // kept whole as an UNKNOWN event of field `message_edit`, never a MESSAGE_EDITED.
+  const numEdit = numberOf(edit.num_edit);
+  if (numEdit === 0) return unknown(base, 'message_edit', item);
+  // Real edits carry no text (instagram-api.md §10): the schema reads it from the message.
   return {
     ...head('MESSAGE_EDITED', base, mid),
     mid,
     text: stringOf(edit.text),
-    numEdit: numberOf(edit.num_edit) ?? 0,
+    numEdit: numEdit ?? 0,
   };
 }
 

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type Attachment,
   attachment,
   kindOfGraphAttachment,
   kindOfShareLink,
   kindOfType,
+  templateOf,
+  upgradeAttachment,
+  webhookAttachment,
 } from '../../src/inbox/attachments.ts';
 
 describe('the attachment classifier', () => {
@@ -90,11 +94,61 @@ describe('the attachment classifier', () => {
   it('gives every field, null where not given', () => {
     expect(attachment('STORY_REPLY', null, { storyId: '1' })).toEqual({
       kind: 'STORY_REPLY',
+      type: null,
       url: null,
       previewUrl: null,
       name: null,
       mimeType: null,
       storyId: '1',
+      mediaId: null,
+      title: null,
+      template: null,
+      raw: null,
+    });
+  });
+
+  it('reads an attachment stored before the new fields with them null', () => {
+    const stored = { kind: 'IMAGE', url: 'https://cdn.test/i', previewUrl: null, name: null };
+    expect(upgradeAttachment(stored as unknown as Attachment)).toEqual(
+      attachment('IMAGE', 'https://cdn.test/i'),
+    );
+    const current = attachment('POST', null, { type: 'ig_post' });
+    expect(upgradeAttachment(current)).toBe(current);
+  });
+
+  it('types every webhook attachment; none is ever dropped', () => {
+    expect(
+      ['image', 'like_heart', 'ig_post', 'share', 'ig_reel', 'reel', 'story_mention', 'ig_story']
+        .concat(['story', 'template', 'unsupported_type', 'fallback', 'media', 'constructor'])
+        .map((type) => webhookAttachment({ type }).kind),
+    ).toEqual([
+      'IMAGE',
+      'IMAGE',
+      'POST',
+      'POST',
+      'REEL',
+      'REEL',
+      'STORY_MENTION',
+      'STORY',
+      'STORY',
+      'TEMPLATE',
+      'UNSUPPORTED',
+      'FALLBACK',
+      'UNKNOWN',
+      'UNKNOWN',
+    ]);
+  });
+
+  it('reads a template nested under its type, a product list in Graph’s data wrapper', () => {
+    expect(
+      templateOf({
+        product: { elements: { data: [{ id: '1', name: 'Some product', image_url: 'u' }] } },
+      }),
+    ).toEqual({
+      templateType: 'product',
+      text: null,
+      elements: [{ title: null, subtitle: null, imageUrl: 'u', defaultAction: null, buttons: [] }],
+      buttons: [],
     });
   });
 });

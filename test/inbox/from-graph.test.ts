@@ -65,7 +65,7 @@ describe('fromGraph', () => {
         attachment('STORY_REPLY', '<CDN_URL>', { storyId: '<STORY_ID>' }),
         attachment('STORY_MENTION', '<CDN_URL>', { storyId: '<STORY_ID>' }),
       ],
-      reactions: [{ reaction: 'love', by: user }],
+      reactions: [{ reaction: 'love', emoji: '❤', by: user }],
       replyTo: null,
       // The template writes "true" as a string; Graph answers a boolean (Postman): not true.
       isUnsupported: false,

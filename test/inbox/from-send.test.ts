@@ -48,8 +48,8 @@ describe('fromSend', () => {
       mid: answer.messageId,
       to: [{ igsid: '20802401916297', username: null }],
       attachments: [
-        attachment('IMAGE', 'https://cdn.example.com/a.png'),
-        attachment('IMAGE', 'https://cdn.example.com/b.gif'),
+        attachment('IMAGE', 'https://cdn.example.com/a.png', { type: 'image' }),
+        attachment('IMAGE', 'https://cdn.example.com/b.gif', { type: 'image' }),
       ],
     });
   });
@@ -117,11 +117,11 @@ describe('fromSend', () => {
       // "Published post" (MSG): a POST; its permalink is not in the body.
       one({ type: 'MEDIA_SHARE', payload: { id: '18000000000000002' } }),
     ]).toEqual([
-      [attachment('AUDIO', 'https://cdn.example.com/v.m4a')],
-      [attachment('VIDEO', 'https://cdn.example.com/v.mp4')],
-      [attachment('FILE', 'https://cdn.example.com/f.pdf')],
-      [attachment('IMAGE', null)],
-      [attachment('POST', null)],
+      [attachment('AUDIO', 'https://cdn.example.com/v.m4a', { type: 'audio' })],
+      [attachment('VIDEO', 'https://cdn.example.com/v.mp4', { type: 'video' })],
+      [attachment('FILE', 'https://cdn.example.com/f.pdf', { type: 'file' })],
+      [attachment('IMAGE', null, { type: 'like_heart' })],
+      [attachment('POST', null, { type: 'MEDIA_SHARE', mediaId: '18000000000000002' })],
     ]);
   });
 

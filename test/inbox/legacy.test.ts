@@ -4,6 +4,7 @@ import type { Session } from '../../src/auth/jwt.ts';
 import { attachment } from '../../src/inbox/attachments.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import { upgradeEvent, upgradeMessage } from '../../src/inbox/legacy.ts';
+import type { Message } from '../../src/inbox/message.ts';
 import type { GraphMessage, InstagramApi } from '../../src/instagram/graph.ts';
 import { createLogger } from '../../src/logger.ts';
 import { MemoryIdempotencyStore } from '../../src/sends/idempotency.ts';
@@ -66,7 +67,8 @@ describe('events stored before the Message model (the Redis log keeps them)', ()
         to: [{ igsid: IG, username: null }],
         text: 'from before',
         attachments: [
-          attachment('IMAGE', url),
+          attachment('IMAGE', url, { type: 'image' }),
+          attachment('UNSUPPORTED', url, { type: 'unsupported_type' }),
           attachment('STORY_REPLY', null, { storyId: '18000000000000003' }),
         ],
         reactions: [],
@@ -92,7 +94,7 @@ describe('events stored before the Message model (the Redis log keeps them)', ()
       message: {
         from: { igsid: IG, username: null },
         to: [{ igsid: IGSID, username: null }],
-        attachments: [attachment('POST', 'https://www.instagram.com/p/x/')],
+        attachments: [attachment('POST', 'https://www.instagram.com/p/x/', { type: 'ig_post' })],
         replyTo: 'mid.first',
       },
       isSelf: true,
@@ -112,6 +114,73 @@ describe('events stored before the Message model (the Redis log keeps them)', ()
     expect(upgradeEvent(seen)).toBe(seen);
     const current = upgradeEvent(old('MESSAGE_RECEIVED', {}));
     expect(upgradeEvent(current)).toBe(current);
+  });
+});
+
+describe('messages stored before attachments had a type, media id, title, template, raw', () => {
+  /** An attachment as the Message model stored it before those fields. */
+  const before = { kind: 'IMAGE', url: 'https://cdn.test/i', previewUrl: null, name: null };
+  const message = {
+    mid: 'mid.m',
+    createdTime: 1,
+    detailAvailable: true,
+    from: { igsid: IGSID, username: null },
+    to: [{ igsid: IG, username: null }],
+    text: null,
+    attachments: [{ ...before, mimeType: null, storyId: null }],
+    reactions: [],
+    replyTo: null,
+    isUnsupported: false,
+  } as unknown as Message;
+
+  it('reads an event’s attachments with the new fields null', () => {
+    const event = {
+      kind: 'MESSAGE_RECEIVED',
+      igId: IG,
+      igsid: IGSID,
+      occurredAt: 1,
+      identity: `${IG}|MESSAGE_RECEIVED|mid.m||`,
+      standby: false,
+      message,
+      quickReplyPayload: null,
+      referral: null,
+      isSelf: false,
+    } as InboxEventData;
+    expect(upgradeEvent(event)).toEqual({
+      ...event,
+      message: { ...message, attachments: [attachment('IMAGE', 'https://cdn.test/i')] },
+    });
+  });
+
+  it('reads a sent message of an idempotency record the same way', () => {
+    expect(upgradeMessage(message)).toEqual({
+      ...message,
+      attachments: [attachment('IMAGE', 'https://cdn.test/i')],
+    });
+  });
+
+  it('reads the oldest heart sticker (no payload) as the like_heart image it was', () => {
+    const old = {
+      kind: 'MESSAGE_RECEIVED',
+      igId: IG,
+      igsid: IGSID,
+      occurredAt: 1,
+      identity: `${IG}|MESSAGE_RECEIVED|mid.old||`,
+      standby: false,
+      message: {
+        mid: 'mid.old',
+        text: null,
+        attachments: [{ type: 'like_heart', url: null, payload: null }],
+        replyTo: null,
+        quickReplyPayload: null,
+        referral: null,
+        isUnsupported: false,
+        isSelf: false,
+      },
+    } as unknown as InboxEventData;
+    expect(upgradeEvent(old)).toMatchObject({
+      message: { attachments: [attachment('IMAGE', null, { type: 'like_heart' })] },
+    });
   });
 });
 

@@ -685,7 +685,7 @@ describe('Redis implementations', () => {
         from: { igsid: '5614879045272581', username: null },
         to: [{ igsid: IG, username: null }],
         text: 'from before',
-        attachments: [attachment('IMAGE', null)],
+        attachments: [attachment('IMAGE', null, { type: 'like_heart' })],
         reactions: [],
         replyTo: null,
         isUnsupported: false,

@@ -124,7 +124,8 @@ describe('UserActions', () => {
     expect(message.attachments.map((a) => a.type)).toEqual(['like_heart']);
   });
 
-  it('shares reels, posts and legacy shares', () => {
+  it('shares reels and posts: `ig_post` with media id, title and url, never the legacy `share`', () => {
+    store.addMedia(IG, { id: '18000000000000004', caption: 'Our spring linen' });
     const message = users.sendMessage(IG, user.igsid, {
       attachments: [
         {
@@ -135,7 +136,8 @@ describe('UserActions', () => {
         },
         { type: 'ig_post', url: 'https://cdn/post.jpg', mediaId: '18000000000000002' },
         { type: 'ig_post', url: 'https://cdn/p2.jpg', mediaId: '18000000000000003', title: 'Post' },
-        { type: 'share', url: 'https://cdn/share.jpg' },
+        // The account's own post: its caption is the title.
+        { type: 'ig_post', url: 'https://cdn/p3.jpg', mediaId: '18000000000000004' },
       ],
     });
     expect(last()).toEqual(
@@ -153,7 +155,11 @@ describe('UserActions', () => {
             },
             {
               type: 'ig_post',
-              payload: { ig_post_media_id: '18000000000000002', url: 'https://cdn/post.jpg' },
+              payload: {
+                ig_post_media_id: '18000000000000002',
+                title: '',
+                url: 'https://cdn/post.jpg',
+              },
             },
             {
               type: 'ig_post',
@@ -163,7 +169,14 @@ describe('UserActions', () => {
                 url: 'https://cdn/p2.jpg',
               },
             },
-            { type: 'share', payload: { url: 'https://cdn/share.jpg' } },
+            {
+              type: 'ig_post',
+              payload: {
+                ig_post_media_id: '18000000000000004',
+                title: 'Our spring linen',
+                url: 'https://cdn/p3.jpg',
+              },
+            },
           ],
         },
       }),
@@ -172,7 +185,7 @@ describe('UserActions', () => {
       { link: 'https://cdn/reel.mp4', kind: 'reel', mediaId: '18000000000000001' },
       { link: 'https://cdn/post.jpg', kind: 'post', mediaId: '18000000000000002' },
       { link: 'https://cdn/p2.jpg', kind: 'post', mediaId: '18000000000000003' },
-      { link: 'https://cdn/share.jpg', kind: 'post' },
+      { link: 'https://cdn/p3.jpg', kind: 'post', mediaId: '18000000000000004' },
     ]);
     expect(message.attachments).toEqual([]);
   });
@@ -328,6 +341,32 @@ describe('UserActions', () => {
       }),
     );
     expect(message.text).toBe('hello!');
+  });
+
+  it('reads and edits without sender and recipient, as real deliveries come', () => {
+    const message = users.sendMessage(IG, user.igsid, { text: 'helo' });
+    const senderless = (field: string, payload: Record<string, unknown>) => ({
+      kind: 'messaging',
+      igId: IG,
+      field,
+      payload: JSON.stringify({ timestamp: store.clock.now(), ...payload }),
+    });
+    users.newMessageEdit(IG, user.igsid, message.mid, { withoutParties: true });
+    expect(last()).toEqual(
+      senderless('message_edit', { message_edit: { mid: message.mid, num_edit: 0 } }),
+    );
+    users.read(IG, user.igsid, message.mid, { withoutParties: true });
+    expect(last()).toEqual(senderless('messaging_seen', { read: { mid: message.mid } }));
+    users.edit(IG, user.igsid, message.mid, 'hello', { withoutParties: true, withoutText: true });
+    expect(last()).toEqual(
+      senderless('message_edit', { message_edit: { mid: message.mid, num_edit: 1 } }),
+    );
+    // Without text on the wire, the message itself still changed.
+    expect(message.text).toBe('hello');
+    users.newMessageEdit(IG, user.igsid, message.mid);
+    expect(last()).toEqual(
+      messaging('message_edit', { message_edit: { mid: message.mid, num_edit: 0 } }),
+    );
   });
 
   it('unsends', () => {

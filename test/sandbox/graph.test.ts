@@ -229,10 +229,13 @@ describe('conversations', () => {
     );
   });
 
-  it('requires platform=instagram except for the user_id lookup', async () => {
-    const res = await get('/v25.0/me/conversations');
+  it('takes platform=instagram or none (a real capture), refuses other platforms', async () => {
+    const without = await get('/v25.0/me/conversations');
+    const withIt = await get('/v25.0/me/conversations', { query: { platform: 'instagram' } });
+    expect(without.body).toEqual(withIt.body);
+    const res = await get('/v25.0/me/conversations', { query: { platform: 'messenger' } });
     expect(errorOf(res.body)).toEqual({
-      message: '(#100) The parameter platform is required',
+      message: '(#100) Param platform must be instagram',
       type: 'IGApiException',
       code: 100,
     });

@@ -77,6 +77,52 @@ const REAL_STORY_URL =
 const REAL_ECHO_MID =
   'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAxMjcwMTA2NzYyOjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTcyOTA1MjAwNjQyMTc3NjozMjI3NDU3NTc1MDk4NDEzNTA1Nzc4MTI1OTA2NTM2MDM4NAZDZD';
 
+const RESTFB_UNSUPPORTED_URL =
+  'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=17997515821557846&signature=AbyoRMtwJfAwfS_JCQkUSk4cdnDbIxMpTQXNWXt1D5Y9DEBSrgaz6PUk279coBxpvYHihuOmA1dxxabr6j0XitFYd21z2PaGBG82_AH9WFAbok5IY3cDhSTWb8LRadklr0IOm8UP0O8RZnWI4IiUfDuD19-CdVWih_byfkU5WUJTUGJi6PkuOA0rzdyG4O9fOPAshk8gx631mtlydnq63ILMPzyM8sc';
+
+/** The real echo's carousel (Wishlink), every field as Instagram sent it. */
+const WISHLINK_SHARE = 'https://www.wishlink.com/share/99c6s.pdf?source=ctk&subId1=580657314703245';
+const WISHLINK_REDIRECT =
+  'https://www.wishlink.com/redirect/?utm_source=wishlink&utm_medium=ctk&utm_campaign=CTK_Var2&insta_user_id=580657314703245&insta_username=macwan_krishilll_10&type=ctk_nudge&creator=allenchoudhary&post_id=1642115&variant=variant_2';
+const openUrl = (url: string, title: string) => ({ type: 'open_url', title, url, payload: null });
+const WISHLINK_CAROUSEL = attachment('TEMPLATE', null, {
+  type: 'template',
+  template: {
+    templateType: 'generic',
+    text: null,
+    elements: [
+      {
+        title: 'Pilgrim Redensyl 3% + Anagain...',
+        subtitle: 'Powered by WISHLINK',
+        imageUrl: 'https://m.media-amazon.com/images/I/41AFOYC1ehL.jpg?time=1749608255',
+        defaultAction: { type: 'open_url', url: WISHLINK_SHARE },
+        buttons: [
+          openUrl(WISHLINK_SHARE, 'Shop On Amazon'),
+          openUrl(
+            'https://www.wishlink.com/allenchoudhary/post/1642115?utm_source=ctk&utm_medium=ctk&utm_campaign=ctk',
+            'Visit my Wishlink',
+          ),
+        ],
+      },
+      {
+        title: 'Wishlink',
+        subtitle: 'Open in App',
+        imageUrl: 'https://d3g01po1nkka75.cloudfront.net/ctk-experiment/last-card.png',
+        defaultAction: { type: 'open_url', url: WISHLINK_REDIRECT },
+        buttons: [openUrl(WISHLINK_REDIRECT, 'Shop My Looks')],
+      },
+    ],
+    buttons: [],
+  },
+});
+
+const REAL_SEEN_MID =
+  'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDIxOTMwMjE1NzU3OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjI3MDQyNzMzODYwMzc1NTozMjkxMjY4NTE1Mzk3MDQwMzA2MTE4ODU3Nzc3MDYwMjQ5NgZDZD';
+const REAL_LIKE_MID =
+  'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA0NjQ1NTkzNDMzOjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1ODY0MDc4MjI2ODU3NDAyMjozMjcyNjk1NTA1MjUxNTczODkyODQ3ODE4Mjc3MjMxMDAxNgZDZD';
+const REAL_FAQ_MID =
+  'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAxMTYzMTM3NjMzOjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTY5MTcxNzE0NjgxMzAxMjozMTg0MTAyNjc2NjgzNDY4MjQ5MDcwNDExNjI3NDE2NzgwOAZDZD';
+
 /** Every webhook fixture, exactly as received, and the events it must give. */
 const EXPECTED: Record<string, InboxEventData[]> = {
   // courier's duplicate_msg.json: one event delivered twice in one POST; same identity, so
@@ -88,14 +134,17 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       ...courierText,
       ...message(COURIER_IN, {
         mid: 'external_id',
-        attachments: [attachment('IMAGE', 'https://image-url/foo.png')],
+        attachments: [attachment('IMAGE', 'https://image-url/foo.png', { type: 'image' })],
       }),
     },
   ],
   'webhook-messages-like-heart-courier.json': [
     {
       ...courierText,
-      ...message(COURIER_IN, { mid: 'external_id', attachments: [attachment('IMAGE', null)] }),
+      ...message(COURIER_IN, {
+        mid: 'external_id',
+        attachments: [attachment('IMAGE', null, { type: 'like_heart' })],
+      }),
     },
   ],
   'webhook-messages-story-mention-courier.json': [
@@ -103,7 +152,7 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       ...courierText,
       ...message(COURIER_IN, {
         mid: 'external_id',
-        attachments: [attachment('STORY_MENTION', 'https://story-url')],
+        attachments: [attachment('STORY_MENTION', 'https://story-url', { type: 'story_mention' })],
       }),
     },
   ],
@@ -152,10 +201,16 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       occurredAt: 1668022333735,
       identity: `17841452691600098|MESSAGE_RECEIVED|${RESTFB_MID}||`,
       standby: false,
-      // The unsupported attachment says only that: no attachment to show.
+      // The unsupported attachment is kept, and makes the message unsupported.
       ...message(
         { from: '5614879045272581', to: '17841452691600098', at: 1668022333735 },
-        { mid: RESTFB_MID, isUnsupported: true },
+        {
+          mid: RESTFB_MID,
+          attachments: [
+            attachment('UNSUPPORTED', RESTFB_UNSUPPORTED_URL, { type: 'unsupported_type' }),
+          ],
+          isUnsupported: true,
+        },
       ),
     },
   ],
@@ -182,7 +237,7 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       ),
     },
   ],
-  // The real echo of another app's carousel: a template is no attachment of the message.
+  // The real echo of another app's carousel: every card, its default action and buttons kept.
   'webhook-messages-echo-generic-template-real.json': [
     {
       kind: 'MESSAGE_SENT',
@@ -193,7 +248,7 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       standby: false,
       ...message(
         { from: '17841401270106762', to: '580657314703245', at: 1749608257263 },
-        { mid: REAL_ECHO_MID },
+        { mid: REAL_ECHO_MID, attachments: [WISHLINK_CAROUSEL] },
       ),
     },
   ],
@@ -301,6 +356,73 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       mid: '<MESSAGE_ID>',
       title: 'Start Chatting',
       payload: 'DEVELOPER_DEFINED_PAYLOAD',
+    },
+  ],
+
+  // A real read without sender and recipient: no customer in the event (the schema reads it
+  // from the message); the account from entry.id.
+  'webhook-messaging-seen-no-sender-real.json': [
+    {
+      kind: 'MESSAGES_SEEN',
+      igId: '17841421930215757',
+      igsid: null,
+      occurredAt: 1784200184302,
+      identity: `17841421930215757|MESSAGES_SEEN|${REAL_SEEN_MID}||1784200184302`,
+      standby: false,
+      mid: REAL_SEEN_MID,
+    },
+  ],
+  // num_edit 0 for a brand-new message: no edit happened, so no MESSAGE_EDITED; kept whole.
+  'webhook-message-edit-no-sender-reported.json': [
+    {
+      kind: 'UNKNOWN',
+      igId: '17841458318357324',
+      igsid: null,
+      occurredAt: 1767963330889,
+      identity: `17841458318357324|UNKNOWN|message_edit:${digestOf(itemOf('webhook-message-edit-no-sender-reported.json', 'messaging'))}||1767963330889`,
+      standby: false,
+      field: 'message_edit',
+      raw: {
+        timestamp: 1767963330889,
+        message_edit: {
+          mid: 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDU4MzE4MzU3MzI0OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI3NjExODk0MjI3MzE3ODI0MTozMjYxMzE2NDUzNzQyMzA0ODA3ODk1NzgxNjE4Mzc4MzQyNAZDZD',
+          num_edit: 0,
+        },
+      },
+    },
+  ],
+  // Not only love: the name and the emoji as they came.
+  'webhook-message-reactions-like-real.json': [
+    {
+      kind: 'REACTION_CHANGED',
+      igId: '17841404645593433',
+      igsid: '6234380736598057',
+      occurredAt: 1774131815375,
+      identity: `17841404645593433|REACTION_CHANGED|${REAL_LIKE_MID}|react|1774131815375`,
+      standby: false,
+      mid: REAL_LIKE_MID,
+      action: 'react',
+      reaction: 'like',
+      emoji: '👍',
+    },
+  ],
+  // A tap on an FAQ set up in the Instagram app: a quick reply with Instagram's own payload.
+  'webhook-messages-quick-reply-first-party-faq-real.json': [
+    {
+      kind: 'MESSAGE_RECEIVED',
+      igId: '17841401163137633',
+      igsid: '355813534163958',
+      occurredAt: 1726105519738,
+      identity: `17841401163137633|MESSAGE_RECEIVED|${REAL_FAQ_MID}||`,
+      standby: false,
+      ...message(
+        { from: '355813534163958', to: '17841401163137633', at: 1726105519738 },
+        { mid: REAL_FAQ_MID, text: 'How can I purchase your products?' },
+        {
+          quickReplyPayload:
+            '3:IB_FIRST_PARTY:ac65f8133abf5df0f25b12575a30e397d9b057c2:no_response:is_custom',
+        },
+      ),
     },
   ],
 };
@@ -480,7 +602,7 @@ describe('normalise: what the simulator sends', () => {
     ]);
   });
 
-  it('every attachment type, classified, with its url', async () => {
+  it('every attachment type, typed, with everything its payload carries', async () => {
     let mid = '';
     const events = await deliver(() => {
       mid = users.sendMessage(IG, alice.igsid, {
@@ -489,7 +611,6 @@ describe('normalise: what the simulator sends', () => {
           { type: 'video', url: 'https://cdn.test/a.mp4' },
           { type: 'audio', url: 'https://cdn.test/a.m4a' },
           { type: 'file', url: 'https://cdn.test/a.pdf' },
-          { type: 'share', url: 'https://cdn.test/share' },
           { type: 'like_heart' },
           {
             type: 'ig_reel',
@@ -497,7 +618,12 @@ describe('normalise: what the simulator sends', () => {
             reelVideoId: '18000000000000001',
             title: 'R',
           },
-          { type: 'ig_post', url: 'https://cdn.test/post', mediaId: '18000000000000002' },
+          {
+            type: 'ig_post',
+            url: 'https://cdn.test/post',
+            mediaId: '18000000000000002',
+            title: 'Spring linen',
+          },
           { type: 'unsupported_type', url: 'https://cdn.test/x' },
         ],
         storyMention: { url: 'https://cdn.test/story', id: '18000000000000003' },
@@ -509,17 +635,26 @@ describe('normalise: what the simulator sends', () => {
         ...inbound('MESSAGE_RECEIVED', mid),
         ...message(fromAlice(), {
           mid,
-          // `share` beside `ig_post` is the same post sent twice (webhooks/new): shown once;
-          // `unsupported_type` shows nothing but makes the message unsupported.
+          // `unsupported_type` is kept and makes the message unsupported.
           attachments: [
-            attachment('IMAGE', 'https://cdn.test/a.png'),
-            attachment('VIDEO', 'https://cdn.test/a.mp4'),
-            attachment('AUDIO', 'https://cdn.test/a.m4a'),
-            attachment('FILE', 'https://cdn.test/a.pdf'),
-            attachment('IMAGE', null),
-            attachment('REEL', 'https://cdn.test/reel'),
-            attachment('POST', 'https://cdn.test/post'),
-            attachment('STORY_MENTION', 'https://cdn.test/story'),
+            attachment('IMAGE', 'https://cdn.test/a.png', { type: 'image' }),
+            attachment('VIDEO', 'https://cdn.test/a.mp4', { type: 'video' }),
+            attachment('AUDIO', 'https://cdn.test/a.m4a', { type: 'audio' }),
+            attachment('FILE', 'https://cdn.test/a.pdf', { type: 'file' }),
+            attachment('IMAGE', null, { type: 'like_heart' }),
+            attachment('REEL', 'https://cdn.test/reel', {
+              type: 'ig_reel',
+              mediaId: '18000000000000001',
+              title: 'R',
+            }),
+            attachment('POST', 'https://cdn.test/post', {
+              type: 'ig_post',
+              mediaId: '18000000000000002',
+              title: 'Spring linen',
+            }),
+            attachment('UNSUPPORTED', 'https://cdn.test/x', { type: 'unsupported_type' }),
+            // The simulator's story_mention payload carries the url only (courier).
+            attachment('STORY_MENTION', 'https://cdn.test/story', { type: 'story_mention' }),
           ],
           isUnsupported: true,
         }),
@@ -633,6 +768,69 @@ describe('normalise: what the simulator sends', () => {
     store.clock.advance(1000);
     expect(await deliver(() => users.delete(IG, alice.igsid, mid))).toEqual([
       { kind: 'MESSAGE_DELETED', ...inbound('MESSAGE_DELETED', mid), mid },
+    ]);
+  });
+
+  it('reads and edits without sender and recipient, exactly as the real captures', async () => {
+    let mid = '';
+    await deliver(() => {
+      mid = users.sendMessage(IG, alice.igsid, { text: 'typo' }).mid;
+    });
+    store.clock.advance(1000);
+    /** The keys of a delivery, in order, at every depth (the values differ). */
+    const keys = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(keys)
+        : typeof value === 'object' && value !== null
+          ? Object.entries(value).map(([k, v]) => [k, keys(v)])
+          : typeof value;
+    const seen = await deliver(() => users.read(IG, alice.igsid, mid, { withoutParties: true }));
+    expect(keys(JSON.parse(sent[0]?.body ?? ''))).toEqual(
+      keys(fixture('webhook-messaging-seen-no-sender-real.json')),
+    );
+    const stamp = `${now()}`;
+    const senderless = { igId: IG, igsid: null, occurredAt: now(), standby: false };
+    expect(seen).toEqual([
+      {
+        kind: 'MESSAGES_SEEN',
+        ...senderless,
+        identity: `${IG}|MESSAGES_SEEN|${mid}||${stamp}`,
+        mid,
+      },
+    ]);
+    const fresh = await deliver(() =>
+      users.newMessageEdit(IG, alice.igsid, mid, { withoutParties: true }),
+    );
+    expect(keys(JSON.parse(sent[0]?.body ?? ''))).toEqual(
+      keys(fixture('webhook-message-edit-no-sender-reported.json')),
+    );
+    const raw = { timestamp: now(), message_edit: { mid, num_edit: 0 } };
+    expect(fresh).toEqual([
+      {
+        kind: 'UNKNOWN',
+        ...senderless,
+        identity: `${IG}|UNKNOWN|message_edit:${digestOf(raw)}||${stamp}`,
+        field: 'message_edit',
+        raw,
+      },
+    ]);
+    store.clock.advance(1000);
+    const edited = await deliver(() =>
+      users.edit(IG, alice.igsid, mid, 'fixed', { withoutParties: true, withoutText: true }),
+    );
+    expect(JSON.parse(sent[0]?.body ?? '').entry[0].messaging).toEqual([
+      { timestamp: now(), message_edit: { mid, num_edit: 1 } },
+    ]);
+    expect(edited).toEqual([
+      {
+        kind: 'MESSAGE_EDITED',
+        ...senderless,
+        occurredAt: now(),
+        identity: `${IG}|MESSAGE_EDITED|${mid}||${now()}`,
+        mid,
+        text: null,
+        numEdit: 1,
+      },
     ]);
   });
 
@@ -1054,7 +1252,7 @@ describe('normalise: order, standby, odd values, bad entries', () => {
     );
   });
 
-  it('optins are kept raw; edits without text; referrals from ads', () => {
+  it('optins are kept raw; edits without text; num_edit 0 is no edit; referrals from ads', () => {
     const base = { sender: { id: IGSID }, recipient: { id: IG }, timestamp: 1000 };
     const optin = { type: 'notification_messages', payload: 'P', notification_messages_token: 't' };
     const events = normalise({
@@ -1062,7 +1260,8 @@ describe('normalise: order, standby, odd values, bad entries', () => {
       entry: [
         entry([
           { ...base, optin },
-          { ...base, message_edit: { mid: 'm', num_edit: 0 } },
+          { ...base, message_edit: { mid: 'm', num_edit: 2 } },
+          { ...base, message_edit: { mid: 'm.new', num_edit: 0 } },
           { ...base, referral: { ad_id: 6000000000001, source: 'ADS', type: 'OPEN_THREAD' } },
         ]),
       ],
@@ -1081,7 +1280,14 @@ describe('normalise: order, standby, odd values, bad entries', () => {
         identity: `${IG}|MESSAGE_EDITED|m||1000`,
         mid: 'm',
         text: null,
-        numEdit: 0,
+        numEdit: 2,
+      },
+      {
+        kind: 'UNKNOWN',
+        ...head,
+        identity: `${IG}|UNKNOWN|message_edit:${digestOf({ ...base, message_edit: { mid: 'm.new', num_edit: 0 } })}||1000`,
+        field: 'message_edit',
+        raw: { ...base, message_edit: { mid: 'm.new', num_edit: 0 } },
       },
       {
         kind: 'REFERRAL_RECEIVED',
