@@ -6,7 +6,14 @@ import type { GraphiQLOptions } from 'graphql-yoga';
 import type { TokenRefresher } from './auth/refresh.ts';
 import type { Config } from './config.ts';
 import { createGraphiQL, type GraphiQL } from './graphiql/index.ts';
-import { BodyTooLargeError, compressResponses, json, payloadTooLarge, readBody } from './http.ts';
+import {
+  BodyTooLargeError,
+  bodyLimitOf,
+  compressResponses,
+  json,
+  payloadTooLarge,
+  readBody,
+} from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { PersistedOptions } from './persisted.ts';
@@ -122,6 +129,17 @@ export function createApp(deps: AppDeps): App {
     ...sandbox?.routes,
   };
 
+  /**
+   * A GraphQL body's limit: `MAX_BODY_BYTES`, or an upload's (`bodyLimitOf`) for a signed-in
+   * session only, so that nobody anonymous can make igql hold 26 MB per connection.
+   */
+  const bodyLimit = async (req: IncomingMessage): Promise<number> => {
+    const upload = bodyLimitOf(req, limits.bodyBytes);
+    if (upload === limits.bodyBytes) return upload;
+    const session = await services.sessions.fromRequest(req).catch(() => null);
+    return session ? upload : limits.bodyBytes;
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://igql').pathname}`];
     try {
@@ -130,7 +148,7 @@ export function createApp(deps: AppDeps): App {
         if (req.method === 'POST') {
           // Read here, counted as it streams (Yoga's own cap destroys the connection when a
           // chunked body passes it); Yoga gets the bytes as from a body parser.
-          const body = await readBody(req, limits.bodyBytes);
+          const body = await readBody(req, await bodyLimit(req));
           Object.assign(req, { body: Readable.from([body]) });
         }
         await yoga.handle(req, res, { req });

@@ -25,7 +25,10 @@ export interface Config {
     readonly oauthUrl: string;
     /** Code-exchange host. Default `https://api.instagram.com`. */
     readonly tokenUrl: string;
-    /** Graph API version. Default `v25.0`. */
+    /**
+     * Graph API version. Default `v27.0`, the newest (2026-11-04; what igql relies on per version
+     * is noted in src/instagram/client.ts).
+     */
     readonly apiVersion: string;
     readonly webhookVerifyToken: string;
   };
@@ -164,8 +167,8 @@ const env = z.object({
   ),
   INSTAGRAM_API_VERSION: z
     .string()
-    .regex(/^v\d+\.0$/, 'expected a Graph API version such as v25.0')
-    .default('v25.0'),
+    .regex(/^v\d+\.0$/, 'expected a Graph API version such as v27.0')
+    .default('v27.0'),
   INSTAGRAM_WEBHOOK_VERIFY_TOKEN: optional,
   REDIS_URL: z
     .string()

@@ -52,6 +52,25 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
+ * The largest `multipart/form-data` GraphQL request (an `uploadAttachment` file): Instagram's
+ * largest attachment (25 MB: audio, video, file) and 1 MiB for the operations and part headers.
+ */
+export const MAX_UPLOAD_BODY_BYTES = 25_000_000 + 1_048_576;
+
+/**
+ * How many bytes a request's body may have: `bodyBytes` (`MAX_BODY_BYTES`), or for a multipart
+ * POST (a file upload through the GraphQL multipart request spec) at least `MAX_UPLOAD_BODY_BYTES`,
+ * so that a file within Instagram's limits reaches the resolver, which refuses one over its
+ * type's limit with a ValidationError.
+ */
+export function bodyLimitOf(req: IncomingMessage, bodyBytes: number): number {
+  const type = req.headers['content-type'] ?? '';
+  return /^multipart\/form-data\b/i.test(type)
+    ? Math.max(bodyBytes, MAX_UPLOAD_BODY_BYTES)
+    : bodyBytes;
+}
+
+/**
  * 413 with a GraphQL-style error (`extensions.code` PAYLOAD_TOO_LARGE), on every route: the
  * body passed `limit` bytes. Waiting does not help, so no `retryAfter`.
  */

@@ -16,6 +16,7 @@ import { createDocumentCaches, MAX_DOCUMENT_LENGTH } from './document-cache.ts';
 import type { ErrorCode } from './errors.ts';
 import { fromOutage } from './errors.ts';
 import type { GraphiQL } from './graphiql/index.ts';
+import { MAX_UPLOAD_BODY_BYTES } from './http.ts';
 import { useCompiledExecution } from './jit.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import type { Logger } from './logger.ts';
@@ -221,8 +222,9 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    // Bodies are bounded by app.ts as they stream (MAX_BODY_BYTES); this bounds `yoga.fetch`.
-    maxRequestBodySize: config.limits.bodyBytes,
+    // Bodies are bounded by app.ts as they stream (MAX_BODY_BYTES, more for a multipart upload:
+    // `bodyLimitOf`); this bounds `yoga.fetch`, and must let an upload through.
+    maxRequestBodySize: Math.max(config.limits.bodyBytes, MAX_UPLOAD_BODY_BYTES),
     // Yoga's own caches keep 2 x 1,024 documents keyed by their text, whatever their size.
     parserAndValidationCache: createDocumentCaches(),
     // GraphiQL's files are served by igql itself (no CDN: it works offline), hashed, cached and

@@ -58,7 +58,7 @@ describe('loadConfig', () => {
     expect(config.instagram.graphUrl).toBe('https://graph.instagram.com');
     expect(config.instagram.oauthUrl).toBe('https://www.instagram.com');
     expect(config.instagram.tokenUrl).toBe('https://api.instagram.com');
-    expect(config.instagram.apiVersion).toBe('v25.0');
+    expect(config.instagram.apiVersion).toBe('v27.0');
     expect(config.instagram.appSecret).toBe('igql-sandbox');
     expect(config.instagram.appSecret).toBe(SANDBOX_APP_SECRET);
     expect(config.instagram.webhookVerifyToken).toBe('5e501094decd2ff029233f3e61da2820');
@@ -146,7 +146,7 @@ describe('loadConfig', () => {
       }),
     ).toEqual([
       'PORT: expected a port number from 0 to 65535',
-      'INSTAGRAM_API_VERSION: expected a Graph API version such as v25.0',
+      'INSTAGRAM_API_VERSION: expected a Graph API version such as v27.0',
       'REDIS_URL: expected a redis:// or rediss:// URL',
       'SESSION_SECRET: expected at least 32 bytes',
       'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',

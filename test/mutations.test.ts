@@ -224,7 +224,7 @@ const to = (user: SimUser, account: SimAccount = s.shop) => ({
   accountId: globalId.account(account.igId),
   recipientId: globalId.participant(account.igId, user.igsid),
 });
-const path = () => `/v25.0/${s.shop.igId}/messages`;
+const path = () => `/${gw.config.instagram.apiVersion}/${s.shop.igId}/messages`;
 
 /** The message as the simulator stored it (what Instagram now holds). */
 function stored(mid: string) {
@@ -379,7 +379,7 @@ describe('every send type reaches the simulator with the exact body, and answers
     expect(read.body.data?.node.attachments).toEqual([{ kind: 'POST', url: s.post.permalink }]);
   });
 
-  it('sendQuickReplies: text with quick_replies, contact replies with their content type only', async () => {
+  it('sendQuickReplies: text with quick_replies', async () => {
     const text = 'Which size?';
     const { payload, mid } = await sendChecked(
       'sendQuickReplies',
@@ -388,8 +388,7 @@ describe('every send type reaches the simulator with the exact body, and answers
         text,
         quickReplies: [
           { contentType: 'TEXT', title: 'Medium (M)', payload: 'SIZE_M' },
-          { contentType: 'USER_EMAIL' },
-          { contentType: 'USER_PHONE_NUMBER' },
+          { contentType: 'TEXT', title: 'Large (L)', payload: 'SIZE_L' },
         ],
       },
       {
@@ -398,8 +397,7 @@ describe('every send type reaches the simulator with the exact body, and answers
           text,
           quick_replies: [
             { content_type: 'text', title: 'Medium (M)', payload: 'SIZE_M' },
-            { content_type: 'user_email' },
-            { content_type: 'user_phone_number' },
+            { content_type: 'text', title: 'Large (L)', payload: 'SIZE_L' },
           ],
         },
       },
@@ -710,13 +708,13 @@ describe('invalid input is a ValidationError and costs zero upstream requests', 
       '11 images',
       'sendImageMessage',
       () => ({ ...to(s.ana), urls: Array.from({ length: 11 }, (_, i) => image(i)) }),
-      [validation('urls at most 10 images', ['input', 'urls'])],
+      [validation('urls give 1 to 10 images in all (urls and attachmentIds)', ['input', 'urls'])],
     ],
     [
       'no image',
       'sendImageMessage',
       () => ({ ...to(s.ana), urls: [] }),
-      [validation('urls give at least one URL', ['input', 'urls'])],
+      [validation('urls give 1 to 10 images in all (urls and attachmentIds)', ['input', 'urls'])],
     ],
     [
       '14 quick replies',

@@ -47,7 +47,7 @@ describe('igql without Redis', () => {
   it('answers a query over HTTP', async () => {
     expect(await post(igql.url, { query: '{ instagramApiVersion }' })).toEqual({
       status: 200,
-      body: { data: { instagramApiVersion: 'v25.0' } },
+      body: { data: { instagramApiVersion: 'v27.0' } },
     });
   });
 
@@ -149,7 +149,7 @@ describe('igql without Redis', () => {
     const ok = await fetch(`${igql.url}?query=${query}`, {
       headers: { accept: 'application/json', 'x-graphql-yoga-csrf': '1' },
     });
-    expect(await ok.json()).toEqual({ data: { instagramApiVersion: 'v25.0' } });
+    expect(await ok.json()).toEqual({ data: { instagramApiVersion: 'v27.0' } });
   });
 
   it('serves GraphiQL to a browser: a small page naming hashed files', async () => {
@@ -246,7 +246,7 @@ describe('igql without Redis', () => {
     ).toBeGreaterThan(50);
     const small = await ask('{ instagramApiVersion }');
     expect(small.headers.get('content-encoding')).toBeNull();
-    expect(await small.json()).toEqual({ data: { instagramApiVersion: 'v25.0' } });
+    expect(await small.json()).toEqual({ data: { instagramApiVersion: 'v27.0' } });
     const stream = await ask('subscription { heartbeat(intervalSeconds: 1) }', 'text/event-stream');
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     // Yoga says so itself, so that no proxy buffers the stream to compress it.
@@ -345,7 +345,7 @@ describe('igql without Redis', () => {
       },
     ]);
     expect(await refused('{ instagramApiVersion }')).toEqual({
-      data: { instagramApiVersion: 'v25.0' },
+      data: { instagramApiVersion: 'v27.0' },
     });
     expect([connections, closes]).toEqual([1, []]);
     await client.dispose();

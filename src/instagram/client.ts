@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Logger } from '../logger.ts';
@@ -38,6 +39,11 @@ export interface GraphRequest {
   readonly body?: unknown;
   /** An `application/x-www-form-urlencoded` body (the code exchange). Default: none. */
   readonly form?: Readonly<Record<string, string>>;
+  /**
+   * A `multipart/form-data` body (the attachment upload of a file: a JSON `message` field and
+   * the bytes in `filedata`). Default: none.
+   */
+  readonly multipart?: Multipart;
   /** A Conversations API read: paced to Instagram's per-account limit. Default false. */
   readonly conversations?: boolean;
   /**
@@ -48,12 +54,68 @@ export interface GraphRequest {
   readonly retry?: boolean;
 }
 
+/** A multipart body: text fields, then files, each under its part name. */
+export interface Multipart {
+  readonly fields: Readonly<Record<string, string>>;
+  readonly files: Readonly<
+    Record<string, { readonly name: string; readonly type: string; readonly bytes: Uint8Array }>
+  >;
+}
+
+/**
+ * Encodes `multipart/form-data` (RFC 7578) itself: undici's FormData takes only its own File
+ * class, and Yoga's and Node's are others. Names are quoted with `"` and line breaks escaped.
+ */
+export function encodeMultipart(parts: Multipart): { contentType: string; body: Buffer } {
+  const boundary = `----igql${randomBytes(12).toString('hex')}`;
+  const quote = (value: string) => value.replace(/[\r\n"]/g, (c) => encodeURIComponent(c));
+  const chunks: Buffer[] = [];
+  for (const [name, value] of Object.entries(parts.fields)) {
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"\r\n\r\n${value}\r\n`,
+      ),
+    );
+  }
+  for (const [name, file] of Object.entries(parts.files)) {
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"; filename="${quote(file.name)}"\r\nContent-Type: ${file.type || 'application/octet-stream'}\r\n\r\n`,
+      ),
+      Buffer.from(file.bytes),
+      Buffer.from('\r\n'),
+    );
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { contentType: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat(chunks) };
+}
+
 export interface InstagramClientOptions {
   /** Graph API base without version, read at every call (a test server may bind after). */
   readonly graphUrl: () => string;
   /** Code-exchange host, read at every call. Default `https://api.instagram.com`. */
   readonly tokenUrl?: () => string;
-  /** The Graph API version, such as `v25.0` (`INSTAGRAM_API_VERSION`). No default. */
+  /**
+   * The Graph API version, such as `v27.0` (`INSTAGRAM_API_VERSION`). No default.
+   *
+   * What igql relies on, by version (instagram-api.md §8, §10), so that moving the default is a
+   * checked step:
+   * - v25.0 (2026-02-18): every IG-Login sample; the Send API, Conversations API, webhooks and
+   *   OAuth shapes igql reads.
+   * - v26.0 (2026-07-29): nothing igql uses changed in the notes found.
+   * - v27.0 (2026-11-04, Meta's blog "Introducing Graph API v27.0"), the default since issue 15:
+   *   new apps may no longer use multi-ID requests (`?ids=`), field aliases, method override or
+   *   batch requests, on every version. igql uses none of them (nested field expansion instead,
+   *   instagram-api.md §7, §9).
+   * - Dated changes follow the day, not the version (every version): images by `attachment_id`
+   *   (2026-03-13), several images per message out of beta (2026-05-06), `ig_post` replacing
+   *   `share` in webhooks (2026-04-27), `reply_to` beside `message` for Instagram Login
+   *   (2026-09-21), email and phone-number quick replies disabled (2026-10-05).
+   * - `GET /<IG_ID>/conversations` answers without `platform=instagram` (a real capture, no
+   *   version named); igql still sends it, which every version accepts.
+   * - A version no longer usable is served as the next oldest usable one (Meta's versioning
+   *   page), so a stale setting degrades rather than fails.
+   */
   readonly apiVersion: string;
   /** Counts every call in `instagram_upstream_requests_total`. No default. */
   readonly metrics: Metrics;
@@ -219,8 +281,12 @@ export class InstagramClient {
     const timeoutMs = this.#options.timeoutMs ?? 10_000;
     const headers: Record<string, string> = {};
     if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
-    let body: string | undefined;
-    if (req.form !== undefined) {
+    let body: string | Buffer | undefined;
+    if (req.multipart !== undefined) {
+      const encoded = encodeMultipart(req.multipart);
+      headers['content-type'] = encoded.contentType;
+      body = encoded.body;
+    } else if (req.form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(req.form).toString();
     } else if (req.body !== undefined) {

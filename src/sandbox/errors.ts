@@ -91,6 +91,8 @@ export const errors = {
     invalid(detail ? `Invalid message data: ${detail}` : 'Invalid message data', 2534015),
   invalidComment: () => invalid('The comment is invalid for a private reply', 2534025),
   failedFetch: () => invalid('Failed to fetch the file from the url', 2018008),
+  // UNCONFIRMED wording; the code and subcode are Meta's "attachment too large" (§6).
+  attachmentTooLarge: () => invalid('The attachment is too large', 2018109),
   outsideWindow: () =>
     new GraphError({
       status: 403,

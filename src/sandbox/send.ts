@@ -90,16 +90,43 @@ export function handleSend(
 }
 
 function sendMessage(ctx: SendContext, user: SimUser, body: Json): Json {
-  onlyParams(body, ['recipient', 'message', 'messaging_type', 'tag']);
+  onlyParams(body, ['recipient', 'message', 'reply_to', 'messaging_type', 'tag']);
   const window = windowOf(body.messaging_type, body.tag);
   const outgoing = parseMessage(body.message, ctx);
+  const replyTo = body.reply_to === undefined ? undefined : repliedTo(ctx, user, body.reply_to);
   requireReachable(ctx, user, window);
-  const message = deliver(ctx, user.igsid, outgoing);
+  const message = deliver(ctx, user.igsid, { ...outgoing, replyTo });
   return { recipient_id: user.igsid, message_id: message.mid };
 }
 
+/**
+ * `reply_to: {mid}` beside `message` (instagram-api.md §10; Instagram Login since 2026-09-21).
+ * UNCONFIRMED, strict: the error for a mid that is not a message of this conversation (unknown,
+ * deleted, another conversation's or another account's) is taken to be a parameter error, as for
+ * a reaction's `payload.message_id`; Instagram may instead send the message without the quote.
+ * A message past the 20 newest may be replied to (the Instagram app allows it).
+ */
+function repliedTo(
+  ctx: SendContext,
+  user: SimUser,
+  value: unknown,
+): { mid: string; isSelfReply: boolean } {
+  if (!hasExactly(value, ['mid'])) throw param('reply_to', 'must be {"mid": "<MID>"}');
+  const message = typeof value.mid === 'string' ? ctx.store.messages.get(value.mid) : undefined;
+  const conversation = ctx.store.conversationWith(ctx.account.igId, user.igsid);
+  if (!message || message.deleted || message.conversationId !== conversation?.id) {
+    throw param('reply_to.mid', 'must be a message of the conversation with the recipient');
+  }
+  // CONV-M: `is_self_reply`, the sender quoting their own message.
+  return { mid: message.mid, isSelfReply: message.fromId === ctx.account.igId };
+}
+
 /** Stores the account's message and raises its echo. */
-function deliver(ctx: SendContext, igsid: string, outgoing: Outgoing): SimMessage {
+function deliver(
+  ctx: SendContext,
+  igsid: string,
+  outgoing: Outgoing & { replyTo?: SimMessage['replyTo'] },
+): SimMessage {
   const { igId } = ctx.account;
   const message = ctx.store.addMessage(igId, igsid, { fromId: igId, ...outgoing });
   ctx.webhooks.messaging(igId, 'message_echoes', {
@@ -223,6 +250,86 @@ function recipientOf(value: unknown): { id: string } | { commentId: string } {
   throw param('recipient', 'must be {"id": "<IGSID>"} or {"comment_id": "<COMMENT_ID>"}');
 }
 
+// ---- attachment upload ---------------------------------------------------------------------
+
+/**
+ * The largest upload per type, in bytes (MSG table and the attachment-upload page: image 8 MB,
+ * audio, video and file 25 MB). UNCONFIRMED whether MB means 10^6 or 2^20: strict, 10^6.
+ */
+export const UPLOAD_MAX_BYTES: Readonly<Record<MediaType, number>> = {
+  image: 8_000_000,
+  audio: 25_000_000,
+  video: 25_000_000,
+  file: 25_000_000,
+};
+
+/**
+ * `POST /<IG_ID>/message_attachments` (instagram-api.md §10; PM; the attachment-upload pages):
+ * `{"message":{"attachment":{"type","payload":{"url","is_reusable":true}}}}`, or, with `file`
+ * (a multipart `filedata` part, Meta's upload "from a server"), the same `message` with a payload
+ * of `is_reusable` alone. Answers `{"attachment_id"}` (the Page-token doc's shape; UNCONFIRMED
+ * for Instagram Login) and keeps the attachment for the account's sends.
+ *
+ * Strict where the docs are unsure: `is_reusable` must be `true` (an upload exists to be reused);
+ * `platform` may only be `instagram` (the Page-token variant sends it); a file must have an
+ * ASCII name ("non-ASCII file names are not supported", the Page-token doc) with no extension
+ * or one documented for its type; audio and video count against the media send limit.
+ */
+export function handleUpload(
+  ctx: Omit<SendContext, 'webhooks'>,
+  body: Record<string, unknown>,
+  file?: File,
+): Record<string, unknown> {
+  if (!ctx.token.permissions.includes(MANAGE_MESSAGES)) throw errors.permission(MANAGE_MESSAGES);
+  onlyParams(body, ['message', 'platform']);
+  if (body.platform !== undefined && body.platform !== 'instagram') {
+    throw param('platform', 'must be instagram');
+  }
+  if (body.message === undefined)
+    throw errors.invalidParameter('The parameter message is required');
+  const message = fields(body.message, 'message', ['attachment']);
+  const attachment = fields(message.attachment, 'attachment', ['type', 'payload']);
+  const type = attachment.type;
+  if (!MEDIA_TYPES.includes(type as MediaType)) {
+    throw bad('attachment.type', 'must be image, audio, video or file');
+  }
+  const mediaType = type as MediaType;
+  const payload = fields(
+    attachment.payload,
+    'attachment.payload',
+    file ? ['is_reusable'] : ['url', 'is_reusable'],
+  );
+  if (payload.is_reusable !== true) throw bad('attachment.payload.is_reusable', 'must be true');
+  if (file) {
+    uploadedFile(mediaType, file);
+    const upload = ctx.store.addUpload(ctx.account.igId, {
+      type: mediaType,
+      name: file.name,
+      size: file.size,
+    });
+    return { attachment_id: upload.id };
+  }
+  if (payload.url === undefined) throw bad('attachment.payload.url', 'is required');
+  const sourceUrl = mediaUrl(mediaType, payload.url, 'attachment.payload.url');
+  return {
+    attachment_id: ctx.store.addUpload(ctx.account.igId, { type: mediaType, sourceUrl }).id,
+  };
+}
+
+/** A `filedata` part: an ASCII name with a documented extension (or none), within the size limit. */
+function uploadedFile(type: MediaType, file: File): void {
+  if (file.name === '' || !/^[\x20-\x7e]+$/.test(file.name)) {
+    throw bad('filedata', 'must have a file name of ASCII characters');
+  }
+  const extension = /\.([^.]+)$/.exec(file.name)?.[1]?.toLowerCase();
+  const allowed: readonly string[] = MEDIA_EXTENSIONS[type];
+  if (extension !== undefined && !allowed.includes(extension)) {
+    throw bad('filedata', `must have no extension or one of ${allowed.join(', ')} for ${type}`);
+  }
+  if (file.size === 0) throw bad('filedata', 'must not be empty');
+  if (file.size > UPLOAD_MAX_BYTES[type]) throw errors.attachmentTooLarge();
+}
+
 // ---- message -------------------------------------------------------------------------------
 
 /** The shapes a `message` may take, by its sorted keys (MSG, QR). */
@@ -230,7 +337,7 @@ const MESSAGE_SHAPES = new Map<string, (message: Json, ctx: SendContext) => Outg
   ['text', (m) => ({ text: messageText(m.text), attachments: [], shares: [] })],
   ['quick_replies,text', (m) => quickReplies(m)],
   ['attachment', (m, ctx) => ({ text: '', attachments: [], shares: [], ...attachment(m, ctx) })],
-  ['attachments', (m) => ({ text: '', attachments: images(m.attachments), shares: [] })],
+  ['attachments', (m, ctx) => ({ text: '', attachments: images(m.attachments, ctx), shares: [] })],
 ]);
 
 function parseMessage(value: unknown, ctx: SendContext): Outgoing {
@@ -256,13 +363,12 @@ function quickReplies(message: Json): Outgoing {
   const items = list(message.quick_replies, 'quick_replies', 1, 13).map((item, i) => {
     const field = `quick_replies[${i}]`;
     const type = isObject(item) ? item.content_type : undefined;
-    // UNCONFIRMED, strict: QR shows nothing but `content_type` for phone and email replies.
+    // Disabled for Instagram messaging on 2026-10-05 (instagram-api.md §10, Instagram Platform
+    // changelog). UNCONFIRMED, strict: the exact refusal; taken to be invalid message data.
     if (type === 'user_phone_number' || type === 'user_email') {
-      return fields(item, field, ['content_type']);
+      throw bad(`${field}.content_type`, `${type} is no longer supported on Instagram`);
     }
-    if (type !== 'text') {
-      throw bad(`${field}.content_type`, 'must be text, user_phone_number or user_email');
-    }
+    if (type !== 'text') throw bad(`${field}.content_type`, 'must be text');
     const reply = fields(item, field, ['content_type', 'title', 'payload']);
     const title = Array.from(nonEmpty(reply.title, `${field}.title`))
       .slice(0, 20)
@@ -278,7 +384,7 @@ type AttachmentKind = (attachment: Json, field: string, ctx: SendContext) => Par
 const ATTACHMENT_KINDS = new Map<unknown, AttachmentKind>([
   ...MEDIA_TYPES.map((type): [MediaType, AttachmentKind] => [
     type,
-    (a, field) => ({ attachments: [media(type, a.payload, `${field}.payload`)] }),
+    (a, field, ctx) => ({ attachments: [media(type, a.payload, `${field}.payload`, ctx)] }),
   ]),
   [
     'like_heart',
@@ -310,15 +416,18 @@ function attachment(message: Json, ctx: SendContext): Partial<Outgoing> {
   return kind(value, 'attachment', ctx);
 }
 
-/** MSG: several images "up to ten"; its single-image sample writes `attachments` as an object. */
-function images(value: unknown): SimAttachment[] {
+/**
+ * MSG: several images "up to ten" (out of beta since 2026-05-06), by `url` or `attachment_id`,
+ * mixed; its single-image sample writes `attachments` as an object.
+ */
+function images(value: unknown, ctx: SendContext): SimAttachment[] {
   const items = isObject(value) ? [value] : list(value, 'attachments', 1, 10);
   return items.map((item, i) => {
     const field = isObject(value) ? 'attachments' : `attachments[${i}]`;
     const image = fields(item, field, ['type', 'payload']);
     // UNCONFIRMED, strict: MSG documents images only for `attachments`.
     if (image.type !== 'image') throw bad(`${field}.type`, 'must be image');
-    return media('image', image.payload, `${field}.payload`);
+    return media('image', image.payload, `${field}.payload`, ctx);
   });
 }
 
@@ -326,7 +435,7 @@ function images(value: unknown): SimAttachment[] {
  * `payload: {url}` or `payload: {attachment_id}` (MSG). `is_reusable` is accepted because
  * courier sends it; UNCONFIRMED whether the response then carries an `attachment_id`: it does not.
  */
-function media(type: MediaType, value: unknown, field: string): SimAttachment {
+function media(type: MediaType, value: unknown, field: string, ctx: SendContext): SimAttachment {
   const payload = fields(value, field, ['url', 'attachment_id', 'is_reusable']);
   if (payload.is_reusable !== undefined && typeof payload.is_reusable !== 'boolean') {
     throw bad(`${field}.is_reusable`, 'must be a boolean');
@@ -338,11 +447,23 @@ function media(type: MediaType, value: unknown, field: string): SimAttachment {
   if (payload.url !== undefined) {
     return { type, id, url: mediaUrl(type, payload.url, `${field}.url`) };
   }
-  // The store keeps no uploaded attachments, so any id is taken; Instagram serves the file
-  // from its CDN.
   const asset = nonEmpty(payload.attachment_id, `${field}.attachment_id`);
-  return { type, id, url: `https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=${asset}` };
+  const upload = ctx.store.uploads.get(asset);
+  // UNCONFIRMED, strict: an id the account did not upload (another account's, or none), or one
+  // uploaded as another type, is refused as invalid message data.
+  if (upload?.accountIgId !== ctx.account.igId) {
+    throw bad(`${field}.attachment_id`, 'must be an attachment uploaded by this account');
+  }
+  if (upload.type !== type) {
+    throw bad(`${field}.attachment_id`, `was uploaded as ${upload.type}, not ${type}`);
+  }
+  // Instagram serves an uploaded attachment from its CDN, whatever it was uploaded from.
+  return { type, id, url: uploadUrl(asset) };
 }
+
+/** Where Instagram serves an uploaded attachment. */
+const uploadUrl = (attachmentId: string): string =>
+  `https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=${attachmentId}`;
 
 /**
  * §9: the simulator never fetches. It takes https URLs whose path ends with an extension
@@ -469,10 +590,12 @@ function echoOf(message: SimMessage): Json {
     ),
   ];
   // UNCONFIRMED: whether echoes of quick replies and templates carry more than their text.
+  // An echo of a reply carries `reply_to: {mid}`, as a received reply does (WHX).
   return {
     mid: message.mid,
     ...(message.text === '' ? {} : { text: message.text }),
     ...(attachments.length === 0 ? {} : { attachments }),
+    ...(message.replyTo ? { reply_to: { mid: message.replyTo.mid } } : {}),
     is_echo: true,
   };
 }

@@ -17,7 +17,7 @@ import {
   renderMessageEdge,
   renderUserProfile,
 } from './render.ts';
-import { handleSend } from './send.ts';
+import { handleSend, handleUpload } from './send.ts';
 import { type Clock, createClock, type SimAccount, type SimToken, Store } from './store.ts';
 import { WebhookDispatcher } from './webhooks.ts';
 
@@ -94,6 +94,10 @@ interface Incoming {
   readonly query: URLSearchParams;
   readonly body: Record<string, unknown>;
   readonly form: URLSearchParams;
+  /** A `multipart/form-data` body: its fields are in `body`, its files in `files`. */
+  readonly multipart: boolean;
+  /** The files of a multipart body, by part name (the upload's `filedata`). */
+  readonly files: ReadonlyMap<string, File>;
   readonly authorization: string | undefined;
   readonly versioned: boolean;
   /** `v25.0`, …; undefined for an unversioned path. */
@@ -221,14 +225,14 @@ export class Simulator {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://simulator');
     const raw = await readBody(req);
-    const incoming = parseIncoming(req, url, raw);
+    const incoming = await parseIncoming(req, url, raw);
     const endpoint = endpointOf(incoming);
     const entry: LoggedRequest = {
       method: incoming.method,
       path: url.pathname,
       endpoint,
       query: Object.fromEntries(url.searchParams),
-      body: raw.length > 0 ? (safeJson(raw) ?? Object.fromEntries(incoming.form)) : undefined,
+      body: loggedBody(incoming, raw),
       status: 0,
       at: this.clock.now(),
     };
@@ -306,6 +310,12 @@ export class Simulator {
     if (!first || r.segments.length > 2 || third !== undefined) {
       throw errors.unknownPath(`/${r.segments.slice(1).join('/')}`);
     }
+    // A version newer than the newest released does not exist: Graph answers it as an unknown
+    // path (UNCONFIRMED wording; strict). Older versions, even past their end, are served: "calls
+    // made to it will be defaulted to the next oldest, usable version" (instagram-api.md §8).
+    if (r.version !== undefined && Number.parseInt(r.version.slice(1), 10) > NEWEST_VERSION) {
+      throw errors.unknownPath(`/${r.version}`);
+    }
 
     const token = this.#authenticate(r);
     const account = this.store.accounts.get(token.igId);
@@ -337,13 +347,22 @@ export class Simulator {
       this.#limiter.take(account.igId, sendBucket(r.body));
       return ok(handleSend({ store: this.store, account, token, webhooks: this.webhooks }, r.body));
     }
+    if (second === 'message_attachments' && r.method === 'POST') {
+      if (!isSelf) throw errors.unsupportedPost(first);
+      this.#limiter.take(account.igId, uploadBucket(r.body));
+      const file = r.files.get('filedata');
+      const context = { store: this.store, account, token };
+      return ok(handleUpload(context, r.body, file));
+    }
     if (second === 'conversations' && r.method === 'GET') {
       if (!isSelf) throw errors.unsupportedGet(first);
       requirePermission(token, 'instagram_business_manage_messages');
-      // UNCONFIRMED whether graph.instagram.com requires it: the simulator does, except for
-      // the `user_id` lookup, which CONV documents without it.
-      if (r.query.get('platform') !== 'instagram' && !r.query.has('user_id')) {
-        throw errors.invalidParameter('The parameter platform is required');
+      // `platform=instagram` is optional: Instagram answers without it (real capture
+      // api-conversations-list-no-platform-param-real.json). Any other value is refused
+      // (UNCONFIRMED, strict).
+      const platform = r.query.get('platform');
+      if (platform !== null && platform !== 'instagram') {
+        throw errors.invalidParameter('Param platform must be instagram');
       }
       this.#limiter.take(account.igId, 'conversations');
       return ok(renderConversationList(ctx, r.query, requested, `${first}/conversations`));
@@ -451,6 +470,13 @@ function sendBucket(body: Record<string, unknown>): Bucket {
   return type === 'audio' || type === 'video' ? 'sendMedia' : 'send';
 }
 
+/** An upload counts as a send of its type (RL lists no limit of its own: UNCONFIRMED). */
+function uploadBucket(body: Record<string, unknown>): Bucket {
+  const message = body.message as { attachment?: { type?: unknown } } | undefined;
+  const type = message?.attachment?.type;
+  return type === 'audio' || type === 'video' ? 'sendMedia' : 'send';
+}
+
 function faultAnswer(fault: Fault, now: number): Answer {
   if (fault.kind === 'server-error') {
     return { status: 503, body: '<html><body>Service Unavailable</body></html>' };
@@ -478,14 +504,28 @@ function faultAnswer(fault: Fault, now: number): Answer {
   return { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
 }
 
-function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Incoming {
+/** The newest Graph API version released (v27.0, 2026-11-04: instagram-api.md §10). */
+const NEWEST_VERSION = 27;
+
+async function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Promise<Incoming> {
   const parts = url.pathname.split('/').filter(Boolean);
   const versioned = /^v\d+\.0$/.test(parts[0] ?? '');
   const segments = versioned ? parts.slice(1) : parts;
   const type = req.headers['content-type'] ?? '';
   let body: Record<string, unknown> = {};
   let form = new URLSearchParams();
-  if (type.includes('application/json')) {
+  const files = new Map<string, File>();
+  const multipart = type.includes('multipart/form-data');
+  if (multipart) {
+    // Fields as in a form (JSON-valued ones parsed), files apart. An unreadable body is empty.
+    const data = await new Response(new Uint8Array(raw), { headers: { 'content-type': type } })
+      .formData()
+      .catch(() => new FormData());
+    for (const [key, value] of data) {
+      if (typeof value === 'string') body[key] = safeJson(Buffer.from(value)) ?? value;
+      else files.set(key, value);
+    }
+  } else if (type.includes('application/json')) {
     const parsed = safeJson(raw);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
       body = parsed as Record<string, unknown>;
@@ -505,10 +545,25 @@ function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Incoming {
     query: url.searchParams,
     body,
     form,
+    multipart,
+    files,
     authorization: req.headers.authorization,
     versioned,
     version: versioned ? parts[0] : undefined,
   };
+}
+
+/** A request's body as the log keeps it: JSON, form fields, or multipart fields and files. */
+function loggedBody(r: Incoming, raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  if (r.multipart) {
+    const files = [...r.files].map(([key, f]) => [
+      key,
+      { name: f.name, type: f.type, size: f.size },
+    ]);
+    return { ...r.body, ...Object.fromEntries(files) };
+  }
+  return safeJson(raw) ?? Object.fromEntries(r.form);
 }
 
 function endpointOf(r: Incoming): string {

@@ -1,6 +1,7 @@
 import {
   newAccessToken,
   newAppScopedId,
+  newAttachmentId,
   newConversationId,
   newIgId,
   newIgsid,
@@ -68,6 +69,21 @@ export interface SimAttachment {
   readonly id: string;
   readonly url: string;
   readonly name?: string;
+}
+
+/** Media kept by the attachment upload API (`POST /<IG_ID>/message_attachments`). */
+export interface SimUpload {
+  /** The `attachment_id` Instagram answered with. */
+  readonly id: string;
+  /** The account that uploaded it: only it may send it. */
+  readonly accountIgId: string;
+  readonly type: 'image' | 'audio' | 'video' | 'file';
+  /** The URL it was fetched from; undefined for a file sent as multipart `filedata`. */
+  readonly sourceUrl?: string;
+  /** A multipart upload's file name and size in bytes. */
+  readonly name?: string;
+  readonly size?: number;
+  readonly createdTime: number;
 }
 
 export interface SimShare {
@@ -162,6 +178,8 @@ export class Store {
   readonly media = new Map<string, SimMedia>();
   readonly comments = new Map<string, SimComment>();
   readonly tokens = new Map<string, SimToken>();
+  /** Attachment uploads, by `attachment_id`. */
+  readonly uploads = new Map<string, SimUpload>();
   readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -242,6 +260,21 @@ export class Store {
     };
     this.media.set(id, media);
     return media;
+  }
+
+  /** Keeps an uploaded attachment of the account under a new `attachment_id`. */
+  addUpload(
+    accountIgId: string,
+    fields: Omit<SimUpload, 'id' | 'accountIgId' | 'createdTime'> & { id?: string },
+  ): SimUpload {
+    const upload: SimUpload = {
+      ...fields,
+      id: fields.id ?? newAttachmentId(),
+      accountIgId,
+      createdTime: this.clock.now(),
+    };
+    this.uploads.set(upload.id, upload);
+    return upload;
   }
 
   conversationWith(accountIgId: string, igsid: string): SimConversation | undefined {

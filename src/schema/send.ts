@@ -1,7 +1,12 @@
 import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
-import { decodeId } from '../global-id.ts';
-import type { SendMutation } from '../sends/requests.ts';
+import { decodeId, decodeMessageRest } from '../global-id.ts';
+import {
+  CONTACT_QUICK_REPLIES_GONE,
+  isFileLike,
+  MAX_UPLOAD_BYTES,
+  type SendMutation,
+} from '../sends/requests.ts';
 import { notFound, type SendOutcome } from '../sends/service.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
@@ -44,8 +49,14 @@ const QuickReplyContentType = builder.enumType('QuickReplyContentType', {
   description: 'What a quick-reply button offers.',
   values: {
     TEXT: { description: 'A button with a title and a payload.' },
-    USER_PHONE_NUMBER: { description: 'Offers the customer’s phone number.' },
-    USER_EMAIL: { description: 'Offers the customer’s email address.' },
+    USER_PHONE_NUMBER: {
+      description: 'Offered the customer’s phone number; refused since 2026-10-05.',
+      deprecationReason: CONTACT_QUICK_REPLIES_GONE,
+    },
+    USER_EMAIL: {
+      description: 'Offered the customer’s email address; refused since 2026-10-05.',
+      deprecationReason: CONTACT_QUICK_REPLIES_GONE,
+    },
   } as const,
 });
 
@@ -102,6 +113,9 @@ export const DESCRIBE = {
   recipientId: 'The `Participant.id` of the customer.',
   idempotencyKey:
     'Retrying with the same key within 24 hours returns the first result and sends nothing again.',
+  replyToMessageId:
+    'The `Message.id` of a message of this conversation to reply to: the customer sees it quoted.',
+  attachmentId: 'An `attachmentId` from `uploadAttachment` of this account.',
 } as const;
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
@@ -115,6 +129,7 @@ const base = (t: InputFields) => ({
     type: MessageTag,
     description: 'Only `HUMAN_AGENT`: a person answering within 7 days.',
   }),
+  replyToMessageId: t.id({ description: DESCRIBE.replyToMessageId }),
   idempotencyKey: t.string({ description: DESCRIBE.idempotencyKey }),
 });
 
@@ -130,8 +145,11 @@ const SendImageMessageInput = builder.inputType('SendImageMessageInput', {
   fields: (t) => ({
     ...base(t),
     urls: t.stringList({
-      required: true,
-      description: '1 to 10 https URLs of PNG, JPEG or GIF images.',
+      description:
+        'https URLs of PNG, JPEG or GIF images, sent first; with `attachmentIds`, 1 to 10 images in all.',
+    }),
+    attachmentIds: t.stringList({
+      description: 'Images uploaded with `uploadAttachment` (type IMAGE), sent after `urls`.',
     }),
   }),
 });
@@ -141,9 +159,10 @@ const SendMediaMessageInput = builder.inputType('SendMediaMessageInput', {
   fields: (t) => ({
     ...base(t),
     url: t.string({
-      required: true,
-      description: 'An https URL in a format Instagram takes for this kind.',
+      description:
+        'An https URL in a format Instagram takes for this kind; or give `attachmentId` instead.',
     }),
+    attachmentId: t.string({ description: `${DESCRIBE.attachmentId} Not with \`url\`.` }),
   }),
 });
 const SendLikeHeartInput = builder.inputType('SendLikeHeartInput', {
@@ -220,8 +239,45 @@ interface MessageSendInput {
   readonly accountId: string | number;
   readonly recipientId: string | number;
   readonly tag?: 'HUMAN_AGENT' | null;
+  readonly replyToMessageId?: string | number | null;
   readonly idempotencyKey?: string | null;
   readonly [content: string]: unknown;
+}
+
+/**
+ * The mid of `replyToMessageId`: a message of the account's conversation with `igsid`. A message
+ * of an account the session may not use is NOT_FOUND (never revealing it); one of another of the
+ * account's conversations cannot be quoted here: a ValidationError.
+ */
+function replyTarget(
+  igId: string,
+  igsid: string,
+  messageId: string | number,
+): { mid: string } | SendOutcome {
+  const decoded = decodeId(String(messageId));
+  const rest = decodeMessageRest(decoded?.rest ?? '');
+  if (decoded?.typename !== 'Message' || decoded.igId !== igId || !rest.mid) {
+    return notFound(igId, 'replyToMessageId', 'Message');
+  }
+  if (rest.igsid !== igsid) {
+    return {
+      igId,
+      igsid: null,
+      message: null,
+      reactedMid: null,
+      ok: false,
+      userErrors: [
+        {
+          type: 'ValidationError',
+          code: 'VALIDATION',
+          message:
+            'replyToMessageId must be a message of the conversation with the recipient (recipientId)',
+          field: ['input', 'replyToMessageId'],
+        },
+      ],
+    };
+  }
+  return { mid: rest.mid };
 }
 
 async function runSend(
@@ -233,10 +289,25 @@ async function runSend(
   if (failedOutcome(from)) return from;
   const igsid = participantOf(from.igId, input.recipientId);
   if (!igsid) return notFound(from.igId, 'recipientId', 'Participant');
-  const { accountId: _a, recipientId: _r, tag, idempotencyKey, ...content } = input;
+  const {
+    accountId: _a,
+    recipientId: _r,
+    tag,
+    replyToMessageId,
+    idempotencyKey,
+    ...content
+  } = input;
+  const target = replyToMessageId == null ? null : replyTarget(from.igId, igsid, replyToMessageId);
+  if (target && failedOutcome(target)) return target;
   return ctx.sends.send(from.session, {
     mutation,
-    input: { recipientId: igsid, tag: tag ?? null, ...content },
+    // `replyTo` only when given: the input is the idempotency fingerprint, which it joins.
+    input: {
+      recipientId: igsid,
+      tag: tag ?? null,
+      ...(target ? { replyTo: target.mid } : {}),
+      ...content,
+    },
     igId: from.igId,
     igsid,
     idempotencyKey,
@@ -316,6 +387,94 @@ builder.mutationField('sendPrivateReply', (t) =>
         input: { commentId: input.commentId, text: input.text },
         igId: from.igId,
         igsid: null,
+        idempotencyKey: input.idempotencyKey,
+      });
+    },
+  }),
+);
+
+// ---- Attachment upload ---------------------------------------------------------------------
+
+builder.scalarType('File', {
+  description:
+    'A file sent with the GraphQL multipart request spec (a `multipart/form-data` POST with `operations`, `map` and the file parts; include the `x-graphql-yoga-csrf` header).',
+  serialize: () => {
+    throw new TypeError('File is an input only');
+  },
+  // Yoga's multipart parser gives its own File class (@whatwg-node's), not the global one.
+  parseValue: (value) => {
+    if (!isFileLike(value)) throw new TypeError('File must be a file part of a multipart request');
+    return value;
+  },
+});
+
+const AttachmentUploadType = builder.enumType('AttachmentUploadType', {
+  description: 'What kind of media to upload, with Instagram’s formats and size limits.',
+  values: {
+    IMAGE: { description: `PNG, JPEG or GIF, up to ${MAX_UPLOAD_BYTES.image / 1e6} MB.` },
+    AUDIO: { description: `AAC, M4A, WAV or MP4, up to ${MAX_UPLOAD_BYTES.audio / 1e6} MB.` },
+    VIDEO: {
+      description: `MP4, OGG, AVI, MOV or WEBM, up to ${MAX_UPLOAD_BYTES.video / 1e6} MB.`,
+    },
+    FILE: { description: `PDF, up to ${MAX_UPLOAD_BYTES.file / 1e6} MB.` },
+  } as const,
+});
+
+const UploadAttachmentInput = builder.inputType('UploadAttachmentInput', {
+  description: 'The media to upload (exactly one of `url` and `file`), and for which account.',
+  fields: (t) => ({
+    accountId: t.id({ required: true, description: 'The `Account.id` that will send it.' }),
+    type: t.field({
+      type: AttachmentUploadType,
+      required: true,
+      description: 'What kind of media it is.',
+    }),
+    url: t.string({ description: 'An https URL Instagram fetches the media from.' }),
+    file: t.field({
+      type: 'File',
+      description: 'The media itself, sent through igql (multipart); within the type’s size limit.',
+    }),
+    idempotencyKey: t.string({ description: DESCRIBE.idempotencyKey }),
+  }),
+});
+
+const UploadAttachmentPayload = builder
+  .objectRef<SendOutcome>('UploadAttachmentPayload')
+  .implement({
+    description: 'The uploaded attachment’s id, or why it was not uploaded.',
+    fields: (t) => ({
+      attachmentId: t.string({
+        nullable: true,
+        description:
+          'Reusable in `sendImageMessage` (`attachmentIds`) and the audio, video and file sends (`attachmentId`) of this account; null when `userErrors` is not empty.',
+        resolve: (o) => (o.userErrors.length === 0 ? (o.attachmentId ?? null) : null),
+      }),
+      userErrors: t.field({
+        type: [UserError],
+        description: 'Why it was not uploaded; empty when it was.',
+        resolve: (o) => [...o.userErrors],
+      }),
+    }),
+  });
+
+builder.mutationField('uploadAttachment', (t) =>
+  t.field({
+    type: UploadAttachmentPayload,
+    description:
+      'Uploads an image, audio, video or file to Instagram once, for the account to send by `attachmentId` as often as it likes.',
+    args: {
+      input: t.arg({
+        type: UploadAttachmentInput,
+        required: true,
+        description: 'What to upload, and for which account.',
+      }),
+    },
+    resolve: (_root, { input }, ctx) => {
+      const from = sender(ctx, input.accountId);
+      if (failedOutcome(from)) return from;
+      return ctx.sends.upload(from.session, {
+        input: { type: input.type, url: input.url, file: input.file },
+        igId: from.igId,
         idempotencyKey: input.idempotencyKey,
       });
     },

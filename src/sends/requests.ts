@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { fromSend, type SendAnswer } from '../inbox/from-send.ts';
 import type { Message } from '../inbox/message.ts';
 import type { SendBucket } from '../instagram/rate-limit.ts';
-import type { ButtonBody, MessageBody, SendBody } from '../instagram/send-api.ts';
+import type {
+  AttachmentBody,
+  ButtonBody,
+  MessageBody,
+  SendBody,
+  UploadBody,
+  UploadType,
+} from '../instagram/send-api.ts';
 
 /**
  * Every mutation that goes out through the Send API, as one spec: the input it takes (checked
@@ -33,6 +40,27 @@ const EXTENSIONS = {
 
 /** A kind of media sent by URL. */
 export type MediaKind = keyof typeof EXTENSIONS;
+
+/**
+ * The largest file per kind, in bytes (MSG table, the attachment-upload page: image 8 MB, audio,
+ * video and file 25 MB), counted as 10^6 bytes a MB: the stricter reading, so that nothing igql
+ * lets through is refused for its size.
+ */
+export const MAX_UPLOAD_BYTES: Readonly<Record<MediaKind, number>> = {
+  image: 8_000_000,
+  audio: 25_000_000,
+  video: 25_000_000,
+  file: 25_000_000,
+};
+
+/** An id from the attachment upload API (`uploadAttachment`): digits, as Instagram's are. */
+const attachmentId = z
+  .string()
+  .regex(/^\d{1,32}$/, 'must be an attachmentId from uploadAttachment');
+
+/** Why igql no longer sends email and phone-number quick replies. */
+export const CONTACT_QUICK_REPLIES_GONE =
+  'Instagram disabled email and phone-number quick replies on 2026-10-05: ask in a TEXT quick reply or in the text instead';
 
 const https = z
   .string()
@@ -84,7 +112,9 @@ const button = z.discriminatedUnion('type', [
 
 const quickReply = z
   .object({
-    contentType: z.enum(['TEXT', 'USER_PHONE_NUMBER', 'USER_EMAIL']),
+    contentType: z
+      .enum(['TEXT', 'USER_PHONE_NUMBER', 'USER_EMAIL'])
+      .refine((type) => type === 'TEXT', CONTACT_QUICK_REPLIES_GONE),
     title: z
       .string()
       .max(
@@ -133,11 +163,14 @@ export interface SendSpec<I> {
 /** A spec, its input type inferred from its schema alone. */
 const spec = <I>(s: SendSpec<I>): SendSpec<I> => s;
 
-/** A message send shows the message as sent. */
-const theMessage = (_input: unknown, body: SendBody, answer: SendAnswer): Sent => ({
-  message: fromSend(body, answer),
-  reactedMid: null,
-});
+/** A message send shows the message as sent, with the message it replies to. */
+const theMessage = (_input: unknown, body: SendBody, answer: SendAnswer): Sent => {
+  const message = fromSend(body, answer);
+  return {
+    message: message && body.reply_to ? { ...message, replyTo: body.reply_to.mid } : message,
+    reactedMid: null,
+  };
+};
 
 /** A reaction shows the message reacted to. */
 const theReactedMessage = (input: { messageId: string }): Sent => ({
@@ -148,25 +181,50 @@ const theReactedMessage = (input: { messageId: string }): Sent => ({
 /** A sender action shows only that Instagram took it. */
 const nothing = (): Sent => ({ message: null, reactedMid: null });
 
-/** What every message send takes besides its content: the recipient's IGSID and the tag. */
-const addressed = { recipientId: z.string(), tag: z.literal('HUMAN_AGENT').nullable() };
+/**
+ * What every message send takes besides its content: the recipient's IGSID, the tag, and the mid
+ * of the message it replies to (the schema decoded it from a `Message.id` of the conversation;
+ * absent, not null, when there is none, so that older idempotency fingerprints still match).
+ */
+const addressed = {
+  recipientId: z.string(),
+  tag: z.literal('HUMAN_AGENT').nullable(),
+  replyTo: z.string().min(1).optional(),
+};
 
-/** `message` to the recipient, tagged when asked. */
+/** `message` to the recipient, as a reply when asked, tagged when asked. */
 const messageTo = (
-  i: { recipientId: string; tag: 'HUMAN_AGENT' | null },
+  i: { recipientId: string; tag: 'HUMAN_AGENT' | null; replyTo?: string | undefined },
   message: MessageBody,
 ): SendBody => ({
   recipient: { id: i.recipientId },
+  ...(i.replyTo ? { reply_to: { mid: i.replyTo } } : {}),
   message,
   ...(i.tag === 'HUMAN_AGENT'
     ? ({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' } as const)
     : {}),
 });
 
-/** Audio, video or a file, by URL. */
-const media = (type: 'audio' | 'video' | 'file', url: string): MessageBody => ({
-  attachment: { type, payload: { url } },
-});
+/** Audio, video or a file, by URL or by an uploaded attachment's id. */
+const media = (
+  type: 'audio' | 'video' | 'file',
+  i: { url?: string | null | undefined; attachmentId?: string | null | undefined },
+): MessageBody => ({ attachment: byUrlOrId(type, i.url, i.attachmentId) });
+
+const byUrlOrId = (
+  type: UploadType,
+  url: string | null | undefined,
+  id: string | null | undefined,
+): AttachmentBody => ({ type, payload: url ? { url } : { attachment_id: id ?? '' } });
+
+/** Exactly one of `url` and `attachmentId` (an upload's id, 2026-03-13). */
+const mediaInput = (kind: 'audio' | 'video' | 'file') =>
+  z
+    .object({ ...addressed, url: mediaUrl(kind).nullish(), attachmentId: attachmentId.nullish() })
+    .refine((i) => (i.url == null) !== (i.attachmentId == null), {
+      message: 'give exactly one of url and attachmentId',
+      path: ['url'],
+    });
 
 /** A typing indicator or seen receipt: no message, nothing to show but that it went. */
 const senderAction = (action: 'typing_on' | 'typing_off' | 'mark_seen') =>
@@ -189,39 +247,53 @@ export const SENDS = {
     sent: theMessage,
   }),
   sendImageMessage: spec({
-    schema: z.object({
-      ...addressed,
-      urls: z
-        .array(mediaUrl('image'))
-        .min(1, 'give at least one URL')
-        .max(LIMITS.images, `at most ${LIMITS.images} images`),
-    }),
-    bucket: 'send',
-    body: (i) =>
-      messageTo(
-        i,
-        i.urls.length === 1
-          ? { attachment: { type: 'image', payload: { url: i.urls[0] } } }
-          : { attachments: i.urls.map((url) => ({ type: 'image', payload: { url } })) },
+    // Several images out of beta since 2026-05-06; URLs and uploaded ids may be mixed (MSG).
+    schema: z
+      .object({
+        ...addressed,
+        urls: z.array(mediaUrl('image')).nullish(),
+        attachmentIds: z.array(attachmentId).nullish(),
+      })
+      .refine(
+        (i) => {
+          const count = (i.urls?.length ?? 0) + (i.attachmentIds?.length ?? 0);
+          return count >= 1 && count <= LIMITS.images;
+        },
+        {
+          message: `give 1 to ${LIMITS.images} images in all (urls and attachmentIds)`,
+          path: ['urls'],
+        },
       ),
+    bucket: 'send',
+    body: (i) => {
+      // URLs first, then uploaded ids, each in the order given.
+      const images = [
+        ...(i.urls ?? []).map((url) => byUrlOrId('image', url, null)),
+        ...(i.attachmentIds ?? []).map((id) => byUrlOrId('image', null, id)),
+      ];
+      return messageTo(
+        i,
+        images.length === 1 && images[0] ? { attachment: images[0] } : { attachments: images },
+      );
+    },
     sent: theMessage,
   }),
   sendAudioMessage: spec({
-    schema: z.object({ ...addressed, url: mediaUrl('audio') }),
+    schema: mediaInput('audio'),
     bucket: 'sendMedia',
-    body: (i) => messageTo(i, media('audio', i.url)),
+    body: (i) => messageTo(i, media('audio', i)),
     sent: theMessage,
   }),
   sendVideoMessage: spec({
-    schema: z.object({ ...addressed, url: mediaUrl('video') }),
+    schema: mediaInput('video'),
     bucket: 'sendMedia',
-    body: (i) => messageTo(i, media('video', i.url)),
+    body: (i) => messageTo(i, media('video', i)),
     sent: theMessage,
   }),
   sendFileMessage: spec({
-    schema: z.object({ ...addressed, url: mediaUrl('file') }),
+    schema: mediaInput('file'),
     bucket: 'send',
-    body: (i) => messageTo(i, media('file', i.url)),
+    body: (i) => messageTo(i, media('file', i)),
     sent: theMessage,
   }),
   sendLikeHeart: spec({
@@ -252,11 +324,12 @@ export const SENDS = {
     body: (i) =>
       messageTo(i, {
         text: i.text,
-        quick_replies: i.quickReplies.map((q) =>
-          q.contentType === 'TEXT'
-            ? { content_type: 'text', title: q.title, payload: q.payload }
-            : { content_type: q.contentType.toLowerCase() },
-        ),
+        // Only TEXT passes the schema (email and phone were disabled on 2026-10-05).
+        quick_replies: i.quickReplies.map((q) => ({
+          content_type: 'text',
+          title: q.title,
+          payload: q.payload,
+        })),
       }),
     sent: theMessage,
   }),
@@ -344,6 +417,86 @@ export const SENDS = {
 
 /** A send's name: a key of `SENDS`. */
 export type SendMutation = keyof typeof SENDS;
+
+const UPLOAD_TYPES = ['IMAGE', 'AUDIO', 'VIDEO', 'FILE'] as const;
+
+/**
+ * Whether `value` is a file as Yoga's multipart parser gives it: a `File` of @whatwg-node's, which
+ * the global `File` class does not recognise, so it is told by its shape.
+ */
+export const isFileLike = (value: unknown): value is File =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as File).name === 'string' &&
+  typeof (value as File).size === 'number' &&
+  typeof (value as File).arrayBuffer === 'function';
+
+/** A file given to `uploadAttachment`, as the schema received it (the GraphQL `File`). */
+const uploadedFile = z.custom<File>(isFileLike, 'must be a file');
+
+/**
+ * `uploadAttachment`: media by URL, or a file igql received (multipart), stored by Instagram for
+ * reuse (`is_reusable: true`), its size checked against Instagram's limit before any upload.
+ */
+export const UPLOAD = {
+  schema: z
+    .object({
+      type: z.enum(UPLOAD_TYPES),
+      // Checked below, for its type's formats (an https URL first).
+      url: z.string().nullish(),
+      file: uploadedFile.nullish(),
+    })
+    .refine((i) => (i.url == null) !== (i.file == null), {
+      message: 'give exactly one of url and file',
+      path: ['url'],
+    })
+    .superRefine((i, ctx) => {
+      const kind = i.type.toLowerCase() as MediaKind;
+      if (i.url != null) {
+        const checked = mediaUrl(kind).safeParse(i.url);
+        for (const issue of checked.error?.issues ?? []) {
+          ctx.addIssue({ code: 'custom', path: ['url'], message: issue.message });
+        }
+      }
+      if (i.file != null) {
+        for (const message of fileProblems(kind, i.file)) {
+          ctx.addIssue({ code: 'custom', path: ['file'], message });
+        }
+      }
+    }),
+  /** Audio and video count as media sends (RL gives uploads no limit of their own). */
+  bucket: (type: (typeof UPLOAD_TYPES)[number]): SendBucket =>
+    type === 'AUDIO' || type === 'VIDEO' ? 'sendMedia' : 'send',
+  body: (i: { type: (typeof UPLOAD_TYPES)[number]; url?: string | null }): UploadBody => ({
+    message: {
+      attachment: {
+        type: i.type.toLowerCase() as UploadType,
+        payload: i.url ? { url: i.url, is_reusable: true } : { is_reusable: true },
+      },
+    },
+  }),
+} as const;
+
+/** What is wrong with a file for `kind`: its size, name and extension (instagram-api.md §1). */
+function fileProblems(kind: MediaKind, file: File): string[] {
+  const problems: string[] = [];
+  const max = MAX_UPLOAD_BYTES[kind];
+  if (file.size === 0) problems.push('must not be empty');
+  if (file.size > max) {
+    problems.push(
+      `is ${file.size} bytes; Instagram takes ${kind} files up to ${max / 1_000_000} MB (${max} bytes)`,
+    );
+  }
+  // "non-ASCII file names are not supported" (the attachment-upload doc).
+  if (!/^[\x20-\x7e]+$/.test(file.name)) problems.push('must have a name of ASCII characters');
+  const dot = file.name.lastIndexOf('.');
+  const extension = dot === -1 ? undefined : file.name.slice(dot + 1).toLowerCase();
+  const allowed: readonly string[] = EXTENSIONS[kind];
+  if (extension !== undefined && !allowed.includes(extension)) {
+    problems.push(`must be ${allowed.map((e) => `.${e}`).join(', ')} (or have no extension)`);
+  }
+  return problems;
+}
 
 function graphButton(b: z.infer<typeof button>): ButtonBody {
   return b.type === 'WEB_URL'

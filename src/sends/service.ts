@@ -5,12 +5,19 @@ import { upgradeMessage } from '../inbox/legacy.ts';
 import type { Message } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
-import type { InstagramApi } from '../instagram/graph.ts';
-import { admit, type RateLimiter } from '../instagram/rate-limit.ts';
+import type { Auth, InstagramApi } from '../instagram/graph.ts';
+import { admit, type RateLimiter, type SendBucket } from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
 import { type IdempotencyStore, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.ts';
-import { check, type Invalid, SENDS, type SendMutation, type SendSpec } from './requests.ts';
+import {
+  check,
+  type Invalid,
+  SENDS,
+  type SendMutation,
+  type SendSpec,
+  UPLOAD,
+} from './requests.ts';
 
 /** An expected failure of a mutation, as data (DESIGN.md: `userErrors`). */
 export type UserErrorData =
@@ -44,7 +51,21 @@ export interface SendOutcome {
   readonly reactedMid: string | null;
   /** For sender actions: Instagram accepted it. */
   readonly ok: boolean;
+  /** For an attachment upload: the reusable id Instagram answered with. */
+  readonly attachmentId?: string | null;
   readonly userErrors: readonly UserErrorData[];
+}
+
+/** An attachment upload, as the schema asks for it: authorised, its input not yet checked. */
+export interface UploadRequest {
+  /** `type` (IMAGE, AUDIO, VIDEO, FILE) and exactly one of `url` and `file`. */
+  readonly input: {
+    readonly type: unknown;
+    readonly url?: unknown;
+    readonly file?: unknown;
+  };
+  readonly igId: string;
+  readonly idempotencyKey?: string | null | undefined;
 }
 
 /** One send, as the schema asks for it: authorised, its ids decoded, its input not yet checked. */
@@ -112,6 +133,66 @@ export class SendService {
     const spec: SendSpec<unknown> = SENDS[request.mutation];
     const checked = check(spec.schema, request.input);
     if (!checked.ok) return validationErrors(request.igId, checked.errors);
+    const { igId, igsid } = request;
+    return this.#idempotent(
+      session,
+      request,
+      () => JSON.stringify([request.mutation, request.input]),
+      () =>
+        this.#attempt(igId, igsid, spec.bucket, 'message', async (auth, at) => {
+          const body = spec.body(checked.value);
+          const response = await this.#o.api.send(auth, body);
+          const recipientId = response.recipient_id ?? igsid;
+          const answer = { igId, recipientId, messageId: response.message_id ?? null, at };
+          return { igsid: recipientId, ...spec.sent(checked.value, body, answer) };
+        }),
+    );
+  }
+
+  /**
+   * Uploads media to Instagram's attachment upload API for reuse: by URL, or a file igql
+   * received, whose size is checked first. The same idempotency and limits as a send; a file's
+   * fingerprint is its bytes' hash.
+   */
+  async upload(session: Session, request: UploadRequest): Promise<SendOutcome> {
+    const checked = check(UPLOAD.schema, request.input);
+    if (!checked.ok) return validationErrors(request.igId, checked.errors);
+    const input = checked.value;
+    const received = input.file ?? undefined;
+    const file = received && {
+      name: received.name,
+      type: received.type,
+      bytes: new Uint8Array(await received.arrayBuffer()),
+    };
+    const content = () => {
+      const described = file && {
+        name: file.name,
+        type: file.type,
+        size: file.bytes.length,
+        sha256: createHash('sha256').update(file.bytes).digest('hex'),
+      };
+      return JSON.stringify(['uploadAttachment', { type: input.type, url: input.url, described }]);
+    };
+    return this.#idempotent(session, { ...request, igsid: null }, content, () =>
+      this.#attempt(request.igId, null, UPLOAD.bucket(input.type), 'attachment', async (auth) => {
+        const response = await this.#o.api.uploadAttachment(auth, UPLOAD.body(input), file);
+        return {
+          igsid: null,
+          message: null,
+          reactedMid: null,
+          attachmentId: response.attachment_id ?? null,
+        };
+      }),
+    );
+  }
+
+  /** Runs `attempt` once per idempotency key (when there is one), replaying what it answered. */
+  async #idempotent(
+    session: Session,
+    request: Pick<SendRequest, 'igId' | 'igsid' | 'idempotencyKey'>,
+    content: () => string | Promise<string>,
+    attempt: () => Promise<Attempted>,
+  ): Promise<SendOutcome> {
     if ((request.idempotencyKey?.length ?? 0) > MAX_IDEMPOTENCY_KEY_LENGTH) {
       // Refused before anything is stored under it.
       return validationErrors(request.igId, [
@@ -125,9 +206,9 @@ export class SendService {
     const key = request.idempotencyKey
       ? JSON.stringify([session.sub, request.igId, request.idempotencyKey])
       : undefined;
-    if (!key) return this.#attempt(request, spec, checked.value);
+    if (!key) return strip(await attempt());
     const fingerprint = createHash('sha256')
-      .update(JSON.stringify([request.mutation, request.input]))
+      .update(await content())
       .digest('hex');
     const claim = await this.#o.idempotency.claim(key, fingerprint);
     if (claim.kind === 'replay') return replayed(claim.result);
@@ -138,9 +219,9 @@ export class SendService {
         message: 'This idempotency key was already used with different content: use a new key',
       });
     }
-    let outcome: (SendOutcome & { reached?: boolean }) | undefined;
+    let outcome: Attempted | undefined;
     try {
-      outcome = await this.#attempt(request, spec, checked.value);
+      outcome = await attempt();
     } finally {
       // Only attempts that reached Instagram are kept; refusals before it may be retried.
       if (outcome?.reached)
@@ -150,36 +231,34 @@ export class SendService {
     return strip(outcome);
   }
 
+  /**
+   * The account's token and limit, then `call`; Instagram's refusals become user errors about
+   * `what` was refused.
+   */
   async #attempt(
-    request: SendRequest,
-    spec: SendSpec<unknown>,
-    input: unknown,
-  ): Promise<SendOutcome & { reached?: boolean }> {
-    const { igId, igsid } = request;
+    igId: string,
+    igsid: string | null,
+    bucket: SendBucket,
+    what: 'message' | 'attachment',
+    call: (
+      auth: Auth,
+      at: number,
+    ) => Promise<Pick<SendOutcome, 'igsid' | 'message' | 'reactedMid' | 'attachmentId'>>,
+  ): Promise<Attempted> {
     const stored = await this.#o.tokens.get(igId);
     if (!stored) return notFound(igId, 'accountId', 'Account');
     if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
-    const wait = await admit(this.#o.limiter, igId, spec.bucket);
+    const wait = await admit(this.#o.limiter, igId, bucket);
     if (wait > 0) return failed(igId, igsid, rateLimited(wait));
     const auth = { igId, token: stored.accessToken };
-    const body = spec.body(input);
     const at = (this.#o.now ?? Date.now)();
     try {
-      const response = await this.#o.api.send(auth, body);
-      const recipientId = response.recipient_id ?? igsid;
-      const answer = { igId, recipientId, messageId: response.message_id ?? null, at };
-      return {
-        igId,
-        igsid: recipientId,
-        ...spec.sent(input, body, answer),
-        ok: true,
-        userErrors: [],
-        reached: true,
-      };
+      const done = await call(auth, at);
+      return { igId, ...done, ok: true, userErrors: [], reached: true };
     } catch (error) {
       // A refused token (190) was reported by the client, which marked the account.
       if (!(error instanceof InstagramError)) throw error;
-      const userError = await this.#userError(error, auth, igsid);
+      const userError = await this.#userError(error, auth, igsid, what);
       // A refusal by our own throttle (no status, no code) never reached Instagram.
       const reached = !(error.kind === 'rate_limited' && error.status === undefined);
       return { ...failed(igId, igsid, userError), reached };
@@ -190,6 +269,7 @@ export class SendService {
     error: InstagramError,
     auth: { igId: string; token: string },
     igsid: string | null,
+    what: 'message' | 'attachment',
   ): Promise<UserErrorData> {
     switch (error.kind) {
       case 'outside_window':
@@ -217,7 +297,7 @@ export class SendService {
         return {
           type: 'ValidationError',
           code: 'VALIDATION',
-          message: `Instagram refused the message as invalid${reference(error)}`,
+          message: `Instagram refused the ${what} as invalid${reference(error)}`,
           field: ['input'],
         };
       default: {
@@ -227,7 +307,9 @@ export class SendService {
           type: 'UpstreamUnavailableError',
           code: 'UPSTREAM_UNAVAILABLE',
           message: outcomeUnknown
-            ? 'Instagram did not answer: the message may or may not have been sent. Check the conversation before sending again'
+            ? what === 'message'
+              ? 'Instagram did not answer: the message may or may not have been sent. Check the conversation before sending again'
+              : 'Instagram did not answer: the attachment may or may not have been uploaded. Retry with the same idempotency key, or upload again'
             : 'Instagram is unavailable; nothing was sent. Retry later',
           outcomeUnknown,
         };
@@ -303,7 +385,10 @@ function replayed(result: string): SendOutcome {
   return outcome.message ? { ...outcome, message: upgradeMessage(outcome.message) } : outcome;
 }
 
-function strip(outcome: (SendOutcome & { reached?: boolean }) | undefined): SendOutcome {
+/** An outcome, and whether the attempt reached Instagram (kept under its idempotency key). */
+type Attempted = SendOutcome & { reached?: boolean };
+
+function strip(outcome: Attempted | undefined): SendOutcome {
   if (!outcome) throw new Error('send failed');
   const { reached: _reached, ...rest } = outcome;
   return rest;

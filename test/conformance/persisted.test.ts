@@ -177,11 +177,11 @@ describe('automatic persisted queries (Apollo’s protocol)', () => {
     expect(await post(igql, { extensions: pq(hash) })).toMatchObject({ status: 404 });
     expect(await post(igql, { query, extensions: pq(hash) })).toMatchObject({
       status: 200,
-      body: { data: { instagramApiVersion: 'v25.0' } },
+      body: { data: { instagramApiVersion: 'v27.0' } },
     });
     expect(await post(igql, { extensions: pq(hash) })).toMatchObject({
       status: 200,
-      body: { data: { instagramApiVersion: 'v25.0' } },
+      body: { data: { instagramApiVersion: 'v27.0' } },
     });
     const get = await fetch(
       `${igql.url}?extensions=${encodeURIComponent(JSON.stringify(pq(hash)))}`,
@@ -189,7 +189,7 @@ describe('automatic persisted queries (Apollo’s protocol)', () => {
     );
     expect([get.status, await get.json()]).toEqual([
       200,
-      { data: { instagramApiVersion: 'v25.0' } },
+      { data: { instagramApiVersion: 'v27.0' } },
     ]);
   });
 
@@ -250,12 +250,12 @@ describe('automatic persisted queries (Apollo’s protocol)', () => {
       },
     ]);
     expect(await socket.run('ok', { query, extensions: pq(sha256(query)) })).toEqual([
-      { id: 'ok', type: 'next', payload: { data: { instagramApiVersion: 'v25.0' } } },
+      { id: 'ok', type: 'next', payload: { data: { instagramApiVersion: 'v27.0' } } },
       { id: 'ok', type: 'complete' },
     ]);
     socket.close();
     expect((await post(igql, { extensions: pq(sha256(query)) })).body).toEqual({
-      data: { instagramApiVersion: 'v25.0' },
+      data: { instagramApiVersion: 'v27.0' },
     });
   });
 
@@ -311,7 +311,7 @@ describe('trusted documents only', () => {
       body: { data: { viewer: { username: 'northwind.shop' } } },
     });
     expect((await post(igql, { query: VERSION })).body).toEqual({
-      data: { instagramApiVersion: 'v25.0' },
+      data: { instagramApiVersion: 'v27.0' },
     });
   });
 
@@ -344,7 +344,7 @@ describe('trusted documents only', () => {
       { id: '2', type: 'complete' },
     ]);
     expect(await socket.run('3', { query: VERSION })).toEqual([
-      { id: '3', type: 'next', payload: { data: { instagramApiVersion: 'v25.0' } } },
+      { id: '3', type: 'next', payload: { data: { instagramApiVersion: 'v27.0' } } },
       { id: '3', type: 'complete' },
     ]);
     expect(await socket.run('4', { query: '', extensions: pq('nope') })).toEqual([

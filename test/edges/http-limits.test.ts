@@ -113,6 +113,30 @@ describe('request bodies (MAX_BODY_BYTES)', () => {
     conn.socket.destroy();
   });
 
+  it('takes a multipart body past the limit (an upload) from a signed-in session only: 413 anonymous', async () => {
+    const body = `--b\r\ncontent-disposition: form-data; name="operations"\r\n\r\n${'x'.repeat(LIMIT)}\r\n--b--\r\n`;
+    const post = (headers: Record<string, string>) =>
+      fetch(`${running.base}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'multipart/form-data; boundary=b',
+          'x-graphql-yoga-csrf': '1',
+          ...headers,
+        },
+        body,
+      });
+    const anonymous = await post({});
+    expect(anonymous.status).toBe(413);
+    expect(await anonymous.json()).toEqual(tooLarge(LIMIT));
+    const forged = await post({ authorization: 'Bearer not.a.jwt' });
+    expect(forged.status).toBe(413);
+    // Read whole and handed to Yoga, which finds no valid operations in it: not a 413.
+    const signedIn = await post({ authorization: `Bearer ${account.token}` });
+    expect(await signedIn.json()).toEqual({
+      errors: [{ message: 'Multipart form field "operations" must be a valid JSON string' }],
+    });
+  });
+
   it('takes a body up to the limit', async () => {
     const query = `{ __typename } #${'x'.repeat(60_000)}`;
     const res = await fetch(running.url, {

@@ -371,7 +371,6 @@ const KINDS: readonly Kind[] = [
       quick_replies: [
         { content_type: 'text', title: 'Small', payload: 'SIZE_S' },
         { content_type: 'text', title: 'Medium', payload: 'SIZE_M' },
-        { content_type: 'user_email' },
       ],
     },
     echo: { text: 'Which size?' },

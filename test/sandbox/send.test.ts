@@ -499,8 +499,9 @@ describe('handleSend: one attachment', () => {
     });
   });
 
-  it.each(['image', 'audio', 'video', 'file'])('takes an attachment_id for %s', (type) => {
-    const { send, messageTo, last } = setup();
+  it.each(['image', 'audio', 'video', 'file'] as const)('takes an attachment_id for %s', (type) => {
+    const { send, messageTo, last, store, account } = setup();
+    store.addUpload(account.igId, { id: '1857777774821032', type });
     send(messageTo({ attachment: { type, payload: { attachment_id: '1857777774821032' } } }));
     expect(last().attachments).toEqual([
       {
@@ -637,7 +638,10 @@ describe('handleSend: several images', () => {
     );
 
   it('takes ten images, mixing url and attachment_id, and echoes them in order', () => {
-    const { send, messageTo, last, events } = setup();
+    const { send, messageTo, last, events, store, account } = setup();
+    for (const i of [1, 3, 5, 7, 9]) {
+      store.addUpload(account.igId, { id: `10000000000000${i}`, type: 'image' });
+    }
     const { message_id } = send(messageTo({ attachments: images(10) }));
     const urls = last().attachments.map((a) => a.url);
     expect(urls).toEqual([
@@ -707,8 +711,6 @@ describe('handleSend: quick replies', () => {
         { content_type: 'text', title: 'Small, the cheapest of all', payload: 'S' },
         { content_type: 'text', title: 'Ω'.repeat(25), payload: 'OMEGA' },
         { content_type: 'text', title: 'Exactly twenty chars', payload: 'M' },
-        { content_type: 'user_phone_number' },
-        { content_type: 'user_email' },
       ],
     };
     const { message_id } = send(messageTo(message));
@@ -719,8 +721,6 @@ describe('handleSend: quick replies', () => {
         { content_type: 'text', title: 'Small, the cheapest ', payload: 'S' },
         { content_type: 'text', title: 'Ω'.repeat(20), payload: 'OMEGA' },
         { content_type: 'text', title: 'Exactly twenty chars', payload: 'M' },
-        { content_type: 'user_phone_number' },
-        { content_type: 'user_email' },
       ],
     });
     expect(events[0]?.event.message).toEqual({
@@ -744,7 +744,7 @@ describe('handleSend: quick replies', () => {
     const { refusal, messageTo } = setup();
     const send = (reply: unknown) => refusal(messageTo({ text: 'Pick', quick_replies: [reply] }));
     expect(send({ content_type: 'location' })).toEqual(
-      invalidData('quick_replies[0].content_type must be text, user_phone_number or user_email'),
+      invalidData('quick_replies[0].content_type must be text'),
     );
     expect(send({ content_type: 'text', payload: 'P' })).toEqual(
       invalidData('quick_replies[0].title must be a non-empty string'),
@@ -755,8 +755,19 @@ describe('handleSend: quick replies', () => {
     expect(send({ content_type: 'text', title: 'T', payload: 'P', image_url: 'x' })).toEqual(
       invalidData('quick_replies[0].image_url is not allowed'),
     );
-    expect(send({ content_type: 'user_email', title: 'Email' })).toEqual(
-      invalidData('quick_replies[0].title is not allowed'),
+  });
+
+  it('refuses email and phone-number quick replies, disabled since 2026-10-05', () => {
+    const { refusal, messageTo } = setup();
+    const send = (reply: unknown) =>
+      refusal(messageTo({ text: 'Pick', quick_replies: [...replies(1), reply] }));
+    expect(send({ content_type: 'user_email' })).toEqual(
+      invalidData('quick_replies[1].content_type user_email is no longer supported on Instagram'),
+    );
+    expect(send({ content_type: 'user_phone_number' })).toEqual(
+      invalidData(
+        'quick_replies[1].content_type user_phone_number is no longer supported on Instagram',
+      ),
     );
   });
 
