@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecutionResult } from 'graphql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import type { TokenRefresher } from './auth/refresh.ts';
 import type { Config } from './config.ts';
@@ -17,11 +18,14 @@ import {
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { PersistedOptions } from './persisted.ts';
+import { SubscriptionGroups } from './pubsub/groups.ts';
 import { createRoutes } from './routes.ts';
 import type { Sandbox } from './sandbox/index.ts';
+import { subscriptionEnded } from './schema/events.ts';
 import { createServices, type ServicesOptions, type Upstream } from './services.ts';
 import type { Reconciler } from './webhooks/reconcile.ts';
 import { attachWebsockets } from './websocket.ts';
+import { serialiseResult } from './ws-server.ts';
 import { createYogaServer } from './yoga.ts';
 
 /** `http://localhost:PORT`, `http://127.0.0.1:PORT` or `http://[::1]:PORT`, on this port. */
@@ -100,8 +104,17 @@ export function createApp(deps: AppDeps): App {
   };
   let graphiqlDefaults: GraphiQLOptions = {};
 
+  // One execution per event for the subscribers that share a document and scope, over
+  // graphql-ws and SSE alike.
+  const groups = new SubscriptionGroups<ExecutionResult>({
+    stillValid: (session) => services.sessions.stillValid(session),
+    serialise: serialiseResult,
+    sessionEnded: subscriptionEnded,
+  });
   const yoga = createYogaServer({
+    groups,
     config,
+    appId: config.instagram.appId ?? sandbox?.appId ?? '',
     logger,
     services,
     now: deps.now,
@@ -204,6 +217,7 @@ export function createApp(deps: AppDeps): App {
     allowedOrigins: config.allowedOrigins,
     checkMs: deps.socketCheckMs ?? 10_000,
     limits: config.limits,
+    groups,
   });
 
   let stopping: Promise<void> | undefined;

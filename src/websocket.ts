@@ -1,20 +1,19 @@
 import type { IncomingMessage, Server } from 'node:http';
-import {
-  type DocumentNode,
-  type ExecutionResult,
-  GraphQLError,
-  getOperationAST,
-  Kind,
-  type ValueNode,
-} from 'graphql';
+import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { mayUse } from './auth/access.ts';
 import type { Session } from './auth/jwt.ts';
 import { type Sessions, socketToken } from './auth/sessions.ts';
 import type { Limits } from './config.ts';
-import { decodeId } from './global-id.ts';
 import type { Logger } from './logger.ts';
-import { GroupMember, type GroupSource, markShared, SubscriptionGroups } from './pubsub/groups.ts';
+import {
+  GroupMember,
+  type GroupSource,
+  groupKey,
+  markShared,
+  operationSink,
+  type SubscriptionGroups,
+  shareable,
+} from './pubsub/groups.ts';
 import {
   CLOSE_TOO_MANY_STREAMS,
   StreamRefused,
@@ -23,13 +22,11 @@ import {
   tooManySubscriptions,
 } from './pubsub/streams.ts';
 import type { Context } from './schema/context.ts';
-import { subscriptionEnded } from './schema/events.ts';
 import {
   type GraphqlWsSocket,
   type Operation,
   type Outcome,
   type SubscribePayload,
-  serialiseResult,
   serveGraphqlWs,
 } from './ws-server.ts';
 
@@ -54,6 +51,8 @@ export interface WebsocketOptions {
    * socket's send buffer. Default: none of them bounded.
    */
   readonly limits?: Limits;
+  /** The subscription groups, shared with SSE (`useSharedStreams`). */
+  readonly groups: SubscriptionGroups<ExecutionResult>;
 }
 
 /**
@@ -69,11 +68,7 @@ export interface WebsocketOptions {
 export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promise<void> } {
   const limits = o.limits;
   const streams = limits && streamCounts(limits);
-  const groups = new SubscriptionGroups<ExecutionResult>({
-    stillValid: (session) => o.sessions.stillValid(session),
-    serialise: serialiseResult,
-    sessionEnded: subscriptionEnded,
-  });
+  const { groups } = o;
 
   /** `connection_init`: a valid session, within the stream limits of its session and address. */
   const connect = async (
@@ -141,7 +136,7 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
         throw error;
       }
     };
-    const shared = session && sharedAccount(document, params, session);
+    const shared = session && shareable(document, params, session);
     if (!session || !shared) {
       const contextValue = await newContext();
       if (contextValue instanceof GraphQLError) return [contextValue];
@@ -151,7 +146,7 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
     // Shared with its group: a context (for the group's execution) is made only when none runs.
     const { igId, resumeFrom } = shared;
     const key = groupKey(params, session, shared.afterVariable);
-    const member = new GroupMember(operation, session, resumeFrom);
+    const member = new GroupMember(operationSink(operation), session, resumeFrom);
     operation.onCancel(member);
     if (resumeFrom !== null) {
       const resumed = groups.resume(key, member);
@@ -198,87 +193,3 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
 /** What a group member's join came to: it runs (null), or the result saying why it could not. */
 const settled = (member: GroupMember, joined: GroupMember | ExecutionResult): Outcome =>
   joined === member ? null : (joined as ExecutionResult);
-
-/** The subscription fields whose subscribers can share one execution per event. */
-const SHAREABLE_FIELDS = new Set(['messageReceived', 'inboxEvents']);
-
-/** How a subscription can share a group's execution: `sharedAccount`. */
-interface Shareable {
-  /** The account (IG_ID) of the group. */
-  readonly igId: string;
-  /** Its `after`, when it resumes: it joins a group only from that group's recent results. */
-  readonly resumeFrom: string | null;
-  /** The variable that gives `after`: left out of the group's key. */
-  readonly afterVariable: string | null;
-}
-
-/**
- * Whether a subscription can share its group's execution: a `messageReceived` or `inboxEvents`
- * of an account the session may use, live from now on, or resuming with `after` given by a
- * variable (`RESUME_HISTORY`). Null when it runs alone: another operation, another field, a
- * fragment at the root, an `after` written in the document, or an account the session lacks
- * (refused as before).
- */
-function sharedAccount(
-  document: DocumentNode,
-  params: { readonly operationName?: string | null; readonly variables?: unknown },
-  session: Session,
-): Shareable | null {
-  const operation = getOperationAST(document, params.operationName);
-  if (operation?.operation !== 'subscription') return null;
-  const [field, ...others] = operation.selectionSet.selections;
-  if (field?.kind !== Kind.FIELD || others.length > 0 || !SHAREABLE_FIELDS.has(field.name.value))
-    return null;
-  const variables = (params.variables ?? {}) as Record<string, unknown>;
-  /** An argument's value: a string, null when absent or null, undefined when anything else. */
-  const argument = (name: string): string | null | undefined => {
-    let value: ValueNode | undefined = field.arguments?.find((a) => a.name.value === name)?.value;
-    if (value?.kind === Kind.VARIABLE) {
-      const variable = value.name.value;
-      if (variable in variables) {
-        const given = variables[variable];
-        return given == null ? null : typeof given === 'string' ? given : undefined;
-      }
-      value = operation.variableDefinitions?.find(
-        (d) => d.variable.name.value === variable,
-      )?.defaultValue;
-    }
-    if (value === undefined || value.kind === Kind.NULL) return null;
-    return value.kind === Kind.STRING ? value.value : undefined;
-  };
-  const after = argument('after');
-  const afterNode = field.arguments?.find((a) => a.name.value === 'after')?.value;
-  const afterVariable = afterNode?.kind === Kind.VARIABLE ? afterNode.name.value : null;
-  if (after === undefined || (after !== null && afterVariable === null)) return null;
-  const accountId = argument('accountId');
-  const decoded = typeof accountId === 'string' ? decodeId(accountId) : null;
-  if (decoded?.typename !== 'Account' || !mayUse(session, decoded.igId)) return null;
-  return { igId: decoded.igId, resumeFrom: after, afterVariable };
-}
-
-/**
- * What a shared subscription's result depends on besides the event: the document, the
- * operation, the variables (but the one giving `after`: where a subscriber starts, not what it
- * is sent) and the session's accounts (what its reads may see).
- */
-function groupKey(
-  params: {
-    readonly query?: unknown;
-    readonly operationName?: string | null;
-    readonly variables?: unknown;
-  },
-  session: Session,
-  afterVariable: string | null,
-): string {
-  let variables = (params.variables ?? null) as Record<string, unknown> | null;
-  if (variables && afterVariable !== null && afterVariable in variables) {
-    const { [afterVariable]: _, ...others } = variables;
-    variables = others;
-  }
-  return JSON.stringify([
-    params.query,
-    params.operationName ?? null,
-    variables,
-    [...session.accounts].sort(),
-  ]);
-}

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import {
+  type ExecutionResult,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  type ValidationContext,
+} from 'graphql';
 import {
   createGraphQLError,
   createYoga,
@@ -21,6 +26,8 @@ import { useCompiledExecution } from './jit.ts';
 import { RequestLoaders } from './loaders/index.ts';
 import type { Logger } from './logger.ts';
 import { type PersistedOptions, usePersistedDocuments } from './persisted.ts';
+import type { SubscriptionGroups } from './pubsub/groups.ts';
+import { useSharedStreams } from './pubsub/shared-sse.ts';
 import { useStreamLimits } from './pubsub/streams.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
@@ -31,6 +38,8 @@ export interface YogaOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly services: Services;
+  /** igql's Meta app id, to tell its own threads from other apps'. Default `INSTAGRAM_APP_ID`. */
+  readonly appId?: string;
   /** The clock reply windows are measured with. Default `Date.now`. */
   readonly now?: () => number;
   /** GraphiQL's page, when `GRAPHIQL` is on; loaded on first use. */
@@ -41,6 +50,8 @@ export interface YogaOptions {
   readonly streamsEnd?: AbortSignal;
   /** Automatic persisted queries and trusted documents. Default: the config's (`APQ`, `TRUSTED_DOCUMENTS`). */
   readonly persisted?: PersistedOptions;
+  /** Subscription groups SSE subscribers join (shared with graphql-ws). Default: none, each alone. */
+  readonly groups?: SubscriptionGroups<ExecutionResult>;
 }
 
 /**
@@ -209,6 +220,7 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       requestId: request?.headers.get('x-request-id') ?? randomUUID(),
       logger,
       apiVersion: config.instagram.apiVersion,
+      appId: o.appId ?? config.instagram.appId ?? '',
       session,
       loaders: new RequestLoaders(services.api, services.state.tokens, session),
       now,
@@ -246,6 +258,7 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       useClientErrorsOnGet(),
       useVaryOrigin(),
       useStreamLimits(config.limits),
+      ...(o.groups ? [useSharedStreams(o.groups)] : []),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       // Depth and cost are the schema's (Pothos complexity, aware of page sizes); armor bounds
       // the rest and hides field suggestions.

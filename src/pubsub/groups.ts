@@ -1,6 +1,9 @@
 import { channel } from 'node:diagnostics_channel';
+import { type DocumentNode, getOperationAST, Kind, type ValueNode } from 'graphql';
 import { isAsyncIterable } from 'graphql-yoga';
+import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
+import { decodeId } from '../global-id.ts';
 import { announceSubscribed, type LiveEvents, type SharedStream } from './live.ts';
 
 /**
@@ -56,19 +59,36 @@ export function markShared(context: object, execution: SharedExecution): void {
 }
 
 /**
- * What a member is on its socket: a graphql-ws operation (`Operation` of `ws-server.ts`), which
- * sends its frames and ends with `complete` or `error`.
+ * Where a member's results go, whatever its transport: a graphql-ws operation's `next` frames
+ * (`operationSink`), or an SSE stream's results (`StreamSink`, `shared-sse.ts`).
  */
-export interface MemberOperation {
-  readonly id: string;
-  readonly socket: { sendFrame(text: string): void };
+export interface MemberSink {
+  /** A result, as the group serialised it once (`payload`) and as it was (`result`). */
+  deliver(payload: string, result: unknown): void;
+  /** Ends it from the group's side: complete, or with `error`. */
   end(error?: unknown): void;
 }
 
 /**
- * One graphql-ws subscriber of a group: its operation on its socket. The group sends it its
- * `next` frames (`deliver`) and ends it (`end`: `complete`, or `error`); its client's `complete`
- * and its socket's close cancel it (`cancel`), which leaves the group and sends nothing.
+ * A graphql-ws operation (`Operation` of `ws-server.ts`) as a sink: each result a `next` frame
+ * of its id (the group's payload, wrapped), the end `complete` or `error`.
+ */
+export function operationSink(operation: {
+  readonly id: string;
+  readonly socket: { sendFrame(text: string): void };
+  end(error?: unknown): void;
+}): MemberSink {
+  const head = `{"id":${JSON.stringify(operation.id)},"type":"next","payload":`;
+  return {
+    deliver: (payload) => operation.socket.sendFrame(`${head}${payload}}`),
+    end: (error) => operation.end(error),
+  };
+}
+
+/**
+ * One subscriber of a group, on any transport: the group sends it its results (`deliver`) and
+ * ends it (`end`: complete, or error); its client's `complete`, its socket's close or its
+ * stream's end cancel it (`cancel`), which leaves the group and sends nothing.
  */
 export class GroupMember {
   readonly session: Session;
@@ -84,16 +104,13 @@ export class GroupMember {
    * one, from the group's recent results (`RESUME_HISTORY`). Null for a subscriber live from now.
    */
   readonly resumeFrom: string | null;
-  /** The start of its `next` frames: `{"id":<id>,"type":"next","payload":`. */
-  readonly #head: string;
-  readonly #operation: MemberOperation;
+  readonly #sink: MemberSink;
   #group: { leave(member: GroupMember): void } | null = null;
   #ended = false;
 
-  constructor(operation: MemberOperation, session: Session, resumeFrom: string | null = null) {
-    this.#operation = operation;
+  constructor(sink: MemberSink, session: Session, resumeFrom: string | null = null) {
+    this.#sink = sink;
     this.resumeFrom = resumeFrom;
-    this.#head = `{"id":${JSON.stringify(operation.id)},"type":"next","payload":`;
     this.session = session;
     this.sessionKey =
       session.sid === null ? session : `${session.sid} ${session.expiresAt.getTime()}`;
@@ -104,14 +121,14 @@ export class GroupMember {
     return this.#ended;
   }
 
-  /** Sends a result the group serialised (nothing once its socket is closing). */
-  deliver(payload: string): void {
-    this.#operation.socket.sendFrame(`${this.#head}${payload}}`);
+  /** Sends a result the group serialised once. */
+  deliver(payload: string, result: unknown): void {
+    this.#sink.deliver(payload, result);
   }
 
-  /** Ends it from the group's side: `complete` (no error), or `error` with `error`'s message. */
+  /** Ends it from the group's side: complete (no error), or with `error`. */
   end(error?: unknown): void {
-    if (this.#leave()) this.#operation.end(error);
+    if (this.#leave()) this.#sink.end(error);
   }
 
   /** Ends it from its client's side: nothing is sent. */
@@ -171,7 +188,8 @@ class Group<R = unknown> {
   #current: string | null = null;
   #iterator: AsyncIterator<R> | null = null;
   /** Its latest results, oldest first, for resuming subscribers (`RESUME_HISTORY`). */
-  readonly #history: { readonly cursor: string; readonly payload: string }[] = [];
+  readonly #history: { readonly cursor: string; readonly payload: string; readonly result: R }[] =
+    [];
   #historyBytes = 0;
 
   constructor(
@@ -205,7 +223,7 @@ class Group<R = unknown> {
     const from = member.resumeFrom;
     const at = this.#history.findIndex((entry) => entry.cursor === from);
     if (at < 0 || member.ended) return false;
-    for (const { payload } of this.#history.slice(at + 1)) member.deliver(payload);
+    for (const { payload, result } of this.#history.slice(at + 1)) member.deliver(payload, result);
     // Not the live position: an event dispatched but not yet executed comes after this one.
     member.after = (this.#history.at(-1) as { cursor: string }).cursor;
     this.#admit(member);
@@ -218,8 +236,8 @@ class Group<R = unknown> {
     if (this.#established) announceSubscribed(this.#igId);
   }
 
-  #remember(cursor: string, payload: string): void {
-    this.#history.push({ cursor, payload });
+  #remember(cursor: string, payload: string, result: R): void {
+    this.#history.push({ cursor, payload, result });
     this.#historyBytes += payload.length;
     while (
       this.#history.length > RESUME_HISTORY ||
@@ -283,7 +301,7 @@ class Group<R = unknown> {
     const cursor = this.#current;
     const payload = this.#options.serialise(result);
     // Before the checks: a subscriber resuming meanwhile takes it from here.
-    if (cursor !== null) this.#remember(cursor, payload);
+    if (cursor !== null) this.#remember(cursor, payload, result);
     const checks = new Map<unknown, Promise<boolean | { error: unknown }>>();
     for (const member of this.members) {
       if (checks.has(member.sessionKey)) continue;
@@ -307,7 +325,7 @@ class Group<R = unknown> {
         if (cursor === null || !live.isAfter(cursor, member.after)) continue;
         member.after = null;
       }
-      member.deliver(payload);
+      member.deliver(payload, result);
     }
   }
 
@@ -386,8 +404,97 @@ export class SubscriptionGroups<R> {
     return member;
   }
 
+  /** The error a member whose session ended is ended with (`GroupOptions.sessionEnded`). */
+  sessionEnded(): unknown {
+    return this.#options.sessionEnded();
+  }
+
   /** Groups running now. */
   get size(): number {
     return this.#groups.size;
   }
+}
+
+/** The subscription fields whose subscribers can share one execution per event. */
+const SHAREABLE_FIELDS = new Set(['messageReceived', 'inboxEvents']);
+
+/** How a subscription can share a group's execution: `shareable`. */
+export interface Shareable {
+  /** The account (IG_ID) of the group. */
+  readonly igId: string;
+  /** Its `after`, when it resumes: it joins a group only from that group's recent results. */
+  readonly resumeFrom: string | null;
+  /** The variable that gives `after`: left out of the group's key. */
+  readonly afterVariable: string | null;
+}
+
+/**
+ * Whether a subscription can share its group's execution: a `messageReceived` or `inboxEvents`
+ * of an account the session may use, live from now on, or resuming with `after` given by a
+ * variable (`RESUME_HISTORY`). Null when it runs alone: another operation, another field, a
+ * fragment at the root, an `after` written in the document, or an account the session lacks
+ * (refused as before).
+ */
+export function shareable(
+  document: DocumentNode,
+  params: { readonly operationName?: string | null; readonly variables?: unknown },
+  session: Session,
+): Shareable | null {
+  const operation = getOperationAST(document, params.operationName);
+  if (operation?.operation !== 'subscription') return null;
+  const [field, ...others] = operation.selectionSet.selections;
+  if (field?.kind !== Kind.FIELD || others.length > 0 || !SHAREABLE_FIELDS.has(field.name.value))
+    return null;
+  const variables = (params.variables ?? {}) as Record<string, unknown>;
+  /** An argument's value: a string, null when absent or null, undefined when anything else. */
+  const argument = (name: string): string | null | undefined => {
+    let value: ValueNode | undefined = field.arguments?.find((a) => a.name.value === name)?.value;
+    if (value?.kind === Kind.VARIABLE) {
+      const variable = value.name.value;
+      if (variable in variables) {
+        const given = variables[variable];
+        return given == null ? null : typeof given === 'string' ? given : undefined;
+      }
+      value = operation.variableDefinitions?.find(
+        (d) => d.variable.name.value === variable,
+      )?.defaultValue;
+    }
+    if (value === undefined || value.kind === Kind.NULL) return null;
+    return value.kind === Kind.STRING ? value.value : undefined;
+  };
+  const after = argument('after');
+  const afterNode = field.arguments?.find((a) => a.name.value === 'after')?.value;
+  const afterVariable = afterNode?.kind === Kind.VARIABLE ? afterNode.name.value : null;
+  if (after === undefined || (after !== null && afterVariable === null)) return null;
+  const accountId = argument('accountId');
+  const decoded = typeof accountId === 'string' ? decodeId(accountId) : null;
+  if (decoded?.typename !== 'Account' || !mayUse(session, decoded.igId)) return null;
+  return { igId: decoded.igId, resumeFrom: after, afterVariable };
+}
+
+/**
+ * What a shared subscription's result depends on besides the event: the document, the
+ * operation, the variables (but the one giving `after`: where a subscriber starts, not what it
+ * is sent) and the session's accounts (what its reads may see).
+ */
+export function groupKey(
+  params: {
+    readonly query?: unknown;
+    readonly operationName?: string | null;
+    readonly variables?: unknown;
+  },
+  session: Session,
+  afterVariable: string | null,
+): string {
+  let variables = (params.variables ?? null) as Record<string, unknown> | null;
+  if (variables && afterVariable !== null && afterVariable in variables) {
+    const { [afterVariable]: _, ...others } = variables;
+    variables = others;
+  }
+  return JSON.stringify([
+    params.query,
+    params.operationName ?? null,
+    variables,
+    [...session.accounts].sort(),
+  ]);
 }

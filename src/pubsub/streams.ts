@@ -194,6 +194,12 @@ export function withinSendBuffer(socket: WebSocket, data: string, limit: number)
   return false;
 }
 
+/** A result as Yoga writes it: its own `stringify` when it has one (`shared-sse.ts`). */
+const serialised = (value: unknown): string => {
+  const own = (value as { stringify?: unknown } | null)?.stringify;
+  return typeof own === 'function' ? String(own.call(value, value)) : JSON.stringify(value);
+};
+
 /**
  * An SSE subscription's results with a bounded send buffer: read from `source` as they come and
  * held while the client's socket is not writable; once more than `limit` bytes would wait, the
@@ -228,7 +234,7 @@ function boundedStream<T>(
       for (;;) {
         const result = await iterator.next();
         if (result.done || finished) break;
-        const size = Buffer.byteLength(JSON.stringify(result.value));
+        const size = Buffer.byteLength(serialised(result.value));
         if (queued > 0 && queued + size > limit) {
           reportTooSlow({ transport: 'sse', queuedBytes: queued, limit });
           queue.length = 0;

@@ -143,6 +143,61 @@ async function rawSocket(igql: Igql, token: string) {
 
 type Socket = Awaited<ReturnType<typeof rawSocket>>;
 
+/** An SSE subscription of `EVENTS` by hand (a POST accepting `text/event-stream`): its texts. */
+async function rawSse(igql: Igql, token: string, variables: Record<string, unknown>) {
+  const controller = new AbortController();
+  const res = await fetch(igql.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({ query: EVENTS, variables }),
+    signal: controller.signal,
+  });
+  expect(res.status).toBe(200);
+  /** The `data` of each `next` event, as the text it came in. */
+  const payloads: string[] = [];
+  let ended = false;
+  let wake = () => {};
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const lines = buffer.slice(0, end).split('\n');
+          buffer = buffer.slice(end + 2);
+          if (lines.includes('event: next'))
+            payloads.push(lines.find((l) => l.startsWith('data: '))?.slice(6) ?? '');
+          end = buffer.indexOf('\n\n');
+        }
+        wake();
+      }
+    } catch {
+      // Aborted by close().
+    }
+    ended = true;
+    wake();
+  })();
+  const until = async (match: () => boolean) => {
+    while (!match()) {
+      if (ended) return null;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    return true;
+  };
+  return { payloads, until, close: () => controller.abort() };
+}
+
 /** A signed webhook delivery of messages to the account, as Meta posts it. */
 async function deliver(igql: Igql, igId: string, mids: string[]) {
   const now = Date.now();
@@ -387,6 +442,34 @@ describe('fan-out by sharing', () => {
       { igId: igql.shop, cursor: three, shared: false },
     ]);
     closeAll([early, late, resumed, old, watcher]);
+  });
+
+  it('SSE subscribers share the group of graphql-ws subscribers: one execution per event, the same bytes', async () => {
+    const token = await session(igql, [igql.shop]);
+    const a = globalId.account(igql.shop);
+    const socket = await rawSocket(igql, token);
+    const established = subscribers(3);
+    socket.subscribe('live', EVENTS, { a });
+    const streams = [await rawSse(igql, token, { a }), await rawSse(igql, token, { a })];
+    await established;
+    const executed = executions();
+    await deliver(igql, igql.shop, ['mid.sse.1', 'mid.sse.2']);
+    await socket.until(() => socket.payloads('live').length === 2);
+    for (const stream of streams) await stream.until(() => stream.payloads.length === 2);
+    const cursors = socket.cursors('live');
+    expect(executed.seen).toEqual(
+      cursors.map((cursor) => ({ igId: igql.shop, cursor, shared: true })),
+    );
+    for (const stream of streams) expect(stream.payloads).toEqual(socket.payloads('live'));
+
+    // Resuming over SSE after the group's first result: its second, as it was, with no execution.
+    const resumed = await rawSse(igql, token, { a, after: cursors[0] });
+    await resumed.until(() => resumed.payloads.length === 1);
+    executed.stop();
+    expect(resumed.payloads).toEqual([socket.payloads('live')[1]]);
+    expect(executed.seen).toHaveLength(2);
+    for (const stream of [...streams, resumed]) stream.close();
+    closeAll([socket]);
   });
 
   it('holds no timer per socket or subscriber', async () => {
