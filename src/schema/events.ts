@@ -126,14 +126,15 @@ async function customerOfMessage(igId: string, mid: string, ctx: Context): Promi
 }
 
 /**
- * Whether an event belongs to the conversation with `customer`. An event whose customer cannot
- * be told (see `CustomerMissingReason`) goes to every conversation filter rather than none, so
- * that nothing is lost; its `customerMissingReason` says why.
+ * Whether an event belongs to the conversation with `customer`: its customer is that one, named
+ * by the event or, for a sender-less one, by its message. An event whose customer cannot be told
+ * (see `CustomerMissingReason`; the read failed) belongs to no conversation: it still reaches
+ * every subscription without a conversation filter, never another conversation's.
  */
 async function concerns(entry: LogEntry, customer: string, ctx: Context): Promise<boolean> {
   if (entry.event.igsid) return entry.event.igsid === customer;
   const found = await Promise.resolve(customerLookup(entry, ctx)).catch(() => undefined);
-  return found?.customer === undefined || found.customer.igsid === customer;
+  return found?.customer?.igsid === customer;
 }
 
 const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({

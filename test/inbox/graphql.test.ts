@@ -275,9 +275,20 @@ describe('inbound through the GraphQL API', () => {
     const sub = await subscribe(globalId.conversation(shop.igId, conversation?.id ?? ''));
     gw.sim.users.read(shop.igId, bob.igsid, bobs.mid, { withoutParties: true });
     gw.sim.users.read(shop.igId, ana.igsid, hello.mid, { withoutParties: true });
-    const [event] = await sub.next(1);
-    expect(event).toMatchObject({ __typename: 'MessagesSeenEvent', mid: hello.mid });
-    expect(sub.events).toHaveLength(1);
+    // Bob's, sender-less and no edit: an UnknownEvent of Bob's conversation, not Ana's.
+    gw.sim.users.newMessageEdit(shop.igId, bob.igsid, bobs.mid, { withoutParties: true });
+    // Of the whole account, no conversation's: not Ana's either.
+    const now = gw.sim.clock.now();
+    const accountWide = {
+      object: 'instagram',
+      entry: [{ id: shop.igId, time: now, changes: [{ field: 'a_future_field', value: { n: 1 } }] }],
+    };
+    expect(await post(JSON.stringify(accountWide))).toBe(200);
+    gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'still there?' });
+    const events = await sub.next(2);
+    expect(events.map((e) => e.__typename)).toEqual(['MessagesSeenEvent', 'MessageReceivedEvent']);
+    expect(events[0]).toMatchObject({ mid: hello.mid });
+    expect(sub.events).toHaveLength(2);
   });
 
   it('the real `like` reaction with its emoji, and Message.reactions with both', async () => {
