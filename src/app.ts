@@ -12,6 +12,7 @@ import {
   bodyLimitOf,
   compressResponses,
   json,
+  MAX_UPLOADS_IN_FLIGHT,
   payloadTooLarge,
   readBody,
 } from './http.ts';
@@ -143,14 +144,29 @@ export function createApp(deps: AppDeps): App {
   };
 
   /**
-   * A GraphQL body's limit: `MAX_BODY_BYTES`, or an upload's (`bodyLimitOf`) for a signed-in
-   * session only, so that nobody anonymous can make igql hold 26 MB per connection.
+   * A GraphQL body's limit: `MAX_BODY_BYTES`, or an upload's (`bodyLimitOf`) for a session that
+   * may use an account, while fewer than `MAX_UPLOADS_IN_FLIGHT` uploads are being read: nobody
+   * anonymous, and nobody at all past that, can make igql hold 26 MB per connection. `release`
+   * is to be called once the body is read (or failed).
    */
-  const bodyLimit = async (req: IncomingMessage): Promise<number> => {
+  let uploadsInFlight = 0;
+  const bodyLimit = async (
+    req: IncomingMessage,
+  ): Promise<{ limit: number; release: () => void }> => {
+    const plain = { limit: limits.bodyBytes, release: () => {} };
     const upload = bodyLimitOf(req, limits.bodyBytes);
-    if (upload === limits.bodyBytes) return upload;
+    if (upload === limits.bodyBytes || uploadsInFlight >= MAX_UPLOADS_IN_FLIGHT) return plain;
     const session = await services.sessions.fromRequest(req).catch(() => null);
-    return session ? upload : limits.bodyBytes;
+    if (!session || session.accounts.length === 0) return plain;
+    uploadsInFlight++;
+    let released = false;
+    return {
+      limit: upload,
+      release: () => {
+        if (!released) uploadsInFlight--;
+        released = true;
+      },
+    };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -161,7 +177,13 @@ export function createApp(deps: AppDeps): App {
         if (req.method === 'POST') {
           // Read here, counted as it streams (Yoga's own cap destroys the connection when a
           // chunked body passes it); Yoga gets the bytes as from a body parser.
-          const body = await readBody(req, await bodyLimit(req));
+          const { limit, release } = await bodyLimit(req);
+          let body: Buffer;
+          try {
+            body = await readBody(req, limit);
+          } finally {
+            release();
+          }
           Object.assign(req, { body: Readable.from([body]) });
         }
         await yoga.handle(req, res, { req });

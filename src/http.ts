@@ -58,6 +58,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export const MAX_UPLOAD_BODY_BYTES = 25_000_000 + 1_048_576;
 
 /**
+ * Upload bodies read at once by one instance (each up to `MAX_UPLOAD_BODY_BYTES`): past them, a
+ * multipart body gets `MAX_BODY_BYTES` (413 when larger).
+ */
+export const MAX_UPLOADS_IN_FLIGHT = 8;
+
+/**
  * How many bytes a request's body may have: `bodyBytes` (`MAX_BODY_BYTES`), or for a multipart
  * POST (a file upload through the GraphQL multipart request spec) at least `MAX_UPLOAD_BODY_BYTES`,
  * so that a file within Instagram's limits reaches the resolver, which refuses one over its

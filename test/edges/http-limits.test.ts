@@ -2,6 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signSession } from '../../src/auth/jwt.ts';
+import { loadConfig } from '../../src/config.ts';
 import {
   BoundedCache,
   createDocumentCaches,
@@ -130,6 +132,11 @@ describe('request bodies (MAX_BODY_BYTES)', () => {
     expect(await anonymous.json()).toEqual(tooLarge(LIMIT));
     const forged = await post({ authorization: 'Bearer not.a.jwt' });
     expect(forged.status).toBe(413);
+    // A valid session that may use no account has nothing to upload for.
+    const secret = loadConfig({ PORT: '0', LOG_LEVEL: 'silent' }).sessionSecret;
+    const noAccounts = await signSession(secret, { sub: 'agent', accounts: [] }, 3600);
+    const empty = await post({ authorization: `Bearer ${noAccounts}` });
+    expect(empty.status).toBe(413);
     // Read whole and handed to Yoga, which finds no valid operations in it: not a 413.
     const signedIn = await post({ authorization: `Bearer ${account.token}` });
     expect(await signedIn.json()).toEqual({
