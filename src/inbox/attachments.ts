@@ -51,7 +51,10 @@ export interface Attachment {
   readonly title: string | null;
   /** A template's content (TEMPLATE). */
   readonly template: Template | null;
-  /** The attachment exactly as received (UNKNOWN only), so that nothing is lost. */
+  /**
+   * The attachment exactly as received, so that nothing is lost: an UNKNOWN or TEMPLATE one, and
+   * any other that carried something its kind does not read; null otherwise.
+   */
   readonly raw: unknown;
 }
 
@@ -151,9 +154,75 @@ export const kindOfType = (type: string): AttachmentKind | null => BY_TYPE.get(t
 
 /**
  * One attachment of a webhook's `message.attachments`, as received (instagram-api.md §4, §10):
- * typed where Meta's type is known, else UNKNOWN with the attachment kept whole. Never throws.
+ * typed where Meta's type is known, else UNKNOWN with the attachment kept whole. A typed one
+ * keeps it whole too (`raw`) when it carries anything its type does not read (a `media` or
+ * `product` template, a sticker id): nothing received is dropped. Never throws.
  */
 export function webhookAttachment(received: unknown): Attachment {
+  const typed = typedWebhookAttachment(received);
+  if (typed.kind === 'UNKNOWN' || !readsAll(received, typed.kind)) {
+    return { ...typed, raw: received ?? null };
+  }
+  return typed;
+}
+
+/** The payload keys each kind reads: anything else received is kept in `raw`. */
+const READ_KEYS: Partial<Record<AttachmentKind, ReadonlySet<string>>> = {
+  POST: new Set(['url', 'ig_post_media_id', 'title']),
+  REEL: new Set(['url', 'reel_video_id', 'title']),
+  STORY_MENTION: new Set(['url', 'id']),
+  STORY: new Set(['url', 'id', 'story_id', 'title']),
+  FALLBACK: new Set(['url', 'title']),
+};
+
+/** True when the attachment holds nothing but `type` and the payload keys its kind reads. */
+function readsAll(received: unknown, kind: AttachmentKind): boolean {
+  if (!isObject(received)) return false;
+  for (const key of Object.keys(received)) if (key !== 'type' && key !== 'payload') return false;
+  const payload = received.payload;
+  if (payload === undefined || payload === null) return true;
+  if (!isObject(payload)) return false;
+  if (kind === 'TEMPLATE') return readsTemplate(payload);
+  const read = READ_KEYS[kind] ?? URL_ONLY;
+  return Object.keys(payload).every((key) => read.has(key));
+}
+
+/** True when `templateOf` reads everything of a template's payload (generic or button). */
+function readsTemplate(payload: Record<string, unknown>): boolean {
+  const declared = payload.template_type;
+  if (declared !== undefined && declared !== 'generic' && declared !== 'button') return false;
+  const nested = Object.keys(payload).filter((key) => isObject(payload[key]));
+  if (declared === undefined && (nested.length !== 1 || nested[0] !== 'generic')) return false;
+  const body = declared === undefined ? (payload.generic as Record<string, unknown>) : payload;
+  const bodyKeys = declared === undefined ? TEMPLATE_BODY : TEMPLATE_TOP;
+  if (!only(body, bodyKeys) || (declared === undefined && !only(payload, GENERIC_ONLY)))
+    return false;
+  const buttons = (list: unknown) => listOf(list).every((b) => isObject(b) && only(b, BUTTON_KEYS));
+  return (
+    buttons(body.buttons) &&
+    listOf(body.elements).every(
+      (e) =>
+        isObject(e) &&
+        only(e, ELEMENT_KEYS) &&
+        (e.default_action === undefined ||
+          (isObject(e.default_action) && only(e.default_action, ACTION_KEYS))) &&
+        buttons(e.buttons),
+    )
+  );
+}
+
+const only = (value: Record<string, unknown>, keys: ReadonlySet<string>): boolean =>
+  Object.keys(value).every((key) => keys.has(key));
+const TEMPLATE_TOP = new Set(['template_type', 'elements', 'text', 'buttons']);
+const TEMPLATE_BODY = new Set(['elements', 'text', 'buttons']);
+const GENERIC_ONLY = new Set(['generic']);
+const ELEMENT_KEYS = new Set(['title', 'subtitle', 'image_url', 'default_action', 'buttons']);
+const ACTION_KEYS = new Set(['type', 'url']);
+const BUTTON_KEYS = new Set(['type', 'title', 'url', 'payload']);
+
+const URL_ONLY: ReadonlySet<string> = new Set(['url']);
+
+function typedWebhookAttachment(received: unknown): Attachment {
   const item = isObject(received) ? received : {};
   const type = stringOf(item.type);
   // like_heart comes without payload (courier like_heart.json).
@@ -202,7 +271,7 @@ export function webhookAttachment(received: unknown): Attachment {
     case 'fallback':
       return attachment('FALLBACK', url, { type, title: stringOf(payload.title) });
     default:
-      return attachment('UNKNOWN', url, { type, raw: received ?? null });
+      return attachment('UNKNOWN', url, { type });
   }
 }
 

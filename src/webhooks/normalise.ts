@@ -197,7 +197,12 @@ function webhookMessage(mid: string, message: Json): WebhookMessage {
     mid,
     text: stringOf(message.text),
     // Kept as received: `webhookAttachment` types each, and keeps what it does not know.
-    attachments: Array.isArray(message.attachments) ? message.attachments : [],
+    // A list; one attachment alone also comes as the object itself (MSG's samples).
+    attachments: Array.isArray(message.attachments)
+      ? message.attachments
+      : message.attachments && typeof message.attachments === 'object'
+        ? [message.attachments]
+        : [],
     replyTo: replyToOf(message.reply_to),
     isUnsupported: message.is_unsupported === true,
   };

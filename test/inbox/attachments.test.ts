@@ -152,3 +152,35 @@ describe('the attachment classifier', () => {
     });
   });
 });
+
+describe('webhook attachments keep what their type does not read', () => {
+  it('a typed attachment with nothing more keeps no raw copy', () => {
+    expect(webhookAttachment({ type: 'image', payload: { url: 'https://cdn/x.jpg' } })).toEqual(
+      attachment('IMAGE', 'https://cdn/x.jpg', { type: 'image' }),
+    );
+  });
+
+  it('a sticker id beside the url is kept whole in raw', () => {
+    const received = {
+      type: 'image',
+      payload: { url: 'https://cdn/s.png', sticker_id: 369239263222822 },
+    };
+    expect(webhookAttachment(received)).toEqual(
+      attachment('IMAGE', 'https://cdn/s.png', { type: 'image', raw: received }),
+    );
+  });
+
+  it('a media template (no cards igql reads) is a TEMPLATE with the template kept whole', () => {
+    const received = {
+      type: 'template',
+      payload: {
+        template_type: 'media',
+        elements: [{ media_type: 'image', url: 'https://www.instagram.com/p/C1/' }],
+      },
+    };
+    const typed = webhookAttachment(received);
+    expect(typed.kind).toBe('TEMPLATE');
+    expect(typed.template?.templateType).toBe('media');
+    expect(typed.raw).toEqual(received);
+  });
+});
