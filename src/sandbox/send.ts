@@ -328,6 +328,11 @@ function uploadedFile(type: MediaType, file: File): void {
   }
   if (file.size === 0) throw bad('filedata', 'must not be empty');
   if (file.size > UPLOAD_MAX_BYTES[type]) throw errors.attachmentTooLarge();
+  // Messenger's "Saving assets": an audio part's Content-Type "must use type audio"; held to
+  // every media type here (strict: UNCONFIRMED for Instagram), a file excepted.
+  if (type !== 'file' && !file.type.startsWith(`${type}/`)) {
+    throw bad('filedata', `must be sent with a Content-Type of ${type}/*`);
+  }
 }
 
 // ---- message -------------------------------------------------------------------------------

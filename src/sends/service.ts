@@ -161,7 +161,7 @@ export class SendService {
     const received = input.file ?? undefined;
     const file = received && {
       name: received.name,
-      type: received.type,
+      type: received.type || mediaTypeOf(String(input.type), received.name),
       bytes: new Uint8Array(await received.arrayBuffer()),
     };
     const content = () => {
@@ -176,11 +176,18 @@ export class SendService {
     return this.#idempotent(session, { ...request, igsid: null }, content, () =>
       this.#attempt(request.igId, null, UPLOAD.bucket(input.type), 'attachment', async (auth) => {
         const response = await this.#o.api.uploadAttachment(auth, UPLOAD.body(input), file);
+        if (typeof response.attachment_id !== 'string' || response.attachment_id === '') {
+          // Answered, but with nothing to send by: whether it was kept is unknown.
+          throw new InstagramError({
+            kind: 'timeout',
+            message: 'Instagram answered the upload without an attachment_id',
+          });
+        }
         return {
           igsid: null,
           message: null,
           reactedMid: null,
-          attachmentId: response.attachment_id ?? null,
+          attachmentId: response.attachment_id,
         };
       }),
     );
@@ -309,7 +316,9 @@ export class SendService {
           message: outcomeUnknown
             ? what === 'message'
               ? 'Instagram did not answer: the message may or may not have been sent. Check the conversation before sending again'
-              : 'Instagram did not answer: the attachment may or may not have been uploaded. Retry with the same idempotency key, or upload again'
+              : what === 'attachment'
+                ? 'Instagram did not answer: the attachment may or may not have been uploaded. Upload again with a new idempotency key (the same key answers this again)'
+                : `Instagram did not answer: the ${what} may or may not have been made. Check before trying again with a new idempotency key (the same key answers this again)`
             : 'Instagram is unavailable; nothing was sent. Retry later',
           outcomeUnknown,
         };
@@ -393,3 +402,34 @@ function strip(outcome: Attempted | undefined): SendOutcome {
   const { reached: _reached, ...rest } = outcome;
   return rest;
 }
+
+/**
+ * The MIME type of an upload the client sent without one, from its upload type and extension:
+ * Instagram wants an audio part typed as audio (Messenger's "Saving assets"), and so on.
+ */
+export function mediaTypeOf(uploadType: string, name: string): string {
+  const extension = /\.([^.]+)$/.exec(name)?.[1]?.toLowerCase() ?? '';
+  const known = MEDIA_TYPES_BY_EXTENSION[extension];
+  const family = uploadType.toLowerCase();
+  if (family === 'file') return known ?? 'application/octet-stream';
+  if (known?.startsWith(`${family}/`)) return known;
+  // No extension: the family's most common type; mp4 is audio or video by what it was
+  // uploaded as; otherwise the family with the extension.
+  if (extension === '') return family === 'image' ? 'image/jpeg' : `${family}/mp4`;
+  return extension === 'mp4' ? `${family}/mp4` : `${family}/${extension}`;
+}
+
+const MEDIA_TYPES_BY_EXTENSION: Readonly<Record<string, string>> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  aac: 'audio/aac',
+  m4a: 'audio/mp4',
+  wav: 'audio/wav',
+  mov: 'video/quicktime',
+  avi: 'video/x-msvideo',
+  webm: 'video/webm',
+  ogg: 'video/ogg',
+  pdf: 'application/pdf',
+};

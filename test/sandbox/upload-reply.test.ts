@@ -200,6 +200,13 @@ describe('POST /<IG_ID>/message_attachments', () => {
     expect(errorOf(await upload(multipart(message('audio'), wrong)))).toEqual(
       invalidData('filedata must have no extension or one of aac, m4a, wav, mp4 for audio'),
     );
+    // An audio part typed as audio (Messenger's "Saving assets"), not as bytes.
+    const untyped = new File([new Uint8Array(1)], 'voice.m4a');
+    expect(errorOf(await upload(multipart(message('audio'), untyped)))).toEqual(
+      invalidData('filedata must be sent with a Content-Type of audio/*'),
+    );
+    const typed = new File([new Uint8Array(1)], 'voice.m4a', { type: 'audio/mp4' });
+    expect((await upload(multipart(message('audio'), typed))).status).toBe(200);
     // A file's payload has no url.
     const withUrl = {
       attachment: { type: 'file', payload: { url: 'https://a.example/a.pdf', is_reusable: true } },

@@ -11,7 +11,7 @@ import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MemoryIdempotencyStore,
 } from '../../src/sends/idempotency.ts';
-import { SendService } from '../../src/sends/service.ts';
+import { mediaTypeOf, SendService } from '../../src/sends/service.ts';
 
 const IG = '17841400000000001';
 const IGSID = '9000000000000001';
@@ -135,6 +135,69 @@ describe('a send Instagram refused', () => {
         message: 'Instagram found no such object (Graph error 2500, trace AbC-123_xyz)',
         field: ['input'],
       },
+    ]);
+  });
+});
+
+describe('uploads', () => {
+  it('an answer without attachment_id is no success: UPSTREAM_UNAVAILABLE, outcome unknown, stored under its key', async () => {
+    const tokens = new MemoryTokenStore();
+    await tokens.put({ igId: IG, accessToken: TOKEN, status: 'ACTIVE', issuedAt: T0 });
+    const api = { uploadAttachment: async () => ({}) } as unknown as InstagramApi;
+    const sends = new SendService({
+      api,
+      tokens,
+      idempotency: new MemoryIdempotencyStore(() => T0),
+      limiter: new MemoryRateLimiter(),
+      logger: createLogger('silent'),
+      now: () => T0,
+    });
+    const request = {
+      input: { type: 'IMAGE', url: 'https://cdn.example/a.jpg' },
+      igId: IG,
+      idempotencyKey: 'upload-1',
+    };
+    const outcome = await sends.upload(SESSION, request);
+    const unknown = {
+      igId: IG,
+      userErrors: [
+        {
+          type: 'UpstreamUnavailableError',
+          code: 'UPSTREAM_UNAVAILABLE',
+          message:
+            'Instagram did not answer: the attachment may or may not have been uploaded. Upload again with a new idempotency key (the same key answers this again)',
+          outcomeUnknown: true,
+        },
+      ],
+    };
+    expect(outcome).toMatchObject(unknown);
+    expect(outcome).not.toHaveProperty('attachmentId', expect.any(String));
+    expect(await sends.upload(SESSION, request)).toMatchObject(unknown);
+  });
+});
+
+describe('mediaTypeOf: the type of an upload sent without one', () => {
+  it('from its upload type and extension', () => {
+    expect(
+      [
+        ['AUDIO', 'voice.m4a'],
+        ['AUDIO', 'voice.mp4'],
+        ['VIDEO', 'clip.mp4'],
+        ['VIDEO', 'clip.mov'],
+        ['IMAGE', 'photo.JPG'],
+        ['IMAGE', 'photo'],
+        ['FILE', 'invoice.pdf'],
+        ['FILE', 'notes'],
+      ].map(([type, name]) => mediaTypeOf(type as string, name as string)),
+    ).toEqual([
+      'audio/mp4',
+      'audio/mp4',
+      'video/mp4',
+      'video/quicktime',
+      'image/jpeg',
+      'image/jpeg',
+      'application/pdf',
+      'application/octet-stream',
     ]);
   });
 });
