@@ -9,6 +9,7 @@ import {
   attachment,
   kindOfGraphAttachment,
   kindOfShareLink,
+  templateOf,
 } from './attachments.ts';
 import { emojiOf, type Message, participant, withoutDetail } from './message.ts';
 
@@ -49,6 +50,7 @@ function attachmentsOf(data: GraphMessage): readonly Attachment[] {
     ...(media ?? []).map(graphAttachment),
     ...(shares ?? []).map((share) => {
       const link = share.link ?? null;
+      if (isObject(share.template)) return graphTemplate(share.template, link);
       return attachment(kindOfShareLink(link), link);
     }),
     ...storyAttachment('STORY_REPLY', data.story?.reply_to),
@@ -67,7 +69,21 @@ const storyAttachment = (
 ): Attachment[] =>
   story ? [attachment(kind, story.link ?? null, { storyId: story.id ?? null })] : [];
 
+/**
+ * A template read from Graph (an attachment's `generic_template`, a share's `template`): what
+ * `templateOf` reads of it, and all of it in `raw`, as its shapes are not documented (a product
+ * template's elements carry `name` and `price`).
+ */
+function graphTemplate(template: Record<string, unknown>, url: string | null): Attachment {
+  const payload = isObject(template.payload) ? template.payload : template;
+  return attachment('TEMPLATE', url, { template: templateOf(payload), raw: template });
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 function graphAttachment(a: GraphAttachment): Attachment {
+  if (isObject(a.generic_template)) return graphTemplate(a.generic_template, null);
   const kind = kindOfGraphAttachment(a);
   const media = a.image_data ?? a.video_data;
   if (media) return attachment(kind, media.url, { previewUrl: media.preview_url ?? null });

@@ -45,7 +45,8 @@ export function messageFields(needs: MessageNeeds): string {
   const fields = ['id', 'created_time', 'from'];
   if (needs.to) fields.push('to');
   if (needs.text) fields.push('message');
-  if (needs.attachments) fields.push('attachments', 'shares{link,name}', 'story');
+  // A share's `template` "needs sub-fields requested explicitly" (instagram-api.md §2).
+  if (needs.attachments) fields.push('attachments', 'shares{link,name,template}', 'story');
   if (needs.reactions) fields.push('reactions');
   if (needs.replyTo) fields.push('reply_to');
   if (needs.isUnsupported) fields.push('is_unsupported');

@@ -26,6 +26,8 @@ export interface GraphAttachment {
   readonly image_data?: { readonly url: string; readonly preview_url?: string };
   readonly video_data?: { readonly url: string; readonly preview_url?: string };
   readonly file_url?: string;
+  /** A structured message's template (MSGREF); its shape is not documented: kept as given. */
+  readonly generic_template?: unknown;
 }
 
 export interface GraphMessage {
@@ -35,7 +37,12 @@ export interface GraphMessage {
   readonly to?: GraphList<GraphUser>;
   readonly message?: string;
   readonly attachments?: GraphList<GraphAttachment>;
-  readonly shares?: GraphList<{ readonly link?: string; readonly name?: string }>;
+  readonly shares?: GraphList<{
+    readonly link?: string;
+    readonly name?: string;
+    /** A shared product or template (restfb `instagram-message.json`: `{payload: {product}}`). */
+    readonly template?: unknown;
+  }>;
   readonly story?: {
     readonly reply_to?: { readonly link?: string; readonly id?: string };
     readonly mention?: { readonly link?: string; readonly id?: string };

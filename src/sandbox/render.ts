@@ -312,6 +312,8 @@ export function renderMessage(
               select('Share', field.children ?? [], {
                 link: () => share.link,
                 name: () => (share.kind === 'reel' ? 'Reel' : 'Post'),
+                // The simulator's shares are posts and reels: never a product template.
+                template: () => undefined,
               }),
             ),
           },

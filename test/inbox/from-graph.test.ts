@@ -42,7 +42,7 @@ describe('fromGraph', () => {
     });
   });
 
-  it('every field (restfb template): attachments, shares, both stories, reactions', () => {
+  it('every field (restfb template): attachments, a shared product, both stories, reactions', () => {
     // The template's time placeholder filled in, as the fixtures README allows.
     const data = JSON.parse(
       fixtureText('api-message-all-fields-restfb.json').replace(
@@ -60,8 +60,25 @@ describe('fromGraph', () => {
       text: '<MESSAGE_TEXT>',
       attachments: [
         attachment('IMAGE', '<CDN_URL>'),
-        // Not a permalink: a SHARE, never a POST (CONV: shares give only a URL).
-        attachment('SHARE', '<URL>'),
+        // A shared product template: what igql reads of it (its cards have no title), and all
+        // of it as received (name, price).
+        attachment('TEMPLATE', '<URL>', {
+          template: {
+            templateType: 'product',
+            text: null,
+            elements: [
+              {
+                title: null,
+                subtitle: null,
+                imageUrl: 'https://fb.cdn.com/sdsd',
+                defaultAction: null,
+                buttons: [],
+              },
+            ],
+            buttons: [],
+          },
+          raw: data.shares?.data[0]?.template,
+        }),
         attachment('STORY_REPLY', '<CDN_URL>', { storyId: '<STORY_ID>' }),
         attachment('STORY_MENTION', '<CDN_URL>', { storyId: '<STORY_ID>' }),
       ],
@@ -147,5 +164,39 @@ describe('fromGraph', () => {
       replyTo: 'm.0',
       isUnsupported: false,
     });
+  });
+});
+
+describe('templates read from Graph', () => {
+  it('an attachment’s generic_template is a TEMPLATE, read and kept whole', () => {
+    const generic = {
+      template_type: 'generic',
+      elements: [{ title: 'Ring', subtitle: '€40', image_url: 'https://cdn/ring.jpg' }],
+    };
+    const message = fromGraph({
+      id: 'mid.t',
+      created_time: '2026-11-20T11:50:00+0000',
+      from: { id: '17841400000000001', username: 'northwind.shop' },
+      attachments: { data: [{ id: '1', generic_template: generic }] },
+    } as GraphMessage);
+    expect(message.attachments).toEqual([
+      attachment('TEMPLATE', null, {
+        template: {
+          templateType: 'generic',
+          text: null,
+          elements: [
+            {
+              title: 'Ring',
+              subtitle: '€40',
+              imageUrl: 'https://cdn/ring.jpg',
+              defaultAction: null,
+              buttons: [],
+            },
+          ],
+          buttons: [],
+        },
+        raw: generic,
+      }),
+    ]);
   });
 });
