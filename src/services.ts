@@ -10,6 +10,7 @@ import { LiveEvents } from './pubsub/live.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { SendService } from './sends/service.ts';
 import { createSharedState, type SharedState } from './state.ts';
+import { eventCompleter } from './webhooks/enrich.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
 import { Reconciler } from './webhooks/reconcile.ts';
 
@@ -93,6 +94,9 @@ export function createServices(o: ServicesOptions): Services {
     counter: metrics.inboxEvents,
     ...(o.now ? { now: o.now } : {}),
     ...(state.publishAndConfirm ? { publishAndConfirm: state.publishAndConfirm } : {}),
+    // An edit's text and a sender-less event's customer, read once before it is stored (the
+    // client is made below; deliveries only come once the services are up).
+    complete: (events) => completeEvents(events),
   });
   const live = new LiveEvents(state.log, state.bus, logger);
   const accountStatus = new AccountStatusService(
@@ -118,6 +122,7 @@ export function createServices(o: ServicesOptions): Services {
     ...o.instagram,
   });
   const api = new InstagramApi(client);
+  const completeEvents = eventCompleter({ api, tokens, logger });
   const sends = new SendService({
     api,
     tokens,

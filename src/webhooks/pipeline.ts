@@ -23,6 +23,11 @@ export interface PipelineOptions {
    * that `accept` takes one round trip fewer. Without it, `accept` publishes, then confirms.
    */
   readonly publishAndConfirm?: (entry: LogEntry) => Promise<void>;
+  /**
+   * Completes the events about to be stored (`eventCompleter`: an edit's text, a sender-less
+   * event's customer), once each: after its claim, before its append. Never rejects.
+   */
+  readonly complete?: (events: readonly InboxEventData[]) => Promise<InboxEventData[]>;
 }
 
 /** What `EventPipeline.store` did with a delivery's events. */
@@ -167,9 +172,10 @@ export class EventPipeline {
       throw failure.error;
     }
 
+    const toStore = o.complete ? await o.complete(claimed) : claimed;
     // Each account's events in order; accounts side by side.
     const byAccount = new Map<string, InboxEventData[]>();
-    for (const event of claimed) {
+    for (const event of toStore) {
       const list = byAccount.get(event.igId);
       if (list) list.push(event);
       else byAccount.set(event.igId, [event]);
@@ -190,7 +196,7 @@ export class EventPipeline {
       throw failure.error;
     }
     const entries: LogEntry[] = [];
-    for (const event of claimed) {
+    for (const event of toStore) {
       entries.push({ cursor: cursors.get(event) as string, event });
       o.counter.inc({ kind: event.kind, outcome: 'new' });
     }

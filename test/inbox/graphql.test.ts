@@ -1,5 +1,5 @@
 import { type Client, createClient } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
 import type { SimAccount, SimMessage, SimUser } from '../../src/sandbox/store.ts';
@@ -203,21 +203,24 @@ describe('inbound through the GraphQL API', () => {
     expect(sub.errors).toEqual([]);
   });
 
-  it('a read without sender names its customer from the message: one upstream read', async () => {
+  it('a read without sender names its customer from the message, read once before it is stored', async () => {
     const sub = await subscribe();
     const before = gw.sim.count();
     gw.sim.users.read(shop.igId, ana.igsid, hello.mid, { withoutParties: true });
     const [event] = await sub.next(1);
     expect(event).toEqual({
       __typename: 'MessagesSeenEvent',
-      // The username comes with the message's `from`: no profile read.
       customer: { igsid: ana.igsid, username: 'ana.costa' },
       customerMissingReason: null,
       mid: hello.mid,
     });
+    // The message's parties when the delivery came; the username as for any event's customer.
     expect(
       gw.sim.requests.slice(before).map((r) => [r.method, r.endpoint, r.query.fields]),
-    ).toEqual([['GET', '/{id}', 'id,created_time,from,to']]);
+    ).toEqual([
+      ['GET', '/{id}', 'id,created_time,from,to'],
+      ['GET', '/{id}', 'username'],
+    ]);
   });
 
   it('the real capture of a read without sender, for a message that cannot be read, says why', async () => {
@@ -236,7 +239,7 @@ describe('inbound through the GraphQL API', () => {
     expect(sub.errors).toEqual([]);
   });
 
-  it('an edit without sender or text: its customer and new text in one upstream read', async () => {
+  it('an edit without sender or text: its customer and new text read once, before it is stored', async () => {
     const sub = await subscribe();
     const before = gw.sim.count();
     gw.sim.users.edit(shop.igId, ana.igsid, hello.mid, 'hello', {
@@ -254,7 +257,71 @@ describe('inbound through the GraphQL API', () => {
     });
     expect(
       gw.sim.requests.slice(before).map((r) => [r.method, r.endpoint, r.query.fields]),
-    ).toEqual([['GET', '/{id}', 'id,created_time,from,to,message']]);
+    ).toEqual([
+      ['GET', '/{id}', 'id,created_time,from,to,message'],
+      ['GET', '/{id}', 'username'],
+    ]);
+  });
+
+  it('a replay shows each edit with its own text, read when it came, not the newest', async () => {
+    const CURSORS = 'subscription ($a: ID!) { inboxEvents(accountId: $a) { cursor } }';
+    const client = createClient({
+      url: gw.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+    });
+    clients.push(client);
+    const cursors: string[] = [];
+    const watch = watchSubscriber();
+    client.subscribe<{ inboxEvents: { cursor: string } }>(
+      { query: CURSORS, variables: { a: globalId.account(shop.igId) } },
+      {
+        next: (v) => cursors.push(v.data?.inboxEvents.cursor ?? ''),
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    await watch.established;
+    // An event before the edits: the replay starts after it.
+    gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'marker' });
+    await vi.waitFor(() => expect(cursors).toHaveLength(1), { timeout: 5000, interval: 5 });
+    for (const [i, text] of ['first edit', 'second edit'].entries()) {
+      gw.sim.clock.advance(1000);
+      gw.sim.users.edit(shop.igId, ana.igsid, hello.mid, text, {
+        withoutParties: true,
+        withoutText: true,
+      });
+      await vi.waitFor(() => expect(cursors).toHaveLength(i + 2), { timeout: 5000, interval: 5 });
+    }
+    const before = gw.sim.count();
+    const replayed: unknown[] = [];
+    const done = new Promise<void>((resolve) => {
+      client.subscribe<{ inboxEvents: unknown }>(
+        {
+          query:
+            'subscription ($a: ID!, $after: String) { inboxEvents(accountId: $a, after: $after, types: [MESSAGE_EDITED]) { ... on MessageEditedEvent { text numEdit } } }',
+          variables: { a: globalId.account(shop.igId), after: cursors[0] },
+        },
+        {
+          next: (v) => {
+            replayed.push(v.data?.inboxEvents);
+            if (replayed.length === 2) resolve();
+          },
+          error: () => {},
+          complete: () => {},
+        },
+      );
+    });
+    await done;
+    // The message was edited by an earlier test too: these are its next two edits.
+    const first = (replayed[0] as { numEdit: number }).numEdit;
+    expect(replayed).toEqual([
+      { text: 'first edit', numEdit: first },
+      { text: 'second edit', numEdit: first + 1 },
+    ]);
+    // Read when each came: nothing read for the replay.
+    expect(gw.sim.count()).toBe(before);
   });
 
   it('an edit numbered 0 (a brand-new message) is no edit: an UnknownEvent, kept whole', async () => {
@@ -281,7 +348,9 @@ describe('inbound through the GraphQL API', () => {
     const now = gw.sim.clock.now();
     const accountWide = {
       object: 'instagram',
-      entry: [{ id: shop.igId, time: now, changes: [{ field: 'a_future_field', value: { n: 1 } }] }],
+      entry: [
+        { id: shop.igId, time: now, changes: [{ field: 'a_future_field', value: { n: 1 } }] },
+      ],
     };
     expect(await post(JSON.stringify(accountWide))).toBe(200);
     gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'still there?' });
