@@ -12,6 +12,8 @@ export const globalId = {
   participant: (igId: string, igsid: string) => encodeGlobalID('Participant', `${igId}:${igsid}`),
   message: (igId: string, igsid: string, mid: string) =>
     encodeGlobalID('Message', `${igId}:${igsid}:${mid}`),
+  media: (igId: string, mediaId: string) => encodeGlobalID('Media', `${igId}:${mediaId}`),
+  comment: (igId: string, commentId: string) => encodeGlobalID('Comment', `${igId}:${commentId}`),
 };
 
 export interface DecodedId {

@@ -439,14 +439,19 @@ describe('the simulator’s own deliveries', () => {
     sim.store.accounts.get(studio.igId)?.subscribedFields.clear();
     await a.app.reconciler.runOnce();
     expect([...(sim.store.accounts.get(studio.igId)?.subscribedFields ?? [])].sort()).toEqual([
+      'comments',
+      'live_comments',
+      'mentions',
       'message_echoes',
       'message_edit',
       'message_reactions',
       'messages',
+      'messaging_handover',
       'messaging_optins',
       'messaging_postbacks',
       'messaging_referral',
       'messaging_seen',
+      'standby',
     ]);
     const metrics = await (await fetch(`${a.base}/metrics`)).text();
     expect(metrics).toMatch(/^igql_webhook_resubscriptions_total 1$/m);

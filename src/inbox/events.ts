@@ -19,6 +19,9 @@ export type InboxEventKind =
   | 'REFERRAL_RECEIVED'
   | 'OPTIN_RECEIVED'
   | 'ACCOUNT_STATUS_CHANGED'
+  | 'THREAD_CONTROL_CHANGED'
+  | 'COMMENT_RECEIVED'
+  | 'MENTION_RECEIVED'
   | 'UNKNOWN';
 
 /** What every inbox event carries. */
@@ -32,8 +35,8 @@ export interface InboxEventBase {
   readonly igId: string;
   /**
    * The customer (IGSID): the sender of an inbound event, the recipient of an echo or of an
-   * event the account itself raised. `null` for `changes` (comments, mentions) and malformed
-   * entries.
+   * event the account itself raised, the author of a comment. `null` for mentions, the
+   * account's own comments, other `changes` and malformed entries.
    */
   readonly igsid: string | null;
   /**
@@ -148,6 +151,53 @@ export interface AccountStatusChangedEvent extends InboxEventBase {
   readonly reason: string | null;
 }
 
+/**
+ * Conversation routing (`messaging_handover`, instagram-api.md §11): control of the thread was
+ * passed, taken, or asked for. Owners are Meta app ids.
+ */
+export interface ThreadControlChangedEvent extends InboxEventBase {
+  readonly kind: 'THREAD_CONTROL_CHANGED';
+  /** `pass_thread_control`, `take_thread_control` or `request_thread_control`. */
+  readonly action: 'PASS' | 'TAKE' | 'REQUEST';
+  readonly previousOwnerAppId: string | null;
+  readonly newOwnerAppId: string | null;
+  /** The app asking for control (`request_thread_control`). */
+  readonly requestedOwnerAppId: string | null;
+  readonly metadata: string | null;
+}
+
+/**
+ * A comment on the account's media, or a reply (`comments`; `live_comments` during a live
+ * video): built from the change alone (instagram-api.md §4, §13). `igsid` is the commenter, or
+ * null when the account wrote it itself (`byAccount`).
+ */
+export interface CommentReceivedEvent extends InboxEventBase {
+  readonly kind: 'COMMENT_RECEIVED';
+  readonly commentId: string;
+  readonly text: string | null;
+  readonly mediaId: string;
+  /** `FEED`, `REELS`, `AD`, … as the change says; null when it does not. */
+  readonly mediaProductType: string | null;
+  /** The top-level comment this one replies to. */
+  readonly parentId: string | null;
+  readonly fromId: string | null;
+  readonly fromUsername: string | null;
+  /** The account wrote it (`from.self_ig_scoped_id`, or `from.id` is the account). */
+  readonly byAccount: boolean;
+  /** It came as `live_comments`: a comment on a live video, answerable privately while live. */
+  readonly live: boolean;
+  /** Comments on ads carry the ad. */
+  readonly adId: string | null;
+}
+
+/** The account was @mentioned in a caption or a comment (`mentions`). */
+export interface MentionReceivedEvent extends InboxEventBase {
+  readonly kind: 'MENTION_RECEIVED';
+  readonly mediaId: string;
+  /** The comment that mentions the account; null for a caption. */
+  readonly commentId: string | null;
+}
+
 /** `changes` (comments, mentions) and anything not understood, kept whole. */
 export interface UnknownEvent extends InboxEventBase {
   readonly kind: 'UNKNOWN';
@@ -197,4 +247,7 @@ export type InboxEventData =
   | ReferralReceivedEvent
   | OptinReceivedEvent
   | AccountStatusChangedEvent
+  | ThreadControlChangedEvent
+  | CommentReceivedEvent
+  | MentionReceivedEvent
   | UnknownEvent;

@@ -23,6 +23,11 @@ export type InstagramErrorKind =
   | 'recipient_unavailable'
   /** 230: the user never wrote to the account; their profile cannot be read. */
   | 'consent_required'
+  /**
+   * 100/2534037 (real capture error-not-thread-owner-2534037-real.json), 2018300: another app
+   * owns the thread (conversation routing, instagram-api.md §11).
+   */
+  | 'not_thread_owner'
   /** 2, 1 (other), HTTP 5xx without an envelope, network errors: worth retrying a read. */
   | 'transient'
   /** The call timed out: the outcome is unknown (a send may or may not have gone out). */
@@ -116,6 +121,8 @@ export function classify(
     return 'recipient_unavailable';
   }
   if (code === 230) return 'consent_required';
+  if ((code === 100 && subcode === 2534037) || code === 2018300 || subcode === 2018300)
+    return 'not_thread_owner';
   if (code === 10 || (code >= 200 && code <= 299)) return 'permission';
   if ((code === 100 && subcode === 33) || code === 2500) return 'not_found';
   return 'invalid_parameter';

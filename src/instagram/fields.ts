@@ -80,3 +80,66 @@ export function splitFields(fields: string): string[] {
   out.push(fields.slice(start));
   return out.filter((f) => f !== '');
 }
+
+// ---- Media and comments (instagram-api.md §13) -----------------------------------------------
+
+/** Graph fields of an IG Media, by the name the schema gives them. */
+export const MEDIA_FIELDS = {
+  caption: 'caption',
+  mediaType: 'media_type',
+  mediaProductType: 'media_product_type',
+  mediaUrl: 'media_url',
+  thumbnailUrl: 'thumbnail_url',
+  permalink: 'permalink',
+  timestamp: 'timestamp',
+  likeCount: 'like_count',
+  commentsCount: 'comments_count',
+  commentsEnabled: 'is_comment_enabled',
+} as const;
+
+/** Graph fields of an IG Comment, by the name the schema gives them. */
+export const COMMENT_FIELDS = {
+  text: 'text',
+  timestamp: 'timestamp',
+  author: 'from',
+  likeCount: 'like_count',
+  hidden: 'hidden',
+  parent: 'parent_id',
+  media: 'media',
+} as const;
+
+export interface CommentNeeds {
+  readonly fields: readonly (typeof COMMENT_FIELDS)[keyof typeof COMMENT_FIELDS][];
+  /** The first replies, by nested expansion: `replies.limit(N){…}`. */
+  readonly replies?: { readonly limit: number; readonly needs: CommentNeeds };
+}
+
+export interface MediaNeeds {
+  readonly fields: readonly (typeof MEDIA_FIELDS)[keyof typeof MEDIA_FIELDS][];
+  /** A carousel's items, by nested expansion: `children{…}`. */
+  readonly children?: MediaNeeds;
+  /** The first comments, by nested expansion: `comments.limit(N){…}`. */
+  readonly comments?: { readonly limit: number; readonly needs: CommentNeeds };
+}
+
+/**
+ * `timestamp` and `media` are always asked of a comment: the time tells whether a private reply
+ * is still possible, and the media names the comment's media without another read.
+ */
+export function commentFields(needs: CommentNeeds): string {
+  const fields = new Set<string>(['id', 'timestamp', 'media', ...needs.fields]);
+  if (needs.replies) {
+    fields.add(`replies.limit(${needs.replies.limit}){${commentFields(needs.replies.needs)}}`);
+  }
+  return [...fields].join(',');
+}
+
+/** `media_type` is always asked: it decides which fields a media has. */
+export function mediaFields(needs: MediaNeeds): string {
+  const fields = new Set<string>(['id', 'media_type', ...needs.fields]);
+  if (needs.children) fields.add(`children{${mediaFields(needs.children)}}`);
+  if (needs.comments) {
+    fields.add(`comments.limit(${needs.comments.limit}){${commentFields(needs.comments.needs)}}`);
+  }
+  return [...fields].join(',');
+}

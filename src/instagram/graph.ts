@@ -87,10 +87,82 @@ export interface GraphUserProfile {
   readonly is_verified_user?: boolean;
 }
 
+/** An IG Media (instagram-api.md §13): a post, reel, story or carousel item. */
+export interface GraphMedia {
+  readonly id: string;
+  readonly caption?: string;
+  readonly media_type?: 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
+  readonly media_product_type?: string;
+  readonly media_url?: string;
+  readonly thumbnail_url?: string;
+  readonly permalink?: string;
+  readonly timestamp?: string;
+  readonly like_count?: number;
+  readonly comments_count?: number;
+  readonly is_comment_enabled?: boolean;
+  readonly children?: GraphList<GraphMedia>;
+  readonly comments?: GraphList<GraphComment>;
+}
+
+/** One metric of `GET /<id>/insights`: a lifetime value, a total, or a series by day. */
+export interface GraphInsight {
+  readonly name: string;
+  readonly period?: string;
+  readonly values?: readonly { readonly value?: number; readonly end_time?: string }[];
+  readonly total_value?: { readonly value?: number };
+}
+
+/** An IG Comment (instagram-api.md §13). */
+export interface GraphComment {
+  readonly id: string;
+  readonly text?: string;
+  readonly timestamp?: string;
+  readonly from?: GraphUser;
+  readonly like_count?: number;
+  readonly hidden?: boolean;
+  readonly parent_id?: string;
+  readonly media?: { readonly id: string; readonly media_product_type?: string };
+  readonly replies?: GraphList<GraphComment>;
+}
+
 /** The Send API's answer: `message_id` for messages, only `recipient_id` for sender actions. */
 export interface SendResponse {
   readonly recipient_id?: string;
   readonly message_id?: string;
+}
+
+/** The conversation-routing calls (instagram-api.md §11). */
+export type ThreadControlAction =
+  | 'pass_thread_control'
+  | 'take_thread_control'
+  | 'release_thread_control'
+  | 'request_thread_control';
+
+/** A routing call's body: the customer, the target app (pass only), and free-form metadata. */
+export interface ThreadControlBody {
+  readonly recipient: { readonly id: string };
+  readonly target_app_id?: string;
+  readonly metadata?: string;
+}
+
+/** The messaging profile fields igql reads and writes (instagram-api.md §12). */
+export type ProfileField = 'ice_breakers' | 'persistent_menu';
+
+/** One button of the persistent menu. */
+export type GraphMenuItem =
+  | { readonly type: 'postback'; readonly title: string; readonly payload: string }
+  | { readonly type: 'web_url'; readonly title: string; readonly url: string };
+
+/** `GET /me/messenger_profile`'s `data[0]` (Postman: api-persistent-menu-get-postman.json). */
+export interface GraphMessengerProfile {
+  readonly ice_breakers?: readonly {
+    readonly locale?: string;
+    readonly call_to_actions: readonly { readonly question: string; readonly payload: string }[];
+  }[];
+  readonly persistent_menu?: readonly {
+    readonly locale?: string;
+    readonly call_to_actions: readonly GraphMenuItem[];
+  }[];
 }
 
 /** Whose token a call uses: the account (IG_ID) and its Instagram token. */
@@ -253,6 +325,88 @@ export class InstagramApi {
     });
   }
 
+  /**
+   * `GET /<IG_ID>/thread_owner?recipient=<IGSID>` (instagram-api.md §11): the app that owns the
+   * thread with the customer, `{"data":[{"thread_owner":{"app_id":"…"}}]}`; null when none is named.
+   */
+  async threadOwner(auth: Auth, igsid: string): Promise<string | null> {
+    const body = await this.#client.call<{
+      data?: { thread_owner?: { app_id?: string | number } }[];
+    }>({
+      method: 'GET',
+      path: `${auth.igId}/thread_owner`,
+      endpoint: '/{id}/thread_owner',
+      token: auth.token,
+      igId: auth.igId,
+      query: { recipient: igsid },
+    });
+    const appId = body.data?.[0]?.thread_owner?.app_id;
+    return appId === undefined ? null : String(appId);
+  }
+
+  /**
+   * `POST /<IG_ID>/<action>` (`pass_thread_control`, `take_thread_control`,
+   * `release_thread_control`, `request_thread_control`: instagram-api.md §11). Never retried: the
+   * first attempt may have changed the owner.
+   */
+  async threadControl(
+    auth: Auth,
+    action: ThreadControlAction,
+    body: ThreadControlBody,
+  ): Promise<void> {
+    await this.#client.call({
+      method: 'POST',
+      path: `${auth.igId}/${action}`,
+      endpoint: `/{id}/${action}`,
+      token: auth.token,
+      igId: auth.igId,
+      body,
+    });
+  }
+
+  /** `GET /<IG_ID>/messenger_profile?fields=…&platform=instagram` (instagram-api.md §12). */
+  async messengerProfile(
+    auth: Auth,
+    fields: readonly ProfileField[],
+  ): Promise<GraphMessengerProfile> {
+    const body = await this.#client.call<{ data?: GraphMessengerProfile[] }>({
+      method: 'GET',
+      path: `${auth.igId}/messenger_profile`,
+      endpoint: '/{id}/messenger_profile',
+      token: auth.token,
+      igId: auth.igId,
+      query: { fields: fields.join(','), platform: 'instagram' },
+    });
+    return body.data?.[0] ?? {};
+  }
+
+  /** `POST /<IG_ID>/messenger_profile`: sets ice breakers or the persistent menu. */
+  async setMessengerProfile(
+    auth: Auth,
+    profile: Pick<GraphMessengerProfile, ProfileField>,
+  ): Promise<void> {
+    await this.#client.call({
+      method: 'POST',
+      path: `${auth.igId}/messenger_profile`,
+      endpoint: '/{id}/messenger_profile',
+      token: auth.token,
+      igId: auth.igId,
+      body: { platform: 'instagram', ...profile },
+    });
+  }
+
+  /** `DELETE /<IG_ID>/messenger_profile` with `{"fields":[…],"platform":"instagram"}`. */
+  async deleteMessengerProfile(auth: Auth, fields: readonly ProfileField[]): Promise<void> {
+    await this.#client.call({
+      method: 'DELETE',
+      path: `${auth.igId}/messenger_profile`,
+      endpoint: '/{id}/messenger_profile',
+      token: auth.token,
+      igId: auth.igId,
+      body: { fields, platform: 'instagram' },
+    });
+  }
+
   /** `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account. */
   async subscribedFields(auth: Auth): Promise<string[]> {
     const body = await this.#client.call<{ data: { subscribed_fields?: string[] }[] }>({
@@ -274,6 +428,125 @@ export class InstagramApi {
       token: auth.token,
       igId: auth.igId,
       query: { subscribed_fields: fields.join(',') },
+    });
+  }
+
+  // ---- Media and comments (instagram-api.md §13) ----------------------------------------------
+
+  /** `GET /<IG_ID>/media` (posts and reels, newest first) or `/<IG_ID>/stories`. */
+  mediaList(
+    auth: Auth,
+    edge: 'media' | 'stories',
+    args: PageArgs & { fields: string },
+  ): Promise<GraphList<GraphMedia>> {
+    return this.#split(args, (page) =>
+      this.#client.call<GraphList<GraphMedia>>({
+        method: 'GET',
+        path: `${auth.igId}/${edge}`,
+        endpoint: `/{id}/${edge}`,
+        token: auth.token,
+        igId: auth.igId,
+        query: {
+          fields: args.fields,
+          limit: String(page.limit),
+          after: page.after,
+          before: page.before,
+        },
+      }),
+    );
+  }
+
+  /** `GET /<MEDIA_ID>/comments` or `GET /<COMMENT_ID>/replies`. */
+  comments(
+    auth: Auth,
+    parentId: string,
+    edge: 'comments' | 'replies',
+    args: PageArgs & { fields: string },
+  ): Promise<GraphList<GraphComment>> {
+    return this.#client.call<GraphList<GraphComment>>({
+      method: 'GET',
+      path: `${encodeURIComponent(parentId)}/${edge}`,
+      endpoint: `/{id}/${edge}`,
+      token: auth.token,
+      igId: auth.igId,
+      query: {
+        fields: args.fields,
+        limit: String(args.limit),
+        after: args.after,
+        before: args.before,
+      },
+    });
+  }
+
+  /**
+   * `POST /<MEDIA_ID>/comments?message=` or `POST /<COMMENT_ID>/replies?message=`: the new
+   * comment's id. Never retried, as a send.
+   */
+  comment(
+    auth: Auth,
+    parentId: string,
+    edge: 'comments' | 'replies',
+    message: string,
+  ): Promise<{ id: string }> {
+    return this.#client.call<{ id: string }>({
+      method: 'POST',
+      path: `${encodeURIComponent(parentId)}/${edge}`,
+      endpoint: `/{id}/${edge}`,
+      token: auth.token,
+      igId: auth.igId,
+      query: { message },
+    });
+  }
+
+  /**
+   * `GET /<MEDIA_ID>/insights?metric=…` or `GET /<IG_ID>/insights?metric=…&period=…`
+   * (`metric_type`, `since`, `until` as given).
+   */
+  insights(
+    auth: Auth,
+    id: string,
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<GraphList<GraphInsight>> {
+    return this.#client.call<GraphList<GraphInsight>>({
+      method: 'GET',
+      path: `${encodeURIComponent(id)}/insights`,
+      endpoint: '/{id}/insights',
+      token: auth.token,
+      igId: auth.igId,
+      query,
+    });
+  }
+
+  /** `GET /<IG_ID>/content_publishing_limit?fields=quota_usage,config`: the rolling 24-hour quota. */
+  async publishingLimit(
+    auth: Auth,
+  ): Promise<{ quota_usage?: number; config?: { quota_total?: number; quota_duration?: number } }> {
+    const body = await this.#client.call<{
+      data: { quota_usage?: number; config?: { quota_total?: number; quota_duration?: number } }[];
+    }>({
+      method: 'GET',
+      path: `${auth.igId}/content_publishing_limit`,
+      endpoint: '/{id}/content_publishing_limit',
+      token: auth.token,
+      igId: auth.igId,
+      query: { fields: 'quota_usage,config' },
+    });
+    return body.data[0] ?? {};
+  }
+
+  /** `POST /<COMMENT_ID>?hide=true|false`, or `DELETE /<COMMENT_ID>`: `{"success":true}`. */
+  moderateComment(
+    auth: Auth,
+    commentId: string,
+    action: 'hide' | 'unhide' | 'delete',
+  ): Promise<unknown> {
+    return this.#client.call({
+      method: action === 'delete' ? 'DELETE' : 'POST',
+      path: encodeURIComponent(commentId),
+      endpoint: '/{id}',
+      token: auth.token,
+      igId: auth.igId,
+      ...(action === 'delete' ? {} : { query: { hide: String(action === 'hide') } }),
     });
   }
 

@@ -7,12 +7,17 @@ import { messageFields, splitFields } from '../instagram/fields.ts';
 import type {
   Auth,
   GraphAccount,
+  GraphComment,
   GraphConversation,
+  GraphInsight,
   GraphList,
+  GraphMedia,
   GraphMessage,
+  GraphMessengerProfile,
   GraphUser,
   InstagramApi,
   PageArgs,
+  ProfileField,
 } from '../instagram/graph.ts';
 
 interface NodeKey {
@@ -102,6 +107,18 @@ export class RequestLoaders {
     );
   }
 
+  /** `GET messenger_profile` for one field (ice breakers, the menu), once per request. */
+  messengerProfile(igId: string, field: ProfileField): Promise<GraphMessengerProfile> {
+    return this.#page(`p\n${igId}\n${field}`, igId, (auth) =>
+      this.#api.messengerProfile(auth, [field]),
+    );
+  }
+
+  /** The app that owns the thread with `igsid` (`GET thread_owner`), once per request. */
+  threadOwner(igId: string, igsid: string): Promise<string | null> {
+    return this.#page(`o\n${igId}\n${igsid}`, igId, (auth) => this.#api.threadOwner(auth, igsid));
+  }
+
   messages(
     igId: string,
     conversationId: string,
@@ -110,6 +127,43 @@ export class RequestLoaders {
     return this.#page(`m\n${igId}\n${conversationId}\n${JSON.stringify(args)}`, igId, (auth) =>
       this.#api.messages(auth, conversationId, args),
     );
+  }
+
+  /** `GET /<IG_ID>/media` or `/stories`, once per request and arguments. */
+  mediaList(
+    igId: string,
+    edge: 'media' | 'stories',
+    args: PageArgs & { fields: string },
+  ): Promise<GraphList<GraphMedia>> {
+    return this.#page(`media\n${igId}\n${edge}\n${JSON.stringify(args)}`, igId, (auth) =>
+      this.#api.mediaList(auth, edge, args),
+    );
+  }
+
+  /** `GET /<MEDIA_ID>/comments` or `/<COMMENT_ID>/replies`, once per request and arguments. */
+  comments(
+    igId: string,
+    parentId: string,
+    edge: 'comments' | 'replies',
+    args: PageArgs & { fields: string },
+  ): Promise<GraphList<GraphComment>> {
+    const key = `comments\n${igId}\n${parentId}\n${edge}\n${JSON.stringify(args)}`;
+    return this.#page(key, igId, (auth) => this.#api.comments(auth, parentId, edge, args));
+  }
+
+  /** `GET /<id>/insights` of a media or the account, once per request and query. */
+  insights(
+    igId: string,
+    id: string,
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<GraphList<GraphInsight>> {
+    const key = `insights\n${igId}\n${id}\n${JSON.stringify(query)}`;
+    return this.#page(key, igId, (auth) => this.#api.insights(auth, id, query));
+  }
+
+  /** `GET /<IG_ID>/content_publishing_limit`, once per request. */
+  publishingLimit(igId: string) {
+    return this.#page(`publishing-limit\n${igId}`, igId, (auth) => this.#api.publishingLimit(auth));
   }
 
   /**

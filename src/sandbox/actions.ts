@@ -1,4 +1,4 @@
-import { digits, newAttachmentId, newCdnSignature, newCommentId, newMediaId } from './ids.ts';
+import { digits, newAttachmentId, newCdnSignature, newMediaId } from './ids.ts';
 import type { SimAttachment, SimComment, SimMessage, SimShare, SimUser, Store } from './store.ts';
 import type { WebhookSink } from './webhook-sink.ts';
 
@@ -326,38 +326,44 @@ export class UserActions {
     this.raise(igId, igsid, 'messaging_referral', { referral: { ref, source, type } });
   }
 
-  /** The user comments on the account's media, or replies to `parentId` (field `comments`). */
+  /**
+   * The user comments on the account's media, or replies to `parentId` (a reply to a reply goes
+   * to its top-level comment): field `comments`, or `live_comments` with `live`. A comment that
+   * @mentions the account also raises `mentions` `{comment_id, media_id}`.
+   */
   comment(
     igId: string,
     mediaId: string,
     igsid: string,
     text: string,
     parentId?: string,
+    options: { readonly live?: boolean } = {},
   ): SimComment {
     const user = this.user(igId, igsid);
+    const account = this.account(igId);
     const media = this.store.media.get(mediaId);
     if (media?.accountIgId !== igId) throw new Error(`no media ${mediaId} on account ${igId}`);
-    if (parentId !== undefined && !this.store.comments.has(parentId)) {
-      throw new Error(`no comment ${parentId}`);
+    const parent = parentId === undefined ? undefined : this.store.comments.get(parentId);
+    if (parentId !== undefined && parent?.mediaId !== mediaId) {
+      throw new Error(`no comment ${parentId} on media ${mediaId}`);
     }
-    const comment: SimComment = {
-      id: newCommentId(),
-      mediaId,
-      accountIgId: igId,
+    const topId = parent?.parentId ?? parent?.id;
+    const comment = this.store.addComment(mediaId, {
       fromIgsid: igsid,
       fromUsername: user.username,
       text,
-      createdTime: this.store.clock.now(),
-      privateReplyMid: null,
-    };
-    this.store.comments.set(comment.id, comment);
-    this.webhooks.change(igId, 'comments', {
+      ...(topId === undefined ? {} : { parentId: topId }),
+    });
+    this.webhooks.change(igId, options.live ? 'live_comments' : 'comments', {
       from: { id: igsid, username: user.username },
       media: { id: media.id, media_product_type: media.mediaProductType },
       id: comment.id,
-      ...(parentId === undefined ? {} : { parent_id: parentId }),
+      ...(topId === undefined ? {} : { parent_id: topId }),
       text,
     });
+    if (text.toLowerCase().includes(`@${account.username.toLowerCase()}`)) {
+      this.webhooks.change(igId, 'mentions', { comment_id: comment.id, media_id: media.id });
+    }
     return comment;
   }
 

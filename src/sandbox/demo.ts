@@ -1,3 +1,4 @@
+import { newMediaId } from './ids.ts';
 import type { Simulator } from './simulator.ts';
 import { DAY, HOUR, type SimAccount, type SimToken } from './store.ts';
 
@@ -151,15 +152,12 @@ export function seedDemo(sim: Simulator): DemoAccount[] {
     });
     if (i % 3 === 0) answered.reactions.push({ userId: user.igsid, reaction: 'love', emoji: '❤' });
     if (i === 5) {
-      store.comments.set('17900000000000005', {
+      store.addComment(post.id, {
         id: '17900000000000005',
-        mediaId: post.id,
-        accountIgId: shopId,
         fromIgsid: user.igsid,
         fromUsername: user.username,
         text: 'How much is the green one?',
         createdTime: now - HOUR,
-        privateReplyMid: null,
       });
     }
   });
@@ -180,6 +178,65 @@ export function seedDemo(sim: Simulator): DemoAccount[] {
     });
   });
   store.addMedia(studioId, { mediaProductType: 'REELS', caption: 'Spring portraits' });
+  seedMedia(sim, shopId, now);
 
   return [shop, studio];
+}
+
+/**
+ * The shop's feed beyond the first three posts: a carousel of two, a story of this morning, likes
+ * and a thread of comments (replies, a hidden one, the shop's own answer). Seeded last, so that
+ * the ids drawn before stay what they were.
+ */
+function seedMedia(sim: Simulator, shopId: string, now: number): void {
+  const { store } = sim;
+  const feed = [...store.media.values()].filter((m) => m.accountIgId === shopId);
+  feed.forEach((m, i) => {
+    m.timestamp = now - (i + 2) * DAY;
+    m.likeCount = 120 - i * 31;
+  });
+  const itemIds = [newMediaId(), newMediaId()];
+  const carousel = store.addMedia(shopId, {
+    mediaType: 'CAROUSEL_ALBUM',
+    caption: 'Two colours, one shirt',
+    timestamp: now - DAY,
+    likeCount: 88,
+    children: itemIds,
+  });
+  for (const id of itemIds)
+    store.addMedia(shopId, { id, timestamp: now - DAY, parentId: carousel.id });
+  store.addMedia(shopId, {
+    mediaProductType: 'STORY',
+    mediaType: 'IMAGE',
+    timestamp: now - 3 * HOUR,
+  });
+
+  const post = feed[0];
+  if (!post) return;
+  const customer = (username: string) => {
+    const user = store.userByUsername(shopId, username);
+    if (!user) throw new Error(`no demo customer ${username}`);
+    return user;
+  };
+  const say = (username: string, text: string, at: number, extra = {}) => {
+    const user = customer(username);
+    return store.addComment(post.id, {
+      fromIgsid: user.igsid,
+      fromUsername: user.username,
+      text,
+      createdTime: at,
+      ...extra,
+    });
+  };
+  const asked = say('grace.kim', 'Does it come in XL?', now - 5 * HOUR, { likeCount: 3 });
+  store.addComment(post.id, {
+    fromIgsid: shopId,
+    fromUsername: 'northwind.shop',
+    text: 'It does! Sending you the size guide.',
+    createdTime: now - 4 * HOUR,
+    parentId: asked.id,
+  });
+  say('hugo_lefevre', 'Same question for L', now - 3 * HOUR, { parentId: asked.id });
+  say('isla.murray', 'Buy followers at spam.example', now - 2 * HOUR, { hidden: true });
+  say('jonas.berg', 'Gorgeous colours 😍', now - 20 * MINUTE, { likeCount: 1 });
 }

@@ -27,7 +27,7 @@ export const graphTime = (ms: number): string =>
   new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
 
 /** Renders only the requested fields; `id` is always present; unknown fields are error 100. */
-function select(
+export function select(
   nodeType: string,
   requested: readonly FieldRequest[],
   resolvers: Readonly<Record<string, (field: FieldRequest) => unknown>>,
@@ -45,10 +45,10 @@ function select(
   return out;
 }
 
-const plain = (names: readonly string[]): FieldRequest[] =>
+export const plain = (names: readonly string[]): FieldRequest[] =>
   names.map((name) => ({ name, modifiers: {}, children: undefined }));
 
-function limitOf(field: FieldRequest | undefined, query?: URLSearchParams): number {
+export function limitOf(field: FieldRequest | undefined, query?: URLSearchParams): number {
   const raw = field?.modifiers.limit ?? query?.get('limit') ?? undefined;
   if (raw === undefined) return DEFAULT_LIMIT;
   const limit = Number(raw);
@@ -74,7 +74,7 @@ function decodeCursor(cursor: string): [number, string] {
   return [Number(match[1]), match[2] ?? ''];
 }
 
-interface Page<T> {
+export interface Page<T> {
   readonly items: readonly T[];
   readonly paging: Json | undefined;
 }
@@ -83,7 +83,7 @@ interface Page<T> {
  * Cursor paging over items sorted newest first, as Graph pages: `paging.cursors.{before,after}`,
  * `next` when more follow, `previous` when some come before.
  */
-function paginate<T>(
+export function paginate<T>(
   all: readonly T[],
   key: (item: T) => [number, string],
   limit: number,
@@ -126,7 +126,7 @@ function paginate<T>(
   };
 }
 
-function pageLink(
+export function pageLink(
   ctx: RenderContext,
   path: string,
   fields: readonly FieldRequest[] | undefined,
@@ -181,8 +181,14 @@ export function renderAccount(
     profile_picture_url: () => account.profilePictureUrl,
     followers_count: () => account.followersCount,
     follows_count: () => account.followsCount,
+    // Posts and reels: not stories, not the items of a carousel.
     media_count: () =>
-      [...ctx.store.media.values()].filter((m) => m.accountIgId === account.igId).length,
+      [...ctx.store.media.values()].filter(
+        (m) =>
+          m.accountIgId === account.igId &&
+          m.mediaProductType !== 'STORY' &&
+          m.parentId === undefined,
+      ).length,
   });
 }
 

@@ -19,6 +19,10 @@ export interface SendContext {
   readonly account: SimAccount;
   readonly token: SimToken;
   readonly webhooks: WebhookSink;
+  /** Conversation routing: a send into a thread another app owns is refused (2534037). */
+  readonly routing?: { requireOwner(igId: string, igsid: string, appId: string): void };
+  /** The app the token belongs to. Default: the simulator's own. */
+  readonly appId?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -84,6 +88,7 @@ export function handleSend(
   if ('commentId' in recipient) return privateReply(ctx, recipient.commentId, body);
   const user = ctx.store.users.get(recipient.id);
   if (user?.accountIgId !== ctx.account.igId) throw errors.noMatchingUser();
+  if (ctx.routing && ctx.appId) ctx.routing.requireOwner(ctx.account.igId, user.igsid, ctx.appId);
   return body.sender_action === undefined
     ? sendMessage(ctx, user, body)
     : senderAction(ctx, user, body);

@@ -6,7 +6,9 @@ import { UserActions } from './actions.ts';
 import { errors, GraphError, tokenErrors } from './errors.ts';
 import { type FieldRequest, parseFields } from './fields.ts';
 import { type Bucket, DOCUMENTED_LIMITS, RateLimiter, type RateLimits } from './limits.ts';
+import { routeMedia } from './media.ts';
 import { OAuthServer } from './oauth.ts';
+import { handleProfile } from './profile.ts';
 import {
   DETAIL_WINDOW,
   type RenderContext,
@@ -17,6 +19,7 @@ import {
   renderMessageEdge,
   renderUserProfile,
 } from './render.ts';
+import { ROUTING_CALLS, Routing } from './routing.ts';
 import { handleSend, handleUpload } from './send.ts';
 import { type Clock, createClock, type SimAccount, type SimToken, Store } from './store.ts';
 import { WebhookDispatcher } from './webhooks.ts';
@@ -118,6 +121,8 @@ export class Simulator {
   readonly webhooks: WebhookDispatcher;
   readonly users: UserActions;
   readonly oauth: OAuthServer;
+  /** Conversation routing: apps per account, an owner per thread (src/sandbox/routing.ts). */
+  readonly routing: Routing;
   readonly requests: LoggedRequest[] = [];
   latencyMs: number;
   readonly #limiter: RateLimiter;
@@ -149,6 +154,8 @@ export class Simulator {
       ...(options.retryScheduleMs ? { retryScheduleMs: options.retryScheduleMs } : {}),
     });
     this.users = new UserActions(this.store, this.webhooks);
+    this.routing = new Routing(this.store, this.webhooks, this.appId);
+    this.webhooks.standbyOf = (igId, field, item) => this.routing.isStandby(igId, field, item);
     this.oauth = new OAuthServer({
       store: this.store,
       appId: this.appId,
@@ -337,6 +344,12 @@ export class Simulator {
       headers: { 'X-Business-Use-Case-Usage': this.#limiter.usageHeader(account.igId) },
     });
 
+    // Media and comments (src/sandbox/media.ts): undefined when the path is none of theirs.
+    const media = routeMedia(
+      { ...ctx, token, webhooks: this.webhooks },
+      { method: r.method, first, second, isSelf, query: r.query, body: r.body, requested },
+    );
+    if (media !== undefined) return ok(media);
     if (second === undefined) {
       if (r.method !== 'GET') throw errors.unsupportedPost(first);
       if (isSelf) return ok(renderAccount(ctx, requested));
@@ -345,7 +358,9 @@ export class Simulator {
     if (second === 'messages' && r.method === 'POST') {
       if (!isSelf) throw errors.unsupportedPost(first);
       this.#limiter.take(account.igId, sendBucket(r.body));
-      return ok(handleSend({ store: this.store, account, token, webhooks: this.webhooks }, r.body));
+      const appId = token.appId ?? this.appId;
+      const context = { store: this.store, account, token, webhooks: this.webhooks };
+      return ok(handleSend({ ...context, routing: this.routing, appId }, r.body));
     }
     if (second === 'message_attachments' && r.method === 'POST') {
       if (!isSelf) throw errors.unsupportedPost(first);
@@ -375,6 +390,21 @@ export class Simulator {
       this.#limiter.take(account.igId, 'conversations');
       const edge: FieldRequest = { name: 'messages', modifiers: {}, children: requested };
       return ok(renderMessageEdge(ctx, conversation, edge, r.query));
+    }
+    // Conversation routing (src/sandbox/routing.ts, instagram-api.md §11).
+    if (second === 'thread_owner' && r.method === 'GET') {
+      if (!isSelf) throw errors.unsupportedGet(first);
+      return ok(this.routing.threadOwner(account, token, r.query));
+    }
+    if (ROUTING_CALLS.has(second) && r.method === 'POST') {
+      if (!isSelf) throw errors.unsupportedPost(first);
+      this.#limiter.take(account.igId, 'send');
+      return ok(this.routing.control(account, token, second, r.body));
+    }
+    // Ice breakers and the persistent menu (src/sandbox/profile.ts, instagram-api.md §12).
+    if (second === 'messenger_profile') {
+      if (!isSelf) throw errors.unsupportedGet(first);
+      return ok(handleProfile(this.store, account, token, r.method, r.query, r.body));
     }
     if (second === 'subscribed_apps') {
       if (!isSelf) throw errors.unsupportedGet(first);

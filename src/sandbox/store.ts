@@ -2,6 +2,7 @@ import {
   newAccessToken,
   newAppScopedId,
   newAttachmentId,
+  newCommentId,
   newConversationId,
   newIgId,
   newIgsid,
@@ -133,9 +134,20 @@ export interface SimConversation {
 export interface SimMedia {
   readonly id: string;
   readonly accountIgId: string;
-  readonly mediaProductType: 'FEED' | 'REELS';
+  readonly mediaProductType: 'FEED' | 'REELS' | 'STORY' | 'AD';
   readonly permalink: string;
   readonly caption: string;
+  /** Default IMAGE; REELS are VIDEO. */
+  readonly mediaType: 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
+  /** When it was published. Default: now. */
+  timestamp: number;
+  likeCount: number;
+  /** `is_comment_enabled`. Default true. */
+  commentsEnabled: boolean;
+  /** A carousel's items, in order (each a media with `parentId`). */
+  readonly children: readonly string[];
+  /** The carousel this media is an item of: not listed on its own. */
+  readonly parentId?: string;
 }
 
 export interface SimComment {
@@ -147,6 +159,10 @@ export interface SimComment {
   readonly text: string;
   readonly createdTime: number;
   privateReplyMid: string | null;
+  /** The top-level comment this one replies to. */
+  readonly parentId?: string;
+  likeCount?: number;
+  hidden?: boolean;
 }
 
 export interface SimToken {
@@ -157,6 +173,8 @@ export interface SimToken {
   readonly expiresAt: number;
   readonly permissions: readonly string[];
   revoked: boolean;
+  /** The Meta app the token was issued to; undefined = the simulator's own app (igql's). */
+  readonly appId?: string;
 }
 
 export const ALL_PERMISSIONS = [
@@ -251,15 +269,44 @@ export class Store {
 
   addMedia(accountIgId: string, fields: Partial<SimMedia> = {}): SimMedia {
     const id = fields.id ?? newMediaId();
+    const productType = fields.mediaProductType ?? 'FEED';
+    const path = productType === 'REELS' ? 'reel' : productType === 'STORY' ? 'stories' : 'p';
     const media: SimMedia = {
       id,
       accountIgId,
-      mediaProductType: fields.mediaProductType ?? 'FEED',
-      permalink: fields.permalink ?? `https://www.instagram.com/p/${id.slice(-11)}/`,
+      mediaProductType: productType,
+      permalink: fields.permalink ?? `https://www.instagram.com/${path}/${id.slice(-11)}/`,
       caption: fields.caption ?? '',
+      mediaType: fields.mediaType ?? (productType === 'REELS' ? 'VIDEO' : 'IMAGE'),
+      timestamp: fields.timestamp ?? this.clock.now(),
+      likeCount: fields.likeCount ?? 0,
+      commentsEnabled: fields.commentsEnabled ?? true,
+      children: fields.children ?? [],
+      ...(fields.parentId === undefined ? {} : { parentId: fields.parentId }),
     };
     this.media.set(id, media);
     return media;
+  }
+
+  /** A comment on the account's media (`parentId`: a reply to a top-level comment). */
+  addComment(
+    mediaId: string,
+    fields: Partial<SimComment> & { fromIgsid: string; fromUsername: string; text: string },
+  ): SimComment {
+    const media = this.media.get(mediaId);
+    if (!media) throw new Error(`no media ${mediaId}`);
+    const comment: SimComment = {
+      privateReplyMid: null,
+      likeCount: 0,
+      hidden: false,
+      createdTime: this.clock.now(),
+      ...fields,
+      id: fields.id ?? newCommentId(),
+      mediaId,
+      accountIgId: media.accountIgId,
+    };
+    this.comments.set(comment.id, comment);
+    return comment;
   }
 
   /** Keeps an uploaded attachment of the account under a new `attachment_id`. */

@@ -47,10 +47,17 @@ export interface ChangesEntry {
   readonly changes: readonly { readonly value: Record<string, unknown>; readonly field: string }[];
 }
 
+/** One `entry[]` item of the thread of another app (conversation routing): `standby[]`. */
+export interface StandbyEntry {
+  readonly time: number;
+  readonly id: string;
+  readonly standby: readonly Record<string, unknown>[];
+}
+
 /** A delivery as the callback receives it: messaging and changes entries are never mixed. */
 export interface WebhookBody {
   readonly object: 'instagram';
-  readonly entry: readonly (MessagingEntry | ChangesEntry)[];
+  readonly entry: readonly (MessagingEntry | ChangesEntry | StandbyEntry)[];
 }
 
 export interface DeliveryAttempt {
@@ -80,6 +87,8 @@ interface QueuedEvent {
   readonly igId: string;
   readonly field: string;
   readonly item: Record<string, unknown>;
+  /** Sent in `entry[].standby[]`: another app owns the thread (conversation routing). */
+  readonly standby?: boolean;
 }
 
 interface Delivery {
@@ -127,6 +136,12 @@ export class WebhookDispatcher implements WebhookSink {
   private readonly retryScheduleMs: readonly number[];
   private readonly timeoutMs: number;
   private readonly fetch: typeof globalThis.fetch;
+
+  /**
+   * Whether a messaging item goes out as `standby` (another app owns its thread): set by the
+   * simulator's conversation routing (`routing.ts`). Default: never.
+   */
+  standbyOf: ((igId: string, field: string, item: Record<string, unknown>) => boolean) | undefined;
 
   private queue: QueuedEvent[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -224,9 +239,14 @@ export class WebhookDispatcher implements WebhookSink {
 
   private enqueue(event: QueuedEvent): void {
     if (this.closed) return;
+    // Another app owns the thread: the item comes on `standby`, which must be subscribed
+    // (instagram-api.md §11; whether its own field must be too is UNCONFIRMED: not required).
+    const standby =
+      event.kind === 'messaging' && this.standbyOf?.(event.igId, event.field, event.item) === true;
+    const field = standby ? 'standby' : event.field;
     // Meta sends nothing for a field the app did not subscribe to on that account.
-    if (!this.store.accounts.get(event.igId)?.subscribedFields.has(event.field)) return;
-    this.queue.push({ ...event, item: structuredClone(event.item) });
+    if (!this.store.accounts.get(event.igId)?.subscribedFields.has(field)) return;
+    this.queue.push({ ...event, item: structuredClone(event.item), standby });
     if (this.held || this.flushTimer) return;
     this.flushTimer = setTimeout(() => this.flush(), this.batchWindowMs);
     this.flushTimer.unref();
@@ -354,7 +374,12 @@ function build(events: QueuedEvent[], now: number): WebhookBody {
   // batching happens across `entry` items.
   return {
     object: 'instagram',
-    entry: events.map((e) => ({ time: now, id: e.igId, messaging: [e.item] })),
+    entry: events.map((e) =>
+      // Standby items: `entry[].standby[]` in place of `messaging` (instagram-api.md §4, §11).
+      e.standby
+        ? { time: now, id: e.igId, standby: [e.item] }
+        : { time: now, id: e.igId, messaging: [e.item] },
+    ),
   };
 }
 

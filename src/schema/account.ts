@@ -15,6 +15,7 @@ import {
   toConversation,
 } from './conversation.ts';
 import { requireSession } from './errors.ts';
+import { type CommentShape, loadMediaNode, type MediaShape } from './media.ts';
 import { type MessageShape, messageNeeds, toMessage } from './message.ts';
 import { connectionNodes, selectionOf } from './selection.ts';
 
@@ -176,7 +177,8 @@ builder.queryFields((t) => ({
     args: {
       id: t.arg.id({
         required: true,
-        description: 'An `Account.id`, `Conversation.id` or `Message.id`.',
+        description:
+          'An `Account.id`, `Conversation.id`, `Message.id`, `Media.id` or `Comment.id`.',
       }),
     },
     resolve: (_root, args, ctx, info) => {
@@ -203,7 +205,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-type NodeShape = AccountShape | ConversationShape | MessageShape;
+type NodeShape = AccountShape | ConversationShape | MessageShape | MediaShape | CommentShape;
 
 /** Another tenant's object, a malformed id and a missing object all answer null alike. */
 async function loadNode(
@@ -235,6 +237,9 @@ async function loadNode(
         const data = await ctx.loaders.message(decoded.igId, mid, fields);
         return toMessage(decoded.igId, igsid, fromGraph(data));
       }
+      case 'Media':
+      case 'Comment':
+        return await loadMediaNode(decoded.typename, decoded.igId, decoded.rest, ctx, selection);
       default:
         return null;
     }

@@ -10,6 +10,8 @@ export interface Context {
   readonly logger: Logger;
   /** The Instagram Graph API version igql speaks. */
   readonly apiVersion: string;
+  /** igql's Meta app id (`INSTAGRAM_APP_ID`, the simulator's in sandbox mode); '' if unknown. */
+  readonly appId: string;
   /** The verified igql session, or null for an anonymous request. */
   readonly session: Session | null;
   /** This request's reads: authorised per account, batched, deduplicated. */

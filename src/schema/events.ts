@@ -20,8 +20,9 @@ import { Conversation, toConversation } from './conversation.ts';
 import { requireSession } from './errors.ts';
 import { Message, toMessage } from './message.ts';
 import { Participant, type ParticipantShape } from './participant.ts';
+import { ownerOf, ThreadOwner } from './thread-owner.ts';
 
-type EventOf<K extends InboxEventKind> = LogEntry & {
+export type EventOf<K extends InboxEventKind> = LogEntry & {
   readonly event: Extract<InboxEventData, { kind: K }>;
 };
 
@@ -36,6 +37,9 @@ const KINDS = [
   'REFERRAL_RECEIVED',
   'OPTIN_RECEIVED',
   'ACCOUNT_STATUS_CHANGED',
+  'THREAD_CONTROL_CHANGED',
+  'COMMENT_RECEIVED',
+  'MENTION_RECEIVED',
   'UNKNOWN',
 ] as const satisfies readonly InboxEventKind[];
 
@@ -50,7 +54,11 @@ const KIND_DESCRIPTIONS: Readonly<Record<InboxEventKind, string>> = {
   REFERRAL_RECEIVED: 'The customer came through an ig.me link or an ad: `ReferralReceivedEvent`.',
   OPTIN_RECEIVED: 'The customer opted in to messages: `OptinReceivedEvent`.',
   ACCOUNT_STATUS_CHANGED: 'The account’s status changed: `AccountStatusChangedEvent`.',
-  UNKNOWN: 'Anything igql does not model yet, such as comments: `UnknownEvent`.',
+  THREAD_CONTROL_CHANGED:
+    'Control of a conversation was passed, taken or asked for: `ThreadControlChangedEvent`.',
+  COMMENT_RECEIVED: 'Someone commented on the account’s media: `CommentReceivedEvent`.',
+  MENTION_RECEIVED: 'Someone @mentioned the account: `MentionReceivedEvent`.',
+  UNKNOWN: 'Anything igql does not model yet: `UnknownEvent`.',
 };
 
 const InboxEventType = builder.enumType('InboxEventType', {
@@ -108,7 +116,11 @@ function customerLookup(entry: LogEntry, ctx: Context): CustomerLookup | Promise
   if (igsid) return { customer: { igId, igsid } };
   const mid = midOf(entry.event);
   if (mid === null) {
-    const wide = kind === 'ACCOUNT_STATUS_CHANGED' || kind === 'UNKNOWN';
+    const wide =
+      kind === 'ACCOUNT_STATUS_CHANGED' ||
+      kind === 'UNKNOWN' ||
+      kind === 'MENTION_RECEIVED' ||
+      kind === 'COMMENT_RECEIVED';
     return { missing: wide ? 'ACCOUNT_WIDE' : 'NOT_NAMED' };
   }
   return customerOfMessage(igId, mid, ctx);
@@ -137,7 +149,7 @@ async function concerns(entry: LogEntry, customer: string, ctx: Context): Promis
   return found?.customer?.igsid === customer;
 }
 
-const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
+export const InboxEvent = builder.interfaceRef<LogEntry>('InboxEvent').implement({
   description: 'Something that happened in an account’s inbox, live.',
   resolveType: (entry) => TYPE_NAMES[entry.event.kind],
   fields: (t) => ({
@@ -192,6 +204,9 @@ const TYPE_NAMES: Readonly<Record<InboxEventKind, string>> = {
   REFERRAL_RECEIVED: 'ReferralReceivedEvent',
   OPTIN_RECEIVED: 'OptinReceivedEvent',
   ACCOUNT_STATUS_CHANGED: 'AccountStatusChangedEvent',
+  THREAD_CONTROL_CHANGED: 'ThreadControlChangedEvent',
+  COMMENT_RECEIVED: 'CommentReceivedEvent',
+  MENTION_RECEIVED: 'MentionReceivedEvent',
   UNKNOWN: 'UnknownEvent',
 };
 
@@ -474,6 +489,51 @@ builder.objectRef<EventOf<'ACCOUNT_STATUS_CHANGED'>>('AccountStatusChangedEvent'
       description:
         'Why, for a person, in igql’s words (never Instagram’s text, never a token); null when unknown.',
       resolve: (e) => e.event.reason,
+    }),
+  }),
+});
+
+const ThreadControlAction = builder.enumType('ThreadControlAction', {
+  description: 'What changed the control of a conversation (Instagram’s `messaging_handover`).',
+  values: {
+    PASS: { description: 'The owner passed control to another app (or released it).' },
+    TAKE: { description: 'An app with primary behaviour took control.' },
+    REQUEST: { description: 'Another app asked the owner for control; nothing changed yet.' },
+  } as const,
+});
+
+builder.objectRef<EventOf<'THREAD_CONTROL_CHANGED'>>('ThreadControlChangedEvent').implement({
+  description:
+    'Control of the conversation with `customer` changed hands, or was asked for (conversation routing).',
+  interfaces: [InboxEvent],
+  fields: (t) => ({
+    action: t.field({
+      type: ThreadControlAction,
+      description: 'Passed, taken, or asked for.',
+      resolve: (e) => e.event.action,
+    }),
+    previousOwner: t.field({
+      type: ThreadOwner,
+      nullable: true,
+      description: 'Who owned it before; null when Instagram does not say (an idle thread).',
+      resolve: (e) => ownerOf(e.event.previousOwnerAppId),
+    }),
+    newOwner: t.field({
+      type: ThreadOwner,
+      nullable: true,
+      description: 'Who owns it now; null for a request, which changes nothing.',
+      resolve: (e) => ownerOf(e.event.newOwnerAppId),
+    }),
+    requestedOwner: t.field({
+      type: ThreadOwner,
+      nullable: true,
+      description: 'The app asking for control (REQUEST only).',
+      resolve: (e) => ownerOf(e.event.requestedOwnerAppId),
+    }),
+    metadata: t.string({
+      nullable: true,
+      description: 'The free-form text the acting app sent along.',
+      resolve: (e) => e.event.metadata,
     }),
   }),
 });

@@ -10,6 +10,14 @@ import './send.ts';
 import './reaction.ts';
 import './sender-action.ts';
 import './events.ts';
+import './media.ts';
+import './account-media.ts';
+import './comment.ts';
+import './comment-events.ts';
+import './insights.ts';
+import './publishing.ts';
+import './routing.ts';
+import './messaging-profile.ts';
 
 /**
  * A field an object type (or interface) inherits from an interface takes the interface field's

@@ -1,6 +1,7 @@
 import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
 import { decodeId, decodeMessageRest } from '../global-id.ts';
+import { instagramIdOf } from '../media/ids.ts';
 import {
   CONTACT_QUICK_REPLIES_GONE,
   isFileLike,
@@ -175,7 +176,7 @@ const SendMediaShareInput = builder.inputType('SendMediaShareInput', {
     ...base(t),
     mediaId: t.string({
       required: true,
-      description: 'The id of a published post of the account.',
+      description: 'The `Media.id`, or Instagram’s id, of a published post of the account.',
     }),
   }),
 });
@@ -297,6 +298,12 @@ async function runSend(
     idempotencyKey,
     ...content
   } = input;
+  // sendMediaShare: a `Media.id` of the account stands for Instagram's media id.
+  const mediaId =
+    typeof content.mediaId === 'string'
+      ? instagramIdOf(from.igId, 'Media', content.mediaId)
+      : undefined;
+  if (mediaId === null) return notFound(from.igId, 'mediaId', 'Media');
   const target = replyToMessageId == null ? null : replyTarget(from.igId, igsid, replyToMessageId);
   if (target && failedOutcome(target)) return target;
   return ctx.sends.send(from.session, {
@@ -307,6 +314,7 @@ async function runSend(
       tag: tag ?? null,
       ...(target ? { replyTo: target.mid } : {}),
       ...content,
+      ...(mediaId === undefined ? {} : { mediaId }),
     },
     igId: from.igId,
     igsid,
@@ -360,7 +368,8 @@ const SendPrivateReplyInput = builder.inputType('SendPrivateReplyInput', {
     accountId: t.id({ required: true, description: DESCRIBE.accountId }),
     commentId: t.string({
       required: true,
-      description: 'Instagram’s id of a comment on the account’s post.',
+      description:
+        'The `Comment.id`, or Instagram’s id, of a comment on the account’s post (see `Comment.privateReply`).',
     }),
     text: t.string({ required: true, description: 'At most 1000 UTF-8 bytes.' }),
     idempotencyKey: t.string({ description: DESCRIBE.idempotencyKey }),
@@ -382,9 +391,12 @@ builder.mutationField('sendPrivateReply', (t) =>
     resolve: (_root, { input }, ctx) => {
       const from = sender(ctx, input.accountId);
       if (failedOutcome(from)) return from;
+      // A `Comment.id` stands for Instagram's id; another account's is not found.
+      const commentId = instagramIdOf(from.igId, 'Comment', input.commentId);
+      if (commentId === null) return notFound(from.igId, 'commentId', 'Comment');
       return ctx.sends.send(from.session, {
         mutation: 'sendPrivateReply',
-        input: { commentId: input.commentId, text: input.text },
+        input: { commentId, text: input.text },
         igId: from.igId,
         igsid: null,
         idempotencyKey: input.idempotencyKey,
@@ -461,7 +473,7 @@ builder.mutationField('uploadAttachment', (t) =>
   t.field({
     type: UploadAttachmentPayload,
     description:
-      'Uploads an image, audio, video or file to Instagram once, for the account to send by `attachmentId` as often as it likes.',
+      'Uploads an image, audio, video or file to Instagram once, for the account to send by `attachmentId` as often as it likes while Instagram keeps it (Messenger documents 90 days).',
     args: {
       input: t.arg({
         type: UploadAttachmentInput,

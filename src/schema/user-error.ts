@@ -1,5 +1,6 @@
 import type { UserErrorData } from '../sends/service.ts';
 import { builder } from './builder.ts';
+import { ownerOf, ThreadOwner } from './thread-owner.ts';
 
 const UserErrorCode = builder.enumType('UserErrorCode', {
   description: 'Why a mutation did not do what was asked.',
@@ -16,6 +17,9 @@ const UserErrorCode = builder.enumType('UserErrorCode', {
     NOT_FOUND: { description: 'No such account, participant or message for this session.' },
     IDEMPOTENCY_CONFLICT: { description: 'The idempotency key was used for other content.' },
     UPSTREAM_UNAVAILABLE: { description: 'Instagram did not answer, or failed.' },
+    NOT_THREAD_OWNER: {
+      description: 'Another app owns the conversation: take or request thread control first.',
+    },
   } as const,
 });
 
@@ -105,6 +109,23 @@ builder
         description:
           'True when Instagram never answered: the message may have gone out. Look at the conversation before sending again.',
         resolve: (e) => e.outcomeUnknown,
+      }),
+    }),
+  });
+
+builder
+  .objectRef<Extract<UserErrorData, { type: 'NotThreadOwnerError' }>>('NotThreadOwnerError')
+  .implement({
+    description:
+      'Instagram refused because another app owns the conversation (conversation routing): nothing was sent.',
+    interfaces: [UserError],
+    isTypeOf: (value) => (value as UserErrorData).type === 'NotThreadOwnerError',
+    fields: (t) => ({
+      owner: t.field({
+        type: ThreadOwner,
+        nullable: true,
+        description: 'The app that owns the conversation; null when Instagram would not say.',
+        resolve: (e) => ownerOf(e.ownerAppId),
       }),
     }),
   });

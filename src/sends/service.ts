@@ -38,6 +38,13 @@ export type UserErrorData =
       code: 'UPSTREAM_UNAVAILABLE';
       message: string;
       outcomeUnknown: boolean;
+    }
+  | {
+      type: 'NotThreadOwnerError';
+      code: 'NOT_THREAD_OWNER';
+      message: string;
+      /** The app that owns the thread, read after the refusal; null when that read failed. */
+      ownerAppId: string | null;
     };
 
 /** What a send answered: JSON, so that an idempotent retry replays it exactly. */
@@ -53,6 +60,10 @@ export interface SendOutcome {
   readonly ok: boolean;
   /** For an attachment upload: the reusable id Instagram answered with. */
   readonly attachmentId?: string | null;
+  /** For a Graph write other than a send (`perform`): what the call answered, as JSON. */
+  readonly result?: Readonly<Record<string, unknown>> | null;
+  /** For a thread-control call: the app that owns the thread after it, when known. */
+  readonly ownerAppId?: string | null;
   readonly userErrors: readonly UserErrorData[];
 }
 
@@ -146,6 +157,37 @@ export class SendService {
           const answer = { igId, recipientId, messageId: response.message_id ?? null, at };
           return { igsid: recipientId, ...spec.sent(checked.value, body, answer) };
         }),
+    );
+  }
+
+  /**
+   * Any other write of the account (thread control, the messaging profile): the same
+   * idempotency, per-account limit and mapping of refusals as a send. `content` is the
+   * idempotency fingerprint; `call` makes the one upstream call.
+   */
+  async write(
+    session: Session,
+    request: Pick<SendRequest, 'igId' | 'igsid' | 'idempotencyKey'> & {
+      readonly content: string;
+      readonly what: Refused;
+      readonly call: (
+        auth: Auth,
+        api: InstagramApi,
+      ) => Promise<Pick<SendOutcome, 'ownerAppId' | 'result'>>;
+    },
+  ): Promise<SendOutcome> {
+    const { igId, igsid } = request;
+    return this.#idempotent(
+      session,
+      request,
+      () => request.content,
+      () =>
+        this.#attempt(igId, igsid, 'send', request.what, async (auth) => ({
+          igsid,
+          message: null,
+          reactedMid: null,
+          ...(await request.call(auth, this.#o.api)),
+        })),
     );
   }
 
@@ -246,11 +288,16 @@ export class SendService {
     igId: string,
     igsid: string | null,
     bucket: SendBucket,
-    what: 'message' | 'attachment',
+    what: Refused,
     call: (
       auth: Auth,
       at: number,
-    ) => Promise<Pick<SendOutcome, 'igsid' | 'message' | 'reactedMid' | 'attachmentId'>>,
+    ) => Promise<
+      Pick<
+        SendOutcome,
+        'igsid' | 'message' | 'reactedMid' | 'attachmentId' | 'ownerAppId' | 'result'
+      >
+    >,
   ): Promise<Attempted> {
     const stored = await this.#o.tokens.get(igId);
     if (!stored) return notFound(igId, 'accountId', 'Account');
@@ -276,19 +323,37 @@ export class SendService {
     error: InstagramError,
     auth: { igId: string; token: string },
     igsid: string | null,
-    what: 'message' | 'attachment',
+    what: Refused,
   ): Promise<UserErrorData> {
     switch (error.kind) {
       case 'outside_window':
         return this.#outsideWindow(auth, igsid);
+      case 'not_thread_owner':
+        return this.#notThreadOwner(auth, igsid);
       case 'recipient_unavailable':
         return {
           type: 'RecipientUnavailableError',
           code: 'RECIPIENT_UNAVAILABLE',
           message: 'This person isn’t receiving messages from the account right now',
         };
-      case 'token':
       case 'permission':
+        // A private reply (no recipient yet) refused with code 10 and no subcode: the comment
+        // was already answered privately (instagram-api.md §9), not a token problem.
+        if (
+          what === 'message' &&
+          igsid === null &&
+          error.code === 10 &&
+          error.subcode === undefined
+        ) {
+          return {
+            type: 'ValidationError',
+            code: 'VALIDATION',
+            message: `Instagram allows one private reply per comment: this one was already answered${reference(error)}`,
+            field: ['input', 'commentId'],
+          };
+        }
+        return reauth();
+      case 'token':
         return reauth();
       case 'rate_limited':
         return rateLimited(error.retryAfterMs ?? 1000);
@@ -324,6 +389,26 @@ export class SendService {
         };
       }
     }
+  }
+
+  /**
+   * Another app owns the thread (100/2534037): reads which one (`GET thread_owner`), so that
+   * the error names it; null when that read fails too.
+   */
+  async #notThreadOwner(auth: Auth, igsid: string | null): Promise<UserErrorData> {
+    let ownerAppId: string | null = null;
+    try {
+      if (igsid) ownerAppId = await this.#o.api.threadOwner(auth, igsid);
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, 'could not read the thread owner after a refusal');
+    }
+    return {
+      type: 'NotThreadOwnerError',
+      code: 'NOT_THREAD_OWNER',
+      message:
+        'Another app owns this conversation: take thread control (takeThreadControl) or ask for it (requestThreadControl) before sending',
+      ownerAppId,
+    };
   }
 
   /** Reads when the customer last wrote, to say whether `HUMAN_AGENT` can still answer. */
@@ -393,6 +478,9 @@ function replayed(result: string): SendOutcome {
   const outcome = JSON.parse(result) as SendOutcome;
   return outcome.message ? { ...outcome, message: upgradeMessage(outcome.message) } : outcome;
 }
+
+/** What Instagram refused, in its user errors' words. */
+export type Refused = 'message' | 'attachment' | 'thread control' | 'messaging profile' | 'comment';
 
 /** An outcome, and whether the attempt reached Instagram (kept under its idempotency key). */
 type Attempted = SendOutcome & { reached?: boolean };

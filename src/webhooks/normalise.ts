@@ -130,6 +130,8 @@ function messagingEvent(
   if (item.read !== undefined) return seenEvent(base, item);
   if (item.postback !== undefined) return postbackEvent(base, item);
   if (item.referral !== undefined) return referralEvent(base, item);
+  const handover = HANDOVERS.find(([key]) => item[key] !== undefined);
+  if (handover) return handoverEvent(base, item, handover);
   if (item.optin !== undefined) {
     return { ...head('OPTIN_RECEIVED', base, digest(item.optin)), raw: item.optin };
   }
@@ -283,7 +285,35 @@ function referralEvent(base: Base, item: Json): InboxEventData {
   };
 }
 
-/** One `changes` item (`comments`, `mentions`): kept whole as UNKNOWN. */
+/** `messaging_handover` items (instagram-api.md §11) and the action each is. */
+const HANDOVERS = [
+  ['pass_thread_control', 'PASS'],
+  ['take_thread_control', 'TAKE'],
+  ['request_thread_control', 'REQUEST'],
+] as const;
+
+function handoverEvent(
+  base: Base,
+  item: Json,
+  [key, action]: (typeof HANDOVERS)[number],
+): InboxEventData {
+  const change = item[key];
+  if (!isObject(change)) return unknown(base, key, item);
+  const previousOwnerAppId = idOf(change.previous_owner_app_id);
+  const newOwnerAppId = idOf(change.new_owner_app_id);
+  const requestedOwnerAppId = idOf(change.requested_owner_app_id);
+  const ids = JSON.stringify([previousOwnerAppId, newOwnerAppId, requestedOwnerAppId]);
+  return {
+    ...head('THREAD_CONTROL_CHANGED', base, ids, action),
+    action,
+    previousOwnerAppId,
+    newOwnerAppId,
+    requestedOwnerAppId,
+    metadata: stringOf(change.metadata),
+  };
+}
+
+/** One `changes` item: a comment or a mention, else kept whole as UNKNOWN. */
 function changeEvent(change: unknown, entryId: string | null, entryTime: unknown): InboxEventData {
   // entry.time is SECONDS for changes (restfb wh-comments-2021.json: 1519399307); a time that
   // is no whole number of seconds is no time at all: 0, which the pipeline refuses.
@@ -291,7 +321,48 @@ function changeEvent(change: unknown, entryId: string | null, entryTime: unknown
   const occurredAt = seconds !== null && Number.isInteger(seconds) ? seconds * 1000 : 0;
   const field = isObject(change) ? stringOf(change.field) : null;
   const base = { igId: entryId ?? '', igsid: null, occurredAt, standby: false, stamp: '' };
+  const value = isObject(change) && isObject(change.value) ? change.value : null;
+  if (value && (field === 'comments' || field === 'live_comments')) {
+    const event = commentEvent(base, field, value);
+    if (event) return event;
+  }
+  if (value && field === 'mentions') {
+    const mediaId = idOf(value.media_id);
+    const commentId = idOf(value.comment_id);
+    if (mediaId !== null) {
+      const ids = `${mediaId}:${commentId ?? ''}`;
+      return { ...head('MENTION_RECEIVED', base, ids), mediaId, commentId };
+    }
+  }
   return unknown(base, field, change);
+}
+
+/**
+ * `value{id, text, from{id, username, self_ig_scoped_id?}, media{id, media_product_type,
+ * ad_id?}, parent_id?}` (instagram-api.md §4); null when it names no comment or media. The
+ * comment id identifies it: a redelivery repeats it, `entry.time` (the time of sending) may not.
+ */
+function commentEvent(base: Base, field: string, value: Json): InboxEventData | null {
+  const commentId = idOf(value.id);
+  const media = isObject(value.media) ? value.media : null;
+  const mediaId = media ? idOf(media.id) : null;
+  if (commentId === null || media === null || mediaId === null) return null;
+  const from = isObject(value.from) ? value.from : null;
+  const fromId = from ? idOf(from.id) : null;
+  const byAccount = (from !== null && from.self_ig_scoped_id !== undefined) || fromId === base.igId;
+  return {
+    ...head('COMMENT_RECEIVED', { ...base, igsid: byAccount ? null : fromId }, commentId),
+    commentId,
+    text: stringOf(value.text),
+    mediaId,
+    mediaProductType: stringOf(media.media_product_type),
+    parentId: idOf(value.parent_id),
+    fromId,
+    fromUsername: from ? stringOf(from.username) : null,
+    byAccount,
+    live: field === 'live_comments',
+    adId: idOf(media.ad_id),
+  };
 }
 
 /** A body or entry that cannot be read: kept whole. */

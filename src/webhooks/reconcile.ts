@@ -19,6 +19,13 @@ export const REQUIRED_FIELDS = [
   'messaging_postbacks',
   'messaging_referral',
   'messaging_seen',
+  // Conversation routing (instagram-api.md §11): threads other apps own, and handovers.
+  'standby',
+  'messaging_handover',
+  // Comments and mentions (instagram-api.md §4, §13): they fire for public accounts only.
+  'comments',
+  'live_comments',
+  'mentions',
 ] as const;
 
 export interface ReconcilerOptions {

@@ -439,6 +439,8 @@ describe('UserActions', () => {
       text: 'Nice!',
       createdTime: T,
       privateReplyMid: null,
+      likeCount: 0,
+      hidden: false,
     });
     const reply = users.comment(IG, media.id, user.igsid, 'Me again', comment.id);
     expect(last()?.payload).toBe(

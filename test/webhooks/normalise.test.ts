@@ -266,42 +266,56 @@ const EXPECTED: Record<string, InboxEventData[]> = {
   // The dashboard test's entry.id "0" and no recipient: the account stays "0"; time in seconds.
   'webhook-comments-facebook-login-restfb.json': [
     {
-      kind: 'UNKNOWN',
+      kind: 'COMMENT_RECEIVED',
       igId: '0',
-      igsid: null,
+      igsid: '1234536447',
       occurredAt: 1519399307000,
-      identity: `0|UNKNOWN|comments:${digestOf(itemOf('webhook-comments-facebook-login-restfb.json', 'changes'))}||`,
+      identity: '0|COMMENT_RECEIVED|123456789||',
       standby: false,
-      field: 'comments',
-      raw: itemOf('webhook-comments-facebook-login-restfb.json', 'changes'),
+      commentId: '123456789',
+      text: 'This is an example.',
+      mediaId: '76543987',
+      mediaProductType: 'FEED',
+      parentId: '987654321',
+      fromId: '1234536447',
+      fromUsername: 'testuser',
+      byAccount: false,
+      live: false,
+      adId: null,
     },
   ],
   'webhook-mentions-comment-restfb.json': [
     {
-      kind: 'UNKNOWN',
+      kind: 'MENTION_RECEIVED',
       igId: '0',
       igsid: null,
       occurredAt: 1519399310000,
-      identity: `0|UNKNOWN|mentions:${digestOf(itemOf('webhook-mentions-comment-restfb.json', 'changes'))}||`,
+      identity: '0|MENTION_RECEIVED|17887498072083520:17887498072083520||',
       standby: false,
-      field: 'mentions',
-      raw: {
-        field: 'mentions',
-        value: { comment_id: '17887498072083520', media_id: '17887498072083520' },
-      },
+      mediaId: '17887498072083520',
+      commentId: '17887498072083520',
     },
   ],
   // Postman's templates: placeholders as ids, "<TIME_…>" as times (no usable time: 0).
+  // The account's own comment: `from.self_ig_scoped_id` flags it (no customer).
   'webhook-comments-self-postman.json': [
     {
-      kind: 'UNKNOWN',
+      kind: 'COMMENT_RECEIVED',
       igId: '<YOUR_APP_USERS_INSTAGRAM_ACCOUNT_ID>',
       igsid: null,
       occurredAt: 0,
-      identity: `<YOUR_APP_USERS_INSTAGRAM_ACCOUNT_ID>|UNKNOWN|comments:${digestOf(itemOf('webhook-comments-self-postman.json', 'changes'))}||`,
+      identity: '<YOUR_APP_USERS_INSTAGRAM_ACCOUNT_ID>|COMMENT_RECEIVED|<COMMENT_ID>||',
       standby: false,
-      field: 'comments',
-      raw: itemOf('webhook-comments-self-postman.json', 'changes'),
+      commentId: '<COMMENT_ID>',
+      text: '<COMMENT_TEXT>',
+      mediaId: '<MEDIA_ID>',
+      mediaProductType: '<MEDIA_PRODUCT_TYPE>',
+      parentId: null,
+      fromId: '<YOUR_APP_USERS_INSTAGRAM_ACCOUNT_ID>',
+      fromUsername: '<INSTAGRAM_USER_USERNAME>',
+      byAccount: true,
+      live: false,
+      adId: null,
     },
   ],
   'webhook-message-reactions-postman.json': [
@@ -875,31 +889,30 @@ describe('normalise: what the simulator sends', () => {
     ]);
   });
 
-  it('a comment: UNKNOWN with the change kept raw, time from entry.time in seconds', async () => {
+  it('a comment: COMMENT_RECEIVED, time from entry.time in seconds', async () => {
     const media = store.addMedia(IG, { id: '18000000000000100' });
     let commentId = '';
     const events = await deliver(() => {
       commentId = users.comment(IG, media.id, alice.igsid, 'Nice!').id;
     });
-    const raw = {
-      value: {
-        from: { id: alice.igsid, username: 'alice' },
-        media: { id: media.id, media_product_type: 'FEED' },
-        id: commentId,
-        text: 'Nice!',
-      },
-      field: 'comments',
-    };
     expect(events).toEqual([
       {
-        kind: 'UNKNOWN',
+        kind: 'COMMENT_RECEIVED',
         igId: IG,
-        igsid: null,
+        igsid: alice.igsid,
         occurredAt: Math.floor(T / 1000) * 1000,
-        identity: `${IG}|UNKNOWN|comments:${digestOf(raw)}||`,
+        identity: `${IG}|COMMENT_RECEIVED|${commentId}||`,
         standby: false,
-        field: 'comments',
-        raw,
+        commentId,
+        text: 'Nice!',
+        mediaId: media.id,
+        mediaProductType: 'FEED',
+        parentId: null,
+        fromId: alice.igsid,
+        fromUsername: 'alice',
+        byAccount: false,
+        live: false,
+        adId: null,
       },
     ]);
   });
@@ -1218,7 +1231,7 @@ describe('normalise: order, standby, odd values, bad entries', () => {
   it('unknown payloads and payloads missing their ids are kept raw, named by their key', () => {
     const base = { sender: { id: IGSID }, recipient: { id: IG }, timestamp: 1000 };
     const items = [
-      { ...base, pass_thread_control: { new_owner_app_id: '123', metadata: 'x' } },
+      { ...base, app_roles: { '123': ['primary_receiver'] } },
       { ...base, message: { text: 'no mid' } },
       { ...base, reaction: { mid: 'm', action: 'wave' } },
       { ...base, read: {} },
@@ -1229,7 +1242,7 @@ describe('normalise: order, standby, odd values, bad entries', () => {
     ];
     const events = normalise({ object: 'instagram', entry: [entry(items)] });
     const fields = [
-      'pass_thread_control',
+      'app_roles',
       'message',
       'reaction',
       'read',
@@ -1334,5 +1347,33 @@ describe('normalise: order, standby, odd values, bad entries', () => {
       }
     }
     expect(bodies).toBeGreaterThan(2000);
+  });
+});
+
+describe('normalise: one attachment alone, as an object', () => {
+  it('reads `attachments: {…}` as a list of one', () => {
+    const [event] = normalise({
+      object: 'instagram',
+      entry: [
+        {
+          id: '17841400000000001',
+          time: 1_764_000_000_000,
+          messaging: [
+            {
+              sender: { id: '5614879045272581' },
+              recipient: { id: '17841400000000001' },
+              timestamp: 1_764_000_000_000,
+              message: {
+                mid: 'mid.single',
+                attachments: { type: 'image', payload: { url: 'https://cdn/one.jpg' } },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    expect((event as { message?: Message }).message?.attachments).toEqual([
+      attachment('IMAGE', 'https://cdn/one.jpg', { type: 'image' }),
+    ]);
   });
 });
