@@ -50,6 +50,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SANDBOX_SIMULATOR_URL: simulator.base,
     SANDBOX_RATE_LIMITS: limits,
     ...(redis ? { REDIS_URL: redis.url } : {}),
+    // To profile igql as the benchmark runs it: IGQL_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=…'.
+    ...(process.env.IGQL_NODE_OPTIONS ? { NODE_OPTIONS: process.env.IGQL_NODE_OPTIONS } : {}),
   });
   const sandbox = async () =>
     (await (await fetch(`${igql.base}/sandbox`)).json()) as {

@@ -8,7 +8,7 @@ import {
   Script,
   watchConnection,
 } from '../redis.ts';
-import type { LogEntry } from './log.ts';
+import { entryJson, type LogEntry } from './log.ts';
 
 export type EventListener = (entry: LogEntry) => void;
 
@@ -44,7 +44,7 @@ export class MemoryEventBus implements EventBus {
   async publish(igId: string, entry: LogEntry): Promise<void> {
     if (this.closed) throw new Error('event bus closed');
     const listeners = this.channels.get(igId);
-    if (listeners) deliver(listeners, JSON.stringify(entry), igId, this.logger);
+    if (listeners) deliver(listeners, entryJson(entry), igId, this.logger);
   }
 
   async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {
@@ -159,7 +159,7 @@ export class RedisEventBus implements EventBus {
 
   async publish(igId: string, entry: LogEntry): Promise<void> {
     if (this.closed) throw new Error('event bus closed');
-    await this.publishes([this.channelName(igId), JSON.stringify(entry)]);
+    await this.publishes([this.channelName(igId), entryJson(entry)]);
   }
 
   /**
@@ -169,7 +169,7 @@ export class RedisEventBus implements EventBus {
    */
   async publishAndSet(igId: string, entry: LogEntry, then: KeyToSet): Promise<void> {
     if (this.closed) throw new Error('event bus closed');
-    await this.publishesAndSets([this.channelName(igId), JSON.stringify(entry), then]);
+    await this.publishesAndSets([this.channelName(igId), entryJson(entry), then]);
   }
 
   async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {

@@ -3,6 +3,26 @@ import { upgradeEvent } from '../inbox/legacy.ts';
 import { perTick, type RedisClient, Script } from '../redis.ts';
 
 /** An event with its place in its account's log. */
+
+const serialised = new WeakMap<InboxEventData, string>();
+
+/**
+ * An event as JSON, written once whoever asks (the log appends it, the bus publishes it inside
+ * its entry: `entryJson`), for as long as the event object lives.
+ */
+export function eventJson(event: InboxEventData): string {
+  let json = serialised.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    serialised.set(event, json);
+  }
+  return json;
+}
+
+/** `JSON.stringify(entry)`, its event's JSON reused (`eventJson`). */
+export const entryJson = (entry: LogEntry): string =>
+  `{"cursor":${JSON.stringify(entry.cursor)},"event":${eventJson(entry.event)}}`;
+
 export interface LogEntry {
   /** Opaque; compare two with `EventLog.isAfter`, never as strings. */
   readonly cursor: string;
@@ -87,7 +107,7 @@ export class MemoryEventLog implements EventLog {
       log = [];
       this.logs.set(igId, log);
     }
-    log.push({ seq, json: JSON.stringify(event) });
+    log.push({ seq, json: eventJson(event) });
     if (log.length > this.maxLen) log.splice(0, log.length - this.maxLen);
     return memoryCursor(seq);
   }
@@ -152,13 +172,13 @@ export class RedisEventLog implements EventLog {
   }
 
   async append(igId: string, event: InboxEventData): Promise<string> {
-    const [cursor] = await this.appends({ key: this.key(igId), events: [JSON.stringify(event)] });
+    const [cursor] = await this.appends({ key: this.key(igId), events: [eventJson(event)] });
     return cursor as string;
   }
 
   /** All of them in one script: all or none. */
   async appendAll(igId: string, events: readonly InboxEventData[]): Promise<string[]> {
-    return this.appends({ key: this.key(igId), events: events.map((e) => JSON.stringify(e)) });
+    return this.appends({ key: this.key(igId), events: events.map(eventJson) });
   }
 
   async readAfter(igId: string, cursor: string, limit = READ_PAGE): Promise<LogEntry[]> {

@@ -27,9 +27,9 @@ export function eventCompleter(o: {
   readonly timeoutMs?: number;
 }): (events: readonly InboxEventData[]) => Promise<InboxEventData[]> {
   const complete = async (event: InboxEventData): Promise<InboxEventData> => {
-    const wantsText = event.kind === 'MESSAGE_EDITED' && event.text === null && event.numEdit > 0;
-    const wantsCustomer =
-      (event.kind === 'MESSAGE_EDITED' || event.kind === 'MESSAGES_SEEN') && event.igsid === null;
+    if (event.kind !== 'MESSAGE_EDITED' && event.kind !== 'MESSAGES_SEEN') return event;
+    const wantsText = wantsTextOf(event);
+    const wantsCustomer = wantsCustomerOf(event);
     if (!wantsText && !wantsCustomer) return event;
     const stored = await o.tokens.get(event.igId);
     if (stored?.status !== 'ACTIVE') return event;
@@ -47,6 +47,8 @@ export function eventCompleter(o: {
     } as InboxEventData;
   };
   return async (events) => {
+    // Most deliveries (new messages) have nothing to complete: no timer, no promise for them.
+    if (!events.some((e) => wantsTextOf(e) || wantsCustomerOf(e))) return [...events];
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), o.timeoutMs ?? ENRICH_TIMEOUT_MS);
@@ -68,3 +70,9 @@ export function eventCompleter(o: {
     }
   };
 }
+
+const wantsTextOf = (event: InboxEventData): boolean =>
+  event.kind === 'MESSAGE_EDITED' && event.text === null && event.numEdit > 0;
+
+const wantsCustomerOf = (event: InboxEventData): boolean =>
+  (event.kind === 'MESSAGE_EDITED' || event.kind === 'MESSAGES_SEEN') && event.igsid === null;

@@ -7,6 +7,8 @@ import { createLogger } from '../../src/logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from '../../src/pubsub/bus.ts';
 import {
   type EventLog,
+  entryJson,
+  eventJson,
   InvalidCursorError,
   LOG_START,
   type LogEntry,
@@ -926,6 +928,19 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     expect(claims.map((c) => c.status)).toEqual(['rejected', 'rejected', 'rejected']);
     const log = new RedisEventLog(offline, newPrefix(), 1000);
     await expect(log.appendAll(IG, [event(1), event(2)])).rejects.toThrow();
+  });
+});
+
+describe('entryJson', () => {
+  it('is JSON.stringify(entry), its event written once and reused', () => {
+    const e = event(7);
+    const entries = [
+      { cursor: '1764000000000-0', event: e },
+      { cursor: '0000000000000002', event: e },
+    ];
+    for (const entry of entries) expect(entryJson(entry)).toBe(JSON.stringify(entry));
+    expect(eventJson(e)).toBe(eventJson(e));
+    expect(JSON.parse(entryJson(entries[0] as LogEntry))).toEqual(entries[0]);
   });
 });
 
