@@ -17,7 +17,7 @@ describe('npm run bench', () => {
     const s = settings(1, {});
     expect(s.fanout.levels).toEqual([1, 1000, 10_000]);
     expect(s.fanout.events).toBe(20);
-    expect(s.ingest).toEqual({ rate: 5000, seconds: 3, perDelivery: [10, 1] });
+    expect(s.ingest).toEqual({ rate: 5000, seconds: 6, perDelivery: [10, 1] });
     expect(s.readPath.clients).toBe(10);
     expect(s.readPath.latencyMs).toBe(50);
   });
