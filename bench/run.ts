@@ -36,7 +36,7 @@ export interface BenchResult {
 /**
  * The sizes of a run: `scale` (BENCH_SCALE, default 1) multiplies subscribers and durations;
  * BENCH_EVENTS sets the events per fan-out level (default 20), BENCH_INGEST_RATE the events
- * offered per second (default 5,000).
+ * offered per second (default 5,250).
  */
 export function settings(
   scale = 1,
@@ -48,7 +48,9 @@ export function settings(
   return {
     fanout: { levels, events: Number(env.BENCH_EVENTS ?? 20), timeoutMs: 30_000 },
     ingest: {
-      rate: Number(env.BENCH_INGEST_RATE ?? 5000),
+      // Offered a little above the goal's 5,000/s (as issue 13 measured), so that what is
+      // acknowledged can reach it: an open-loop rate ends with the last answer, after the last send.
+      rate: Number(env.BENCH_INGEST_RATE ?? 5250),
       // A p99 of 3 s moved with one stall of the shared cores; 6 s holds 3,000 deliveries.
       seconds: 6 * scale,
       perDelivery: [10, 1],
