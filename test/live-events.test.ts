@@ -441,7 +441,6 @@ describe('the simulator’s own deliveries', () => {
     expect([...(sim.store.accounts.get(studio.igId)?.subscribedFields ?? [])].sort()).toEqual([
       'comments',
       'live_comments',
-      'mentions',
       'message_echoes',
       'message_edit',
       'message_reactions',

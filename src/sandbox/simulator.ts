@@ -75,10 +75,14 @@ export interface Fault {
   readonly error?: GraphError;
 }
 
+/**
+ * The webhook fields an Instagram Login app may subscribe an account to (WH, IG-Login column).
+ * `mentions` is not one: with Instagram Login, mentions are "included in the comments webhook
+ * notification" (instagram-api.md §4); refused, strictly (UNCONFIRMED either way).
+ */
 const KNOWN_FIELDS = new Set([
   'comments',
   'live_comments',
-  'mentions',
   'message_echoes',
   'message_edit',
   'message_reactions',

@@ -243,7 +243,9 @@ export class WebhookDispatcher implements WebhookSink {
     // (instagram-api.md §11; whether its own field must be too is UNCONFIRMED: not required).
     const standby =
       event.kind === 'messaging' && this.standbyOf?.(event.igId, event.field, event.item) === true;
-    const field = standby ? 'standby' : event.field;
+    // With Instagram Login, mentions are "included in the comments webhook notification"
+    // (instagram-api.md §4): they come to a `comments` subscription; `mentions` is no field.
+    const field = standby ? 'standby' : event.field === 'mentions' ? 'comments' : event.field;
     // Meta sends nothing for a field the app did not subscribe to on that account.
     if (!this.store.accounts.get(event.igId)?.subscribedFields.has(field)) return;
     this.queue.push({ ...event, item: structuredClone(event.item), standby });

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { messageIdentity } from './normalise.ts';
 import type { EventPipeline } from './pipeline.ts';
 
-/** The webhook fields igql needs for every account (WH, IG-Login column). */
+/** The webhook fields igql needs for every account (WH, IG-Login column): the inbox's. */
 export const REQUIRED_FIELDS = [
   'messages',
   'message_echoes',
@@ -22,11 +22,15 @@ export const REQUIRED_FIELDS = [
   // Conversation routing (instagram-api.md §11): threads other apps own, and handovers.
   'standby',
   'messaging_handover',
-  // Comments and mentions (instagram-api.md §4, §13): they fire for public accounts only.
-  'comments',
-  'live_comments',
-  'mentions',
 ] as const;
+
+/**
+ * Fields igql subscribes when Instagram lets it, in a call of their own after the required ones:
+ * comments (mentions come with them, instagram-api.md §4) need `instagram_business_manage_comments`,
+ * which an account that logged in before may not have granted, and fire for public accounts
+ * only. A refusal never touches the inbox's subscription.
+ */
+export const OPTIONAL_FIELDS = ['comments', 'live_comments'] as const;
 
 export interface ReconcilerOptions {
   readonly api: InstagramApi;
@@ -89,6 +93,8 @@ export class Reconciler {
   readonly #o: ReconcilerOptions;
   /** The start of each account's last successful run (this instance's). */
   readonly #lastRun = new Map<string, number>();
+  /** Accounts whose optional fields (`OPTIONAL_FIELDS`) were asked for by this process. */
+  readonly #optionalAsked = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
@@ -147,13 +153,28 @@ export class Reconciler {
     const auth = { igId: account.igId, token: account.accessToken };
     const fields = new Set(await this.#o.api.subscribedFields(auth));
     const missing = REQUIRED_FIELDS.filter((f) => !fields.has(f));
-    if (missing.length === 0) return;
-    this.#o.logger.warn(
-      { igId: account.igId, missing },
-      'webhook subscription incomplete; subscribing again',
-    );
-    await this.#o.api.subscribe(auth, [...new Set([...fields, ...REQUIRED_FIELDS])]);
-    this.#o.metrics.resubscriptions.inc();
+    if (missing.length > 0) {
+      this.#o.logger.warn(
+        { igId: account.igId, missing },
+        'webhook subscription incomplete; subscribing again',
+      );
+      await this.#o.api.subscribe(auth, [...new Set([...fields, ...REQUIRED_FIELDS])]);
+      this.#o.metrics.resubscriptions.inc();
+      for (const field of REQUIRED_FIELDS) fields.add(field);
+    }
+    // Once per account and process, and again after a drop: a field Instagram refuses (or never
+    // lists back) is not asked for again every run.
+    if (missing.length === 0 && this.#optionalAsked.has(account.igId)) return;
+    this.#optionalAsked.add(account.igId);
+    if (OPTIONAL_FIELDS.every((f) => fields.has(f))) return;
+    try {
+      await this.#o.api.subscribe(auth, [...new Set([...fields, ...OPTIONAL_FIELDS])]);
+    } catch (err) {
+      this.#o.logger.info(
+        { err, igId: account.igId, fields: OPTIONAL_FIELDS },
+        'comment webhooks not subscribed (permission not granted?); the inbox is unaffected',
+      );
+    }
   }
 
   async #reconcile(account: StoredAccount): Promise<void> {
@@ -163,7 +184,7 @@ export class Reconciler {
     const since = this.#windowStart(igId, started) - 1000;
     const perPage = this.#o.conversations ?? 25;
     const pages = this.#o.pages ?? 4;
-    const fields = `id,updated_time,participants,messages.limit(${this.#o.messages ?? 20}){id,created_time,from,to,message,attachments,shares{link,name},story,reply_to,is_unsupported}`;
+    const fields = `id,updated_time,participants,messages.limit(${this.#o.messages ?? 20}){id,created_time,from,to,message,attachments,shares{link,name,template},story,reply_to,is_unsupported}`;
     const events: InboxEventData[] = [];
     let after: string | undefined;
     for (let calls = 0; ; calls++) {

@@ -12,7 +12,7 @@ import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock, DAY, type SimAccount, type SimUser } from '../../src/sandbox/store.ts';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
 import type { EventPipeline } from '../../src/webhooks/pipeline.ts';
-import { REQUIRED_FIELDS, Reconciler } from '../../src/webhooks/reconcile.ts';
+import { OPTIONAL_FIELDS, REQUIRED_FIELDS, Reconciler } from '../../src/webhooks/reconcile.ts';
 import { type InboxEventResult, subscribeInbox } from '../helpers/inbox-events.ts';
 
 const IG = '17841400000000001';
@@ -415,5 +415,57 @@ describe('reconciliation against the simulator: missed webhooks come back, once'
     expect(metrics).toMatch(
       /^igql_inbox_events_total\{kind="MESSAGE_RECEIVED",outcome="bad_time"\} 1$/m,
     );
+  });
+});
+
+describe('the subscription watchdog', () => {
+  /** A reconciler over an account subscribed to `listed`, Instagram refusing `refused` fields. */
+  function watchdog(listed: string[], refused: readonly string[]) {
+    const fields = new Set(listed);
+    const subscribes: string[][] = [];
+    const api = {
+      subscribedFields: async () => [...fields],
+      subscribe: async (_auth: unknown, asked: string[]) => {
+        subscribes.push([...asked].sort());
+        if (asked.some((f) => refused.includes(f))) throw new Error('(#200) permission missing');
+        fields.clear();
+        for (const f of asked) fields.add(f);
+      },
+      conversations: async () => ({ data: [] }),
+    } as unknown as InstagramApi;
+    const counter = { inc: () => {}, set: () => {} } as never;
+    const reconciler = new Reconciler({
+      api,
+      tokens: { list: async () => [{ igId: IG, accessToken: 't', status: 'ACTIVE' }] } as never,
+      pipeline: { ingest: async () => [] } as unknown as EventPipeline,
+      logger: createLogger('silent'),
+      metrics: { reconciled: counter, resubscriptions: counter, lastRun: counter },
+      lock: { acquire: async () => true },
+      now: () => NOW,
+    });
+    return { fields, subscribes, reconciler };
+  }
+
+  it('subscribes the inbox’s fields in a call of their own: comment fields refused leave them subscribed', async () => {
+    const { fields, subscribes, reconciler } = watchdog([], OPTIONAL_FIELDS);
+    await reconciler.runOnce();
+    expect([...fields].sort()).toEqual([...REQUIRED_FIELDS].sort());
+    expect(subscribes).toEqual([
+      [...REQUIRED_FIELDS].sort(),
+      [...REQUIRED_FIELDS, ...OPTIONAL_FIELDS].sort(),
+    ]);
+    // Not asked again every run; asked again after Meta drops the subscription.
+    await reconciler.runOnce();
+    expect(subscribes).toHaveLength(2);
+    fields.clear();
+    await reconciler.runOnce();
+    expect(subscribes).toHaveLength(4);
+    expect([...fields].sort()).toEqual([...REQUIRED_FIELDS].sort());
+  });
+
+  it('adds the comment fields when Instagram allows them', async () => {
+    const { fields, reconciler } = watchdog([...REQUIRED_FIELDS], []);
+    await reconciler.runOnce();
+    expect([...fields].sort()).toEqual([...REQUIRED_FIELDS, ...OPTIONAL_FIELDS].sort());
   });
 });
