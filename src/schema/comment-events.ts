@@ -26,6 +26,9 @@ builder.objectRef<EventOf<'COMMENT_RECEIVED'>>('CommentReceivedEvent').implement
             ? {}
             : { from: { id: e.fromId, ...(e.fromUsername ? { username: e.fromUsername } : {}) } }),
           media: { id: e.mediaId, ...MediaProductTypeOf(e.mediaProductType) },
+          // What the webhook said of its parent, '' for none (a top-level comment): neither
+          // `parent` nor `replies` reads Instagram to learn it.
+          parent_id: e.parentId ?? '',
         }),
     }),
     media: t.field({

@@ -217,8 +217,11 @@ function commentConnection(
 ) {
   const request = graphPage(args, DEFAULT_COMMENTS);
   const { page, plan } = prefetched;
-  if (!request.fromCursor && !request.backward && page && plan && plan.limit >= request.size) {
-    return toConnection(page, request, (c) => toComment(igId, c, plan.needs));
+  if (!request.fromCursor && !request.backward && plan && plan.limit >= request.size) {
+    // Asked with the parent: an edge Graph left out is an empty one (field expansion omits an
+    // empty edge; UNCONFIRMED for graph.instagram.com, whose simulator answers `data: []`),
+    // never a read of its own per parent.
+    return toConnection(page ?? { data: [] }, request, (c) => toComment(igId, c, plan.needs));
   }
   return (async () => {
     const needs = commentNeeds(connectionNodes(selection()));
@@ -501,6 +504,8 @@ export async function loadMediaNode(
   ctx: Context,
   selection: SelectionMap,
 ): Promise<MediaShape | CommentShape | null> {
+  // Ids are Instagram's numbers: anything else (`me`) would read another node as this one.
+  if (!/^\d+$/.test(id)) return null;
   if (typename === 'Media') {
     const needs = mediaNeeds(selection);
     return toMedia(igId, await ctx.loaders.node<GraphMedia>(igId, id, mediaFields(needs)), needs);

@@ -55,7 +55,7 @@ interface Event {
   [field: string]: Loose;
 }
 
-async function subscribe(after?: string) {
+async function subscribe(after?: string, query = EVENTS) {
   const client = createClient({
     url: gw.url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
@@ -67,7 +67,7 @@ async function subscribe(after?: string) {
   const waiters = new Set<() => void>();
   const watch = watchSubscriber();
   client.subscribe<{ inboxEvents: Event }>(
-    { query: EVENTS, variables: { a: globalId.account(shop.igId), after } },
+    { query, variables: { a: globalId.account(shop.igId), after } },
     {
       next: (value) => {
         if (value.errors) errors.push(value.errors);
@@ -105,6 +105,31 @@ async function subscribe(after?: string) {
 }
 
 describe('comments and mentions, live', () => {
+  it('a comment event knows its parent from the webhook: parent and replies read nothing', async () => {
+    const sub = await subscribe(
+      undefined,
+      `subscription ($a: ID!, $after: String) {
+        inboxEvents(accountId: $a, after: $after, types: [COMMENT_RECEIVED]) {
+          ... on CommentReceivedEvent { comment { commentId parent { commentId } replies { nodes { id } } } }
+        }
+      }`,
+    );
+    const before = gw.sim.count();
+    const top = gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Lovely!');
+    gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'In blue?', top.id);
+    const events = await sub.count(2);
+    await sub.dispose();
+    const comment = (e: Event) => (e as { comment: Loose }).comment;
+    // The top-level one's replies are read (it may have some); the reply's parent is read.
+    expect(comment(events[0] as Event)).toMatchObject({ commentId: top.id, parent: null });
+    expect(comment(events[1] as Event)).toMatchObject({
+      parent: { commentId: top.id },
+      replies: { nodes: [] },
+    });
+    // One read of the top-level one's replies, one of the reply's parent: nothing else.
+    expect(gw.sim.count() - before).toBe(2);
+  });
+
   it('a comment arrives live, and a private reply to it opens a conversation the inbox shows', async () => {
     const sub = await subscribe();
     // Every webhook is delivered twice, as Meta may: each event still arrives once.

@@ -295,4 +295,15 @@ describe('Comment', () => {
     expect(body.errors).toBeUndefined();
     expect(body.data).toEqual({ a: null, b: null, c: null });
   });
+
+  it('answers null, reading nothing, for a media or comment id that is no Instagram number', async () => {
+    const before = gw.sim.count();
+    const { body } = await gw.query<Loose>(
+      token,
+      'query ($a: ID!, $b: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } }',
+      { a: globalId.media(shop.igId, 'me'), b: globalId.comment(shop.igId, 'me/conversations') },
+    );
+    expect(body).toEqual({ data: { a: null, b: null } });
+    expect(gw.sim.count()).toBe(before);
+  });
 });
