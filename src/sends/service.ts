@@ -352,6 +352,16 @@ export class SendService {
             field: ['input', 'commentId'],
           };
         }
+        // A comment write refused: the comment is not the account's to moderate (another
+        // user's comment on other media, a mention's), which logging in again would not change.
+        if (what === 'comment') {
+          return {
+            type: 'NotFoundError',
+            code: 'NOT_FOUND',
+            message: `Instagram does not let this account change that comment${reference(error)}`,
+            field: ['input'],
+          };
+        }
         return reauth();
       case 'token':
         return reauth();

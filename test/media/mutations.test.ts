@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
+import { GraphError } from '../../src/sandbox/errors.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import {
   DAY,
@@ -200,6 +201,36 @@ describe('hideComment, unhideComment, deleteComment', () => {
     expect(gw.sim.store.comments.get(customerComment)?.hidden).toBe(true);
     const shown = await run('unhideComment', { commentId: id }, `comment { hidden } ${ERRORS}`);
     expect(shown.body.data.unhideComment).toEqual({ comment: { hidden: false }, userErrors: [] });
+    expect(gw.sim.store.comments.get(customerComment)?.hidden).toBe(false);
+  });
+
+  it('a write Instagram refuses for permission is NOT_FOUND (not this account’s to moderate), never a re-login', async () => {
+    gw.sim.inject({
+      endpoint: 'POST /{id}',
+      kind: 'error',
+      error: new GraphError({
+        status: 403,
+        code: 200,
+        type: 'IGApiException',
+        message: '(#200) Permissions error',
+      }),
+    });
+    const { body } = await run(
+      'hideComment',
+      { commentId: globalId.comment(shop.igId, customerComment) },
+      `comment { hidden } ${ERRORS}`,
+    );
+    expect(body.data.hideComment.comment).toBeNull();
+    expect(body.data.hideComment.userErrors).toEqual([
+      {
+        __typename: 'NotFoundError',
+        code: 'NOT_FOUND',
+        message: expect.stringMatching(
+          /^Instagram does not let this account change that comment \(Graph error 200, trace /,
+        ),
+        field: ['input'],
+      },
+    ]);
     expect(gw.sim.store.comments.get(customerComment)?.hidden).toBe(false);
   });
 
