@@ -19,6 +19,7 @@ import {
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { PersistedOptions } from './persisted.ts';
+import type { PublishingService } from './publishing/service.ts';
 import { SubscriptionGroups } from './pubsub/groups.ts';
 import { createRoutes } from './routes.ts';
 import type { Sandbox } from './sandbox/index.ts';
@@ -48,6 +49,11 @@ export interface AppDeps
   readonly drainTimeoutMs?: number;
   /** How often long-lived Instagram tokens due for refresh are refreshed. Default 1 h; 0 disables. */
   readonly refreshIntervalMs?: number;
+  /**
+   * How often due publish jobs are looked at (container status reads, with their own backoff);
+   * a new job is looked at at once. Default 1000 ms; 0: only when a job is queued.
+   */
+  readonly publishPollIntervalMs?: number;
   /** How often an open websocket's session is checked for revocation. Default 10 000 ms. */
   readonly socketCheckMs?: number;
   /** Automatic persisted queries and trusted documents (src/persisted.ts). Default: APQ on. */
@@ -63,6 +69,8 @@ export interface App {
   readonly reconciler: Reconciler;
   /** Refreshes long-lived Instagram tokens ahead of expiry. */
   readonly refresher: TokenRefresher;
+  /** `publishMedia`'s jobs and their poller. */
+  readonly publishing: PublishingService;
   /** Sandbox mode: the simulator igql runs against. */
   readonly sandbox: Sandbox | undefined;
   /** Listens on `config.host:config.port`; resolves with the GraphQL URL. */
@@ -250,6 +258,7 @@ export function createApp(deps: AppDeps): App {
     upstream: services.upstream,
     reconciler,
     refresher,
+    publishing: services.publishing,
     sandbox,
     async start() {
       redis?.connect();
@@ -273,6 +282,7 @@ export function createApp(deps: AppDeps): App {
       if (reconcileEvery > 0) reconciler.start(reconcileEvery);
       const refreshEvery = deps.refreshIntervalMs ?? 3_600_000;
       if (refreshEvery > 0) refresher.start(refreshEvery);
+      services.publishing.start(deps.publishPollIntervalMs ?? 1000);
       const host = ['127.0.0.1', '0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
       return `http://${host}:${bound.port}/graphql`;
     },

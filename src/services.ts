@@ -2,10 +2,15 @@ import { AccountStatusService } from './auth/account-status.ts';
 import { TokenRefresher } from './auth/refresh.ts';
 import { createSessions, type Sessions } from './auth/sessions.ts';
 import type { Config } from './config.ts';
+import { recordConversationState } from './inbox/conversation-state.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { InstagramApi } from './instagram/graph.ts';
+import { MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { PublishingApi } from './publishing/api.ts';
+import { MemoryPublishJobStore, RedisPublishJobStore } from './publishing/jobs.ts';
+import { PublishingService } from './publishing/service.ts';
 import { LiveEvents } from './pubsub/live.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { SendService } from './sends/service.ts';
@@ -65,6 +70,8 @@ export interface Services {
   readonly client: InstagramClient;
   readonly api: InstagramApi;
   readonly sends: SendService;
+  /** `publishMedia`'s jobs and their background poller (started by the app). */
+  readonly publishing: PublishingService;
   readonly sessions: Sessions;
   /** Refreshes long-lived Instagram tokens ahead of expiry. */
   readonly refresher: TokenRefresher;
@@ -96,7 +103,13 @@ export function createServices(o: ServicesOptions): Services {
     ...(state.publishAndConfirm ? { publishAndConfirm: state.publishAndConfirm } : {}),
     // An edit's text and a sender-less event's customer, read once before it is stored (the
     // client is made below; deliveries only come once the services are up).
-    complete: (events) => completeEvents(events),
+    // Then what they tell of their conversations (origin, thread owner) is recorded, once each,
+    // by the instance that received them.
+    complete: async (events) => {
+      const completed = await completeEvents(events);
+      await recordConversationState(state.conversations, completed, logger);
+      return completed;
+    },
   });
   const live = new LiveEvents(state.log, state.bus, logger);
   const accountStatus = new AccountStatusService(
@@ -130,6 +143,20 @@ export function createServices(o: ServicesOptions): Services {
     limiter: state.limiter,
     logger,
     now: o.now,
+  });
+  // Jobs shared in Redis (any instance carries them on, one at a time) or kept in memory.
+  const prefix = o.redisPrefix ?? config.redis.prefix;
+  const publishing = new PublishingService({
+    jobs: redis ? new RedisPublishJobStore(redis.client, prefix) : new MemoryPublishJobStore(),
+    lock: redis
+      ? new RedisAccountLock(redis.client, `${prefix}:publish-lock`)
+      : new MemoryAccountLock(),
+    api: new PublishingApi(client),
+    graph: api,
+    tokens,
+    publish: (events) => pipeline.ingest(events),
+    logger,
+    ...(o.now ? { now: o.now } : {}),
   });
   const sessions = createSessions(config, state.revocations, o.now);
   const refresher = new TokenRefresher({
@@ -167,12 +194,14 @@ export function createServices(o: ServicesOptions): Services {
     client,
     api,
     sends,
+    publishing,
     sessions,
     refresher,
     reconciler,
     async close() {
       await reconciler.stop();
       await refresher.stop();
+      await publishing.stop();
       await client.close();
       await state.bus.close();
       await state.log.close();

@@ -7,6 +7,11 @@ import {
 } from './auth/revocation.ts';
 import { MemoryTokenStore, type TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
+import {
+  type ConversationStateStore,
+  MemoryConversationState,
+  RedisConversationState,
+} from './inbox/conversation-state.ts';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
@@ -33,6 +38,8 @@ export interface SharedState {
   readonly deduper: Deduper;
   readonly log: EventLog;
   readonly bus: EventBus;
+  /** Each conversation's thread owner (kept fresh by handovers) and origin (first referral). */
+  readonly conversations: ConversationStateStore;
   /** `PipelineOptions.publishAndConfirm`, with Redis: the bus and the deduper share one client. */
   readonly publishAndConfirm?: (entry: LogEntry) => Promise<void>;
   readonly refreshLock: AccountLock;
@@ -60,6 +67,7 @@ export function createSharedState(
       deduper: new MemoryDeduper(),
       log: new MemoryEventLog({ maxLen: EVENT_LOG_LENGTH }),
       bus: new MemoryEventBus(logger),
+      conversations: new MemoryConversationState(),
       refreshLock: new MemoryAccountLock(),
       reconcileLock: new MemoryAccountLock(),
     };
@@ -75,6 +83,7 @@ export function createSharedState(
     deduper,
     log: new RedisEventLog(client, prefix, EVENT_LOG_LENGTH),
     bus,
+    conversations: new RedisConversationState(client, prefix),
     publishAndConfirm: (entry) =>
       bus.publishAndSet(entry.event.igId, entry, deduper.confirmation(entry.event.identity)),
     refreshLock: new RedisAccountLock(client, `${prefix}:refresh-lock`),

@@ -222,10 +222,17 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       apiVersion: config.instagram.apiVersion,
       appId: o.appId ?? config.instagram.appId ?? '',
       session,
-      loaders: new RequestLoaders(services.api, services.state.tokens, session),
+      loaders: new RequestLoaders(
+        services.api,
+        services.state.tokens,
+        session,
+        services.state.conversations,
+        now,
+      ),
       now,
       sends: services.sends,
       live: services.live,
+      publishing: services.publishing,
       stillValid: () => services.sessions.stillValid(session),
     };
   };

@@ -332,9 +332,9 @@ describe('which operations compile', () => {
         '{ viewer { conversations(first: 25) { nodes { participants { username } messages(first: 20) { nodes { text from { username } createdTime } } } } } }',
       ),
     ).toBe(11);
-    // `node`, then `id` on each of Node's five object types (Account, Conversation, Message,
-    // Media, Comment), and `text` on Message.
-    expect(fields('{ node(id: "x") { id ... on Message { text } } }')).toBe(1 + 5 + 1);
+    // `node`, then `id` on each of Node's six object types (Account, Conversation, Message,
+    // Media, Comment, PublishJob), and `text` on Message.
+    expect(fields('{ node(id: "x") { id ... on Message { text } } }')).toBe(1 + 6 + 1);
   });
 
   it('refuses one jit would answer in another order, or past MAX_COMPILED_FIELDS', () => {

@@ -1,3 +1,4 @@
+import type { PublishJob } from '../publishing/jobs.ts';
 import type { Message } from './message.ts';
 
 /**
@@ -22,6 +23,7 @@ export type InboxEventKind =
   | 'THREAD_CONTROL_CHANGED'
   | 'COMMENT_RECEIVED'
   | 'MENTION_RECEIVED'
+  | 'PUBLISH_JOB_CHANGED'
   | 'UNKNOWN';
 
 /** What every inbox event carries. */
@@ -125,13 +127,24 @@ export interface PostbackReceivedEvent extends InboxEventBase {
   readonly payload: string | null;
 }
 
-/** The customer opened an existing thread through an ig.me link or an ad (top-level `referral`). */
+/**
+ * The customer opened an existing thread through an ig.me link or an ad (top-level `referral`;
+ * typed by `referralOf`).
+ */
 export interface ReferralReceivedEvent extends InboxEventBase {
   readonly kind: 'REFERRAL_RECEIVED';
   readonly ref: string | null;
   readonly source: string | null;
   readonly type: string | null;
   readonly adId: string | null;
+  /**
+   * `ads_context_data` of an ad referral (instagram-api.md §4); absent from events stored before
+   * igql read them (read as null).
+   */
+  readonly adTitle?: string | null;
+  readonly photoUrl?: string | null;
+  readonly videoUrl?: string | null;
+  readonly postId?: string | null;
 }
 
 /** `optin`: its shape is UNCONFIRMED for Instagram Login, so it is kept as received. */
@@ -198,6 +211,15 @@ export interface MentionReceivedEvent extends InboxEventBase {
   readonly commentId: string | null;
 }
 
+/**
+ * Raised by igql itself: a `publishMedia` job changed status (src/publishing/). Carries the job
+ * as it then was.
+ */
+export interface PublishJobChangedEvent extends InboxEventBase {
+  readonly kind: 'PUBLISH_JOB_CHANGED';
+  readonly job: PublishJob;
+}
+
 /** `changes` (comments, mentions) and anything not understood, kept whole. */
 export interface UnknownEvent extends InboxEventBase {
   readonly kind: 'UNKNOWN';
@@ -250,4 +272,5 @@ export type InboxEventData =
   | ThreadControlChangedEvent
   | CommentReceivedEvent
   | MentionReceivedEvent
+  | PublishJobChangedEvent
   | UnknownEvent;

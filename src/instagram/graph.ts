@@ -165,6 +165,38 @@ export interface GraphMessengerProfile {
   }[];
 }
 
+/** One message of a welcome message flow: text and up to 13 text quick replies. */
+export interface GraphWelcomeMessage {
+  readonly message: {
+    readonly text: string;
+    readonly quick_replies?: readonly {
+      readonly content_type: 'text';
+      readonly title: string;
+      readonly payload: string;
+    }[];
+  };
+}
+
+/**
+ * A welcome message flow as `GET /<IG_ID>/welcome_message_flows` lists it (the node fields of
+ * Meta's SDKs); `welcome_message_flow` is the flow's messages as a JSON string.
+ */
+export interface GraphWelcomeFlow {
+  readonly id: string;
+  readonly name?: string;
+  readonly eligible_platforms?: readonly string[];
+  readonly is_used_in_ad?: boolean;
+  readonly last_update_time?: string;
+  readonly welcome_message_flow?: string;
+}
+
+/** What a welcome flow is created or updated with. */
+export interface WelcomeFlowBody {
+  readonly name?: string;
+  readonly welcome_message_flow?: readonly GraphWelcomeMessage[];
+  readonly eligible_platforms?: readonly ['instagram'];
+}
+
 /** Whose token a call uses: the account (IG_ID) and its Instagram token. */
 export interface Auth {
   readonly igId: string;
@@ -404,6 +436,51 @@ export class InstagramApi {
       token: auth.token,
       igId: auth.igId,
       body: { fields, platform: 'instagram' },
+    });
+  }
+
+  /** `GET /<IG_ID>/welcome_message_flows` with every field (instagram-api.md §12). */
+  async welcomeFlows(auth: Auth): Promise<GraphList<GraphWelcomeFlow>> {
+    return this.#client.call<GraphList<GraphWelcomeFlow>>({
+      method: 'GET',
+      path: `${auth.igId}/welcome_message_flows`,
+      endpoint: '/{id}/welcome_message_flows',
+      token: auth.token,
+      igId: auth.igId,
+      query: {
+        fields: 'id,name,eligible_platforms,is_used_in_ad,last_update_time,welcome_message_flow',
+      },
+    });
+  }
+
+  /**
+   * `POST /<IG_ID>/welcome_message_flows`: creates a flow (→ its `flow_id`), or, with `flowId`,
+   * updates the fields given.
+   */
+  async saveWelcomeFlow(
+    auth: Auth,
+    body: WelcomeFlowBody,
+    flowId?: string,
+  ): Promise<{ readonly flow_id?: string | number }> {
+    return this.#client.call<{ flow_id?: string | number }>({
+      method: 'POST',
+      path: `${auth.igId}/welcome_message_flows`,
+      endpoint: '/{id}/welcome_message_flows',
+      token: auth.token,
+      igId: auth.igId,
+      body: flowId === undefined ? body : { flow_id: flowId, ...body },
+    });
+  }
+
+  /** `DELETE /<IG_ID>/welcome_message_flows?flow_id=…`. */
+  async deleteWelcomeFlow(auth: Auth, flowId: string): Promise<void> {
+    await this.#client.call({
+      method: 'DELETE',
+      path: `${auth.igId}/welcome_message_flows`,
+      endpoint: '/{id}/welcome_message_flows',
+      token: auth.token,
+      igId: auth.igId,
+      query: { flow_id: flowId },
     });
   }
 

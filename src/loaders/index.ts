@@ -3,6 +3,8 @@ import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
 import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { notFound, reauthRequired } from '../errors.ts';
+import type { ConversationStateStore } from '../inbox/conversation-state.ts';
+import type { Referral } from '../inbox/referral.ts';
 import { messageFields, splitFields } from '../instagram/fields.ts';
 import type {
   Auth,
@@ -15,6 +17,7 @@ import type {
   GraphMessage,
   GraphMessengerProfile,
   GraphUser,
+  GraphWelcomeFlow,
   InstagramApi,
   PageArgs,
   ProfileField,
@@ -38,6 +41,8 @@ const keyOf = (key: { igId: string; id: string; fields: string }) =>
 export class RequestLoaders {
   readonly #api: InstagramApi;
   readonly #session: Session | null;
+  readonly #conversations: ConversationStateStore | undefined;
+  readonly #now: () => number;
   readonly #stored: DataLoader<string, StoredAccount | undefined>;
   readonly #nodes: DataLoader<NodeKey, unknown, string>;
   readonly #pages = new Map<string, Promise<unknown>>();
@@ -49,9 +54,21 @@ export class RequestLoaders {
   /** Pages primed and not yet indexed into `#messages`, in order. */
   readonly #primed: { readonly messages: readonly GraphMessage[]; readonly fields: string }[] = [];
 
-  constructor(api: InstagramApi, tokens: TokenStore, session: Session | null) {
+  /**
+   * `conversations`: the shared conversation state (thread owners, origins); without it owners
+   * are read from Instagram every request and no origin is known. `now`: its clock.
+   */
+  constructor(
+    api: InstagramApi,
+    tokens: TokenStore,
+    session: Session | null,
+    conversations?: ConversationStateStore,
+    now: () => number = Date.now,
+  ) {
     this.#api = api;
     this.#session = session;
+    this.#conversations = conversations;
+    this.#now = now;
     this.#stored = new DataLoader(async (igIds) => Promise.all(igIds.map((id) => tokens.get(id))));
     this.#nodes = new DataLoader((keys) => this.#loadNodes(keys), { cacheKeyFn: keyOf });
   }
@@ -114,9 +131,48 @@ export class RequestLoaders {
     );
   }
 
-  /** The app that owns the thread with `igsid` (`GET thread_owner`), once per request. */
+  /**
+   * The app that owns the thread with `igsid`, once per request: the owner the shared
+   * conversation state knows (a handover webhook or an earlier read told it), else
+   * `GET thread_owner`, whose answer is then shared. A store that fails is read past.
+   */
   threadOwner(igId: string, igsid: string): Promise<string | null> {
-    return this.#page(`o\n${igId}\n${igsid}`, igId, (auth) => this.#api.threadOwner(auth, igsid));
+    const key = `o\n${igId}\n${igsid}`;
+    let owner = this.#pages.get(key) as Promise<string | null> | undefined;
+    if (!owner) {
+      owner = this.auth(igId).then(async (auth) => {
+        const state = this.#conversations;
+        const known = await state?.threadOwner(igId, igsid).catch(() => undefined);
+        if (known !== undefined) return known;
+        // As of the read's start: a handover told while it is in flight stays the newer.
+        const at = this.#now();
+        const read = await this.#upstream(igId, () => this.#api.threadOwner(auth, igsid));
+        if (read !== null) await state?.setThreadOwner(igId, igsid, read, at).catch(() => {});
+        return read;
+      });
+      this.#pages.set(key, owner);
+    }
+    return owner;
+  }
+
+  /**
+   * Records an owner igql's own thread-control call set (`null`: unknown, read again), so that
+   * it answers before the handover webhook arrives; this request's answer is replaced too.
+   */
+  async threadOwnerChanged(igId: string, igsid: string, appId: string | null): Promise<void> {
+    this.#pages.delete(`o\n${igId}\n${igsid}`);
+    await this.#conversations?.setThreadOwner(igId, igsid, appId, this.#now()).catch(() => {});
+  }
+
+  /** The conversation's first referral (`Conversation.origin`), for a session that may read it. */
+  async origin(igId: string, igsid: string): Promise<Referral | null> {
+    await this.auth(igId);
+    return (await this.#conversations?.origin(igId, igsid)) ?? null;
+  }
+
+  /** `GET welcome_message_flows`, once per request. */
+  welcomeFlows(igId: string): Promise<GraphList<GraphWelcomeFlow>> {
+    return this.#page(`w\n${igId}`, igId, (auth) => this.#api.welcomeFlows(auth));
   }
 
   messages(

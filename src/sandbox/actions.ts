@@ -56,15 +56,27 @@ export interface UserMessageContent {
     readonly adId?: string;
     readonly source: string;
     readonly type: string;
-    readonly adsContextData?: {
-      readonly adTitle?: string;
-      readonly photoUrl?: string;
-      readonly videoUrl?: string;
-    };
+    readonly adsContextData?: AdsContextData;
   };
   /** A message the API cannot show: `is_unsupported: true`. */
   readonly unsupported?: boolean;
 }
+
+/** An ad's `ads_context_data` (WHX; `post_id` is not always sent). */
+export interface AdsContextData {
+  readonly adTitle?: string;
+  readonly photoUrl?: string;
+  readonly videoUrl?: string;
+  readonly postId?: string;
+}
+
+/** `ads_context_data` in WHX's key order, leaving out what is not given. */
+const adsContextWire = (ads: AdsContextData): Record<string, string> => ({
+  ...(ads.adTitle === undefined ? {} : { ad_title: ads.adTitle }),
+  ...(ads.photoUrl === undefined ? {} : { photo_url: ads.photoUrl }),
+  ...(ads.videoUrl === undefined ? {} : { video_url: ads.videoUrl }),
+  ...(ads.postId === undefined ? {} : { post_id: ads.postId }),
+});
 
 /**
  * Messenger's reaction names and their emoji. Instagram's webhooks report `love` with `❤`
@@ -200,13 +212,7 @@ export class UserActions {
         ...(adId === undefined ? {} : { ad_id: adId }),
         source,
         type,
-        ...(ads && {
-          ads_context_data: {
-            ...(ads.adTitle === undefined ? {} : { ad_title: ads.adTitle }),
-            ...(ads.photoUrl === undefined ? {} : { photo_url: ads.photoUrl }),
-            ...(ads.videoUrl === undefined ? {} : { video_url: ads.videoUrl }),
-          },
-        }),
+        ...(ads && { ads_context_data: adsContextWire(ads) }),
       };
     }
     this.raise(igId, igsid, 'messages', { message: wireMessage }, message.createdTime);
@@ -324,6 +330,29 @@ export class UserActions {
     this.user(igId, igsid);
     const { ref, source, type = 'OPEN_THREAD' } = referral;
     this.raise(igId, igsid, 'messaging_referral', { referral: { ref, source, type } });
+  }
+
+  /**
+   * The user taps a Click-to-Instagram-Direct ad and opens an existing thread (field
+   * `messaging_referral`), exactly WHX's shape: `{ref?, ad_id, source: "ADS", type:
+   * "OPEN_THREAD", ads_context_data: {ad_title, photo_url?, video_url?, post_id?}}`. (A new
+   * thread's first message carries the same object as `message.referral`: `sendMessage`.)
+   */
+  adReferral(
+    igId: string,
+    igsid: string,
+    ad: { readonly adId: string; readonly ref?: string; readonly adsContextData: AdsContextData },
+  ): void {
+    this.user(igId, igsid);
+    this.raise(igId, igsid, 'messaging_referral', {
+      referral: {
+        ...(ad.ref === undefined ? {} : { ref: ad.ref }),
+        ad_id: ad.adId,
+        source: 'ADS',
+        type: 'OPEN_THREAD',
+        ads_context_data: adsContextWire(ad.adsContextData),
+      },
+    });
   }
 
   /**

@@ -2,7 +2,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
-import { inboundMessage, type SimulatorLink, type SimulatorState } from './link.ts';
+import {
+  type CommentResult,
+  customerComment,
+  inboundMessage,
+  type SimulatorLink,
+  type SimulatorState,
+} from './link.ts';
 
 /**
  * The control surface of a simulator running apart (`npm run simulator`): what igql's sandbox
@@ -12,6 +18,8 @@ import { inboundMessage, type SimulatorLink, type SimulatorState } from './link.
  * - `GET /control/customer?igId=&username=`: `{ igsid }`, or 404.
  * - `PUT /control/callback` `{ url }`: the app's one webhook callback URL; the last one wins.
  * - `POST /control/inbound` `{ igId, from, text }`: a customer writes; 202 `{ mid, igsid }`, or 404.
+ * - `POST /control/comment` `{ igId, from, text, mediaId? }`: a customer comments; 202
+ *   `{ commentId, mediaId, igsid }`, 200 `{ refused }` (comments turned off), or 404.
  *
  * Every request is signed with the app secret, as Meta's `appsecret_proof` is: the header
  * `x-simulator-signature: t=<ms>,sha256=<hex>`, an HMAC-SHA256 of `<t>\n<METHOD>\n<path and
@@ -85,6 +93,7 @@ const callbackBody = z.object({
   url: z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)),
 });
 const inboundBody = inboundMessage.extend({ igId: z.string().regex(/^\d+$/) });
+const commentBody = customerComment.extend({ igId: z.string().regex(/^\d+$/) });
 
 /** The control routes of a simulator (`Simulator.serve`), answering for `link`. */
 export function controlRoutes(link: SimulatorLink, appSecret: string): Record<string, Route> {
@@ -117,6 +126,14 @@ export function controlRoutes(link: SimulatorLink, appSecret: string): Record<st
       const sent = await link.inbound(igId, from, text);
       if (sent) json(res, 202, sent);
       else json(res, 404, { error: `no account ${igId}` });
+    }),
+    'POST /control/comment': signed(appSecret, async (body, _url, res) => {
+      const parsed = commentBody.safeParse(body);
+      if (!parsed.success) return invalid(res, parsed.error);
+      const { igId, from, text, mediaId } = parsed.data;
+      const made = await link.comment(igId, from, text, mediaId);
+      if (!made) json(res, 404, { error: `no media to comment on for account ${igId}` });
+      else json(res, 'refused' in made ? 200 : 202, made);
     }),
   };
 }
@@ -193,6 +210,15 @@ export async function connectSimulator(url: string, appSecret: string): Promise<
     async inbound(igId, from, text) {
       const { status, body } = await call('POST', '/control/inbound', { igId, from, text });
       return status === 202 ? (body as { mid: string; igsid: string }) : undefined;
+    },
+    async comment(igId, from, text, mediaId) {
+      const { status, body } = await call('POST', '/control/comment', {
+        igId,
+        from,
+        text,
+        ...(mediaId === undefined ? {} : { mediaId }),
+      });
+      return status === 404 ? undefined : (body as CommentResult);
     },
     async setCallback(callbackUrl) {
       await call('PUT', '/control/callback', { url: callbackUrl });

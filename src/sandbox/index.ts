@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import { z } from 'zod';
 import { signSession } from '../auth/jwt.ts';
@@ -6,12 +7,14 @@ import type { Config } from '../config.ts';
 import { decodeId, globalId } from '../global-id.ts';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { instagramIdOf } from '../media/ids.ts';
 import type { Upstream } from '../services.ts';
 import { connectSimulator, SimulatorLinkError } from './control.ts';
 import type { DemoAccount } from './demo.ts';
 import { sandboxGraphiQL } from './graphiql.ts';
 import {
   accountsOf,
+  customerComment,
   demoSimulator,
   inboundMessage,
   type LinkedAccount,
@@ -35,7 +38,7 @@ export interface Sandbox {
    * tokens, logs or locks.
    */
   readonly redisPrefix: string;
-  /** `GET /sandbox` and `POST /sandbox/inbound`: no auth, sandbox mode only. */
+  /** `GET /sandbox`, `POST /sandbox/inbound` and `POST /sandbox/comment`: no auth, sandbox mode only. */
   readonly routes: Readonly<Record<string, Route>>;
   /**
    * The simulated accounts and their Instagram tokens, for igql's token store: of a simulator
@@ -90,6 +93,10 @@ export function sandboxSessionToken(
 }
 
 const inbound = inboundMessage.extend({ accountId: z.string().min(1) });
+const comment = customerComment.extend({
+  accountId: z.string().min(1),
+  mediaId: z.string().min(1).optional(),
+});
 
 /**
  * Starts the sandbox: igql's way to the simulated Instagram. With a simulator given, that one; else
@@ -175,24 +182,9 @@ function sandboxOver(options: {
       });
     }),
     'POST /sandbox/inbound': linkRoute(async (req, res) => {
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req, 64 * 1024)).toString());
-      } catch (error) {
-        const tooLarge = error instanceof BodyTooLargeError;
-        json(res, tooLarge ? 413 : 400, {
-          error: tooLarge ? 'body too large' : 'expected a JSON body',
-        });
-        return;
-      }
-      const parsed = inbound.safeParse(body);
-      if (!parsed.success) {
-        json(res, 400, {
-          error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-        });
-        return;
-      }
-      const { accountId, from, text } = parsed.data;
+      const parsed = await parseBody(req, res, inbound);
+      if (!parsed) return;
+      const { accountId, from, text } = parsed;
       const decoded = decodeId(accountId);
       const sent =
         decoded?.typename === 'Account' ? await link.inbound(decoded.igId, from, text) : undefined;
@@ -203,6 +195,44 @@ function sandboxOver(options: {
       json(res, 202, {
         mid: sent.mid,
         messageId: globalId.message(decoded.igId, sent.igsid, sent.mid),
+      });
+    }),
+    'POST /sandbox/comment': linkRoute(async (req, res) => {
+      const parsed = await parseBody(req, res, comment);
+      if (!parsed) return;
+      const { accountId, from, text } = parsed;
+      const decoded = decodeId(accountId);
+      if (decoded?.typename !== 'Account') {
+        json(res, 404, { error: `no sandbox account ${accountId}` });
+        return;
+      }
+      const { igId } = decoded;
+      // A `Media.id` of the account, or Instagram's media id.
+      const mediaId =
+        parsed.mediaId === undefined ? undefined : instagramIdOf(igId, 'Media', parsed.mediaId);
+      if (mediaId !== undefined && mediaId !== null && !/^\d+$/.test(mediaId)) {
+        json(res, 400, { error: 'mediaId: a Media.id or an Instagram media id' });
+        return;
+      }
+      const made = mediaId === null ? undefined : await link.comment(igId, from, text, mediaId);
+      if (!made) {
+        json(res, 404, {
+          error:
+            parsed.mediaId === undefined
+              ? `no sandbox account ${accountId} with a post to comment on`
+              : `no media ${parsed.mediaId} of sandbox account ${accountId}`,
+        });
+        return;
+      }
+      if ('refused' in made) {
+        json(res, 400, { error: made.refused });
+        return;
+      }
+      json(res, 202, {
+        commentId: made.commentId,
+        id: globalId.comment(igId, made.commentId),
+        mediaId: made.mediaId,
+        customerId: globalId.participant(igId, made.igsid),
       });
     }),
   };
@@ -237,4 +267,30 @@ function sandboxOver(options: {
     },
     async stop() {},
   };
+}
+
+/** A route's JSON body checked by `schema`; undefined once it answered 400 or 413. */
+async function parseBody<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
+  let body: unknown;
+  try {
+    body = JSON.parse((await readBody(req, 64 * 1024)).toString());
+  } catch (error) {
+    const tooLarge = error instanceof BodyTooLargeError;
+    json(res, tooLarge ? 413 : 400, {
+      error: tooLarge ? 'body too large' : 'expected a JSON body',
+    });
+    return undefined;
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    json(res, 400, {
+      error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    });
+    return undefined;
+  }
+  return parsed.data;
 }

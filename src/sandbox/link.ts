@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { type DemoAccount, seedDemo } from './demo.ts';
 import { seededRandom, withRandom } from './ids.ts';
 import { Simulator } from './simulator.ts';
+import type { SimMedia } from './store.ts';
 
 /** A simulated account and its long-lived Instagram token, as igql's sandbox lists it. */
 export interface LinkedAccount {
@@ -45,6 +46,17 @@ export interface SimulatorLink {
     text: string,
   ): Promise<{ readonly mid: string; readonly igsid: string } | undefined>;
   /**
+   * A customer (created on first use) comments on the account's media `mediaId`, or on its latest
+   * post or reel when none is given: the `comments` webhook arrives at the callback. Undefined
+   * when the simulator has no such account, or the account no such media (none at all).
+   */
+  comment(
+    igId: string,
+    from: string,
+    text: string,
+    mediaId?: string,
+  ): Promise<CommentResult | undefined>;
+  /**
    * The app's one webhook callback URL, as on Meta: the last registered replaces any earlier, and
    * each webhook is delivered once, there.
    */
@@ -60,6 +72,20 @@ export const inboundMessage = z.object({
     .string()
     .min(1)
     .refine((t) => Buffer.byteLength(t) <= 1000, 'at most 1000 UTF-8 bytes'),
+});
+
+/** What `SimulatorLink.comment` answers. */
+export type CommentResult =
+  | { readonly commentId: string; readonly mediaId: string; readonly igsid: string }
+  /** The media has comments turned off: Instagram lets nobody comment. */
+  | { readonly refused: string };
+
+/** What a customer may comment through `POST /sandbox/comment`: checked by igql and the simulator. */
+export const customerComment = z.object({
+  from: inboundMessage.shape.from,
+  // Instagram's limit for a comment: 2,200 characters (the same as a caption; UNCONFIRMED).
+  text: z.string().min(1).max(2200),
+  mediaId: z.string().regex(/^\d+$/, 'an Instagram media id (digits)').optional(),
 });
 
 /** The seed of the demo data's ids: the same app secret, the same ids (see config.ts). */
@@ -142,8 +168,30 @@ export function localLink(
       const message = simulator.users.sendMessage(igId, user.igsid, { text });
       return { mid: message.mid, igsid: user.igsid };
     },
+    async comment(igId, from, text, mediaId) {
+      if (!simulator.store.accounts.has(igId)) return undefined;
+      const media =
+        mediaId === undefined ? latestPost(simulator, igId) : simulator.store.media.get(mediaId);
+      if (!media || media.accountIgId !== igId || media.parentId !== undefined) return undefined;
+      if (!media.commentsEnabled)
+        return { refused: `comments are turned off on media ${media.id}` };
+      const user = simulator.users.userNamed(igId, from);
+      const comment = simulator.users.comment(igId, media.id, user.igsid, text);
+      return { commentId: comment.id, mediaId: media.id, igsid: user.igsid };
+    },
     async setCallback(url) {
       setCallback(url);
     },
   };
+}
+
+/** The account's newest post or reel (stories and carousel items are not commented on here). */
+function latestPost(simulator: Simulator, igId: string) {
+  let latest: SimMedia | undefined;
+  for (const media of simulator.store.media.values()) {
+    if (media.accountIgId !== igId || media.parentId !== undefined) continue;
+    if (media.mediaProductType === 'STORY') continue;
+    if (!latest || media.timestamp >= latest.timestamp) latest = media;
+  }
+  return latest;
 }

@@ -23,6 +23,7 @@ import { ROUTING_CALLS, Routing } from './routing.ts';
 import { handleSend, handleUpload } from './send.ts';
 import { type Clock, createClock, type SimAccount, type SimToken, Store } from './store.ts';
 import { WebhookDispatcher } from './webhooks.ts';
+import { WelcomeFlows } from './welcome-flows.ts';
 
 export interface SimulatorOptions {
   /** The Meta app id that OAuth expects as `client_id`. Default `1000000000000001`. */
@@ -127,6 +128,8 @@ export class Simulator {
   readonly oauth: OAuthServer;
   /** Conversation routing: apps per account, an owner per thread (src/sandbox/routing.ts). */
   readonly routing: Routing;
+  /** Welcome message flows of Click-to-Instagram-Direct ads (src/sandbox/welcome-flows.ts). */
+  readonly welcomeFlows: WelcomeFlows;
   readonly requests: LoggedRequest[] = [];
   latencyMs: number;
   readonly #limiter: RateLimiter;
@@ -160,6 +163,7 @@ export class Simulator {
     this.users = new UserActions(this.store, this.webhooks);
     this.routing = new Routing(this.store, this.webhooks, this.appId);
     this.webhooks.standbyOf = (igId, field, item) => this.routing.isStandby(igId, field, item);
+    this.welcomeFlows = new WelcomeFlows(this.clock);
     this.oauth = new OAuthServer({
       store: this.store,
       appId: this.appId,
@@ -409,6 +413,10 @@ export class Simulator {
     if (second === 'messenger_profile') {
       if (!isSelf) throw errors.unsupportedGet(first);
       return ok(handleProfile(this.store, account, token, r.method, r.query, r.body));
+    }
+    if (second === 'welcome_message_flows') {
+      if (!isSelf) throw errors.unsupportedGet(first);
+      return ok(this.welcomeFlows.handle(account, token, r.method, r.query, r.body));
     }
     if (second === 'subscribed_apps') {
       if (!isSelf) throw errors.unsupportedGet(first);

@@ -17,6 +17,7 @@ import {
 import { requireSession } from './errors.ts';
 import { type CommentShape, loadMediaNode, type MediaShape } from './media.ts';
 import { type MessageShape, messageNeeds, toMessage } from './message.ts';
+import { loadPublishJob, type PublishJobShape } from './publish-job.ts';
 import { connectionNodes, selectionOf } from './selection.ts';
 
 export interface AccountShape {
@@ -178,7 +179,7 @@ builder.queryFields((t) => ({
       id: t.arg.id({
         required: true,
         description:
-          'An `Account.id`, `Conversation.id`, `Message.id`, `Media.id` or `Comment.id`.',
+          'An `Account.id`, `Conversation.id`, `Message.id`, `Media.id`, `Comment.id` or `PublishJob.id`.',
       }),
     },
     resolve: (_root, args, ctx, info) => {
@@ -205,7 +206,13 @@ builder.queryFields((t) => ({
   }),
 }));
 
-type NodeShape = AccountShape | ConversationShape | MessageShape | MediaShape | CommentShape;
+type NodeShape =
+  | AccountShape
+  | ConversationShape
+  | MessageShape
+  | MediaShape
+  | CommentShape
+  | PublishJobShape;
 
 /** Another tenant's object, a malformed id and a missing object all answer null alike. */
 async function loadNode(
@@ -240,6 +247,8 @@ async function loadNode(
       case 'Media':
       case 'Comment':
         return await loadMediaNode(decoded.typename, decoded.igId, decoded.rest, ctx, selection);
+      case 'PublishJob':
+        return await loadPublishJob(decoded.igId, decoded.rest, ctx);
       default:
         return null;
     }

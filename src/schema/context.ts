@@ -1,6 +1,7 @@
 import type { Session } from '../auth/jwt.ts';
 import type { RequestLoaders } from '../loaders/index.ts';
 import type { Logger } from '../logger.ts';
+import type { PublishingService } from '../publishing/service.ts';
 import type { LiveEvents } from '../pubsub/live.ts';
 import type { SendService } from '../sends/service.ts';
 
@@ -21,6 +22,8 @@ export interface Context {
   readonly sends: SendService;
   /** Inbox events for subscriptions: resumable, in order. */
   readonly live: LiveEvents;
+  /** `publishMedia`'s jobs: queued, polled in the background, published. */
+  readonly publishing: PublishingService;
   /** The session is still valid: not expired, not revoked (subscriptions check it per event). */
   readonly stillValid: () => Promise<boolean>;
 }

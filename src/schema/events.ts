@@ -7,6 +7,7 @@ import {
   midOf,
   quickReplySource,
 } from '../inbox/events.ts';
+import { referralOf, referralOfEvent } from '../inbox/referral.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { messageFields } from '../instagram/fields.ts';
 import type { GraphConversation, GraphList } from '../instagram/graph.ts';
@@ -20,6 +21,7 @@ import { Conversation, toConversation } from './conversation.ts';
 import { requireSession } from './errors.ts';
 import { Message, toMessage } from './message.ts';
 import { Participant, type ParticipantShape } from './participant.ts';
+import { Referral } from './referral.ts';
 import { ownerOf, ThreadOwner } from './thread-owner.ts';
 
 export type EventOf<K extends InboxEventKind> = LogEntry & {
@@ -40,6 +42,7 @@ const KINDS = [
   'THREAD_CONTROL_CHANGED',
   'COMMENT_RECEIVED',
   'MENTION_RECEIVED',
+  'PUBLISH_JOB_CHANGED',
   'UNKNOWN',
 ] as const satisfies readonly InboxEventKind[];
 
@@ -58,6 +61,7 @@ const KIND_DESCRIPTIONS: Readonly<Record<InboxEventKind, string>> = {
     'Control of a conversation was passed, taken or asked for: `ThreadControlChangedEvent`.',
   COMMENT_RECEIVED: 'Someone commented on the account’s media: `CommentReceivedEvent`.',
   MENTION_RECEIVED: 'Someone @mentioned the account: `MentionReceivedEvent`.',
+  PUBLISH_JOB_CHANGED: 'A `publishMedia` job changed status: `PublishJobChangedEvent`.',
   UNKNOWN: 'Anything igql does not model yet: `UnknownEvent`.',
 };
 
@@ -120,7 +124,8 @@ function customerLookup(entry: LogEntry, ctx: Context): CustomerLookup | Promise
       kind === 'ACCOUNT_STATUS_CHANGED' ||
       kind === 'UNKNOWN' ||
       kind === 'MENTION_RECEIVED' ||
-      kind === 'COMMENT_RECEIVED';
+      kind === 'COMMENT_RECEIVED' ||
+      kind === 'PUBLISH_JOB_CHANGED';
     return { missing: wide ? 'ACCOUNT_WIDE' : 'NOT_NAMED' };
   }
   return customerOfMessage(igId, mid, ctx);
@@ -207,6 +212,7 @@ const TYPE_NAMES: Readonly<Record<InboxEventKind, string>> = {
   THREAD_CONTROL_CHANGED: 'ThreadControlChangedEvent',
   COMMENT_RECEIVED: 'CommentReceivedEvent',
   MENTION_RECEIVED: 'MentionReceivedEvent',
+  PUBLISH_JOB_CHANGED: 'PublishJobChangedEvent',
   UNKNOWN: 'UnknownEvent',
 };
 
@@ -293,8 +299,15 @@ const MessageReceivedEvent = builder
         type: 'JSON',
         nullable: true,
         description:
-          'The ad or ig.me link the message came from (`ref`, `ad_id`, `source`, `type`…), as Instagram sent it; null when none.',
+          'The ad or ig.me link the message came from (`ref`, `ad_id`, `source`, `type`…), as Instagram sent it; null when none. Typed: `adReferral`.',
         resolve: (e) => e.event.referral ?? null,
+      }),
+      adReferral: t.field({
+        type: Referral,
+        nullable: true,
+        description:
+          'The ad (Click to Instagram Direct) or ig.me link the message came from, typed; null when none. The first of a conversation stays as `Conversation.origin`.',
+        resolve: (e) => referralOf(e.event.referral),
       }),
     }),
   });
@@ -458,6 +471,34 @@ builder.objectRef<EventOf<'REFERRAL_RECEIVED'>>('ReferralReceivedEvent').impleme
       nullable: true,
       description: 'The ad’s id when the customer came through an ad; null otherwise.',
       resolve: (e) => e.event.adId,
+    }),
+    adTitle: t.string({
+      nullable: true,
+      description: 'The ad’s title (`ads_context_data.ad_title`); null when not given.',
+      resolve: (e) => e.event.adTitle ?? null,
+    }),
+    photoUrl: t.string({
+      nullable: true,
+      description: 'The ad’s image (a CDN URL that expires); null when not given.',
+      resolve: (e) => e.event.photoUrl ?? null,
+    }),
+    videoUrl: t.string({
+      nullable: true,
+      description: 'The ad’s video (a CDN URL that expires); null when not given.',
+      resolve: (e) => e.event.videoUrl ?? null,
+    }),
+    postId: t.string({
+      nullable: true,
+      description: 'The Instagram post the ad promotes; null when not given.',
+      resolve: (e) => e.event.postId ?? null,
+    }),
+    referral: t.field({
+      type: Referral,
+      // Nullable as `MessageReceivedEvent.referral`, so that both may be selected side by side.
+      nullable: true,
+      description:
+        'The same referral as one object, as `MessageReceivedEvent.referral` and `Conversation.origin` give it (never null here).',
+      resolve: (e) => referralOfEvent(e.event),
     }),
   }),
 });

@@ -18,6 +18,8 @@ import './insights.ts';
 import './publishing.ts';
 import './routing.ts';
 import './messaging-profile.ts';
+import './referral.ts';
+import './welcome-flows.ts';
 
 /**
  * A field an object type (or interface) inherits from an interface takes the interface field's

@@ -19,7 +19,7 @@ builder.objectField(Conversation, 'threadOwner', (t) =>
     type: ThreadOwner,
     nullable: true,
     description:
-      'The app that owns the conversation (only it may send): igql’s app, another app, or Instagram’s inbox. Read once per request; `ThreadControlChangedEvent` tells every change. Null when Instagram names none.',
+      'The app that owns the conversation (only it may send): igql’s app, another app, or Instagram’s inbox. Read from Instagram once, then kept fresh by every handover webhook (`ThreadControlChangedEvent`) and igql’s own thread-control calls, shared by every igql instance (re-read at least hourly). Null when Instagram names none.',
     resolve: async (c, _args, ctx) => {
       const igsid = c.data.participants?.data.find((p) => p.id !== c.igId)?.id;
       if (!igsid) return null;
@@ -131,6 +131,11 @@ async function control(
     what: 'thread control',
     call: async (auth, api) => {
       await api.threadControl(auth, action, body);
+      // Known at once, before the handover webhook says it too: the target of a pass, igql's
+      // app after a take; after a release the account's default app, which igql cannot name.
+      if (action !== 'request_thread_control') {
+        await ctx.loaders.threadOwnerChanged(from.igId, igsid, after || null);
+      }
       return { ownerAppId: after || null };
     },
   });

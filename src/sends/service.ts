@@ -490,7 +490,14 @@ function replayed(result: string): SendOutcome {
 }
 
 /** What Instagram refused, in its user errors' words. */
-export type Refused = 'message' | 'attachment' | 'thread control' | 'messaging profile' | 'comment';
+export type Refused =
+  | 'message'
+  | 'attachment'
+  | 'thread control'
+  | 'messaging profile'
+  | 'welcome message flow'
+  | 'comment'
+  | 'media';
 
 /** An outcome, and whether the attempt reached Instagram (kept under its idempotency key). */
 type Attempted = SendOutcome & { reached?: boolean };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
 import { fromWebhook, type WebhookMessage, type WebhookReplyTo } from '../inbox/from-webhook.ts';
+import { referralOf } from '../inbox/referral.ts';
 
 type Json = Record<string, unknown>;
 
@@ -54,11 +55,11 @@ export function isSaneEventTime(ms: number, now: number): boolean {
  * arrives once; see `messageIdentity`), and `changes` and malformed entries, whose only time is
  * `entry.time`, the time of sending, and whose content (the comment id) identifies them.
  */
-export function normalise(body: unknown): InboxEventData[] {
+export function normalise(body: unknown, receivedAt = 0): InboxEventData[] {
   if (!isObject(body) || !Array.isArray(body.entry)) return [malformed(body)];
   const events = body.entry.flatMap((entry: unknown) => {
     try {
-      return entryEvents(entry);
+      return entryEvents(entry, receivedAt);
     } catch {
       // Unreachable for parsed JSON; a safety net so one entry can never lose the others.
       return [malformed(entry)];
@@ -67,7 +68,7 @@ export function normalise(body: unknown): InboxEventData[] {
   return events.sort((a, b) => a.occurredAt - b.occurredAt);
 }
 
-function entryEvents(entry: unknown): InboxEventData[] {
+function entryEvents(entry: unknown, receivedAt: number): InboxEventData[] {
   if (!isObject(entry)) return [malformed(entry)];
   const entryId = idOf(entry.id);
   const events: InboxEventData[] = [];
@@ -84,7 +85,7 @@ function entryEvents(entry: unknown): InboxEventData[] {
     for (const item of items) {
       events.push(
         key === 'changes'
-          ? changeEvent(item, entryId, entry.time)
+          ? changeEvent(item, entryId, entry.time, receivedAt)
           : messagingEvent(item, entryId, entry.time, key === 'standby'),
       );
     }
@@ -268,20 +269,19 @@ function postbackEvent(base: Base, item: Json): InboxEventData {
   const mid = idOf(postback.mid);
   const title = stringOf(postback.title);
   const payload = stringOf(postback.payload);
-  const ids = mid ?? JSON.stringify([title, payload]);
+  // Without mid, who tapped is part of it: two customers tapping one ice breaker at the same
+  // millisecond are two events.
+  const ids = mid ?? JSON.stringify([base.igsid, title, payload]);
   return { ...head('POSTBACK_RECEIVED', base, ids), mid, title, payload };
 }
 
 function referralEvent(base: Base, item: Json): InboxEventData {
-  const referral = item.referral;
-  if (!isObject(referral)) return unknown(base, 'referral', item);
-  const ref = stringOf(referral.ref);
+  const referral = referralOf(item.referral);
+  if (!referral) return unknown(base, 'referral', item);
+  const { ref, source, type, adId, adTitle, photoUrl, videoUrl, postId } = referral;
   return {
     ...head('REFERRAL_RECEIVED', base, ref ?? ''),
-    ref,
-    source: stringOf(referral.source),
-    type: stringOf(referral.type),
-    adId: idOf(referral.ad_id),
+    ...{ ref, source, type, adId, adTitle, photoUrl, videoUrl, postId },
   };
 }
 
@@ -302,7 +302,9 @@ function handoverEvent(
   const previousOwnerAppId = idOf(change.previous_owner_app_id);
   const newOwnerAppId = idOf(change.new_owner_app_id);
   const requestedOwnerAppId = idOf(change.requested_owner_app_id);
-  const ids = JSON.stringify([previousOwnerAppId, newOwnerAppId, requestedOwnerAppId]);
+  // The thread (its customer) is part of it: a bot releasing every thread at once hands over
+  // many in one millisecond.
+  const ids = JSON.stringify([base.igsid, previousOwnerAppId, newOwnerAppId, requestedOwnerAppId]);
   return {
     ...head('THREAD_CONTROL_CHANGED', base, ids, action),
     action,
@@ -314,11 +316,25 @@ function handoverEvent(
 }
 
 /** One `changes` item: a comment or a mention, else kept whole as UNKNOWN. */
-function changeEvent(change: unknown, entryId: string | null, entryTime: unknown): InboxEventData {
-  // entry.time is SECONDS for changes (restfb wh-comments-2021.json: 1519399307); a time that
-  // is no whole number of seconds is no time at all: 0, which the pipeline refuses.
-  const seconds = numberOf(entryTime);
-  const occurredAt = seconds !== null && Number.isInteger(seconds) ? seconds * 1000 : 0;
+function changeEvent(
+  change: unknown,
+  entryId: string | null,
+  entryTime: unknown,
+  receivedAt: number,
+): InboxEventData {
+  // entry.time is SECONDS for changes (restfb wh-comments-2021.json: 1519399307); a whole
+  // number past 1e11 (year 5138 in seconds) is taken as ms, and a missing one as the time the
+  // delivery came (a comment's time is its entry's alone). Anything else (a fraction, a word)
+  // is no time at all: 0, which the pipeline refuses.
+  const time = numberOf(entryTime);
+  const occurredAt =
+    entryTime === undefined || entryTime === null
+      ? receivedAt
+      : time === null || !Number.isInteger(time)
+        ? 0
+        : time > 1e11
+          ? time
+          : time * 1000;
   const field = isObject(change) ? stringOf(change.field) : null;
   const base = { igId: entryId ?? '', igsid: null, occurredAt, standby: false, stamp: '' };
   const value = isObject(change) && isObject(change.value) ? change.value : null;

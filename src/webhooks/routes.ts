@@ -89,7 +89,7 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
         // Stored, then published (and confirmed) before the 200: what Meta sees acknowledged
         // has reached the bus, so a Redis that dies now (and may come back empty, without the
         // log) loses nothing acknowledged.
-        stored = await o.pipeline.accept(normalise(body));
+        stored = await o.pipeline.accept(normalise(body, Date.now()));
       } catch (error) {
         // Not stored: a 5xx makes Meta deliver it again.
         o.deliveries.inc({ outcome: 'store_failed' });

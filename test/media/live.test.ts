@@ -119,7 +119,7 @@ describe('comments and mentions, live', () => {
     gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'In blue?', top.id);
     const events = await sub.count(2);
     await sub.dispose();
-    const comment = (e: Event) => (e as { comment: Loose }).comment;
+    const comment = (e: Event) => e.comment;
     // The top-level one's replies are read (it may have some); the reply's parent is read.
     expect(comment(events[0] as Event)).toMatchObject({ commentId: top.id, parent: null });
     expect(comment(events[1] as Event)).toMatchObject({

@@ -186,7 +186,8 @@ const EXPECTED: Record<string, InboxEventData[]> = {
       igId: '1234567890',
       igsid: '5678',
       occurredAt: COURIER_TIME,
-      identity: `1234567890|POSTBACK_RECEIVED|["icebreaker question","get_started"]||${COURIER_TIME}`,
+      // Without mid, who tapped is part of the identity.
+      identity: `1234567890|POSTBACK_RECEIVED|["5678","icebreaker question","get_started"]||${COURIER_TIME}`,
       standby: false,
       mid: null,
       title: 'icebreaker question',
@@ -856,7 +857,7 @@ describe('normalise: what the simulator sends', () => {
     ).toEqual([
       {
         kind: 'POSTBACK_RECEIVED',
-        ...inbound('POSTBACK_RECEIVED', '["Get started","GET_STARTED"]'),
+        ...inbound('POSTBACK_RECEIVED', `["${alice.igsid}","Get started","GET_STARTED"]`),
         mid: null,
         title: 'Get started',
         payload: 'GET_STARTED',
@@ -885,6 +886,10 @@ describe('normalise: what the simulator sends', () => {
         source: 'IGME',
         type: 'OPEN_THREAD',
         adId: null,
+        adTitle: null,
+        photoUrl: null,
+        videoUrl: null,
+        postId: null,
       },
     ]);
   });
@@ -1126,22 +1131,27 @@ describe('normalise: order, standby, odd values, bad entries', () => {
     ]);
   });
 
-  it('a changes entry whose time is no whole number of seconds has no time (0)', () => {
+  it('a changes entry whose time is no whole number of seconds has no time (0); one in ms or none is kept', () => {
     const times: Record<string, unknown> = {
       whole: 1_519_399_307,
       string: '1519399307',
       fraction: 1_519_399_307.5,
       unreadable: 'soon',
       infinite: Number.POSITIVE_INFINITY,
+      milliseconds: 1_519_399_307_123,
+      missing: undefined,
     };
-    const events = normalise({
-      object: 'instagram',
-      entry: Object.entries(times).map(([id, time]) => ({
-        id: IG,
-        time,
-        changes: [{ field: 'comments', value: { id } }],
-      })),
-    });
+    const events = normalise(
+      {
+        object: 'instagram',
+        entry: Object.entries(times).map(([id, time]) => ({
+          id: IG,
+          time,
+          changes: [{ field: 'comments', value: { id } }],
+        })),
+      },
+      1_764_000_000_000,
+    );
     expect(
       events.map((e) => [
         e.kind === 'UNKNOWN' && (e.raw as { value: { id: string } }).value.id,
@@ -1153,6 +1163,8 @@ describe('normalise: order, standby, odd values, bad entries', () => {
       ['infinite', 0],
       ['whole', 1_519_399_307_000],
       ['string', 1_519_399_307_000],
+      ['milliseconds', 1_519_399_307_123],
+      ['missing', 1_764_000_000_000],
     ]);
   });
 
@@ -1310,6 +1322,10 @@ describe('normalise: order, standby, odd values, bad entries', () => {
         source: 'ADS',
         type: 'OPEN_THREAD',
         adId: '6000000000001',
+        adTitle: null,
+        photoUrl: null,
+        videoUrl: null,
+        postId: null,
       },
     ]);
   });
