@@ -158,6 +158,70 @@ export class GroupMember {
  */
 export const RESUME_HISTORY = 64;
 export const RESUME_HISTORY_BYTES = 64 * 1024;
+/**
+ * What every group of an instance keeps at most in all (`HistoryBudget`): past it, the oldest
+ * results of any group go first. Ten thousand subscribers each in a group of their own (one
+ * conversation each) keep 16 MiB, not 64 KiB each.
+ */
+export const RESUME_HISTORY_TOTAL_BYTES = 16 * 1024 * 1024;
+
+/** One kept result of a group. */
+interface Kept<R> {
+  readonly cursor: string;
+  readonly payload: string;
+  readonly result: R;
+  /** Dropped from its group (its bytes no longer counted). */
+  dropped: boolean;
+}
+
+/** A result `HistoryBudget` counts, and how its group drops it. */
+interface Counted {
+  readonly kept: Kept<unknown>;
+  readonly drop: () => void;
+}
+
+/**
+ * The bytes the groups of one instance keep for resuming subscribers, oldest first across
+ * groups: each result counts from when its group keeps it until it drops it (its own bounds,
+ * its close) or the budget takes it back (the oldest of all, once past `maxBytes`).
+ */
+export class HistoryBudget {
+  readonly #maxBytes: number;
+  #bytes = 0;
+  readonly #order: Counted[] = [];
+  #head = 0;
+
+  constructor(maxBytes = RESUME_HISTORY_TOTAL_BYTES) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes counted now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Counts `kept`; `drop` removes it from its group (the oldest of that group). */
+  add(kept: Kept<unknown>, drop: () => void): void {
+    this.#bytes += kept.payload.length;
+    this.#order.push({ kept, drop });
+    while (this.#bytes > this.#maxBytes && this.#head < this.#order.length) {
+      const oldest = this.#order[this.#head++] as Counted;
+      if (!oldest.kept.dropped) oldest.drop();
+    }
+    // Compact now and then: the queue holds what is counted, and a little more.
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** `kept` left its group: no longer counted. */
+  release(kept: Kept<unknown>): void {
+    if (kept.dropped) return;
+    kept.dropped = true;
+    this.#bytes -= kept.payload.length;
+  }
+}
 
 /** What starts a group: its subscription's results, or the one result saying why not. */
 export type GroupSource<R> = AsyncIterable<R> | R;
@@ -188,20 +252,22 @@ class Group<R = unknown> {
   #current: string | null = null;
   #iterator: AsyncIterator<R> | null = null;
   /** Its latest results, oldest first, for resuming subscribers (`RESUME_HISTORY`). */
-  readonly #history: { readonly cursor: string; readonly payload: string; readonly result: R }[] =
-    [];
+  readonly #history: Kept<R>[] = [];
   #historyBytes = 0;
+  readonly #budget: HistoryBudget;
 
   constructor(
     igId: string,
     live: LiveEvents,
     options: GroupOptions<R>,
+    budget: HistoryBudget,
     start: (execution: SharedExecution) => Promise<GroupSource<R>>,
     forget: () => void,
   ) {
     this.#igId = igId;
     this.#live = live;
     this.#options = options;
+    this.#budget = budget;
     this.#forget = forget;
     this.started = this.#start(start);
     // Awaited by each joining member; nobody may be left to when it fails.
@@ -237,14 +303,23 @@ class Group<R = unknown> {
   }
 
   #remember(cursor: string, payload: string, result: R): void {
-    this.#history.push({ cursor, payload, result });
+    const kept: Kept<R> = { cursor, payload, result, dropped: false };
+    this.#history.push(kept);
     this.#historyBytes += payload.length;
     while (
       this.#history.length > RESUME_HISTORY ||
       (this.#history.length > 1 && this.#historyBytes > RESUME_HISTORY_BYTES)
     ) {
-      this.#historyBytes -= (this.#history.shift() as { payload: string }).payload.length;
+      this.#dropOldest();
     }
+    this.#budget.add(kept, () => this.#dropOldest());
+  }
+
+  #dropOldest(): void {
+    const oldest = this.#history.shift();
+    if (!oldest) return;
+    this.#historyBytes -= oldest.payload.length;
+    this.#budget.release(oldest);
   }
 
   leave(member: GroupMember): void {
@@ -332,6 +407,7 @@ class Group<R = unknown> {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    while (this.#history.length > 0) this.#dropOldest();
     this.#forget();
     void this.#iterator?.return?.();
   }
@@ -341,9 +417,12 @@ class Group<R = unknown> {
 export class SubscriptionGroups<R> {
   readonly #groups = new Map<string, Group<R>>();
   readonly #options: GroupOptions<R>;
+  /** What all its groups keep for resuming subscribers. */
+  readonly history: HistoryBudget;
 
-  constructor(options: GroupOptions<R>) {
+  constructor(options: GroupOptions<R>, history = new HistoryBudget()) {
     this.#options = options;
+    this.history = history;
   }
 
   /** True when a group of `key` runs (or starts), for a subscriber to join. */
@@ -369,9 +448,16 @@ export class SubscriptionGroups<R> {
     let group = this.#groups.get(key);
     if (!group) {
       if (!create) return null;
-      const created: Group<R> = new Group(igId, create.live, this.#options, create.start, () => {
-        if (this.#groups.get(key) === created) this.#groups.delete(key);
-      });
+      const created: Group<R> = new Group(
+        igId,
+        create.live,
+        this.#options,
+        this.history,
+        create.start,
+        () => {
+          if (this.#groups.get(key) === created) this.#groups.delete(key);
+        },
+      );
       group = created;
       this.#groups.set(key, group);
     }
