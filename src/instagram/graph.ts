@@ -513,7 +513,7 @@ export class InstagramApi {
   /** `GET /<IG_ID>/media` (posts and reels, newest first) or `/<IG_ID>/stories`. */
   mediaList(
     auth: Auth,
-    edge: 'media' | 'stories',
+    edge: 'media' | 'stories' | 'live_media',
     args: PageArgs & { fields: string },
   ): Promise<GraphList<GraphMedia>> {
     return this.#split(args, (page) =>

@@ -188,7 +188,7 @@ export class RequestLoaders {
   /** `GET /<IG_ID>/media` or `/stories`, once per request and arguments. */
   mediaList(
     igId: string,
-    edge: 'media' | 'stories',
+    edge: 'media' | 'stories' | 'live_media',
     args: PageArgs & { fields: string },
   ): Promise<GraphList<GraphMedia>> {
     return this.#page(`media\n${igId}\n${edge}\n${JSON.stringify(args)}`, igId, (auth) =>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InstagramError } from '../instagram/errors.ts';
-import type { Auth, InstagramApi } from '../instagram/graph.ts';
+import { type Auth, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import type { ContainerParams, PublishingApi } from './api.ts';
@@ -237,10 +237,11 @@ export class PublishingService {
           const mediaId = await this.#o.api.publish(auth, container);
           return { ...this.#end(current, 'PUBLISHED', null), mediaId, publishedAt: this.#now() };
         }
-        case 'PUBLISHED':
-          // Published by an earlier attempt whose answer was lost (a time-out, a crash): the
-          // media id is not known.
-          return { ...this.#end(current, 'PUBLISHED', null), publishedAt: this.#now() };
+        case 'PUBLISHED': {
+          // Published by an earlier attempt whose answer was lost (a time-out, a crash).
+          const mediaId = await this.#published(auth, current);
+          return { ...this.#end(current, 'PUBLISHED', null), mediaId, publishedAt: this.#now() };
+        }
         case 'ERROR':
           return this.#end(current, 'FAILED', {
             message: 'Instagram could not process the media',
@@ -277,6 +278,37 @@ export class PublishingService {
         subcode: error.subcode ?? null,
       });
     }
+  }
+
+  /**
+   * The media a container became, when `media_publish`'s answer was lost. A container's fields
+   * are `id` (its own), `status`, `status_code` and `copyright_check_status` (IG Container
+   * reference): none names the media. So it is the account's newest post (or story) of the
+   * job's kind and caption, published since the job began, that no other job of the account
+   * claims; null when none is (the media is then not known).
+   */
+  async #published(auth: Auth, job: PublishJob): Promise<string | null> {
+    const { type, caption } = job.request;
+    const edge = type === 'STORY' ? 'stories' : 'media';
+    const [page, jobs] = await Promise.all([
+      this.#o.graph.mediaList(auth, edge, {
+        limit: 25,
+        fields: 'id,caption,media_product_type,timestamp',
+      }),
+      this.#o.jobs.ofAccount(job.igId, 50),
+    ]);
+    const claimed = new Set(jobs.filter((j) => j.id !== job.id).map((j) => j.mediaId));
+    // Graph's timestamps are in whole seconds.
+    const since = Math.floor(job.createdAt / 1000) * 1000;
+    const found = page.data.find(
+      (m) =>
+        !claimed.has(m.id) &&
+        m.media_product_type === PRODUCT_TYPE[type] &&
+        (m.caption ?? null) === (type === 'STORY' ? null : caption) &&
+        m.timestamp !== undefined &&
+        parseGraphTime(m.timestamp).getTime() >= since,
+    );
+    return found?.id ?? null;
   }
 
   /** Makes what containers are missing, storing each as made (a restart carries on from there). */
@@ -348,6 +380,15 @@ const urlOf = (item: {
   readonly videoUrl: string | null;
 }): ContainerParams =>
   item.videoUrl === null ? { image_url: item.imageUrl ?? '' } : { video_url: item.videoUrl };
+
+/** The `media_product_type` each kind of job publishes (videos go out as reels). */
+const PRODUCT_TYPE: Readonly<Record<PublishRequest['type'], string>> = {
+  IMAGE: 'FEED',
+  CAROUSEL: 'FEED',
+  VIDEO: 'REELS',
+  REEL: 'REELS',
+  STORY: 'STORY',
+};
 
 /** The container to publish, by type (Content Publishing guide). */
 function paramsOf(job: PublishJob): ContainerParams {

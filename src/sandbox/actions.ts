@@ -1,5 +1,14 @@
 import { digits, newAttachmentId, newCdnSignature, newMediaId } from './ids.ts';
-import type { SimAttachment, SimComment, SimMessage, SimShare, SimUser, Store } from './store.ts';
+import { broadcasting } from './media.ts';
+import type {
+  SimAttachment,
+  SimComment,
+  SimMedia,
+  SimMessage,
+  SimShare,
+  SimUser,
+  Store,
+} from './store.ts';
 import type { WebhookSink } from './webhook-sink.ts';
 
 /** An attachment a user sends, as it appears in the `messages` webhook (instagram-api.md §4). */
@@ -92,6 +101,10 @@ const REACTIONS: Readonly<Record<string, string>> = {
   like: '👍',
   dislike: '👎',
 };
+
+/** Whether a text @mentions the username (not as part of a longer name). */
+const mentions = (text: string, username: string): boolean =>
+  new RegExp(`(^|[^\\w.])@${username.replace(/[.]/g, '\\.')}(?![\\w]|\\.\\w)`, 'i').test(text);
 
 /** A lookaside CDN URL like the ones real attachment payloads carry. */
 const cdnUrl = () =>
@@ -356,9 +369,13 @@ export class UserActions {
   }
 
   /**
-   * The user comments on the account's media, or replies to `parentId` (a reply to a reply goes
-   * to its top-level comment): field `comments`, or `live_comments` with `live`. A comment that
-   * @mentions the account also raises `mentions` `{comment_id, media_id}`.
+   * The user comments on a media, or replies to `parentId` (a reply to a reply goes to its
+   * top-level comment). On the account's media: field `comments`, or `live_comments` on a live
+   * video still broadcast (an ended one takes no comments). On another user's media (`post`):
+   * no comment webhook, and `mentions` `{comment_id, media_id}` when the text @mentions the
+   * account. Instagram mentions are of the account by "another Instagram user" on media that is
+   * not the account's (Mentions reference); whether an @mention in a comment on the account's
+   * own media raises `mentions` too is UNCONFIRMED: strict, only `comments` comes.
    */
   comment(
     igId: string,
@@ -366,12 +383,18 @@ export class UserActions {
     igsid: string,
     text: string,
     parentId?: string,
-    options: { readonly live?: boolean } = {},
   ): SimComment {
     const user = this.user(igId, igsid);
     const account = this.account(igId);
     const media = this.store.media.get(mediaId);
-    if (media?.accountIgId !== igId) throw new Error(`no media ${mediaId} on account ${igId}`);
+    const owner = media && this.store.users.get(media.accountIgId);
+    const own = media?.accountIgId === igId;
+    if (!media || (!own && owner?.accountIgId !== igId)) {
+      throw new Error(`no media ${mediaId} on account ${igId} or its users`);
+    }
+    if (media.mediaProductType === 'LIVE' && !broadcasting(this.store, media)) {
+      throw new Error(`the live video ${mediaId} ended`);
+    }
     const parent = parentId === undefined ? undefined : this.store.comments.get(parentId);
     if (parentId !== undefined && parent?.mediaId !== mediaId) {
       throw new Error(`no comment ${parentId} on media ${mediaId}`);
@@ -383,17 +406,34 @@ export class UserActions {
       text,
       ...(topId === undefined ? {} : { parentId: topId }),
     });
-    this.webhooks.change(igId, options.live ? 'live_comments' : 'comments', {
-      from: { id: igsid, username: user.username },
-      media: { id: media.id, media_product_type: media.mediaProductType },
-      id: comment.id,
-      ...(topId === undefined ? {} : { parent_id: topId }),
-      text,
-    });
-    if (text.toLowerCase().includes(`@${account.username.toLowerCase()}`)) {
+    if (own) {
+      const live = media.mediaProductType === 'LIVE';
+      this.webhooks.change(igId, live ? 'live_comments' : 'comments', {
+        from: { id: igsid, username: user.username },
+        media: { id: media.id, media_product_type: media.mediaProductType },
+        id: comment.id,
+        ...(topId === undefined ? {} : { parent_id: topId }),
+        text,
+      });
+    } else if (mentions(text, account.username)) {
       this.webhooks.change(igId, 'mentions', { comment_id: comment.id, media_id: media.id });
     }
     return comment;
+  }
+
+  /**
+   * The user publishes a post of their own (a media owned by them, not the account); a caption
+   * that @mentions the account raises `mentions` `{media_id}`. Others then comment on it with
+   * `comment`.
+   */
+  post(igId: string, igsid: string, caption: string): SimMedia {
+    this.user(igId, igsid);
+    const account = this.account(igId);
+    const media = this.store.addMedia(igsid, { caption });
+    if (mentions(caption, account.username)) {
+      this.webhooks.change(igId, 'mentions', { media_id: media.id });
+    }
+    return media;
   }
 
   private raise(

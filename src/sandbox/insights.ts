@@ -76,7 +76,11 @@ export function mediaInsights(store: Store, media: SimMedia, query: URLSearchPar
     // "Insights data is not available for any media within an album."
     throw errors.invalidParameter('Insights are not available for media within an album');
   }
-  const type = media.mediaProductType === 'AD' ? 'FEED' : media.mediaProductType;
+  // LIVE media never come here: routeMedia refuses their insights.
+  const type = (media.mediaProductType === 'AD' ? 'FEED' : media.mediaProductType) as
+    | 'FEED'
+    | 'REELS'
+    | 'STORY';
   const supported = MEDIA_METRICS[type];
   const refused = metrics.filter((m) => !supported.includes(m));
   if (refused.length > 0) {

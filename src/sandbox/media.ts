@@ -17,7 +17,7 @@ import {
   type RenderContext,
   select,
 } from './render.ts';
-import type { SimComment, SimMedia, SimToken } from './store.ts';
+import type { SimComment, SimMedia, SimToken, Store } from './store.ts';
 import { DAY } from './store.ts';
 import type { WebhookSink } from './webhook-sink.ts';
 
@@ -58,6 +58,23 @@ export interface MediaRequest {
   readonly requested: readonly FieldRequest[] | undefined;
 }
 
+/** Live videos whose broadcast ended, per store (a LIVE media is broadcasting until then). */
+const ended = new WeakMap<Store, Set<string>>();
+
+/** Whether a media is a live video still being broadcast. */
+export function broadcasting(store: Store, media: SimMedia): boolean {
+  return media.mediaProductType === 'LIVE' && !ended.get(store)?.has(media.id);
+}
+
+/** The account ends its live video: no more live comments, no more private replies to them. */
+export function endBroadcast(store: Store, mediaId: string): void {
+  const media = store.media.get(mediaId);
+  if (media?.mediaProductType !== 'LIVE') throw new Error(`no live video ${mediaId}`);
+  const set = ended.get(store) ?? new Set<string>();
+  set.add(mediaId);
+  ended.set(store, set);
+}
+
 /** The answer for a media or comment path, or undefined when the path is not one. */
 export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
   // Query parameters as sent, over the body's: ids of 17 digits must not pass through JSON
@@ -84,7 +101,10 @@ export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
     if (method !== 'GET') throw errors.unsupportedPost(first);
     return renderContainer(ctx.store, container, r.requested);
   }
-  if (r.isSelf && (second === 'media' || second === 'stories')) {
+  // `live_media` is documented for Instagram API with Facebook Login (IG User Live Media);
+  // graph.instagram.com's is UNCONFIRMED: served the same way, strictly (only broadcasts live
+  // at the time of the request).
+  if (r.isSelf && (second === 'media' || second === 'stories' || second === 'live_media')) {
     if (method !== 'GET') throw errors.unsupportedPost(first);
     require(ctx.token, BASIC);
     return renderMediaList(ctx, second, r.query, r.requested, `${first}/${second}`);
@@ -109,7 +129,13 @@ export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
     if (second === 'children' && method === 'GET') {
       return { data: childrenOf(ctx, media).map((c) => renderMedia(ctx, c, r.requested)) };
     }
-    if (second === 'insights' && method === 'GET') return mediaInsights(ctx.store, media, r.query);
+    if (second === 'insights' && method === 'GET') {
+      // UNCONFIRMED: insights of a live video are documented nowhere; strict, refused.
+      if (media.mediaProductType === 'LIVE') {
+        throw errors.invalidParameter('Insights are not available for live videos');
+      }
+      return mediaInsights(ctx.store, media, r.query);
+    }
     if (second === undefined) throw errors.unsupportedPost(first);
     throw errors.unknownPath(`/${second}`);
   }
@@ -142,10 +168,14 @@ const mediaKey = (m: SimMedia): [number, string] => [m.timestamp, m.id];
 const FAR = 10_000_000_000_000;
 const commentKey = (c: SimComment): [number, string] => [FAR - c.createdTime, c.id];
 
-/** `GET /<IG_ID>/media` (posts and reels, newest first) or `/stories` (the last 24 hours). */
+/**
+ * `GET /<IG_ID>/media` (posts and reels, newest first), `/stories` (the last 24 hours) or
+ * `/live_media` (live videos being broadcast; UNCONFIRMED whether an ended one is then listed
+ * in `media`: strict, it is not).
+ */
 function renderMediaList(
   ctx: MediaContext,
-  edge: 'media' | 'stories',
+  edge: 'media' | 'stories' | 'live_media',
   query: URLSearchParams,
   fields: readonly FieldRequest[] | undefined,
   path: string,
@@ -156,7 +186,9 @@ function renderMediaList(
     .filter((m) =>
       edge === 'stories'
         ? m.mediaProductType === 'STORY' && now - m.timestamp < STORY_LIFETIME_MS
-        : m.mediaProductType !== 'STORY',
+        : edge === 'live_media'
+          ? broadcasting(ctx.store, m)
+          : m.mediaProductType !== 'STORY' && m.mediaProductType !== 'LIVE',
     )
     .sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? 1 : -1));
   const limit = limitOf(undefined, query);

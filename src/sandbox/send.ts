@@ -1,5 +1,6 @@
 import { errors, type GraphError } from './errors.ts';
 import { newAttachmentId } from './ids.ts';
+import { broadcasting } from './media.ts';
 import {
   DAY,
   HOUR,
@@ -238,6 +239,12 @@ function privateReply(ctx: SendContext, commentId: string, body: Json): Json {
   if (comment?.accountIgId !== ctx.account.igId) throw errors.invalidComment();
   if (comment.privateReplyMid !== null) throw errors.privateReplyAlreadySent();
   if (ctx.store.clock.now() - comment.createdTime >= PRIVATE_REPLY_WINDOW) {
+    throw errors.invalidComment();
+  }
+  // PR: on a live video, "only during the live broadcast". The refusal once it ended is
+  // UNCONFIRMED: strict, the same as for a comment past its 7 days.
+  const on = ctx.store.media.get(comment.mediaId);
+  if (on?.mediaProductType === 'LIVE' && !broadcasting(ctx.store, on)) {
     throw errors.invalidComment();
   }
   if (ctx.store.users.get(comment.fromIgsid)?.unavailable) throw errors.userUnavailable();

@@ -59,6 +59,8 @@ export type FaultKind =
   | 'transient'
   | 'server-error'
   | 'timeout'
+  /** Instagram does the request, then its answer never comes (a time-out after the fact). */
+  | 'lost'
   | 'drop'
   | 'rate-limit'
   | 'expired-token'
@@ -268,7 +270,10 @@ export class Simulator {
     }
     let answer: Answer;
     try {
-      answer = fault ? faultAnswer(fault, this.clock.now()) : this.#route(incoming);
+      answer =
+        fault && fault.kind !== 'lost'
+          ? faultAnswer(fault, this.clock.now())
+          : this.#route(incoming);
     } catch (caught) {
       const error =
         caught instanceof GraphError
@@ -282,6 +287,12 @@ export class Simulator {
       answer = { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
     }
     entry.status = answer.status;
+    if (fault?.kind === 'lost') {
+      entry.status = -1;
+      this.#hanging.add(res);
+      res.on('close', () => this.#hanging.delete(res));
+      return;
+    }
     const headers: Record<string, string> = { ...answer.headers };
     if (answer.status === 302) {
       res.writeHead(302, { location: String(answer.body), ...headers });

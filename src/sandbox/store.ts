@@ -134,11 +134,12 @@ export interface SimConversation {
 export interface SimMedia {
   readonly id: string;
   readonly accountIgId: string;
-  readonly mediaProductType: 'FEED' | 'REELS' | 'STORY' | 'AD';
+  /** LIVE: a live video (`media_type` BROADCAST; IG User Live Media reference). */
+  readonly mediaProductType: 'FEED' | 'REELS' | 'STORY' | 'AD' | 'LIVE';
   readonly permalink: string;
   readonly caption: string;
-  /** Default IMAGE; REELS are VIDEO. */
-  readonly mediaType: 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
+  /** Default IMAGE; REELS are VIDEO, LIVE is BROADCAST. */
+  readonly mediaType: 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM' | 'BROADCAST';
   /** When it was published. Default: now. */
   timestamp: number;
   likeCount: number;
@@ -277,7 +278,9 @@ export class Store {
       mediaProductType: productType,
       permalink: fields.permalink ?? `https://www.instagram.com/${path}/${id.slice(-11)}/`,
       caption: fields.caption ?? '',
-      mediaType: fields.mediaType ?? (productType === 'REELS' ? 'VIDEO' : 'IMAGE'),
+      mediaType:
+        fields.mediaType ??
+        (productType === 'REELS' ? 'VIDEO' : productType === 'LIVE' ? 'BROADCAST' : 'IMAGE'),
       timestamp: fields.timestamp ?? this.clock.now(),
       likeCount: fields.likeCount ?? 0,
       commentsEnabled: fields.commentsEnabled ?? true,

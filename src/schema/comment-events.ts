@@ -19,17 +19,24 @@ builder.objectRef<EventOf<'COMMENT_RECEIVED'>>('CommentReceivedEvent').implement
       type: Comment,
       description: 'The comment; its text, author and media come from the webhook.',
       resolve: ({ event: e }) =>
-        toComment(e.igId, {
-          id: e.commentId,
-          ...(e.text === null ? {} : { text: e.text }),
-          ...(e.fromId === null
-            ? {}
-            : { from: { id: e.fromId, ...(e.fromUsername ? { username: e.fromUsername } : {}) } }),
-          media: { id: e.mediaId, ...MediaProductTypeOf(e.mediaProductType) },
-          // What the webhook said of its parent, '' for none (a top-level comment): neither
-          // `parent` nor `replies` reads Instagram to learn it.
-          parent_id: e.parentId ?? '',
-        }),
+        toComment(
+          e.igId,
+          {
+            id: e.commentId,
+            ...(e.text === null ? {} : { text: e.text }),
+            ...(e.fromId === null
+              ? {}
+              : {
+                  from: { id: e.fromId, ...(e.fromUsername ? { username: e.fromUsername } : {}) },
+                }),
+            media: { id: e.mediaId, ...MediaProductTypeOf(e.mediaProductType) },
+            // What the webhook said of its parent, '' for none (a top-level comment): neither
+            // `parent` nor `replies` reads Instagram to learn it.
+            parent_id: e.parentId ?? '',
+          },
+          undefined,
+          e.live,
+        ),
     }),
     media: t.field({
       type: Media,
@@ -59,28 +66,42 @@ builder.objectRef<EventOf<'COMMENT_RECEIVED'>>('CommentReceivedEvent').implement
   }),
 });
 
+/*
+ * Instagram sends `mentions` when "another Instagram user" @mentions the account in a caption or
+ * a comment, on media that is theirs, not the account's (Mentions reference). Such media and
+ * comments are read with `mentioned_media.media_id(…)` / `mentioned_comment.comment_id(…)`,
+ * documented only for Instagram API with Facebook Login (graph.facebook.com); a read by id
+ * covers only the account's own media and comments. Instagram Login documents no way to read
+ * them (UNCONFIRMED), so igql makes no call: the fields are null and the ids are given.
+ */
 builder.objectRef<EventOf<'MENTION_RECEIVED'>>('MentionReceivedEvent').implement({
   description:
-    'Someone @mentioned the account in a caption or a comment. The mentioned media or comment resolves on demand.',
+    'Another Instagram user @mentioned the account in the caption of their media or in a comment on it. Instagram API with Instagram Login cannot read that media or comment: the event gives their ids.',
   interfaces: [InboxEvent],
   fields: (t) => ({
+    mentionedMediaId: t.string({
+      description:
+        'Instagram’s id of the media whose caption, or one of whose comments, mentions the account.',
+      resolve: ({ event: e }) => e.mediaId,
+    }),
+    mentionedCommentId: t.string({
+      nullable: true,
+      description: 'Instagram’s id of the comment that mentions the account; null for a caption.',
+      resolve: ({ event: e }) => e.commentId,
+    }),
     mentionedMedia: t.field({
       type: Media,
-      // Another account's media cannot be read by id; Instagram Login's way to read it
-      // (`mentioned_media`, documented for Facebook Login) is UNCONFIRMED: fields that fail
-      // null this field, not the event.
       nullable: true,
       description:
-        'The media whose caption or comment mentions the account. Its fields read from Instagram: null when they cannot be read (a media of another account).',
-      resolve: ({ event: e }) => toMedia(e.igId, { id: e.mediaId }),
+        'Always null: the media is another user’s, which Instagram API with Instagram Login cannot read (`mentionedMediaId` names it).',
+      resolve: () => null,
     }),
     mentionedComment: t.field({
       type: Comment,
       nullable: true,
       description:
-        'The comment that mentions the account; null when the caption does, or when it cannot be read.',
-      resolve: ({ event: e }) =>
-        e.commentId === null ? null : toComment(e.igId, { id: e.commentId }),
+        'Always null: the comment is on another user’s media, which Instagram API with Instagram Login cannot read (`mentionedCommentId` names it).',
+      resolve: () => null,
     }),
   }),
 });

@@ -34,6 +34,11 @@ export interface CommentShape {
   readonly data: GraphComment;
   /** The replies expansion `data.replies` was read with, if any. */
   readonly replies: CommentNeeds['replies'];
+  /**
+   * A comment on a live video, when known from elsewhere (the webhook's `live_comments`);
+   * undefined: its media's `media_product_type` tells (LIVE).
+   */
+  readonly live?: boolean;
 }
 
 /** Comments and replies a page gives by default. */
@@ -54,11 +59,13 @@ export const toComment = (
   igId: string,
   data: GraphComment,
   needs?: CommentNeeds,
+  live?: boolean,
 ): CommentShape => ({
   kind: 'Comment',
   igId,
   data,
   replies: needs?.replies,
+  ...(live === undefined ? {} : { live }),
 });
 
 /** A nested page may be fetched with the parent only from the start, forward. */
@@ -130,6 +137,20 @@ function commentField<K extends keyof GraphComment>(c: CommentShape, field: K, c
   return reread<GraphComment>(c.igId, c.data.id, `id,${field}`, ctx).then((d) => d[field]);
 }
 
+/**
+ * The account's live videos being broadcast now: `GET /<IG_ID>/live_media` lists only those
+ * (IG User Live Media reference, Facebook Login; UNCONFIRMED for graph.instagram.com). One read
+ * per request (the loader keeps it); an account broadcasts one live video at a time.
+ */
+async function liveVideos(igId: string, ctx: Context): Promise<Set<string>> {
+  try {
+    const page = await ctx.loaders.mediaList(igId, 'live_media', { limit: 25, fields: 'id' });
+    return new Set(page.data.map((m) => m.id));
+  } catch (error) {
+    throw fromUpstream(error, 'Comment');
+  }
+}
+
 /** `oe` of an Instagram CDN URL: its expiry, in hexadecimal seconds since the epoch. */
 export function cdnExpiry(url: string | undefined): Date | null {
   const oe = url && URL.canParse(url) ? new URL(url).searchParams.get('oe') : null;
@@ -144,6 +165,7 @@ const MediaTypeEnum = builder.enumType('MediaType', {
     IMAGE: { description: 'A photo.' },
     VIDEO: { description: 'A video (reels are videos).' },
     CAROUSEL_ALBUM: { description: 'A carousel: its items are `children`.' },
+    BROADCAST: { description: 'A live video.' },
   } as const,
 });
 
@@ -154,23 +176,28 @@ const MediaProductTypeEnum = builder.enumType('MediaProductType', {
     REELS: { description: 'A reel.' },
     STORY: { description: 'A story: listed for 24 hours.' },
     AD: { description: 'An ad.' },
+    LIVE: { description: 'A live video: its comments arrive as they are written.' },
   } as const,
 });
 
-type ProductType = 'FEED' | 'REELS' | 'STORY' | 'AD';
-const PRODUCT_TYPES = new Set<string>(['FEED', 'REELS', 'STORY', 'AD']);
+type ProductType = 'FEED' | 'REELS' | 'STORY' | 'AD' | 'LIVE';
+const PRODUCT_TYPES = new Set<string>(['FEED', 'REELS', 'STORY', 'AD', 'LIVE']);
 
 const PrivateReplyUnavailableReason = builder.enumType('PrivateReplyUnavailableReason', {
   description: 'Why a comment can no longer be answered privately.',
   values: {
     EXPIRED: { description: 'The comment is 7 days old or more.' },
     OWN_COMMENT: { description: 'The account wrote the comment itself.' },
+    LIVE_ENDED: {
+      description:
+        'The comment is on a live video whose broadcast ended: a private reply is possible only while it is live.',
+    },
   } as const,
 });
 
 interface PrivateReplyShape {
   readonly available: boolean;
-  readonly reason: 'EXPIRED' | 'OWN_COMMENT' | null;
+  readonly reason: 'EXPIRED' | 'OWN_COMMENT' | 'LIVE_ENDED' | null;
   readonly closesAt: Date | null;
 }
 
@@ -179,7 +206,8 @@ const PrivateReplyStatus = builder.objectRef<PrivateReplyShape>('PrivateReplySta
     'Whether `sendPrivateReply` can answer a comment: once per comment, within 7 days of it (during a live video, only while it is live). Instagram refuses a second private reply to the same comment; igql cannot read whether one was sent, so `available` does not say.',
   fields: (t) => ({
     available: t.boolean({
-      description: 'True when the comment is less than 7 days old and not the account’s own.',
+      description:
+        'True when the comment is less than 7 days old, not the account’s own, and, on a live video, while its broadcast goes on.',
       resolve: (p) => p.available,
     }),
     reason: t.field({
@@ -191,7 +219,8 @@ const PrivateReplyStatus = builder.objectRef<PrivateReplyShape>('PrivateReplySta
     closesAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description: 'When a private reply stops being possible (7 days after the comment).',
+      description:
+        'When a private reply stops being possible (7 days after the comment); null on a live video, where it ends with the broadcast.',
       resolve: (p) => p.closesAt,
     }),
   }),
@@ -327,17 +356,27 @@ builder.node(Comment, {
     privateReply: t.field({
       type: PrivateReplyStatus,
       description: 'Whether the comment can still be answered privately (`sendPrivateReply`).',
-      resolve: async (c, _args, ctx) => {
-        const [time, from] = await Promise.all([
+      resolve: async (c, _args, ctx): Promise<PrivateReplyShape> => {
+        const [time, from, media] = await Promise.all([
           commentField(c, 'timestamp', ctx),
           commentField(c, 'from', ctx),
+          commentField(c, 'media', ctx),
         ]);
-        const closesAt = new Date(
-          parseGraphTime(time ?? '1970-01-01T00:00:00+0000').getTime() + PRIVATE_REPLY_MS,
-        );
-        const reason: PrivateReplyShape['reason'] =
-          from?.id === c.igId ? 'OWN_COMMENT' : closesAt.getTime() <= ctx.now() ? 'EXPIRED' : null;
-        return { available: reason === null, reason, closesAt };
+        // A comment read from Graph names its media's product type (`media{id,
+        // media_product_type}`): LIVE for a live video (IG User Live Media reference).
+        const live = c.live ?? media?.media_product_type === 'LIVE';
+        const closesAt = live
+          ? null
+          : new Date(
+              parseGraphTime(time ?? '1970-01-01T00:00:00+0000').getTime() + PRIVATE_REPLY_MS,
+            );
+        if (from?.id === c.igId) return { available: false, reason: 'OWN_COMMENT', closesAt };
+        if (live) {
+          const broadcasting = (await liveVideos(c.igId, ctx)).has(media?.id ?? '');
+          return { available: broadcasting, reason: broadcasting ? null : 'LIVE_ENDED', closesAt };
+        }
+        const expired = (closesAt as Date).getTime() <= ctx.now();
+        return { available: !expired, reason: expired ? 'EXPIRED' : null, closesAt };
       },
     }),
     replies: t.connection(
@@ -385,13 +424,14 @@ builder.node(Media, {
     }),
     mediaType: t.field({
       type: MediaTypeEnum,
-      description: 'Photo, video or carousel.',
+      description: 'Photo, video, carousel or live video.',
       resolve: async (m, _args, ctx) => (await mediaField(m, 'media_type', ctx)) ?? 'IMAGE',
     }),
     mediaProductType: t.field({
       type: MediaProductTypeEnum,
       nullable: true,
-      description: 'Feed post, reel, story or ad; null for a kind igql does not know yet.',
+      description:
+        'Feed post, reel, story, ad or live video; null for a kind igql does not know yet.',
       resolve: async (m, _args, ctx) => {
         const value = await mediaField(m, 'media_product_type', ctx);
         return value && PRODUCT_TYPES.has(value) ? (value as ProductType) : null;

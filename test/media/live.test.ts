@@ -2,6 +2,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
+import { endBroadcast } from '../../src/sandbox/media.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimMedia, SimUser } from '../../src/sandbox/store.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
@@ -13,12 +14,15 @@ let token: string;
 let shop: SimAccount;
 let dev: SimUser;
 let post: SimMedia;
+let live: SimMedia;
 
 function seed(sim: Simulator): void {
   shop = sim.addAccount({ username: 'northwind.shop' }).account;
   // Commented, never wrote: no conversation yet.
   dev = sim.store.addUser(shop.igId, { username: 'dev.patel' });
   post = sim.store.addMedia(shop.igId, { id: '18000000000000001', caption: 'Autumn collection' });
+  // A live video being broadcast (IG User Live Media reference: BROADCAST, LIVE).
+  live = sim.store.addMedia(shop.igId, { id: '18000000000000002', mediaProductType: 'LIVE' });
 }
 
 beforeAll(async () => {
@@ -44,7 +48,9 @@ const EVENTS = /* GraphQL */ `
         byAccount
         live
       }
-      ... on MentionReceivedEvent { mentionedMedia { mediaId } mentionedComment { commentId text } }
+      ... on MentionReceivedEvent {
+        mentionedMediaId mentionedCommentId mentionedMedia { mediaId } mentionedComment { commentId }
+      }
     }
   }
 `;
@@ -140,7 +146,8 @@ describe('comments and mentions, live', () => {
       dev.igsid,
       'How much is the green one, @northwind.shop?',
     );
-    const [received, mention] = (await sub.count(2)) as [Event, Event];
+    // An @mention in a comment on the account's own media comes as the comment only.
+    const [received] = (await sub.count(1)) as [Event];
     expect(received).toEqual({
       type: 'COMMENT_RECEIVED',
       cursor: expect.any(String),
@@ -158,17 +165,6 @@ describe('comments and mentions, live', () => {
       parentCommentId: null,
       byAccount: false,
       live: false,
-    });
-    expect(mention).toEqual({
-      type: 'MENTION_RECEIVED',
-      cursor: expect.any(String),
-      occurredAt: new Date(T0).toISOString(),
-      customer: null,
-      mentionedMedia: { mediaId: post.id },
-      mentionedComment: {
-        commentId: comment.id,
-        text: 'How much is the green one, @northwind.shop?',
-      },
     });
 
     const reply = await gw.query<Loose>(
@@ -209,7 +205,7 @@ describe('comments and mentions, live', () => {
         comment { commentId } } }`,
       { input: { accountId: globalId.account(shop.igId), mediaId: post.id, text: 'Thanks all!' } },
     );
-    const ownEvent = (await sub.count(3))[2] as Event;
+    const ownEvent = (await sub.count(2))[1] as Event;
     expect(ownEvent).toMatchObject({
       type: 'COMMENT_RECEIVED',
       customer: null,
@@ -220,23 +216,140 @@ describe('comments and mentions, live', () => {
         privateReply: { available: false },
       },
     });
-    expect(sub.events).toHaveLength(3);
+    expect(sub.events).toHaveLength(2);
     expect(sub.errors).toEqual([]);
     await sub.dispose();
 
     // Resumable: from the own comment's cursor, a live comment made meanwhile, then nothing older.
-    const live = gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Me again', comment.id, {
-      live: true,
-    });
+    const again = gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Me again', comment.id);
     const resumed = await subscribe(ownEvent.cursor);
     const [next] = await resumed.count(1);
     expect(next).toMatchObject({
       type: 'COMMENT_RECEIVED',
-      comment: { commentId: live.id, text: 'Me again' },
+      comment: { commentId: again.id, text: 'Me again' },
       parentCommentId: comment.id,
-      live: true,
+      live: false,
     });
     expect(resumed.events).toHaveLength(1);
     await resumed.dispose();
+  });
+
+  it('a live comment can be answered privately only while the broadcast is live', async () => {
+    const sub = await subscribe();
+    // A comment on the post first: its cursor replays the live one below.
+    gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Watching now');
+    const comment = gw.sim.users.comment(shop.igId, live.id, dev.igsid, 'Is it on sale?');
+    const [first, received] = (await sub.count(2)) as [Event, Event];
+    await sub.dispose();
+    expect(received).toMatchObject({
+      type: 'COMMENT_RECEIVED',
+      comment: { commentId: comment.id, privateReply: { available: true } },
+      media: { mediaId: live.id, caption: null },
+      live: true,
+    });
+    const status = (id: string) =>
+      gw.query<Loose>(
+        token,
+        `query ($id: ID!) { node(id: $id) { ... on Comment {
+          media { mediaType mediaProductType } privateReply { available reason closesAt } } } }`,
+        { id },
+      );
+    // Read from Graph: its media says LIVE, and live_media lists it while it is broadcast (the
+    // comment, then its media and the live videos, side by side).
+    const before = gw.sim.requests.length;
+    expect((await status(received.comment.id)).body.data.node).toEqual({
+      media: { mediaType: 'BROADCAST', mediaProductType: 'LIVE' },
+      privateReply: { available: true, reason: null, closesAt: null },
+    });
+    const calls = gw.sim.requests.slice(before).map((r) => `${r.method} ${r.endpoint}`);
+    expect(calls.sort()).toEqual(['GET /{id}', 'GET /{id}', 'GET /{id}/live_media']);
+
+    endBroadcast(gw.sim.store, live.id);
+    expect((await status(received.comment.id)).body.data.node.privateReply).toEqual({
+      available: false,
+      reason: 'LIVE_ENDED',
+      closesAt: null,
+    });
+    // The event replayed knows it from the webhook (`live_comments`).
+    const replay = await subscribe(first.cursor);
+    const [again] = (await replay.count(1)) as [Event];
+    await replay.dispose();
+    expect(again.comment).toMatchObject({
+      commentId: comment.id,
+      privateReply: { available: false },
+    });
+    const reply = await gw.query<Loose>(
+      token,
+      `mutation ($input: SendPrivateReplyInput!) { sendPrivateReply(input: $input) {
+        message { text } userErrors { __typename code message field } } }`,
+      {
+        input: {
+          accountId: globalId.account(shop.igId),
+          commentId: received.comment.id,
+          text: 'Yes, 20% off.',
+        },
+      },
+    );
+    expect(reply.body.data.sendPrivateReply).toEqual({
+      message: null,
+      userErrors: [
+        {
+          __typename: 'ValidationError',
+          code: 'VALIDATION',
+          // As for a comment past its 7 days (the simulator's refusal is UNCONFIRMED).
+          message: expect.stringMatching(
+            /^Instagram refused the message as invalid \(Graph error 100\/2534025, trace /,
+          ),
+          field: ['input'],
+        },
+      ],
+    });
+    // An ended live video takes no more comments.
+    expect(() => gw.sim.users.comment(shop.igId, live.id, dev.igsid, 'Hello?')).toThrow(
+      `the live video ${live.id} ended`,
+    );
+  });
+
+  it('a mention is of the account on another user’s media: its ids, never a read', async () => {
+    const sub = await subscribe();
+    const ana = gw.sim.store.addUser(shop.igId, { username: 'ana.costa' });
+    const before = gw.sim.requests.length;
+    // Ana posts a photo mentioning the shop in its caption, Dev mentions it in a comment there.
+    const theirs = gw.sim.users.post(shop.igId, ana.igsid, 'Wearing @northwind.shop today');
+    gw.sim.users.comment(shop.igId, theirs.id, dev.igsid, 'Where is it from?');
+    const mentioning = gw.sim.users.comment(
+      shop.igId,
+      theirs.id,
+      dev.igsid,
+      'Love it @northwind.shop',
+    );
+    const events = await sub.count(2);
+    await sub.dispose();
+    const mention = {
+      type: 'MENTION_RECEIVED',
+      occurredAt: new Date(T0).toISOString(),
+      customer: null,
+    };
+    expect(events).toEqual([
+      {
+        ...mention,
+        cursor: expect.any(String),
+        mentionedMediaId: theirs.id,
+        mentionedCommentId: null,
+        mentionedMedia: null,
+        mentionedComment: null,
+      },
+      {
+        ...mention,
+        cursor: expect.any(String),
+        mentionedMediaId: theirs.id,
+        mentionedCommentId: mentioning.id,
+        mentionedMedia: null,
+        mentionedComment: null,
+      },
+    ]);
+    // Instagram Login cannot read another user's media: igql asks nothing.
+    expect(gw.sim.requests.length - before).toBe(0);
+    expect(sub.errors).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endBroadcast } from '../../src/sandbox/media.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import {
   createClock,
@@ -421,5 +422,29 @@ describe('insights', () => {
     expect(errorOf(long.body).message).toBe(
       '(#100) There cannot be more than 30 days (2592000 s) between since and until',
     );
+  });
+});
+
+describe('live videos and others’ media', () => {
+  it('lists a live video in live_media only while it is broadcast, never in media', async () => {
+    const live = sim.store.addMedia(account.igId, { mediaProductType: 'LIVE' });
+    const fields = { fields: 'id,media_type,media_product_type' };
+    expect((await get('me/live_media', fields)).body.data).toEqual([
+      { id: live.id, media_type: 'BROADCAST', media_product_type: 'LIVE' },
+    ]);
+    const listed = await get('me/media', { fields: 'id', limit: '50' });
+    expect(listed.body.data.map((m: { id: string }) => m.id)).not.toContain(live.id);
+    endBroadcast(sim.store, live.id);
+    expect((await get('me/live_media', fields)).body.data).toEqual([]);
+    expect(() => sim.users.comment(account.igId, live.id, ana.igsid, 'Still on?')).toThrow(
+      `the live video ${live.id} ended`,
+    );
+  });
+
+  it('refuses to read a user’s own post, where the account is mentioned, as a missing object', async () => {
+    const theirs = sim.users.post(account.igId, ana.igsid, 'Shopping at @northwind.shop');
+    const { status, body } = await get(theirs.id, { fields: 'id,caption' });
+    expect(status).toBe(400);
+    expect(errorOf(body)).toMatchObject({ code: 100, error_subcode: 33 });
   });
 });
