@@ -187,6 +187,44 @@ function endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIter
   };
 }
 
+/**
+ * Bodies bounded as Yoga's `maxRequestBodySize` bounds them (Content-Length checked, the body
+ * counted as it is read), without the stream Yoga pipes every body through: over HTTP, app.ts
+ * has already read the body, counting (`readBody`), and hands Yoga those bytes.
+ */
+const useBodyLimit = (limit: number): Plugin<Record<string, unknown>, ServerContext> => ({
+  onRequestParse: ({ request, serverContext, requestParser, setRequestParser, fetchAPI }) => {
+    const length = request.headers.get('content-length');
+    if (length !== null) {
+      if (!/^\d+$/.test(length)) {
+        throw createGraphQLError('Content-Length header is invalid.', {
+          extensions: { http: { status: 400 }, code: 'BAD_REQUEST' },
+        });
+      }
+      if (Number(length) > limit) throw bodyTooLarge();
+    }
+    if (serverContext.req || !requestParser || request.body === null) return;
+    setRequestParser(async (unbounded) => {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of unbounded.body ?? []) {
+        size += chunk.byteLength;
+        if (size > limit) throw bodyTooLarge();
+        chunks.push(chunk);
+      }
+      const { url, method, headers, signal } = unbounded;
+      return requestParser(
+        new fetchAPI.Request(url, { method, headers, signal, body: Buffer.concat(chunks, size) }),
+      );
+    });
+  },
+});
+
+const bodyTooLarge = () =>
+  createGraphQLError('Request body too large', {
+    extensions: { http: { status: 413 }, code: 'REQUEST_ENTITY_TOO_LARGE' },
+  });
+
 /** Every answer varies by `Origin` (CORS), whether the origin was allowed or not. */
 const useVaryOrigin = (): Plugin => ({
   onResponse: ({ response }) => {
@@ -242,8 +280,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // Bodies are bounded by app.ts as they stream (MAX_BODY_BYTES, more for a multipart upload:
-    // `bodyLimitOf`); this bounds `yoga.fetch`, and must let an upload through.
-    maxRequestBodySize: Math.max(config.limits.bodyBytes, MAX_UPLOAD_BODY_BYTES),
+    // `bodyLimitOf`), and by `useBodyLimit` (below) for any other caller.
+    maxRequestBodySize: false,
     // Yoga's own caches keep 2 x 1,024 documents keyed by their text, whatever their size.
     parserAndValidationCache: createDocumentCaches(),
     // GraphiQL's files are served by igql itself (no CDN: it works offline), hashed, cached and
@@ -283,6 +321,8 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
       ...(o.streamsEnd ? [useEndStreamsOn(o.streamsEnd)] : []),
       // Queries and mutations compiled (graphql-jit), their answers unchanged.
       useCompiledExecution({ logger }),
+      // Last: it bounds the body whichever parser the plugins above chose.
+      useBodyLimit(Math.max(config.limits.bodyBytes, MAX_UPLOAD_BODY_BYTES)),
     ],
     // Only an allowed origin is named, never `null` (sandboxed frames, files); others get no
     // CORS headers at all, so a browser keeps their pages away from the answers.

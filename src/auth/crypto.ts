@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import type { EncryptionKey } from '../config.ts';
 
 /** The format tag of a sealed token: `v1.<kid>.<iv>.<ciphertext>.<tag>`, each part base64url. */
@@ -26,6 +32,20 @@ export class TokenDecryptionError extends Error {
     this.reason = reason;
     this.kid = kid;
   }
+}
+
+/**
+ * Each key as a KeyObject, made once: given raw bytes, Node makes a new key of them on every call
+ * (most of the time a decryption took). The key is kept this way, never a decrypted token.
+ */
+const keyObjects = new WeakMap<EncryptionKey, KeyObject>();
+function keyObject(key: EncryptionKey): KeyObject {
+  let object = keyObjects.get(key);
+  if (!object) {
+    object = createSecretKey(key.key);
+    keyObjects.set(key, object);
+  }
+  return object;
 }
 
 /** The additional authenticated data: binds the format and the key id to the ciphertext. */
@@ -69,7 +89,9 @@ export function decryptToken(sealed: string, keys: readonly EncryptionKey[]): st
   const key = keys.find((k) => k.kid === kid);
   if (!key) throw new TokenDecryptionError('unknown_kid', kid);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, iv, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), iv, {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(aad(kid));
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
