@@ -36,11 +36,6 @@ export function useSharedStreams(groups: SubscriptionGroups<ExecutionResult>): P
         const stream = new StreamSink();
         const member = new GroupMember(stream, session, shared.resumeFrom);
         stream.cancel = () => member.cancel();
-        // A stream has no other way to learn that its session expired with no event coming
-        // (a websocket is closed by its session's watch). One timer for all (`deadlines`).
-        stream.stopExpiry = deadlines.at(session.expiresAt.getTime(), () =>
-          member.end(groups.sessionEnded()),
-        );
         const joined =
           shared.resumeFrom === null
             ? groups.join(key, shared.igId, member, {
@@ -55,7 +50,16 @@ export function useSharedStreams(groups: SubscriptionGroups<ExecutionResult>): P
         // Not among its group's recent results: it replays from the log on its own.
         if (!joined) return subscribeFn(run);
         const outcome = await joined;
-        return outcome === member ? stream : outcome;
+        if (outcome !== member) return outcome;
+        // A member now: a stream has no other way to learn that its session expired with no
+        // event coming (a websocket is closed by its session's watch). One timer for all
+        // (`deadlines`), set only for a member, cancelled when its stream ends.
+        if (!stream.ended) {
+          stream.stopExpiry = deadlines.at(session.expiresAt.getTime(), () =>
+            member.end(groups.sessionEnded()),
+          );
+        }
+        return stream;
       });
     },
   };
@@ -78,6 +82,11 @@ class StreamSink implements MemberSink, AsyncIterableIterator<unknown> {
   readonly #queue: unknown[] = [];
   #ended: { readonly error?: unknown } | null = null;
   #wake: (() => void) | null = null;
+
+  /** Ended by the group, or returned by its reader. */
+  get ended(): boolean {
+    return this.#ended !== null;
+  }
 
   deliver(payload: string, result: unknown): void {
     if (this.#ended) return;

@@ -1,7 +1,7 @@
 import { createHook } from 'node:async_hooks';
 import { subscribe as listen, unsubscribe as unlisten } from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { type App, createApp } from '../../src/app.ts';
 import { signSession } from '../../src/auth/jwt.ts';
@@ -11,6 +11,7 @@ import { EXECUTED_CHANNEL, type Executed } from '../../src/pubsub/groups.ts';
 import { SUBSCRIBED_CHANNEL } from '../../src/pubsub/live.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
+import { deadlines } from '../../src/timers.ts';
 
 /**
  * Fan-out by sharing: graphql-ws subscribers of one document, operation, variables and session
@@ -469,6 +470,29 @@ describe('fan-out by sharing', () => {
     expect(resumed.payloads).toEqual([socket.payloads('live')[1]]);
     expect(executed.seen).toHaveLength(2);
     for (const stream of [...streams, resumed]) stream.close();
+    closeAll([socket]);
+  });
+
+  it('an SSE stream that resumes alone, or leaves, holds no session deadline after it ends', async () => {
+    const token = await session(igql, [igql.shop]);
+    const a = globalId.account(igql.shop);
+    // A cursor of an event, taken while no group of this document runs.
+    const socket = await rawSocket(igql, token);
+    await subscribeAll([{ socket, variables: { a, types: ['MESSAGE_RECEIVED'] } }]);
+    await deliver(igql, igql.shop, ['mid.deadline.1']);
+    await socket.until(() => socket.payloads('live').length === 1);
+    const [cursor] = socket.cursors('live');
+    const baseline = deadlines.size;
+    const established = subscribers(3);
+    // No group runs for these variables: each resumes alone, from the log.
+    const streams = [
+      await rawSse(igql, token, { a, after: cursor }),
+      await rawSse(igql, token, { a, after: cursor }),
+      await rawSse(igql, token, { a, after: cursor }),
+    ];
+    await established;
+    for (const stream of streams) stream.close();
+    await vi.waitFor(() => expect(deadlines.size).toBe(baseline), { timeout: 5000, interval: 10 });
     closeAll([socket]);
   });
 
