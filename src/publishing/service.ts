@@ -23,8 +23,13 @@ export const DEFAULT_PUBLISHING_LIMIT = 100;
 export const FIRST_BACKOFF_MS = 2_000;
 /** Meta's guide: read a container's status about once a minute. */
 export const MAX_BACKOFF_MS = 60_000;
-/** How long one instance may hold a job while it works on it (a carousel: 11 calls). */
-const JOB_LOCK_MS = 120_000;
+/**
+ * How long one instance may hold a job while it works on it: longer than its longest step (a
+ * carousel of 10: 13 calls, each up to `INSTAGRAM_TIMEOUT_MS`, 10 s by default), so that no
+ * other instance takes it mid-step and publishes it too. An instance that dies holding one
+ * delays that job by this much.
+ */
+const JOB_LOCK_MS = 600_000;
 /** Jobs looked at per round. */
 const ROUND_SIZE = 50;
 
@@ -146,7 +151,11 @@ export class PublishingService {
       nextPollAt: now,
     };
     await this.#o.jobs.put(job);
-    await this.#changed(job);
+    // Stored, so it will be published: a failed announcement must not answer an error (the
+    // idempotency key would be released, and a retry would publish twice).
+    await this.#changed(job).catch((err: unknown) => {
+      this.#o.logger.warn({ err, jobId: job.id }, 'could not announce a queued publish job');
+    });
     this.#wake();
     return job;
   }

@@ -1,4 +1,4 @@
-import { encodeGlobalID } from '@pothos/plugin-relay';
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
 import { FIRST_BACKOFF_MS } from '../../src/publishing/service.ts';
@@ -288,8 +288,18 @@ describe('publishMedia', () => {
         },
       ],
     });
-    const studioJob = encodeGlobalID('PublishJob', `${studio.igId}:${'0'.repeat(20)}`);
+    // A real job of studio's: under its own account's id, or passed off as one of shop's, a
+    // shop session reads nothing of it.
+    const studioToken = await gw.session([studio.igId]);
+    const made = await gw.query<Loose>(
+      studioToken,
+      'mutation ($input: PublishMediaInput!) { publishMedia(input: $input) { job { id } } }',
+      { input: { accountId: globalId.account(studio.igId), type: 'IMAGE', imageUrl: IMAGE } },
+    );
+    const studioJob = made.body.data.publishMedia.job.id as string;
+    const [, local] = decodeGlobalID(studioJob).id.split(/:(.*)/s);
     expect(await jobOf(studioJob)).toBeNull();
+    expect(await jobOf(encodeGlobalID('PublishJob', `${shop.igId}:${local}`))).toBeNull();
   });
 
   it('lists the account’s jobs, newest first', async () => {
