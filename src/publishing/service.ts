@@ -270,6 +270,9 @@ export class PublishingService {
       }
     } catch (error) {
       if (!(error instanceof InstagramError)) throw error;
+      // What `#containers` stored before it failed (a carousel's items made so far): kept, so
+      // that a retry does not make them again.
+      current = (await this.#o.jobs.get(job.id)) ?? current;
       // Worth another look later: Instagram busy or throttling, no answer (a publish may have
       // gone out: the next status read says), or "not ready yet" (9007/2207027).
       if (

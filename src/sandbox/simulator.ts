@@ -72,6 +72,8 @@ export interface Fault {
   readonly kind: FaultKind;
   /** How many requests it hits. Default 1. */
   readonly times?: number;
+  /** How many matching requests it lets through first. Default 0. */
+  readonly after?: number;
   /** For `rate-limit`: the Graph code (4, 17, 613, 80002). Default 4. */
   readonly code?: number;
   /** For `error`: the exact error to answer. */
@@ -135,7 +137,7 @@ export class Simulator {
   readonly requests: LoggedRequest[] = [];
   latencyMs: number;
   readonly #limiter: RateLimiter;
-  readonly #faults: (Fault & { left: number })[] = [];
+  readonly #faults: (Fault & { left: number; skip: number })[] = [];
   readonly #routes = new Map<string, Route>();
   // A client gone mid-body, or a request target URL cannot parse, rejects `#handle`: drop the
   // connection rather than leave an unhandled rejection that ends the hosting process.
@@ -219,7 +221,7 @@ export class Simulator {
 
   /** Makes the next `times` matching requests fail the given way. */
   inject(fault: Fault): void {
-    this.#faults.push({ ...fault, left: fault.times ?? 1 });
+    this.#faults.push({ ...fault, left: fault.times ?? 1, skip: fault.after ?? 0 });
   }
 
   clearFaults(): void {
@@ -310,6 +312,10 @@ export class Simulator {
   #takeFault(endpoint: string): Fault | undefined {
     const fault = this.#faults.find((f) => f.endpoint === undefined || f.endpoint === endpoint);
     if (!fault) return undefined;
+    if (fault.skip > 0) {
+      fault.skip -= 1;
+      return undefined;
+    }
     fault.left -= 1;
     if (fault.left <= 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
     return fault;

@@ -176,6 +176,33 @@ describe('publishMedia', () => {
     });
   });
 
+  it('keeps a carousel’s items made before a transient failure: the retry makes only the rest', async () => {
+    const id = await started({
+      type: 'CAROUSEL',
+      items: [{ imageUrl: IMAGE }, { imageUrl: IMAGE }, { imageUrl: IMAGE }],
+    });
+    // The second item's container: Instagram busy (a write is not retried within the call).
+    gw.sim.inject({ endpoint: 'POST /{id}/media', kind: 'server-error', after: 1 });
+    const first = await endpoints(() => gw.app.publishing.poll());
+    expect(first).toEqual(['POST /{id}/media', 'POST /{id}/media']);
+    expect((await jobOf(id)).status).toBe('QUEUED');
+    gw.sim.clock.advance(FIRST_BACKOFF_MS);
+    const second = await endpoints(() => gw.app.publishing.poll());
+    // The two items left (not the first again), the carousel, its status (images are ready
+    // at once), the publish.
+    expect(second).toEqual([
+      'POST /{id}/media',
+      'POST /{id}/media',
+      'POST /{id}/media',
+      'GET /{id}',
+      'POST /{id}/media_publish',
+    ]);
+    expect(await jobOf(id)).toMatchObject({
+      status: 'PUBLISHED',
+      media: { mediaType: 'CAROUSEL_ALBUM', children: [{}, {}, {}] },
+    });
+  });
+
   it('fails a job whose container Instagram cannot process, with its reason', async () => {
     const id = await started({ type: 'IMAGE', imageUrl: 'https://cdn.example.invalid/gone.jpg' });
     await gw.app.publishing.poll();
