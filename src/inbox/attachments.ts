@@ -1,4 +1,5 @@
 import type { GraphAttachment } from '../instagram/graph.ts';
+import { idOf, isObject, listOf, stringOf } from './payload.ts';
 
 /**
  * Attachments, and the one place that says what each is, whatever the source: Graph reads
@@ -347,20 +348,3 @@ export function kindOfShareLink(link: string | null): 'SHARE' | 'POST' | 'REEL' 
   if (path.includes('/reel/')) return 'REEL';
   return path.includes('/p/') ? 'POST' : 'SHARE';
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const stringOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-/** An id: a non-empty string, or a number (odd payloads) as its decimal string. */
-const idOf = (value: unknown): string | null => {
-  if (typeof value === 'string') return value === '' ? null : value;
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
-};
-
-/** A list, or Graph's `{data: [...]}` wrapper of one (restfb's product template). */
-const listOf = (value: unknown): readonly unknown[] => {
-  if (Array.isArray(value)) return value;
-  return isObject(value) && Array.isArray(value.data) ? value.data : [];
-};

@@ -12,6 +12,7 @@ import {
   templateOf,
 } from './attachments.ts';
 import { emojiOf, type Message, participant, withoutDetail } from './message.ts';
+import { isObject } from './payload.ts';
 
 /**
  * A message as a Graph read gives it (instagram-api.md §2), with the fields that read asked for;
@@ -78,9 +79,6 @@ function graphTemplate(template: Record<string, unknown>, url: string | null): A
   const payload = isObject(template.payload) ? template.payload : template;
   return attachment('TEMPLATE', url, { template: templateOf(payload), raw: template });
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function graphAttachment(a: GraphAttachment): Attachment {
   if (isObject(a.generic_template)) return graphTemplate(a.generic_template, null);

@@ -1,4 +1,5 @@
 import type { InboxEventData } from './events.ts';
+import { idOf, isObject, stringOf } from './payload.ts';
 
 /**
  * A referral: how a customer reached the account, through an ad (Click to Instagram Direct) or an
@@ -21,30 +22,19 @@ export interface Referral {
   readonly postId: string | null;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-/** An id: a non-empty string, or a number (odd payloads) as its decimal string. */
-const id = (value: unknown): string | null => {
-  if (typeof value === 'string') return value === '' ? null : value;
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
-};
-
 /** A referral from its webhook object; null when it is no object. */
 export function referralOf(raw: unknown): Referral | null {
   if (!isObject(raw)) return null;
   const ads = isObject(raw.ads_context_data) ? raw.ads_context_data : {};
   return {
-    ref: text(raw.ref),
-    source: text(raw.source),
-    type: text(raw.type),
-    adId: id(raw.ad_id),
-    adTitle: text(ads.ad_title),
-    photoUrl: text(ads.photo_url),
-    videoUrl: text(ads.video_url),
-    postId: id(ads.post_id),
+    ref: stringOf(raw.ref),
+    source: stringOf(raw.source),
+    type: stringOf(raw.type),
+    adId: idOf(raw.ad_id),
+    adTitle: stringOf(ads.ad_title),
+    photoUrl: stringOf(ads.photo_url),
+    videoUrl: stringOf(ads.video_url),
+    postId: idOf(ads.post_id),
   };
 }
 

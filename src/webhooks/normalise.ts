@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
 import { fromWebhook, type WebhookMessage, type WebhookReplyTo } from '../inbox/from-webhook.ts';
+import { idOf, isObject, numberOf, stringOf } from '../inbox/payload.ts';
 import { referralOf } from '../inbox/referral.ts';
 
 type Json = Record<string, unknown>;
@@ -420,20 +421,3 @@ function digest(value: unknown): string {
     .digest('base64url')
     .slice(0, 22);
 }
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const stringOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-/** An id: a non-empty string, or a number (odd payloads) as its decimal string. */
-const idOf = (value: unknown): string | null => {
-  if (typeof value === 'string') return value === '' ? null : value;
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
-};
-
-/** A number, or a numeric string ("1459991487970"); anything else (Postman's "<TIME_…>") is null. */
-const numberOf = (value: unknown): number | null => {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  return typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : null;
-};
