@@ -3,7 +3,12 @@ import { globalId } from '../global-id.ts';
 import type { GraphComment } from '../instagram/graph.ts';
 import { commentTextProblems } from '../media/comment-text.ts';
 import { instagramIdOf } from '../media/ids.ts';
-import { notFound, type SendOutcome, type SendService } from '../sends/service.ts';
+import {
+  notFound,
+  type SendOutcome,
+  type SendService,
+  validationErrors,
+} from '../sends/service.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { Comment, toComment } from './media.ts';
@@ -101,19 +106,11 @@ const HideCommentInput = moderateInput('HideCommentInput', 'The comment to hide.
 const UnhideCommentInput = moderateInput('UnhideCommentInput', 'The comment to show again.');
 const DeleteCommentInput = moderateInput('DeleteCommentInput', 'The comment to delete.');
 
-const invalidText = (igId: string, problems: readonly string[]): SendOutcome => ({
-  igId,
-  igsid: null,
-  message: null,
-  reactedMid: null,
-  ok: false,
-  userErrors: problems.map((problem) => ({
-    type: 'ValidationError',
-    code: 'VALIDATION',
-    message: `input.text ${problem}`,
-    field: ['input', 'text'],
-  })),
-});
+const invalidText = (igId: string, problems: readonly string[]): SendOutcome =>
+  validationErrors(
+    igId,
+    problems.map((problem) => ({ message: `input.text ${problem}`, field: ['input', 'text'] })),
+  );
 
 /** The account and the Instagram id of the target, or the failure to answer. */
 function target(

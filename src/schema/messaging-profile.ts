@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fromUpstream } from '../errors.ts';
 import type { GraphMessengerProfile, ProfileField } from '../instagram/graph.ts';
-import type { SendOutcome, UserErrorData } from '../sends/service.ts';
+import { type SendOutcome, validationErrors } from '../sends/service.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
@@ -314,20 +314,6 @@ const MessagingProfilePayload = builder
     }),
   });
 
-const invalid = (
-  igId: string,
-  errors: readonly { field: readonly string[]; message: string }[],
-): SendOutcome => ({
-  igId,
-  igsid: null,
-  message: null,
-  reactedMid: null,
-  ok: false,
-  userErrors: errors.map(
-    (e): UserErrorData => ({ type: 'ValidationError', code: 'VALIDATION', ...e }),
-  ),
-});
-
 async function write(
   ctx: Context,
   input: { accountId: string | number; idempotencyKey?: string | null },
@@ -356,7 +342,7 @@ function checked<T>(
 ): T | SendOutcome {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  return invalid(
+  return validationErrors(
     igId,
     result.error.issues.map((issue) => {
       const path = [field, ...issue.path.map(String)];

@@ -2,7 +2,7 @@ import { badUserInput, fromUpstream } from '../errors.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { checkPublishInput } from '../publishing/request.ts';
 import { PublishingLimitReached } from '../publishing/service.ts';
-import type { SendOutcome } from '../sends/service.ts';
+import { type SendOutcome, validationErrors } from '../sends/service.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import { type EventOf, InboxEvent } from './events.ts';
@@ -139,20 +139,7 @@ builder.mutationField('publishMedia', (t) =>
       const from = sender(ctx, input.accountId);
       if (failedOutcome(from)) return from;
       const checked = checkPublishInput(input);
-      if (!checked.ok) {
-        return {
-          igId: from.igId,
-          igsid: null,
-          message: null,
-          reactedMid: null,
-          ok: false,
-          userErrors: checked.errors.map((e) => ({
-            type: 'ValidationError' as const,
-            code: 'VALIDATION' as const,
-            ...e,
-          })),
-        };
-      }
+      if (!checked.ok) return validationErrors(from.igId, checked.errors);
       let refused: PublishingLimitReached | undefined;
       const outcome = await ctx.sends.write(from.session, {
         igId: from.igId,

@@ -1,7 +1,7 @@
 import { fromUpstream } from '../errors.ts';
 import type { ThreadControlAction } from '../instagram/graph.ts';
-import type { SendOutcome, UserErrorData } from '../sends/service.ts';
-import { notFound } from '../sends/service.ts';
+import type { SendOutcome } from '../sends/service.ts';
+import { notFound, validationErrors } from '../sends/service.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { Conversation } from './conversation.ts';
@@ -85,15 +85,8 @@ interface ControlInput {
   readonly idempotencyKey?: string | null;
 }
 
-const invalid = (igId: string, field: string, message: string): SendOutcome => {
-  const error: UserErrorData = {
-    type: 'ValidationError',
-    code: 'VALIDATION',
-    message,
-    field: ['input', field],
-  };
-  return { igId, igsid: null, message: null, reactedMid: null, ok: false, userErrors: [error] };
-};
+const invalid = (igId: string, field: string, message: string): SendOutcome =>
+  validationErrors(igId, [{ field: ['input', field], message }]);
 
 async function control(
   action: ThreadControlAction,

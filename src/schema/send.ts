@@ -8,7 +8,7 @@ import {
   MAX_UPLOAD_BYTES,
   type SendMutation,
 } from '../sends/requests.ts';
-import { notFound, type SendOutcome } from '../sends/service.ts';
+import { notFound, type SendOutcome, validationErrors } from '../sends/service.ts';
 import { builder } from './builder.ts';
 import type { Context } from './context.ts';
 import { requireSession } from './errors.ts';
@@ -261,22 +261,13 @@ function replyTarget(
     return notFound(igId, 'replyToMessageId', 'Message');
   }
   if (rest.igsid !== igsid) {
-    return {
-      igId,
-      igsid: null,
-      message: null,
-      reactedMid: null,
-      ok: false,
-      userErrors: [
-        {
-          type: 'ValidationError',
-          code: 'VALIDATION',
-          message:
-            'replyToMessageId must be a message of the conversation with the recipient (recipientId)',
-          field: ['input', 'replyToMessageId'],
-        },
-      ],
-    };
+    return validationErrors(igId, [
+      {
+        message:
+          'replyToMessageId must be a message of the conversation with the recipient (recipientId)',
+        field: ['input', 'replyToMessageId'],
+      },
+    ]);
   }
   return { mid: rest.mid };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fromUpstream } from '../errors.ts';
 import type { GraphWelcomeFlow, GraphWelcomeMessage } from '../instagram/graph.ts';
 import { parseGraphTime } from '../instagram/graph.ts';
-import type { SendOutcome, UserErrorData } from '../sends/service.ts';
+import { type SendOutcome, validationErrors } from '../sends/service.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import { DESCRIBE, failedOutcome, sender } from './send.ts';
@@ -228,17 +228,6 @@ const WelcomeMessageFlowPayload = builder
     }),
   });
 
-const invalid = (igId: string, errors: { field: string[]; message: string }[]): SendOutcome => ({
-  igId,
-  igsid: null,
-  message: null,
-  reactedMid: null,
-  ok: false,
-  userErrors: errors.map(
-    (e): UserErrorData => ({ type: 'ValidationError', code: 'VALIDATION', ...e }),
-  ),
-});
-
 /** Zod's issues under `input.<field>`, or the value. */
 function check<T>(schema: z.ZodType<T>, value: unknown, field: string) {
   const result = schema.safeParse(value);
@@ -282,7 +271,7 @@ builder.mutationFields((t) => ({
       const name = check(nameSchema, input.name, 'name');
       const messages = check(messagesSchema, input.messages, 'messages');
       const errors = [...(name.ok ? [] : name.errors), ...(messages.ok ? [] : messages.errors)];
-      if (!name.ok || !messages.ok) return invalid(from.igId, errors);
+      if (!name.ok || !messages.ok) return validationErrors(from.igId, errors);
       const body = {
         name: name.value,
         welcome_message_flow: toGraph(messages.value),
@@ -319,7 +308,7 @@ builder.mutationFields((t) => ({
         errors.push({ field: ['input'], message: 'input needs name or messages to change' });
       }
       if (errors.length > 0 || !flowId.ok || name?.ok === false || messages?.ok === false) {
-        return invalid(from.igId, errors);
+        return validationErrors(from.igId, errors);
       }
       const body = {
         ...(name ? { name: name.value } : {}),
@@ -348,7 +337,7 @@ builder.mutationFields((t) => ({
       const from = sender(ctx, input.accountId);
       if (failedOutcome(from)) return from;
       const flowId = check(flowIdSchema, input.flowId, 'flowId');
-      if (!flowId.ok) return invalid(from.igId, flowId.errors);
+      if (!flowId.ok) return validationErrors(from.igId, flowId.errors);
       return ctx.sends.write(from.session, {
         igId: from.igId,
         igsid: null,

@@ -113,7 +113,8 @@ const failed = (
   userErrors,
 });
 
-const validationErrors = (igId: string, invalid: readonly Invalid[]): SendOutcome =>
+/** The outcome of input refused before any call: a ValidationError for each problem. */
+export const validationErrors = (igId: string, invalid: readonly Invalid[]): SendOutcome =>
   failed(
     igId,
     null,
