@@ -27,10 +27,10 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
-import { Pool } from 'undici';
 import { toMetaJson } from '../src/sandbox/webhooks.ts';
 import { startRedis } from '../test/helpers/redis.ts';
-import { cpuMs, ROOT, stats } from './lib.ts';
+import { offer } from './ingest.ts';
+import { cpuMs, ROOT } from './lib.ts';
 
 const APP_SECRET = 'ingest-probe-app-secret';
 
@@ -183,38 +183,6 @@ async function measure(
   if (old.length > 0) await redis.del(old);
   await redis.configResetStat();
 
-  const pool = new Pool(base, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1 });
-  const latencies: number[] = [];
-  const refused: Record<string, number> = {};
-  let acknowledged = 0;
-  const acked: number[] = [];
-  let answered = 0;
-  let done: () => void = () => {};
-  const allAnswered = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const answer = () => {
-    if (++answered === deliveries) done();
-  };
-  const send = (i: number) => {
-    const { body, headers } = bodies[i] as (typeof bodies)[number];
-    const t0 = performance.now();
-    pool
-      .request({ method: 'POST', path: '/webhooks/instagram', headers, body })
-      .then(async (res) => {
-        await res.body.dump();
-        if (res.statusCode === 200) {
-          latencies.push(performance.now() - t0);
-          acknowledged += per;
-          acked.push(i);
-        } else refused[res.statusCode] = (refused[res.statusCode] ?? 0) + 1;
-      })
-      .catch((error: Error) => {
-        refused[error.message] = (refused[error.message] ?? 0) + 1;
-      })
-      .finally(answer);
-  };
-
   const redisCpu = async () => {
     const info = await redis.info('cpu');
     const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1]);
@@ -227,22 +195,10 @@ async function measure(
     machine: machineCpuMs(),
     syscalls: syscalls(pid),
   };
+  // The benchmark's own open-loop sender (bench/ingest.ts).
   const start = performance.now();
-  const perMs = rate / per / 1000;
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(deliveries, Math.floor((performance.now() - start) * perMs) + 1);
-      while (sent < due) send(sent++);
-      // A timer, not setImmediate: a spinning sender would take the CPU igql needs.
-      if (sent < deliveries) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
-  });
-  const sendingMs = performance.now() - start;
-  await allAnswered;
-  const elapsedMs = performance.now() - start;
+  const offered = await offer({ base, pid }, bodies, { rate, perDelivery: per });
+  const elapsed = (performance.now() - start) / 1000;
   const probeCpu = process.cpuUsage(cpu0.probe);
   const machineBusy = machineCpuMs() - cpu0.machine;
   const sys = syscalls(pid);
@@ -251,7 +207,6 @@ async function measure(
     redis: (await redisCpu()) - cpu0.redis,
     probe: (probeCpu.user + probeCpu.system) / 1000,
   };
-  await pool.close();
 
   const commands: Record<string, number> = {};
   for (const line of (await redis.info('commandstats')).split('\n')) {
@@ -274,20 +229,18 @@ async function measure(
     }
   }
   let missing = 0;
-  for (const d of acked) for (const mid of midsOf[d] ?? []) if (!seen.has(mid)) missing++;
-  const events = deliveries * per;
-  const elapsed = elapsedMs / 1000;
-  const lat = stats(latencies);
+  for (const d of offered.acked) for (const mid of midsOf[d] ?? []) if (!seen.has(mid)) missing++;
+  const { events } = offered;
   return {
     per,
-    offered: (events * 1000) / sendingMs,
-    accepted: acknowledged / elapsed,
-    acknowledged,
+    offered: offered.offeredPerSecond,
+    accepted: offered.acceptedPerSecond,
+    acknowledged: offered.acknowledged,
     events,
-    refused,
-    p50: lat.p50,
-    p99: lat.p99,
-    max: latencies.reduce((a, b) => Math.max(a, b), 0),
+    refused: offered.refused,
+    p50: offered.ack.p50,
+    p99: offered.ack.p99,
+    max: offered.maxMs,
     stored,
     missing,
     duplicated,

@@ -55,7 +55,7 @@ export interface IngestResult extends IngestOptions, Offered {
   readonly floor: FloorIngest;
 }
 
-interface Delivery {
+export interface Delivery {
   readonly body: string;
   readonly headers: Record<string, string>;
 }
@@ -133,8 +133,8 @@ export async function ingest(
   const client0 = cpuMs(process.pid);
   const onFloor = await offer(floor, bodies, options);
   const floorClient = cpuMs(process.pid) - client0;
-  const { serverCpu: floorCpu, ...floorFigures } = onFloor;
-  const { serverCpu: igqlCpu, ...igqlFigures } = igql;
+  const { serverCpu: floorCpu, acked: _f, maxMs: _fm, ...floorFigures } = onFloor;
+  const { serverCpu: igqlCpu, acked: _i, maxMs: _im, ...igqlFigures } = igql;
   return {
     ...options,
     ...igqlFigures,
@@ -154,18 +154,26 @@ export async function ingest(
 /**
  * Sends `bodies` to `server`'s `POST /webhooks/instagram` open-loop at `rate` events a second
  * (each on schedule, answered or not), and waits for every answer. `serverCpu`: the CPU ms the
- * server's process used meanwhile.
+ * server's process used meanwhile; `acked`: the deliveries answered 200, by index; `maxMs`: the
+ * slowest acknowledgement. bench/ingest-probe.ts offers the same way.
  */
-async function offer(
-  server: ServerProcess,
+export async function offer(
+  server: Pick<ServerProcess, 'base' | 'pid'>,
   bodies: readonly Delivery[],
-  { rate, perDelivery }: IngestOptions,
-): Promise<Offered & { readonly serverCpu: number }> {
+  { rate, perDelivery }: Pick<IngestOptions, 'rate' | 'perDelivery'>,
+): Promise<
+  Offered & {
+    readonly serverCpu: number;
+    readonly acked: readonly number[];
+    readonly maxMs: number;
+  }
+> {
   const deliveries = bodies.length;
   const pool = new Pool(server.base, { connections: 256, keepAliveTimeout: 60_000 });
   const latencies: number[] = [];
   const refused: Record<string, number> = {};
   let acknowledged = 0;
+  const acked: number[] = [];
   const inFlight = new Set<Promise<void>>();
   const send = (i: number) => {
     const { body, headers } = bodies[i] as Delivery;
@@ -177,6 +185,7 @@ async function offer(
         if (res.statusCode === 200) {
           latencies.push(performance.now() - t0);
           acknowledged += perDelivery;
+          acked.push(i);
         } else refused[res.statusCode] = (refused[res.statusCode] ?? 0) + 1;
       })
       .catch((error: Error) => {
@@ -216,6 +225,8 @@ async function offer(
     refused,
     ack: stats(latencies),
     serverCpu,
+    acked,
+    maxMs: latencies.reduce((a, b) => Math.max(a, b), 0),
   };
 }
 
