@@ -23,37 +23,44 @@ export interface InboxEventResult {
   };
 }
 
-export interface InboxSubscriber {
+export interface InboxSubscriber<E = InboxEventResult> {
   /** Every event received, in order. */
-  readonly events: InboxEventResult[];
+  readonly events: E[];
   /** Every result that carried errors, and every error that ended the subscription. */
   readonly errors: unknown[];
   /** Resolves once an event matching `predicate` arrived (or already had). */
-  until(predicate: (event: InboxEventResult) => boolean, timeoutMs?: number): Promise<void>;
+  until(predicate: (event: E) => boolean, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves with the first `count` events once they arrived, or with what arrived as soon as an
+   * error did; rejects after 5 s.
+   */
+  next(count: number): Promise<E[]>;
   dispose(): Promise<void>;
 }
 
 /**
- * Subscribes to `inboxEvents` of `accountId` over graphql-ws with a session JWT; resolves once
- * igql established the subscriber, so that an event raised from then on reaches it.
+ * Subscribes to `inboxEvents` of `accountId` (its `$a`) over graphql-ws with a session JWT, with
+ * `INBOX_EVENTS` or `o.query` and its other `o.variables`; resolves once igql established the
+ * subscriber, so that an event raised from then on reaches it.
  */
-export async function subscribeInbox(
+export async function subscribeInbox<E = InboxEventResult>(
   url: string,
   token: string,
   accountId: string,
-): Promise<InboxSubscriber> {
+  o: { readonly query?: string; readonly variables?: Record<string, unknown> } = {},
+): Promise<InboxSubscriber<E>> {
   const client = createClient({
     url: url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     connectionParams: { authorization: `Bearer ${token}` },
   });
-  const events: InboxEventResult[] = [];
+  const events: E[] = [];
   const errors: unknown[] = [];
   const waiters = new Set<() => void>();
   const watch = watchSubscriber();
-  client.subscribe<{ inboxEvents: InboxEventResult }>(
-    { query: INBOX_EVENTS, variables: { a: accountId } },
+  client.subscribe<{ inboxEvents: E }>(
+    { query: o.query ?? INBOX_EVENTS, variables: { ...o.variables, a: accountId } },
     {
       next: (value) => {
         if (value.errors) errors.push(value.errors);
@@ -69,24 +76,38 @@ export async function subscribeInbox(
     },
   );
   await watch.established;
+  /** Resolves with `done()`'s answer once it has one; rejects with `late()` after `timeoutMs`. */
+  const waitFor = <T>(done: () => T | undefined, late: () => string, timeoutMs: number) =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(late()));
+      }, timeoutMs);
+      function check() {
+        const answer = done();
+        if (answer === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(answer);
+      }
+      waiters.add(check);
+      check();
+    });
   return {
     events,
     errors,
     until: (predicate, timeoutMs = 5000) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no matching event within ${timeoutMs} ms: ${JSON.stringify(events)}`));
-        }, timeoutMs);
-        function check() {
-          if (!events.some(predicate)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        }
-        waiters.add(check);
-        check();
-      }),
+      waitFor(
+        () => (events.some(predicate) ? null : undefined),
+        () => `no matching event within ${timeoutMs} ms: ${JSON.stringify(events)}`,
+        timeoutMs,
+      ).then(() => {}),
+    next: (count) =>
+      waitFor(
+        () => (events.length >= count || errors.length > 0 ? events.slice(0, count) : undefined),
+        () => `only ${events.length} events: ${JSON.stringify({ events, errors })}`,
+        5000,
+      ),
     dispose: () => client.dispose() as Promise<void>,
   };
 }

@@ -1,12 +1,10 @@
-import { type Client, createClient } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
 import type { SimAccount, SimMessage, SimUser } from '../../src/sandbox/store.ts';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
 import { fixtureText } from '../helpers/fixtures.ts';
 import { type Gateway, startGateway } from '../helpers/gateway.ts';
-import { watchSubscriber } from '../helpers/subscribers.ts';
+import { subscribeInbox } from '../helpers/inbox-events.ts';
 
 /**
  * What arrives, through the GraphQL API: real captures posted as signed webhooks (their ids
@@ -53,7 +51,7 @@ let token: string;
 /** Ana's message, among the 20 newest of her conversation. */
 let hello: SimMessage;
 let bobs: SimMessage;
-const clients: Client[] = [];
+const clients: { dispose(): Promise<void> | void }[] = [];
 
 beforeAll(async () => {
   gw = await startGateway((sim) => {
@@ -78,53 +76,12 @@ afterAll(() => gw?.stop());
 
 /** Subscribes to the account's inbox events; `next(n)` waits for the n-th event. */
 async function subscribe(conversationId?: string) {
-  const client = createClient({
-    url: gw.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
+  const sub = await subscribeInbox<Event>(gw.url, token, globalId.account(shop.igId), {
+    query: EVENTS,
+    variables: { c: conversationId },
   });
-  clients.push(client);
-  const events: Event[] = [];
-  const errors: unknown[] = [];
-  const waiters = new Set<() => void>();
-  const watch = watchSubscriber();
-  client.subscribe<{ inboxEvents: Event }>(
-    { query: EVENTS, variables: { a: globalId.account(shop.igId), c: conversationId } },
-    {
-      next: (value) => {
-        if (value.errors) errors.push(value.errors);
-        if (value.data) events.push(value.data.inboxEvents);
-        for (const wake of waiters) wake();
-      },
-      error: (error) => {
-        errors.push(error);
-        watch.cancel();
-        for (const wake of waiters) wake();
-      },
-      complete: () => watch.cancel(),
-    },
-  );
-  await watch.established;
-  return {
-    events,
-    errors,
-    next: (count: number) =>
-      new Promise<Event[]>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`only ${events.length} events: ${JSON.stringify({ events, errors })}`));
-        }, 5000);
-        function check() {
-          if (events.length < count && errors.length === 0) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(events.slice(0, count));
-        }
-        waiters.add(check);
-        check();
-      }),
-  };
+  clients.push(sub);
+  return sub;
 }
 
 /** Posts a body to igql's webhook door, signed as Meta signs it. */
@@ -264,58 +221,33 @@ describe('inbound through the GraphQL API', () => {
   });
 
   it('a replay shows each edit with its own text, read when it came, not the newest', async () => {
-    const CURSORS = 'subscription ($a: ID!) { inboxEvents(accountId: $a) { cursor } }';
-    const client = createClient({
-      url: gw.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${token}` },
+    const a = globalId.account(shop.igId);
+    const watcher = await subscribeInbox<{ cursor: string }>(gw.url, token, a, {
+      query: 'subscription ($a: ID!) { inboxEvents(accountId: $a) { cursor } }',
     });
-    clients.push(client);
-    const cursors: string[] = [];
-    const watch = watchSubscriber();
-    client.subscribe<{ inboxEvents: { cursor: string } }>(
-      { query: CURSORS, variables: { a: globalId.account(shop.igId) } },
-      {
-        next: (v) => cursors.push(v.data?.inboxEvents.cursor ?? ''),
-        error: () => {},
-        complete: () => {},
-      },
-    );
-    await watch.established;
+    clients.push(watcher);
     // An event before the edits: the replay starts after it.
     gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'marker' });
-    await vi.waitFor(() => expect(cursors).toHaveLength(1), { timeout: 5000, interval: 5 });
+    await watcher.next(1);
     for (const [i, text] of ['first edit', 'second edit'].entries()) {
       gw.sim.clock.advance(1000);
       gw.sim.users.edit(shop.igId, ana.igsid, hello.mid, text, {
         withoutParties: true,
         withoutText: true,
       });
-      await vi.waitFor(() => expect(cursors).toHaveLength(i + 2), { timeout: 5000, interval: 5 });
+      await watcher.next(i + 2);
     }
     const before = gw.sim.count();
-    const replayed: unknown[] = [];
-    const done = new Promise<void>((resolve) => {
-      client.subscribe<{ inboxEvents: unknown }>(
-        {
-          query:
-            'subscription ($a: ID!, $after: String) { inboxEvents(accountId: $a, after: $after, types: [MESSAGE_EDITED]) { ... on MessageEditedEvent { text numEdit } } }',
-          variables: { a: globalId.account(shop.igId), after: cursors[0] },
-        },
-        {
-          next: (v) => {
-            replayed.push(v.data?.inboxEvents);
-            if (replayed.length === 2) resolve();
-          },
-          error: () => {},
-          complete: () => {},
-        },
-      );
+    const replay = await subscribeInbox<{ numEdit: number }>(gw.url, token, a, {
+      query:
+        'subscription ($a: ID!, $after: String) { inboxEvents(accountId: $a, after: $after, types: [MESSAGE_EDITED]) { ... on MessageEditedEvent { text numEdit } } }',
+      variables: { after: watcher.events[0]?.cursor },
     });
-    await done;
+    clients.push(replay);
+    const replayed = await replay.next(2);
+    expect(replay.errors).toEqual([]);
     // The message was edited by an earlier test too: these are its next two edits.
-    const first = (replayed[0] as { numEdit: number }).numEdit;
+    const first = replayed[0]?.numEdit ?? 0;
     expect(replayed).toEqual([
       { text: 'first edit', numEdit: first },
       { text: 'second edit', numEdit: first + 1 },

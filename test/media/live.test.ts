@@ -1,12 +1,10 @@
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
 import { endBroadcast } from '../../src/sandbox/media.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimMedia, SimUser } from '../../src/sandbox/store.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
-import { watchSubscriber } from '../helpers/subscribers.ts';
+import { subscribeInbox } from '../helpers/inbox-events.ts';
 import type { Loose } from './loose.ts';
 
 let gw: Gateway;
@@ -62,52 +60,12 @@ interface Event {
 }
 
 async function subscribe(after?: string, query = EVENTS) {
-  const client = createClient({
-    url: gw.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
+  const sub = await subscribeInbox<Event>(gw.url, token, globalId.account(shop.igId), {
+    query,
+    variables: { after },
   });
-  const events: Event[] = [];
-  const errors: unknown[] = [];
-  const waiters = new Set<() => void>();
-  const watch = watchSubscriber();
-  client.subscribe<{ inboxEvents: Event }>(
-    { query, variables: { a: globalId.account(shop.igId), after } },
-    {
-      next: (value) => {
-        if (value.errors) errors.push(value.errors);
-        if (value.data) events.push(value.data.inboxEvents);
-        for (const wake of waiters) wake();
-      },
-      error: (error) => {
-        errors.push(error);
-        watch.cancel();
-        for (const wake of waiters) wake();
-      },
-      complete: () => watch.cancel(),
-    },
-  );
-  await watch.established;
-  if (errors.length > 0) throw new Error(JSON.stringify(errors));
-  return {
-    events,
-    errors,
-    /** Resolves once `n` events arrived. */
-    count: (n: number) =>
-      new Promise<Event[]>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(JSON.stringify(events))), 5000);
-        const check = () => {
-          if (events.length < n) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(events.slice(0, n));
-        };
-        waiters.add(check);
-        check();
-      }),
-    dispose: () => client.dispose() as Promise<void>,
-  };
+  if (sub.errors.length > 0) throw new Error(JSON.stringify(sub.errors));
+  return sub;
 }
 
 describe('comments and mentions, live', () => {
@@ -123,7 +81,7 @@ describe('comments and mentions, live', () => {
     const before = gw.sim.count();
     const top = gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Lovely!');
     gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'In blue?', top.id);
-    const events = await sub.count(2);
+    const events = await sub.next(2);
     await sub.dispose();
     const comment = (e: Event) => e.comment;
     // The top-level one's replies are read (it may have some); the reply's parent is read.
@@ -147,7 +105,7 @@ describe('comments and mentions, live', () => {
       'How much is the green one, @northwind.shop?',
     );
     // An @mention in a comment on the account's own media comes as the comment only.
-    const [received] = (await sub.count(1)) as [Event];
+    const [received] = (await sub.next(1)) as [Event];
     expect(received).toEqual({
       type: 'COMMENT_RECEIVED',
       cursor: expect.any(String),
@@ -205,7 +163,7 @@ describe('comments and mentions, live', () => {
         comment { commentId } } }`,
       { input: { accountId: globalId.account(shop.igId), mediaId: post.id, text: 'Thanks all!' } },
     );
-    const ownEvent = (await sub.count(2))[1] as Event;
+    const ownEvent = (await sub.next(2))[1] as Event;
     expect(ownEvent).toMatchObject({
       type: 'COMMENT_RECEIVED',
       customer: null,
@@ -223,7 +181,7 @@ describe('comments and mentions, live', () => {
     // Resumable: from the own comment's cursor, a live comment made meanwhile, then nothing older.
     const again = gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Me again', comment.id);
     const resumed = await subscribe(ownEvent.cursor);
-    const [next] = await resumed.count(1);
+    const [next] = await resumed.next(1);
     expect(next).toMatchObject({
       type: 'COMMENT_RECEIVED',
       comment: { commentId: again.id, text: 'Me again' },
@@ -239,7 +197,7 @@ describe('comments and mentions, live', () => {
     // A comment on the post first: its cursor replays the live one below.
     gw.sim.users.comment(shop.igId, post.id, dev.igsid, 'Watching now');
     const comment = gw.sim.users.comment(shop.igId, live.id, dev.igsid, 'Is it on sale?');
-    const [first, received] = (await sub.count(2)) as [Event, Event];
+    const [first, received] = (await sub.next(2)) as [Event, Event];
     await sub.dispose();
     expect(received).toMatchObject({
       type: 'COMMENT_RECEIVED',
@@ -272,7 +230,7 @@ describe('comments and mentions, live', () => {
     });
     // The event replayed knows it from the webhook (`live_comments`).
     const replay = await subscribe(first.cursor);
-    const [again] = (await replay.count(1)) as [Event];
+    const [again] = (await replay.next(1)) as [Event];
     await replay.dispose();
     expect(again.comment).toMatchObject({
       commentId: comment.id,
@@ -323,7 +281,7 @@ describe('comments and mentions, live', () => {
       dev.igsid,
       'Love it @northwind.shop',
     );
-    const events = await sub.count(2);
+    const events = await sub.next(2);
     await sub.dispose();
     const mention = {
       type: 'MENTION_RECEIVED',
