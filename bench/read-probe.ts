@@ -121,7 +121,13 @@ async function startIgql(
   });
   const sandbox = {
     simulator: { appId: '1000000000000001' },
-    upstream: { graphUrl: sim.url, oauthUrl: sim.url, tokenUrl: sim.url },
+    upstream: {
+      graphUrl: sim.url,
+      oauthUrl: sim.url,
+      tokenUrl: sim.url,
+      facebookGraphUrl: `${sim.url}/facebook`,
+      facebookOauthUrl: `${sim.url}/facebook`,
+    },
     redisPrefix: 'igql:bench',
     routes: {},
     accounts: () => [{ igId: sim.igId, accessToken: sim.token, status: 'ACTIVE' }],

@@ -32,6 +32,26 @@ export interface Config {
     readonly apiVersion: string;
     readonly webhookVerifyToken: string;
   };
+  /**
+   * The second configuration, Instagram API with Facebook Login for Business: accounts linked to
+   * a Facebook Page, served through graph.facebook.com with Page access tokens. Off (no app id)
+   * unless `FACEBOOK_APP_ID` is set; in sandbox mode it runs against the simulator.
+   */
+  readonly facebook: {
+    /** `FACEBOOK_APP_ID`: the Meta app's own id (not its Instagram app id). */
+    readonly appId: string | undefined;
+    /** `FACEBOOK_APP_SECRET`: signs this configuration's webhooks and its code exchange. */
+    readonly appSecret: string;
+    /** `FACEBOOK_GRAPH_URL`: graph.facebook.com's base without version. Default `https://graph.facebook.com`. */
+    readonly graphUrl: string;
+    /** `FACEBOOK_OAUTH_URL`: the Login dialog's host. Default `https://www.facebook.com`. */
+    readonly oauthUrl: string;
+    /**
+     * `FACEBOOK_LOGIN_CONFIG_ID`: a Facebook Login for Business configuration, sent as
+     * `config_id` instead of `scope`. Default: none (the scopes are sent).
+     */
+    readonly loginConfigId: string | undefined;
+  };
   readonly redis: {
     /** Absent: every piece of shared state is kept in memory (one instance only). */
     readonly url: string | undefined;
@@ -170,6 +190,17 @@ const env = z.object({
     .regex(/^v\d+\.0$/, 'expected a Graph API version such as v27.0')
     .default('v27.0'),
   INSTAGRAM_WEBHOOK_VERIFY_TOKEN: optional,
+  FACEBOOK_APP_ID: z
+    .string()
+    .regex(/^\d*$/, "expected the Meta app's numeric app id")
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  FACEBOOK_APP_SECRET: optional,
+  FACEBOOK_GRAPH_URL: url('default https://graph.facebook.com').default(
+    'https://graph.facebook.com',
+  ),
+  FACEBOOK_OAUTH_URL: url('default https://www.facebook.com').default('https://www.facebook.com'),
+  FACEBOOK_LOGIN_CONFIG_ID: optional,
   REDIS_URL: z
     .string()
     .refine((v) => v === '' || /^rediss?:\/\/\S+$/.test(v), {
@@ -255,18 +286,31 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const sandbox = e.INSTAGRAM_APP_ID === undefined;
+  // Sandbox mode: no Meta app of either configuration.
+  const sandbox = e.INSTAGRAM_APP_ID === undefined && e.FACEBOOK_APP_ID === undefined;
+  const appName = e.INSTAGRAM_APP_ID !== undefined ? 'INSTAGRAM_APP_ID' : 'FACEBOOK_APP_ID';
   const required = (name: keyof typeof e, why: string) => {
     if (!sandbox && e[name] === undefined) problems.push(`${name}: required ${why}`);
   };
-  required('INSTAGRAM_APP_SECRET', 'when INSTAGRAM_APP_ID is set (the Meta app secret)');
-  required('INSTAGRAM_WEBHOOK_VERIFY_TOKEN', 'when INSTAGRAM_APP_ID is set (any secret string)');
-  required('TOKEN_ENCRYPTION_KEYS', 'when INSTAGRAM_APP_ID is set (kid:base64 of 32 bytes)');
+  if (e.INSTAGRAM_APP_ID !== undefined && e.INSTAGRAM_APP_SECRET === undefined) {
+    problems.push(
+      'INSTAGRAM_APP_SECRET: required when INSTAGRAM_APP_ID is set (the Meta app secret)',
+    );
+  }
+  if (e.FACEBOOK_APP_ID !== undefined && e.FACEBOOK_APP_SECRET === undefined) {
+    problems.push(
+      'FACEBOOK_APP_SECRET: required when FACEBOOK_APP_ID is set (the Meta app secret)',
+    );
+  }
+  required('INSTAGRAM_WEBHOOK_VERIFY_TOKEN', `when ${appName} is set (any secret string)`);
+  required('TOKEN_ENCRYPTION_KEYS', `when ${appName} is set (kid:base64 of 32 bytes)`);
   if (!sandbox && e.SESSION_SECRET === undefined && e.JWT_JWKS_URL === undefined) {
-    problems.push('SESSION_SECRET: required when INSTAGRAM_APP_ID is set (at least 32 bytes)');
+    problems.push(`SESSION_SECRET: required when ${appName} is set (at least 32 bytes)`);
   }
   if (!sandbox && e.SANDBOX_SIMULATOR_URL !== undefined) {
-    problems.push('SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID)');
+    problems.push(
+      'SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID and FACEBOOK_APP_ID)',
+    );
   }
   if (e.JWT_JWKS_URL !== undefined) {
     if (e.JWT_ISSUER === undefined) problems.push('JWT_ISSUER: required with JWT_JWKS_URL');
@@ -280,7 +324,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   // data is the simulator's demo, `GET /sandbox` hands a session to anyone who asks anyway, and
   // the sandbox binds loopback unless HOST says otherwise. A sandbox reachable by others that
   // should be private sets its own INSTAGRAM_APP_SECRET.
-  const appSecret = e.INSTAGRAM_APP_SECRET ?? SANDBOX_APP_SECRET;
+  const appSecret = e.INSTAGRAM_APP_SECRET ?? e.FACEBOOK_APP_SECRET ?? SANDBOX_APP_SECRET;
   const derive = (purpose: string) => createHmac('sha256', appSecret).update(purpose).digest();
   const keys =
     e.TOKEN_ENCRYPTION_KEYS === undefined
@@ -314,6 +358,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       webhookVerifyToken:
         e.INSTAGRAM_WEBHOOK_VERIFY_TOKEN ??
         derive('igql sandbox webhook verify token').toString('hex').slice(0, 32),
+    },
+    facebook: {
+      appId: e.FACEBOOK_APP_ID,
+      // In sandbox mode the simulator signs both configurations' webhooks with the one secret.
+      appSecret: e.FACEBOOK_APP_SECRET ?? appSecret,
+      graphUrl: e.FACEBOOK_GRAPH_URL,
+      oauthUrl: e.FACEBOOK_OAUTH_URL,
+      loginConfigId: e.FACEBOOK_LOGIN_CONFIG_ID,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     sessionSecret: new TextEncoder().encode(

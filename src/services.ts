@@ -27,6 +27,10 @@ export interface Upstream {
   readonly oauthUrl: string;
   /** Code-exchange host. */
   readonly tokenUrl: string;
+  /** graph.facebook.com's base, without version (Facebook Login accounts and its OAuth). */
+  readonly facebookGraphUrl: string;
+  /** Facebook Login dialog host (`https://www.facebook.com`). */
+  readonly facebookOauthUrl: string;
 }
 
 export interface ServicesOptions {
@@ -91,6 +95,8 @@ export function createServices(o: ServicesOptions): Services {
     graphUrl: config.instagram.graphUrl,
     oauthUrl: config.instagram.oauthUrl,
     tokenUrl: config.instagram.tokenUrl,
+    facebookGraphUrl: config.facebook.graphUrl,
+    facebookOauthUrl: config.facebook.oauthUrl,
   };
 
   const pipeline = new EventPipeline({
@@ -121,6 +127,7 @@ export function createServices(o: ServicesOptions): Services {
   const client = new InstagramClient({
     graphUrl: () => upstream.graphUrl,
     tokenUrl: () => upstream.tokenUrl,
+    facebookGraphUrl: () => upstream.facebookGraphUrl,
     apiVersion: config.instagram.apiVersion,
     metrics,
     logger,

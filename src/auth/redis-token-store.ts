@@ -46,7 +46,7 @@ export interface RedisTokenStoreOptions {
 
 /**
  * Shared by every instance: one hash per account, `<prefix>:account:<igId>` with `token` (sealed
- * with `encryptToken`, never plain), `status`, `issuedAt` and `expiresAt` (ms), and the set
+ * with `encryptToken`, never plain), `status`, `issuedAt` and `expiresAt` (ms), `loginKind` and `pageId` (Facebook Login), and the set
  * `<prefix>:accounts` of every igId. A token sealed with a key other than the first is sealed
  * again with the first when read, so keys rotate without anyone logging in again.
  */
@@ -102,6 +102,8 @@ export class RedisTokenStore implements TokenStore {
       status: hash.status === 'ACTIVE' ? 'ACTIVE' : 'REAUTH_REQUIRED',
       ...(hash.issuedAt ? { issuedAt: Number(hash.issuedAt) } : {}),
       ...(hash.expiresAt ? { expiresAt: Number(hash.expiresAt) } : {}),
+      ...(hash.loginKind === 'FACEBOOK' ? { loginKind: 'FACEBOOK' as const } : {}),
+      ...(hash.pageId ? { pageId: hash.pageId } : {}),
     };
     const { account, resealed } = openAccount(stored, this.#o.keys, this.#o.logger);
     if (resealed !== undefined) {
@@ -121,6 +123,8 @@ export class RedisTokenStore implements TokenStore {
       status: account.status,
       ...(account.issuedAt === undefined ? {} : { issuedAt: String(account.issuedAt) }),
       ...(account.expiresAt === undefined ? {} : { expiresAt: String(account.expiresAt) }),
+      ...(account.loginKind === undefined ? {} : { loginKind: account.loginKind }),
+      ...(account.pageId === undefined ? {} : { pageId: account.pageId }),
     };
     this.#copies.delete(account.igId);
     await this.#o.client.multi().del(key).hSet(key, fields).exec();

@@ -2,11 +2,26 @@ import type { EncryptionKey } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { decryptToken, encryptToken, sealedKid, TokenDecryptionError } from './crypto.ts';
 
+/**
+ * How an account logged in, which decides the host, the node and the token of every call:
+ * `INSTAGRAM` (Business Login for Instagram: graph.instagram.com, the IG_ID, an Instagram User
+ * token) or `FACEBOOK` (Facebook Login for Business: graph.facebook.com, the linked Page for
+ * messaging, a Page access token).
+ */
+export type LoginKind = 'INSTAGRAM' | 'FACEBOOK';
+
 /** An Instagram professional account igql holds a token for. */
 export interface StoredAccount {
   readonly igId: string;
-  /** The Instagram User access token. Never logged, never returned. */
+  /**
+   * The Instagram User access token, or for `FACEBOOK` the Page access token. Never logged,
+   * never returned.
+   */
   readonly accessToken: string;
+  /** Default `INSTAGRAM` (records stored before Facebook Login have none). */
+  readonly loginKind?: LoginKind;
+  /** `FACEBOOK` only: the Facebook Page the Instagram account is linked to. */
+  readonly pageId?: string;
   readonly status: AccountStatus;
   /** When the token was issued and expires (ms since epoch), when known. */
   readonly issuedAt?: number;

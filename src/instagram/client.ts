@@ -14,8 +14,11 @@ export interface GraphRequest {
   readonly path: string;
   /** The metrics label, a path template: `/me/conversations`, `/{id}`, `/oauth/access_token`. */
   readonly endpoint: string;
-  /** `graph` (graph.instagram.com) or `token` (the code-exchange host). Default `graph`. */
-  readonly host?: 'graph' | 'token';
+  /**
+   * `graph` (graph.instagram.com), `token` (the code-exchange host) or `facebook`
+   * (graph.facebook.com: accounts of Facebook Login for Business, and its OAuth). Default `graph`.
+   */
+  readonly host?: 'graph' | 'token' | 'facebook';
   /** Whether the path follows the API version; the token endpoints have none. Default true. */
   readonly versioned?: boolean;
   /** An Instagram token, sent as a Bearer header, never in the URL. Default: none. */
@@ -95,6 +98,8 @@ export interface InstagramClientOptions {
   readonly graphUrl: () => string;
   /** Code-exchange host, read at every call. Default `https://api.instagram.com`. */
   readonly tokenUrl?: () => string;
+  /** graph.facebook.com's base without version, read at every call. Default `https://graph.facebook.com`. */
+  readonly facebookGraphUrl?: () => string;
   /**
    * The Graph API version, such as `v27.0` (`INSTAGRAM_API_VERSION`). No default.
    *
@@ -272,7 +277,9 @@ export class InstagramClient {
     const host =
       req.host === 'token'
         ? (this.#options.tokenUrl?.() ?? 'https://api.instagram.com')
-        : this.#options.graphUrl();
+        : req.host === 'facebook'
+          ? (this.#options.facebookGraphUrl?.() ?? 'https://graph.facebook.com')
+          : this.#options.graphUrl();
     const version = (req.versioned ?? true) ? `/${this.#options.apiVersion}` : '';
     const url = new URL(`${host}${version}/${req.path}`);
     for (const [name, value] of Object.entries({ ...req.query, ...req.credentials })) {

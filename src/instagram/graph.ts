@@ -197,10 +197,27 @@ export interface WelcomeFlowBody {
   readonly eligible_platforms?: readonly ['instagram'];
 }
 
-/** Whose token a call uses: the account (IG_ID) and its Instagram token. */
+/**
+ * Whose token a call uses: the account (IG_ID) and its token. With `pageId` the account logged in
+ * with Facebook Login for Business: calls go to graph.facebook.com with the Page access token,
+ * and messaging calls to the Page's node.
+ */
 export interface Auth {
   readonly igId: string;
   readonly token: string;
+  readonly pageId?: string | undefined;
+}
+
+/** The `Auth` of a stored account. */
+export function authOf(stored: {
+  readonly igId: string;
+  readonly accessToken: string;
+  readonly loginKind?: 'INSTAGRAM' | 'FACEBOOK';
+  readonly pageId?: string;
+}): Auth {
+  return stored.loginKind === 'FACEBOOK' && stored.pageId !== undefined
+    ? { igId: stored.igId, token: stored.accessToken, pageId: stored.pageId }
+    : { igId: stored.igId, token: stored.accessToken };
 }
 
 export interface PageArgs {

@@ -22,6 +22,7 @@ import type {
   PageArgs,
   ProfileField,
 } from '../instagram/graph.ts';
+import { authOf } from '../instagram/graph.ts';
 
 interface NodeKey {
   readonly igId: string;
@@ -93,7 +94,7 @@ export class RequestLoaders {
     const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
     if (stored.status === 'REAUTH_REQUIRED') throw reauthRequired();
-    return { igId, token: stored.accessToken };
+    return authOf(stored);
   }
 
   async status(igId: string): Promise<AccountStatus> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { LoginKind } from '../auth/token-store.ts';
 import { InstagramError } from '../instagram/errors.ts';
-import { type Auth, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
+import { type Auth, authOf, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import type { ContainerParams, PublishingApi } from './api.ts';
@@ -65,9 +66,16 @@ export interface PublishJobEvent {
 
 /** The account's stored token, as the token store answers it. */
 export interface PublishingTokens {
-  get(
-    igId: string,
-  ): Promise<{ readonly accessToken: string; readonly status: string } | null | undefined>;
+  get(igId: string): Promise<
+    | {
+        readonly accessToken: string;
+        readonly status: string;
+        readonly loginKind?: LoginKind;
+        readonly pageId?: string;
+      }
+    | null
+    | undefined
+  >;
 }
 
 export interface PublishingServiceOptions {
@@ -235,7 +243,7 @@ export class PublishingService {
         subcode: null,
       });
     }
-    const auth = { igId: job.igId, token: stored.accessToken };
+    const auth = authOf({ ...stored, igId: job.igId });
     let current = job;
     try {
       current = await this.#containers(auth, current);

@@ -78,6 +78,13 @@ export const newMid = (igId: string): string =>
 /** Conversation ids as Instagram prints them: base64 of a thread key, `aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6…`. */
 export const newConversationId = (igId: string): string =>
   `aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6${b64(`${igId}:${digits(39)}`)}`;
+/** A Facebook Page id: 15 digits, as `101234567890123`. */
+export const newPageId = (): string => `10${digits(13)}`;
+/** Facebook user and Page access tokens start with `EAA`; opaque otherwise. */
+export const newFacebookAccessToken = (): string =>
+  `EAA${Buffer.from(digits(24) + digits(24) + digits(24))
+    .toString('base64url')
+    .slice(0, 90)}`;
 /** Access tokens of Instagram Login start with `IG`; opaque otherwise. */
 export const newAccessToken = (): string =>
   `IGAA${Buffer.from(digits(24) + digits(24))

@@ -22,7 +22,7 @@ import {
   localLink,
   type SimulatorLink,
 } from './link.ts';
-import type { Simulator } from './simulator.ts';
+import { FACEBOOK_PREFIX, type Simulator } from './simulator.ts';
 
 export interface Sandbox {
   /** The simulator in this process; undefined when igql uses one apart (SANDBOX_SIMULATOR_URL). */
@@ -240,7 +240,13 @@ function sandboxOver(options: {
   return {
     simulator: options.simulator,
     appId: link.appId,
-    upstream: { graphUrl: link.url, oauthUrl: link.url, tokenUrl: link.url },
+    upstream: {
+      graphUrl: link.url,
+      oauthUrl: link.url,
+      tokenUrl: link.url,
+      facebookGraphUrl: `${link.url}/${FACEBOOK_PREFIX}`,
+      facebookOauthUrl: `${link.url}/${FACEBOOK_PREFIX}`,
+    },
     redisPrefix: `${config.redis.prefix}:sandbox:${link.id}`,
     routes,
     accounts: () =>

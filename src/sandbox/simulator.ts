@@ -21,7 +21,14 @@ import {
 } from './render.ts';
 import { ROUTING_CALLS, Routing } from './routing.ts';
 import { handleSend, handleUpload } from './send.ts';
-import { type Clock, createClock, type SimAccount, type SimToken, Store } from './store.ts';
+import {
+  type Clock,
+  createClock,
+  type SimAccount,
+  type SimPage,
+  type SimToken,
+  Store,
+} from './store.ts';
 import { WebhookDispatcher } from './webhooks.ts';
 import { WelcomeFlows } from './welcome-flows.ts';
 
@@ -101,6 +108,12 @@ const KNOWN_FIELDS = new Set([
 ]);
 
 interface Incoming {
+  /**
+   * Which of Meta's hosts the request stands for: `instagram` (graph.instagram.com and the
+   * Instagram OAuth hosts), or `facebook` for paths under `/facebook` (graph.facebook.com and the
+   * Facebook Login dialog: `FACEBOOK_GRAPH_URL` = `<simulator>/facebook` in sandbox mode).
+   */
+  readonly host: 'instagram' | 'facebook';
   readonly method: string;
   readonly segments: readonly string[];
   readonly query: URLSearchParams;
@@ -239,6 +252,23 @@ export class Simulator {
     const account = this.store.addAccount(fields);
     for (const field of KNOWN_FIELDS) account.subscribedFields.add(field);
     return { account, token: this.store.issueToken(account.igId) };
+  }
+
+  /**
+   * Creates an account of Facebook Login for Business: the Instagram account, the Facebook Page
+   * it is linked to, and a Page access token (graph.facebook.com only), subscribed to every
+   * messaging webhook field.
+   */
+  addFacebookAccount(fields: Parameters<Store['addAccount']>[0] & { readonly pageId?: string }): {
+    account: SimAccount;
+    page: SimPage;
+    token: SimToken;
+  } {
+    const { pageId, ...accountFields } = fields;
+    const account = this.store.addAccount(accountFields);
+    for (const field of KNOWN_FIELDS) account.subscribedFields.add(field);
+    const page = this.store.addPage(account.igId, pageId === undefined ? {} : { id: pageId });
+    return { account, page, token: this.store.issuePageToken(page.id) };
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -563,11 +593,16 @@ function faultAnswer(fault: Fault, now: number): Answer {
   return { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
 }
 
+/** The first path segment under which the simulator stands for graph.facebook.com. */
+export const FACEBOOK_PREFIX = 'facebook';
+
 /** The newest Graph API version released (v27.0, 2026-11-04: instagram-api.md §10). */
 const NEWEST_VERSION = 27;
 
 async function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Promise<Incoming> {
-  const parts = url.pathname.split('/').filter(Boolean);
+  const all = url.pathname.split('/').filter(Boolean);
+  const host = all[0] === FACEBOOK_PREFIX ? 'facebook' : 'instagram';
+  const parts = host === 'facebook' ? all.slice(1) : all;
   const versioned = /^v\d+\.0$/.test(parts[0] ?? '');
   const segments = versioned ? parts.slice(1) : parts;
   const type = req.headers['content-type'] ?? '';
@@ -599,6 +634,7 @@ async function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Promi
     }
   }
   return {
+    host,
     method: req.method ?? 'GET',
     segments,
     query: url.searchParams,

@@ -4,10 +4,12 @@ import {
   newAttachmentId,
   newCommentId,
   newConversationId,
+  newFacebookAccessToken,
   newIgId,
   newIgsid,
   newMediaId,
   newMid,
+  newPageId,
 } from './ids.ts';
 
 /** The simulator's clock: every time it stores or compares comes from here, so tests can advance it. */
@@ -169,7 +171,13 @@ export interface SimComment {
 export interface SimToken {
   readonly token: string;
   readonly igId: string;
-  readonly kind: 'short' | 'long';
+  /**
+   * A Page access token of Facebook Login for Business: valid on graph.facebook.com only, for the
+   * Page and its linked Instagram account (`igId`). Undefined: an Instagram User token, valid on
+   * graph.instagram.com only.
+   */
+  readonly pageId?: string;
+  readonly kind: 'short' | 'long' | 'page';
   readonly issuedAt: number;
   readonly expiresAt: number;
   readonly permissions: readonly string[];
@@ -185,6 +193,30 @@ export const ALL_PERMISSIONS = [
   'instagram_business_content_publish',
 ] as const;
 
+/**
+ * What Facebook Login for Business grants igql (issue 19): the seed's seven, and
+ * `pages_manage_metadata`, which the Page's conversations and `subscribed_apps` edges require
+ * (developers.facebook.com/docs/graph-api/reference/page/conversations).
+ */
+export const FACEBOOK_PERMISSIONS = [
+  'instagram_basic',
+  'instagram_manage_messages',
+  'instagram_manage_comments',
+  'instagram_manage_insights',
+  'instagram_content_publish',
+  'pages_show_list',
+  'pages_read_engagement',
+  'pages_manage_metadata',
+] as const;
+
+/** A Facebook Page, and the Instagram professional account linked to it. */
+export interface SimPage {
+  readonly id: string;
+  name: string;
+  readonly igId: string;
+  category: string;
+}
+
 export const SHORT_LIVED_MS = HOUR;
 export const LONG_LIVED_MS = 60 * DAY;
 
@@ -197,6 +229,8 @@ export class Store {
   readonly media = new Map<string, SimMedia>();
   readonly comments = new Map<string, SimComment>();
   readonly tokens = new Map<string, SimToken>();
+  /** Facebook Pages, by Page id. */
+  readonly pages = new Map<string, SimPage>();
   /** Attachment uploads, by `attachment_id`. */
   readonly uploads = new Map<string, SimUpload>();
   readonly clock: Clock;
@@ -234,6 +268,40 @@ export class Store {
       issuedAt,
       expiresAt: issuedAt + (kind === 'long' ? LONG_LIVED_MS : SHORT_LIVED_MS),
       permissions: [...ALL_PERMISSIONS],
+      revoked: false,
+    };
+    this.tokens.set(token.token, token);
+    return token;
+  }
+
+  /** A Facebook Page linked to the Instagram account `igId`. */
+  addPage(igId: string, fields: Partial<Omit<SimPage, 'igId'>> = {}): SimPage {
+    const account = this.accounts.get(igId);
+    const page: SimPage = {
+      id: fields.id ?? newPageId(),
+      name: fields.name ?? `${account?.name ?? igId} Page`,
+      igId,
+      category: fields.category ?? 'Shopping & retail',
+    };
+    this.pages.set(page.id, page);
+    return page;
+  }
+
+  /**
+   * A Page access token, as one derived from a long-lived user token: it does not expire
+   * (instagram-api.md; Meta's "Long-lived access tokens" page), valid on graph.facebook.com only.
+   */
+  issuePageToken(pageId: string, issuedAt = this.clock.now()): SimToken {
+    const page = this.pages.get(pageId);
+    if (!page) throw new Error(`no Page ${pageId}`);
+    const token: SimToken = {
+      token: newFacebookAccessToken(),
+      igId: page.igId,
+      pageId,
+      kind: 'page',
+      issuedAt,
+      expiresAt: Number.MAX_SAFE_INTEGER,
+      permissions: [...FACEBOOK_PERMISSIONS],
       revoked: false,
     };
     this.tokens.set(token.token, token);

@@ -5,7 +5,7 @@ import { upgradeMessage } from '../inbox/legacy.ts';
 import type { Message } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
-import type { Auth, InstagramApi } from '../instagram/graph.ts';
+import { type Auth, authOf, type InstagramApi } from '../instagram/graph.ts';
 import { admit, type RateLimiter, type SendBucket } from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
@@ -305,7 +305,7 @@ export class SendService {
     if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
     const wait = await admit(this.#o.limiter, igId, bucket);
     if (wait > 0) return failed(igId, igsid, rateLimited(wait));
-    const auth = { igId, token: stored.accessToken };
+    const auth = authOf(stored);
     const at = (this.#o.now ?? Date.now)();
     try {
       const done = await call(auth, at);

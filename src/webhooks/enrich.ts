@@ -1,7 +1,7 @@
 import type { TokenStore } from '../auth/token-store.ts';
 import type { InboxEventData } from '../inbox/events.ts';
 import { messageFields } from '../instagram/fields.ts';
-import type { GraphMessage, InstagramApi } from '../instagram/graph.ts';
+import { authOf, type GraphMessage, type InstagramApi } from '../instagram/graph.ts';
 import type { Logger } from '../logger.ts';
 
 /** What a completing read asks of a message: its parties, and its text for an edit. */
@@ -33,7 +33,7 @@ export function eventCompleter(o: {
     if (!wantsText && !wantsCustomer) return event;
     const stored = await o.tokens.get(event.igId);
     if (stored?.status !== 'ACTIVE') return event;
-    const auth = { igId: event.igId, token: stored.accessToken };
+    const auth = authOf(stored);
     const fields = wantsText ? PARTIES_AND_TEXT : PARTIES;
     const message = await o.api.node<GraphMessage>(auth, event.mid, fields, true);
     if (message.from === undefined) return event; // past the 20 newest: nothing to read

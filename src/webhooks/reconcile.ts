@@ -3,7 +3,7 @@ import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
 import type { InboxEventData } from '../inbox/events.ts';
 import { fromGraph } from '../inbox/from-graph.ts';
 import { InstagramError } from '../instagram/errors.ts';
-import { type GraphMessage, graphTimeMs, type InstagramApi } from '../instagram/graph.ts';
+import { authOf, type GraphMessage, graphTimeMs, type InstagramApi } from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { messageIdentity } from './normalise.ts';
@@ -150,7 +150,7 @@ export class Reconciler {
   }
 
   async #watch(account: StoredAccount): Promise<void> {
-    const auth = { igId: account.igId, token: account.accessToken };
+    const auth = authOf(account);
     const fields = new Set(await this.#o.api.subscribedFields(auth));
     const missing = REQUIRED_FIELDS.filter((f) => !fields.has(f));
     if (missing.length > 0) {
@@ -195,10 +195,11 @@ export class Reconciler {
         );
         break;
       }
-      const page = await this.#o.api.conversations(
-        { igId, token: account.accessToken },
-        { limit: perPage, after, fields },
-      );
+      const page = await this.#o.api.conversations(authOf(account), {
+        limit: perPage,
+        after,
+        fields,
+      });
       let older = false;
       for (const conversation of page.data) {
         // Newest first: past the window, the rest of the list is older still.

@@ -295,7 +295,7 @@ describe('SANDBOX_SIMULATOR_URL and SIMULATOR_PORT', () => {
         SESSION_SECRET: 's'.repeat(32),
         SANDBOX_SIMULATOR_URL: 'http://127.0.0.1:4100',
       }),
-    ).toEqual(['SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID)']);
+    ).toEqual(['SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID and FACEBOOK_APP_ID)']);
   });
 
   it('igql started against a simulator that is not there exits 1 and says so', async () => {
