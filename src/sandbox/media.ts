@@ -1,6 +1,7 @@
 import { errors, GraphError } from './errors.ts';
 import type { FieldRequest } from './fields.ts';
 import { accountInsights, mediaInsights } from './insights.ts';
+import { requirePermission } from './permissions.ts';
 import {
   containers,
   createContainer,
@@ -416,5 +417,5 @@ function remove(ctx: MediaContext, comment: SimComment): Json {
 }
 
 function require(token: SimToken, permission: string): void {
-  if (!token.permissions.includes(permission)) throw errors.permission(permission);
+  requirePermission(token, permission);
 }

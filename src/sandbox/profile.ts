@@ -1,4 +1,5 @@
 import { errors } from './errors.ts';
+import { requirePermission } from './permissions.ts';
 import type { SimAccount, SimToken, Store } from './store.ts';
 
 /**
@@ -42,7 +43,7 @@ export function handleProfile(
   query: URLSearchParams,
   body: Json,
 ): Json {
-  if (!token.permissions.includes(MANAGE_MESSAGES)) throw errors.permission(MANAGE_MESSAGES);
+  requirePermission(token, MANAGE_MESSAGES);
   const stored = profiles.get(account) ?? new Map<string, unknown>();
   profiles.set(account, stored);
   if (method === 'GET') {

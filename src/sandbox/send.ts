@@ -1,6 +1,7 @@
 import { errors, type GraphError } from './errors.ts';
 import { newAttachmentId } from './ids.ts';
 import { broadcasting } from './media.ts';
+import { requirePermission } from './permissions.ts';
 import {
   DAY,
   HOUR,
@@ -81,7 +82,7 @@ export function handleSend(
   ctx: SendContext,
   body: Record<string, unknown>,
 ): Record<string, unknown> {
-  if (!ctx.token.permissions.includes(MANAGE_MESSAGES)) throw errors.permission(MANAGE_MESSAGES);
+  requirePermission(ctx.token, MANAGE_MESSAGES);
   const recipient = recipientOf(body.recipient);
   if ((body.message === undefined) === (body.sender_action === undefined)) {
     throw errors.invalidParameter('Exactly one of message and sender_action must be set');
@@ -230,7 +231,7 @@ function reactionOf(value: unknown): { reaction: string; emoji: string } {
 
 /** PR: one private reply per comment, to its author, within 7 days, no 24 h window. */
 function privateReply(ctx: SendContext, commentId: string, body: Json): Json {
-  if (!ctx.token.permissions.includes(MANAGE_COMMENTS)) throw errors.permission(MANAGE_COMMENTS);
+  requirePermission(ctx.token, MANAGE_COMMENTS);
   // UNCONFIRMED, strict: PR documents only `recipient` and `message: {text}`; `messaging_type`,
   // `tag` and other message kinds are refused.
   onlyParams(body, ['recipient', 'message']);
@@ -292,7 +293,7 @@ export function handleUpload(
   body: Record<string, unknown>,
   file?: File,
 ): Record<string, unknown> {
-  if (!ctx.token.permissions.includes(MANAGE_MESSAGES)) throw errors.permission(MANAGE_MESSAGES);
+  requirePermission(ctx.token, MANAGE_MESSAGES);
   onlyParams(body, ['message', 'platform']);
   if (body.platform !== undefined && body.platform !== 'instagram') {
     throw param('platform', 'must be instagram');

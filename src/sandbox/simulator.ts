@@ -8,6 +8,7 @@ import { type FieldRequest, parseFields } from './fields.ts';
 import { type Bucket, DOCUMENTED_LIMITS, RateLimiter, type RateLimits } from './limits.ts';
 import { routeMedia } from './media.ts';
 import { OAuthServer } from './oauth.ts';
+import { requirePermission } from './permissions.ts';
 import { handleProfile } from './profile.ts';
 import {
   DETAIL_WINDOW,
@@ -544,10 +545,6 @@ export class Simulator {
     if (token.expiresAt <= now) throw tokenErrors.expired(token.expiresAt, now);
     return token;
   }
-}
-
-function requirePermission(token: SimToken, permission: string): void {
-  if (!token.permissions.includes(permission)) throw errors.permission(permission);
 }
 
 /** Which documented limit a send counts against (RL): media, private replies, or the rest. */

@@ -1,5 +1,6 @@
 import { errors, GraphError } from './errors.ts';
 import { digits } from './ids.ts';
+import { requirePermission } from './permissions.ts';
 import { graphTime } from './render.ts';
 import type { Clock, SimAccount, SimToken } from './store.ts';
 
@@ -94,7 +95,7 @@ export class WelcomeFlows {
     query: URLSearchParams,
     body: Json,
   ): Json {
-    if (!token.permissions.includes(MANAGE_MESSAGES)) throw errors.permission(MANAGE_MESSAGES);
+    requirePermission(token, MANAGE_MESSAGES);
     const flows = this.#flows.get(account.igId) ?? new Map<string, SimFlow>();
     this.#flows.set(account.igId, flows);
     if (method === 'GET') return this.#list(flows, query);
