@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Route } from '../http.ts';
 import { UserActions } from './actions.ts';
 import { errors, GraphError, tokenErrors } from './errors.ts';
+import { FacebookLogin } from './facebook-oauth.ts';
 import { type FieldRequest, parseFields } from './fields.ts';
 import { type Bucket, DOCUMENTED_LIMITS, RateLimiter, type RateLimits } from './limits.ts';
 import { routeMedia } from './media.ts';
@@ -108,7 +109,8 @@ const KNOWN_FIELDS = new Set([
   'standby',
 ]);
 
-interface Incoming {
+/** One request as the simulator reads it. */
+export interface SimRequest {
   /**
    * Which of Meta's hosts the request stands for: `instagram` (graph.instagram.com and the
    * Instagram OAuth hosts), or `facebook` for paths under `/facebook` (graph.facebook.com and the
@@ -130,7 +132,10 @@ interface Incoming {
   readonly version: string | undefined;
 }
 
-type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+/** One answer as the simulator writes it (a 302's `body` is its location). */
+export type SimAnswer = { status: number; body: unknown; headers?: Record<string, string> };
+type Incoming = SimRequest;
+type Answer = SimAnswer;
 
 /**
  * A simulated graph.instagram.com (plus the OAuth hosts) on 127.0.0.1, and the controls tests
@@ -144,6 +149,8 @@ export class Simulator {
   readonly webhooks: WebhookDispatcher;
   readonly users: UserActions;
   readonly oauth: OAuthServer;
+  /** Facebook Login for Business on the `facebook` host (src/sandbox/facebook-oauth.ts). */
+  readonly facebookLogin: FacebookLogin;
   /** Conversation routing: apps per account, an owner per thread (src/sandbox/routing.ts). */
   readonly routing: Routing;
   /** Welcome message flows of Click-to-Instagram-Direct ads (src/sandbox/welcome-flows.ts). */
@@ -183,6 +190,12 @@ export class Simulator {
     this.webhooks.standbyOf = (igId, field, item) => this.routing.isStandby(igId, field, item);
     this.welcomeFlows = new WelcomeFlows(this.clock);
     this.oauth = new OAuthServer({
+      store: this.store,
+      appId: this.appId,
+      appSecret: options.appSecret,
+      ...(options.redirectUris ? { redirectUris: [...options.redirectUris] } : {}),
+    });
+    this.facebookLogin = new FacebookLogin({
       store: this.store,
       appId: this.appId,
       appSecret: options.appSecret,
@@ -353,6 +366,10 @@ export class Simulator {
   }
 
   #route(r: Incoming): Answer {
+    if (r.host === 'facebook') {
+      const login = this.facebookLogin.route(r);
+      if (login !== undefined) return login;
+    }
     const [first, second, third] = r.segments;
     // OAuth hosts (www.instagram.com, api.instagram.com) are unversioned.
     if (!r.versioned && first === 'oauth' && second === 'authorize' && r.method === 'GET') {
