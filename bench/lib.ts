@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -100,6 +100,11 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   children.add(child);
+  // BENCH_CHILD_LOG=<file>: every child's output is also appended there (with `--trace-gc` in
+  // IGQL_NODE_OPTIONS, say, to see igql's pauses as the benchmark runs it).
+  if (process.env.BENCH_CHILD_LOG) {
+    child.stdout?.pipe(createWriteStream(process.env.BENCH_CHILD_LOG, { flags: 'a' }));
+  }
   let out = '';
   const base = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} did not start:\n${out}`)), 30_000);

@@ -33,6 +33,25 @@ import { WebSocketServer } from 'ws';
 import { readFloor } from './read-floor.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
+// BENCH_PAUSES=1 (with BENCH_CHILD_LOG): prints every garbage collection and event-loop stall
+// of 5 ms or more, to see where a benchmark's slowest answers come from.
+if (process.env.BENCH_PAUSES) {
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.duration >= 5)
+        console.log(
+          `pause gc ${entry.duration.toFixed(1)} ms ${JSON.stringify((entry as { detail?: unknown }).detail)}`,
+        );
+    }
+  }).observe({ entryTypes: ['gc'] });
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 15) console.log(`pause loop ${(now - last - 10).toFixed(1)} ms`);
+    last = now;
+  }, 10).unref();
+}
 process.on('message', (message: { type?: string }) => {
   if (message.type !== 'rss') return;
   gc?.();

@@ -2,7 +2,7 @@ import { AccountStatusService } from './auth/account-status.ts';
 import { TokenRefresher } from './auth/refresh.ts';
 import { createSessions, type Sessions } from './auth/sessions.ts';
 import type { Config } from './config.ts';
-import { recordConversationState } from './inbox/conversation-state.ts';
+import { recordConversationState, tellsConversationState } from './inbox/conversation-state.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { InstagramApi } from './instagram/graph.ts';
 import { MemoryAccountLock, RedisAccountLock } from './lock.ts';
@@ -15,7 +15,7 @@ import { LiveEvents } from './pubsub/live.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { SendService } from './sends/service.ts';
 import { createSharedState, type SharedState } from './state.ts';
-import { eventCompleter } from './webhooks/enrich.ts';
+import { eventCompleter, needsCompletion } from './webhooks/enrich.ts';
 import { EventPipeline } from './webhooks/pipeline.ts';
 import { Reconciler } from './webhooks/reconcile.ts';
 
@@ -107,6 +107,8 @@ export function createServices(o: ServicesOptions): Services {
     counter: metrics.inboxEvents,
     ...(o.now ? { now: o.now } : {}),
     ...(state.publishAndConfirm ? { publishAndConfirm: state.publishAndConfirm } : {}),
+    ...(state.storeAndPublish ? { storeAndPublish: state.storeAndPublish } : {}),
+    needsCompletion: (event) => needsCompletion(event) || tellsConversationState(event),
     // An edit's text and a sender-less event's customer, read once before it is stored (the
     // client is made below; deliveries only come once the services are up).
     // Then what they tell of their conversations (origin, thread owner) is recorded, once each,

@@ -12,18 +12,25 @@ import {
   MemoryConversationState,
   RedisConversationState,
 } from './inbox/conversation-state.ts';
+import type { InboxEventData } from './inbox/events.ts';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
 import { type EventLog, type LogEntry, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
+import { type StoredOrNot, storeAndPublish } from './pubsub/store-and-publish.ts';
 import type { Redis } from './redis.ts';
 import {
   type IdempotencyStore,
   MemoryIdempotencyStore,
   RedisIdempotencyStore,
 } from './sends/idempotency.ts';
-import { type Deduper, MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
+import {
+  DEDUPE_TTL_SECONDS,
+  type Deduper,
+  MemoryDeduper,
+  RedisDeduper,
+} from './webhooks/dedupe.ts';
 
 /** Events kept per account for resumption (a Redis Stream, or a ring buffer in memory). */
 const EVENT_LOG_LENGTH = 10_000;
@@ -42,6 +49,11 @@ export interface SharedState {
   readonly conversations: ConversationStateStore;
   /** `PipelineOptions.publishAndConfirm`, with Redis: the bus and the deduper share one client. */
   readonly publishAndConfirm?: (entry: LogEntry) => Promise<void>;
+  /**
+   * `PipelineOptions.storeAndPublish`, with Redis: the deduper, the log and the bus in one script
+   * (src/pubsub/store-and-publish.ts).
+   */
+  readonly storeAndPublish?: (event: InboxEventData) => Promise<StoredOrNot>;
   readonly refreshLock: AccountLock;
   /** One instance reconciles an account at a time. */
   readonly reconcileLock: AccountLock;
@@ -75,17 +87,24 @@ export function createSharedState(
   const { client } = redis;
   const deduper = new RedisDeduper(client, prefix);
   const bus = new RedisEventBus(client, prefix, logger);
+  const log = new RedisEventLog(client, prefix, EVENT_LOG_LENGTH);
   return {
     tokens: new RedisTokenStore({ client, prefix, keys, logger }),
     revocations: new CachedRevocations(new RedisRevocations(client, prefix), { logger }),
     idempotency: new RedisIdempotencyStore(client, prefix),
     limiter: new RedisRateLimiter(client, prefix),
     deduper,
-    log: new RedisEventLog(client, prefix, EVENT_LOG_LENGTH),
+    log,
     bus,
     conversations: new RedisConversationState(client, prefix),
     publishAndConfirm: (entry) =>
       bus.publishAndSet(entry.event.igId, entry, deduper.confirmation(entry.event.identity)),
+    storeAndPublish: storeAndPublish(client, {
+      dedupeKey: (identity) => deduper.keyOf(identity),
+      logKey: (igId) => log.keyOf(igId),
+      maxLen: EVENT_LOG_LENGTH,
+      ttlSeconds: DEDUPE_TTL_SECONDS,
+    }),
     refreshLock: new RedisAccountLock(client, `${prefix}:refresh-lock`),
     reconcileLock: new RedisAccountLock(client, `${prefix}:reconcile-lock`),
   };

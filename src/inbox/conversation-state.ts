@@ -154,6 +154,12 @@ export class RedisConversationState implements ConversationStateStore {
  * received it; never rejects (a failure is logged: the owner is then read again, the origin of
  * that referral is lost).
  */
+/** Whether `recordConversationState` writes anything for the event. */
+export const tellsConversationState = (event: InboxEventData): boolean =>
+  Boolean(event.igsid) &&
+  ((event.kind === 'THREAD_CONTROL_CHANGED' && event.action !== 'REQUEST') ||
+    referralOfEvent(event) !== null);
+
 export async function recordConversationState(
   store: ConversationStateStore,
   events: readonly InboxEventData[],

@@ -202,8 +202,13 @@ export class RedisEventLog implements EventLog {
 
   async close(): Promise<void> {}
 
-  private key(igId: string): string {
+  /** The account's stream: also its channel on the bus (`RedisEventBus`). */
+  keyOf(igId: string): string {
     return `${this.prefix}:events:${igId}`;
+  }
+
+  private key(igId: string): string {
+    return this.keyOf(igId);
   }
 }
 

@@ -213,7 +213,12 @@ export class RedisDeduper implements Deduper {
     return { key: this.key(identity), value: 'done', ttlSeconds: this.ttlSeconds };
   }
 
-  private key(identity: string): string {
+  /** The key that holds `identity`'s claim. */
+  keyOf(identity: string): string {
     return `${this.prefix}:dedupe:${hash('sha256', identity, 'hex')}`;
+  }
+
+  private key(identity: string): string {
+    return this.keyOf(identity);
   }
 }

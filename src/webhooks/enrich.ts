@@ -48,7 +48,7 @@ export function eventCompleter(o: {
   };
   return async (events) => {
     // Most deliveries (new messages) have nothing to complete: no timer, no promise for them.
-    if (!events.some((e) => wantsTextOf(e) || wantsCustomerOf(e))) return [...events];
+    if (!events.some(needsCompletion)) return [...events];
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), o.timeoutMs ?? ENRICH_TIMEOUT_MS);
@@ -70,6 +70,10 @@ export function eventCompleter(o: {
     }
   };
 }
+
+/** Whether `eventCompleter` reads anything for the event. */
+export const needsCompletion = (event: InboxEventData): boolean =>
+  wantsTextOf(event) || wantsCustomerOf(event);
 
 const wantsTextOf = (event: InboxEventData): boolean =>
   event.kind === 'MESSAGE_EDITED' && event.text === null && event.numEdit > 0;
