@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { authRoutes } from './auth/routes.ts';
 import type { Config } from './config.ts';
 import { json, type Route } from './http.ts';
+import { type FacebookApp, FacebookOAuthClient } from './instagram/facebook-oauth.ts';
 import { OAuthClient } from './instagram/oauth.ts';
 import type { Logger } from './logger.ts';
 import type { Services } from './services.ts';
@@ -13,7 +14,10 @@ export interface RouteOptions {
   readonly services: Services;
   /** Where the browser of a request reaches igql: the login's redirect URI is built on it. */
   readonly publicBase: (req: IncomingMessage) => string;
-  /** The Instagram app id: `INSTAGRAM_APP_ID`, or the simulator's in sandbox mode. */
+  /**
+   * The Instagram app id: `INSTAGRAM_APP_ID`, or the simulator's in sandbox mode (where it is
+   * Facebook Login's app id too).
+   */
   readonly appId: string;
   /** The clock login sessions are issued with. Default `Date.now`. */
   readonly now?: () => number;
@@ -21,12 +25,23 @@ export interface RouteOptions {
 
 /**
  * The routes beside GraphQL, by `METHOD /path`: health, readiness, metrics, Instagram's
- * webhooks, and Business Login. GraphiQL's files and the sandbox's routes are added by the app.
+ * webhooks, Business Login for Instagram and Facebook Login for Business. GraphiQL's files and
+ * the sandbox's routes are added by the app.
  */
 export function createRoutes(o: RouteOptions): Record<string, Route> {
   const { config, logger, services } = o;
   const { metrics, redis, state } = services;
   const oauthApp = () => ({ appId: o.appId, appSecret: config.instagram.appSecret });
+  // Facebook Login: `FACEBOOK_APP_ID`, or in sandbox mode the simulator's app, which serves both.
+  const facebookApp = (): FacebookApp | undefined => {
+    const appId = config.facebook.appId ?? (config.sandbox ? o.appId : undefined);
+    if (!appId) return undefined;
+    return {
+      appId,
+      appSecret: config.facebook.appSecret,
+      configId: config.facebook.loginConfigId,
+    };
+  };
   return {
     'GET /healthz': (_req, res) => json(res, 200, { status: 'ok' }),
     'GET /readyz': async (_req, res) => {
@@ -61,6 +76,17 @@ export function createRoutes(o: RouteOptions): Record<string, Route> {
       sessions: services.sessions,
       logger,
       now: o.now,
+      facebook: {
+        app: facebookApp,
+        hosts: () => ({
+          oauthUrl: services.upstream.facebookOauthUrl,
+          apiVersion: config.instagram.apiVersion,
+        }),
+        oauth: new FacebookOAuthClient(
+          services.client,
+          () => facebookApp() ?? { appId: '', appSecret: '' },
+        ),
+      },
     }),
   };
 }

@@ -42,7 +42,10 @@ export interface RefreshResult {
 /**
  * Keeps long-lived Instagram tokens alive (instagram-api.md §5): each pass refreshes every
  * ACTIVE account whose token is at least 24 hours old and expires within `refreshWithinMs`,
- * one account after the other, under a per-account lock.
+ * one account after the other, under a per-account lock. Accounts of Facebook Login are left
+ * alone: their Page token, from a long-lived user token, does not expire ("Long-Lived Access
+ * Tokens", developers.facebook.com) and has no refresh; a refusal (190) on use marks the account
+ * REAUTH_REQUIRED, and logging in with Facebook again stores a new one.
  */
 export class TokenRefresher {
   readonly #o: TokenRefresherOptions;
@@ -85,6 +88,7 @@ export class TokenRefresher {
     const refreshed: string[] = [];
     const failed: string[] = [];
     for (const account of await this.#o.tokens.list()) {
+      if (account.loginKind === 'FACEBOOK') continue;
       const { igId } = account;
       try {
         if (this.#expired(account)) {

@@ -3,6 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { globalId } from '../global-id.ts';
 import { bearerToken, cookies, json, type Route, readBody } from '../http.ts';
 import { InstagramError } from '../instagram/errors.ts';
+import {
+  type FacebookApp,
+  type FacebookHosts,
+  type FacebookOAuthClient,
+  facebookDialogUrl,
+  REQUIRED_PERMISSIONS,
+} from '../instagram/facebook-oauth.ts';
 import type { InstagramApi } from '../instagram/graph.ts';
 import {
   authorizeUrl,
@@ -48,7 +55,23 @@ export interface AuthRouteOptions {
   readonly sessions: Pick<Sessions, 'verify' | 'fromToken'>;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Facebook Login for Business (`/auth/facebook/*`). Default: none, and so are its routes' answers
+   * (404), as when `app` answers undefined (no `FACEBOOK_APP_ID` outside sandbox mode).
+   */
+  readonly facebook?: {
+    readonly app: () => FacebookApp | undefined;
+    readonly hosts: () => FacebookHosts;
+    readonly oauth: FacebookOAuthClient;
+  };
 }
+
+/** The two configurations' logins: `instagram` (Business Login) and `facebook` (Login for Business). */
+type Kind = 'instagram' | 'facebook';
+const TITLES: Readonly<Record<Kind, string>> = { instagram: 'Instagram', facebook: 'Facebook' };
+
+/** The `sub` of a login's `state`, by configuration: a state works only at its own callback. */
+const STATE_SUBJECT = { instagram: 'login', facebook: 'facebook-login' } as const;
 
 const isLoopback = (base: string) =>
   /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(base);
@@ -57,11 +80,14 @@ const isLoopback = (base: string) =>
  * Business Login for Instagram, end to end: `GET /auth/instagram/login` redirects to Instagram's
  * authorize page with a signed, short-lived, single-use `state`; `GET /auth/instagram/callback`
  * exchanges the code for a long-lived token, stores it, and hands out an igql session (cookies,
- * and the JWTs in JSON for clients that ask). `POST /auth/refresh` renews the access token,
- * `POST /auth/logout` revokes the session everywhere.
+ * and the JWTs in JSON for clients that ask). Facebook Login for Business the same way through
+ * `GET /auth/facebook/login` and `/callback`, storing the Page token of every Page with a linked
+ * Instagram account. `POST /auth/refresh` renews the access token, `POST /auth/logout` revokes
+ * the session everywhere; both serve either configuration's sessions.
  */
 export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
-  const redirectUri = (req: IncomingMessage) => `${o.publicBase(req)}/auth/instagram/callback`;
+  const redirectUri = (req: IncomingMessage, kind: Kind = 'instagram') =>
+    `${o.publicBase(req)}/auth/${kind}/callback`;
   const cookie = (req: IncomingMessage, name: string, value: string, maxAge: number, path = '/') =>
     [
       `${name}=${encodeURIComponent(value)}`,
@@ -105,72 +131,107 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
     status: number,
     error: string,
     message: string,
+    kind: Kind = 'instagram',
+    details: Record<string, unknown> = {},
   ) => {
     if (wantsJson(req)) {
-      json(res, status, { error, message });
+      json(res, status, { error, message, ...details });
       return;
     }
     res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(page('Instagram login failed', message));
+    res.end(page(`${TITLES[kind]} login failed`, message));
   };
+
+  /** Signs a login's `state` and sets the cookie that binds it to this browser. */
+  const startLogin = async (req: IncomingMessage, kind: Kind) => {
+    const next = new URL(req.url ?? '/', 'http://igql').searchParams.get('next');
+    const safeNext =
+      next && o.allowedOrigins.some((origin) => next.startsWith(`${origin}/`)) ? next : null;
+    const nonce = randomUUID();
+    const state = await signToken(
+      o.secret,
+      'state',
+      { sub: STATE_SUBJECT[kind], nonce, next: safeNext },
+      STATE_TTL_S,
+    );
+    return { state, cookie: cookie(req, LOGIN_COOKIE, nonce, STATE_TTL_S, `/auth/${kind}`) };
+  };
+
+  /**
+   * The `state` of a callback, checked (signature, expiry, configuration, the browser that
+   * started the login) and used up; null once a refusal was answered.
+   */
+  const usedState = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+    kind: Kind,
+  ): Promise<Awaited<ReturnType<typeof verifyToken>> | null> => {
+    const refuse = (message: string) => {
+      fail(req, res, 400, 'invalid_state', message, kind);
+      return null;
+    };
+    let state: Awaited<ReturnType<typeof verifyToken>>;
+    try {
+      state = await verifyToken(o.secret, query.get('state') ?? '', 'state');
+    } catch {
+      return refuse('This login link is invalid or expired. Start the login again.');
+    }
+    if (state.sub !== STATE_SUBJECT[kind]) {
+      return refuse('This login link is invalid or expired. Start the login again.');
+    }
+    // The browser that comes back must be the one that started: else someone could have a
+    // victim's browser complete the attacker's login (login CSRF).
+    if (state.nonce !== cookies(req)[LOGIN_COOKIE]) {
+      return refuse('This login was started in another browser. Start the login again.');
+    }
+    if (!(await o.revocations.useOnce(`state:${state.jti}`, STATE_TTL_S * 1000))) {
+      return refuse('This login link was already used. Start the login again.');
+    }
+    return state;
+  };
+
+  /**
+   * Opens the session, or adds the accounts to the one the browser already has (appended: the
+   * session's default account, `viewer`, stays what it was).
+   */
+  const openSession = async (req: IncomingMessage, res: ServerResponse, igIds: string[]) => {
+    const current = await existing(req);
+    const accounts = [...new Set([...(current?.accounts ?? []), ...igIds])];
+    return issue(
+      req,
+      res,
+      current?.sub ?? `ig:${igIds[0]}`,
+      accounts,
+      current?.sid ?? randomUUID(),
+    );
+  };
+
+  const notConfigured = (req: IncomingMessage, res: ServerResponse) =>
+    fail(
+      req,
+      res,
+      404,
+      'facebook_login_not_configured',
+      'Facebook Login is not configured: set FACEBOOK_APP_ID and FACEBOOK_APP_SECRET to the Meta app of the Instagram API with Facebook Login.',
+      'facebook',
+    );
 
   return {
     'GET /auth/instagram/login': async (req, res) => {
-      const next = new URL(req.url ?? '/', 'http://igql').searchParams.get('next');
-      const safeNext =
-        next && o.allowedOrigins.some((origin) => next.startsWith(`${origin}/`)) ? next : null;
-      const nonce = randomUUID();
-      const state = await signToken(
-        o.secret,
-        'state',
-        { sub: 'login', nonce, next: safeNext },
-        STATE_TTL_S,
-      );
+      const { state, cookie: loginCookie } = await startLogin(req, 'instagram');
       res.writeHead(302, {
         location: authorizeUrl(o.hosts(), o.app(), redirectUri(req), state),
         'cache-control': 'no-store',
-        'set-cookie': cookie(req, LOGIN_COOKIE, nonce, STATE_TTL_S, '/auth/instagram'),
+        'set-cookie': loginCookie,
       });
       res.end();
     },
 
     'GET /auth/instagram/callback': async (req, res) => {
       const query = new URL(req.url ?? '/', 'http://igql').searchParams;
-      let state: Awaited<ReturnType<typeof verifyToken>>;
-      try {
-        state = await verifyToken(o.secret, query.get('state') ?? '', 'state');
-      } catch {
-        fail(
-          req,
-          res,
-          400,
-          'invalid_state',
-          'This login link is invalid or expired. Start the login again.',
-        );
-        return;
-      }
-      // The browser that comes back must be the one that started: else someone could have a
-      // victim's browser complete the attacker's login (login CSRF).
-      if (state.nonce !== cookies(req)[LOGIN_COOKIE]) {
-        fail(
-          req,
-          res,
-          400,
-          'invalid_state',
-          'This login was started in another browser. Start the login again.',
-        );
-        return;
-      }
-      if (!(await o.revocations.useOnce(`state:${state.jti}`, STATE_TTL_S * 1000))) {
-        fail(
-          req,
-          res,
-          400,
-          'invalid_state',
-          'This login link was already used. Start the login again.',
-        );
-        return;
-      }
+      const state = await usedState(req, res, query, 'instagram');
+      if (!state) return;
       if (query.get('error')) {
         fail(
           req,
@@ -209,16 +270,7 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
           issuedAt: now,
           expiresAt: now + long.expiresIn * 1000,
         });
-        const current = await existing(req);
-        // Appended: the session's default account (`viewer`) stays what it was.
-        const accounts = [...new Set([...(current?.accounts ?? []), igId])];
-        const tokens = await issue(
-          req,
-          res,
-          current?.sub ?? `ig:${igId}`,
-          accounts,
-          current?.sid ?? randomUUID(),
-        );
+        const tokens = await openSession(req, res, [igId]);
         o.logger.info({ igId }, 'instagram account connected');
         const next = typeof state.next === 'string' ? state.next : null;
         if (wantsJson(req)) {
@@ -251,6 +303,142 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
             ? 'Instagram refused the login (the code may be expired or already used). Start the login again.'
             : 'Instagram could not be reached. Try again in a moment.',
         );
+      }
+    },
+
+    'GET /auth/facebook/login': async (req, res) => {
+      const app = o.facebook?.app();
+      if (!o.facebook || !app) {
+        notConfigured(req, res);
+        return;
+      }
+      const { state, cookie: loginCookie } = await startLogin(req, 'facebook');
+      res.writeHead(302, {
+        location: facebookDialogUrl(o.facebook.hosts(), app, redirectUri(req, 'facebook'), state),
+        'cache-control': 'no-store',
+        'set-cookie': loginCookie,
+      });
+      res.end();
+    },
+
+    'GET /auth/facebook/callback': async (req, res) => {
+      const facebook = o.facebook;
+      if (!facebook?.app()) {
+        notConfigured(req, res);
+        return;
+      }
+      const query = new URL(req.url ?? '/', 'http://igql').searchParams;
+      const state = await usedState(req, res, query, 'facebook');
+      if (!state) return;
+      const refuse = (status: number, error: string, message: string, details = {}) =>
+        fail(req, res, status, error, message, 'facebook', details);
+      if (query.get('error')) {
+        refuse(403, 'access_denied', 'Facebook access was not granted, so nothing was connected.');
+        return;
+      }
+      const code = query.get('code') ?? '';
+      if (!code) {
+        refuse(400, 'missing_code', 'Facebook sent no authorization code. Start the login again.');
+        return;
+      }
+      try {
+        const short = await facebook.oauth.exchangeCode(code, redirectUri(req, 'facebook'));
+        // The long-lived user token's Page tokens do not expire ("Long-Lived Access Tokens",
+        // developers.facebook.com); those of a short-lived one last an hour.
+        const long = await facebook.oauth.exchangeLongLived(short.accessToken);
+        const { granted } = await facebook.oauth.permissions(long.accessToken);
+        const missing = REQUIRED_PERMISSIONS.filter((p) => !granted.includes(p));
+        if (missing.length > 0) {
+          o.logger.warn({ missing }, 'facebook login refused: permissions not granted');
+          refuse(
+            403,
+            'permission_declined',
+            `Facebook Login did not grant ${missing.join(', ')}, which igql needs, so nothing was connected. Log in again and allow ${missing.length === 1 ? 'it' : 'them'}.`,
+            { permissions: missing },
+          );
+          return;
+        }
+        const linked = new Map<
+          string,
+          { pageId: string; accessToken: string; username: string | null }
+        >();
+        for (const page of await facebook.oauth.pages(long.accessToken)) {
+          // An Instagram account is linked to one Page; the first answer wins all the same.
+          if (page.instagram && !linked.has(page.instagram.igId)) {
+            linked.set(page.instagram.igId, {
+              pageId: page.pageId,
+              accessToken: page.accessToken,
+              username: page.instagram.username,
+            });
+          }
+        }
+        if (linked.size === 0) {
+          refuse(
+            422,
+            'no_linked_instagram_account',
+            "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again.",
+          );
+          return;
+        }
+        const now = (o.now ?? Date.now)();
+        // A new record each, replacing any earlier one (an account that must log in again is
+        // ACTIVE once more). No `expiresAt`: the Page token does not expire, and the refresh job
+        // leaves FACEBOOK accounts alone.
+        for (const [igId, page] of linked) {
+          await o.tokens.put({
+            igId,
+            accessToken: page.accessToken,
+            loginKind: 'FACEBOOK',
+            pageId: page.pageId,
+            status: 'ACTIVE',
+            issuedAt: now,
+          });
+        }
+        const igIds = [...linked.keys()];
+        const tokens = await openSession(req, res, igIds);
+        o.logger.info(
+          { igIds, pageIds: [...linked.values()].map((page) => page.pageId) },
+          'instagram accounts connected through Facebook Login',
+        );
+        const accounts = [...linked].map(([igId, page]) => ({
+          id: globalId.account(igId),
+          igId,
+          username: page.username,
+          pageId: page.pageId,
+        }));
+        const next = typeof state.next === 'string' ? state.next : null;
+        if (wantsJson(req)) {
+          json(res, 200, { ...tokens, accounts });
+        } else if (next) {
+          res.writeHead(303, { location: next });
+          res.end();
+        } else {
+          const names = accounts.map((a) => `@${a.username ?? a.igId}`).join(', ');
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(
+            page(
+              'Instagram connected',
+              `${names} ${accounts.length === 1 ? 'is' : 'are'} connected to igql through Facebook. You can close this window.`,
+            ),
+          );
+        }
+      } catch (error) {
+        if (!(error instanceof InstagramError)) throw error;
+        o.logger.warn({ kind: error.kind, code: error.code }, 'facebook login failed');
+        const refused = error.kind === 'invalid_parameter' || error.kind === 'token';
+        if (refused) {
+          refuse(
+            400,
+            'invalid_code',
+            'Facebook refused the login (the code may be expired or already used). Start the login again.',
+          );
+        } else {
+          refuse(
+            502,
+            'facebook_unavailable',
+            'Facebook could not be reached. Try again in a moment.',
+          );
+        }
       }
     },
 

@@ -1,0 +1,235 @@
+import { idOf, isObject, listOf, stringOf } from '../inbox/payload.ts';
+import type { InstagramClient } from './client.ts';
+import { InstagramError } from './errors.ts';
+
+/**
+ * What Facebook Login for Business asks for (issue 19): the seed's seven permissions, and
+ * `pages_manage_metadata`, which the Page's conversations and `subscribed_apps` edges require
+ * (developers.facebook.com/docs/graph-api/reference/page/conversations).
+ */
+export const FACEBOOK_SCOPES = [
+  'instagram_basic',
+  'instagram_manage_messages',
+  'instagram_manage_comments',
+  'instagram_manage_insights',
+  'instagram_content_publish',
+  'pages_show_list',
+  'pages_read_engagement',
+  'pages_manage_metadata',
+] as const;
+
+/**
+ * The permissions without which an account cannot be served at all: its profile, its inbox
+ * (messages, comments and their webhooks) and the list of its Pages. A login that does not grant
+ * them is refused; the others (insights, publishing, Page engagement) only fail the operations
+ * that need them, with Graph's permission error.
+ */
+export const REQUIRED_PERMISSIONS = [
+  'instagram_basic',
+  'instagram_manage_messages',
+  'instagram_manage_comments',
+  'pages_show_list',
+  'pages_manage_metadata',
+] as const;
+
+export interface FacebookApp {
+  /** `FACEBOOK_APP_ID` (the simulator's app id in sandbox mode). */
+  readonly appId: string;
+  /** `FACEBOOK_APP_SECRET`. */
+  readonly appSecret: string;
+  /** `FACEBOOK_LOGIN_CONFIG_ID`: sent as `config_id` instead of `scope`. Default: none. */
+  readonly configId?: string | undefined;
+}
+
+/** Where the browser logs in. */
+export interface FacebookHosts {
+  /** The Login dialog's host (`FACEBOOK_OAUTH_URL`, default `https://www.facebook.com`). */
+  readonly oauthUrl: string;
+  /** The Graph API version the dialog is versioned with (`INSTAGRAM_API_VERSION`). */
+  readonly apiVersion: string;
+}
+
+/**
+ * The Login dialog of a manually built flow (developers.facebook.com/docs/facebook-login/guides/
+ * advanced/manual-flow): the code flow, with the scopes, or a Facebook Login for Business
+ * configuration (`config_id`) that names them instead.
+ */
+export function facebookDialogUrl(
+  hosts: FacebookHosts,
+  app: FacebookApp,
+  redirectUri: string,
+  state: string,
+): string {
+  const params = new URLSearchParams({
+    client_id: app.appId,
+    redirect_uri: redirectUri,
+    state,
+    response_type: 'code',
+    ...(app.configId ? { config_id: app.configId } : { scope: FACEBOOK_SCOPES.join(',') }),
+  });
+  return `${hosts.oauthUrl}/${hosts.apiVersion}/dialog/oauth?${params}`;
+}
+
+/** What `/me/permissions` says the user granted and declined. */
+export interface GrantedPermissions {
+  readonly granted: readonly string[];
+  readonly declined: readonly string[];
+}
+
+/** A Page the user manages, with its Page access token and its linked Instagram account. */
+export interface FacebookPage {
+  readonly pageId: string;
+  readonly name: string | null;
+  /** The Page access token. Never logged, never returned. */
+  readonly accessToken: string;
+  /** `instagram_business_account`: undefined when no Instagram account is linked to the Page. */
+  readonly instagram?: { readonly igId: string; readonly username: string | null };
+}
+
+/**
+ * Facebook Login's calls on graph.facebook.com, through the Instagram client (time-out, metrics,
+ * error mapping): the code exchange, the long-lived exchange, the user's permissions and Pages.
+ * They carry the app secret and user tokens: in `credentials` or as the Bearer token, never in a
+ * logged place. No call names an account (`igId`): a refusal concerns no stored account.
+ */
+export class FacebookOAuthClient {
+  readonly #client: InstagramClient;
+  readonly #app: () => FacebookApp;
+
+  /** `app`: read at every exchange (the sandbox names its app at start). */
+  constructor(client: InstagramClient, app: () => FacebookApp) {
+    this.#client = client;
+    this.#app = app;
+  }
+
+  /**
+   * `GET /oauth/access_token?client_id&redirect_uri&client_secret&code` (manual flow): the code
+   * (single use) for a user token. Never retried: a code works once.
+   */
+  async exchangeCode(
+    code: string,
+    redirectUri: string,
+  ): Promise<{ accessToken: string; expiresIn: number | null }> {
+    const { appId, appSecret } = this.#app();
+    return tokenOf(
+      await this.#client.call<unknown>({
+        method: 'GET',
+        host: 'facebook',
+        path: 'oauth/access_token',
+        endpoint: '/oauth/access_token',
+        query: { client_id: appId, redirect_uri: redirectUri },
+        credentials: { client_secret: appSecret, code },
+        retry: false,
+      }),
+      'code exchange',
+    );
+  }
+
+  /**
+   * `GET /oauth/access_token?grant_type=fb_exchange_token&client_id&client_secret&fb_exchange_token`
+   * (developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived): a user
+   * token for a long-lived one (about 60 days), whose Page tokens do not expire.
+   */
+  async exchangeLongLived(
+    userToken: string,
+  ): Promise<{ accessToken: string; expiresIn: number | null }> {
+    const { appId, appSecret } = this.#app();
+    return tokenOf(
+      await this.#client.call<unknown>({
+        method: 'GET',
+        host: 'facebook',
+        path: 'oauth/access_token',
+        endpoint: '/oauth/access_token',
+        query: { grant_type: 'fb_exchange_token', client_id: appId },
+        credentials: { client_secret: appSecret, fb_exchange_token: userToken },
+        retry: false,
+      }),
+      'long-lived exchange',
+    );
+  }
+
+  /** `GET /me/permissions`: `{data: [{permission, status: granted|declined|expired}]}`. */
+  async permissions(userToken: string): Promise<GrantedPermissions> {
+    const body = await this.#client.call<unknown>({
+      method: 'GET',
+      host: 'facebook',
+      path: 'me/permissions',
+      endpoint: '/me/permissions',
+      token: userToken,
+    });
+    const granted: string[] = [];
+    const declined: string[] = [];
+    for (const item of listOf(body)) {
+      if (!isObject(item)) continue;
+      const permission = stringOf(item.permission);
+      if (permission === null) continue;
+      (item.status === 'granted' ? granted : declined).push(permission);
+    }
+    return { granted, declined };
+  }
+
+  /**
+   * `GET /me/accounts?fields=id,name,access_token,instagram_business_account{id,username}`, every
+   * page of it (by the `after` cursor while Graph names a `next` page).
+   */
+  async pages(userToken: string): Promise<FacebookPage[]> {
+    const pages: FacebookPage[] = [];
+    let after: string | undefined;
+    do {
+      const body = await this.#client.call<unknown>({
+        method: 'GET',
+        host: 'facebook',
+        path: 'me/accounts',
+        endpoint: '/me/accounts',
+        token: userToken,
+        query: { fields: 'id,name,access_token,instagram_business_account{id,username}', after },
+      });
+      for (const item of listOf(body)) {
+        const page = pageOf(item);
+        if (page) pages.push(page);
+      }
+      const paging = isObject(body) && isObject(body.paging) ? body.paging : {};
+      const cursors = isObject(paging.cursors) ? paging.cursors : {};
+      const next = stringOf(cursors.after);
+      // Graph names `next` only when there is a page after this one; a cursor that does not move
+      // would loop forever.
+      after = typeof paging.next === 'string' && next !== null && next !== after ? next : undefined;
+    } while (after !== undefined);
+    return pages;
+  }
+}
+
+const numeric = (id: string | null): id is string => id !== null && /^\d+$/.test(id);
+
+/** One `/me/accounts` item; null for one without a usable id or token. */
+function pageOf(item: unknown): FacebookPage | null {
+  if (!isObject(item)) return null;
+  const pageId = idOf(item.id);
+  const accessToken = stringOf(item.access_token);
+  if (!numeric(pageId) || !accessToken) return null;
+  const linked = isObject(item.instagram_business_account)
+    ? item.instagram_business_account
+    : undefined;
+  const igId = linked ? idOf(linked.id) : null;
+  return {
+    pageId,
+    name: stringOf(item.name),
+    accessToken,
+    ...(linked && numeric(igId)
+      ? { instagram: { igId, username: stringOf(linked.username) } }
+      : {}),
+  };
+}
+
+/** `{access_token, token_type, expires_in}`; `expires_in` may be absent (a token that does not expire). */
+function tokenOf(body: unknown, what: string): { accessToken: string; expiresIn: number | null } {
+  const token = isObject(body) ? stringOf(body.access_token) : null;
+  if (!token) {
+    throw new InstagramError({
+      kind: 'transient',
+      message: `Facebook's ${what} answer had no access token`,
+    });
+  }
+  const expiresIn = isObject(body) && typeof body.expires_in === 'number' ? body.expires_in : null;
+  return { accessToken: token, expiresIn };
+}

@@ -1,0 +1,923 @@
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptToken, sealedKid } from '../../src/auth/crypto.ts';
+import { signToken } from '../../src/auth/jwt.ts';
+import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
+import { globalId } from '../../src/global-id.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { FacebookUser } from '../../src/sandbox/facebook-oauth.ts';
+import { Simulator } from '../../src/sandbox/simulator.ts';
+import {
+  createClock,
+  type SimAccount,
+  type SimPage,
+  type SimToken,
+} from '../../src/sandbox/store.ts';
+import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
+import { useRedisServer } from '../helpers/redis.ts';
+
+const SCOPE =
+  'instagram_basic,instagram_manage_messages,instagram_manage_comments,instagram_manage_insights,instagram_content_publish,pages_show_list,pages_read_engagement,pages_manage_metadata';
+const FACEBOOK_PERMISSIONS = SCOPE.split(',');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const THIRTY_DAYS_S = 30 * 24 * 3600;
+const asJson = { accept: 'application/json' };
+const PAGE_HTML = (title: string, message: string) =>
+  `<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>${title}</h1><p>${message}</p></body></html>`;
+
+const redis = useRedisServer();
+let gw: Gateway;
+/** igql's base URL as the redirect URI names it. */
+let base: string;
+let created = 0;
+
+beforeAll(async () => {
+  gw = await startGateway(() => {}, { env: { REDIS_URL: redis.server().url } });
+  base = gw.url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
+});
+afterAll(() => gw?.stop());
+
+/** An Instagram account linked to a new Facebook Page, unknown to igql. */
+function linkedAccount(): { account: SimAccount; page: SimPage } {
+  created += 1;
+  const { account, page } = gw.sim.addFacebookAccount({ username: `fb.login.${created}` });
+  return { account, page };
+}
+
+/** A Facebook user managing these Pages, who consents at the next dialog. */
+function facebookUser(
+  pages: readonly SimPage[],
+  pagesWithoutInstagram: readonly string[] = [],
+): FacebookUser {
+  const user = gw.sim.facebookLogin.addFacebookUser({
+    pageIds: pages.map((page) => page.id),
+    pagesWithoutInstagram,
+  });
+  gw.sim.facebookLogin.loginAs(user.id);
+  return user;
+}
+
+/** The `igql_login` cookie of the last login started: this test's browser. */
+let loginCookie = '';
+
+/** `GET /auth/facebook/login`: the dialog URL igql redirects to. */
+async function startLogin(at = base): Promise<URL> {
+  const res = await fetch(`${at}/auth/facebook/login`, { redirect: 'manual' });
+  expect(res.status).toBe(302);
+  loginCookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  return new URL(res.headers.get('location') ?? '');
+}
+
+/** The simulator's Login dialog: the callback URL it redirects back to. */
+async function dialog(at: URL): Promise<URL> {
+  const res = await fetch(at, { redirect: 'manual' });
+  expect(res.status).toBe(302);
+  return new URL(res.headers.get('location') ?? '');
+}
+
+/** The callback, from the browser that started the login (its `igql_login` cookie). */
+const callback = (url: URL | string, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    redirect: 'manual',
+    headers: { ...headers, cookie: [loginCookie, headers.cookie].filter(Boolean).join('; ') },
+  });
+
+interface LoginBody {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly expiresIn: number;
+  readonly accounts: { id: string; igId: string; username: string; pageId: string }[];
+}
+
+/** A whole login as a JSON client; answers the tokens. */
+async function login(headers: Record<string, string> = {}, at = base): Promise<LoginBody> {
+  const res = await callback(await dialog(await startLogin(at)), { ...asJson, ...headers });
+  expect(res.status).toBe(200);
+  return (await res.json()) as LoginBody;
+}
+
+const upstream = (mark: number) =>
+  gw.sim.requests.slice(mark).map((r) => `${r.method} ${r.endpoint} ${r.status}`);
+
+/** The Page token the simulator gave igql last for this Page. */
+const lastPageToken = (page: SimPage): SimToken | undefined =>
+  [...gw.sim.store.tokens.values()].filter((token) => token.pageId === page.id).at(-1);
+
+/** The account's Redis hash, as stored. */
+async function storedHash(igId: string): Promise<Record<string, string>> {
+  const client = await redis.connect();
+  return client.hGetAll(`${gw.app.sandbox?.redisPrefix}:account:${igId}`);
+}
+
+/** The Redis token store igql uses, opened with its keys. */
+async function tokenStore(): Promise<RedisTokenStore> {
+  return new RedisTokenStore({
+    client: await redis.connect(),
+    prefix: gw.app.sandbox?.redisPrefix ?? '',
+    keys: gw.config.tokenEncryptionKeys,
+    logger: createLogger('silent'),
+  });
+}
+
+const graphql = async (token: string, query: string) => {
+  const res = await fetch(gw.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as unknown };
+};
+
+describe('Facebook Login for Business through igql, against the simulated Facebook', () => {
+  it('redirects to the Login dialog with the app, the callback, the scopes and a signed state', async () => {
+    const res = await fetch(`${base}/auth/facebook/login`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const location = new URL(res.headers.get('location') ?? '');
+    expect(`${location.origin}${location.pathname}`).toBe(
+      `${gw.sim.url}/facebook/v27.0/dialog/oauth`,
+    );
+    const state = location.searchParams.get('state') ?? '';
+    expect([...location.searchParams]).toEqual([
+      ['client_id', gw.sim.appId],
+      ['redirect_uri', `${base}/auth/facebook/callback`],
+      ['state', state],
+      ['response_type', 'code'],
+      ['scope', SCOPE],
+    ]);
+    expect(decodeProtectedHeader(state)).toEqual({ alg: 'HS256', typ: 'igql-state+jwt' });
+    const claims = decodeJwt(state);
+    expect(claims).toEqual({
+      sub: 'facebook-login',
+      nonce: expect.stringMatching(UUID),
+      next: null,
+      iss: 'igql',
+      aud: 'igql',
+      jti: expect.stringMatching(UUID),
+      iat: expect.any(Number),
+      exp: (claims.iat ?? 0) + 600,
+    });
+    expect(res.headers.get('set-cookie')).toBe(
+      `igql_login=${claims.nonce}; Path=/auth/facebook; Max-Age=600; HttpOnly; SameSite=Lax`,
+    );
+  });
+
+  it('exchanges the code, stores the Page token encrypted, and hands out a working session', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const dialogUrl = await startLogin();
+    const state = dialogUrl.searchParams.get('state') ?? '';
+    const back = await dialog(dialogUrl);
+    expect(`${back.origin}${back.pathname}`).toBe(`${base}/auth/facebook/callback`);
+    const code = back.searchParams.get('code') ?? '';
+    expect(code).toMatch(/^AQ[\w-]{200}$/);
+    expect([...back.searchParams]).toEqual([
+      ['code', code],
+      ['state', state],
+    ]);
+    expect(back.hash).toBe('#_=_');
+
+    const mark = gw.sim.requests.length;
+    const res = await callback(back, asJson);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as LoginBody;
+    expect(body).toEqual({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      expiresIn: 900,
+      accounts: [
+        {
+          id: globalId.account(account.igId),
+          igId: account.igId,
+          username: account.username,
+          pageId: page.id,
+        },
+      ],
+    });
+    expect(res.headers.getSetCookie()).toEqual([
+      `igql_session=${body.accessToken}; Path=/; Max-Age=900; HttpOnly; SameSite=Lax`,
+      `igql_refresh=${body.refreshToken}; Path=/auth; Max-Age=${THIRTY_DAYS_S}; HttpOnly; SameSite=Lax`,
+    ]);
+    expect(upstream(mark)).toEqual([
+      'GET /oauth/access_token 200',
+      'GET /oauth/access_token 200',
+      'GET /me/permissions 200',
+      'GET /me/accounts 200',
+    ]);
+    const [exchange, longLived, permissions, accounts] = gw.sim.requests.slice(mark);
+    expect([exchange?.path, exchange?.query]).toEqual([
+      '/facebook/v27.0/oauth/access_token',
+      {
+        client_id: gw.sim.appId,
+        redirect_uri: `${base}/auth/facebook/callback`,
+        client_secret: 'test-app-secret',
+        code,
+      },
+    ]);
+    expect(longLived?.query).toEqual({
+      grant_type: 'fb_exchange_token',
+      client_id: gw.sim.appId,
+      client_secret: 'test-app-secret',
+      fb_exchange_token: expect.stringMatching(/^EAA/),
+    });
+    // The user token goes as the Bearer header, never in the URL.
+    expect(permissions?.query).toEqual({});
+    expect(accounts?.query).toEqual({
+      fields: 'id,name,access_token,instagram_business_account{id,username}',
+    });
+
+    const claims = decodeJwt(body.accessToken);
+    expect([claims.sub, claims.accounts, claims.sid]).toEqual([
+      `ig:${account.igId}`,
+      [account.igId],
+      expect.stringMatching(UUID),
+    ]);
+    expect(decodeJwt(body.refreshToken).accounts).toEqual([account.igId]);
+
+    // Stored encrypted: the hash holds the sealed Page token, never the token itself.
+    const pageToken = lastPageToken(page);
+    expect(pageToken?.permissions).toEqual(FACEBOOK_PERMISSIONS);
+    expect(pageToken?.expiresAt).toBe(Number.MAX_SAFE_INTEGER);
+    const hash = await storedHash(account.igId);
+    expect({ ...hash, token: '…' }).toEqual({
+      token: '…',
+      status: 'ACTIVE',
+      issuedAt: String(T0),
+      loginKind: 'FACEBOOK',
+      pageId: page.id,
+    });
+    expect(pageToken?.token).toMatch(/^EAA/);
+    expect(hash.token).not.toContain(pageToken?.token ?? '-');
+    expect(sealedKid(hash.token ?? '')).toBe('sandbox');
+    expect(decryptToken(hash.token ?? '', gw.config.tokenEncryptionKeys)).toBe(pageToken?.token);
+
+    expect(await graphql(body.accessToken, '{ viewer { igId loginKind status } }')).toEqual({
+      status: 200,
+      body: { data: { viewer: { igId: account.igId, loginKind: 'FACEBOOK', status: 'ACTIVE' } } },
+    });
+  });
+
+  it('stores every Page with a linked Instagram account, in one session, and skips the others', async () => {
+    const first = linkedAccount();
+    const second = linkedAccount();
+    facebookUser([first.page, second.page], ['Corner Bakery']);
+    const body = await login();
+    expect(body.accounts).toEqual([
+      {
+        id: globalId.account(first.account.igId),
+        igId: first.account.igId,
+        username: first.account.username,
+        pageId: first.page.id,
+      },
+      {
+        id: globalId.account(second.account.igId),
+        igId: second.account.igId,
+        username: second.account.username,
+        pageId: second.page.id,
+      },
+    ]);
+    expect(decodeJwt(body.accessToken).accounts).toEqual([first.account.igId, second.account.igId]);
+    const store = await tokenStore();
+    for (const { account, page } of [first, second]) {
+      expect(await store.get(account.igId)).toEqual({
+        igId: account.igId,
+        accessToken: lastPageToken(page)?.token,
+        loginKind: 'FACEBOOK',
+        pageId: page.id,
+        status: 'ACTIVE',
+        issuedAt: T0,
+      });
+    }
+    expect(
+      await graphql(body.accessToken, '{ viewer { igId } accounts { igId loginKind status } }'),
+    ).toEqual({
+      status: 200,
+      body: {
+        data: {
+          viewer: { igId: first.account.igId },
+          accounts: [
+            { igId: first.account.igId, loginKind: 'FACEBOOK', status: 'ACTIVE' },
+            { igId: second.account.igId, loginKind: 'FACEBOOK', status: 'ACTIVE' },
+          ],
+        },
+      },
+    });
+  });
+
+  it('reads every page of /me/accounts', async () => {
+    const first = linkedAccount();
+    const second = linkedAccount();
+    facebookUser([first.page, second.page]);
+    gw.sim.facebookLogin.accountsPageSize = 1;
+    try {
+      const back = await dialog(await startLogin());
+      const mark = gw.sim.requests.length;
+      const res = await callback(back, asJson);
+      const body = (await res.json()) as LoginBody;
+      expect(body.accounts.map((a) => a.igId)).toEqual([first.account.igId, second.account.igId]);
+      const reads = gw.sim.requests.slice(mark).filter((r) => r.endpoint === '/me/accounts');
+      expect(reads.map((r) => [r.status, r.query.after ?? null])).toEqual([
+        [200, null],
+        [200, Buffer.from(`page:${first.page.id}`).toString('base64url')],
+      ]);
+    } finally {
+      gw.sim.facebookLogin.accountsPageSize = 25;
+    }
+  });
+
+  it('answers a browser with a page, and adds the accounts to the session the cookie names', async () => {
+    const first = linkedAccount();
+    facebookUser([first.page]);
+    const page = await callback(await dialog(await startLogin()));
+    expect([page.status, page.headers.get('content-type'), await page.text()]).toEqual([
+      200,
+      'text/html; charset=utf-8',
+      PAGE_HTML(
+        'Instagram connected',
+        `@${first.account.username} is connected to igql through Facebook. You can close this window.`,
+      ),
+    ]);
+    const sessionToken = /^igql_session=([^;]+);/.exec(page.headers.getSetCookie()[0] ?? '')?.[1];
+    const firstClaims = decodeJwt(sessionToken ?? '');
+
+    const second = linkedAccount();
+    const third = linkedAccount();
+    facebookUser([second.page, third.page]);
+    const res = await callback(await dialog(await startLogin()), {
+      cookie: `igql_session=${sessionToken}`,
+    });
+    expect(await res.text()).toBe(
+      PAGE_HTML(
+        'Instagram connected',
+        `@${second.account.username}, @${third.account.username} are connected to igql through Facebook. You can close this window.`,
+      ),
+    );
+    const claims = decodeJwt(
+      /^igql_session=([^;]+);/.exec(res.headers.getSetCookie()[0] ?? '')?.[1] ?? '',
+    );
+    expect([claims.sub, claims.sid, claims.accounts]).toEqual([
+      firstClaims.sub,
+      firstClaims.sid,
+      [first.account.igId, second.account.igId, third.account.igId],
+    ]);
+  });
+
+  it('comes back to `next` when the login named an allowed one', async () => {
+    const { page } = linkedAccount();
+    facebookUser([page]);
+    const next = `${gw.config.allowedOrigins[0]}/inbox`;
+    const started = await fetch(`${base}/auth/facebook/login?next=${encodeURIComponent(next)}`, {
+      redirect: 'manual',
+    });
+    loginCookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const res = await callback(await dialog(new URL(started.headers.get('location') ?? '')));
+    expect([res.status, res.headers.get('location')]).toEqual([303, next]);
+  });
+});
+
+describe('Facebook Login failures: a clear answer, nothing stored, never a token', () => {
+  it('refuses a callback from another browser, a state used twice, and a foreign or expired state', async () => {
+    const { page } = linkedAccount();
+    facebookUser([page]);
+    const back = await dialog(await startLogin());
+    const refused = (message: string) => [400, { error: 'invalid_state', message }];
+    const other = await fetch(back, { redirect: 'manual', headers: asJson });
+    expect([other.status, await other.json()]).toEqual(
+      refused('This login was started in another browser. Start the login again.'),
+    );
+
+    const mark = gw.sim.requests.length;
+    const expired = await signToken(
+      gw.config.sessionSecret,
+      'state',
+      { sub: 'facebook-login', nonce: 'n', next: null },
+      -600,
+    );
+    // A state of Instagram Login, from this very browser: it works only at its own callback.
+    const instagramState = await signToken(
+      gw.config.sessionSecret,
+      'state',
+      { sub: 'login', nonce: loginCookie.split('=')[1], next: null },
+      600,
+    );
+    for (const bad of [expired, instagramState, '']) {
+      const url = new URL(back);
+      url.searchParams.set('state', bad);
+      const res = await callback(url, asJson);
+      expect([res.status, await res.json()]).toEqual(
+        refused('This login link is invalid or expired. Start the login again.'),
+      );
+    }
+    expect(upstream(mark)).toEqual([]);
+
+    expect((await callback(back, asJson)).status).toBe(200);
+    const again = await callback(back, asJson);
+    expect(again.headers.getSetCookie()).toEqual([]);
+    expect([again.status, await again.json()]).toEqual(
+      refused('This login link was already used. Start the login again.'),
+    );
+    const html = await callback(back);
+    expect([html.status, await html.text()]).toEqual([
+      400,
+      PAGE_HTML(
+        'Facebook login failed',
+        'This login link was already used. Start the login again.',
+      ),
+    ]);
+  });
+
+  it('answers 403 when the user cancels at Facebook', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const at = await startLogin();
+    gw.sim.facebookLogin.denyNext();
+    const back = await dialog(at);
+    expect([...back.searchParams]).toEqual([
+      ['error', 'access_denied'],
+      ['error_code', '200'],
+      ['error_description', 'Permissions error'],
+      ['error_reason', 'user_denied'],
+      ['state', at.searchParams.get('state')],
+    ]);
+    const mark = gw.sim.requests.length;
+    const res = await callback(back, asJson);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect([res.status, await res.json()]).toEqual([
+      403,
+      {
+        error: 'access_denied',
+        message: 'Facebook access was not granted, so nothing was connected.',
+      },
+    ]);
+    expect(upstream(mark)).toEqual([]);
+    expect(await storedHash(account.igId)).toEqual({});
+  });
+
+  it('refuses a login that declined a required permission, naming it, and stores nothing', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const at = await startLogin();
+    gw.sim.facebookLogin.declineNext('instagram_manage_messages', 'pages_manage_metadata');
+    const back = await dialog(at);
+    const mark = gw.sim.requests.length;
+    const res = await callback(back, asJson);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect([res.status, await res.json()]).toEqual([
+      403,
+      {
+        error: 'permission_declined',
+        message:
+          'Facebook Login did not grant instagram_manage_messages, pages_manage_metadata, which igql needs, so nothing was connected. Log in again and allow them.',
+        permissions: ['instagram_manage_messages', 'pages_manage_metadata'],
+      },
+    ]);
+    expect(upstream(mark)).toEqual([
+      'GET /oauth/access_token 200',
+      'GET /oauth/access_token 200',
+      'GET /me/permissions 200',
+    ]);
+    expect(await storedHash(account.igId)).toEqual({});
+  });
+
+  it('goes on without an optional permission the user declined: the Page token lacks it', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const at = await startLogin();
+    gw.sim.facebookLogin.declineNext('instagram_content_publish');
+    const res = await callback(await dialog(at), asJson);
+    expect(((await res.json()) as LoginBody).accounts.map((a) => a.igId)).toEqual([account.igId]);
+    expect(lastPageToken(page)?.permissions).toEqual(
+      FACEBOOK_PERMISSIONS.filter((p) => p !== 'instagram_content_publish'),
+    );
+  });
+
+  it('answers 422 when no Page the user manages has a linked Instagram account', async () => {
+    for (const pagesWithoutInstagram of [['Corner Bakery'], []]) {
+      facebookUser([], pagesWithoutInstagram);
+      const back = await dialog(await startLogin());
+      const mark = gw.sim.requests.length;
+      const res = await callback(back, asJson);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect([res.status, await res.json()]).toEqual([
+        422,
+        {
+          error: 'no_linked_instagram_account',
+          message:
+            "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again.",
+        },
+      ]);
+      expect(upstream(mark)).toEqual([
+        'GET /oauth/access_token 200',
+        'GET /oauth/access_token 200',
+        'GET /me/permissions 200',
+        'GET /me/accounts 200',
+      ]);
+    }
+  });
+
+  it('answers 400 invalid_code when Facebook refuses a code already used', async () => {
+    const { page } = linkedAccount();
+    facebookUser([page]);
+    const used = await dialog(await startLogin());
+    expect((await callback(used, asJson)).status).toBe(200);
+    const replay = new URL(used);
+    replay.searchParams.set('state', (await startLogin()).searchParams.get('state') ?? '');
+    const mark = gw.sim.requests.length;
+    const res = await callback(replay, asJson);
+    expect([res.status, await res.json()]).toEqual([
+      400,
+      {
+        error: 'invalid_code',
+        message:
+          'Facebook refused the login (the code may be expired or already used). Start the login again.',
+      },
+    ]);
+    expect(upstream(mark)).toEqual(['GET /oauth/access_token 400']);
+  });
+
+  it('answers 502 when Facebook is down for the exchange', async () => {
+    const { page } = linkedAccount();
+    facebookUser([page]);
+    const back = await dialog(await startLogin());
+    gw.sim.inject({ endpoint: 'GET /oauth/access_token', kind: 'server-error' });
+    const mark = gw.sim.requests.length;
+    const res = await callback(back, asJson);
+    expect([res.status, await res.json()]).toEqual([
+      502,
+      {
+        error: 'facebook_unavailable',
+        message: 'Facebook could not be reached. Try again in a moment.',
+      },
+    ]);
+    expect(upstream(mark)).toEqual(['GET /oauth/access_token 503']);
+  });
+});
+
+describe('Page tokens: no refresh, and a new login after a refusal', () => {
+  it('marks the account REAUTH_REQUIRED on a 190, and a new Facebook login makes it ACTIVE again', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const first = await login();
+    const refused = lastPageToken(page);
+    if (!refused) throw new Error('no Page token issued');
+    // The Page token is invalidated at Facebook (a Page admin changed their password).
+    refused.revoked = true;
+
+    const read = await graphql(first.accessToken, '{ viewer { username } }');
+    const errors = (read.body as { errors?: { path: unknown; extensions: { code: unknown } }[] })
+      .errors;
+    expect(errors?.map((e) => [e.path, e.extensions.code])).toEqual([
+      [['viewer', 'username'], 'REAUTH_REQUIRED'],
+    ]);
+    expect(await graphql(first.accessToken, '{ viewer { loginKind status } }')).toEqual({
+      status: 200,
+      body: { data: { viewer: { loginKind: 'FACEBOOK', status: 'REAUTH_REQUIRED' } } },
+    });
+
+    const again = await login({ cookie: `igql_session=${first.accessToken}` });
+    expect(again.accounts.map((a) => a.igId)).toEqual([account.igId]);
+    const renewed = lastPageToken(page);
+    expect(renewed?.token).not.toBe(refused.token);
+    expect(await (await tokenStore()).get(account.igId)).toEqual({
+      igId: account.igId,
+      accessToken: renewed?.token,
+      loginKind: 'FACEBOOK',
+      pageId: page.id,
+      status: 'ACTIVE',
+      issuedAt: T0,
+    });
+    expect(await graphql(again.accessToken, '{ viewer { status } }')).toEqual({
+      status: 200,
+      body: { data: { viewer: { status: 'ACTIVE' } } },
+    });
+  });
+
+  it('leaves Page tokens out of the refresh job, even one stored with an expiry', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    await login();
+    const store = await tokenStore();
+    // As if stored from a short-lived user token: past its end, and old enough to refresh.
+    const dated = linkedAccount();
+    await store.put({
+      igId: dated.account.igId,
+      accessToken: gw.sim.store.issuePageToken(dated.page.id).token,
+      loginKind: 'FACEBOOK',
+      pageId: dated.page.id,
+      status: 'ACTIVE',
+      issuedAt: T0 - 59 * 24 * 3_600_000,
+      expiresAt: T0 - 1,
+    });
+    const mark = gw.sim.requests.length;
+    expect(await gw.app.refresher.refreshDue()).toEqual({ refreshed: [], failed: [] });
+    expect(upstream(mark)).toEqual([]);
+    expect((await store.get(account.igId))?.status).toBe('ACTIVE');
+    expect((await store.get(dated.account.igId))?.status).toBe('ACTIVE');
+  });
+});
+
+describe('Facebook Login settings', () => {
+  const production = {
+    INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'verify-token',
+    TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+    SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!!',
+  };
+
+  it('answers 404 with what to set when Facebook Login is not configured', async () => {
+    const igOnly = await startGateway(() => {}, {
+      env: { ...production, INSTAGRAM_APP_ID: '1000000000000001' },
+    });
+    try {
+      const at = igOnly.url.replace(/\/graphql$/, '');
+      const message =
+        'Facebook Login is not configured: set FACEBOOK_APP_ID and FACEBOOK_APP_SECRET to the Meta app of the Instagram API with Facebook Login.';
+      for (const path of ['/auth/facebook/login', '/auth/facebook/callback?code=c&state=s']) {
+        const res = await fetch(`${at}${path}`, { redirect: 'manual', headers: asJson });
+        expect([res.status, await res.json()]).toEqual([
+          404,
+          { error: 'facebook_login_not_configured', message },
+        ]);
+      }
+      expect(igOnly.sim.requests).toEqual([]);
+    } finally {
+      await igOnly.stop();
+    }
+  });
+
+  it('sends FACEBOOK_LOGIN_CONFIG_ID in place of the scopes, with the app of FACEBOOK_APP_ID', async () => {
+    let linked: { account: SimAccount; page: SimPage } | undefined;
+    const configured = await startGateway(
+      (sim) => {
+        sim.facebookLogin.addConfiguration('7720001112223334');
+        linked = sim.addFacebookAccount({ username: 'configured.shop' });
+        sim.facebookLogin.loginAs(
+          sim.facebookLogin.addFacebookUser({ pageIds: [linked.page.id] }).id,
+        );
+      },
+      {
+        env: {
+          ...production,
+          FACEBOOK_APP_ID: '1000000000000001',
+          FACEBOOK_APP_SECRET: 'test-app-secret',
+          FACEBOOK_LOGIN_CONFIG_ID: '7720001112223334',
+        },
+      },
+    );
+    try {
+      const at = configured.url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
+      const dialogUrl = await startLogin(at);
+      expect([...dialogUrl.searchParams].map(([name]) => name)).toEqual([
+        'client_id',
+        'redirect_uri',
+        'state',
+        'response_type',
+        'config_id',
+      ]);
+      expect(dialogUrl.searchParams.get('config_id')).toBe('7720001112223334');
+      const res = await callback(await dialog(dialogUrl), asJson);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as LoginBody;
+      expect(body.accounts.map((a) => [a.igId, a.pageId])).toEqual([
+        [linked?.account.igId, linked?.page.id],
+      ]);
+    } finally {
+      await configured.stop();
+    }
+  });
+});
+
+describe('the simulated Facebook Login: documented shapes and refusals', () => {
+  const REDIRECT = 'https://app.example/auth/facebook/callback';
+  let sim: Simulator;
+  let fb: string;
+  beforeAll(async () => {
+    sim = new Simulator({
+      appSecret: 'sim-secret',
+      rateLimits: false,
+      clock: createClock(T0, true),
+      redirectUris: [REDIRECT],
+    });
+    await sim.start();
+    fb = `${sim.url}/facebook/v27.0`;
+  });
+  afterAll(() => sim?.stop());
+
+  const dialogAt = (params: Record<string, string>) =>
+    fetch(`${fb}/dialog/oauth?${new URLSearchParams(params)}`, { redirect: 'manual' });
+  const valid = { client_id: '1000000000000001', redirect_uri: REDIRECT, state: 's', scope: SCOPE };
+  const get = async (path: string, token?: string) => {
+    const res = await fetch(`${fb}/${path}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const graphError = (status: number, message: string, code: number, subcode?: number) => ({
+    status,
+    body: {
+      error: {
+        message,
+        type: 'OAuthException',
+        code,
+        ...(subcode === undefined ? {} : { error_subcode: subcode }),
+        fbtrace_id: expect.stringMatching(/^A[\w-]{22}$/),
+      },
+    },
+  });
+  /** A code of the dialog, for a user managing `pages`. */
+  async function codeFor(pages: readonly SimPage[], decline: string[] = []): Promise<string> {
+    sim.facebookLogin.loginAs(
+      sim.facebookLogin.addFacebookUser({ pageIds: pages.map((p) => p.id) }).id,
+    );
+    sim.facebookLogin.declineNext(...decline);
+    const res = await dialogAt(valid);
+    return new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+  }
+  const exchange = (code: string, overrides: Record<string, string> = {}) =>
+    get(
+      `oauth/access_token?${new URLSearchParams({ client_id: '1000000000000001', redirect_uri: REDIRECT, client_secret: 'sim-secret', code, ...overrides })}`,
+    );
+  const extend = (token: string) =>
+    get(
+      `oauth/access_token?${new URLSearchParams({ grant_type: 'fb_exchange_token', client_id: '1000000000000001', client_secret: 'sim-secret', fb_exchange_token: token })}`,
+    );
+
+  it('shows an error page, not a redirect, for a wrong app, redirect URI, scope or configuration', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [
+        { ...valid, client_id: '999' },
+        'Invalid App ID: The provided app ID does not look like a valid app ID.',
+      ],
+      [
+        { ...valid, redirect_uri: 'https://evil.example/cb' },
+        'URL Blocked: This redirect failed because the redirect URI is not whitelisted in the app&#39;s Client OAuth Settings.',
+      ],
+      [{ ...valid, scope: 'instagram_basic,manage_pages' }, 'Invalid Scopes: manage_pages.'],
+      [{ ...valid, config_id: '404' }, 'Invalid configuration ID: 404'],
+      [{ ...valid, response_type: 'token' }, 'Unsupported response_type: token'],
+    ];
+    for (const [params, text] of cases) {
+      const res = await dialogAt(params);
+      expect([res.status, res.headers.get('content-type')]).toEqual([
+        400,
+        'text/html; charset=utf-8',
+      ]);
+      expect(await res.text()).toContain(text);
+    }
+  });
+
+  it('exchanges a code once, for a short-lived token, then for a 60-day one', async () => {
+    const { page } = sim.addFacebookAccount({ username: 'sim.shop' });
+    const code = await codeFor([page]);
+    const short = await exchange(code);
+    expect(short).toEqual({
+      status: 200,
+      body: { access_token: expect.stringMatching(/^EAA/), token_type: 'bearer', expires_in: 3600 },
+    });
+    expect(await exchange(code)).toEqual(
+      graphError(400, 'This authorization code has been used.', 100, 36009),
+    );
+    const long = await extend(String(short.body.access_token));
+    expect(long).toEqual({
+      status: 200,
+      body: {
+        access_token: expect.stringMatching(/^EAA/),
+        token_type: 'bearer',
+        expires_in: 60 * 24 * 3600,
+      },
+    });
+    const token = String(long.body.access_token);
+    const user = await get('me', token);
+    expect(user).toEqual({
+      status: 200,
+      body: { id: expect.stringMatching(/^\d{16}$/), name: 'Simulated Facebook User' },
+    });
+    expect(await get('me/permissions', token)).toEqual({
+      status: 200,
+      body: {
+        data: ['public_profile', ...FACEBOOK_PERMISSIONS].map((permission) => ({
+          permission,
+          status: 'granted',
+        })),
+      },
+    });
+    const accounts = await get('me/accounts', token);
+    const pageToken = (accounts.body.data as { access_token: string }[])[0]?.access_token;
+    expect(accounts).toEqual({
+      status: 200,
+      body: {
+        data: [
+          {
+            access_token: pageToken,
+            category: 'Shopping & retail',
+            name: page.name,
+            id: page.id,
+            tasks: ['MANAGE', 'CREATE_CONTENT', 'MODERATE'],
+          },
+        ],
+        paging: {
+          cursors: {
+            before: Buffer.from(`page:${page.id}`).toString('base64url'),
+            after: Buffer.from(`page:${page.id}`).toString('base64url'),
+          },
+        },
+      },
+    });
+    // The same Page token on every read; from a long-lived user token, it never expires.
+    expect((await get('me/accounts', token)).body.data).toEqual(accounts.body.data);
+    expect(sim.store.tokens.get(pageToken ?? '')?.expiresAt).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('refuses a wrong app, a wrong secret, a foreign redirect_uri, an unknown or expired code', async () => {
+    const { page } = sim.addFacebookAccount({ username: 'sim.refusals' });
+    const code = await codeFor([page]);
+    expect(await exchange(code, { client_id: '42' })).toEqual(
+      graphError(400, 'Error validating application. Invalid application ID.', 101),
+    );
+    expect(await exchange(code, { client_secret: 'wrong' })).toEqual(
+      graphError(500, 'Error validating client secret.', 1),
+    );
+    expect(await exchange(code, { redirect_uri: `${REDIRECT}/` })).toEqual(
+      graphError(
+        400,
+        'Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request',
+        100,
+        36008,
+      ),
+    );
+    expect(await exchange('AQnot-a-code')).toEqual(
+      graphError(400, 'Invalid verification code format.', 100),
+    );
+    // None of the refusals used the code up; ten minutes on, it has expired.
+    sim.clock.advance(10 * 60_000 + 1);
+    expect(await exchange(code)).toEqual(
+      graphError(400, 'This authorization code has expired.', 100, 36007),
+    );
+  });
+
+  it('ties Page tokens to the user token: its grants, and a short-lived one’s expiry', async () => {
+    const { page } = sim.addFacebookAccount({ username: 'sim.short' });
+    const short = await exchange(await codeFor([page], ['instagram_manage_insights']));
+    const token = String(short.body.access_token);
+    const accounts = await get(
+      'me/accounts?fields=id,instagram_business_account{id,username}',
+      token,
+    );
+    const data = accounts.body.data as { id: string; instagram_business_account: unknown }[];
+    expect(data).toEqual([
+      { id: page.id, instagram_business_account: { id: page.igId, username: 'sim.short' } },
+    ]);
+    const withToken = await get('me/accounts?fields=access_token', token);
+    const pageToken = sim.store.tokens.get(
+      (withToken.body.data as { access_token: string }[])[0]?.access_token ?? '',
+    );
+    expect([pageToken?.pageId, pageToken?.igId, pageToken?.kind, pageToken?.expiresAt]).toEqual([
+      page.id,
+      page.igId,
+      'page',
+      sim.clock.now() + 3_600_000,
+    ]);
+    expect(pageToken?.permissions).toEqual(
+      FACEBOOK_PERMISSIONS.filter((p) => p !== 'instagram_manage_insights'),
+    );
+    expect((await get('me/permissions', token)).body.data).toContainEqual({
+      permission: 'instagram_manage_insights',
+      status: 'declined',
+    });
+    expect(await get('me/accounts?fields=id,likes', token)).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message: '(#100) Tried accessing nonexisting field (likes) on node type (Page)',
+          type: 'OAuthException',
+          code: 100,
+          fbtrace_id: expect.any(String),
+        },
+      },
+    });
+    // An hour on, the short-lived token can be neither used nor exchanged.
+    sim.clock.advance(3_600_000);
+    expect((await get('me/accounts', token)).body).toMatchObject({
+      error: { code: 190, error_subcode: 463 },
+    });
+    expect((await extend(token)).body).toMatchObject({ error: { code: 190, error_subcode: 463 } });
+    expect((await extend('EAAnot-a-token')).body).toMatchObject({
+      error: { code: 190, message: 'Invalid OAuth access token - Cannot parse access token' },
+    });
+  });
+
+  it('refuses /me/accounts without pages_show_list', async () => {
+    const { page } = sim.addFacebookAccount({ username: 'sim.nolist' });
+    const short = await exchange(await codeFor([page], ['pages_show_list']));
+    expect(await get('me/accounts', String(short.body.access_token))).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message: '(#200) Requires pages_show_list permission to manage the object',
+          type: 'OAuthException',
+          code: 200,
+          fbtrace_id: expect.any(String),
+        },
+      },
+    });
+  });
+});
