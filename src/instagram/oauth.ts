@@ -1,11 +1,16 @@
 import type { InstagramClient } from './client.ts';
 import { InstagramError } from './errors.ts';
 
-/** Scopes the messaging features need (BL). */
+/**
+ * Scopes the graph's features need (BL; README "Going live"): messaging, comments, publishing
+ * (`publishMedia`, `Account.publishingLimit`) and insights.
+ */
 export const SCOPES = [
   'instagram_business_basic',
   'instagram_business_manage_messages',
   'instagram_business_manage_comments',
+  'instagram_business_content_publish',
+  'instagram_business_manage_insights',
 ] as const;
 
 /** Where the browser logs in; the exchanges go to the client's hosts. */

@@ -10,7 +10,7 @@ import { freePort } from '../helpers/net.ts';
 import { openSocket } from '../helpers/transports.ts';
 
 const SCOPE =
-  'instagram_business_basic,instagram_business_manage_messages,instagram_business_manage_comments';
+  'instagram_business_basic,instagram_business_manage_messages,instagram_business_manage_comments,instagram_business_content_publish,instagram_business_manage_insights';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const VIEWER = '{ viewer { igId username } }';
 const THIRTY_DAYS_S = 30 * 24 * 3600;
