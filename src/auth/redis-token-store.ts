@@ -17,6 +17,17 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 `;
 
+/**
+ * A refresh's write: HSET only over an Instagram Login record. A Facebook login may have replaced
+ * the record (its Page token) while the Instagram token was being refreshed.
+ */
+const REPLACE_INSTAGRAM_TOKEN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'loginKind') == 'FACEBOOK' then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
 /** Writes the re-sealed token only if the stored one is still the one that was read. */
 const RESEAL = `
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
@@ -142,16 +153,20 @@ export class RedisTokenStore implements TokenStore {
     accessToken: string,
     issuedAt: number,
     expiresAt: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     this.#copies.delete(igId);
-    await this.#setIfExists(igId, [
-      'token',
-      encryptToken(accessToken, this.#o.keys),
-      'issuedAt',
-      String(issuedAt),
-      'expiresAt',
-      String(expiresAt),
-    ]);
+    const written = await this.#o.client.eval(REPLACE_INSTAGRAM_TOKEN, {
+      keys: [this.#key(igId)],
+      arguments: [
+        'token',
+        encryptToken(accessToken, this.#o.keys),
+        'issuedAt',
+        String(issuedAt),
+        'expiresAt',
+        String(expiresAt),
+      ],
+    });
+    return written === 1;
   }
 
   async list(): Promise<StoredAccount[]> {

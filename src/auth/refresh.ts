@@ -137,11 +137,26 @@ export class TokenRefresher {
     try {
       // Another instance may have refreshed it between our list and our lock.
       const current = await this.#o.tokens.get(igId);
-      if (!current || current.issuedAt !== listed.issuedAt || !this.#due(current)) return false;
+      if (
+        !current ||
+        current.loginKind === 'FACEBOOK' ||
+        current.issuedAt !== listed.issuedAt ||
+        !this.#due(current)
+      ) {
+        return false;
+      }
       const answer = await this.#call(igId, current.accessToken);
       const now = this.#now();
       const expiresAt = now + answer.expires_in * 1000;
-      await this.#o.tokens.replaceToken(igId, answer.access_token, now, expiresAt);
+      if (!(await this.#o.tokens.replaceToken(igId, answer.access_token, now, expiresAt))) {
+        // A Facebook login stored the account's Page token meanwhile (or it was removed): the
+        // store kept that record, and the refreshed Instagram token is dropped.
+        this.#o.logger.info(
+          { igId },
+          'instagram token refreshed but not stored: the account changed meanwhile',
+        );
+        return false;
+      }
       this.#o.logger.info(
         { igId, expiresAt: new Date(expiresAt).toISOString() },
         'instagram token refreshed',

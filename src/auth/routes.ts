@@ -7,7 +7,10 @@ import {
   type FacebookApp,
   type FacebookHosts,
   type FacebookOAuthClient,
+  FacebookPagingError,
   facebookDialogUrl,
+  MAX_ACCOUNT_PAGES,
+  MESSAGING_TASKS,
   REQUIRED_PERMISSIONS,
 } from '../instagram/facebook-oauth.ts';
 import type { InstagramApi } from '../instagram/graph.ts';
@@ -29,7 +32,7 @@ import {
 } from './jwt.ts';
 import type { Revocations } from './revocation.ts';
 import { SESSION_COOKIE, type Sessions } from './sessions.ts';
-import type { TokenStore } from './token-store.ts';
+import type { LoginKind, TokenStore } from './token-store.ts';
 
 export const REFRESH_COOKIE = 'igql_refresh';
 /** Binds a login's `state` to the browser that started it (login CSRF). */
@@ -207,6 +210,17 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
     );
   };
 
+  /**
+   * The configuration to leave an account in, if a login of `kind` must not replace it: an ACTIVE
+   * record of the other configuration stays as it is (switching an account's host, node and token
+   * is never done silently); a REAUTH_REQUIRED one is replaced, since it serves nothing anyway.
+   */
+  const keptAs = async (igId: string, kind: LoginKind): Promise<LoginKind | undefined> => {
+    const current = await o.tokens.get(igId);
+    const currentKind = current?.loginKind ?? 'INSTAGRAM';
+    return current?.status === 'ACTIVE' && currentKind !== kind ? currentKind : undefined;
+  };
+
   const notConfigured = (req: IncomingMessage, res: ServerResponse) =>
     fail(
       req,
@@ -263,20 +277,29 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         const igId = String(me.user_id ?? '');
         if (!/^\d+$/.test(igId))
           throw new InstagramError({ kind: 'transient', message: '/me named no user_id' });
-        await o.tokens.put({
-          igId,
-          accessToken: long.accessToken,
-          status: 'ACTIVE',
-          issuedAt: now,
-          expiresAt: now + long.expiresIn * 1000,
-        });
+        // An account ACTIVE through Facebook Login stays so; the user proved it theirs all the
+        // same, so it joins the session. The new Instagram token is dropped.
+        const kept = await keptAs(igId, 'INSTAGRAM');
+        if (kept === undefined) {
+          await o.tokens.put({
+            igId,
+            accessToken: long.accessToken,
+            status: 'ACTIVE',
+            issuedAt: now,
+            expiresAt: now + long.expiresIn * 1000,
+          });
+          o.logger.info({ igId }, 'instagram account connected');
+        } else {
+          o.logger.info({ igId, loginKind: kept }, 'instagram account kept as it was connected');
+        }
         const tokens = await openSession(req, res, [igId]);
-        o.logger.info({ igId }, 'instagram account connected');
         const next = typeof state.next === 'string' ? state.next : null;
+        const name = `@${me.username ?? igId}`;
         if (wantsJson(req)) {
           json(res, 200, {
             ...tokens,
             account: { id: globalId.account(igId), igId, username: me.username ?? null },
+            kept: kept === undefined ? [] : [{ igId, loginKind: kept }],
           });
         } else if (next) {
           res.writeHead(303, { location: next });
@@ -286,7 +309,9 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
           res.end(
             page(
               'Instagram connected',
-              `@${me.username ?? igId} is connected to igql. You can close this window.`,
+              kept === undefined
+                ? `${name} is connected to igql. You can close this window.`
+                : `${name} is already connected to igql through ${LOGIN_NAMES[kept]}, and stays so. You can close this window.`,
             ),
           );
         }
@@ -341,11 +366,16 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
         refuse(400, 'missing_code', 'Facebook sent no authorization code. Start the login again.');
         return;
       }
+      // The call under way, and whether the code was exchanged: a failure is answered by its step.
+      let call = 'GET /oauth/access_token';
+      let exchanged = false;
       try {
         const short = await facebook.oauth.exchangeCode(code, redirectUri(req, 'facebook'));
+        exchanged = true;
         // The long-lived user token's Page tokens do not expire ("Long-Lived Access Tokens",
         // developers.facebook.com); those of a short-lived one last an hour.
         const long = await facebook.oauth.exchangeLongLived(short.accessToken);
+        call = 'GET /me/permissions';
         const { granted } = await facebook.oauth.permissions(long.accessToken);
         const missing = REQUIRED_PERMISSIONS.filter((p) => !granted.includes(p));
         if (missing.length > 0) {
@@ -358,33 +388,66 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
           );
           return;
         }
+        call = 'GET /me/accounts';
+        const pages = await facebook.oauth.pages(long.accessToken);
         const linked = new Map<
           string,
           { pageId: string; accessToken: string; username: string | null }
         >();
-        for (const page of await facebook.oauth.pages(long.accessToken)) {
+        const lacking: { pageId: string; igId: string; username: string | null }[] = [];
+        for (const page of pages) {
           // An Instagram account is linked to one Page; the first answer wins all the same.
-          if (page.instagram && !linked.has(page.instagram.igId)) {
-            linked.set(page.instagram.igId, {
-              pageId: page.pageId,
-              accessToken: page.accessToken,
-              username: page.instagram.username,
-            });
+          if (!page.instagram || linked.has(page.instagram.igId)) continue;
+          const { igId, username } = page.instagram;
+          // A Page token serves the inbox only if its user may handle the Page's messages.
+          if (!page.tasks.some((task) => MESSAGING_TASKS.some((t) => t === task))) {
+            lacking.push({ pageId: page.pageId, igId, username });
+            continue;
           }
+          linked.set(igId, { pageId: page.pageId, accessToken: page.accessToken, username });
+        }
+        // Pages without a task whose account no other Page of the list serves.
+        const skippedPages = lacking.filter((page) => !linked.has(page.igId));
+        const skipped = skippedPages.map(({ pageId, igId }) => ({
+          pageId,
+          igId,
+          reason: 'no_messaging_task',
+        }));
+        if (linked.size === 0 && skippedPages.length > 0) {
+          o.logger.warn(
+            { pageIds: skippedPages.map((page) => page.pageId) },
+            'facebook login refused: no messaging task on the linked Pages',
+          );
+          refuse(
+            403,
+            'no_messaging_task',
+            `Your role on the Facebook ${skippedPages.length === 1 ? 'Page' : 'Pages'} linked to ${handles(skippedPages)} does not let you manage messages (Facebook's MESSAGING, MODERATE or MANAGE task), so nothing was connected. Ask an admin of the Page for full control or for access to messages, then log in again.`,
+            { skipped },
+          );
+          return;
         }
         if (linked.size === 0) {
           refuse(
             422,
             'no_linked_instagram_account',
-            "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again.",
+            "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again. If your role on the Page was given through a Business Manager, Facebook shows its Instagram account only to apps granted ads_read or ads_management, which igql does not ask for: ask for a role on the Page itself.",
           );
           return;
         }
         const now = (o.now ?? Date.now)();
-        // A new record each, replacing any earlier one (an account that must log in again is
-        // ACTIVE once more). No `expiresAt`: the Page token does not expire, and the refresh job
-        // leaves FACEBOOK accounts alone.
+        // A new record each, replacing a FACEBOOK one (an account that must log in again is
+        // ACTIVE once more) or a REAUTH_REQUIRED one of Instagram Login, but never an ACTIVE
+        // Instagram Login record: that one is kept as it is, and joins the session all the same
+        // (the user proved they manage its Page). No `expiresAt`: the Page token does not
+        // expire, and the refresh job leaves FACEBOOK accounts alone.
+        const stored: string[] = [];
+        const kept: { igId: string; loginKind: LoginKind }[] = [];
         for (const [igId, page] of linked) {
+          const keep = await keptAs(igId, 'FACEBOOK');
+          if (keep !== undefined) {
+            kept.push({ igId, loginKind: keep });
+            continue;
+          }
           await o.tokens.put({
             igId,
             accessToken: page.accessToken,
@@ -393,52 +456,83 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
             status: 'ACTIVE',
             issuedAt: now,
           });
+          stored.push(igId);
         }
-        const igIds = [...linked.keys()];
-        const tokens = await openSession(req, res, igIds);
+        const tokens = await openSession(req, res, [...linked.keys()]);
         o.logger.info(
-          { igIds, pageIds: [...linked.values()].map((page) => page.pageId) },
+          {
+            igIds: stored,
+            pageIds: stored.map((igId) => linked.get(igId)?.pageId),
+            kept,
+            skipped,
+          },
           'instagram accounts connected through Facebook Login',
         );
-        const accounts = [...linked].map(([igId, page]) => ({
+        const accounts = stored.map((igId) => ({
           id: globalId.account(igId),
           igId,
-          username: page.username,
-          pageId: page.pageId,
+          username: linked.get(igId)?.username ?? null,
+          pageId: linked.get(igId)?.pageId,
         }));
         const next = typeof state.next === 'string' ? state.next : null;
         if (wantsJson(req)) {
-          json(res, 200, { ...tokens, accounts });
+          json(res, 200, {
+            ...tokens,
+            accounts,
+            kept: kept.map(({ igId, loginKind }) => ({
+              id: globalId.account(igId),
+              igId,
+              username: linked.get(igId)?.username ?? null,
+              loginKind,
+            })),
+            skipped,
+          });
         } else if (next) {
           res.writeHead(303, { location: next });
           res.end();
         } else {
-          const names = accounts.map((a) => `@${a.username ?? a.igId}`).join(', ');
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-          res.end(
-            page(
-              'Instagram connected',
-              `${names} ${accounts.length === 1 ? 'is' : 'are'} connected to igql through Facebook. You can close this window.`,
+          const named = (igIds: readonly string[]) =>
+            handles(igIds.map((igId) => ({ igId, username: linked.get(igId)?.username ?? null })));
+          const sentences = [
+            stored.length > 0
+              ? `${named(stored)} ${stored.length === 1 ? 'is' : 'are'} connected to igql through Facebook.`
+              : '',
+            ...kept.map(
+              ({ igId, loginKind }) =>
+                `${named([igId])} is already connected to igql through ${LOGIN_NAMES[loginKind]}, and stays so.`,
             ),
-          );
+            skippedPages.length > 0
+              ? `Not connected: ${handles(skippedPages)}, whose Page does not let you manage messages.`
+              : '',
+            'You can close this window.',
+          ];
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(page('Instagram connected', sentences.filter(Boolean).join(' ')));
         }
       } catch (error) {
-        if (!(error instanceof InstagramError)) throw error;
-        o.logger.warn({ kind: error.kind, code: error.code }, 'facebook login failed');
-        const refused = error.kind === 'invalid_parameter' || error.kind === 'token';
-        if (refused) {
-          refuse(
-            400,
-            'invalid_code',
-            'Facebook refused the login (the code may be expired or already used). Start the login again.',
-          );
-        } else {
+        if (error instanceof FacebookPagingError) {
+          o.logger.warn({ call, reason: error.message }, 'facebook login failed');
           refuse(
             502,
-            'facebook_unavailable',
-            'Facebook could not be reached. Try again in a moment.',
+            'facebook_paging_failed',
+            `Facebook's list of your Pages (${call}) repeated itself or went on past ${MAX_ACCOUNT_PAGES} pages, so nothing was connected. Try again later.`,
+            { call },
           );
+          return;
         }
+        if (!(error instanceof InstagramError)) throw error;
+        o.logger.warn(
+          {
+            call,
+            kind: error.kind,
+            code: error.code,
+            subcode: error.subcode,
+            traceId: error.traceId,
+          },
+          'facebook login failed',
+        );
+        const failure = facebookFailure(error, call, exchanged);
+        refuse(failure.status, failure.error, failure.message, failure.details);
       }
     },
 
@@ -500,6 +594,73 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
       res.writeHead(204);
       res.end();
     },
+  };
+}
+
+/** How a page names each configuration. */
+const LOGIN_NAMES: Readonly<Record<LoginKind, string>> = {
+  INSTAGRAM: 'Instagram Login',
+  FACEBOOK: 'Facebook Login',
+};
+
+/** `@a, @b`: accounts by username, or IG_ID when Graph named none. */
+const handles = (accounts: readonly { igId: string; username: string | null }[]) =>
+  accounts.map((a) => `@${a.username ?? a.igId}`).join(', ');
+
+/**
+ * A failed Facebook Login call as the callback answers it, by step. The code exchange: a refused
+ * code is the user's to retry (400); after it, a refusal is Facebook's (a permission, 403, or
+ * another, 502), naming the call. Either exchange refusing the app itself (Graph's 101, "invalid
+ * application", or code 1 "Error validating client secret.") is igql's misconfiguration (500);
+ * throttling, time-outs and outages are worth a retry (502).
+ */
+function facebookFailure(
+  error: InstagramError,
+  call: string,
+  exchanged: boolean,
+): { status: number; error: string; message: string; details: Record<string, unknown> } {
+  const appRefused =
+    call === 'GET /oauth/access_token' &&
+    (error.code === 101 || (error.code === 1 && /client secret/i.test(error.message)));
+  if (appRefused) {
+    return {
+      status: 500,
+      error: 'facebook_app_misconfigured',
+      message:
+        "Facebook refused igql's app credentials, so nobody can log in with Facebook: set FACEBOOK_APP_ID and FACEBOOK_APP_SECRET to the App ID and App Secret of the Meta app (App Dashboard, App settings, Basic).",
+      details: {},
+    };
+  }
+  if (['transient', 'timeout', 'rate_limited', 'reduce_data'].includes(error.kind)) {
+    return {
+      status: 502,
+      error: 'facebook_unavailable',
+      message: 'Facebook could not be reached. Try again in a moment.',
+      details: {},
+    };
+  }
+  if (!exchanged) {
+    return {
+      status: 400,
+      error: 'invalid_code',
+      message:
+        'Facebook refused the login (the code may be expired or already used). Start the login again.',
+      details: {},
+    };
+  }
+  if (error.kind === 'permission') {
+    return {
+      status: 403,
+      error: 'facebook_permission',
+      message: `Facebook refused ${call} for lack of a permission (Graph error ${error.code}), so nothing was connected. Log in again and allow every permission igql asks for.`,
+      details: { call },
+    };
+  }
+  return {
+    status: 502,
+    error: 'facebook_refused',
+    message: `Facebook refused ${call} (Graph error ${error.code ?? 'without a code'}), so nothing was connected. Start the login again.`,
+    details: { call },
   };
 }
 

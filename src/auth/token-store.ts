@@ -43,15 +43,17 @@ export interface TokenStore {
   /** Does nothing for an unknown account. */
   setStatus(igId: string, status: AccountStatus): Promise<void>;
   /**
-   * Replaces the token and its times, leaving the status as it is (a refresh). Does nothing for
-   * an unknown account.
+   * Replaces an Instagram Login token and its times, leaving the status as it is (a refresh).
+   * Does nothing, and answers false, for an unknown account or one of Facebook Login: a Facebook
+   * login may have stored its Page token while an Instagram token was being refreshed, and the
+   * refreshed token must not land on that record.
    */
   replaceToken(
     igId: string,
     accessToken: string,
     issuedAt: number,
     expiresAt: number,
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** Every account held (background jobs: reconciliation, subscription watchdog, refresh). */
   list(): Promise<StoredAccount[]>;
 }
@@ -128,15 +130,16 @@ export class MemoryTokenStore implements TokenStore {
     accessToken: string,
     issuedAt: number,
     expiresAt: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const account = this.#accounts.get(igId);
-    if (!account) return;
+    if (!account || account.loginKind === 'FACEBOOK') return false;
     this.#accounts.set(igId, {
       ...account,
       accessToken: this.#seal(accessToken),
       issuedAt,
       expiresAt,
     });
+    return true;
   }
 
   async list(): Promise<StoredAccount[]> {

@@ -19,18 +19,42 @@ export const FACEBOOK_SCOPES = [
 ] as const;
 
 /**
- * The permissions without which an account cannot be served at all: its profile, its inbox
- * (messages, comments and their webhooks) and the list of its Pages. A login that does not grant
- * them is refused; the others (insights, publishing, Page engagement) only fail the operations
- * that need them, with Graph's permission error.
+ * The permissions without which an account cannot be served at all: its profile (`GET
+ * /<IG_USER_ID>` with Facebook Login needs instagram_basic and pages_read_engagement: the IG User
+ * reference, developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user),
+ * its inbox (messages, comments and their webhooks) and the list of its Pages. A login that does
+ * not grant them is refused; the others (insights, publishing) only fail the operations that need
+ * them, with Graph's permission error.
+ *
+ * Not asked, on purpose: a user whose role on the Page was granted through a Business Manager
+ * also needs ads_read or ads_management for the Page's Instagram account (same reference, and
+ * the Page reference's `instagram_business_account`). Those are advertising permissions, with an
+ * App Review of their own; such a user sees `no_linked_instagram_account`, whose message says so.
  */
 export const REQUIRED_PERMISSIONS = [
   'instagram_basic',
   'instagram_manage_messages',
   'instagram_manage_comments',
   'pages_show_list',
+  'pages_read_engagement',
   'pages_manage_metadata',
 ] as const;
+
+/**
+ * The Page tasks under which a Page token may serve the account's inbox: the Conversations API
+ * needs "a Page access token requested from a person who can perform the MESSAGING or MODERATE
+ * task on the Page" (developers.facebook.com/docs/messenger-platform/conversations); MANAGE (full
+ * control) includes them. A Page the user has none of these on is not stored.
+ */
+export const MESSAGING_TASKS = ['MESSAGING', 'MODERATE', 'MANAGE'] as const;
+
+/** The most `/me/accounts` pages one login reads: a user with more Pages is refused. */
+export const MAX_ACCOUNT_PAGES = 100;
+
+/** `/me/accounts` paging that does not end: a cursor came back, or more than 100 pages. */
+export class FacebookPagingError extends Error {
+  override readonly name = 'FacebookPagingError';
+}
 
 export interface FacebookApp {
   /** `FACEBOOK_APP_ID` (the simulator's app id in sandbox mode). */
@@ -82,6 +106,8 @@ export interface FacebookPage {
   readonly name: string | null;
   /** The Page access token. Never logged, never returned. */
   readonly accessToken: string;
+  /** What the user may do on the Page (`tasks`: MANAGE, MESSAGING, MODERATE, …); empty if absent. */
+  readonly tasks: readonly string[];
   /** `instagram_business_account`: undefined when no Instagram account is linked to the Page. */
   readonly instagram?: { readonly igId: string; readonly username: string | null };
 }
@@ -169,20 +195,25 @@ export class FacebookOAuthClient {
   }
 
   /**
-   * `GET /me/accounts?fields=id,name,access_token,instagram_business_account{id,username}`, every
-   * page of it (by the `after` cursor while Graph names a `next` page).
+   * `GET /me/accounts?fields=id,name,access_token,tasks,instagram_business_account{id,username}`,
+   * every page of it (by the `after` cursor while Graph names a `next` page). Throws
+   * `FacebookPagingError` when a cursor comes back (a loop) or past `MAX_ACCOUNT_PAGES` pages.
    */
   async pages(userToken: string): Promise<FacebookPage[]> {
     const pages: FacebookPage[] = [];
+    const seen = new Set<string>();
     let after: string | undefined;
-    do {
+    for (let read = 1; ; read += 1) {
       const body = await this.#client.call<unknown>({
         method: 'GET',
         host: 'facebook',
         path: 'me/accounts',
         endpoint: '/me/accounts',
         token: userToken,
-        query: { fields: 'id,name,access_token,instagram_business_account{id,username}', after },
+        query: {
+          fields: 'id,name,access_token,tasks,instagram_business_account{id,username}',
+          after,
+        },
       });
       for (const item of listOf(body)) {
         const page = pageOf(item);
@@ -191,11 +222,17 @@ export class FacebookOAuthClient {
       const paging = isObject(body) && isObject(body.paging) ? body.paging : {};
       const cursors = isObject(paging.cursors) ? paging.cursors : {};
       const next = stringOf(cursors.after);
-      // Graph names `next` only when there is a page after this one; a cursor that does not move
-      // would loop forever.
-      after = typeof paging.next === 'string' && next !== null && next !== after ? next : undefined;
-    } while (after !== undefined);
-    return pages;
+      // Graph names `next` only when there is a page after this one.
+      if (typeof paging.next !== 'string' || next === null) return pages;
+      if (seen.has(next)) {
+        throw new FacebookPagingError('/me/accounts named a cursor it had named before');
+      }
+      if (read >= MAX_ACCOUNT_PAGES) {
+        throw new FacebookPagingError(`/me/accounts went on past ${MAX_ACCOUNT_PAGES} pages`);
+      }
+      seen.add(next);
+      after = next;
+    }
   }
 }
 
@@ -215,6 +252,7 @@ function pageOf(item: unknown): FacebookPage | null {
     pageId,
     name: stringOf(item.name),
     accessToken,
+    tasks: listOf(item.tasks).filter((task): task is string => typeof task === 'string'),
     ...(linked && numeric(igId)
       ? { instagram: { igId, username: stringOf(linked.username) } }
       : {}),

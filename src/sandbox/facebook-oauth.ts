@@ -38,7 +38,17 @@ export interface FacebookUser {
   readonly pageIds: readonly string[] | undefined;
   /** Pages the user manages with no Instagram account linked (Login knows them only). */
   readonly otherPages: readonly { readonly id: string; readonly name: string }[];
+  /** The user's tasks by Page id (`tasks` of `/me/accounts`); a Page not named has `DEFAULT_PAGE_TASKS`. */
+  readonly tasks: Readonly<Record<string, readonly string[]>>;
 }
+
+/**
+ * The tasks of a user with full control of a Page, as the simulator has always answered them.
+ * Graph's Page tasks are MANAGE, CREATE_CONTENT, MODERATE, MESSAGING, ADVERTISE and ANALYZE;
+ * UNCONFIRMED which of them a real full-control answer lists (it varies with the Page's
+ * experience): these three are the simulator's.
+ */
+export const DEFAULT_PAGE_TASKS: readonly string[] = ['MANAGE', 'CREATE_CONTENT', 'MODERATE'];
 
 /**
  * The permissions the dialog knows: Facebook Login for Business's for igql, `public_profile`
@@ -129,6 +139,13 @@ export class FacebookLogin {
   #declining: readonly string[] = [];
   /** Items per `/me/accounts` page when the request names no `limit`. Default 25. */
   accountsPageSize = DEFAULT_PAGE_SIZE;
+  /**
+   * A test hook, not Graph's behaviour: when set, every `/me/accounts` answer serves the list's
+   * first page and names, as `after` cursor with a `next` link, what this answers for the cursor
+   * the request named (null on the first read). Lets a test make the paging loop (A → B → A) or
+   * never end. Default: none, Graph's paging.
+   */
+  accountsCursor: ((after: string | null) => string) | undefined;
 
   constructor(options: FacebookLoginOptions) {
     this.#o = options;
@@ -136,7 +153,9 @@ export class FacebookLogin {
 
   /**
    * A Facebook user who manages `pageIds` (Pages of `store.pages`, default every one) and, with
-   * `pagesWithoutInstagram`, Pages of those names with no Instagram account linked.
+   * `pagesWithoutInstagram`, Pages of those names with no Instagram account linked. `tasks` names
+   * what the user may do on some of the Pages (by Page id; `[]` for a role with no task); the
+   * others have `DEFAULT_PAGE_TASKS`.
    */
   addFacebookUser(
     fields: {
@@ -144,9 +163,10 @@ export class FacebookLogin {
       readonly name?: string;
       readonly pageIds?: readonly string[];
       readonly pagesWithoutInstagram?: readonly string[];
+      readonly tasks?: Readonly<Record<string, readonly string[]>>;
     } = {},
   ): FacebookUser {
-    for (const pageId of fields.pageIds ?? []) {
+    for (const pageId of [...(fields.pageIds ?? []), ...Object.keys(fields.tasks ?? {})]) {
       if (!this.#o.store.pages.has(pageId)) throw new Error(`no Page ${pageId}`);
     }
     const user: FacebookUser = {
@@ -154,6 +174,7 @@ export class FacebookLogin {
       name: fields.name ?? 'Simulated Facebook User',
       pageIds: fields.pageIds === undefined ? undefined : [...fields.pageIds],
       otherPages: (fields.pagesWithoutInstagram ?? []).map((name) => ({ id: newPageId(), name })),
+      tasks: { ...fields.tasks },
     };
     this.#users.set(user.id, user);
     return user;
@@ -170,7 +191,10 @@ export class FacebookLogin {
     this.#denying = true;
   }
 
-  /** At the next dialog, the user unticks these permissions: the login goes on without them. */
+  /**
+   * At the next dialog, the user unticks these permissions: the login goes on without them. With
+   * a configuration (`config_id`) nothing can be unticked: the dialog ends as a cancel.
+   */
   declineNext(...permissions: string[]): void {
     this.#declining = permissions;
   }
@@ -178,6 +202,11 @@ export class FacebookLogin {
   /** A Facebook Login for Business configuration the dialog accepts as `config_id`. */
   addConfiguration(configId: string, permissions: readonly string[] = FACEBOOK_PERMISSIONS): void {
     this.#configurations.set(configId, [...permissions]);
+  }
+
+  /** Every user access token Login issued, oldest first (tests check that none leaks). */
+  issuedUserTokens(): string[] {
+    return [...this.#tokens.keys()];
   }
 
   /** The answer to a request on the facebook host that is Login's, or undefined when it is not. */
@@ -262,7 +291,15 @@ export class FacebookLogin {
     const location = new URL(redirectUri);
     const declining = this.#declining;
     this.#declining = [];
-    if (this.#denying) {
+    // Facebook Login for Business: "All permissions that your app asks for during login must be
+    // granted by your app user or your app won't be granted any permissions"
+    // (developers.facebook.com/docs/facebook-login/facebook-login-for-business, Requirements). So
+    // a configuration's login cannot go on with a part of them. UNCONFIRMED how the dialog ends
+    // then (whether a box can be unticked at all, and what the redirect carries): answered as a
+    // cancel, the strict reading (no code, no permission).
+    const cancelled =
+      this.#denying || (configId !== null && declining.some((p) => requested.includes(p)));
+    if (cancelled) {
       this.#denying = false;
       // Cancel, as a real cancel URL carries it (pastebin.com/jywPJecY: `error=access_denied&
       // error_code=200&error_description=Permissions+error&error_reason=user_denied`).
@@ -356,7 +393,8 @@ export class FacebookLogin {
     }
     const after = r.query.get('after');
     let start = 0;
-    if (after !== null) {
+    // With the test hook, always the first page (see `accountsCursor`).
+    if (after !== null && this.accountsCursor === undefined) {
       const index = pages.findIndex((page) => cursorOf(page.id) === after);
       // UNCONFIRMED wording; a cursor this edge never gave is refused (strict).
       if (index === -1) throw errors.invalidParameter('Invalid cursor: after');
@@ -369,7 +407,7 @@ export class FacebookLogin {
         if (field.name === 'id') item.id = page.id;
         else if (field.name === 'name') item.name = page.name;
         else if (field.name === 'category') item.category = page.category;
-        else if (field.name === 'tasks') item.tasks = ['MANAGE', 'CREATE_CONTENT', 'MODERATE'];
+        else if (field.name === 'tasks') item.tasks = user.tasks[page.id] ?? DEFAULT_PAGE_TASKS;
         else if (field.name === 'access_token') item.access_token = this.#pageToken(token, page);
         else if (field.name === 'instagram_business_account') {
           // UNCONFIRMED: the field needs instagram_basic (strict: refused without it).
@@ -387,13 +425,15 @@ export class FacebookLogin {
     if (data.length === 0) return { data };
     const first = slice[0];
     const last = slice.at(-1);
+    const hooked = this.accountsCursor?.(after);
+    const nextCursor = hooked ?? cursorOf(last?.id ?? '');
     const paging: Record<string, unknown> = {
-      cursors: { before: cursorOf(first?.id ?? ''), after: cursorOf(last?.id ?? '') },
+      cursors: { before: cursorOf(first?.id ?? ''), after: nextCursor },
     };
-    if (start + limit < pages.length) {
+    if (hooked !== undefined || start + limit < pages.length) {
       const next = new URLSearchParams(r.query);
       next.set('limit', String(limit));
-      next.set('after', cursorOf(last?.id ?? ''));
+      next.set('after', nextCursor);
       const version = r.version === undefined ? '' : `/${r.version}`;
       paging.next = `${this.#o.url?.() ?? ''}/facebook${version}/me/accounts?${next}`;
     }

@@ -1,11 +1,17 @@
+import { Writable } from 'node:stream';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
 import { decryptToken, sealedKid } from '../../src/auth/crypto.ts';
 import { signToken } from '../../src/auth/jwt.ts';
 import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
+import { loadConfig } from '../../src/config.ts';
 import { globalId } from '../../src/global-id.ts';
 import { createLogger } from '../../src/logger.ts';
+import { GraphError } from '../../src/sandbox/errors.ts';
 import type { FacebookUser } from '../../src/sandbox/facebook-oauth.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
 import { Simulator } from '../../src/sandbox/simulator.ts';
 import {
   createClock,
@@ -87,6 +93,8 @@ interface LoginBody {
   readonly refreshToken: string;
   readonly expiresIn: number;
   readonly accounts: { id: string; igId: string; username: string; pageId: string }[];
+  readonly kept: { id: string; igId: string; username: string; loginKind: string }[];
+  readonly skipped: { pageId: string; igId: string; reason: string }[];
 }
 
 /** A whole login as a JSON client; answers the tokens. */
@@ -94,6 +102,18 @@ async function login(headers: Record<string, string> = {}, at = base): Promise<L
   const res = await callback(await dialog(await startLogin(at)), { ...asJson, ...headers });
   expect(res.status).toBe(200);
   return (await res.json()) as LoginBody;
+}
+
+/** A whole Instagram Login of `account` as a JSON client, from a browser holding `cookie`. */
+async function instagramLogin(account: SimAccount, cookie?: string): Promise<Response> {
+  gw.sim.oauth.loginAs(account.igId);
+  const started = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
+  loginCookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const authorized = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
+  return callback(
+    new URL(authorized.headers.get('location') ?? ''),
+    cookie ? { ...asJson, cookie } : asJson,
+  );
 }
 
 const upstream = (mark: number) =>
@@ -193,6 +213,8 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
           pageId: page.id,
         },
       ],
+      kept: [],
+      skipped: [],
     });
     expect(res.headers.getSetCookie()).toEqual([
       `igql_session=${body.accessToken}; Path=/; Max-Age=900; HttpOnly; SameSite=Lax`,
@@ -223,7 +245,7 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     // The user token goes as the Bearer header, never in the URL.
     expect(permissions?.query).toEqual({});
     expect(accounts?.query).toEqual({
-      fields: 'id,name,access_token,instagram_business_account{id,username}',
+      fields: 'id,name,access_token,tasks,instagram_business_account{id,username}',
     });
 
     const claims = decodeJwt(body.accessToken);
@@ -503,7 +525,7 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
         {
           error: 'no_linked_instagram_account',
           message:
-            "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again.",
+            "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again. If your role on the Page was given through a Business Manager, Facebook shows its Instagram account only to apps granted ads_read or ads_management, which igql does not ask for: ask for a role on the Page itself.",
         },
       ]);
       expect(upstream(mark)).toEqual([
@@ -550,6 +572,497 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
       },
     ]);
     expect(upstream(mark)).toEqual(['GET /oauth/access_token 503']);
+  });
+});
+
+describe('Page tasks: only Pages whose messages the user may handle are stored', () => {
+  it('stores the Pages with MESSAGING, MODERATE or MANAGE, and names the others as skipped', async () => {
+    const messaging = linkedAccount();
+    const moderating = linkedAccount();
+    const managing = linkedAccount();
+    const analyst = linkedAccount();
+    const noTask = linkedAccount();
+    const user = gw.sim.facebookLogin.addFacebookUser({
+      pageIds: [messaging, moderating, managing, analyst, noTask].map(({ page }) => page.id),
+      tasks: {
+        [messaging.page.id]: ['MESSAGING'],
+        [moderating.page.id]: ['ANALYZE', 'MODERATE'],
+        [analyst.page.id]: ['ANALYZE', 'ADVERTISE', 'CREATE_CONTENT'],
+        [noTask.page.id]: [],
+      },
+    });
+    gw.sim.facebookLogin.loginAs(user.id);
+    const body = await login();
+    expect(body.accounts.map((a) => [a.igId, a.pageId])).toEqual(
+      [messaging, moderating, managing].map(({ account, page }) => [account.igId, page.id]),
+    );
+    expect(body.kept).toEqual([]);
+    expect(body.skipped).toEqual([
+      { pageId: analyst.page.id, igId: analyst.account.igId, reason: 'no_messaging_task' },
+      { pageId: noTask.page.id, igId: noTask.account.igId, reason: 'no_messaging_task' },
+    ]);
+    expect(decodeJwt(body.accessToken).accounts).toEqual(
+      [messaging, moderating, managing].map(({ account }) => account.igId),
+    );
+    expect(await storedHash(analyst.account.igId)).toEqual({});
+    expect(await storedHash(noTask.account.igId)).toEqual({});
+    expect((await storedHash(managing.account.igId)).loginKind).toBe('FACEBOOK');
+  });
+
+  it('refuses with no_messaging_task when no linked Page is left, naming the Pages, storing nothing', async () => {
+    const analyst = linkedAccount();
+    const user = gw.sim.facebookLogin.addFacebookUser({
+      pageIds: [analyst.page.id],
+      pagesWithoutInstagram: ['Corner Bakery'],
+      tasks: { [analyst.page.id]: ['ANALYZE'] },
+    });
+    gw.sim.facebookLogin.loginAs(user.id);
+    const back = await dialog(await startLogin());
+    const res = await callback(back, asJson);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect([res.status, await res.json()]).toEqual([
+      403,
+      {
+        error: 'no_messaging_task',
+        message: `Your role on the Facebook Page linked to @${analyst.account.username} does not let you manage messages (Facebook's MESSAGING, MODERATE or MANAGE task), so nothing was connected. Ask an admin of the Page for full control or for access to messages, then log in again.`,
+        skipped: [
+          { pageId: analyst.page.id, igId: analyst.account.igId, reason: 'no_messaging_task' },
+        ],
+      },
+    ]);
+    expect(await storedHash(analyst.account.igId)).toEqual({});
+  });
+
+  it('tells a browser what was connected, what was kept and what was skipped', async () => {
+    const stored = linkedAccount();
+    const kept = linkedAccount();
+    const skipped = linkedAccount();
+    expect((await instagramLogin(kept.account)).status).toBe(200);
+    const user = gw.sim.facebookLogin.addFacebookUser({
+      pageIds: [stored.page.id, kept.page.id, skipped.page.id],
+      tasks: { [skipped.page.id]: ['ADVERTISE'] },
+    });
+    gw.sim.facebookLogin.loginAs(user.id);
+    const page = await callback(await dialog(await startLogin()));
+    expect([page.status, await page.text()]).toEqual([
+      200,
+      PAGE_HTML(
+        'Instagram connected',
+        `@${stored.account.username} is connected to igql through Facebook. @${kept.account.username} is already connected to igql through Instagram Login, and stays so. Not connected: @${skipped.account.username}, whose Page does not let you manage messages. You can close this window.`.replaceAll(
+          "'",
+          '&#39;',
+        ),
+      ),
+    ]);
+  });
+});
+
+describe('an account ACTIVE through the other configuration is never switched silently', () => {
+  it('a Facebook login keeps an ACTIVE Instagram Login account, adds it to the session, lists it as kept', async () => {
+    const { account, page } = linkedAccount();
+    expect((await instagramLogin(account)).status).toBe(200);
+    const before = await storedHash(account.igId);
+    expect(before.loginKind).toBeUndefined();
+    facebookUser([page]);
+    const body = await login();
+    expect([body.accounts, body.kept, body.skipped]).toEqual([
+      [],
+      [
+        {
+          id: globalId.account(account.igId),
+          igId: account.igId,
+          username: account.username,
+          loginKind: 'INSTAGRAM',
+        },
+      ],
+      [],
+    ]);
+    expect(decodeJwt(body.accessToken).accounts).toEqual([account.igId]);
+    expect(await storedHash(account.igId)).toEqual(before);
+    expect(await graphql(body.accessToken, '{ viewer { igId loginKind status } }')).toEqual({
+      status: 200,
+      body: { data: { viewer: { igId: account.igId, loginKind: 'INSTAGRAM', status: 'ACTIVE' } } },
+    });
+  });
+
+  it('a Facebook login replaces an Instagram Login account that must log in again', async () => {
+    const { account, page } = linkedAccount();
+    expect((await instagramLogin(account)).status).toBe(200);
+    await (await tokenStore()).setStatus(account.igId, 'REAUTH_REQUIRED');
+    facebookUser([page]);
+    const body = await login();
+    expect([body.accounts.map((a) => a.igId), body.kept]).toEqual([[account.igId], []]);
+    expect(await (await tokenStore()).get(account.igId)).toEqual({
+      igId: account.igId,
+      accessToken: lastPageToken(page)?.token,
+      loginKind: 'FACEBOOK',
+      pageId: page.id,
+      status: 'ACTIVE',
+      issuedAt: T0,
+    });
+  });
+
+  it('an Instagram login keeps an ACTIVE Facebook Login account, adds it to the session, lists it as kept', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const first = await login();
+    const before = await storedHash(account.igId);
+    const mark = gw.sim.requests.length;
+    const res = await instagramLogin(account);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      accessToken: string;
+      account: unknown;
+      kept: unknown;
+    };
+    expect([body.account, body.kept]).toEqual([
+      { id: globalId.account(account.igId), igId: account.igId, username: account.username },
+      [{ igId: account.igId, loginKind: 'FACEBOOK' }],
+    ]);
+    expect(upstream(mark)).toEqual([
+      'GET /oauth/authorize 302',
+      'POST /oauth/access_token 200',
+      'GET /access_token 200',
+      'GET /me 200',
+    ]);
+    expect(decodeJwt(body.accessToken).accounts).toEqual([account.igId]);
+    expect(await storedHash(account.igId)).toEqual(before);
+    expect(await graphql(first.accessToken, '{ viewer { loginKind status } }')).toEqual({
+      status: 200,
+      body: { data: { viewer: { loginKind: 'FACEBOOK', status: 'ACTIVE' } } },
+    });
+
+    gw.sim.oauth.loginAs(account.igId);
+    const started = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
+    loginCookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const authorized = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
+    const html = await callback(new URL(authorized.headers.get('location') ?? ''));
+    expect(await html.text()).toBe(
+      PAGE_HTML(
+        'Instagram connected',
+        `@${account.username} is already connected to igql through Facebook Login, and stays so. You can close this window.`,
+      ),
+    );
+  });
+
+  it('an Instagram login replaces a Facebook Login account that must log in again', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    await login();
+    await (await tokenStore()).setStatus(account.igId, 'REAUTH_REQUIRED');
+    const res = await instagramLogin(account);
+    expect(((await res.json()) as { kept: unknown }).kept).toEqual([]);
+    const stored = await (await tokenStore()).get(account.igId);
+    expect([stored?.loginKind, stored?.pageId, stored?.status, stored?.accessToken]).toEqual([
+      undefined,
+      undefined,
+      'ACTIVE',
+      expect.stringMatching(/^IG/),
+    ]);
+  });
+});
+
+describe('Facebook Login failures, by step: each answered with its own code', () => {
+  /** A login whose upstream `fault` is injected after the dialog; answers status and body. */
+  async function failedLogin(
+    fault: Parameters<Simulator['inject']>[0],
+  ): Promise<{ status: number; body: unknown; upstream: string[]; igId: string }> {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const back = await dialog(await startLogin());
+    gw.sim.inject(fault);
+    const mark = gw.sim.requests.length;
+    try {
+      const res = await callback(back, asJson);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(await storedHash(account.igId)).toEqual({});
+      return {
+        status: res.status,
+        body: await res.json(),
+        upstream: upstream(mark),
+        igId: account.igId,
+      };
+    } finally {
+      gw.sim.clearFaults();
+    }
+  }
+  const graphError = (code: number, message: string, status = 400) =>
+    new GraphError({ status, code, message, type: 'OAuthException' });
+  const EXCHANGES = ['GET /oauth/access_token 200', 'GET /oauth/access_token 200'];
+
+  it('a refused permission on /me/accounts or /me/permissions: 403 facebook_permission, naming the call', async () => {
+    for (const [endpoint, code] of [
+      ['GET /me/accounts', 200],
+      ['GET /me/permissions', 10],
+    ] as const) {
+      const failed = await failedLogin({
+        endpoint,
+        kind: 'error',
+        error: graphError(code, '(#200) Requires pages_show_list permission to manage the object'),
+      });
+      const call = endpoint;
+      expect([failed.status, failed.body]).toEqual([
+        403,
+        {
+          error: 'facebook_permission',
+          message: `Facebook refused ${call} for lack of a permission (Graph error ${code}), so nothing was connected. Log in again and allow every permission igql asks for.`,
+          call,
+        },
+      ]);
+      expect(failed.upstream.at(-1)).toBe(`${endpoint} 400`);
+    }
+  });
+
+  it('another refusal on /me/accounts or /me/permissions: 502 facebook_refused, naming the call', async () => {
+    for (const endpoint of ['GET /me/accounts', 'GET /me/permissions']) {
+      const failed = await failedLogin({
+        endpoint,
+        kind: 'error',
+        error: graphError(100, 'Invalid parameter'),
+      });
+      expect([failed.status, failed.body]).toEqual([
+        502,
+        {
+          error: 'facebook_refused',
+          message: `Facebook refused ${endpoint} (Graph error 100), so nothing was connected. Start the login again.`,
+          call: endpoint,
+        },
+      ]);
+    }
+    const accounts = await failedLogin({
+      endpoint: 'GET /me/accounts',
+      kind: 'error',
+      error: graphError(100, 'Invalid parameter'),
+    });
+    expect(accounts.upstream).toEqual([
+      ...EXCHANGES,
+      'GET /me/permissions 200',
+      'GET /me/accounts 400',
+    ]);
+  });
+
+  it('Facebook down for /me/accounts or /me/permissions (after the retries): 502 facebook_unavailable', async () => {
+    for (const endpoint of ['GET /me/accounts', 'GET /me/permissions']) {
+      const failed = await failedLogin({ endpoint, kind: 'server-error', times: 3 });
+      expect([failed.status, failed.body]).toEqual([
+        502,
+        {
+          error: 'facebook_unavailable',
+          message: 'Facebook could not be reached. Try again in a moment.',
+        },
+      ]);
+      expect(failed.upstream.slice(-3)).toEqual([
+        `${endpoint} 503`,
+        `${endpoint} 503`,
+        `${endpoint} 503`,
+      ]);
+    }
+  });
+
+  it('the app refused at the code exchange (wrong secret, invalid app): 500 facebook_app_misconfigured', async () => {
+    const misconfigured = {
+      error: 'facebook_app_misconfigured',
+      message:
+        "Facebook refused igql's app credentials, so nobody can log in with Facebook: set FACEBOOK_APP_ID and FACEBOOK_APP_SECRET to the App ID and App Secret of the Meta app (App Dashboard, App settings, Basic).",
+    };
+    for (const error of [
+      graphError(1, 'Error validating client secret.', 500),
+      graphError(101, 'Error validating application. Invalid application ID.'),
+    ]) {
+      const failed = await failedLogin({
+        endpoint: 'GET /oauth/access_token',
+        kind: 'error',
+        error,
+      });
+      expect([failed.status, failed.body, failed.upstream]).toEqual([
+        500,
+        misconfigured,
+        [`GET /oauth/access_token ${error.status}`],
+      ]);
+    }
+    // The long-lived exchange carries the secret too.
+    const longLived = await failedLogin({
+      endpoint: 'GET /oauth/access_token',
+      after: 1,
+      kind: 'error',
+      error: graphError(1, 'Error validating client secret.', 500),
+    });
+    expect([longLived.status, longLived.body]).toEqual([500, misconfigured]);
+  });
+
+  it('an unknown error at the code exchange is worth a retry; a refusal of the long-lived one is Facebook’s', async () => {
+    const unknown = await failedLogin({
+      endpoint: 'GET /oauth/access_token',
+      kind: 'error',
+      error: graphError(1, 'An unknown error has occurred.', 500),
+    });
+    expect([unknown.status, unknown.body]).toEqual([
+      502,
+      {
+        error: 'facebook_unavailable',
+        message: 'Facebook could not be reached. Try again in a moment.',
+      },
+    ]);
+    const longLived = await failedLogin({
+      endpoint: 'GET /oauth/access_token',
+      after: 1,
+      kind: 'error',
+      error: graphError(100, 'Invalid parameter'),
+    });
+    expect([longLived.status, longLived.body, longLived.upstream]).toEqual([
+      502,
+      {
+        error: 'facebook_refused',
+        message:
+          'Facebook refused GET /oauth/access_token (Graph error 100), so nothing was connected. Start the login again.',
+        call: 'GET /oauth/access_token',
+      },
+      ['GET /oauth/access_token 200', 'GET /oauth/access_token 400'],
+    ]);
+  });
+
+  it('refuses a login that did not grant pages_read_engagement (GET /<IG_USER_ID> needs it)', async () => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const at = await startLogin();
+    gw.sim.facebookLogin.declineNext('pages_read_engagement');
+    const res = await callback(await dialog(at), asJson);
+    expect([res.status, await res.json()]).toEqual([
+      403,
+      {
+        error: 'permission_declined',
+        message:
+          'Facebook Login did not grant pages_read_engagement, which igql needs, so nothing was connected. Log in again and allow it.',
+        permissions: ['pages_read_engagement'],
+      },
+    ]);
+    expect(await storedHash(account.igId)).toEqual({});
+  });
+});
+
+describe('/me/accounts paging that does not end', () => {
+  const paged = async (cursor: (after: string | null) => string) => {
+    const { account, page } = linkedAccount();
+    facebookUser([page]);
+    const back = await dialog(await startLogin());
+    gw.sim.facebookLogin.accountsCursor = cursor;
+    const mark = gw.sim.requests.length;
+    try {
+      const res = await callback(back, asJson);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(await storedHash(account.igId)).toEqual({});
+      const reads = gw.sim.requests.slice(mark).filter((r) => r.endpoint === '/me/accounts');
+      return {
+        status: res.status,
+        body: await res.json(),
+        afters: reads.map((r) => r.query.after ?? null),
+      };
+    } finally {
+      gw.sim.facebookLogin.accountsCursor = undefined;
+    }
+  };
+  const failed = {
+    error: 'facebook_paging_failed',
+    message:
+      "Facebook's list of your Pages (GET /me/accounts) repeated itself or went on past 100 pages, so nothing was connected. Try again later.",
+    call: 'GET /me/accounts',
+  };
+
+  it('stops at a cursor named before (A → B → A)', async () => {
+    const loop = await paged((after) => (after === 'A' ? 'B' : 'A'));
+    expect([loop.status, loop.body, loop.afters]).toEqual([502, failed, [null, 'A', 'B']]);
+  });
+
+  it('stops after 100 pages of new cursors', async () => {
+    let n = 0;
+    const endless = await paged(() => `cursor-${++n}`);
+    expect([endless.status, endless.body, endless.afters.length]).toEqual([502, failed, 100]);
+    expect(endless.afters.slice(0, 3)).toEqual([null, 'cursor-1', 'cursor-2']);
+  });
+});
+
+describe('logs', () => {
+  it('never hold a Page token, a user token, the code or the app secret', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'trace' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const sim = new Simulator({
+      appSecret: 'log-test-app-secret',
+      rateLimits: false,
+      clock: createClock(T0, true),
+    });
+    await sim.start();
+    const config = loadConfig({
+      PORT: '0',
+      LOG_LEVEL: 'trace',
+      INSTAGRAM_APP_SECRET: 'log-test-app-secret',
+    });
+    const app = createApp({
+      config,
+      sandbox: await startSandbox({ config, simulator: sim, logger }),
+      logger,
+      now: () => sim.clock.now(),
+      drainTimeoutMs: 1000,
+    });
+    try {
+      const at = (await app.start()).replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
+      const linked = sim.addFacebookAccount({ username: 'logged.shop' });
+      const skipped = sim.addFacebookAccount({ username: 'logged.skipped' });
+      const user = sim.facebookLogin.addFacebookUser({
+        pageIds: [linked.page.id, skipped.page.id],
+        tasks: { [skipped.page.id]: ['ANALYZE'] },
+      });
+      sim.facebookLogin.loginAs(user.id);
+      const codes: string[] = [];
+      const once = async () => {
+        const started = await fetch(`${at}/auth/facebook/login`, { redirect: 'manual' });
+        const cookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+        const dialogged = await fetch(started.headers.get('location') ?? '', {
+          redirect: 'manual',
+        });
+        const back = new URL(dialogged.headers.get('location') ?? '');
+        codes.push(back.searchParams.get('code') ?? '');
+        return fetch(back, { headers: { ...asJson, cookie } });
+      };
+      expect((await once()).status).toBe(200);
+      sim.inject({
+        endpoint: 'GET /me/accounts',
+        kind: 'error',
+        error: new GraphError({
+          status: 400,
+          code: 100,
+          message: 'Invalid parameter',
+          type: 'OAuthException',
+        }),
+      });
+      expect((await once()).status).toBe(502);
+
+      const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(messages).toContain('instagram accounts connected through Facebook Login');
+      expect(messages).toContain('facebook login failed');
+      const pageTokens = [...sim.store.tokens.values()]
+        .filter((token) => token.pageId !== undefined)
+        .map((token) => token.token);
+      const userTokens = sim.facebookLogin.issuedUserTokens();
+      expect([pageTokens.length, userTokens.length, codes.length]).toEqual([4, 4, 2]);
+      const dump = lines.join('\n');
+      expect(dump).not.toContain('log-test-app-secret');
+      for (const secret of [...pageTokens, ...userTokens, ...codes]) {
+        for (let i = 0; i + 8 <= secret.length; i += 1) {
+          expect(dump).not.toContain(secret.slice(i, i + 8));
+        }
+      }
+    } finally {
+      await app.stop();
+      await sim.stop();
+    }
   });
 });
 
@@ -903,6 +1416,68 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
     expect((await extend('EAAnot-a-token')).body).toMatchObject({
       error: { code: 190, message: 'Invalid OAuth access token - Cannot parse access token' },
     });
+  });
+
+  it('answers each Page’s tasks in /me/accounts: the user’s, or the full-control default', async () => {
+    const managed = sim.addFacebookAccount({ username: 'sim.tasks.managed' });
+    const analysed = sim.addFacebookAccount({ username: 'sim.tasks.analysed' });
+    sim.facebookLogin.loginAs(
+      sim.facebookLogin.addFacebookUser({
+        pageIds: [managed.page.id, analysed.page.id],
+        tasks: { [analysed.page.id]: ['ANALYZE', 'ADVERTISE'] },
+      }).id,
+    );
+    const res = await dialogAt(valid);
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const token = String((await exchange(code)).body.access_token);
+    expect((await get('me/accounts?fields=id,tasks', token)).body.data).toEqual([
+      { id: managed.page.id, tasks: ['MANAGE', 'CREATE_CONTENT', 'MODERATE'] },
+      { id: analysed.page.id, tasks: ['ANALYZE', 'ADVERTISE'] },
+    ]);
+    expect(() => sim.facebookLogin.addFacebookUser({ tasks: { '404': ['MANAGE'] } })).toThrow(
+      'no Page 404',
+    );
+  });
+
+  it('ends a configuration’s dialog as a cancel when the user would untick a permission', async () => {
+    const { page } = sim.addFacebookAccount({ username: 'sim.config' });
+    sim.facebookLogin.addConfiguration('5550001112223334');
+    sim.facebookLogin.loginAs(sim.facebookLogin.addFacebookUser({ pageIds: [page.id] }).id);
+    const { scope: _scope, ...withoutScope } = valid;
+    const configured = { ...withoutScope, config_id: '5550001112223334' };
+    sim.facebookLogin.declineNext('instagram_manage_insights');
+    const cancelled = await dialogAt(configured);
+    expect(cancelled.status).toBe(302);
+    expect([...new URL(cancelled.headers.get('location') ?? '').searchParams]).toEqual([
+      ['error', 'access_denied'],
+      ['error_code', '200'],
+      ['error_description', 'Permissions error'],
+      ['error_reason', 'user_denied'],
+      ['state', 's'],
+    ]);
+    // The decline was used up: the next dialog grants the whole configuration.
+    const granted = await dialogAt(configured);
+    const code = new URL(granted.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const token = String((await exchange(code)).body.access_token);
+    expect((await get('me/permissions', token)).body.data).toEqual(
+      ['public_profile', ...FACEBOOK_PERMISSIONS].map((permission) => ({
+        permission,
+        status: 'granted',
+      })),
+    );
+    // Without a configuration, the same decline is partial: the login goes on without it.
+    expect(
+      (
+        await get(
+          'me/permissions',
+          String(
+            (
+              await exchange(await codeFor([page], ['instagram_manage_insights']))
+            ).body.access_token,
+          ),
+        )
+      ).body.data,
+    ).toContainEqual({ permission: 'instagram_manage_insights', status: 'declined' });
   });
 
   it('refuses /me/accounts without pages_show_list', async () => {

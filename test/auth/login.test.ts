@@ -150,6 +150,7 @@ describe('Business Login through igql, against the simulated Instagram', () => {
         igId: account.igId,
         username: account.username,
       },
+      kept: [],
     });
     expect(res.headers.getSetCookie()).toEqual([
       `igql_session=${body.accessToken}; Path=/; Max-Age=900; HttpOnly; SameSite=Lax`,
@@ -312,8 +313,22 @@ describe('login failures: a clear answer, never a stack trace or a token', () =>
       { sub: 'login', accounts: ['1'], sid: 's' },
       600,
     );
+    // A state of Facebook Login, from this very browser: it works only at its own callback.
+    const facebookState = await signToken(
+      gw.config.sessionSecret,
+      'state',
+      { sub: 'facebook-login', nonce: loginCookie.split('=')[1], next: null },
+      600,
+    );
     const mark = gw.sim.requests.length;
-    for (const bad of [tamperedSignature, tamperedPayload, expired, accessAsState, '']) {
+    for (const bad of [
+      tamperedSignature,
+      tamperedPayload,
+      expired,
+      accessAsState,
+      facebookState,
+      '',
+    ]) {
       const url = new URL(back);
       url.searchParams.set('state', bad);
       const res = await callback(url, asJson);

@@ -258,6 +258,43 @@ describe('TokenRefresher', () => {
     expect((await tokens.get(old.igId))?.issuedAt).toBe(T0);
   });
 
+  it('drops the refreshed token when a Facebook login stored the account meanwhile', async () => {
+    const tokens = new MemoryTokenStore({ keys: KEYS });
+    const old = await seed(tokens, 'shop_a', 55 * DAY);
+    const facebook: StoredAccount = {
+      igId: old.igId,
+      accessToken: 'EAAGm0PX4ZCpsBAPageTokenStoredByAFacebookLogin_0123456789',
+      loginKind: 'FACEBOOK',
+      pageId: '101234567890123',
+      status: 'ACTIVE',
+      issuedAt: T0,
+    };
+    // The Facebook login lands between the refresher's read and its write.
+    const racing: TokenStore = {
+      get: (igId) => tokens.get(igId),
+      put: (account) => tokens.put(account),
+      setStatus: (igId, status) => tokens.setStatus(igId, status),
+      replaceToken: async (...args) => {
+        await tokens.put(facebook);
+        return tokens.replaceToken(...args);
+      },
+      list: () => tokens.list(),
+    };
+    const { logger, lines } = capture();
+    expect(await refresher(racing, { logger }).refresher.refreshDue()).toEqual({
+      refreshed: [],
+      failed: [],
+    });
+    expect(sim.count(REFRESH)).toBe(1);
+    expect(await tokens.get(old.igId)).toEqual(facebook);
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({
+        igId: old.igId,
+        msg: 'instagram token refreshed but not stored: the account changed meanwhile',
+      }),
+    );
+  });
+
   it('two instances racing over one Redis call Instagram once per account', async () => {
     const prefix = `igql-refresh-${++prefixes}`;
     const store = (client: RedisClient) =>

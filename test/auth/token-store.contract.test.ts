@@ -22,6 +22,8 @@ const IG = '17841400000000001';
 const OTHER = '17841400000000002';
 const TOKEN = 'IGAAKx9vQ2cZBqZAE1hN0ZAfirst-token_0123456789abcdefghijklmnopqrstuvwxyz';
 const TOKEN_2 = 'IGAAKx9vQ2cZBqZAE1hN0ZAsecond-token_9876543210zyxwvutsrqponmlkjihgfedcba';
+const PAGE_TOKEN = 'EAAGm0PX4ZCpsBAPageTokenOfTheLinkedPage_0123456789abcdefghijklmnop';
+const PAGE_ID = '101234567890123';
 const T0 = 1_790_000_000_000;
 const DAY = 86_400_000;
 
@@ -127,6 +129,29 @@ describe.each(backends)('$name', ({ create }) => {
     });
     expect(await store.get(OTHER)).toBeUndefined();
     expect(await store.list()).toHaveLength(1);
+  });
+
+  it('replaceToken never writes over a Facebook Login record (a refresh racing a Facebook login)', async () => {
+    const store = await create();
+    const facebook: StoredAccount = {
+      igId: IG,
+      accessToken: PAGE_TOKEN,
+      loginKind: 'FACEBOOK',
+      pageId: PAGE_ID,
+      status: 'ACTIVE',
+      issuedAt: T0,
+    };
+    await store.put(facebook);
+    await store.put(account(OTHER));
+    expect(await store.replaceToken(IG, TOKEN_2, T0 + DAY, T0 + 61 * DAY)).toBe(false);
+    expect(await store.get(IG)).toEqual(facebook);
+    expect(await store.replaceToken(OTHER, TOKEN_2, T0 + DAY, T0 + 61 * DAY)).toBe(true);
+    expect(await store.get(OTHER)).toEqual({
+      ...account(OTHER, TOKEN_2),
+      issuedAt: T0 + DAY,
+      expiresAt: T0 + 61 * DAY,
+    });
+    expect(await store.replaceToken('17841400000000009', TOKEN_2, T0, T0 + DAY)).toBe(false);
   });
 });
 
