@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Logger } from '../logger.ts';
@@ -100,6 +100,14 @@ export interface InstagramClientOptions {
   readonly tokenUrl?: () => string;
   /** graph.facebook.com's base without version, read at every call. Default `https://graph.facebook.com`. */
   readonly facebookGraphUrl?: () => string;
+  /**
+   * The Facebook app secret (`FACEBOOK_APP_SECRET`): every call to graph.facebook.com that carries
+   * a token then carries `appsecret_proof`, the hex HMAC-SHA256 of the token keyed by it. Meta's
+   * "Securing Graph API Requests" recommends it for every call from a server, and an app with
+   * "Require App Secret" on refuses calls without it. graph.instagram.com documents no such
+   * parameter, so Instagram Login's calls never carry it. Default: none (no proof sent).
+   */
+  readonly facebookAppSecret?: string;
   /**
    * The Graph API version, such as `v27.0` (`INSTAGRAM_API_VERSION`). No default.
    *
@@ -285,6 +293,8 @@ export class InstagramClient {
     for (const [name, value] of Object.entries({ ...req.query, ...req.credentials })) {
       if (value !== undefined) url.searchParams.set(name, value);
     }
+    const proof = this.#appSecretProof(req);
+    if (proof !== undefined) url.searchParams.set('appsecret_proof', proof);
     const timeoutMs = this.#options.timeoutMs ?? 10_000;
     const headers: Record<string, string> = {};
     if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
@@ -325,7 +335,7 @@ export class InstagramClient {
         message: timedOut
           ? `Instagram did not answer within ${timeoutMs} ms`
           : 'Instagram could not be reached',
-        cause: req.credentials ? undefined : cause,
+        cause: req.credentials || proof !== undefined ? undefined : cause,
       });
       this.#count(req, error.outcome);
       throw error;
@@ -363,6 +373,13 @@ export class InstagramClient {
       await this.reportTokenRejected(igId, tokenRefusalReason(error));
     }
     throw error;
+  }
+
+  /** `appsecret_proof` for a call to graph.facebook.com with a token, when the secret is set. */
+  #appSecretProof(req: GraphRequest): string | undefined {
+    const secret = this.#options.facebookAppSecret;
+    if (req.host !== 'facebook' || req.token === undefined || !secret) return undefined;
+    return createHmac('sha256', secret).update(req.token).digest('hex');
   }
 
   #count(req: GraphRequest, outcome: string): void {

@@ -220,6 +220,38 @@ export function authOf(stored: {
     : { igId: stored.igId, token: stored.accessToken };
 }
 
+/**
+ * The host of an account's calls: graph.facebook.com for Facebook Login (IG User nodes keep the
+ * IG_ID there), else none (the client's default, graph.instagram.com).
+ */
+export function hostOf(auth: Partial<Pick<Auth, 'pageId'>>): { readonly host?: 'facebook' } {
+  return auth.pageId === undefined ? {} : { host: 'facebook' };
+}
+
+/**
+ * The node of the messaging calls (messages, attachments, conversations, thread control, the
+ * messaging profile, welcome flows, webhook subscription): for Facebook Login the Page, whose
+ * linked IG_ID answers them with error 3 ("Application does not have the capability to make
+ * this API call") on graph.facebook.com; else the IG_ID.
+ */
+export const messagingNode = (auth: Pick<Auth, 'igId' | 'pageId'>): string =>
+  auth.pageId ?? auth.igId;
+
+/**
+ * Fields of Instagram Login's `/me` that the IG User of graph.facebook.com does not have (IG User
+ * reference: its fields are `biography`, `id`, `ig_id`, `followers_count`, `follows_count`,
+ * `media_count`, `name`, `profile_picture_url`, `username`, `website`).
+ */
+const NOT_ON_FACEBOOK: ReadonlySet<string> = new Set(['user_id', 'account_type']);
+
+/**
+ * The folders of a Page's inbox (`GET /<PAGE_ID>/conversations?folder=`): the Page Conversations
+ * reference types the parameter as a string; these are the values in use (`inbox` is the default,
+ * `other`, `page_done` the "Done" folder, `pending` message requests, `spam`). Which of them hold
+ * Instagram threads is UNCONFIRMED. Facebook Login only.
+ */
+export type ConversationFolder = 'inbox' | 'other' | 'page_done' | 'pending' | 'spam';
+
 export interface PageArgs {
   readonly limit: number;
   readonly after?: string | undefined;
@@ -235,7 +267,12 @@ export const graphTimeMs = (value: string): number => Date.parse(value);
 /** Graph times as Dates. */
 export const parseGraphTime = (value: string): Date => new Date(graphTimeMs(value));
 
-/** The typed reads igql makes, each one Graph request (a split page makes more). */
+/**
+ * The typed reads igql makes, each one Graph request (a split page makes more). Paths are named
+ * as Instagram Login has them; for an account of Facebook Login (`Auth.pageId`) every call goes
+ * to graph.facebook.com with the Page token (`hostOf`), and the messaging ones to the Page
+ * (`messagingNode`).
+ */
 export class InstagramApi {
   readonly #client: InstagramClient;
 
@@ -246,12 +283,17 @@ export class InstagramApi {
   /**
    * `GET /me`; accepts the `{"data":[…]}` wrapper GS prints as well as the flat object. Without
    * `igId` (the login's own `/me`, before the token is stored for an account), nothing is
-   * throttled or reported for an account.
+   * throttled or reported for an account. For Facebook Login (`pageId`) `/me` is the Page: the
+   * account is `GET /<IG_ID>` on graph.facebook.com, with the fields its IG User has
+   * (`NOT_ON_FACEBOOK` are never asked there).
    */
   async account(
-    auth: Pick<Auth, 'token'> & Partial<Pick<Auth, 'igId'>>,
+    auth: Pick<Auth, 'token'> & Partial<Pick<Auth, 'igId' | 'pageId'>>,
     fields: readonly string[],
   ): Promise<GraphAccount> {
+    if (auth.pageId !== undefined && auth.igId !== undefined) {
+      return this.#facebookAccount({ ...auth, igId: auth.igId }, fields);
+    }
     const body = await this.#client.call<GraphAccount | { data: GraphAccount[] }>({
       method: 'GET',
       path: 'me',
@@ -266,6 +308,27 @@ export class InstagramApi {
   }
 
   /**
+   * `GET /<IG_ID>?fields=…` on graph.facebook.com; no call when every field asked is one the IG
+   * User there does not have. `user_id` is the IG_ID itself.
+   */
+  async #facebookAccount(auth: Auth, fields: readonly string[]): Promise<GraphAccount> {
+    const asked = fields.filter((field) => !NOT_ON_FACEBOOK.has(field));
+    const body =
+      asked.length === 0
+        ? { id: auth.igId }
+        : await this.#client.call<GraphAccount>({
+            method: 'GET',
+            path: encodeURIComponent(auth.igId),
+            endpoint: '/{id}',
+            token: auth.token,
+            igId: auth.igId,
+            ...hostOf(auth),
+            query: { fields: asked.join(',') },
+          });
+    return fields.includes('user_id') ? { ...body, user_id: auth.igId } : body;
+  }
+
+  /**
    * `GET /<id>?fields=…`: a conversation or a message (`conversations`: paced as the
    * Conversations API), or a user profile.
    */
@@ -276,29 +339,39 @@ export class InstagramApi {
       endpoint: '/{id}',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { fields },
       conversations,
     });
   }
 
   /**
-   * `GET /me/conversations`, newest first. When Instagram answers "reduce the amount of data",
-   * the page is split in two and fetched in halves, recursively.
+   * `GET /me/conversations`, newest first; for Facebook Login `GET /<PAGE_ID>/conversations`,
+   * where `platform=instagram` is what selects the Instagram threads (without it the Page answers
+   * its Messenger ones) and `folder` one of the Page inbox's folders. When Instagram answers
+   * "reduce the amount of data", the page is split in two and fetched in halves, recursively.
    */
   async conversations(
     auth: Auth,
-    args: PageArgs & { fields: string; userId?: string | undefined },
+    args: PageArgs & {
+      fields: string;
+      userId?: string | undefined;
+      /** Facebook Login only: Instagram Login documents no folder. Default: the Page's default. */
+      folder?: ConversationFolder | undefined;
+    },
   ): Promise<GraphList<GraphConversation>> {
     return this.#split(args, (page) =>
       this.#client.call<GraphList<GraphConversation>>({
         method: 'GET',
-        path: 'me/conversations',
-        endpoint: '/me/conversations',
+        path: auth.pageId === undefined ? 'me/conversations' : `${auth.pageId}/conversations`,
+        endpoint: auth.pageId === undefined ? '/me/conversations' : '/{id}/conversations',
         token: auth.token,
         igId: auth.igId,
+        ...hostOf(auth),
         conversations: true,
         query: {
           platform: 'instagram',
+          folder: args.folder,
           fields: args.fields,
           limit: String(page.limit),
           after: page.after,
@@ -322,6 +395,7 @@ export class InstagramApi {
         endpoint: '/{id}/messages',
         token: auth.token,
         igId: auth.igId,
+        ...hostOf(auth),
         conversations: true,
         query: {
           fields: args.fields,
@@ -340,33 +414,40 @@ export class InstagramApi {
   send(auth: Auth, body: SendBody): Promise<SendResponse> {
     return this.#client.call<SendResponse>({
       method: 'POST',
-      path: `${auth.igId}/messages`,
+      path: `${messagingNode(auth)}/messages`,
       endpoint: '/{id}/messages',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       body,
     });
   }
 
   /**
    * `POST /<IG_ID>/message_attachments`: stores media for reuse, by URL (`body`) or, with `file`,
-   * as multipart (`message` as JSON, the bytes in `filedata`). Never retried, as a send.
+   * as multipart (`message` as JSON, the bytes in `filedata`). Never retried, as a send. On the
+   * Page (Facebook Login) with `platform: "instagram"`, as Meta's attachment upload guide for
+   * Instagram Messaging sends it.
    */
   uploadAttachment(
     auth: Auth,
-    body: UploadBody,
+    upload: UploadBody,
     file?: { readonly name: string; readonly type: string; readonly bytes: Uint8Array },
   ): Promise<UploadResponse> {
+    const platform: Record<string, string> =
+      auth.pageId === undefined ? {} : { platform: 'instagram' };
+    const body = { ...platform, ...upload };
     return this.#client.call<UploadResponse>({
       method: 'POST',
-      path: `${auth.igId}/message_attachments`,
+      path: `${messagingNode(auth)}/message_attachments`,
       endpoint: '/{id}/message_attachments',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       ...(file
         ? {
             multipart: {
-              fields: { message: JSON.stringify(body.message) },
+              fields: { ...platform, message: JSON.stringify(body.message) },
               files: { filedata: file },
             },
           }
@@ -383,10 +464,11 @@ export class InstagramApi {
       data?: { thread_owner?: { app_id?: string | number } }[];
     }>({
       method: 'GET',
-      path: `${auth.igId}/thread_owner`,
+      path: `${messagingNode(auth)}/thread_owner`,
       endpoint: '/{id}/thread_owner',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { recipient: igsid },
     });
     const appId = body.data?.[0]?.thread_owner?.app_id;
@@ -405,10 +487,11 @@ export class InstagramApi {
   ): Promise<void> {
     await this.#client.call({
       method: 'POST',
-      path: `${auth.igId}/${action}`,
+      path: `${messagingNode(auth)}/${action}`,
       endpoint: `/{id}/${action}`,
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       body,
     });
   }
@@ -420,10 +503,11 @@ export class InstagramApi {
   ): Promise<GraphMessengerProfile> {
     const body = await this.#client.call<{ data?: GraphMessengerProfile[] }>({
       method: 'GET',
-      path: `${auth.igId}/messenger_profile`,
+      path: `${messagingNode(auth)}/messenger_profile`,
       endpoint: '/{id}/messenger_profile',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { fields: fields.join(','), platform: 'instagram' },
     });
     return body.data?.[0] ?? {};
@@ -436,10 +520,11 @@ export class InstagramApi {
   ): Promise<void> {
     await this.#client.call({
       method: 'POST',
-      path: `${auth.igId}/messenger_profile`,
+      path: `${messagingNode(auth)}/messenger_profile`,
       endpoint: '/{id}/messenger_profile',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       body: { platform: 'instagram', ...profile },
     });
   }
@@ -448,10 +533,11 @@ export class InstagramApi {
   async deleteMessengerProfile(auth: Auth, fields: readonly ProfileField[]): Promise<void> {
     await this.#client.call({
       method: 'DELETE',
-      path: `${auth.igId}/messenger_profile`,
+      path: `${messagingNode(auth)}/messenger_profile`,
       endpoint: '/{id}/messenger_profile',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       body: { fields, platform: 'instagram' },
     });
   }
@@ -460,10 +546,11 @@ export class InstagramApi {
   async welcomeFlows(auth: Auth): Promise<GraphList<GraphWelcomeFlow>> {
     return this.#client.call<GraphList<GraphWelcomeFlow>>({
       method: 'GET',
-      path: `${auth.igId}/welcome_message_flows`,
+      path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: {
         fields: 'id,name,eligible_platforms,is_used_in_ad,last_update_time,welcome_message_flow',
       },
@@ -481,10 +568,11 @@ export class InstagramApi {
   ): Promise<{ readonly flow_id?: string | number }> {
     return this.#client.call<{ flow_id?: string | number }>({
       method: 'POST',
-      path: `${auth.igId}/welcome_message_flows`,
+      path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       body: flowId === undefined ? body : { flow_id: flowId, ...body },
     });
   }
@@ -493,22 +581,27 @@ export class InstagramApi {
   async deleteWelcomeFlow(auth: Auth, flowId: string): Promise<void> {
     await this.#client.call({
       method: 'DELETE',
-      path: `${auth.igId}/welcome_message_flows`,
+      path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { flow_id: flowId },
     });
   }
 
-  /** `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account. */
+  /**
+   * `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account; for
+   * Facebook Login the Page's, whose fields are Page fields (webhooks/reconcile.ts).
+   */
   async subscribedFields(auth: Auth): Promise<string[]> {
     const body = await this.#client.call<{ data: { subscribed_fields?: string[] }[] }>({
       method: 'GET',
-      path: `${auth.igId}/subscribed_apps`,
+      path: `${messagingNode(auth)}/subscribed_apps`,
       endpoint: '/{id}/subscribed_apps',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
     });
     return body.data.flatMap((app) => app.subscribed_fields ?? []);
   }
@@ -517,10 +610,11 @@ export class InstagramApi {
   async subscribe(auth: Auth, fields: readonly string[]): Promise<void> {
     await this.#client.call({
       method: 'POST',
-      path: `${auth.igId}/subscribed_apps`,
+      path: `${messagingNode(auth)}/subscribed_apps`,
       endpoint: '/{id}/subscribed_apps',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { subscribed_fields: fields.join(',') },
     });
   }
@@ -540,6 +634,7 @@ export class InstagramApi {
         endpoint: `/{id}/${edge}`,
         token: auth.token,
         igId: auth.igId,
+        ...hostOf(auth),
         query: {
           fields: args.fields,
           limit: String(page.limit),
@@ -563,6 +658,7 @@ export class InstagramApi {
       endpoint: `/{id}/${edge}`,
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: {
         fields: args.fields,
         limit: String(args.limit),
@@ -588,6 +684,7 @@ export class InstagramApi {
       endpoint: `/{id}/${edge}`,
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { message },
     });
   }
@@ -607,6 +704,7 @@ export class InstagramApi {
       endpoint: '/{id}/insights',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query,
     });
   }
@@ -623,6 +721,7 @@ export class InstagramApi {
       endpoint: '/{id}/content_publishing_limit',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { fields: 'quota_usage,config' },
     });
     return body.data[0] ?? {};
@@ -640,6 +739,7 @@ export class InstagramApi {
       endpoint: '/{id}',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       ...(action === 'delete' ? {} : { query: { hide: String(action === 'hide') } }),
     });
   }

@@ -1,13 +1,14 @@
 import DataLoader from 'dataloader';
 import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
-import type { AccountStatus, StoredAccount, TokenStore } from '../auth/token-store.ts';
+import type { AccountStatus, LoginKind, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { notFound, reauthRequired } from '../errors.ts';
 import type { ConversationStateStore } from '../inbox/conversation-state.ts';
 import type { Referral } from '../inbox/referral.ts';
 import { messageFields, splitFields } from '../instagram/fields.ts';
 import type {
   Auth,
+  ConversationFolder,
   GraphAccount,
   GraphComment,
   GraphConversation,
@@ -97,6 +98,13 @@ export class RequestLoaders {
     return authOf(stored);
   }
 
+  /** How the account logged in, from the token store (absent: `INSTAGRAM`); never a call. */
+  async loginKind(igId: string): Promise<LoginKind> {
+    const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
+    if (!stored) throw notFound('Account');
+    return stored.loginKind ?? 'INSTAGRAM';
+  }
+
   async status(igId: string): Promise<AccountStatus> {
     const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
@@ -118,7 +126,11 @@ export class RequestLoaders {
 
   conversations(
     igId: string,
-    args: PageArgs & { fields: string; userId?: string | undefined },
+    args: PageArgs & {
+      fields: string;
+      userId?: string | undefined;
+      folder?: ConversationFolder | undefined;
+    },
   ): Promise<GraphList<GraphConversation>> {
     return this.#page(`c\n${igId}\n${JSON.stringify(args)}`, igId, (auth) =>
       this.#api.conversations(auth, args),

@@ -1,5 +1,5 @@
 import type { InstagramClient } from '../instagram/client.ts';
-import type { Auth } from '../instagram/graph.ts';
+import { type Auth, hostOf } from '../instagram/graph.ts';
 
 /** A container's `status_code` (IG Container reference). */
 export type ContainerStatus = 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'EXPIRED' | 'PUBLISHED';
@@ -36,6 +36,7 @@ export class PublishingApi {
       endpoint: '/{id}/media',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { ...params },
     });
     return id;
@@ -52,6 +53,7 @@ export class PublishingApi {
       endpoint: '/{id}',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { fields: 'status_code,status' },
     });
   }
@@ -64,6 +66,7 @@ export class PublishingApi {
       endpoint: '/{id}/media_publish',
       token: auth.token,
       igId: auth.igId,
+      ...hostOf(auth),
       query: { creation_id: containerId },
     });
     return id;

@@ -54,6 +54,8 @@ export interface DemoAccount {
  * conversations (text, images, a reel share, a story reply, reactions, replies), among them
  * one of 60 messages whose customer wrote 30 minutes ago (inside the 24-hour window) and one
  * whose customer last wrote 3 days ago (outside it); the second account has 3 conversations.
+ * The third, harbor.cafe, logged in with Facebook Login (its Page's token, graph.facebook.com):
+ * 2 conversations in its Page's inbox, a message request, and a post with a comment.
  */
 export function seedDemo(sim: Simulator): DemoAccount[] {
   const { store } = sim;
@@ -179,8 +181,61 @@ export function seedDemo(sim: Simulator): DemoAccount[] {
   });
   store.addMedia(studioId, { mediaProductType: 'REELS', caption: 'Spring portraits' });
   seedMedia(sim, shopId, now);
+  // Seeded last, so that the ids drawn before stay what they were.
+  const cafe = seedCafe(sim, now);
 
-  return [shop, studio];
+  return [shop, studio, cafe];
+}
+
+/** An account of Facebook Login: a café's Instagram account, linked to its Facebook Page. */
+function seedCafe(sim: Simulator, now: number): DemoAccount {
+  const { store } = sim;
+  const cafe = sim.addFacebookAccount({
+    username: 'harbor.cafe',
+    name: 'Harbor Café',
+    followersCount: 2204,
+    followsCount: 97,
+  });
+  const cafeId = cafe.account.igId;
+  const talk = (username: string, ago: number, question: string, answer?: string) => {
+    const user = store.addUser(cafeId, { username });
+    store.addMessage(cafeId, user.igsid, {
+      fromId: user.igsid,
+      text: question,
+      createdTime: now - ago,
+    });
+    if (answer !== undefined) {
+      store.addMessage(cafeId, user.igsid, {
+        fromId: cafeId,
+        text: answer,
+        createdTime: now - ago + 10 * MINUTE,
+      });
+    }
+    return user;
+  };
+  const nora = talk(
+    'nora.lind',
+    2 * HOUR,
+    'Can I book a table for 8 on Friday?',
+    'Of course! At what time?',
+  );
+  talk('omar.haddad', 26 * HOUR, 'Do you have oat milk?', 'We do, and almond too.');
+  // A message request: in the Page's `pending` folder (`conversations(folder: PENDING)`).
+  const stranger = talk('pat.unknown', 40 * MINUTE, 'Are you hiring baristas?');
+  const request = store.conversationWith(cafeId, stranger.igsid);
+  if (request) request.folder = 'pending';
+  const post = store.addMedia(cafeId, {
+    caption: 'Cinnamon buns, fresh at 8',
+    timestamp: now - DAY,
+    likeCount: 64,
+  });
+  store.addComment(post.id, {
+    fromIgsid: nora.igsid,
+    fromUsername: nora.username,
+    text: 'Save me two!',
+    createdTime: now - 5 * HOUR,
+  });
+  return cafe;
 }
 
 /**

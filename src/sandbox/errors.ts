@@ -143,6 +143,26 @@ export const errors = {
       type: 'OAuthException',
       extra: { is_transient: true },
     }),
+  /**
+   * graph.facebook.com's answer to a messaging call on an IG_ID (`POST /<IG_ID>/messages`,
+   * `GET /<IG_ID>/conversations`, …) with a Page token: those are the Page's. The text is Graph's
+   * as quoted by public projects that hit it; the type and status are UNCONFIRMED.
+   */
+  noCapability: () =>
+    new GraphError({
+      status: 400,
+      message: '(#3) Application does not have the capability to make this API call.',
+      code: 3,
+      type: 'OAuthException',
+    }),
+  /** Meta's answer to an `appsecret_proof` that is not the token's HMAC under the app secret. */
+  invalidAppSecretProof: () =>
+    new GraphError({
+      status: 400,
+      message: 'Invalid appsecret_proof provided in the API argument',
+      code: 100,
+      type: 'GraphMethodException',
+    }),
   userConsentRequired: () =>
     new GraphError({
       status: 400,
@@ -150,6 +170,34 @@ export const errors = {
       code: 230,
     }),
 };
+
+/**
+ * An error as graph.facebook.com gives it to a Page token (Messenger Platform): typed
+ * `OAuthException` rather than graph.instagram.com's `IGApiException`, and outside the messaging
+ * window as the Messenger Platform's 10/2018278 (MEC) rather than 10/2534022. UNCONFIRMED for
+ * Instagram threads on a Page; igql reads both (src/instagram/errors.ts).
+ */
+export function onFacebookHost(error: GraphError): GraphError {
+  const outsideWindow = error.code === 10 && error.subcode === 2534022;
+  if (error.type !== 'IGApiException' && !outsideWindow) return error;
+  return new GraphError({
+    status: error.status,
+    code: error.code,
+    type: 'OAuthException',
+    headers: { ...error.headers },
+    extra: { ...error.extra },
+    ...(outsideWindow
+      ? {
+          subcode: 2018278,
+          message:
+            '(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview',
+        }
+      : {
+          message: error.message,
+          ...(error.subcode === undefined ? {} : { subcode: error.subcode }),
+        }),
+  });
+}
 
 /** Meta's dates in token errors: `Tuesday, 24-Nov-26 10:00:00 PST`. Rendered in UTC here. */
 function fbDate(ms: number): string {

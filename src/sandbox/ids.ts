@@ -78,6 +78,16 @@ export const newMid = (igId: string): string =>
 /** Conversation ids as Instagram prints them: base64 of a thread key, `aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6…`. */
 export const newConversationId = (igId: string): string =>
   `aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6${b64(`${igId}:${digits(39)}`)}`;
+/**
+ * Conversation ids as graph.facebook.com prints them to a Page token (Facebook Login): base64 of
+ * `<IG_ID>:<thread key>`, the key 39 digits from `34028236684171030` (ids quoted by public
+ * projects calling `/<PAGE_ID>/conversations?platform=instagram`). The simulator's Instagram
+ * Login ids (`newConversationId`) share the prefix and draw the key at random: kept as they were,
+ * so that the demo's ids stay (a real Instagram Login capture is shorter: `aWdfZAG06` and the
+ * key alone).
+ */
+export const newFacebookConversationId = (igId: string): string =>
+  `aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6${b64(`${igId}:34028236684171030${digits(22)}`)}`;
 /** A Facebook Page id: 15 digits, as `101234567890123`. */
 export const newPageId = (): string => `10${digits(13)}`;
 /** Facebook user and Page access tokens start with `EAA`; opaque otherwise. */

@@ -41,7 +41,8 @@ export interface Sandbox {
   /** `GET /sandbox`, `POST /sandbox/inbound` and `POST /sandbox/comment`: no auth, sandbox mode only. */
   readonly routes: Readonly<Record<string, Route>>;
   /**
-   * The simulated accounts and their Instagram tokens, for igql's token store: of a simulator
+   * The simulated accounts and their tokens, for igql's token store (Instagram tokens, or for an
+   * account of Facebook Login its Page's token with `loginKind` and `pageId`): of a simulator
    * apart, as it listed them when igql connected.
    */
   accounts(): StoredAccount[];
@@ -177,6 +178,10 @@ function sandboxOver(options: {
               account.igId,
             ]),
             instagramAccessToken: account.accessToken,
+            // An account of Facebook Login says so, and names its Page (its token is the Page's).
+            ...(account.loginKind === undefined
+              ? {}
+              : { loginKind: account.loginKind, pageId: account.pageId }),
           })),
         ),
       });
@@ -255,7 +260,11 @@ function sandboxOver(options: {
         accessToken: account.accessToken,
         status: 'ACTIVE' as const,
         issuedAt: account.issuedAt,
-        expiresAt: account.expiresAt,
+        ...(account.expiresAt === undefined ? {} : { expiresAt: account.expiresAt }),
+        // Facebook Login: the Page's token, used on graph.facebook.com (the simulator's /facebook).
+        ...(account.loginKind === undefined
+          ? {}
+          : { loginKind: account.loginKind, pageId: account.pageId }),
       })),
     async deliverWebhooksTo(base) {
       await link.setCallback(`${base}/webhooks/instagram`);

@@ -4,6 +4,11 @@ import { GraphError } from './errors.ts';
 export interface RateLimits {
   /** Send API: text, links, reactions, stickers, sender actions. Default 100 per second. */
   readonly send: number;
+  /**
+   * The same sends for an account of Facebook Login (RL, "Messenger API for Instagram"). Default
+   * 300 per second. Its other limits are those below, as for Instagram Login.
+   */
+  readonly sendFacebook: number;
   /** Send API: audio and video. Default 10 per second. */
   readonly sendMedia: number;
   /** Conversations API reads. Default 2 per second. */
@@ -16,6 +21,7 @@ export type Bucket = keyof RateLimits;
 
 export const DOCUMENTED_LIMITS: RateLimits = {
   send: 100,
+  sendFacebook: 300,
   sendMedia: 10,
   conversations: 2,
   privateReplies: 750,
@@ -23,6 +29,7 @@ export const DOCUMENTED_LIMITS: RateLimits = {
 
 const WINDOW_MS: Readonly<Record<Bucket, number>> = {
   send: 1000,
+  sendFacebook: 1000,
   sendMedia: 1000,
   conversations: 1000,
   privateReplies: 3_600_000,

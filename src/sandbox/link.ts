@@ -6,13 +6,21 @@ import { seededRandom, withRandom } from './ids.ts';
 import { Simulator } from './simulator.ts';
 import type { SimMedia } from './store.ts';
 
-/** A simulated account and its long-lived Instagram token, as igql's sandbox lists it. */
+/**
+ * A simulated account and its token, as igql's sandbox lists it: a long-lived Instagram token, or
+ * for an account of Facebook Login (`loginKind` FACEBOOK) its Page's token, which never expires.
+ */
 export interface LinkedAccount {
   readonly igId: string;
   readonly username: string;
   readonly accessToken: string;
   readonly issuedAt: number;
-  readonly expiresAt: number;
+  /** Absent for a Page token. */
+  readonly expiresAt?: number;
+  /** Absent: `INSTAGRAM`. */
+  readonly loginKind?: 'FACEBOOK';
+  /** Facebook Login: the Page the account is linked to. */
+  readonly pageId?: string;
 }
 
 /** What the simulator reports at a glance: its request count and its accounts with tokens. */
@@ -102,6 +110,8 @@ export function demoSimulator(
 ): { simulator: Simulator; demo: DemoAccount[] } {
   const simulator = new Simulator({
     appSecret: config.instagram.appSecret,
+    // Facebook Login's webhooks and appsecret_proof: the same secret unless FACEBOOK_APP_SECRET.
+    facebookAppSecret: config.facebook.appSecret,
     callbackUrl,
     latencyMs: config.sandboxOptions.latencyMs,
     rateLimits: config.sandboxOptions.rateLimits ? undefined : false,
@@ -124,24 +134,40 @@ function simulatorId(simulator: Simulator): string {
   return id;
 }
 
-/** Every account of a simulator with a live long-lived token. */
+/**
+ * Every account of a simulator with a live token of its configuration: a long-lived Instagram
+ * token, or for an account linked to a Page (Facebook Login), that Page's token.
+ */
 export function accountsOf(simulator: Simulator): DemoAccount[] {
   return [...simulator.store.accounts.values()].flatMap((account) => {
-    const token = [...simulator.store.tokens.values()].find(
-      (t) => t.igId === account.igId && t.kind === 'long' && !t.revoked,
+    const page = simulator.store.pageOf(account.igId);
+    const token = [...simulator.store.tokens.values()].find((t) =>
+      page === undefined
+        ? t.igId === account.igId && t.kind === 'long' && !t.revoked
+        : t.pageId === page.id && t.kind === 'page' && !t.revoked,
     );
     return token ? [{ account, token }] : [];
   });
 }
 
 /** An account of the simulator's store as the link lists it. */
-export const linked = ({ account, token }: DemoAccount): LinkedAccount => ({
-  igId: account.igId,
-  username: account.username,
-  accessToken: token.token,
-  issuedAt: token.issuedAt,
-  expiresAt: token.expiresAt,
-});
+export const linked = ({ account, token }: DemoAccount): LinkedAccount =>
+  token.pageId === undefined
+    ? {
+        igId: account.igId,
+        username: account.username,
+        accessToken: token.token,
+        issuedAt: token.issuedAt,
+        expiresAt: token.expiresAt,
+      }
+    : {
+        igId: account.igId,
+        username: account.username,
+        accessToken: token.token,
+        issuedAt: token.issuedAt,
+        loginKind: 'FACEBOOK',
+        pageId: token.pageId,
+      };
 
 /**
  * The link to a simulator in this process (started). `listed`: the accounts igql uses;

@@ -80,7 +80,11 @@ export function endBroadcast(store: Store, mediaId: string): void {
 export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
   // Query parameters as sent, over the body's: ids of 17 digits must not pass through JSON
   // numbers, and a message of digits stays text.
-  const { access_token: _token, ...query } = Object.fromEntries(request.query);
+  const {
+    access_token: _token,
+    appsecret_proof: _proof,
+    ...query
+  } = Object.fromEntries(request.query);
   const r = { ...request, body: { ...request.body, ...query } };
   const { first, second, method } = r;
   if (r.isSelf && second === 'media' && method === 'POST') {
@@ -112,6 +116,7 @@ export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
   }
   if (r.isSelf && second === 'insights' && method === 'GET') {
     require(ctx.token, BASIC);
+    requireInsights(ctx.token);
     return accountInsights(ctx.store, ctx.account, r.query, ctx.store.clock.now());
   }
   const media = ctx.store.media.get(first);
@@ -131,6 +136,7 @@ export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
       return { data: childrenOf(ctx, media).map((c) => renderMedia(ctx, c, r.requested)) };
     }
     if (second === 'insights' && method === 'GET') {
+      requireInsights(ctx.token);
       // UNCONFIRMED: insights of a live video are documented nowhere; strict, refused.
       if (media.mediaProductType === 'LIVE') {
         throw errors.invalidParameter('Insights are not available for live videos');
@@ -418,4 +424,12 @@ function remove(ctx: MediaContext, comment: SimComment): Json {
 
 function require(token: SimToken, permission: string): void {
   requirePermission(token, permission);
+}
+
+/**
+ * Insights need `instagram_manage_insights` with Facebook Login (IG User and IG Media Insights
+ * references); with Instagram Login they come with `instagram_business_basic`.
+ */
+function requireInsights(token: SimToken): void {
+  if (token.pageId !== undefined) require(token, 'instagram_business_manage_insights');
 }

@@ -1,6 +1,14 @@
 import { errors } from './errors.ts';
 import type { FieldRequest } from './fields.ts';
-import type { SimAccount, SimConversation, SimMessage, SimUser, Store } from './store.ts';
+import type {
+  SimAccount,
+  SimConversation,
+  SimFolder,
+  SimMessage,
+  SimPage,
+  SimUser,
+  Store,
+} from './store.ts';
 
 /** Messages past the 20 most recent list with `id` and `created_time` only (CONV). */
 export const DETAIL_WINDOW = 20;
@@ -181,14 +189,51 @@ export function renderAccount(
     profile_picture_url: () => account.profilePictureUrl,
     followers_count: () => account.followersCount,
     follows_count: () => account.followsCount,
-    // Posts and reels: not stories, not the items of a carousel.
-    media_count: () =>
-      [...ctx.store.media.values()].filter(
-        (m) =>
-          m.accountIgId === account.igId &&
-          m.mediaProductType !== 'STORY' &&
-          m.parentId === undefined,
-      ).length,
+    media_count: () => mediaCount(ctx),
+  });
+}
+
+/** Posts and reels: not stories, not the items of a carousel. */
+const mediaCount = (ctx: RenderContext): number =>
+  [...ctx.store.media.values()].filter(
+    (m) =>
+      m.accountIgId === ctx.account.igId &&
+      m.mediaProductType !== 'STORY' &&
+      m.parentId === undefined,
+  ).length;
+
+/**
+ * The account as graph.facebook.com's IG User (`GET /<IG_ID>`, Facebook Login): `id` is the IG_ID,
+ * and the fields are that reference's; `user_id` and `account_type` (Instagram Login's `/me`) do
+ * not exist there (error 100). `ig_id`, the legacy Instagram API's id, is a stand-in here.
+ */
+export function renderIgUser(
+  ctx: RenderContext,
+  fields: readonly FieldRequest[] | undefined,
+): Json {
+  const account = ctx.account;
+  return select('IGUser', fields ?? plain(['id']), {
+    id: () => account.igId,
+    ig_id: () => Number(account.igId.slice(-10)),
+    username: () => account.username,
+    name: () => account.name,
+    biography: () => account.biography,
+    website: () => account.website,
+    profile_picture_url: () => account.profilePictureUrl,
+    followers_count: () => account.followersCount,
+    follows_count: () => account.followsCount,
+    media_count: () => mediaCount(ctx),
+  });
+}
+
+/** A Facebook Page (`GET /<PAGE_ID>` or a Page token's `/me`): by default `name` and `id`. */
+export function renderPage(page: SimPage, fields: readonly FieldRequest[] | undefined): Json {
+  return select('Page', fields ?? plain(['name', 'id']), {
+    id: () => page.id,
+    name: () => page.name,
+    category: () => page.category,
+    instagram_business_account: (field) =>
+      select('IGUser', field.children ?? plain(['id']), { id: () => page.igId }),
   });
 }
 
@@ -215,22 +260,27 @@ export function renderUserProfile(
 const conversationKey = (c: SimConversation): [number, string] => [c.updatedTime, c.id];
 const messageKey = (m: SimMessage): [number, string] => [m.createdTime, m.mid];
 
-/** `GET /me/conversations`: newest first; `user_id` narrows to the conversation with one user. */
+/**
+ * `GET /me/conversations`: newest first; `user_id` narrows to the conversation with one user,
+ * `folder` (a Page's, Facebook Login) to the threads of that folder.
+ */
 export function renderConversationList(
   ctx: RenderContext,
   query: URLSearchParams,
   fields: readonly FieldRequest[] | undefined,
   path: string,
+  folder?: SimFolder,
 ): Json {
   const userId = query.get('user_id');
   const all = [...ctx.store.conversations.values()]
     .filter((c) => c.accountIgId === ctx.account.igId)
     .filter((c) => userId === null || c.userIgsid === userId)
+    .filter((c) => folder === undefined || c.folder === folder)
     .filter((c) => c.messages.some((m) => !m.deleted))
     .sort((a, b) => b.updatedTime - a.updatedTime || (a.id < b.id ? 1 : -1));
   const limit = limitOf(undefined, query);
   const extra: Record<string, string> = {};
-  for (const name of ['platform', 'user_id']) {
+  for (const name of ['platform', 'folder', 'user_id']) {
     const value = query.get(name);
     if (value !== null) extra[name] = value;
   }

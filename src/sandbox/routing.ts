@@ -1,4 +1,5 @@
 import { errors, GraphError } from './errors.ts';
+import { requirePermission as requireNamed } from './permissions.ts';
 import type { SimAccount, SimToken, Store } from './store.ts';
 import type { WebhookSink } from './webhook-sink.ts';
 
@@ -72,9 +73,15 @@ export class Routing {
     return connected;
   }
 
-  /** A long-lived token of the account for another connected app: it acts as that app. */
+  /**
+   * A token of the account for another connected app: it acts as that app. Long-lived, or for an
+   * account of Facebook Login its Page's (graph.facebook.com).
+   */
   tokenFor(igId: string, appId: string): SimToken {
-    const token = { ...this.#store.issueToken(igId), appId };
+    const page = this.#store.pageOf(igId);
+    const issued =
+      page === undefined ? this.#store.issueToken(igId) : this.#store.issuePageToken(page.id);
+    const token = { ...issued, appId };
     this.#store.tokens.set(token.token, token);
     return token;
   }
@@ -241,6 +248,7 @@ export class Routing {
   }
 }
 
+/** Either configuration's name for it (permissions.ts): a Page token's is Facebook Login's. */
 function requirePermission(token: SimToken): void {
-  if (!token.permissions.includes(MANAGE_MESSAGES)) throw errors.permission(MANAGE_MESSAGES);
+  requireNamed(token, MANAGE_MESSAGES);
 }

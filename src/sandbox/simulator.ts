@@ -1,9 +1,10 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Route } from '../http.ts';
 import { UserActions } from './actions.ts';
-import { errors, GraphError, tokenErrors } from './errors.ts';
+import { errors, GraphError, onFacebookHost, tokenErrors } from './errors.ts';
 import { FacebookLogin } from './facebook-oauth.ts';
 import { type FieldRequest, parseFields } from './fields.ts';
 import { type Bucket, DOCUMENTED_LIMITS, RateLimiter, type RateLimits } from './limits.ts';
@@ -17,8 +18,10 @@ import {
   renderAccount,
   renderConversation,
   renderConversationList,
+  renderIgUser,
   renderMessage,
   renderMessageEdge,
+  renderPage,
   renderUserProfile,
 } from './render.ts';
 import { ROUTING_CALLS, Routing } from './routing.ts';
@@ -27,6 +30,7 @@ import {
   type Clock,
   createClock,
   type SimAccount,
+  type SimFolder,
   type SimPage,
   type SimToken,
   Store,
@@ -39,6 +43,12 @@ export interface SimulatorOptions {
   readonly appId?: string;
   /** Signs webhooks (`X-Hub-Signature-256`) and checks OAuth `client_secret`. */
   readonly appSecret: string;
+  /**
+   * The Facebook app's secret, for Facebook Login: signs the webhooks of accounts linked to a
+   * Page, checks `appsecret_proof` on graph.facebook.com and the Login's `client_secret`.
+   * Default `appSecret` (igql's sandbox uses one secret for both).
+   */
+  readonly facebookAppSecret?: string;
   /** Where webhooks are delivered; undefined = deliveries fail and are retried. */
   readonly callbackUrl?: () => string | undefined;
   /** Redirect URIs the app registered; undefined = any. */
@@ -54,6 +64,8 @@ export interface SimulatorOptions {
 
 /** One request the simulator served, as the test log keeps it. */
 export interface LoggedRequest {
+  /** Which of Meta's hosts it was made to (`SimRequest.host`). */
+  readonly host: 'instagram' | 'facebook';
   readonly method: string;
   readonly path: string;
   /** Path template, as igql's metrics label it: `/me/conversations`, `/{id}/messages`. */
@@ -167,6 +179,7 @@ export class Simulator {
     (async () => (route ? route(req, res) : this.#handle(req, res)))().catch(() => res.destroy());
   });
   readonly #hanging = new Set<ServerResponse>();
+  readonly #facebookAppSecret: string;
   #url = '';
 
   constructor(options: SimulatorOptions) {
@@ -178,9 +191,11 @@ export class Simulator {
       options.rateLimits === false ? undefined : (options.rateLimits ?? DOCUMENTED_LIMITS),
       () => this.clock.now(),
     );
+    this.#facebookAppSecret = options.facebookAppSecret ?? options.appSecret;
     this.webhooks = new WebhookDispatcher({
       store: this.store,
       appSecret: options.appSecret,
+      facebookAppSecret: this.#facebookAppSecret,
       callbackUrl: options.callbackUrl ?? (() => undefined),
       clock: this.clock,
       ...(options.retryScheduleMs ? { retryScheduleMs: options.retryScheduleMs } : {}),
@@ -198,7 +213,7 @@ export class Simulator {
     this.facebookLogin = new FacebookLogin({
       store: this.store,
       appId: this.appId,
-      appSecret: options.appSecret,
+      appSecret: this.#facebookAppSecret,
       ...(options.redirectUris ? { redirectUris: [...options.redirectUris] } : {}),
     });
   }
@@ -270,8 +285,9 @@ export class Simulator {
 
   /**
    * Creates an account of Facebook Login for Business: the Instagram account, the Facebook Page
-   * it is linked to, and a Page access token (graph.facebook.com only), subscribed to every
-   * messaging webhook field.
+   * it is linked to, and a Page access token (graph.facebook.com only). The app receives every
+   * Instagram field (`mentions` among them: a field of its own with Facebook Login) and is
+   * subscribed to the Page (`feed`, as igql subscribes it), so the account's webhooks come.
    */
   addFacebookAccount(fields: Parameters<Store['addAccount']>[0] & { readonly pageId?: string }): {
     account: SimAccount;
@@ -280,8 +296,9 @@ export class Simulator {
   } {
     const { pageId, ...accountFields } = fields;
     const account = this.store.addAccount(accountFields);
-    for (const field of KNOWN_FIELDS) account.subscribedFields.add(field);
+    for (const field of [...KNOWN_FIELDS, 'mentions']) account.subscribedFields.add(field);
     const page = this.store.addPage(account.igId, pageId === undefined ? {} : { id: pageId });
+    page.subscribedFields.add('feed');
     return { account, page, token: this.store.issuePageToken(page.id) };
   }
 
@@ -291,6 +308,7 @@ export class Simulator {
     const incoming = await parseIncoming(req, url, raw);
     const endpoint = endpointOf(incoming);
     const entry: LoggedRequest = {
+      host: incoming.host,
       method: incoming.method,
       path: url.pathname,
       endpoint,
@@ -330,7 +348,8 @@ export class Simulator {
               message: 'An unknown error has occurred.',
               type: 'OAuthException',
             });
-      answer = { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
+      const shown = incoming.host === 'facebook' ? onFacebookHost(error) : error;
+      answer = { status: shown.status, body: shown.toJSON(), headers: { ...shown.headers } };
     }
     entry.status = answer.status;
     if (fault?.kind === 'lost') {
@@ -371,7 +390,161 @@ export class Simulator {
       if (login !== undefined) return login;
     }
     const [first, second, third] = r.segments;
-    // OAuth hosts (www.instagram.com, api.instagram.com) are unversioned.
+    // Instagram Login's OAuth (www.instagram.com, api.instagram.com: unversioned) and token
+    // exchanges; Facebook Login's are `facebookLogin`'s.
+    const oauth = r.host === 'instagram' ? this.#instagramOAuth(r) : undefined;
+    if (oauth !== undefined) return oauth;
+    if (!first || r.segments.length > 2 || third !== undefined) {
+      throw errors.unknownPath(`/${r.segments.slice(1).join('/')}`);
+    }
+    // A version newer than the newest released does not exist: Graph answers it as an unknown
+    // path (UNCONFIRMED wording; strict). Older versions, even past their end, are served: "calls
+    // made to it will be defaulted to the next oldest, usable version" (instagram-api.md §8).
+    if (r.version !== undefined && Number.parseInt(r.version.slice(1), 10) > NEWEST_VERSION) {
+      throw errors.unknownPath(`/${r.version}`);
+    }
+
+    const token = this.#authenticate(r);
+    const account = this.store.accounts.get(token.igId);
+    if (!account) throw tokenErrors.invalidated();
+    const facebook = r.host === 'facebook';
+    // Facebook Login: the Page the token is for (`#authenticate` lets only Page tokens here).
+    const page = token.pageId === undefined ? undefined : this.store.pages.get(token.pageId);
+    if (facebook && !page) throw tokenErrors.invalidated();
+    const host = facebook ? `${this.#url}/${FACEBOOK_PREFIX}` : this.#url;
+    const ctx: RenderContext = {
+      store: this.store,
+      account,
+      // Paging links keep the host and the version the request named, as Graph's do.
+      versionUrl: r.version === undefined ? host : `${host}/${r.version}`,
+      accessToken: token.token,
+      messages: 0,
+    };
+    const fields = r.query.get('fields') ?? r.form.get('fields');
+    const requested = fields ? parseFields(fields) : undefined;
+    // The node the path names. graph.instagram.com: the account (`me`, its IG_ID or app-scoped
+    // id) serves every edge. graph.facebook.com: the IG_ID is the IG User (media, comments,
+    // insights, publishing); the Page (a Page token's `me`) serves the messaging edges.
+    const isSelf = facebook
+      ? first === account.igId
+      : first === 'me' || first === account.igId || first === account.appScopedId;
+    const isPage = page !== undefined && (first === 'me' || first === page.id);
+    const isMessaging = facebook ? isPage : isSelf;
+    const ok = (body: unknown): Answer => ({
+      status: 200,
+      body,
+      headers: { 'X-Business-Use-Case-Usage': this.#limiter.usageHeader(account.igId) },
+    });
+
+    if (facebook && isSelf && second !== undefined && MESSAGING_EDGES.has(second)) {
+      throw errors.noCapability();
+    }
+    // The IG User and its edges on graph.facebook.com need the Page's engagement read as well
+    // (IG User reference, Facebook Login column: instagram_basic, pages_read_engagement).
+    if (facebook && isSelf) {
+      requirePermission(token, 'instagram_business_basic');
+      requirePermission(token, 'pages_read_engagement');
+    }
+    if (isPage && page) {
+      if (second === undefined) {
+        if (r.method !== 'GET') throw errors.unsupportedPost(first);
+        return ok(renderPage(page, requested));
+      }
+      if (!MESSAGING_EDGES.has(second)) throw errors.nonexistingField(second, 'Page');
+    }
+    // Media and comments (src/sandbox/media.ts): undefined when the path is none of theirs.
+    const media = routeMedia(
+      { ...ctx, token, webhooks: this.webhooks },
+      { method: r.method, first, second, isSelf, query: r.query, body: r.body, requested },
+    );
+    if (media !== undefined) return ok(media);
+    if (second === undefined) {
+      if (r.method !== 'GET') throw errors.unsupportedPost(first);
+      if (isSelf)
+        return ok(facebook ? renderIgUser(ctx, requested) : renderAccount(ctx, requested));
+      return ok(this.#readNode(ctx, token, first, requested));
+    }
+    if (second === 'messages' && r.method === 'POST') {
+      if (!isMessaging) throw errors.unsupportedPost(first);
+      this.#limiter.take(account.igId, sendBucket(r.body, facebook));
+      const appId = token.appId ?? this.appId;
+      const context = { store: this.store, account, token, webhooks: this.webhooks };
+      return ok(handleSend({ ...context, routing: this.routing, appId }, r.body));
+    }
+    if (second === 'message_attachments' && r.method === 'POST') {
+      if (!isMessaging) throw errors.unsupportedPost(first);
+      // Meta's upload guide for Instagram Messaging on a Page sends `platform: "instagram"`;
+      // without it the Page would upload for Messenger (UNCONFIRMED, strict: refused).
+      if (facebook && r.body.platform !== 'instagram') {
+        throw errors.invalidParameter('The parameter platform is required');
+      }
+      this.#limiter.take(account.igId, uploadBucket(r.body));
+      const file = r.files.get('filedata');
+      const context = { store: this.store, account, token };
+      return ok(handleUpload(context, r.body, file));
+    }
+    if (second === 'conversations' && r.method === 'GET') {
+      if (!isMessaging) throw errors.unsupportedGet(first);
+      requirePermission(token, 'instagram_business_manage_messages');
+      let folder: SimFolder | undefined;
+      if (facebook) {
+        // Page Conversations reference (Instagram): instagram_basic, instagram_manage_messages
+        // and pages_manage_metadata.
+        requirePermission(token, 'pages_manage_metadata');
+        folder = pageFolder(r.query);
+        // A Page's conversations are Messenger's unless `platform` says instagram (Page
+        // Conversations reference: platform {INSTAGRAM, MESSENGER}; Meta's guide sends it).
+        // UNCONFIRMED that MESSENGER is the default: the simulated Page has no Messenger threads.
+        if (pagePlatform(r.query) === 'messenger') return ok({ data: [] });
+      } else {
+        // `platform=instagram` is optional: Instagram answers without it (real capture
+        // api-conversations-list-no-platform-param-real.json). Any other value is refused
+        // (UNCONFIRMED, strict).
+        const platform = r.query.get('platform');
+        if (platform !== null && platform !== 'instagram') {
+          throw errors.invalidParameter('Param platform must be instagram');
+        }
+      }
+      this.#limiter.take(account.igId, 'conversations');
+      return ok(renderConversationList(ctx, r.query, requested, `${first}/conversations`, folder));
+    }
+    if (second === 'messages' && r.method === 'GET') {
+      const conversation = this.store.conversations.get(first);
+      if (!conversation || conversation.accountIgId !== account.igId)
+        throw errors.unsupportedGet(first);
+      requirePermission(token, 'instagram_business_manage_messages');
+      this.#limiter.take(account.igId, 'conversations');
+      const edge: FieldRequest = { name: 'messages', modifiers: {}, children: requested };
+      return ok(renderMessageEdge(ctx, conversation, edge, r.query));
+    }
+    // Conversation routing (src/sandbox/routing.ts, instagram-api.md §11).
+    if (second === 'thread_owner' && r.method === 'GET') {
+      if (!isMessaging) throw errors.unsupportedGet(first);
+      return ok(this.routing.threadOwner(account, token, r.query));
+    }
+    if (ROUTING_CALLS.has(second) && r.method === 'POST') {
+      if (!isMessaging) throw errors.unsupportedPost(first);
+      this.#limiter.take(account.igId, sendBucket({}, facebook));
+      return ok(this.routing.control(account, token, second, r.body));
+    }
+    // Ice breakers and the persistent menu (src/sandbox/profile.ts, instagram-api.md §12).
+    if (second === 'messenger_profile') {
+      if (!isMessaging) throw errors.unsupportedGet(first);
+      return ok(handleProfile(this.store, account, token, r.method, r.query, r.body));
+    }
+    if (second === 'welcome_message_flows') {
+      if (!isMessaging) throw errors.unsupportedGet(first);
+      return ok(this.welcomeFlows.handle(account, token, r.method, r.query, r.body));
+    }
+    if (second === 'subscribed_apps') {
+      if (!isMessaging) throw errors.unsupportedGet(first);
+      return ok(page ? this.#pageSubscribedApps(page, token, r) : this.#subscribedApps(account, r));
+    }
+    throw errors.unknownPath(`/${second}`);
+  }
+
+  #instagramOAuth(r: Incoming): Answer | undefined {
+    const [first, second] = r.segments;
     if (!r.versioned && first === 'oauth' && second === 'authorize' && r.method === 'GET') {
       const result = this.oauth.authorize(r.query);
       return 'location' in result
@@ -387,107 +560,7 @@ export class Simulator {
     if (r.segments.length === 1 && first === 'refresh_access_token' && r.method === 'GET') {
       return { status: 200, body: this.oauth.refresh(r.query) };
     }
-    if (!first || r.segments.length > 2 || third !== undefined) {
-      throw errors.unknownPath(`/${r.segments.slice(1).join('/')}`);
-    }
-    // A version newer than the newest released does not exist: Graph answers it as an unknown
-    // path (UNCONFIRMED wording; strict). Older versions, even past their end, are served: "calls
-    // made to it will be defaulted to the next oldest, usable version" (instagram-api.md §8).
-    if (r.version !== undefined && Number.parseInt(r.version.slice(1), 10) > NEWEST_VERSION) {
-      throw errors.unknownPath(`/${r.version}`);
-    }
-
-    const token = this.#authenticate(r);
-    const account = this.store.accounts.get(token.igId);
-    if (!account) throw tokenErrors.invalidated();
-    const ctx: RenderContext = {
-      store: this.store,
-      account,
-      // Paging links keep the version the request named, as Graph's do.
-      versionUrl: r.version === undefined ? this.#url : `${this.#url}/${r.version}`,
-      accessToken: token.token,
-      messages: 0,
-    };
-    const fields = r.query.get('fields') ?? r.form.get('fields');
-    const requested = fields ? parseFields(fields) : undefined;
-    const isSelf = first === 'me' || first === account.igId || first === account.appScopedId;
-    const ok = (body: unknown): Answer => ({
-      status: 200,
-      body,
-      headers: { 'X-Business-Use-Case-Usage': this.#limiter.usageHeader(account.igId) },
-    });
-
-    // Media and comments (src/sandbox/media.ts): undefined when the path is none of theirs.
-    const media = routeMedia(
-      { ...ctx, token, webhooks: this.webhooks },
-      { method: r.method, first, second, isSelf, query: r.query, body: r.body, requested },
-    );
-    if (media !== undefined) return ok(media);
-    if (second === undefined) {
-      if (r.method !== 'GET') throw errors.unsupportedPost(first);
-      if (isSelf) return ok(renderAccount(ctx, requested));
-      return ok(this.#readNode(ctx, token, first, requested));
-    }
-    if (second === 'messages' && r.method === 'POST') {
-      if (!isSelf) throw errors.unsupportedPost(first);
-      this.#limiter.take(account.igId, sendBucket(r.body));
-      const appId = token.appId ?? this.appId;
-      const context = { store: this.store, account, token, webhooks: this.webhooks };
-      return ok(handleSend({ ...context, routing: this.routing, appId }, r.body));
-    }
-    if (second === 'message_attachments' && r.method === 'POST') {
-      if (!isSelf) throw errors.unsupportedPost(first);
-      this.#limiter.take(account.igId, uploadBucket(r.body));
-      const file = r.files.get('filedata');
-      const context = { store: this.store, account, token };
-      return ok(handleUpload(context, r.body, file));
-    }
-    if (second === 'conversations' && r.method === 'GET') {
-      if (!isSelf) throw errors.unsupportedGet(first);
-      requirePermission(token, 'instagram_business_manage_messages');
-      // `platform=instagram` is optional: Instagram answers without it (real capture
-      // api-conversations-list-no-platform-param-real.json). Any other value is refused
-      // (UNCONFIRMED, strict).
-      const platform = r.query.get('platform');
-      if (platform !== null && platform !== 'instagram') {
-        throw errors.invalidParameter('Param platform must be instagram');
-      }
-      this.#limiter.take(account.igId, 'conversations');
-      return ok(renderConversationList(ctx, r.query, requested, `${first}/conversations`));
-    }
-    if (second === 'messages' && r.method === 'GET') {
-      const conversation = this.store.conversations.get(first);
-      if (!conversation || conversation.accountIgId !== account.igId)
-        throw errors.unsupportedGet(first);
-      requirePermission(token, 'instagram_business_manage_messages');
-      this.#limiter.take(account.igId, 'conversations');
-      const edge: FieldRequest = { name: 'messages', modifiers: {}, children: requested };
-      return ok(renderMessageEdge(ctx, conversation, edge, r.query));
-    }
-    // Conversation routing (src/sandbox/routing.ts, instagram-api.md §11).
-    if (second === 'thread_owner' && r.method === 'GET') {
-      if (!isSelf) throw errors.unsupportedGet(first);
-      return ok(this.routing.threadOwner(account, token, r.query));
-    }
-    if (ROUTING_CALLS.has(second) && r.method === 'POST') {
-      if (!isSelf) throw errors.unsupportedPost(first);
-      this.#limiter.take(account.igId, 'send');
-      return ok(this.routing.control(account, token, second, r.body));
-    }
-    // Ice breakers and the persistent menu (src/sandbox/profile.ts, instagram-api.md §12).
-    if (second === 'messenger_profile') {
-      if (!isSelf) throw errors.unsupportedGet(first);
-      return ok(handleProfile(this.store, account, token, r.method, r.query, r.body));
-    }
-    if (second === 'welcome_message_flows') {
-      if (!isSelf) throw errors.unsupportedGet(first);
-      return ok(this.welcomeFlows.handle(account, token, r.method, r.query, r.body));
-    }
-    if (second === 'subscribed_apps') {
-      if (!isSelf) throw errors.unsupportedGet(first);
-      return ok(this.#subscribedApps(account, r));
-    }
-    throw errors.unknownPath(`/${second}`);
+    return undefined;
   }
 
   #readNode(
@@ -516,6 +589,41 @@ export class Simulator {
     const user = this.store.users.get(id);
     if (user && user.accountIgId === account.igId) return renderUserProfile(user, requested);
     throw errors.unsupportedGet(id);
+  }
+
+  /**
+   * `/<PAGE_ID>/subscribed_apps` (Page Subscribed Apps reference): the Page fields the app is
+   * subscribed to; any one lets the app's Instagram webhooks reach the linked account. Needs
+   * `pages_manage_metadata` (and `pages_show_list` to read).
+   */
+  #pageSubscribedApps(page: SimPage, token: SimToken, r: Incoming): unknown {
+    requirePermission(token, 'pages_manage_metadata');
+    if (r.method === 'GET') {
+      requirePermission(token, 'pages_show_list');
+      const fields = [...page.subscribedFields].sort();
+      return {
+        data:
+          fields.length === 0 ? [] : [{ id: this.appId, name: 'igql', subscribed_fields: fields }],
+      };
+    }
+    if (r.method === 'DELETE') {
+      page.subscribedFields.clear();
+      return { success: true };
+    }
+    const raw = r.query.get('subscribed_fields') ?? r.form.get('subscribed_fields');
+    if (!raw) throw errors.invalidParameter('The parameter subscribed_fields is required.');
+    const fields = raw.split(',').map((f) => f.trim());
+    fields.forEach((field, i) => {
+      if (!PAGE_FIELDS.has(field)) {
+        throw errors.invalidParameter(
+          `Param subscribed_fields[${i}] must be one of {${[...PAGE_FIELDS].join(', ')}} - got "${field}".`,
+        );
+      }
+      if (PAGE_MESSAGING_FIELDS.has(field)) requirePermission(token, 'pages_messaging');
+    });
+    page.subscribedFields.clear();
+    for (const field of fields) page.subscribedFields.add(field);
+    return { success: true };
   }
 
   #subscribedApps(account: SimAccount, r: Incoming): unknown {
@@ -552,12 +660,26 @@ export class Simulator {
     return { success: true };
   }
 
+  /**
+   * The request's token. Each host reads its own kind only: graph.instagram.com an Instagram
+   * token (`IG…`), graph.facebook.com a Page token (`EAA…`); the other kind is one that host
+   * cannot parse (190). graph.facebook.com checks an `appsecret_proof` that is given (the
+   * simulated app does not "Require App Secret": one that is absent passes).
+   */
   #authenticate(r: Incoming): SimToken {
     const bearer = /^Bearer\s+(\S+)$/i.exec(r.authorization ?? '')?.[1];
     const value = r.query.get('access_token') ?? r.form.get('access_token') ?? bearer;
     const token = value ? this.store.tokens.get(value) : undefined;
-    if (!value || !/^IG[A-Za-z0-9_-]{20,}$/.test(value)) throw tokenErrors.malformed();
+    const shape = r.host === 'facebook' ? /^EAA[A-Za-z0-9_-]{20,}$/ : /^IG[A-Za-z0-9_-]{20,}$/;
+    if (!value || !shape.test(value)) throw tokenErrors.malformed();
     if (!token || token.revoked) throw tokenErrors.invalidated();
+    if (r.host === 'facebook') {
+      const proof = r.query.get('appsecret_proof') ?? r.form.get('appsecret_proof');
+      const expected = createHmac('sha256', this.#facebookAppSecret).update(value).digest('hex');
+      if (proof !== null && proof !== expected) throw errors.invalidAppSecretProof();
+      // A user token of Facebook Login serves its dialog's reads (`facebookLogin`), not these.
+      if (token.pageId === undefined) throw errors.unsupportedGet(r.segments[0] ?? '');
+    }
     const now = this.clock.now();
     if (token.expiresAt <= now) throw tokenErrors.expired(token.expiresAt, now);
     return token;
@@ -565,13 +687,92 @@ export class Simulator {
 }
 
 /** Which documented limit a send counts against (RL): media, private replies, or the rest. */
-function sendBucket(body: Record<string, unknown>): Bucket {
+function sendBucket(body: Record<string, unknown>, facebook: boolean): Bucket {
   const recipient = body.recipient as { comment_id?: unknown } | undefined;
   if (recipient?.comment_id !== undefined) return 'privateReplies';
   const message = body.message as { attachment?: { type?: unknown } } | undefined;
   const type = message?.attachment?.type;
-  return type === 'audio' || type === 'video' ? 'sendMedia' : 'send';
+  if (type === 'audio' || type === 'video') return 'sendMedia';
+  // Facebook Login's text sends have their own, higher limit (limits.ts).
+  return facebook ? 'sendFacebook' : 'send';
 }
+
+/**
+ * The edges of a Page that serve an Instagram account of Facebook Login: its messaging. On the
+ * IG_ID, graph.facebook.com answers them with error 3.
+ */
+const MESSAGING_EDGES: ReadonlySet<string> = new Set([
+  'messages',
+  'message_attachments',
+  'conversations',
+  'thread_owner',
+  ...ROUTING_CALLS,
+  'messenger_profile',
+  'welcome_message_flows',
+  'subscribed_apps',
+]);
+
+const FOLDERS: ReadonlySet<SimFolder> = new Set(['inbox', 'other', 'page_done', 'pending', 'spam']);
+
+/**
+ * A Page conversation list's `folder`: `inbox` when absent. The reference types it as a string;
+ * a value that names no folder is refused (UNCONFIRMED, strict).
+ */
+function pageFolder(query: URLSearchParams): SimFolder {
+  const folder = query.get('folder') ?? 'inbox';
+  if (!FOLDERS.has(folder as SimFolder)) {
+    throw errors.invalidParameter(
+      `Param folder must be one of {${[...FOLDERS].join(', ')}} - got "${folder}"`,
+    );
+  }
+  return folder as SimFolder;
+}
+
+/** A Page conversation list's `platform` (enum {INSTAGRAM, MESSENGER}, either case). */
+function pagePlatform(query: URLSearchParams): 'instagram' | 'messenger' {
+  const platform = query.get('platform')?.toLowerCase() ?? 'messenger';
+  if (platform !== 'instagram' && platform !== 'messenger') {
+    throw errors.invalidParameter(
+      `Param platform must be one of {INSTAGRAM, MESSENGER} - got "${query.get('platform')}"`,
+    );
+  }
+  return platform;
+}
+
+/**
+ * The Page webhook fields (Graph API webhooks reference, Page object) a Page subscription takes.
+ * Those of the Messenger Platform need `pages_messaging` as well (UNCONFIRMED per field, strict).
+ */
+const PAGE_FIELDS: ReadonlySet<string> = new Set([
+  'feed',
+  'mention',
+  'name',
+  'picture',
+  'category',
+  'description',
+  'conversations',
+  'inbox_labels',
+  'leadgen',
+  'live_videos',
+  'ratings',
+  'videos',
+  'messages',
+  'message_deliveries',
+  'message_echoes',
+  'message_edits',
+  'message_reactions',
+  'message_reads',
+  'messaging_account_linking',
+  'messaging_handovers',
+  'messaging_optins',
+  'messaging_policy_enforcement',
+  'messaging_postbacks',
+  'messaging_referrals',
+  'standby',
+]);
+const PAGE_MESSAGING_FIELDS: ReadonlySet<string> = new Set(
+  [...PAGE_FIELDS].filter((field) => field.startsWith('messag') || field === 'standby'),
+);
 
 /** An upload counts as a send of its type (RL lists no limit of its own: UNCONFIRMED). */
 function uploadBucket(body: Record<string, unknown>): Bucket {
@@ -644,7 +845,8 @@ async function parseIncoming(req: IncomingMessage, url: URL, raw: Buffer): Promi
   }
   if (Object.keys(body).length === 0 && req.method === 'POST') {
     for (const [key, value] of url.searchParams) {
-      if (key !== 'access_token') body[key] = safeJson(Buffer.from(value)) ?? value;
+      if (key !== 'access_token' && key !== 'appsecret_proof')
+        body[key] = safeJson(Buffer.from(value)) ?? value;
     }
   }
   return {

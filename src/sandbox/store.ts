@@ -5,6 +5,7 @@ import {
   newCommentId,
   newConversationId,
   newFacebookAccessToken,
+  newFacebookConversationId,
   newIgId,
   newIgsid,
   newMediaId,
@@ -45,7 +46,14 @@ export interface SimAccount {
   profilePictureUrl: string;
   followersCount: number;
   followsCount: number;
-  /** Fields the app subscribed to with `POST /<IG_ID>/subscribed_apps`; empty = no webhooks. */
+  /** The profile's bio and website: fields of the IG User on graph.facebook.com only. */
+  biography: string;
+  website: string;
+  /**
+   * Instagram Login: the fields the app subscribed to with `POST /<IG_ID>/subscribed_apps`.
+   * Facebook Login: the Instagram fields of the app (its App Dashboard), which reach the account
+   * while its Page has the app subscribed (`SimPage.subscribedFields`). Empty = no webhooks.
+   */
   subscribedFields: Set<string>;
 }
 
@@ -124,10 +132,15 @@ export interface SimMessage {
   deleted: boolean;
 }
 
+/** The folders of a Page's inbox (Facebook Login's conversations, `?folder=`). */
+export type SimFolder = 'inbox' | 'other' | 'page_done' | 'pending' | 'spam';
+
 export interface SimConversation {
   readonly id: string;
   readonly accountIgId: string;
   readonly userIgsid: string;
+  /** Facebook Login: the folder of the Page's inbox the thread is in. Default `inbox`. */
+  folder: SimFolder;
   /** Oldest first. */
   readonly messages: SimMessage[];
   updatedTime: number;
@@ -215,6 +228,11 @@ export interface SimPage {
   name: string;
   readonly igId: string;
   category: string;
+  /**
+   * The Page fields the app subscribed to with `POST /<PAGE_ID>/subscribed_apps`: any one of
+   * them lets the app's Instagram webhooks reach the linked account. Empty = none do.
+   */
+  readonly subscribedFields: Set<string>;
 }
 
 export const SHORT_LIVED_MS = HOUR;
@@ -253,6 +271,8 @@ export class Store {
         `https://scontent.cdninstagram.com/v/t51.2885-19/${fields.username}_n.jpg`,
       followersCount: fields.followersCount ?? 0,
       followsCount: fields.followsCount ?? 0,
+      biography: fields.biography ?? '',
+      website: fields.website ?? '',
       subscribedFields: new Set(),
     };
     this.accounts.set(account.igId, account);
@@ -274,17 +294,24 @@ export class Store {
     return token;
   }
 
-  /** A Facebook Page linked to the Instagram account `igId`. */
-  addPage(igId: string, fields: Partial<Omit<SimPage, 'igId'>> = {}): SimPage {
+  /** A Facebook Page linked to the Instagram account `igId`, the app not subscribed to it. */
+  addPage(igId: string, fields: Partial<Omit<SimPage, 'igId' | 'subscribedFields'>> = {}): SimPage {
     const account = this.accounts.get(igId);
     const page: SimPage = {
       id: fields.id ?? newPageId(),
       name: fields.name ?? `${account?.name ?? igId} Page`,
       igId,
       category: fields.category ?? 'Shopping & retail',
+      subscribedFields: new Set(),
     };
     this.pages.set(page.id, page);
     return page;
+  }
+
+  /** The Page the account is linked to: an account of Facebook Login. */
+  pageOf(igId: string): SimPage | undefined {
+    for (const page of this.pages.values()) if (page.igId === igId) return page;
+    return undefined;
   }
 
   /**
@@ -408,10 +435,14 @@ export class Store {
   ensureConversation(accountIgId: string, igsid: string): SimConversation {
     const existing = this.conversationWith(accountIgId, igsid);
     if (existing) return existing;
+    // One account, one configuration: an account linked to a Page is served by graph.facebook.com
+    // only, and its threads have that host's ids.
+    const facebook = this.pageOf(accountIgId) !== undefined;
     const conversation: SimConversation = {
-      id: newConversationId(accountIgId),
+      id: facebook ? newFacebookConversationId(accountIgId) : newConversationId(accountIgId),
       accountIgId,
       userIgsid: igsid,
+      folder: 'inbox',
       messages: [],
       // Set by the first message.
       updatedTime: 0,

@@ -8,6 +8,11 @@ export interface WebhookDispatcherOptions {
   /** Signs every body: the Instagram app secret (instagram-api.md §9). */
   readonly appSecret: string;
   /**
+   * Signs the bodies of accounts of Facebook Login (linked to a Page), which go out apart from
+   * Instagram Login's: the Facebook app secret. Default `appSecret`.
+   */
+  readonly facebookAppSecret?: string;
+  /**
    * The app's callback URL, read at every attempt. `undefined` (no URL configured) fails the
    * attempt, which is then retried like any other failure.
    */
@@ -84,6 +89,8 @@ type Predicate = (body: WebhookBody) => boolean;
 
 interface QueuedEvent {
   readonly kind: 'messaging' | 'changes';
+  /** The account is of Facebook Login: its deliveries are signed with the Facebook app secret. */
+  readonly facebook?: boolean;
   readonly igId: string;
   readonly field: string;
   readonly item: Record<string, unknown>;
@@ -93,6 +100,8 @@ interface QueuedEvent {
 
 interface Delivery {
   readonly body: string;
+  /** The secret that signs it. */
+  readonly secret: string;
   readonly entries: number;
   attempts: number;
 }
@@ -130,6 +139,7 @@ export class WebhookDispatcher implements WebhookSink {
 
   private readonly store: Store;
   private readonly appSecret: string;
+  private readonly facebookAppSecret: string;
   private readonly callbackUrl: () => string | undefined;
   private readonly clock: Clock;
   private readonly batchWindowMs: number;
@@ -157,6 +167,7 @@ export class WebhookDispatcher implements WebhookSink {
   constructor(options: WebhookDispatcherOptions) {
     this.store = options.store;
     this.appSecret = options.appSecret;
+    this.facebookAppSecret = options.facebookAppSecret ?? options.appSecret;
     this.callbackUrl = options.callbackUrl;
     this.clock = options.clock ?? options.store.clock;
     this.batchWindowMs = options.batchWindowMs ?? 0;
@@ -190,7 +201,10 @@ export class WebhookDispatcher implements WebhookSink {
     this.settle();
   }
 
-  /** Sends everything held as one delivery (one per kind: messaging and changes never mix). */
+  /**
+   * Sends everything held as one delivery (one per kind, messaging and changes never mix, and one
+   * per configuration: each app signs its own).
+   */
   release(): void {
     this.held = false;
     this.flush();
@@ -243,12 +257,21 @@ export class WebhookDispatcher implements WebhookSink {
     // (instagram-api.md §11; whether its own field must be too is UNCONFIRMED: not required).
     const standby =
       event.kind === 'messaging' && this.standbyOf?.(event.igId, event.field, event.item) === true;
-    // With Instagram Login, mentions are "included in the comments webhook notification"
-    // (instagram-api.md §4): they come to a `comments` subscription; `mentions` is no field.
-    const field = standby ? 'standby' : event.field === 'mentions' ? 'comments' : event.field;
+    // Facebook Login: the app's Instagram fields reach the account while its Page has the app
+    // subscribed (to any Page field), and `mentions` is a field of its own (Webhooks for
+    // Instagram). With Instagram Login, mentions are "included in the comments webhook
+    // notification" (instagram-api.md §4): they come to a `comments` subscription.
+    const page = this.store.pageOf(event.igId);
+    const facebook = page !== undefined;
+    const field = standby
+      ? 'standby'
+      : event.field === 'mentions' && !facebook
+        ? 'comments'
+        : event.field;
     // Meta sends nothing for a field the app did not subscribe to on that account.
     if (!this.store.accounts.get(event.igId)?.subscribedFields.has(field)) return;
-    this.queue.push({ ...event, item: structuredClone(event.item), standby });
+    if (page !== undefined && page.subscribedFields.size === 0) return;
+    this.queue.push({ ...event, item: structuredClone(event.item), standby, facebook });
     if (this.held || this.flushTimer) return;
     this.flushTimer = setTimeout(() => this.flush(), this.batchWindowMs);
     this.flushTimer.unref();
@@ -263,18 +286,24 @@ export class WebhookDispatcher implements WebhookSink {
     this.cancelFlush();
     const events = this.queue;
     this.queue = [];
-    const kinds = [...new Set(events.map((event) => event.kind))];
-    for (const kind of kinds)
-      this.dispatch(
-        build(
-          events.filter((e) => e.kind === kind),
-          this.clock.now(),
-        ),
-      );
+    // One delivery per kind and configuration: each configuration's app signs its own.
+    for (const facebook of [false, true]) {
+      const own = events.filter((e) => (e.facebook ?? false) === facebook);
+      const kinds = [...new Set(own.map((event) => event.kind))];
+      const secret = facebook ? this.facebookAppSecret : this.appSecret;
+      for (const kind of kinds)
+        this.dispatch(
+          build(
+            own.filter((e) => e.kind === kind),
+            this.clock.now(),
+          ),
+          secret,
+        );
+    }
     this.settle();
   }
 
-  private dispatch(parsed: WebhookBody): void {
+  private dispatch(parsed: WebhookBody, secret: string): void {
     const body = toMetaJson(parsed);
     const control = (kind: 'withhold' | 'duplicate') => {
       const at = this.controls.findIndex((c) => c.kind === kind && c.matches(parse(body)));
@@ -288,7 +317,7 @@ export class WebhookDispatcher implements WebhookSink {
     }
     const copies = control('duplicate') ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      const delivery: Delivery = { body, entries: parsed.entry.length, attempts: 0 };
+      const delivery: Delivery = { body, secret, entries: parsed.entry.length, attempts: 0 };
       this.active.add(delivery);
       void this.attempt(delivery);
     }
@@ -297,7 +326,7 @@ export class WebhookDispatcher implements WebhookSink {
   private async attempt(delivery: Delivery): Promise<void> {
     delivery.attempts++;
     const at = this.clock.now();
-    const status = await this.post(delivery.body);
+    const status = await this.post(delivery.body, delivery.secret);
     if (this.closed) return;
     const { body, attempts: attempt } = delivery;
     this.deliveries.push({ body, parsed: parse(body), status, attempt, at });
@@ -318,7 +347,7 @@ export class WebhookDispatcher implements WebhookSink {
     this.settle();
   }
 
-  private async post(body: string): Promise<DeliveryAttempt['status']> {
+  private async post(body: string, secret: string): Promise<DeliveryAttempt['status']> {
     const url = this.callbackUrl();
     if (url === undefined) return 'error';
     const controller = new AbortController();
@@ -332,7 +361,7 @@ export class WebhookDispatcher implements WebhookSink {
     try {
       const response = await this.fetch(url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...signatureHeaders(body, this.appSecret) },
+        headers: { 'Content-Type': 'application/json', ...signatureHeaders(body, secret) },
         body,
         signal: controller.signal,
       });

@@ -38,6 +38,33 @@ const AccountStatusEnum = builder.enumType('AccountStatus', {
   } as const,
 });
 
+const LoginKindEnum = builder.enumType('LoginKind', {
+  description:
+    'How an account logged in, which decides how igql reaches it. Every query, mutation and subscription works for both.',
+  values: {
+    INSTAGRAM: {
+      description:
+        'Business Login for Instagram (Instagram API with Instagram Login): graph.instagram.com, with the account’s Instagram token.',
+    },
+    FACEBOOK: {
+      description:
+        'Facebook Login for Business (Instagram API with Facebook Login): graph.facebook.com, with the token of the Facebook Page the account is linked to; messaging goes through that Page.',
+    },
+  } as const,
+});
+
+const ConversationFolderEnum = builder.enumType('ConversationFolder', {
+  description:
+    'A folder of the inbox of the Facebook Page an account of Facebook Login is linked to. Instagram Login documents no folders.',
+  values: {
+    INBOX: { value: 'inbox', description: 'The main inbox: what a list without `folder` gives.' },
+    OTHER: { value: 'other', description: 'The “Other” folder.' },
+    PAGE_DONE: { value: 'page_done', description: 'Conversations marked done.' },
+    PENDING: { value: 'pending', description: 'Message requests not yet accepted.' },
+    SPAM: { value: 'spam', description: 'Conversations marked as spam.' },
+  } as const,
+});
+
 async function accountField<K extends keyof typeof ACCOUNT_FIELDS>(
   a: AccountShape,
   field: K,
@@ -65,6 +92,12 @@ builder.node(Account, {
       description: 'The Instagram professional account id (IG_ID), as webhooks name it.',
       resolve: (a) => a.igId,
     }),
+    loginKind: t.field({
+      type: LoginKindEnum,
+      description:
+        'How the account logged in: `INSTAGRAM` (Instagram Login) or `FACEBOOK` (Facebook Login, through a Facebook Page). Read without calling Instagram.',
+      resolve: (a, _args, ctx) => ctx.loaders.loginKind(a.igId),
+    }),
     status: t.field({
       type: AccountStatusEnum,
       description: 'Whether igql can act for the account now; read without calling Instagram.',
@@ -81,7 +114,8 @@ builder.node(Account, {
     }),
     accountType: t.string({
       nullable: true,
-      description: 'As Instagram reports it: `Business` or `Media_Creator`.',
+      description:
+        'As Instagram reports it: `Business` or `Media_Creator`. Always null for an account of Facebook Login (`loginKind: FACEBOOK`): graph.facebook.com has no such field.',
       resolve: async (a, _args, ctx) => (await accountField(a, 'accountType', ctx)) ?? null,
     }),
     profilePictureUrl: t.string({
@@ -113,6 +147,11 @@ builder.node(Account, {
           withUser: t.arg.id({
             description: 'Only the conversation with this participant (`Participant.id`).',
           }),
+          folder: t.arg({
+            type: ConversationFolderEnum,
+            description:
+              'Only the conversations of this folder of the linked Facebook Page’s inbox; default `INBOX`. Accounts of Facebook Login only (`loginKind: FACEBOOK`): for an Instagram Login account, which has no folders, it is refused (BAD_USER_INPUT) before any call.',
+          }),
         },
         resolve: async (a, args, ctx, info) => {
           const request = graphPage(args, 20);
@@ -124,6 +163,14 @@ builder.node(Account, {
             }
             userId = decoded.rest;
           }
+          const folder = args.folder ?? undefined;
+          // graph.instagram.com documents no folder (instagram-api.md §2): said, never sent.
+          if (folder !== undefined && (await ctx.loaders.loginKind(a.igId)) !== 'FACEBOOK') {
+            throw badUserInput(
+              '`folder` is for accounts of Facebook Login (loginKind FACEBOOK): Instagram Login has no conversation folders',
+              'folder',
+            );
+          }
           const plan = conversationPlan(connectionNodes(selectionOf(info)));
           try {
             const page = await ctx.loaders.conversations(a.igId, {
@@ -132,6 +179,7 @@ builder.node(Account, {
               before: request.before,
               fields: conversationFields(plan.needs),
               userId,
+              folder,
             });
             const messages = plan.needs.messages;
             if (messages) {

@@ -72,11 +72,13 @@ builder.objectRef<EventOf<'COMMENT_RECEIVED'>>('CommentReceivedEvent').implement
  * comments are read with `mentioned_media.media_id(…)` / `mentioned_comment.comment_id(…)`,
  * documented only for Instagram API with Facebook Login (graph.facebook.com); a read by id
  * covers only the account's own media and comments. Instagram Login documents no way to read
- * them (UNCONFIRMED), so igql makes no call: the fields are null and the ids are given.
+ * them (UNCONFIRMED), so igql makes no call: the fields are null and the ids are given. For an
+ * account of Facebook Login igql does not read them either (yet), so that both configurations
+ * answer alike.
  */
 builder.objectRef<EventOf<'MENTION_RECEIVED'>>('MentionReceivedEvent').implement({
   description:
-    'Another Instagram user @mentioned the account in the caption of their media or in a comment on it. Instagram API with Instagram Login cannot read that media or comment: the event gives their ids.',
+    'Another Instagram user @mentioned the account in the caption of their media or in a comment on it. igql does not read that media or comment (Instagram Login cannot): the event gives their ids.',
   interfaces: [InboxEvent],
   fields: (t) => ({
     mentionedMediaId: t.string({
@@ -93,14 +95,14 @@ builder.objectRef<EventOf<'MENTION_RECEIVED'>>('MentionReceivedEvent').implement
       type: Media,
       nullable: true,
       description:
-        'Always null: the media is another user’s, which Instagram API with Instagram Login cannot read (`mentionedMediaId` names it).',
+        'Always null: the media is another user’s, which Instagram API with Instagram Login cannot read and igql does not read for Facebook Login either (`mentionedMediaId` names it).',
       resolve: () => null,
     }),
     mentionedComment: t.field({
       type: Comment,
       nullable: true,
       description:
-        'Always null: the comment is on another user’s media, which Instagram API with Instagram Login cannot read (`mentionedCommentId` names it).',
+        'Always null: the comment is on another user’s media, which Instagram API with Instagram Login cannot read and igql does not read for Facebook Login either (`mentionedCommentId` names it).',
       resolve: () => null,
     }),
   }),

@@ -6,7 +6,12 @@ import type { Message } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
 import { type Auth, authOf, type InstagramApi } from '../instagram/graph.ts';
-import { admit, type RateLimiter, type SendBucket } from '../instagram/rate-limit.ts';
+import {
+  admit,
+  type RateLimiter,
+  type SendBucket,
+  sendBucketFor,
+} from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
 import { type IdempotencyStore, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.ts';
@@ -303,7 +308,9 @@ export class SendService {
     const stored = await this.#o.tokens.get(igId);
     if (!stored) return notFound(igId, 'accountId', 'Account');
     if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
-    const wait = await admit(this.#o.limiter, igId, bucket);
+    const facebookLogin = stored.loginKind === 'FACEBOOK';
+    // Facebook Login's Send API takes more text sends a second (rate-limit.ts).
+    const wait = await admit(this.#o.limiter, igId, sendBucketFor(bucket, facebookLogin));
     if (wait > 0) return failed(igId, igsid, rateLimited(wait));
     const auth = authOf(stored);
     const at = (this.#o.now ?? Date.now)();

@@ -32,6 +32,17 @@ export const REQUIRED_FIELDS = [
  */
 export const OPTIONAL_FIELDS = ['comments', 'live_comments'] as const;
 
+/**
+ * Facebook Login: the subscription is the Page's, not the account's. Its Instagram fields
+ * (messages, comments, mentions, …) are the app's own, chosen in the App Dashboard under the
+ * Instagram topic; the Page the account is linked to must only have the app subscribed, "to any
+ * Page field" (Meta's "Webhooks for Instagram", step 2 "Enable Page Subscriptions", and the same
+ * step for Instagram Messaging). igql subscribes `feed`, the field Meta's example uses, which
+ * needs only `pages_manage_metadata` (a messaging field such as `messages` would need
+ * `pages_messaging`, a permission igql does not ask for).
+ */
+export const PAGE_FIELDS = ['feed'] as const;
+
 export interface ReconcilerOptions {
   readonly api: InstagramApi;
   readonly tokens: TokenStore;
@@ -151,17 +162,21 @@ export class Reconciler {
 
   async #watch(account: StoredAccount): Promise<void> {
     const auth = authOf(account);
+    // The Page's subscription for Facebook Login (subscribed_apps on the Page, graph.ts).
+    const required: readonly string[] = auth.pageId === undefined ? REQUIRED_FIELDS : PAGE_FIELDS;
     const fields = new Set(await this.#o.api.subscribedFields(auth));
-    const missing = REQUIRED_FIELDS.filter((f) => !fields.has(f));
+    const missing = required.filter((f) => !fields.has(f));
     if (missing.length > 0) {
       this.#o.logger.warn(
         { igId: account.igId, missing },
         'webhook subscription incomplete; subscribing again',
       );
-      await this.#o.api.subscribe(auth, [...new Set([...fields, ...REQUIRED_FIELDS])]);
+      await this.#o.api.subscribe(auth, [...new Set([...fields, ...required])]);
       this.#o.metrics.resubscriptions.inc();
-      for (const field of REQUIRED_FIELDS) fields.add(field);
+      for (const field of required) fields.add(field);
     }
+    // Facebook Login's comments come with the app's Instagram fields: nothing more to ask.
+    if (auth.pageId !== undefined) return;
     // Once per account and process, and again after a drop: a field Instagram refuses (or never
     // lists back) is not asked for again every run.
     if (missing.length === 0 && this.#optionalAsked.has(account.igId)) return;

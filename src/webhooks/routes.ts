@@ -16,7 +16,14 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 export const PENDING_RETRY_AFTER_S = 5;
 
 export interface WebhookRouteOptions {
+  /** Signs Instagram Login's deliveries: the Instagram app secret (`INSTAGRAM_APP_SECRET`). */
   readonly appSecret: string;
+  /**
+   * Signs Facebook Login's deliveries (`object: "instagram"` too, one callback for both): the
+   * Facebook app secret (`FACEBOOK_APP_SECRET`). A delivery signed with either secret is
+   * accepted. Default: none (only `appSecret`).
+   */
+  readonly facebookAppSecret?: string;
   readonly verifyToken: string;
   readonly pipeline: EventPipeline;
   readonly logger: Logger;
@@ -60,10 +67,12 @@ export function webhookRoutes(o: WebhookRouteOptions): Record<string, Route> {
         payloadTooLarge(res, limit);
         return;
       }
-      const signature = req.headers['x-hub-signature-256'];
-      if (
-        !verifySignature(raw, typeof signature === 'string' ? signature : undefined, o.appSecret)
-      ) {
+      const header = req.headers['x-hub-signature-256'];
+      const signature = typeof header === 'string' ? header : undefined;
+      const signed =
+        verifySignature(raw, signature, o.appSecret) ||
+        (o.facebookAppSecret !== undefined && verifySignature(raw, signature, o.facebookAppSecret));
+      if (!signed) {
         o.deliveries.inc({ outcome: 'bad_signature' });
         o.logger.warn(
           { bytes: raw.length },

@@ -1,9 +1,10 @@
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimToken, SimUser } from '../../src/sandbox/store.ts';
+import { addAccountOf, CONFIGURATIONS } from '../helpers/configurations.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
 import { watchSubscriber } from '../helpers/subscribers.ts';
@@ -16,46 +17,53 @@ import { watchSubscriber } from '../helpers/subscribers.ts';
 const BOT = '2000000000000002';
 const IGQL = '1000000000000001';
 
-let gw: Gateway;
-let shop: SimAccount;
-let ana: SimUser;
-let botToken: SimToken;
-let token: string;
+// The same routing for an account of either configuration (issue 19).
+describe.each(CONFIGURATIONS)('%s Login', (kind) => {
+  let gw: Gateway;
+  let shop: SimAccount;
+  let ana: SimUser;
+  let botToken: SimToken;
+  let token: string;
+  /** The node the bot's messaging calls go to: the Page (Facebook Login) or the IG_ID. */
+  let node: string;
 
-beforeAll(async () => {
-  gw = await startGateway((sim: Simulator) => {
-    shop = sim.addAccount({ username: 'northwind.shop' }).account;
-    ana = sim.store.addUser(shop.igId, { username: 'ana.costa' });
-    sim.store.addMessage(shop.igId, ana.igsid, {
-      fromId: ana.igsid,
-      text: 'Hello',
-      createdTime: T0 - 60_000,
+  beforeAll(async () => {
+    gw = await startGateway((sim: Simulator) => {
+      const seeded = addAccountOf(sim, kind, { username: 'northwind.shop' });
+      shop = seeded.account;
+      node = seeded.page?.id ?? shop.igId;
+      ana = sim.store.addUser(shop.igId, { username: 'ana.costa' });
+      sim.store.addMessage(shop.igId, ana.igsid, {
+        fromId: ana.igsid,
+        text: 'Hello',
+        createdTime: T0 - 60_000,
+      });
+      sim.routing.connect(shop.igId, { id: BOT, name: 'Shop bot' });
+      sim.routing.setOwner(shop.igId, ana.igsid, BOT);
+      botToken = sim.routing.tokenFor(shop.igId, BOT);
     });
-    sim.routing.connect(shop.igId, { id: BOT, name: 'Shop bot' });
-    sim.routing.setOwner(shop.igId, ana.igsid, BOT);
-    botToken = sim.routing.tokenFor(shop.igId, BOT);
+    token = await gw.session([shop.igId]);
   });
-  token = await gw.session([shop.igId]);
-});
-afterAll(() => gw.stop());
+  afterAll(() => gw.stop());
 
-const accountId = () => globalId.account(shop.igId);
-const recipient = () => ({
-  accountId: accountId(),
-  recipientId: globalId.participant(shop.igId, ana.igsid),
-});
-
-/** The bot app calls the Graph API itself, with its own token. */
-async function bot(path: string, body: unknown) {
-  const res = await fetch(`${gw.sim.url}/v27.0/${shop.igId}/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${botToken.token}` },
-    body: JSON.stringify(body),
+  const accountId = () => globalId.account(shop.igId);
+  const recipient = () => ({
+    accountId: accountId(),
+    recipientId: globalId.participant(shop.igId, ana.igsid),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
 
-const EVENTS = `subscription ($a: ID!) {
+  /** The bot app calls the Graph API itself, with its own token. */
+  async function bot(path: string, body: unknown) {
+    const host = kind === 'FACEBOOK' ? `${gw.sim.url}/facebook` : gw.sim.url;
+    const res = await fetch(`${host}/v27.0/${node}/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${botToken.token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  const EVENTS = `subscription ($a: ID!) {
   inboxEvents(accountId: $a) {
     type standby
     ... on MessageReceivedEvent { message { text } }
@@ -67,184 +75,189 @@ const EVENTS = `subscription ($a: ID!) {
   }
 }`;
 
-type Event = Record<string, unknown>;
+  type Event = Record<string, unknown>;
 
-async function subscribe() {
-  const client = createClient({
-    url: gw.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
-  });
-  const events: Event[] = [];
-  const waiters = new Set<() => void>();
-  const watch = watchSubscriber();
-  client.subscribe<{ inboxEvents: Event }>(
-    { query: EVENTS, variables: { a: accountId() } },
-    {
-      next: (value) => {
-        if (value.data) events.push(value.data.inboxEvents);
-        for (const wake of waiters) wake();
-      },
-      error: () => watch.cancel(),
-      complete: () => watch.cancel(),
-    },
-  );
-  await watch.established;
-  /** Resolves with the events once `count` arrived. */
-  const next = (count: number) =>
-    new Promise<Event[]>((resolve) => {
-      const check = () => {
-        if (events.length < count) return;
-        waiters.delete(check);
-        resolve(events.slice(0, count));
-      };
-      waiters.add(check);
-      check();
+  async function subscribe() {
+    const client = createClient({
+      url: gw.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
     });
-  return { events, next, dispose: () => client.dispose() };
-}
+    const events: Event[] = [];
+    const waiters = new Set<() => void>();
+    const watch = watchSubscriber();
+    client.subscribe<{ inboxEvents: Event }>(
+      { query: EVENTS, variables: { a: accountId() } },
+      {
+        next: (value) => {
+          if (value.data) events.push(value.data.inboxEvents);
+          for (const wake of waiters) wake();
+        },
+        error: () => watch.cancel(),
+        complete: () => watch.cancel(),
+      },
+    );
+    await watch.established;
+    /** Resolves with the events once `count` arrived. */
+    const next = (count: number) =>
+      new Promise<Event[]>((resolve) => {
+        const check = () => {
+          if (events.length < count) return;
+          waiters.delete(check);
+          resolve(events.slice(0, count));
+        };
+        waiters.add(check);
+        check();
+      });
+    return { events, next, dispose: () => client.dispose() };
+  }
 
-const OWNER = 'threadOwner { kind appId }';
-const USER_ERRORS = `userErrors { __typename code message ... on NotThreadOwnerError { owner { kind appId } } }`;
+  const OWNER = 'threadOwner { kind appId }';
+  const USER_ERRORS = `userErrors { __typename code message ... on NotThreadOwnerError { owner { kind appId } } }`;
 
-it('a bot owns the thread: igql sees it on standby, is refused, takes control, sends, passes back', async () => {
-  const inbox = await subscribe();
+  it('a bot owns the thread: igql sees it on standby, is refused, takes control, sends, passes back', async () => {
+    const inbox = await subscribe();
 
-  // The owner, read once per request however often it is asked for.
-  const calls = gw.sim.count('GET /{id}/thread_owner');
-  const read = await gw.query(
-    token,
-    `{ viewer { conversations(first: 5) { nodes { a: ${OWNER} b: ${OWNER} } } } }`,
-  );
-  expect(read.body).toEqual({
-    data: {
-      viewer: {
-        conversations: {
-          nodes: [{ a: { kind: 'OTHER_APP', appId: BOT }, b: { kind: 'OTHER_APP', appId: BOT } }],
+    // The owner, read once per request however often it is asked for.
+    const calls = gw.sim.count('GET /{id}/thread_owner');
+    const read = await gw.query(
+      token,
+      `{ viewer { conversations(first: 5) { nodes { a: ${OWNER} b: ${OWNER} } } } }`,
+    );
+    expect(read.body).toEqual({
+      data: {
+        viewer: {
+          conversations: {
+            nodes: [{ a: { kind: 'OTHER_APP', appId: BOT }, b: { kind: 'OTHER_APP', appId: BOT } }],
+          },
         },
       },
-    },
-  });
-  expect(gw.sim.count('GET /{id}/thread_owner') - calls).toBe(1);
+    });
+    expect(gw.sim.count('GET /{id}/thread_owner') - calls).toBe(1);
 
-  // The customer writes and the bot answers: igql receives both on standby.
-  gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'Where is my order?' });
-  expect(
-    (await bot('messages', { recipient: { id: ana.igsid }, message: { text: 'Bot here' } })).status,
-  ).toBe(200);
-  expect(await inbox.next(2)).toEqual([
-    { type: 'MESSAGE_RECEIVED', standby: true, message: { text: 'Where is my order?' } },
-    { type: 'MESSAGE_SENT', standby: true, message: { text: 'Bot here' } },
-  ]);
+    // The customer writes and the bot answers: igql receives both on standby.
+    gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'Where is my order?' });
+    expect(
+      (await bot('messages', { recipient: { id: ana.igsid }, message: { text: 'Bot here' } }))
+        .status,
+    ).toBe(200);
+    expect(await inbox.next(2)).toEqual([
+      { type: 'MESSAGE_RECEIVED', standby: true, message: { text: 'Where is my order?' } },
+      { type: 'MESSAGE_SENT', standby: true, message: { text: 'Bot here' } },
+    ]);
 
-  // igql's sends and sender actions are refused, naming the owner; nothing is sent.
-  const refusedError = {
-    __typename: 'NotThreadOwnerError',
-    code: 'NOT_THREAD_OWNER',
-    message:
-      'Another app owns this conversation: take thread control (takeThreadControl) or ask for it (requestThreadControl) before sending',
-    owner: { kind: 'OTHER_APP', appId: BOT },
-  };
-  const sent = await gw.query(
-    token,
-    `mutation($i: SendTextMessageInput!) { sendTextMessage(input: $i) { message { text } ${USER_ERRORS} } }`,
-    { i: { ...recipient(), text: 'A person here' } },
-  );
-  expect(sent.body).toEqual({
-    data: { sendTextMessage: { message: null, userErrors: [refusedError] } },
-  });
-  const typing = await gw.query(
-    token,
-    `mutation($i: SendTypingIndicatorInput!) { sendTypingIndicator(input: $i) { ok ${USER_ERRORS} } }`,
-    { i: { ...recipient(), on: true } },
-  );
-  expect(typing.body).toEqual({
-    data: { sendTypingIndicator: { ok: false, userErrors: [refusedError] } },
-  });
+    // igql's sends and sender actions are refused, naming the owner; nothing is sent.
+    const refusedError = {
+      __typename: 'NotThreadOwnerError',
+      code: 'NOT_THREAD_OWNER',
+      message:
+        'Another app owns this conversation: take thread control (takeThreadControl) or ask for it (requestThreadControl) before sending',
+      owner: { kind: 'OTHER_APP', appId: BOT },
+    };
+    const sent = await gw.query(
+      token,
+      `mutation($i: SendTextMessageInput!) { sendTextMessage(input: $i) { message { text } ${USER_ERRORS} } }`,
+      { i: { ...recipient(), text: 'A person here' } },
+    );
+    expect(sent.body).toEqual({
+      data: { sendTextMessage: { message: null, userErrors: [refusedError] } },
+    });
+    const typing = await gw.query(
+      token,
+      `mutation($i: SendTypingIndicatorInput!) { sendTypingIndicator(input: $i) { ok ${USER_ERRORS} } }`,
+      { i: { ...recipient(), on: true } },
+    );
+    expect(typing.body).toEqual({
+      data: { sendTypingIndicator: { ok: false, userErrors: [refusedError] } },
+    });
 
-  // igql's app takes control.
-  const take = await gw.query(
-    token,
-    `mutation($i: ThreadControlInput!) { takeThreadControl(input: $i) { ok ${OWNER} ${USER_ERRORS} } }`,
-    { i: { ...recipient(), metadata: 'A person takes over', idempotencyKey: 'take-1' } },
-  );
-  expect(take.body).toEqual({
-    data: {
-      takeThreadControl: {
-        ok: true,
-        threadOwner: { kind: 'THIS_APP', appId: IGQL },
-        userErrors: [],
+    // igql's app takes control.
+    const take = await gw.query(
+      token,
+      `mutation($i: ThreadControlInput!) { takeThreadControl(input: $i) { ok ${OWNER} ${USER_ERRORS} } }`,
+      { i: { ...recipient(), metadata: 'A person takes over', idempotencyKey: 'take-1' } },
+    );
+    expect(take.body).toEqual({
+      data: {
+        takeThreadControl: {
+          ok: true,
+          threadOwner: { kind: 'THIS_APP', appId: IGQL },
+          userErrors: [],
+        },
       },
-    },
-  });
-  expect((await inbox.next(3))[2]).toEqual({
-    type: 'THREAD_CONTROL_CHANGED',
-    standby: false,
-    action: 'TAKE',
-    metadata: 'A person takes over',
-    previousOwner: { kind: 'OTHER_APP', appId: BOT },
-    newOwner: { kind: 'THIS_APP', appId: IGQL },
-    requestedOwner: null,
-  });
+    });
+    expect((await inbox.next(3))[2]).toEqual({
+      type: 'THREAD_CONTROL_CHANGED',
+      standby: false,
+      action: 'TAKE',
+      metadata: 'A person takes over',
+      previousOwner: { kind: 'OTHER_APP', appId: BOT },
+      newOwner: { kind: 'THIS_APP', appId: IGQL },
+      requestedOwner: null,
+    });
 
-  // Now igql sends, the customer's answer is no longer on standby, and the bot is refused with
-  // exactly Instagram's error.
-  const ok = await gw.query(
-    token,
-    `mutation($i: SendTextMessageInput!) { sendTextMessage(input: $i) { message { text } ${USER_ERRORS} } }`,
-    { i: { ...recipient(), text: 'A person here' } },
-  );
-  expect(ok.body).toEqual({
-    data: { sendTextMessage: { message: { text: 'A person here' }, userErrors: [] } },
-  });
-  gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'Thanks!' });
-  const refused = await bot('messages', { recipient: { id: ana.igsid }, message: { text: 'Bot' } });
-  const capture = fixture('error-not-thread-owner-2534037-real.json') as {
-    error: Record<string, unknown>;
-  };
-  expect(refused).toEqual({
-    status: 400,
-    body: { error: { ...capture.error, fbtrace_id: expect.any(String) } },
-  });
-  expect((await inbox.next(5)).slice(3)).toEqual([
-    { type: 'MESSAGE_SENT', standby: false, message: { text: 'A person here' } },
-    { type: 'MESSAGE_RECEIVED', standby: false, message: { text: 'Thanks!' } },
-  ]);
+    // Now igql sends, the customer's answer is no longer on standby, and the bot is refused with
+    // exactly Instagram's error.
+    const ok = await gw.query(
+      token,
+      `mutation($i: SendTextMessageInput!) { sendTextMessage(input: $i) { message { text } ${USER_ERRORS} } }`,
+      { i: { ...recipient(), text: 'A person here' } },
+    );
+    expect(ok.body).toEqual({
+      data: { sendTextMessage: { message: { text: 'A person here' }, userErrors: [] } },
+    });
+    gw.sim.users.sendMessage(shop.igId, ana.igsid, { text: 'Thanks!' });
+    const refused = await bot('messages', {
+      recipient: { id: ana.igsid },
+      message: { text: 'Bot' },
+    });
+    const capture = fixture('error-not-thread-owner-2534037-real.json') as {
+      error: Record<string, unknown>;
+    };
+    expect(refused).toEqual({
+      status: 400,
+      body: { error: { ...capture.error, fbtrace_id: expect.any(String) } },
+    });
+    expect((await inbox.next(5)).slice(3)).toEqual([
+      { type: 'MESSAGE_SENT', standby: false, message: { text: 'A person here' } },
+      { type: 'MESSAGE_RECEIVED', standby: false, message: { text: 'Thanks!' } },
+    ]);
 
-  // igql passes control back to the bot.
-  const pass = await gw.query(
-    token,
-    `mutation($i: PassThreadControlInput!) { passThreadControl(input: $i) { ok ${OWNER} ${USER_ERRORS} } }`,
-    { i: { ...recipient(), targetAppId: BOT, metadata: 'Solved' } },
-  );
-  expect(pass.body).toEqual({
-    data: {
-      passThreadControl: {
-        ok: true,
-        threadOwner: { kind: 'OTHER_APP', appId: BOT },
-        userErrors: [],
+    // igql passes control back to the bot.
+    const pass = await gw.query(
+      token,
+      `mutation($i: PassThreadControlInput!) { passThreadControl(input: $i) { ok ${OWNER} ${USER_ERRORS} } }`,
+      { i: { ...recipient(), targetAppId: BOT, metadata: 'Solved' } },
+    );
+    expect(pass.body).toEqual({
+      data: {
+        passThreadControl: {
+          ok: true,
+          threadOwner: { kind: 'OTHER_APP', appId: BOT },
+          userErrors: [],
+        },
       },
-    },
-  });
-  expect((await inbox.next(6))[5]).toEqual({
-    type: 'THREAD_CONTROL_CHANGED',
-    standby: false,
-    action: 'PASS',
-    metadata: 'Solved',
-    previousOwner: { kind: 'THIS_APP', appId: IGQL },
-    newOwner: { kind: 'OTHER_APP', appId: BOT },
-    requestedOwner: null,
-  });
+    });
+    expect((await inbox.next(6))[5]).toEqual({
+      type: 'THREAD_CONTROL_CHANGED',
+      standby: false,
+      action: 'PASS',
+      metadata: 'Solved',
+      previousOwner: { kind: 'THIS_APP', appId: IGQL },
+      newOwner: { kind: 'OTHER_APP', appId: BOT },
+      requestedOwner: null,
+    });
 
-  // The bot asks for nothing; igql, no longer owner, asks for control: the bot hears of it.
-  const again = await gw.query(
-    token,
-    `mutation($i: ThreadControlInput!) { requestThreadControl(input: $i) { ok ${OWNER} ${USER_ERRORS} } }`,
-    { i: recipient() },
-  );
-  expect(again.body).toEqual({
-    data: { requestThreadControl: { ok: true, threadOwner: null, userErrors: [] } },
+    // The bot asks for nothing; igql, no longer owner, asks for control: the bot hears of it.
+    const again = await gw.query(
+      token,
+      `mutation($i: ThreadControlInput!) { requestThreadControl(input: $i) { ok ${OWNER} ${USER_ERRORS} } }`,
+      { i: recipient() },
+    );
+    expect(again.body).toEqual({
+      data: { requestThreadControl: { ok: true, threadOwner: null, userErrors: [] } },
+    });
+    await inbox.dispose();
   });
-  await inbox.dispose();
 });

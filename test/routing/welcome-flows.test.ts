@@ -1,281 +1,290 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
 import type { SimAccount } from '../../src/sandbox/store.ts';
+import { addAccountOf, CONFIGURATIONS } from '../helpers/configurations.ts';
 import { type Gateway, startGateway } from '../helpers/gateway.ts';
 
 /** Issue 16: welcome message flows of Click-to-Instagram-Direct ads, and their limits. */
 
-let gw: Gateway;
-let shop: SimAccount;
-let token: string;
+// The same for an account of either configuration (issue 19): on the Page for Facebook Login.
+describe.each(CONFIGURATIONS)('%s Login', (kind) => {
+  let gw: Gateway;
+  let shop: SimAccount;
+  let token: string;
 
-beforeAll(async () => {
-  gw = await startGateway((sim) => {
-    shop = sim.addAccount({ username: 'northwind.shop' }).account;
+  beforeAll(async () => {
+    gw = await startGateway((sim) => {
+      shop = addAccountOf(sim, kind, { username: 'northwind.shop' }).account;
+    });
+    token = await gw.session([shop.igId]);
   });
-  token = await gw.session([shop.igId]);
-});
-afterAll(() => gw.stop());
+  afterAll(() => gw.stop());
 
-const accountId = () => globalId.account(shop.igId);
-const PAYLOAD = 'ok flowId userErrors { __typename code message ... on ValidationError { field } }';
-const LIST = `{ viewer { welcomeMessageFlows {
+  const accountId = () => globalId.account(shop.igId);
+  const PAYLOAD =
+    'ok flowId userErrors { __typename code message ... on ValidationError { field } }';
+  const LIST = `{ viewer { welcomeMessageFlows {
   flowId name usedInAd messages { text quickReplies { title payload } } } } }`;
-const ENDPOINT = '/{id}/welcome_message_flows';
+  const ENDPOINT = '/{id}/welcome_message_flows';
 
-const create = (input: Record<string, unknown>) =>
-  gw.query(
-    token,
-    `mutation($i: CreateWelcomeMessageFlowInput!) { createWelcomeMessageFlow(input: $i) { ${PAYLOAD} } }`,
-    { i: { accountId: accountId(), ...input } },
-  );
-const update = (input: Record<string, unknown>) =>
-  gw.query(
-    token,
-    `mutation($i: UpdateWelcomeMessageFlowInput!) { updateWelcomeMessageFlow(input: $i) { ${PAYLOAD} } }`,
-    { i: { accountId: accountId(), ...input } },
-  );
-const remove = (flowId: string) =>
-  gw.query(
-    token,
-    `mutation($i: DeleteWelcomeMessageFlowInput!) { deleteWelcomeMessageFlow(input: $i) { ${PAYLOAD} } }`,
-    { i: { accountId: accountId(), flowId } },
-  );
+  const create = (input: Record<string, unknown>) =>
+    gw.query(
+      token,
+      `mutation($i: CreateWelcomeMessageFlowInput!) { createWelcomeMessageFlow(input: $i) { ${PAYLOAD} } }`,
+      { i: { accountId: accountId(), ...input } },
+    );
+  const update = (input: Record<string, unknown>) =>
+    gw.query(
+      token,
+      `mutation($i: UpdateWelcomeMessageFlowInput!) { updateWelcomeMessageFlow(input: $i) { ${PAYLOAD} } }`,
+      { i: { accountId: accountId(), ...input } },
+    );
+  const remove = (flowId: string) =>
+    gw.query(
+      token,
+      `mutation($i: DeleteWelcomeMessageFlowInput!) { deleteWelcomeMessageFlow(input: $i) { ${PAYLOAD} } }`,
+      { i: { accountId: accountId(), flowId } },
+    );
 
-it('creates, lists, updates and deletes a welcome message flow with Instagram’s bodies', async () => {
-  const created = await create({
-    name: 'Spring sale',
-    messages: [
-      {
-        text: 'Hi! What are you looking for?',
-        quickReplies: [
-          { title: 'Dresses', payload: 'DRESSES' },
-          { title: 'Shoes', payload: 'SHOES' },
-        ],
-      },
-    ],
-  });
-  const flowId = (created.body as { data: { createWelcomeMessageFlow: { flowId: string } } }).data
-    .createWelcomeMessageFlow.flowId;
-  expect(created.body).toEqual({
-    data: { createWelcomeMessageFlow: { ok: true, flowId: expect.any(String), userErrors: [] } },
-  });
-  expect(flowId).toMatch(/^\d{15}$/);
-  // The documented body (instagram-api.md §12).
-  expect(
-    gw.sim.requests
-      .filter((r) => r.method === 'POST' && r.endpoint === ENDPOINT)
-      .map((r) => r.body),
-  ).toEqual([
-    {
+  it('creates, lists, updates and deletes a welcome message flow with Instagram’s bodies', async () => {
+    const created = await create({
       name: 'Spring sale',
-      welcome_message_flow: [
+      messages: [
         {
-          message: {
-            text: 'Hi! What are you looking for?',
-            quick_replies: [
-              { content_type: 'text', title: 'Dresses', payload: 'DRESSES' },
-              { content_type: 'text', title: 'Shoes', payload: 'SHOES' },
-            ],
-          },
+          text: 'Hi! What are you looking for?',
+          quickReplies: [
+            { title: 'Dresses', payload: 'DRESSES' },
+            { title: 'Shoes', payload: 'SHOES' },
+          ],
         },
       ],
-      eligible_platforms: ['instagram'],
-    },
-  ]);
-
-  const flow = (text: string, name: string, quickReplies: unknown[]) => ({
-    data: {
-      viewer: {
-        welcomeMessageFlows: [
-          { flowId, name, usedInAd: false, messages: [{ text, quickReplies }] },
-        ],
-      },
-    },
-  });
-  expect((await gw.query(token, LIST)).body).toEqual(
-    flow('Hi! What are you looking for?', 'Spring sale', [
-      { title: 'Dresses', payload: 'DRESSES' },
-      { title: 'Shoes', payload: 'SHOES' },
-    ]),
-  );
-
-  expect((await update({ flowId, name: 'Spring sale 2' })).body).toEqual({
-    data: { updateWelcomeMessageFlow: { ok: true, flowId, userErrors: [] } },
-  });
-  expect(
-    (await update({ flowId, messages: [{ text: 'Hello 👋' }], idempotencyKey: 'u-1' })).body,
-  ).toEqual({ data: { updateWelcomeMessageFlow: { ok: true, flowId, userErrors: [] } } });
-  expect(
-    gw.sim.requests
-      .filter((r) => r.method === 'POST' && r.endpoint === ENDPOINT)
-      .map((r) => r.body),
-  ).toEqual([
-    expect.anything(),
-    { flow_id: flowId, name: 'Spring sale 2' },
-    { flow_id: flowId, welcome_message_flow: [{ message: { text: 'Hello 👋' } }] },
-  ]);
-  expect((await gw.query(token, LIST)).body).toEqual(flow('Hello 👋', 'Spring sale 2', []));
-
-  expect((await remove(flowId)).body).toEqual({
-    data: { deleteWelcomeMessageFlow: { ok: true, flowId, userErrors: [] } },
-  });
-  const last = gw.sim.requests.at(-1);
-  expect([last?.method, last?.endpoint, last?.query.flow_id]).toEqual(['DELETE', ENDPOINT, flowId]);
-  expect((await gw.query(token, LIST)).body).toEqual({
-    data: { viewer: { welcomeMessageFlows: [] } },
-  });
-});
-
-it('refuses every limit before any call', async () => {
-  const before = gw.sim.count(`POST ${ENDPOINT}`) + gw.sim.count(`DELETE ${ENDPOINT}`);
-  const field = (path: string[], message: string) => ({
-    __typename: 'ValidationError',
-    code: 'VALIDATION',
-    message,
-    field: ['input', ...path],
-  });
-  const refused = await create({
-    name: 'x'.repeat(101),
-    messages: [
+    });
+    const flowId = (created.body as { data: { createWelcomeMessageFlow: { flowId: string } } }).data
+      .createWelcomeMessageFlow.flowId;
+    expect(created.body).toEqual({
+      data: { createWelcomeMessageFlow: { ok: true, flowId: expect.any(String), userErrors: [] } },
+    });
+    expect(flowId).toMatch(/^\d{15}$/);
+    // The documented body (instagram-api.md §12).
+    expect(
+      gw.sim.requests
+        .filter((r) => r.method === 'POST' && r.endpoint === ENDPOINT)
+        .map((r) => r.body),
+    ).toEqual([
       {
-        text: 'é'.repeat(501),
-        quickReplies: [
-          ...Array.from({ length: 14 }, (_, i) => ({ title: `Option ${i}`, payload: `P${i}` })),
-        ],
-      },
-    ],
-  });
-  expect(refused.body).toEqual({
-    data: {
-      createWelcomeMessageFlow: {
-        ok: false,
-        flowId: null,
-        userErrors: [
-          field(['name'], 'input.name must be at most 100 characters'),
-          field(
-            ['messages', '0', 'text'],
-            'input.messages.0.text must be at most 1000 bytes (UTF-8)',
-          ),
-          field(
-            ['messages', '0', 'quickReplies'],
-            'input.messages.0.quickReplies must have at most 13 quick replies',
-          ),
-        ],
-      },
-    },
-  });
-  expect(
-    (await create({ name: 'Two', messages: [{ text: 'one' }, { text: 'two' }] })).body,
-  ).toEqual({
-    data: {
-      createWelcomeMessageFlow: {
-        ok: false,
-        flowId: null,
-        userErrors: [field(['messages'], 'input.messages must have at most 1 message')],
-      },
-    },
-  });
-  expect((await create({ name: ' ', messages: [] })).body).toEqual({
-    data: {
-      createWelcomeMessageFlow: {
-        ok: false,
-        flowId: null,
-        userErrors: [
-          field(['name'], 'input.name must not be blank'),
-          field(['messages'], 'input.messages must have a message'),
-        ],
-      },
-    },
-  });
-  expect((await update({ flowId: 'abc' })).body).toEqual({
-    data: {
-      updateWelcomeMessageFlow: {
-        ok: false,
-        flowId: null,
-        userErrors: [
-          field(['flowId'], 'input.flowId must be a flow id (digits)'),
+        name: 'Spring sale',
+        welcome_message_flow: [
           {
-            __typename: 'ValidationError',
-            code: 'VALIDATION',
-            message: 'input needs name or messages to change',
-            field: ['input'],
+            message: {
+              text: 'Hi! What are you looking for?',
+              quick_replies: [
+                { content_type: 'text', title: 'Dresses', payload: 'DRESSES' },
+                { content_type: 'text', title: 'Shoes', payload: 'SHOES' },
+              ],
+            },
           },
         ],
+        eligible_platforms: ['instagram'],
       },
-    },
-  });
-  expect((await remove('')).body).toEqual({
-    data: {
-      deleteWelcomeMessageFlow: {
-        ok: false,
-        flowId: null,
-        userErrors: [field(['flowId'], 'input.flowId must be a flow id (digits)')],
-      },
-    },
-  });
-  expect(gw.sim.count(`POST ${ENDPOINT}`) + gw.sim.count(`DELETE ${ENDPOINT}`)).toBe(before);
-});
+    ]);
 
-it('the simulator refuses a flow an ad uses, and one that does not exist, as Instagram would', async () => {
-  const created = await create({ name: 'In an ad', messages: [{ text: 'Welcome!' }] });
-  const flowId = (created.body as { data: { createWelcomeMessageFlow: { flowId: string } } }).data
-    .createWelcomeMessageFlow.flowId;
-  gw.sim.welcomeFlows.useInAd(shop.igId, flowId);
-  const changed = await update({ flowId, name: 'Changed' });
-  const removed = await remove(flowId);
-  const missing = await remove('999999999999999');
-  // Instagram's refusal (code 100, UNCONFIRMED text) names no input: the whole input is at fault.
-  const refusal = (mutation: string, message: RegExp) => ({
-    data: {
-      [mutation]: {
-        ok: false,
-        flowId: null,
-        userErrors: [
-          {
-            __typename: 'ValidationError',
-            code: 'VALIDATION',
-            message: expect.stringMatching(message),
-            field: ['input'],
-          },
-        ],
+    const flow = (text: string, name: string, quickReplies: unknown[]) => ({
+      data: {
+        viewer: {
+          welcomeMessageFlows: [
+            { flowId, name, usedInAd: false, messages: [{ text, quickReplies }] },
+          ],
+        },
       },
-    },
+    });
+    expect((await gw.query(token, LIST)).body).toEqual(
+      flow('Hi! What are you looking for?', 'Spring sale', [
+        { title: 'Dresses', payload: 'DRESSES' },
+        { title: 'Shoes', payload: 'SHOES' },
+      ]),
+    );
+
+    expect((await update({ flowId, name: 'Spring sale 2' })).body).toEqual({
+      data: { updateWelcomeMessageFlow: { ok: true, flowId, userErrors: [] } },
+    });
+    expect(
+      (await update({ flowId, messages: [{ text: 'Hello 👋' }], idempotencyKey: 'u-1' })).body,
+    ).toEqual({ data: { updateWelcomeMessageFlow: { ok: true, flowId, userErrors: [] } } });
+    expect(
+      gw.sim.requests
+        .filter((r) => r.method === 'POST' && r.endpoint === ENDPOINT)
+        .map((r) => r.body),
+    ).toEqual([
+      expect.anything(),
+      { flow_id: flowId, name: 'Spring sale 2' },
+      { flow_id: flowId, welcome_message_flow: [{ message: { text: 'Hello 👋' } }] },
+    ]);
+    expect((await gw.query(token, LIST)).body).toEqual(flow('Hello 👋', 'Spring sale 2', []));
+
+    expect((await remove(flowId)).body).toEqual({
+      data: { deleteWelcomeMessageFlow: { ok: true, flowId, userErrors: [] } },
+    });
+    const last = gw.sim.requests.at(-1);
+    expect([last?.method, last?.endpoint, last?.query.flow_id]).toEqual([
+      'DELETE',
+      ENDPOINT,
+      flowId,
+    ]);
+    expect((await gw.query(token, LIST)).body).toEqual({
+      data: { viewer: { welcomeMessageFlows: [] } },
+    });
   });
-  const invalid =
-    /^Instagram refused the welcome message flow as invalid \(Graph error 100, trace \S+\)$/;
-  expect(changed.body).toEqual(refusal('updateWelcomeMessageFlow', invalid));
-  expect(removed.body).toEqual(refusal('deleteWelcomeMessageFlow', invalid));
-  expect(missing.body).toEqual({
-    data: {
-      deleteWelcomeMessageFlow: {
-        ok: false,
-        flowId: null,
-        userErrors: [
-          {
-            __typename: 'NotFoundError',
-            code: 'NOT_FOUND',
-            message: expect.stringMatching(
-              /^Instagram found no such object \(Graph error 100\/33, trace \S+\)$/,
+
+  it('refuses every limit before any call', async () => {
+    const before = gw.sim.count(`POST ${ENDPOINT}`) + gw.sim.count(`DELETE ${ENDPOINT}`);
+    const field = (path: string[], message: string) => ({
+      __typename: 'ValidationError',
+      code: 'VALIDATION',
+      message,
+      field: ['input', ...path],
+    });
+    const refused = await create({
+      name: 'x'.repeat(101),
+      messages: [
+        {
+          text: 'é'.repeat(501),
+          quickReplies: [
+            ...Array.from({ length: 14 }, (_, i) => ({ title: `Option ${i}`, payload: `P${i}` })),
+          ],
+        },
+      ],
+    });
+    expect(refused.body).toEqual({
+      data: {
+        createWelcomeMessageFlow: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            field(['name'], 'input.name must be at most 100 characters'),
+            field(
+              ['messages', '0', 'text'],
+              'input.messages.0.text must be at most 1000 bytes (UTF-8)',
             ),
-          },
-        ],
+            field(
+              ['messages', '0', 'quickReplies'],
+              'input.messages.0.quickReplies must have at most 13 quick replies',
+            ),
+          ],
+        },
       },
-    },
-  });
-  expect((await gw.query(token, LIST)).body).toEqual({
-    data: {
-      viewer: {
-        welcomeMessageFlows: [
-          {
-            flowId,
-            name: 'In an ad',
-            usedInAd: true,
-            messages: [{ text: 'Welcome!', quickReplies: [] }],
-          },
-        ],
+    });
+    expect(
+      (await create({ name: 'Two', messages: [{ text: 'one' }, { text: 'two' }] })).body,
+    ).toEqual({
+      data: {
+        createWelcomeMessageFlow: {
+          ok: false,
+          flowId: null,
+          userErrors: [field(['messages'], 'input.messages must have at most 1 message')],
+        },
       },
-    },
+    });
+    expect((await create({ name: ' ', messages: [] })).body).toEqual({
+      data: {
+        createWelcomeMessageFlow: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            field(['name'], 'input.name must not be blank'),
+            field(['messages'], 'input.messages must have a message'),
+          ],
+        },
+      },
+    });
+    expect((await update({ flowId: 'abc' })).body).toEqual({
+      data: {
+        updateWelcomeMessageFlow: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            field(['flowId'], 'input.flowId must be a flow id (digits)'),
+            {
+              __typename: 'ValidationError',
+              code: 'VALIDATION',
+              message: 'input needs name or messages to change',
+              field: ['input'],
+            },
+          ],
+        },
+      },
+    });
+    expect((await remove('')).body).toEqual({
+      data: {
+        deleteWelcomeMessageFlow: {
+          ok: false,
+          flowId: null,
+          userErrors: [field(['flowId'], 'input.flowId must be a flow id (digits)')],
+        },
+      },
+    });
+    expect(gw.sim.count(`POST ${ENDPOINT}`) + gw.sim.count(`DELETE ${ENDPOINT}`)).toBe(before);
   });
-  await remove(flowId);
+
+  it('the simulator refuses a flow an ad uses, and one that does not exist, as Instagram would', async () => {
+    const created = await create({ name: 'In an ad', messages: [{ text: 'Welcome!' }] });
+    const flowId = (created.body as { data: { createWelcomeMessageFlow: { flowId: string } } }).data
+      .createWelcomeMessageFlow.flowId;
+    gw.sim.welcomeFlows.useInAd(shop.igId, flowId);
+    const changed = await update({ flowId, name: 'Changed' });
+    const removed = await remove(flowId);
+    const missing = await remove('999999999999999');
+    // Instagram's refusal (code 100, UNCONFIRMED text) names no input: the whole input is at fault.
+    const refusal = (mutation: string, message: RegExp) => ({
+      data: {
+        [mutation]: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            {
+              __typename: 'ValidationError',
+              code: 'VALIDATION',
+              message: expect.stringMatching(message),
+              field: ['input'],
+            },
+          ],
+        },
+      },
+    });
+    const invalid =
+      /^Instagram refused the welcome message flow as invalid \(Graph error 100, trace \S+\)$/;
+    expect(changed.body).toEqual(refusal('updateWelcomeMessageFlow', invalid));
+    expect(removed.body).toEqual(refusal('deleteWelcomeMessageFlow', invalid));
+    expect(missing.body).toEqual({
+      data: {
+        deleteWelcomeMessageFlow: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            {
+              __typename: 'NotFoundError',
+              code: 'NOT_FOUND',
+              message: expect.stringMatching(
+                /^Instagram found no such object \(Graph error 100\/33, trace \S+\)$/,
+              ),
+            },
+          ],
+        },
+      },
+    });
+    expect((await gw.query(token, LIST)).body).toEqual({
+      data: {
+        viewer: {
+          welcomeMessageFlows: [
+            {
+              flowId,
+              name: 'In an ad',
+              usedInAd: true,
+              messages: [{ text: 'Welcome!', quickReplies: [] }],
+            },
+          ],
+        },
+      },
+    });
+    await remove(flowId);
+  });
 });

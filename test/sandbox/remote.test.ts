@@ -137,15 +137,28 @@ describe('the simulator as its own process (npm run simulator, SANDBOX_SIMULATOR
     expect(info.accounts.map((a) => [a.username, a.igId, a.instagramAccessToken])).toEqual(
       local
         .accounts()
-        .map((a, i) => [['northwind.shop', 'lumen.studio'][i], a.igId, a.accessToken]),
+        .map((a, i) => [
+          ['northwind.shop', 'lumen.studio', 'harbor.cafe'][i],
+          a.igId,
+          a.accessToken,
+        ]),
     );
     // What igql stores in its token store (issued when each simulator seeded its demo).
     const stored = (sandbox: Sandbox | undefined) =>
-      sandbox?.accounts().map(({ igId, accessToken, status }) => ({ igId, accessToken, status }));
+      sandbox?.accounts().map(({ igId, accessToken, status, loginKind, pageId }) => ({
+        ...{ igId, accessToken, status, loginKind, pageId },
+      }));
     expect(stored(app.sandbox)).toEqual(stored(local));
+    // Facebook Login's demo account is stored as such, with its Page.
+    expect(stored(app.sandbox)?.map((a) => a.loginKind)).toEqual([
+      undefined,
+      undefined,
+      'FACEBOOK',
+    ]);
     expect(info.accounts.map((a) => Object.keys(a))).toEqual([
       ['id', 'igId', 'username', 'token', 'instagramAccessToken'],
       ['id', 'igId', 'username', 'token', 'instagramAccessToken'],
+      ['id', 'igId', 'username', 'token', 'instagramAccessToken', 'loginKind', 'pageId'],
     ]);
   });
 
@@ -242,7 +255,7 @@ describe('the simulator as its own process (npm run simulator, SANDBOX_SIMULATOR
     expect(res.status).toBe(200);
     expect(
       ((await res.json()) as { accounts: { username: string }[] }).accounts.map((a) => a.username),
-    ).toEqual(['northwind.shop', 'lumen.studio']);
+    ).toEqual(['northwind.shop', 'lumen.studio', 'harbor.cafe']);
   });
 
   it('refuses igql with another app secret: its webhooks could not be verified either', async () => {
@@ -295,7 +308,9 @@ describe('SANDBOX_SIMULATOR_URL and SIMULATOR_PORT', () => {
         SESSION_SECRET: 's'.repeat(32),
         SANDBOX_SIMULATOR_URL: 'http://127.0.0.1:4100',
       }),
-    ).toEqual(['SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID and FACEBOOK_APP_ID)']);
+    ).toEqual([
+      'SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID and FACEBOOK_APP_ID)',
+    ]);
   });
 
   it('igql started against a simulator that is not there exits 1 and says so', async () => {

@@ -12,6 +12,9 @@ interface SandboxAccountInfo {
   readonly username: string;
   readonly token: string;
   readonly instagramAccessToken: string;
+  /** Facebook Login's account only. */
+  readonly loginKind?: 'FACEBOOK';
+  readonly pageId?: string;
 }
 
 interface SandboxInfo {
@@ -111,30 +114,43 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
       body,
     });
 
-  it('describes the simulator and the two demo accounts', async () => {
+  it('describes the simulator and the three demo accounts', async () => {
     expect(Object.keys(info)).toEqual(['graphUrl', 'simulator', 'accounts']);
     expect(info.graphUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(info.graphUrl).toBe(igql.app.sandbox?.simulator?.url);
     expect(info.graphUrl).toBe(igql.app.upstream.graphUrl);
     expect(typeof info.simulator.requests).toBe('number');
-    expect(info.accounts.map((a) => a.username)).toEqual(['northwind.shop', 'lumen.studio']);
-    expect(new Set(info.accounts.map((a) => a.igId)).size).toBe(2);
+    expect(info.accounts.map((a) => a.username)).toEqual([
+      'northwind.shop',
+      'lumen.studio',
+      'harbor.cafe',
+    ]);
+    expect(new Set(info.accounts.map((a) => a.igId)).size).toBe(3);
 
     const now = Math.floor(Date.now() / 1000);
     const midnight = now - (now % (24 * 3600));
     const today = new Date(midnight * 1000).toISOString().slice(0, 10);
     for (const account of info.accounts) {
+      // Facebook Login's account says so and names its Page; its token is the Page's.
+      const facebook = account.username === 'harbor.cafe';
       expect(Object.keys(account)).toEqual([
         'id',
         'igId',
         'username',
         'token',
         'instagramAccessToken',
+        ...(facebook ? ['loginKind', 'pageId'] : []),
       ]);
       expect(account.igId).toMatch(/^17841\d{12}$/);
       expect(account.id).toBe(base64(`Account:${account.igId}`));
       expect(unbase64(account.id)).toBe(`Account:${account.igId}`);
-      expect(account.instagramAccessToken).toMatch(/^IGAA[A-Za-z0-9]{60}$/);
+      expect(account.instagramAccessToken).toMatch(
+        facebook ? /^EAA[A-Za-z0-9_-]{90}$/ : /^IGAA[A-Za-z0-9]{60}$/,
+      );
+      if (facebook) {
+        expect(account.loginKind).toBe('FACEBOOK');
+        expect(account.pageId).toMatch(/^10\d{13}$/);
+      }
 
       expect(decodeProtectedHeader(account.token)).toEqual({
         alg: 'HS256',
@@ -156,9 +172,18 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
     }
   });
 
-  it("hands out Instagram tokens that work on the simulator's /me", async () => {
+  it("hands out tokens that work on the simulator: Instagram's /me, the Page's IG User", async () => {
     const before = (await sandboxInfo(igql.base)).simulator.requests;
     for (const account of info.accounts) {
+      if (account.loginKind === 'FACEBOOK') {
+        // The Page's token, on graph.facebook.com (`<graphUrl>/facebook`), for its IG User.
+        const res = await graph(
+          `${info.graphUrl}/facebook/v25.0/${account.igId}?fields=username`,
+          account.instagramAccessToken,
+        );
+        expect(res).toEqual({ status: 200, body: { id: account.igId, username: 'harbor.cafe' } });
+        continue;
+      }
       const res = await graph(
         `${info.graphUrl}/v25.0/me?fields=user_id,username`,
         account.instagramAccessToken,
@@ -172,8 +197,8 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
         },
       });
     }
-    // The two /me calls, and nothing else, reached the simulator meanwhile.
-    expect((await sandboxInfo(igql.base)).simulator.requests).toBe(before + 2);
+    // The three reads, and nothing else, reached the simulator meanwhile.
+    expect((await sandboxInfo(igql.base)).simulator.requests).toBe(before + 3);
   });
 
   it('seeds 30 conversations on the first account and 3 on the second', async () => {
@@ -339,7 +364,11 @@ describe('igql started as a process (node src/main.ts)', () => {
     expect(stdout).toBe(ready);
 
     const sandbox = await sandboxInfo(`http://127.0.0.1:${port}`);
-    expect(sandbox.accounts.map((a) => a.username)).toEqual(['northwind.shop', 'lumen.studio']);
+    expect(sandbox.accounts.map((a) => a.username)).toEqual([
+      'northwind.shop',
+      'lumen.studio',
+      'harbor.cafe',
+    ]);
     expect(sandbox.simulator.requests).toBe(0);
     const me = await graph(
       `${sandbox.graphUrl}/v25.0/me?fields=username`,

@@ -139,7 +139,11 @@ describe('a stable sandbox', () => {
   });
 
   it('derives other ids and tokens from another INSTAGRAM_APP_SECRET', () => {
-    expect(other.accounts.map((a) => a.username)).toEqual(['northwind.shop', 'lumen.studio']);
+    expect(other.accounts.map((a) => a.username)).toEqual([
+      'northwind.shop',
+      'lumen.studio',
+      'harbor.cafe',
+    ]);
     for (const [i, account] of other.accounts.entries()) {
       const before = first.accounts[i] as SandboxAccount;
       expect(account.id).not.toBe(before.id);

@@ -1,0 +1,36 @@
+import type { Simulator } from '../../src/sandbox/simulator.ts';
+import type { SimAccount, SimPage, SimToken } from '../../src/sandbox/store.ts';
+
+/**
+ * The two configurations an account may log in with (issue 19): Instagram Login
+ * (graph.instagram.com, an Instagram token) and Facebook Login (graph.facebook.com, the token of
+ * the Page the account is linked to). Suites whose behaviour is the same for both run once for
+ * each: `describe.each`.
+ */
+export const CONFIGURATIONS = ['INSTAGRAM', 'FACEBOOK'] as const;
+export type Configuration = (typeof CONFIGURATIONS)[number];
+
+export interface SeededAccount {
+  readonly account: SimAccount;
+  readonly token: SimToken;
+  /** Facebook Login: the Page the account is linked to. */
+  readonly page?: SimPage;
+}
+
+/** Creates an account of `kind` in the simulator: `addAccount`, or `addFacebookAccount`. */
+export function addAccountOf(
+  sim: Simulator,
+  kind: Configuration,
+  fields: Parameters<Simulator['addAccount']>[0],
+): SeededAccount {
+  return kind === 'FACEBOOK' ? sim.addFacebookAccount(fields) : sim.addAccount(fields);
+}
+
+/**
+ * The endpoints (method and template, as the simulator's faults and counts name them) of the
+ * account's own reads: Instagram Login's `/me`, Facebook Login's `/<IG_ID>` and `/<PAGE_ID>/…`.
+ */
+export const endpointsOf = (kind: Configuration) =>
+  kind === 'FACEBOOK'
+    ? { account: 'GET /{id}', conversations: 'GET /{id}/conversations' }
+    : { account: 'GET /me', conversations: 'GET /me/conversations' };
