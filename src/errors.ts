@@ -52,7 +52,7 @@ export const notFound = (what: string) => graphqlError('NOT_FOUND', `${what} not
 export const reauthRequired = () =>
   graphqlError(
     'REAUTH_REQUIRED',
-    'Instagram refused this account’s token: log in with Instagram again to reconnect it',
+    'Instagram refused this account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login) to reconnect it',
   );
 
 /** Seconds a client is told to wait when igql's shared state (Redis) is unreachable. */

@@ -57,6 +57,8 @@ export function createRoutes(o: RouteOptions): Record<string, Route> {
     },
     ...webhookRoutes({
       appSecret: config.instagram.appSecret,
+      // Each configuration's app signs its own deliveries.
+      facebookAppSecret: config.facebook.appSecret,
       verifyToken: config.instagram.webhookVerifyToken,
       pipeline: services.pipeline,
       logger,

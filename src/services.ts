@@ -130,6 +130,10 @@ export function createServices(o: ServicesOptions): Services {
     graphUrl: () => upstream.graphUrl,
     tokenUrl: () => upstream.tokenUrl,
     facebookGraphUrl: () => upstream.facebookGraphUrl,
+    // appsecret_proof on every graph.facebook.com call, when there is a Facebook app.
+    ...(config.facebook.appId !== undefined || config.sandbox
+      ? { facebookAppSecret: config.facebook.appSecret }
+      : {}),
     apiVersion: config.instagram.apiVersion,
     metrics,
     logger,

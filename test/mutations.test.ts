@@ -942,7 +942,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
             __typename: 'ReauthRequiredError',
             code: 'REAUTH_REQUIRED',
             message:
-              'Instagram refused this account’s token: log in with Instagram again to reconnect it',
+              'Instagram refused this account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login) to reconnect it',
             field: null,
           },
         ],

@@ -7,6 +7,8 @@ import {
   CONFIGURATIONS,
   type Configuration,
   endpointsOf,
+  proofOf,
+  tokenOf,
 } from './helpers/configurations.ts';
 import { type Gateway, startGateway, T0 } from './helpers/gateway.ts';
 
@@ -200,6 +202,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
         platform: 'instagram',
         fields: 'id,participants,messages.limit(20){id,created_time,from,message}',
         limit: '25',
+        ...proofOf(kind, tokenOf(gw.sim, s.shop.igId)),
       });
       const nodes = (
         (result?.body.data ?? {}) as {
@@ -800,7 +803,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
       const res = await gw.query(studioToken, '{ viewer { username } }');
       expect(res.body.errors?.[0]).toMatchObject({
         message:
-          'Instagram refused this account’s token: log in with Instagram again to reconnect it',
+          'Instagram refused this account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login) to reconnect it',
         extensions: { code: 'REAUTH_REQUIRED' },
       });
       const calls = await gw.upstreamCalls(async () => {

@@ -1,14 +1,9 @@
 import type { EncryptionKey } from '../config.ts';
+import type { LoginKind } from '../instagram/graph.ts';
 import type { Logger } from '../logger.ts';
 import { decryptToken, encryptToken, sealedKid, TokenDecryptionError } from './crypto.ts';
 
-/**
- * How an account logged in, which decides the host, the node and the token of every call:
- * `INSTAGRAM` (Business Login for Instagram: graph.instagram.com, the IG_ID, an Instagram User
- * token) or `FACEBOOK` (Facebook Login for Business: graph.facebook.com, the linked Page for
- * messaging, a Page access token).
- */
-export type LoginKind = 'INSTAGRAM' | 'FACEBOOK';
+export type { LoginKind } from '../instagram/graph.ts';
 
 /** An Instagram professional account igql holds a token for. */
 export interface StoredAccount {

@@ -1,5 +1,5 @@
 import type { GraphAttachment } from '../instagram/graph.ts';
-import { idOf, isObject, listOf, stringOf } from './payload.ts';
+import { idOf, isObject, listOf, stringOf } from '../instagram/payload.ts';
 
 /**
  * Attachments, and the one place that says what each is, whatever the source: Graph reads

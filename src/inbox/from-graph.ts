@@ -4,6 +4,7 @@ import {
   type GraphUser,
   graphTimeMs,
 } from '../instagram/graph.ts';
+import { isObject } from '../instagram/payload.ts';
 import {
   type Attachment,
   attachment,
@@ -12,7 +13,6 @@ import {
   templateOf,
 } from './attachments.ts';
 import { emojiOf, type Message, participant, withoutDetail } from './message.ts';
-import { isObject } from './payload.ts';
 
 /**
  * A message as a Graph read gives it (instagram-api.md §2), with the fields that read asked for;

@@ -1,5 +1,5 @@
+import { idOf, isObject, stringOf } from '../instagram/payload.ts';
 import type { InboxEventData } from './events.ts';
-import { idOf, isObject, stringOf } from './payload.ts';
 
 /**
  * A referral: how a customer reached the account, through an ad (Click to Instagram Direct) or an

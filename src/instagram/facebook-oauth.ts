@@ -1,6 +1,6 @@
-import { idOf, isObject, listOf, stringOf } from '../inbox/payload.ts';
 import type { InstagramClient } from './client.ts';
 import { InstagramError } from './errors.ts';
+import { idOf, isObject, listOf, stringOf } from './payload.ts';
 
 /**
  * What Facebook Login for Business asks for (issue 19): the seed's seven permissions, and

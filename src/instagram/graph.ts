@@ -198,6 +198,14 @@ export interface WelcomeFlowBody {
 }
 
 /**
+ * How an account logged in, which decides the host, the node and the token of every call:
+ * `INSTAGRAM` (Business Login for Instagram: graph.instagram.com, the IG_ID, an Instagram User
+ * token) or `FACEBOOK` (Facebook Login for Business: graph.facebook.com, the linked Page for
+ * messaging, a Page access token).
+ */
+export type LoginKind = 'INSTAGRAM' | 'FACEBOOK';
+
+/**
  * Whose token a call uses: the account (IG_ID) and its token. With `pageId` the account logged in
  * with Facebook Login for Business: calls go to graph.facebook.com with the Page access token,
  * and messaging calls to the Page's node.
@@ -212,7 +220,7 @@ export interface Auth {
 export function authOf(stored: {
   readonly igId: string;
   readonly accessToken: string;
-  readonly loginKind?: 'INSTAGRAM' | 'FACEBOOK';
+  readonly loginKind?: LoginKind;
   readonly pageId?: string;
 }): Auth {
   return stored.loginKind === 'FACEBOOK' && stored.pageId !== undefined

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { LoginKind } from '../auth/token-store.ts';
 import { InstagramError } from '../instagram/errors.ts';
-import { type Auth, authOf, type InstagramApi, parseGraphTime } from '../instagram/graph.ts';
+import {
+  type Auth,
+  authOf,
+  type InstagramApi,
+  type LoginKind,
+  parseGraphTime,
+} from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import type { ContainerParams, PublishingApi } from './api.ts';
@@ -237,7 +242,7 @@ export class PublishingService {
     if (!stored || stored.status === 'REAUTH_REQUIRED') {
       return this.#end(job, 'FAILED', {
         message:
-          'Instagram refused the account’s token: log in with Instagram again, then publish again',
+          'Instagram refused the account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login), then publish again',
         containerStatus: null,
         code: null,
         subcode: null,

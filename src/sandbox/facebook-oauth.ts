@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { errors, GraphError, tokenErrors } from './errors.ts';
 import { type FieldRequest, parseFields } from './fields.ts';
 import { newAppScopedId, newFacebookAccessToken, newPageId } from './ids.ts';
-import type { SimAnswer, SimRequest } from './simulator.ts';
+import type { SimAnswer, SimRequest } from './request.ts';
 import {
   FACEBOOK_PERMISSIONS,
   LONG_LIVED_MS,

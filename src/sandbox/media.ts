@@ -99,6 +99,7 @@ export function routeMedia(ctx: MediaContext, request: MediaRequest): unknown {
   }
   if (r.isSelf && second === 'content_publishing_limit' && method === 'GET') {
     require(ctx.token, BASIC);
+    require(ctx.token, PUBLISH);
     return publishingLimit(ctx.store, ctx.account, r.query, r.requested);
   }
   const container = containers(ctx.store).get(first);
@@ -427,9 +428,9 @@ function require(token: SimToken, permission: string): void {
 }
 
 /**
- * Insights need `instagram_manage_insights` with Facebook Login (IG User and IG Media Insights
- * references); with Instagram Login they come with `instagram_business_basic`.
+ * Insights need `instagram_business_manage_insights` with Instagram Login and
+ * `instagram_manage_insights` with Facebook Login (Meta's Insights guide, Requirements).
  */
 function requireInsights(token: SimToken): void {
-  if (token.pageId !== undefined) require(token, 'instagram_business_manage_insights');
+  require(token, 'instagram_business_manage_insights');
 }

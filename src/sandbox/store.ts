@@ -204,6 +204,7 @@ export const ALL_PERMISSIONS = [
   'instagram_business_manage_messages',
   'instagram_business_manage_comments',
   'instagram_business_content_publish',
+  'instagram_business_manage_insights',
 ] as const;
 
 /**

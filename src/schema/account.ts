@@ -33,7 +33,7 @@ const AccountStatusEnum = builder.enumType('AccountStatus', {
     ACTIVE: { description: 'igql can read and send for this account.' },
     REAUTH_REQUIRED: {
       description:
-        'Instagram refused the account’s token: someone must log in with Instagram again.',
+        'Instagram refused the account’s token: someone must log in again (with Instagram, or with Facebook for an account of Facebook Login).',
     },
   } as const,
 });

@@ -13,7 +13,10 @@ const UserErrorCode = builder.enumType('UserErrorCode', {
     RECIPIENT_UNAVAILABLE: {
       description: 'The person cannot receive messages from the account now.',
     },
-    REAUTH_REQUIRED: { description: 'The account must log in with Instagram again.' },
+    REAUTH_REQUIRED: {
+      description:
+        'The account must log in again (with Instagram, or with Facebook for an account of Facebook Login).',
+    },
     NOT_FOUND: { description: 'No such account, participant or message for this session.' },
     IDEMPOTENCY_CONFLICT: { description: 'The idempotency key was used for other content.' },
     UPSTREAM_UNAVAILABLE: { description: 'Instagram did not answer, or failed.' },
@@ -55,7 +58,7 @@ implement('ValidationError', 'The input is invalid; nothing was sent.');
 implement('RecipientUnavailableError', 'The person cannot receive messages from the account now.');
 implement(
   'ReauthRequiredError',
-  'Instagram refused the account’s token: log in with Instagram again.',
+  'Instagram refused the account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login).',
 );
 implement('NotFoundError', 'No such account, participant or message for this session.');
 implement(

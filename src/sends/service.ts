@@ -478,7 +478,8 @@ function reauth(): UserErrorData {
   return {
     type: 'ReauthRequiredError',
     code: 'REAUTH_REQUIRED',
-    message: 'Instagram refused this account’s token: log in with Instagram again to reconnect it',
+    message:
+      'Instagram refused this account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login) to reconnect it',
   };
 }
 

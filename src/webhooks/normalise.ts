@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { InboxEventData, InboxEventKind } from '../inbox/events.ts';
 import { fromWebhook, type WebhookMessage, type WebhookReplyTo } from '../inbox/from-webhook.ts';
-import { idOf, isObject, numberOf, stringOf } from '../inbox/payload.ts';
 import { referralOf } from '../inbox/referral.ts';
+import { idOf, isObject, numberOf, stringOf } from '../instagram/payload.ts';
 
 type Json = Record<string, unknown>;
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { pino } from 'pino';
@@ -242,10 +243,14 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
       client_secret: 'test-app-secret',
       fb_exchange_token: expect.stringMatching(/^EAA/),
     });
-    // The user token goes as the Bearer header, never in the URL.
-    expect(permissions?.query).toEqual({});
+    // The user token goes as the Bearer header, never in the URL; each call carries its
+    // appsecret_proof (HMAC-SHA256 of the token with the app secret).
+    const userToken = gw.sim.facebookLogin.issuedUserTokens().at(-1) as string;
+    const proof = createHmac('sha256', 'test-app-secret').update(userToken).digest('hex');
+    expect(permissions?.query).toEqual({ appsecret_proof: proof });
     expect(accounts?.query).toEqual({
       fields: 'id,name,access_token,tasks,instagram_business_account{id,username}',
+      appsecret_proof: proof,
     });
 
     const claims = decodeJwt(body.accessToken);

@@ -47,7 +47,7 @@ describe('fromUpstream', () => {
     [
       'token',
       { code: 190, subcode: 460, status: 400 },
-      'Instagram refused this account’s token: log in with Instagram again to reconnect it',
+      'Instagram refused this account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login) to reconnect it',
       { code: 'REAUTH_REQUIRED', upstream: { code: 190, subcode: 460, traceId: null } },
     ],
     [

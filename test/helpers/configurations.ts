@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimPage, SimToken } from '../../src/sandbox/store.ts';
 
@@ -34,3 +35,24 @@ export const endpointsOf = (kind: Configuration) =>
   kind === 'FACEBOOK'
     ? { account: 'GET /{id}', conversations: 'GET /{id}/conversations' }
     : { account: 'GET /me', conversations: 'GET /me/conversations' };
+
+/**
+ * What igql adds to the query of each graph.facebook.com call with `token` (the gateway's app
+ * secret is test/helpers/gateway.ts's): its `appsecret_proof`. Nothing for Instagram Login.
+ */
+export const proofOf = (
+  kind: Configuration,
+  token: string,
+  appSecret = 'test-app-secret',
+): { appsecret_proof?: string } =>
+  kind === 'FACEBOOK'
+    ? { appsecret_proof: createHmac('sha256', appSecret).update(token).digest('hex') }
+    : {};
+
+/** The token igql holds for the account `igId` (its Page's token for Facebook Login). */
+export function tokenOf(sim: Simulator, igId: string): string {
+  const tokens = [...sim.store.tokens.values()].filter((t) => t.igId === igId && !t.revoked);
+  const token = tokens.at(-1);
+  if (!token) throw new Error(`no token for ${igId}`);
+  return token.token;
+}

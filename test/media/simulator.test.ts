@@ -274,6 +274,35 @@ describe('comment reads', () => {
   });
 });
 
+describe('permissions of insights and the publishing limit (Instagram Login)', () => {
+  const without = (permission: string) => {
+    const narrow = sim.store.issueToken(account.igId);
+    (narrow.permissions as string[]).splice(narrow.permissions.indexOf(permission), 1);
+    return narrow.token;
+  };
+
+  it('account insights need instagram_business_manage_insights', async () => {
+    const token = without('instagram_business_manage_insights');
+    const query = { metric: 'reach', period: 'day', metric_type: 'total_value' };
+    const res = await call('GET', `${account.igId}/insights`, query, token);
+    expect(errorOf(res.body)).toEqual({
+      message: '(#200) Requires instagram_business_manage_insights permission to manage the object',
+      type: 'IGApiException',
+      code: 200,
+    });
+  });
+
+  it('the publishing limit needs instagram_business_content_publish', async () => {
+    const token = without('instagram_business_content_publish');
+    const res = await call('GET', `${account.igId}/content_publishing_limit`, {}, token);
+    expect(errorOf(res.body)).toEqual({
+      message: '(#200) Requires instagram_business_content_publish permission to manage the object',
+      type: 'IGApiException',
+      code: 200,
+    });
+  });
+});
+
 describe('comment writes', () => {
   it('comments on a media and raises the comments webhook with self_ig_scoped_id', async () => {
     const first = posts[0] as SimMedia;

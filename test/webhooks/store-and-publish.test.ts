@@ -113,9 +113,7 @@ describe('EventPipeline with storeAndPublish on Redis', () => {
     expect(await onB.until(1)).toEqual([accepted.entries[1]]);
     // Each identity is confirmed done for the dedupe TTL.
     for (const { event } of accepted.entries) {
-      const key = (state.deduper as unknown as { keyOf(id: string): string }).keyOf(
-        event.identity,
-      );
+      const key = (state.deduper as unknown as { keyOf(id: string): string }).keyOf(event.identity);
       expect(key.startsWith(`${prefix}:dedupe:`)).toBe(true);
       expect(await client.get(key)).toBe('done');
       const ttl = await client.ttl(key);
