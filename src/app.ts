@@ -100,6 +100,13 @@ export function createApp(deps: AppDeps): App {
     reconcileIntervalMs: deps.reconcileIntervalMs,
   });
   const { redis, reconciler, refresher } = services;
+  // igql's app of each configuration: the owner of its threads, its entry of a Page's
+  // subscriptions. In sandbox mode the simulator's app serves both logins.
+  const instagramAppId = config.instagram.appId ?? sandbox?.appId ?? '';
+  services.api.useApps({
+    INSTAGRAM: instagramAppId,
+    FACEBOOK: config.facebook.appId ?? sandbox?.appId ?? '',
+  });
   const { limits } = config;
   /** Aborted at stop: subscriptions end (SSE streams with `event: complete`). */
   const streamsEnd = new AbortController();
@@ -123,7 +130,7 @@ export function createApp(deps: AppDeps): App {
   const yoga = createYogaServer({
     groups,
     config,
-    appId: config.instagram.appId ?? sandbox?.appId ?? '',
+    appId: instagramAppId,
     logger,
     services,
     now: deps.now,
@@ -137,7 +144,7 @@ export function createApp(deps: AppDeps): App {
       config,
       logger,
       services,
-      appId: config.instagram.appId ?? sandbox?.appId ?? '',
+      appId: instagramAppId,
       publicBase: (req) => {
         // Sandbox: a login comes back to the loopback origin it started on (localhost or
         // 127.0.0.1), where its cookie lives.

@@ -45,6 +45,7 @@ const PERMISSIONS = {
     'pages_show_list',
     'pages_read_engagement',
     'pages_manage_metadata',
+    'pages_messaging',
   ]),
 } as const;
 type Column = keyof typeof PERMISSIONS;

@@ -1,5 +1,5 @@
 import type { InstagramClient } from './client.ts';
-import { InstagramError } from './errors.ts';
+import { noAccessToken } from './oauth.ts';
 import { idOf, isObject, listOf, stringOf } from './payload.ts';
 
 /**
@@ -16,6 +16,8 @@ export const FACEBOOK_SCOPES = [
   'pages_show_list',
   'pages_read_engagement',
   'pages_manage_metadata',
+  // Welcome message flows on the Page (Messenger Platform, "Welcome message flows"); optional.
+  'pages_messaging',
 ] as const;
 
 /**
@@ -94,6 +96,12 @@ export function facebookDialogUrl(
   return `${hosts.oauthUrl}/${hosts.apiVersion}/dialog/oauth?${params}`;
 }
 
+/** A user token of an exchange, with its seconds to live (null: it does not expire). */
+export interface FacebookToken {
+  readonly accessToken: string;
+  readonly expiresIn: number | null;
+}
+
 /** What `/me/permissions` says the user granted and declined. */
 export interface GrantedPermissions {
   readonly granted: readonly string[];
@@ -132,23 +140,8 @@ export class FacebookOAuthClient {
    * `GET /oauth/access_token?client_id&redirect_uri&client_secret&code` (manual flow): the code
    * (single use) for a user token. Never retried: a code works once.
    */
-  async exchangeCode(
-    code: string,
-    redirectUri: string,
-  ): Promise<{ accessToken: string; expiresIn: number | null }> {
-    const { appId, appSecret } = this.#app();
-    return tokenOf(
-      await this.#client.call<unknown>({
-        method: 'GET',
-        host: 'facebook',
-        path: 'oauth/access_token',
-        endpoint: '/oauth/access_token',
-        query: { client_id: appId, redirect_uri: redirectUri },
-        credentials: { client_secret: appSecret, code },
-        retry: false,
-      }),
-      'code exchange',
-    );
+  exchangeCode(code: string, redirectUri: string): Promise<FacebookToken> {
+    return this.#accessToken({ redirect_uri: redirectUri }, { code }, 'code exchange');
   }
 
   /**
@@ -156,22 +149,38 @@ export class FacebookOAuthClient {
    * (developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived): a user
    * token for a long-lived one (about 60 days), whose Page tokens do not expire.
    */
-  async exchangeLongLived(
-    userToken: string,
-  ): Promise<{ accessToken: string; expiresIn: number | null }> {
-    const { appId, appSecret } = this.#app();
-    return tokenOf(
-      await this.#client.call<unknown>({
-        method: 'GET',
-        host: 'facebook',
-        path: 'oauth/access_token',
-        endpoint: '/oauth/access_token',
-        query: { grant_type: 'fb_exchange_token', client_id: appId },
-        credentials: { client_secret: appSecret, fb_exchange_token: userToken },
-        retry: false,
-      }),
+  exchangeLongLived(userToken: string): Promise<FacebookToken> {
+    return this.#accessToken(
+      { grant_type: 'fb_exchange_token' },
+      { fb_exchange_token: userToken },
       'long-lived exchange',
     );
+  }
+
+  /**
+   * `GET /oauth/access_token` with the app's id and secret: `{access_token, token_type,
+   * expires_in}`, `expires_in` absent for a token that does not expire. Never retried.
+   */
+  async #accessToken(
+    query: Record<string, string>,
+    credentials: Record<string, string>,
+    what: string,
+  ): Promise<FacebookToken> {
+    const { appId, appSecret } = this.#app();
+    const body = await this.#client.call<unknown>({
+      method: 'GET',
+      host: 'facebook',
+      path: 'oauth/access_token',
+      endpoint: '/oauth/access_token',
+      query: { client_id: appId, ...query },
+      credentials: { client_secret: appSecret, ...credentials },
+      retry: false,
+    });
+    const accessToken = isObject(body) ? stringOf(body.access_token) : null;
+    if (!accessToken) throw noAccessToken('Facebook', what);
+    const expiresIn =
+      isObject(body) && typeof body.expires_in === 'number' ? body.expires_in : null;
+    return { accessToken, expiresIn };
   }
 
   /** `GET /me/permissions`: `{data: [{permission, status: granted|declined|expired}]}`. */
@@ -257,17 +266,4 @@ function pageOf(item: unknown): FacebookPage | null {
       ? { instagram: { igId, username: stringOf(linked.username) } }
       : {}),
   };
-}
-
-/** `{access_token, token_type, expires_in}`; `expires_in` may be absent (a token that does not expire). */
-function tokenOf(body: unknown, what: string): { accessToken: string; expiresIn: number | null } {
-  const token = isObject(body) ? stringOf(body.access_token) : null;
-  if (!token) {
-    throw new InstagramError({
-      kind: 'transient',
-      message: `Facebook's ${what} answer had no access token`,
-    });
-  }
-  const expiresIn = isObject(body) && typeof body.expires_in === 'number' ? body.expires_in : null;
-  return { accessToken: token, expiresIn };
 }

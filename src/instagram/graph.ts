@@ -216,16 +216,43 @@ export interface Auth {
   readonly pageId?: string | undefined;
 }
 
-/** The `Auth` of a stored account. */
+/**
+ * The `Auth` of a stored account. An account of Facebook Login stored without its Page cannot be
+ * reached: its token is a Page's, which graph.instagram.com refuses, and its messaging node is
+ * unknown. It answers as a refused token does (`InstagramError` of kind `token`, REAUTH_REQUIRED
+ * wherever it surfaces): the user logs in again with Facebook, which stores the Page. Its token
+ * is never sent anywhere.
+ */
 export function authOf(stored: {
   readonly igId: string;
   readonly accessToken: string;
   readonly loginKind?: LoginKind;
   readonly pageId?: string;
 }): Auth {
-  return stored.loginKind === 'FACEBOOK' && stored.pageId !== undefined
-    ? { igId: stored.igId, token: stored.accessToken, pageId: stored.pageId }
-    : { igId: stored.igId, token: stored.accessToken };
+  if (stored.loginKind !== 'FACEBOOK') return { igId: stored.igId, token: stored.accessToken };
+  if (stored.pageId === undefined) throw new InstagramError({ kind: 'token', message: NO_PAGE });
+  return { igId: stored.igId, token: stored.accessToken, pageId: stored.pageId };
+}
+
+/** Why an account of Facebook Login stored without its Page answers REAUTH_REQUIRED. */
+export const NO_PAGE =
+  'This account of Facebook Login is stored without its Facebook Page: log in again with Facebook to reconnect it';
+
+/** Whether `authOf` can reach the stored account (not Facebook Login without its Page). */
+export const reachable = (stored: {
+  readonly loginKind?: LoginKind;
+  readonly pageId?: string;
+}): boolean => stored.loginKind !== 'FACEBOOK' || stored.pageId !== undefined;
+
+/**
+ * igql's Meta app of each configuration (`INSTAGRAM_APP_ID`, `FACEBOOK_APP_ID`; the simulator's in
+ * sandbox mode): the app whose tokens igql holds, which owns the threads igql's sends and
+ * `take_thread_control` hold, and whose entry of a Page's `subscribed_apps` is igql's. '' when
+ * unknown.
+ */
+export interface AppIds {
+  readonly INSTAGRAM: string;
+  readonly FACEBOOK: string;
 }
 
 /**
@@ -283,9 +310,23 @@ export const parseGraphTime = (value: string): Date => new Date(graphTimeMs(valu
  */
 export class InstagramApi {
   readonly #client: InstagramClient;
+  #apps: AppIds = { INSTAGRAM: '', FACEBOOK: '' };
 
   constructor(client: InstagramClient) {
     this.#client = client;
+  }
+
+  /**
+   * Names igql's app of each configuration. Set once by `createApp` (src/app.ts), which knows
+   * the config and the sandbox, before anything is served. Default: both unknown ('').
+   */
+  useApps(apps: AppIds): void {
+    this.#apps = { ...apps };
+  }
+
+  /** igql's app for an account that logged in with `loginKind`: '' when unknown. */
+  appIdOf(loginKind: LoginKind): string {
+    return this.#apps[loginKind];
   }
 
   /**
@@ -550,9 +591,14 @@ export class InstagramApi {
     });
   }
 
-  /** `GET /<IG_ID>/welcome_message_flows` with every field (instagram-api.md §12). */
-  async welcomeFlows(auth: Auth): Promise<GraphList<GraphWelcomeFlow>> {
-    return this.#client.call<GraphList<GraphWelcomeFlow>>({
+  /**
+   * `GET /<IG_ID>/welcome_message_flows` with every field (instagram-api.md §12), or with
+   * `flowId` that flow only. For Facebook Login the Page's flows, which include its Messenger
+   * ones (`eligible_platforms` `["messenger"]`, Meta's "Welcome message flows" for the Messenger
+   * Platform): only those eligible on Instagram are the account's, and are given.
+   */
+  async welcomeFlows(auth: Auth, flowId?: string): Promise<GraphList<GraphWelcomeFlow>> {
+    const list = await this.#client.call<GraphList<GraphWelcomeFlow>>({
       method: 'GET',
       path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
@@ -561,8 +607,12 @@ export class InstagramApi {
       ...hostOf(auth),
       query: {
         fields: 'id,name,eligible_platforms,is_used_in_ad,last_update_time,welcome_message_flow',
+        flow_id: flowId,
       },
     });
+    if (auth.pageId === undefined) return list;
+    const data = list.data.filter((flow) => flow.eligible_platforms?.includes('instagram'));
+    return { ...list, data };
   }
 
   /**
@@ -599,11 +649,15 @@ export class InstagramApi {
   }
 
   /**
-   * `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account; for
-   * Facebook Login the Page's, whose fields are Page fields (webhooks/reconcile.ts).
+   * `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account. For
+   * Facebook Login the Page's (webhooks/reconcile.ts), which lists every app subscribed to the
+   * Page, one entry each (`id`, `name`, `subscribed_fields`: Page Subscribed Apps reference):
+   * only the entry of igql's Facebook app (`useApps`) is igql's.
    */
   async subscribedFields(auth: Auth): Promise<string[]> {
-    const body = await this.#client.call<{ data: { subscribed_fields?: string[] }[] }>({
+    const body = await this.#client.call<{
+      data: { id?: string | number; subscribed_fields?: string[] }[];
+    }>({
       method: 'GET',
       path: `${messagingNode(auth)}/subscribed_apps`,
       endpoint: '/{id}/subscribed_apps',
@@ -611,7 +665,11 @@ export class InstagramApi {
       igId: auth.igId,
       ...hostOf(auth),
     });
-    return body.data.flatMap((app) => app.subscribed_fields ?? []);
+    const own =
+      auth.pageId === undefined
+        ? body.data
+        : body.data.filter((app) => String(app.id) === this.#apps.FACEBOOK);
+    return own.flatMap((app) => app.subscribed_fields ?? []);
   }
 
   /** `POST /<IG_ID>/subscribed_apps?subscribed_fields=…`: (re)subscribes the app to the account. */

@@ -81,7 +81,7 @@ export class OAuthClient {
     const flat = (Array.isArray(body.data) ? body.data[0] : body) as
       | Record<string, unknown>
       | undefined;
-    if (typeof flat?.access_token !== 'string') throw invalidAnswer('code exchange');
+    if (typeof flat?.access_token !== 'string') throw noAccessToken('Instagram', 'code exchange');
     return { accessToken: flat.access_token, userId: String(flat.user_id ?? '') };
   }
 
@@ -97,13 +97,16 @@ export class OAuthClient {
       credentials: { client_secret: this.#app().appSecret, access_token: shortToken },
       retry: false,
     });
-    if (typeof body.access_token !== 'string') throw invalidAnswer('long-lived exchange');
+    if (typeof body.access_token !== 'string') {
+      throw noAccessToken('Instagram', 'long-lived exchange');
+    }
     return { accessToken: body.access_token, expiresIn: Number(body.expires_in ?? 0) };
   }
 }
 
-const invalidAnswer = (what: string) =>
+/** An exchange answered without a token (either login's): worth trying the login again. */
+export const noAccessToken = (host: 'Instagram' | 'Facebook', what: string) =>
   new InstagramError({
     kind: 'transient',
-    message: `Instagram's ${what} answer had no access token`,
+    message: `${host}'s ${what} answer had no access token`,
   });

@@ -7,12 +7,18 @@ import type { RedisClient } from '../redis.ts';
  * configurations but one: Facebook Login's Send API takes 300 text sends a second.
  */
 export const ACCOUNT_LIMITS = {
-  /** Text, links, reactions, stickers, templates, sender actions: 100 a second. */
+  /**
+   * Text, links, reactions, stickers (RL's 100 a second), and every other write igql counts as
+   * a send: images, files, templates, quick replies, shares, sender actions, uploads, thread
+   * control, the messaging profile, welcome flows.
+   */
   send: { limit: 100, windowMs: 1000 },
   /**
-   * The same sends for an account of Facebook Login: 300 a second (RL, "Messenger API for
-   * Instagram": "300 calls per second per Instagram professional account for messages that
-   * contain text, links, reactions, and stickers"). Its other limits are Instagram Login's.
+   * Text, links, reactions and stickers of an account of Facebook Login: 300 a second (Messenger
+   * Platform rate limiting, "Messenger API for Instagram": "300 calls per second per Instagram
+   * Professional account for messages that contain text, links, reactions, and stickers"). Its
+   * other sends stay in `send` at 100 a second: Meta names no other limit for them (UNCONFIRMED,
+   * the stricter choice; the simulator counts them the same way).
    */
   sendFacebookLogin: { limit: 300, windowMs: 1000 },
   /** Audio and video: 10 a second. */
@@ -29,9 +35,18 @@ export type Bucket = keyof typeof ACCOUNT_LIMITS;
 /** The buckets a send is counted in. */
 export type SendBucket = Exclude<Bucket, 'conversationReads'>;
 
-/** The bucket a send of an account of Facebook Login (`facebookLogin`) is counted in. */
-export const sendBucketFor = (bucket: SendBucket, facebookLogin: boolean): SendBucket =>
-  facebookLogin && bucket === 'send' ? 'sendFacebookLogin' : bucket;
+/**
+ * What a send counts against whatever the account's configuration: `text` for the messages
+ * Meta's higher Facebook Login limit names (text, links, reactions, stickers), else its bucket.
+ */
+export type SendLimit = 'text' | Exclude<SendBucket, 'sendFacebookLogin'>;
+
+/**
+ * The bucket of a send of the account `auth` names: `text` is Facebook Login's 300 a second for
+ * an account reached through its Page (`pageId`: graph.facebook.com), else the 100 of `send`.
+ */
+export const sendBucketFor = (limit: SendLimit, auth: { readonly pageId?: string }): SendBucket =>
+  limit !== 'text' ? limit : auth.pageId === undefined ? 'send' : 'sendFacebookLogin';
 
 /**
  * Added to every window: Instagram counts a call when it arrives, a little after igql takes its

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { mayUse } from '../auth/access.ts';
 import type { Session } from '../auth/jwt.ts';
 import type { AccountStatus, LoginKind, StoredAccount, TokenStore } from '../auth/token-store.ts';
-import { notFound, reauthRequired } from '../errors.ts';
+import { graphqlError, notFound, reauthRequired } from '../errors.ts';
 import type { ConversationStateStore } from '../inbox/conversation-state.ts';
 import type { Referral } from '../inbox/referral.ts';
 import { messageFields, splitFields } from '../instagram/fields.ts';
@@ -23,7 +23,7 @@ import type {
   PageArgs,
   ProfileField,
 } from '../instagram/graph.ts';
-import { authOf } from '../instagram/graph.ts';
+import { authOf, NO_PAGE, reachable } from '../instagram/graph.ts';
 
 interface NodeKey {
   readonly igId: string;
@@ -95,6 +95,7 @@ export class RequestLoaders {
     const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
     if (stored.status === 'REAUTH_REQUIRED') throw reauthRequired();
+    if (!reachable(stored)) throw graphqlError('REAUTH_REQUIRED', NO_PAGE);
     return authOf(stored);
   }
 
@@ -105,10 +106,19 @@ export class RequestLoaders {
     return stored.loginKind ?? 'INSTAGRAM';
   }
 
+  /**
+   * igql's Meta app for the account, by how it logged in: the one whose threads are igql's
+   * (`ThreadOwner.kind` THIS_APP); '' when unknown. Never a call.
+   */
+  async ownAppId(igId: string): Promise<string> {
+    return this.#api.appIdOf(await this.loginKind(igId));
+  }
+
+  /** As stored; an account igql cannot reach (`reachable`) needs a new login as well. */
   async status(igId: string): Promise<AccountStatus> {
     const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
-    return stored.status;
+    return reachable(stored) ? stored.status : 'REAUTH_REQUIRED';
   }
 
   /** `GET /me` with the union of the fields asked for the account in this tick. */

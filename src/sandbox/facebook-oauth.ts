@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { errors, GraphError, tokenErrors } from './errors.ts';
 import { type FieldRequest, parseFields } from './fields.ts';
 import { newAppScopedId, newFacebookAccessToken, newPageId } from './ids.ts';
 import type { SimAnswer, SimRequest } from './request.ts';
 import {
+  DEFAULT_PAGE_TASKS,
   FACEBOOK_PERMISSIONS,
   LONG_LIVED_MS,
   SHORT_LIVED_MS,
@@ -43,12 +44,18 @@ export interface FacebookUser {
 }
 
 /**
- * The tasks of a user with full control of a Page, as the simulator has always answered them.
- * Graph's Page tasks are MANAGE, CREATE_CONTENT, MODERATE, MESSAGING, ADVERTISE and ANALYZE;
- * UNCONFIRMED which of them a real full-control answer lists (it varies with the Page's
- * experience): these three are the simulator's.
+ * Page category ids, for `category_list`: those real answers name (the same fixture's, and its
+ * source's); others get a stable id of the simulator's own (UNCONFIRMED: Meta publishes no list
+ * of category ids, and igql reads none).
  */
-export const DEFAULT_PAGE_TASKS: readonly string[] = ['MANAGE', 'CREATE_CONTENT', 'MODERATE'];
+const CATEGORY_IDS: Readonly<Record<string, string>> = {
+  'Information Technology Company': '1130035050388269',
+  'Software Company': '1065597503495311',
+};
+function categoryIdOf(name: string): string {
+  const hash = Number.parseInt(createHash('sha256').update(name).digest('hex').slice(0, 12), 16);
+  return CATEGORY_IDS[name] ?? String(100_000_000_000_000 + (hash % 900_000_000_000_000));
+}
 
 /**
  * The permissions the dialog knows: Facebook Login for Business's for igql, `public_profile`
@@ -374,7 +381,7 @@ export class FacebookLogin {
     const raw = r.query.get('fields');
     const requested = raw
       ? parseFields(raw)
-      : ['access_token', 'category', 'name', 'id', 'tasks'].map(plain);
+      : ['access_token', 'category', 'category_list', 'name', 'id', 'tasks'].map(plain);
     const user = this.#user(token.userId);
     const store = this.#o.store;
     const linked = (user.pageIds ?? [...store.pages.keys()]).flatMap((id) => {
@@ -407,8 +414,15 @@ export class FacebookLogin {
         if (field.name === 'id') item.id = page.id;
         else if (field.name === 'name') item.name = page.name;
         else if (field.name === 'category') item.category = page.category;
-        else if (field.name === 'tasks') item.tasks = user.tasks[page.id] ?? DEFAULT_PAGE_TASKS;
-        else if (field.name === 'access_token') item.access_token = this.#pageToken(token, page);
+        else if (field.name === 'category_list') {
+          item.category_list = [{ id: categoryIdOf(page.category), name: page.category }];
+        } else if (field.name === 'tasks') item.tasks = user.tasks[page.id] ?? DEFAULT_PAGE_TASKS;
+        else if (field.name === 'access_token')
+          item.access_token = this.#pageToken(
+            token,
+            page,
+            user.tasks[page.id] ?? DEFAULT_PAGE_TASKS,
+          );
         else if (field.name === 'instagram_business_account') {
           // UNCONFIRMED: the field needs instagram_basic (strict: refused without it).
           if (!token.granted.includes('instagram_basic')) {
@@ -456,7 +470,11 @@ export class FacebookLogin {
    * The Page's token for this user token: issued once (`store.issuePageToken`), with the
    * permissions the user granted, and for a short-lived user token, its expiry.
    */
-  #pageToken(token: UserToken, page: { readonly id: string; readonly igId?: string }): string {
+  #pageToken(
+    token: UserToken,
+    page: { readonly id: string; readonly igId?: string },
+    tasks: readonly string[],
+  ): string {
     const key = `${token.token}\u0000${page.id}`;
     const known = this.#pageTokens.get(key);
     if (known !== undefined) return known;
@@ -465,7 +483,7 @@ export class FacebookLogin {
       // A Page outside the simulated Graph: its token is valid nowhere here.
       value = newFacebookAccessToken();
     } else {
-      const issued = this.#o.store.issuePageToken(page.id);
+      const issued = this.#o.store.issuePageToken(page.id, undefined, tasks);
       const permissions = token.granted.filter((p) => FACEBOOK_PERMISSIONS.some((f) => f === p));
       const scoped: SimToken = {
         ...issued,

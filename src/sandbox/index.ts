@@ -177,11 +177,16 @@ function sandboxOver(options: {
             token: await sandboxSessionToken(config.sessionSecret, `sandbox:${account.username}`, [
               account.igId,
             ]),
-            instagramAccessToken: account.accessToken,
-            // An account of Facebook Login says so, and names its Page (its token is the Page's).
+            // Its Graph token, to call the simulator directly: Instagram Login's, for
+            // graph.instagram.com (`graphUrl`); an account of Facebook Login says so, names its
+            // Page and gives the Page's token, for graph.facebook.com (`<graphUrl>/facebook`).
             ...(account.loginKind === undefined
-              ? {}
-              : { loginKind: account.loginKind, pageId: account.pageId }),
+              ? { instagramAccessToken: account.accessToken }
+              : {
+                  loginKind: account.loginKind,
+                  pageId: account.pageId,
+                  pageAccessToken: account.accessToken,
+                }),
           })),
         ),
       });

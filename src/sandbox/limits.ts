@@ -2,11 +2,15 @@ import { GraphError } from './errors.ts';
 
 /** Instagram's documented per-account limits (instagram-api.md §6, RL). */
 export interface RateLimits {
-  /** Send API: text, links, reactions, stickers, sender actions. Default 100 per second. */
+  /**
+   * Send API: text, links, reactions, stickers, and every other send (images, files, templates,
+   * sender actions, uploads, routing calls). Default 100 per second.
+   */
   readonly send: number;
   /**
-   * The same sends for an account of Facebook Login (RL, "Messenger API for Instagram"). Default
-   * 300 per second. Its other limits are those below, as for Instagram Login.
+   * Text, links, reactions and stickers of an account of Facebook Login (Messenger Platform rate
+   * limiting, "Messenger API for Instagram"). Default 300 per second. Its other sends count in
+   * `send`, and its other limits are those below, as for Instagram Login.
    */
   readonly sendFacebook: number;
   /** Send API: audio and video. Default 10 per second. */

@@ -6,8 +6,10 @@ import type { WebhookSink } from './webhook-sink.ts';
 /**
  * Conversation routing (instagram-api.md §11): several apps serve one account, one app owns each
  * thread, and only the owner may send in it; the others receive the thread's events on
- * `standby`. The simulator's own app (igql's) is the one whose webhooks it delivers; other apps
- * act through their own tokens (`tokenFor`), exactly over HTTP as igql does.
+ * `standby`. The simulator's own app (igql's) is the one whose webhooks it delivers: its
+ * Instagram app for an account of Instagram Login, its Facebook app for one linked to a Page
+ * (Facebook Login), whose Page token is that app's. Other apps act through their own tokens
+ * (`tokenFor`), exactly over HTTP as igql does.
  */
 
 /**
@@ -49,8 +51,10 @@ type Json = Record<string, unknown>;
 export class Routing {
   readonly #store: Store;
   readonly #webhooks: WebhookSink;
-  /** The simulator's own app: the default owner of every thread and the webhooks' receiver. */
+  /** The simulator's own Instagram app: see `ownAppIdOf`. */
   readonly ownAppId: string;
+  /** The simulator's own Facebook app: see `ownAppIdOf`. */
+  readonly ownFacebookAppId: string;
   /** Apps connected to each account (besides the own app and Instagram's inbox), by IG_ID. */
   readonly #apps = new Map<string, Map<string, SimApp>>();
   /** Thread owners by `<IG_ID>|<IGSID>`; a thread not here is owned by its account's default. */
@@ -58,10 +62,21 @@ export class Routing {
   /** The app a released thread goes to, by IG_ID; default the own app. */
   readonly #defaults = new Map<string, string>();
 
-  constructor(store: Store, webhooks: WebhookSink, ownAppId: string) {
+  /** `ownFacebookAppId`: default `ownAppId` (one app serves both logins). */
+  constructor(store: Store, webhooks: WebhookSink, ownAppId: string, ownFacebookAppId = ownAppId) {
     this.#store = store;
     this.#webhooks = webhooks;
     this.ownAppId = ownAppId;
+    this.ownFacebookAppId = ownFacebookAppId;
+  }
+
+  /**
+   * The simulator's own app for the account: the default owner of its threads, the receiver of
+   * its webhooks, and the app of its tokens (`token.appId` absent). The Facebook app for an
+   * account linked to a Page, else the Instagram app.
+   */
+  ownAppIdOf(igId: string): string {
+    return this.#store.pageOf(igId) === undefined ? this.ownAppId : this.ownFacebookAppId;
   }
 
   /** Connects another app to the account (the own app is primary unless `primary` says so). */
@@ -93,7 +108,9 @@ export class Routing {
 
   /** Who owns the thread with `igsid`. */
   ownerOf(igId: string, igsid: string): string {
-    return this.#owners.get(`${igId}|${igsid}`) ?? this.#defaults.get(igId) ?? this.ownAppId;
+    return (
+      this.#owners.get(`${igId}|${igsid}`) ?? this.#defaults.get(igId) ?? this.ownAppIdOf(igId)
+    );
   }
 
   /** Seeds an owner (no webhook): a thread a bot holds from the start. */
@@ -115,7 +132,7 @@ export class Routing {
     const id = (party: unknown) => (party as { id?: unknown } | undefined)?.id;
     const sender = id(item.sender);
     const igsid = sender === igId ? id(item.recipient) : sender;
-    return typeof igsid === 'string' && this.ownerOf(igId, igsid) !== this.ownAppId;
+    return typeof igsid === 'string' && this.ownerOf(igId, igsid) !== this.ownAppIdOf(igId);
   }
 
   /** `GET /<IG_ID>/thread_owner?recipient=<IGSID>`. */
@@ -149,7 +166,7 @@ export class Routing {
       throw errors.invalidParameter('Param metadata must be a string of at most 1000 characters');
     }
     const { igId } = account;
-    const caller = token.appId ?? this.ownAppId;
+    const caller = token.appId ?? this.ownAppIdOf(igId);
     const owner = this.ownerOf(igId, igsid);
     const extra = metadata === undefined ? {} : { metadata };
     switch (call) {
@@ -186,7 +203,7 @@ export class Routing {
       }
       case 'release_thread_control': {
         if (owner !== caller) throw notThreadOwner();
-        const next = this.#defaults.get(igId) ?? this.ownAppId;
+        const next = this.#defaults.get(igId) ?? this.ownAppIdOf(igId);
         // UNCONFIRMED: the release is told to the apps as a pass to the account's default app.
         this.#change(igId, igsid, 'pass_thread_control', {
           previous_owner_app_id: owner,
@@ -200,7 +217,7 @@ export class Routing {
           throw errors.invalidParameter('The app already owns this thread');
         }
         // Only the owner hears of a request: delivered when the owner is the own app.
-        if (owner === this.ownAppId) {
+        if (owner === this.ownAppIdOf(igId)) {
           this.#handover(igId, igsid, 'request_thread_control', {
             requested_owner_app_id: caller,
             ...extra,
@@ -236,7 +253,7 @@ export class Routing {
 
   #connected(igId: string, appId: string): boolean {
     return (
-      appId === this.ownAppId ||
+      appId === this.ownAppIdOf(igId) ||
       appId === INSTAGRAM_INBOX_APP_ID ||
       this.#apps.get(igId)?.has(appId) === true
     );
@@ -244,7 +261,7 @@ export class Routing {
 
   #primary(igId: string, appId: string): boolean {
     const app = this.#apps.get(igId)?.get(appId);
-    return app ? app.primary : appId === this.ownAppId;
+    return app ? app.primary : appId === this.ownAppIdOf(igId);
   }
 }
 

@@ -40,8 +40,17 @@ import { WebhookDispatcher } from './webhooks.ts';
 import { WelcomeFlows } from './welcome-flows.ts';
 
 export interface SimulatorOptions {
-  /** The Meta app id that OAuth expects as `client_id`. Default `1000000000000001`. */
+  /**
+   * The Meta app id (the Instagram app's): what Instagram Login's OAuth expects as `client_id`,
+   * the app of Instagram tokens. Default `1000000000000001`.
+   */
   readonly appId?: string;
+  /**
+   * The Facebook app's id, for Facebook Login: what its dialog expects as `client_id`, the app of
+   * Page tokens (which owns the threads they take and send in), igql's entry of a Page's
+   * `subscribed_apps`. Default `appId` (igql's sandbox uses one app for both).
+   */
+  readonly facebookAppId?: string;
   /** Signs webhooks (`X-Hub-Signature-256`) and checks OAuth `client_secret`. */
   readonly appSecret: string;
   /**
@@ -134,6 +143,8 @@ export class Simulator {
   readonly store: Store;
   readonly clock: Clock;
   readonly appId: string;
+  /** The Facebook app's id (`SimulatorOptions.facebookAppId`). */
+  readonly facebookAppId: string;
   readonly webhooks: WebhookDispatcher;
   readonly users: UserActions;
   readonly oauth: OAuthServer;
@@ -162,6 +173,7 @@ export class Simulator {
     this.clock = options.clock ?? createClock();
     this.store = new Store(this.clock);
     this.appId = options.appId ?? '1000000000000001';
+    this.facebookAppId = options.facebookAppId ?? this.appId;
     this.latencyMs = options.latencyMs ?? 0;
     this.#limiter = new RateLimiter(
       options.rateLimits === false ? undefined : (options.rateLimits ?? DOCUMENTED_LIMITS),
@@ -177,7 +189,7 @@ export class Simulator {
       ...(options.retryScheduleMs ? { retryScheduleMs: options.retryScheduleMs } : {}),
     });
     this.users = new UserActions(this.store, this.webhooks);
-    this.routing = new Routing(this.store, this.webhooks, this.appId);
+    this.routing = new Routing(this.store, this.webhooks, this.appId, this.facebookAppId);
     this.webhooks.standbyOf = (igId, field, item) => this.routing.isStandby(igId, field, item);
     this.welcomeFlows = new WelcomeFlows(this.clock);
     this.oauth = new OAuthServer({
@@ -188,7 +200,7 @@ export class Simulator {
     });
     this.facebookLogin = new FacebookLogin({
       store: this.store,
-      appId: this.appId,
+      appId: this.facebookAppId,
       appSecret: this.#facebookAppSecret,
       url: () => this.#url,
       ...(options.redirectUris ? { redirectUris: [...options.redirectUris] } : {}),
@@ -444,7 +456,7 @@ export class Simulator {
     if (second === 'messages' && r.method === 'POST') {
       if (!isMessaging) throw errors.unsupportedPost(first);
       this.#limiter.take(account.igId, sendBucket(r.body, facebook));
-      const appId = token.appId ?? this.appId;
+      const appId = token.appId ?? this.routing.ownAppIdOf(account.igId);
       const context = { store: this.store, account, token, webhooks: this.webhooks };
       return ok(handleSend({ ...context, routing: this.routing, appId }, r.body));
     }
@@ -511,7 +523,7 @@ export class Simulator {
     }
     if (second === 'welcome_message_flows') {
       if (!isMessaging) throw errors.unsupportedGet(first);
-      return ok(this.welcomeFlows.handle(account, token, r.method, r.query, r.body));
+      return ok(this.welcomeFlows.handle(account, token, r.method, r.query, r.body, facebook));
     }
     if (second === 'subscribed_apps') {
       if (!isMessaging) throw errors.unsupportedGet(first);
@@ -569,20 +581,35 @@ export class Simulator {
   }
 
   /**
-   * `/<PAGE_ID>/subscribed_apps` (Page Subscribed Apps reference): the Page fields the app is
-   * subscribed to; any one lets the app's Instagram webhooks reach the linked account. Needs
-   * `pages_manage_metadata` (and `pages_show_list` to read).
+   * `/<PAGE_ID>/subscribed_apps` (Page Subscribed Apps reference): the apps subscribed to the
+   * Page, one entry each (`id`, `name`, `subscribed_fields`), other apps' among them
+   * (`Store.subscribeOtherApp`); any field of the own app's lets its Instagram webhooks reach the
+   * linked account. `POST` and `DELETE` change the own app's (the Facebook app's) alone. Needs
+   * `pages_manage_metadata`, `pages_show_list` to read, and a token of a user with a task the
+   * reference names on the Page: CREATE_CONTENT, MANAGE or MODERATE to read; MODERATE ("moderator
+   * admin access or higher", whose holders have MODERATE) or MANAGE to change. The error for a
+   * missing task is UNCONFIRMED (a permission error, code 200, here).
    */
   #pageSubscribedApps(page: SimPage, token: SimToken, r: Incoming): unknown {
     requirePermission(token, 'pages_manage_metadata');
     if (r.method === 'GET') {
       requirePermission(token, 'pages_show_list');
-      const fields = [...page.subscribedFields].sort();
-      return {
-        data:
-          fields.length === 0 ? [] : [{ id: this.appId, name: 'igql', subscribed_fields: fields }],
-      };
+      requireTask(token, ['CREATE_CONTENT', 'MANAGE', 'MODERATE']);
+      const entry = (id: string, name: string, fields: ReadonlySet<string>) => ({
+        id,
+        name,
+        subscribed_fields: [...fields].sort(),
+      });
+      const own =
+        page.subscribedFields.size === 0
+          ? []
+          : [entry(this.facebookAppId, 'igql', page.subscribedFields)];
+      const others = [...page.otherApps].map(([id, app]) =>
+        entry(id, app.name, app.subscribedFields),
+      );
+      return { data: [...own, ...others] };
     }
+    requireTask(token, ['MANAGE', 'MODERATE']);
     if (r.method === 'DELETE') {
       page.subscribedFields.clear();
       return { success: true };
@@ -663,15 +690,43 @@ export class Simulator {
   }
 }
 
-/** Which documented limit a send counts against (RL): media, private replies, or the rest. */
+/**
+ * Which documented limit a send counts against (RL): private replies, media, and the rest. On a
+ * Page (Facebook Login) what Meta names in its 300 a second, "messages that contain text, links,
+ * reactions, and stickers" (a text message, a like_heart sticker, a react or unreact), has that
+ * limit; every other send and routing call stays at `send`'s 100 (UNCONFIRMED: Meta names no
+ * limit for them; the stricter choice, as igql counts them). A text with quick replies counts as
+ * another send (UNCONFIRMED, strict).
+ */
 function sendBucket(body: Record<string, unknown>, facebook: boolean): Bucket {
   const recipient = body.recipient as { comment_id?: unknown } | undefined;
   if (recipient?.comment_id !== undefined) return 'privateReplies';
-  const message = body.message as { attachment?: { type?: unknown } } | undefined;
+  const message = body.message as
+    | { text?: unknown; quick_replies?: unknown; attachment?: { type?: unknown } }
+    | undefined;
   const type = message?.attachment?.type;
   if (type === 'audio' || type === 'video') return 'sendMedia';
-  // Facebook Login's text sends have their own, higher limit (limits.ts).
-  return facebook ? 'sendFacebook' : 'send';
+  const text =
+    (typeof message?.text === 'string' && message.quick_replies === undefined) ||
+    type === 'like_heart' ||
+    body.sender_action === 'react' ||
+    body.sender_action === 'unreact';
+  return facebook && text ? 'sendFacebook' : 'send';
+}
+
+/**
+ * A Page token's user must be able to perform one of `tasks` on the Page (a token without tasks
+ * is an Instagram token, which never reaches a Page edge). Graph's error for a missing task is
+ * UNCONFIRMED: a permission error (code 200) naming the tasks.
+ */
+function requireTask(token: SimToken, tasks: readonly string[]): void {
+  if (tasks.some((task) => token.tasks?.includes(task))) return;
+  throw new GraphError({
+    status: 400,
+    message: `(#200) The user must be able to perform one of the tasks ${tasks.join(', ')} on the Page`,
+    code: 200,
+    type: 'OAuthException',
+  });
 }
 
 /**
@@ -751,7 +806,10 @@ const PAGE_MESSAGING_FIELDS: ReadonlySet<string> = new Set(
   [...PAGE_FIELDS].filter((field) => field.startsWith('messag') || field === 'standby'),
 );
 
-/** An upload counts as a send of its type (RL lists no limit of its own: UNCONFIRMED). */
+/**
+ * An upload counts as a send of its type (RL lists no limit of its own: UNCONFIRMED): audio and
+ * video as media, the rest at `send`'s 100 in either configuration (an upload is no message).
+ */
 function uploadBucket(body: Record<string, unknown>): Bucket {
   const message = body.message as { attachment?: { type?: unknown } } | undefined;
   const type = message?.attachment?.type;

@@ -194,10 +194,30 @@ export interface SimToken {
   readonly issuedAt: number;
   readonly expiresAt: number;
   readonly permissions: readonly string[];
+  /**
+   * A Page token's: the tasks of the user it was issued for on the Page (`tasks` of
+   * `/me/accounts`: MANAGE, CREATE_CONTENT, MODERATE, MESSAGING, ADVERTISE, ANALYZE), which some
+   * Page edges require. Undefined for Instagram tokens.
+   */
+  readonly tasks?: readonly string[];
   revoked: boolean;
   /** The Meta app the token was issued to; undefined = the simulator's own app (igql's). */
   readonly appId?: string;
 }
+
+/**
+ * The tasks of a user with full control of a Page: all six, in the order of real `/me/accounts`
+ * answers (test/fixtures/instagram/api-me-accounts-real.json). A Page token issued without the
+ * user's (`issuePageToken`) has them.
+ */
+export const DEFAULT_PAGE_TASKS: readonly string[] = [
+  'ADVERTISE',
+  'ANALYZE',
+  'CREATE_CONTENT',
+  'MESSAGING',
+  'MODERATE',
+  'MANAGE',
+];
 
 export const ALL_PERMISSIONS = [
   'instagram_business_basic',
@@ -208,9 +228,10 @@ export const ALL_PERMISSIONS = [
 ] as const;
 
 /**
- * What Facebook Login for Business grants igql (issue 19): the seed's seven, and
+ * What Facebook Login for Business grants igql (issue 19): the seed's seven,
  * `pages_manage_metadata`, which the Page's conversations and `subscribed_apps` edges require
- * (developers.facebook.com/docs/graph-api/reference/page/conversations).
+ * (developers.facebook.com/docs/graph-api/reference/page/conversations), and `pages_messaging`,
+ * which the Page's welcome message flows require (Messenger Platform, "Welcome message flows").
  */
 export const FACEBOOK_PERMISSIONS = [
   'instagram_basic',
@@ -221,6 +242,7 @@ export const FACEBOOK_PERMISSIONS = [
   'pages_show_list',
   'pages_read_engagement',
   'pages_manage_metadata',
+  'pages_messaging',
 ] as const;
 
 /** A Facebook Page, and the Instagram professional account linked to it. */
@@ -234,6 +256,14 @@ export interface SimPage {
    * them lets the app's Instagram webhooks reach the linked account. Empty = none do.
    */
   readonly subscribedFields: Set<string>;
+  /**
+   * Other apps subscribed to the Page (a chatbot, a CRM), by app id: `GET subscribed_apps` lists
+   * them beside the simulator's own app (`Store.subscribeOtherApp`).
+   */
+  readonly otherApps: Map<
+    string,
+    { readonly name: string; readonly subscribedFields: Set<string> }
+  >;
 }
 
 export const SHORT_LIVED_MS = HOUR;
@@ -296,7 +326,10 @@ export class Store {
   }
 
   /** A Facebook Page linked to the Instagram account `igId`, the app not subscribed to it. */
-  addPage(igId: string, fields: Partial<Omit<SimPage, 'igId' | 'subscribedFields'>> = {}): SimPage {
+  addPage(
+    igId: string,
+    fields: Partial<Omit<SimPage, 'igId' | 'subscribedFields' | 'otherApps'>> = {},
+  ): SimPage {
     const account = this.accounts.get(igId);
     const page: SimPage = {
       id: fields.id ?? newPageId(),
@@ -304,6 +337,7 @@ export class Store {
       igId,
       category: fields.category ?? 'Shopping & retail',
       subscribedFields: new Set(),
+      otherApps: new Map(),
     };
     this.pages.set(page.id, page);
     return page;
@@ -315,11 +349,26 @@ export class Store {
     return undefined;
   }
 
+  /** Another app subscribed to the Page's `fields` (what that app's own setup would do). */
+  subscribeOtherApp(
+    pageId: string,
+    app: { readonly id: string; readonly name: string; readonly fields: readonly string[] },
+  ): void {
+    const page = this.pages.get(pageId);
+    if (!page) throw new Error(`no Page ${pageId}`);
+    page.otherApps.set(app.id, { name: app.name, subscribedFields: new Set(app.fields) });
+  }
+
   /**
    * A Page access token, as one derived from a long-lived user token: it does not expire
    * (instagram-api.md; Meta's "Long-lived access tokens" page), valid on graph.facebook.com only.
+   * `tasks`: the user's on the Page, default `DEFAULT_PAGE_TASKS`.
    */
-  issuePageToken(pageId: string, issuedAt = this.clock.now()): SimToken {
+  issuePageToken(
+    pageId: string,
+    issuedAt = this.clock.now(),
+    tasks: readonly string[] = DEFAULT_PAGE_TASKS,
+  ): SimToken {
     const page = this.pages.get(pageId);
     if (!page) throw new Error(`no Page ${pageId}`);
     const token: SimToken = {
@@ -330,6 +379,7 @@ export class Store {
       issuedAt,
       expiresAt: Number.MAX_SAFE_INTEGER,
       permissions: [...FACEBOOK_PERMISSIONS],
+      tasks: [...tasks],
       revoked: false,
     };
     this.tokens.set(token.token, token);

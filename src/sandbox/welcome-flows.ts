@@ -19,6 +19,12 @@ import type { Clock, SimAccount, SimToken } from './store.ts';
  *   is_used_in_ad, last_update_time, welcome_message_flow` (the last a JSON string).
  * - `DELETE` with `flow_id` → `{"success":true}` (the SDKs' DELETE edge takes `flow_id`).
  *
+ * On a Page (Facebook Login, `/<PAGE_ID>/welcome_message_flows` on graph.facebook.com) the
+ * edge is the Messenger Platform's ("Welcome message flows", updated 2026-03-15): a flow's
+ * `eligible_platforms` is any of `["instagram", "messenger"]`, so the Page's list holds its
+ * Messenger flows beside the Instagram ones. That page also lists `pages_messaging` for the
+ * edge: required here for Page tokens (igql's Facebook Login asks for it, optional).
+ *
  * UNCONFIRMED, strict: every limit below and every error text (Meta documents none); that only
  * `id` is returned without `fields` (Graph's default for nodes, instagram-api.md §9); that a flow
  * used in an ad cannot be deleted either; the response of update and delete on
@@ -94,8 +100,11 @@ export class WelcomeFlows {
     method: string,
     query: URLSearchParams,
     body: Json,
+    /** The Page's edge (graph.facebook.com), which takes Messenger's platforms too. */
+    page = false,
   ): Json {
     requirePermission(token, MANAGE_MESSAGES);
+    if (page) requirePermission(token, 'pages_messaging');
     const flows = this.#flows.get(account.igId) ?? new Map<string, SimFlow>();
     this.#flows.set(account.igId, flows);
     if (method === 'GET') return this.#list(flows, query);
@@ -126,7 +135,7 @@ export class WelcomeFlows {
       const flow: SimFlow = {
         id: digits(15),
         name: nameOf(body.name),
-        eligiblePlatforms: platformsOf(body.eligible_platforms),
+        eligiblePlatforms: platformsOf(body.eligible_platforms, page),
         messages: messagesOf(body.welcome_message_flow),
         usedInAd: false,
         updatedAt: this.#clock.now(),
@@ -148,7 +157,7 @@ export class WelcomeFlows {
     const platforms =
       body.eligible_platforms === undefined
         ? flow.eligiblePlatforms
-        : platformsOf(body.eligible_platforms);
+        : platformsOf(body.eligible_platforms, page);
     const messages =
       body.welcome_message_flow === undefined
         ? flow.messages
@@ -209,12 +218,29 @@ function nameOf(value: unknown): string {
   return value;
 }
 
-function platformsOf(value: unknown): string[] {
-  // "eligible_platforms set to "instagram" (Only Instagram is supported.)"
-  if (!Array.isArray(value) || value.length !== 1 || value[0] !== 'instagram') {
-    throw errors.invalidParameter('Param eligible_platforms must be ["instagram"]');
+/** The platforms a Page's flow may name (Messenger Platform's page: `["instagram", "messenger"]`). */
+const PAGE_PLATFORMS: ReadonlySet<string> = new Set(['instagram', 'messenger']);
+
+function platformsOf(value: unknown, page: boolean): string[] {
+  if (!page) {
+    // "eligible_platforms set to "instagram" (Only Instagram is supported.)"
+    if (!Array.isArray(value) || value.length !== 1 || value[0] !== 'instagram') {
+      throw errors.invalidParameter('Param eligible_platforms must be ["instagram"]');
+    }
+    return ['instagram'];
   }
-  return ['instagram'];
+  // A Page's: one or both of its platforms, each once (UNCONFIRMED, strict).
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    new Set(value).size !== value.length ||
+    value.some((p) => typeof p !== 'string' || !PAGE_PLATFORMS.has(p))
+  ) {
+    throw errors.invalidParameter(
+      'Param eligible_platforms must be a list of {instagram, messenger}, each at most once',
+    );
+  }
+  return [...value] as string[];
 }
 
 function messagesOf(value: unknown): Json[] {

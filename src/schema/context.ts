@@ -11,7 +11,11 @@ export interface Context {
   readonly logger: Logger;
   /** The Instagram Graph API version igql speaks. */
   readonly apiVersion: string;
-  /** igql's Meta app id (`INSTAGRAM_APP_ID`, the simulator's in sandbox mode); '' if unknown. */
+  /**
+   * igql's Instagram app id (`INSTAGRAM_APP_ID`, the simulator's in sandbox mode); '' if unknown.
+   * Not the app of every account: an account of Facebook Login is the Facebook app's, so thread
+   * ownership asks `loaders.ownAppId`, by the account's configuration.
+   */
   readonly appId: string;
   /** The verified igql session, or null for an anonymous request. */
   readonly session: Session | null;

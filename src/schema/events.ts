@@ -557,19 +557,19 @@ builder.objectRef<EventOf<'THREAD_CONTROL_CHANGED'>>('ThreadControlChangedEvent'
       type: ThreadOwner,
       nullable: true,
       description: 'Who owned it before; null when Instagram does not say (an idle thread).',
-      resolve: (e) => ownerOf(e.event.previousOwnerAppId),
+      resolve: (e) => ownerOf(e.event.igId, e.event.previousOwnerAppId),
     }),
     newOwner: t.field({
       type: ThreadOwner,
       nullable: true,
       description: 'Who owns it now; null for a request, which changes nothing.',
-      resolve: (e) => ownerOf(e.event.newOwnerAppId),
+      resolve: (e) => ownerOf(e.event.igId, e.event.newOwnerAppId),
     }),
     requestedOwner: t.field({
       type: ThreadOwner,
       nullable: true,
       description: 'The app asking for control (REQUEST only).',
-      resolve: (e) => ownerOf(e.event.requestedOwnerAppId),
+      resolve: (e) => ownerOf(e.event.igId, e.event.requestedOwnerAppId),
     }),
     metadata: t.string({
       nullable: true,

@@ -24,7 +24,7 @@ builder.objectField(Conversation, 'threadOwner', (t) =>
       const igsid = c.data.participants?.data.find((p) => p.id !== c.igId)?.id;
       if (!igsid) return null;
       try {
-        return ownerOf(await ctx.loaders.threadOwner(c.igId, igsid));
+        return ownerOf(c.igId, await ctx.loaders.threadOwner(c.igId, igsid));
       } catch (error) {
         throw fromUpstream(error, 'Conversation');
       }
@@ -41,7 +41,7 @@ const ThreadControlPayload = builder.objectRef<SendOutcome>('ThreadControlPayloa
       nullable: true,
       description:
         'Who owns the conversation after the call, when it tells: the target of a pass, igql’s app after a take; null otherwise.',
-      resolve: (o) => (o.ok ? ownerOf(o.ownerAppId) : null),
+      resolve: (o) => (o.ok ? ownerOf(o.igId, o.ownerAppId) : null),
     }),
     userErrors: t.field({
       type: [UserError],
@@ -114,8 +114,14 @@ async function control(
     ...(target === undefined ? {} : { target_app_id: target }),
     ...(metadata === undefined ? {} : { metadata }),
   };
+  // After a take, igql's app of the account's configuration (the Facebook app's Page token for
+  // Facebook Login) owns the thread.
   const after =
-    action === 'pass_thread_control' ? target : action === 'take_thread_control' ? ctx.appId : '';
+    action === 'pass_thread_control'
+      ? target
+      : action === 'take_thread_control'
+        ? await ctx.loaders.ownAppId(from.igId)
+        : '';
   return ctx.sends.write(from.session, {
     igId: from.igId,
     igsid,

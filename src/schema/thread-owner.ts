@@ -7,8 +7,12 @@ import type { Context } from './context.ts';
  */
 export const INSTAGRAM_INBOX_APP_ID = '1217981644879628';
 
-/** The app that owns a thread, by Meta app id. */
+/**
+ * The app that owns a thread of the account `igId`, by Meta app id. `igId` undefined: the account
+ * is not known (a refusal stored before igql named it), and the owner is never igql's app.
+ */
 export interface ThreadOwnerShape {
+  readonly igId: string | undefined;
   readonly appId: string;
 }
 
@@ -25,25 +29,35 @@ const ThreadOwnerKind = builder.enumType('ThreadOwnerKind', {
   } as const,
 });
 
-export const kindOf = (appId: string, ctx: Context) =>
-  ctx.appId !== '' && appId === ctx.appId
+/**
+ * igql's app is the one of the account's configuration (`Account.loginKind`): the Instagram app
+ * for Instagram Login, the Facebook app for Facebook Login, whose Page token owns the threads it
+ * holds.
+ */
+export const kindOf = async (owner: ThreadOwnerShape, ctx: Context) => {
+  const own = owner.igId === undefined ? '' : await ctx.loaders.ownAppId(owner.igId);
+  return own !== '' && owner.appId === own
     ? ('THIS_APP' as const)
-    : appId === INSTAGRAM_INBOX_APP_ID
+    : owner.appId === INSTAGRAM_INBOX_APP_ID
       ? ('INSTAGRAM_INBOX' as const)
       : ('OTHER_APP' as const);
+};
 
 export const ThreadOwner = builder.objectRef<ThreadOwnerShape>('ThreadOwner').implement({
   description: 'The app that owns a conversation: only it may send in it.',
   fields: (t) => ({
     kind: t.field({
       type: ThreadOwnerKind,
-      description: 'igql’s app, another app, or Instagram’s inbox.',
-      resolve: (o, _args, ctx) => kindOf(o.appId, ctx),
+      description:
+        'igql’s app (the Meta app of the account’s `loginKind`), another app, or Instagram’s inbox.',
+      resolve: (o, _args, ctx) => kindOf(o, ctx),
     }),
     appId: t.string({ description: 'The owner’s Meta app id.', resolve: (o) => o.appId }),
   }),
 });
 
-/** A thread owner from an app id, or null when none is known. */
-export const ownerOf = (appId: string | null | undefined): ThreadOwnerShape | null =>
-  appId ? { appId } : null;
+/** A thread owner of the account `igId` from an app id, or null when none is known. */
+export const ownerOf = (
+  igId: string | undefined,
+  appId: string | null | undefined,
+): ThreadOwnerShape | null => (appId ? { igId, appId } : null);

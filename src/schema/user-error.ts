@@ -58,7 +58,7 @@ implement('ValidationError', 'The input is invalid; nothing was sent.');
 implement('RecipientUnavailableError', 'The person cannot receive messages from the account now.');
 implement(
   'ReauthRequiredError',
-  'Instagram refused the account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login).',
+  'igql cannot act for the account with the token it holds (Instagram refused it, or an account of Facebook Login is stored without its Page): log in again (with Instagram, or with Facebook for an account of Facebook Login).',
 );
 implement('NotFoundError', 'No such account, participant or message for this session.');
 implement(
@@ -128,7 +128,7 @@ builder
         type: ThreadOwner,
         nullable: true,
         description: 'The app that owns the conversation; null when Instagram would not say.',
-        resolve: (e) => ownerOf(e.ownerAppId),
+        resolve: (e) => ownerOf(e.igId, e.ownerAppId),
       }),
     }),
   });

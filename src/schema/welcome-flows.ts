@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { fromUpstream } from '../errors.ts';
-import type { GraphWelcomeFlow, GraphWelcomeMessage } from '../instagram/graph.ts';
+import type {
+  Auth,
+  GraphWelcomeFlow,
+  GraphWelcomeMessage,
+  InstagramApi,
+} from '../instagram/graph.ts';
 import { parseGraphTime } from '../instagram/graph.ts';
-import { type SendOutcome, validationErrors } from '../sends/service.ts';
+import { Refusal, type SendOutcome, validationErrors } from '../sends/service.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import { DESCRIBE, failedOutcome, sender } from './send.ts';
@@ -10,7 +15,9 @@ import { UserError } from './user-error.ts';
 
 /**
  * Welcome message flows of Click-to-Instagram-Direct ads (instagram-api.md §12): what a customer
- * who taps such an ad is sent first. Read and written through `/<IG_ID>/welcome_message_flows`.
+ * who taps such an ad is sent first. Read and written through `/<IG_ID>/welcome_message_flows`,
+ * or for Facebook Login the Page's, whose flows for Messenger are not the account's: only those
+ * eligible on Instagram are listed (graph.ts), and changed (`requireInstagramFlow`).
  */
 
 /**
@@ -109,7 +116,8 @@ const WelcomeMessageFlow = builder.objectRef<FlowShape>('WelcomeMessageFlow').im
 builder.objectField(Account, 'welcomeMessageFlows', (t) =>
   t.field({
     type: [WelcomeMessageFlow],
-    description: 'The welcome message flows of Click-to-Instagram-Direct ads (one read).',
+    description:
+      'The welcome message flows of Click-to-Instagram-Direct ads (one read). For an account of Facebook Login, the flows of its Facebook Page eligible on Instagram: the Page’s flows for Messenger only are not listed.',
     resolve: async (a, _args, ctx) => {
       try {
         return (await ctx.loaders.welcomeFlows(a.igId)).data.map(toFlow);
@@ -258,6 +266,24 @@ const toGraph = (messages: MessagesInput): GraphWelcomeMessage[] =>
 
 const flowIdSchema = z.string().regex(/^\d{1,20}$/, 'must be a flow id (digits)');
 
+/**
+ * Facebook Login: the Page's flow `flowId` must be one of the account's, eligible on Instagram
+ * (its Messenger flows are the Page's alone); refused as not found otherwise, before any write.
+ * One read of that flow; nothing for Instagram Login, whose flows are all the account's.
+ */
+async function requireInstagramFlow(auth: Auth, api: InstagramApi, flowId: string) {
+  if (auth.pageId === undefined) return;
+  const { data } = await api.welcomeFlows(auth, flowId);
+  if (data.some((flow) => flow.id === flowId)) return;
+  throw new Refusal({
+    type: 'NotFoundError',
+    code: 'NOT_FOUND',
+    message:
+      'The account has no welcome message flow with this flowId (its Facebook Page’s flows for Messenger only are not the account’s)',
+    field: ['input', 'flowId'],
+  });
+}
+
 builder.mutationFields((t) => ({
   createWelcomeMessageFlow: t.field({
     type: WelcomeMessageFlowPayload,
@@ -292,7 +318,8 @@ builder.mutationFields((t) => ({
   }),
   updateWelcomeMessageFlow: t.field({
     type: WelcomeMessageFlowPayload,
-    description: 'Changes a welcome message flow no ad uses.',
+    description:
+      'Changes a welcome message flow no ad uses. For an account of Facebook Login only a flow of the account (eligible on Instagram) can be changed: another flow of its Page is NOT_FOUND.',
     args: {
       input: t.arg({ type: UpdateWelcomeMessageFlowInput, required: true, description: 'It.' }),
     },
@@ -321,6 +348,7 @@ builder.mutationFields((t) => ({
         content: JSON.stringify(['updateWelcomeMessageFlow', flowId.value, body]),
         what: 'welcome message flow',
         call: async (auth, api) => {
+          await requireInstagramFlow(auth, api, flowId.value);
           await api.saveWelcomeFlow(auth, body, flowId.value);
           return { result: { flowId: flowId.value } };
         },
@@ -329,7 +357,8 @@ builder.mutationFields((t) => ({
   }),
   deleteWelcomeMessageFlow: t.field({
     type: WelcomeMessageFlowPayload,
-    description: 'Deletes a welcome message flow no ad uses.',
+    description:
+      'Deletes a welcome message flow no ad uses. For an account of Facebook Login only a flow of the account (eligible on Instagram) can be deleted: another flow of its Page is NOT_FOUND.',
     args: {
       input: t.arg({ type: DeleteWelcomeMessageFlowInput, required: true, description: 'It.' }),
     },
@@ -345,6 +374,7 @@ builder.mutationFields((t) => ({
         content: JSON.stringify(['deleteWelcomeMessageFlow', flowId.value]),
         what: 'welcome message flow',
         call: async (auth, api) => {
+          await requireInstagramFlow(auth, api, flowId.value);
           await api.deleteWelcomeFlow(auth, flowId.value);
           return { result: { flowId: flowId.value } };
         },

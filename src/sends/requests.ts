@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fromSend, type SendAnswer } from '../inbox/from-send.ts';
 import type { Message } from '../inbox/message.ts';
-import type { SendBucket } from '../instagram/rate-limit.ts';
+import type { SendLimit } from '../instagram/rate-limit.ts';
 import type {
   AttachmentBody,
   ButtonBody,
@@ -152,8 +152,12 @@ export interface Sent {
 export interface SendSpec<I> {
   /** Checks the input, its ids already decoded; each failure is a ValidationError under `input`. */
   readonly schema: z.ZodType<I>;
-  /** The per-account limit the send counts against. */
-  readonly bucket: SendBucket;
+  /**
+   * The per-account limit the send counts against: `text` for what Meta's Facebook Login limit
+   * names ("text, links, reactions, and stickers"), which is 300 a second there and 100 with
+   * Instagram Login (rate-limit.ts `sendBucketFor`).
+   */
+  readonly bucket: SendLimit;
   /** The exact Send API body for the checked input. */
   body(input: NoInfer<I>): SendBody;
   /** What the payload shows, from the checked input, the body and Instagram's answer. */
@@ -242,7 +246,7 @@ const senderAction = (action: 'typing_on' | 'typing_off' | 'mark_seen') =>
 export const SENDS = {
   sendTextMessage: spec({
     schema: z.object({ ...addressed, text }),
-    bucket: 'send',
+    bucket: 'text',
     body: (i) => messageTo(i, { text: i.text }),
     sent: theMessage,
   }),
@@ -298,7 +302,7 @@ export const SENDS = {
   }),
   sendLikeHeart: spec({
     schema: z.object(addressed),
-    bucket: 'send',
+    bucket: 'text',
     body: (i) => messageTo(i, { attachment: { type: 'like_heart' } }),
     sent: theMessage,
   }),
@@ -320,6 +324,8 @@ export const SENDS = {
         .min(1)
         .max(LIMITS.quickReplies, `at most ${LIMITS.quickReplies} quick replies`),
     }),
+    // Text with quick replies: whether Meta counts it as text (300 a second with Facebook Login) is
+    // UNCONFIRMED; counted with the other sends (the simulator does the same).
     bucket: 'send',
     body: (i) =>
       messageTo(i, {
@@ -392,7 +398,7 @@ export const SENDS = {
   }),
   react: spec({
     schema: z.object({ recipientId: z.string(), messageId: z.string(), reaction }),
-    bucket: 'send',
+    bucket: 'text',
     body: (i) => ({
       recipient: { id: i.recipientId },
       sender_action: 'react',
@@ -402,7 +408,7 @@ export const SENDS = {
   }),
   unreact: spec({
     schema: z.object({ recipientId: z.string(), messageId: z.string() }),
-    bucket: 'send',
+    bucket: 'text',
     body: (i) => ({
       recipient: { id: i.recipientId },
       sender_action: 'unreact',
@@ -464,8 +470,12 @@ export const UPLOAD = {
         }
       }
     }),
-  /** Audio and video count as media sends (RL gives uploads no limit of their own). */
-  bucket: (type: (typeof UPLOAD_TYPES)[number]): SendBucket =>
+  /**
+   * Audio and video count as media sends, the rest as other sends (`send`, 100 a second in
+   * either configuration): RL gives uploads no limit of their own, and an upload is none of the
+   * messages Facebook Login's 300 a second names.
+   */
+  bucket: (type: (typeof UPLOAD_TYPES)[number]): SendLimit =>
     type === 'AUDIO' || type === 'VIDEO' ? 'sendMedia' : 'send',
   body: (i: { type: (typeof UPLOAD_TYPES)[number]; url?: string | null }): UploadBody => ({
     message: {

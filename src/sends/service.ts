@@ -5,13 +5,8 @@ import { upgradeMessage } from '../inbox/legacy.ts';
 import type { Message } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
-import { type Auth, authOf, type InstagramApi } from '../instagram/graph.ts';
-import {
-  admit,
-  type RateLimiter,
-  type SendBucket,
-  sendBucketFor,
-} from '../instagram/rate-limit.ts';
+import { type Auth, authOf, type InstagramApi, NO_PAGE } from '../instagram/graph.ts';
+import { admit, type RateLimiter, type SendLimit, sendBucketFor } from '../instagram/rate-limit.ts';
 import { HUMAN_AGENT_MS, lastInbound, replyWindow } from '../instagram/window.ts';
 import type { Logger } from '../logger.ts';
 import { type IdempotencyStore, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.ts';
@@ -50,6 +45,8 @@ export type UserErrorData =
       message: string;
       /** The app that owns the thread, read after the refusal; null when that read failed. */
       ownerAppId: string | null;
+      /** The account refused (absent from outcomes stored before it was named). */
+      igId?: string;
     };
 
 /** What a send answered: JSON, so that an idempotent retry replays it exactly. */
@@ -103,6 +100,20 @@ export interface SendServiceOptions {
   readonly limiter: RateLimiter;
   readonly logger: Logger;
   readonly now?: () => number;
+}
+
+/**
+ * Thrown by a write's `call` that found, before writing anything, that the write must not be
+ * made: the payload carries `userError`, and the idempotency key stays free.
+ */
+export class Refusal extends Error {
+  override readonly name = 'Refusal';
+  readonly userError: UserErrorData;
+
+  constructor(userError: UserErrorData) {
+    super(userError.message);
+    this.userError = userError;
+  }
 }
 
 const failed = (
@@ -293,7 +304,7 @@ export class SendService {
   async #attempt(
     igId: string,
     igsid: string | null,
-    bucket: SendBucket,
+    bucket: SendLimit,
     what: Refused,
     call: (
       auth: Auth,
@@ -308,16 +319,24 @@ export class SendService {
     const stored = await this.#o.tokens.get(igId);
     if (!stored) return notFound(igId, 'accountId', 'Account');
     if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
-    const facebookLogin = stored.loginKind === 'FACEBOOK';
-    // Facebook Login's Send API takes more text sends a second (rate-limit.ts).
-    const wait = await admit(this.#o.limiter, igId, sendBucketFor(bucket, facebookLogin));
+    let auth: Auth;
+    try {
+      auth = authOf(stored);
+    } catch (error) {
+      // An account of Facebook Login stored without its Page: nothing can be sent for it.
+      if (!(error instanceof InstagramError)) throw error;
+      return failed(igId, igsid, { ...reauth(), message: NO_PAGE });
+    }
+    // Facebook Login's Send API takes more text sends a second, through the Page (rate-limit.ts).
+    const wait = await admit(this.#o.limiter, igId, sendBucketFor(bucket, auth));
     if (wait > 0) return failed(igId, igsid, rateLimited(wait));
-    const auth = authOf(stored);
     const at = (this.#o.now ?? Date.now)();
     try {
       const done = await call(auth, at);
       return { igId, ...done, ok: true, userErrors: [], reached: true };
     } catch (error) {
+      if (error instanceof Refusal)
+        return { ...failed(igId, igsid, error.userError), reached: false };
       // A refused token (190) was reported by the client, which marked the account.
       if (!(error instanceof InstagramError)) throw error;
       const userError = await this.#userError(error, auth, igsid, what);
@@ -426,6 +445,7 @@ export class SendService {
       message:
         'Another app owns this conversation: take thread control (takeThreadControl) or ask for it (requestThreadControl) before sending',
       ownerAppId,
+      igId: auth.igId,
     };
   }
 

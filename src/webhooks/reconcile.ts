@@ -3,7 +3,14 @@ import type { StoredAccount, TokenStore } from '../auth/token-store.ts';
 import type { InboxEventData } from '../inbox/events.ts';
 import { fromGraph } from '../inbox/from-graph.ts';
 import { InstagramError } from '../instagram/errors.ts';
-import { authOf, type GraphMessage, graphTimeMs, type InstagramApi } from '../instagram/graph.ts';
+import {
+  type Auth,
+  authOf,
+  type ConversationFolder,
+  type GraphMessage,
+  graphTimeMs,
+  type InstagramApi,
+} from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
 import { messageIdentity } from './normalise.ts';
@@ -43,6 +50,19 @@ export const OPTIONAL_FIELDS = ['comments', 'live_comments'] as const;
  */
 export const PAGE_FIELDS = ['feed'] as const;
 
+/**
+ * The folders of a Page's inbox reconciliation reads for an account of Facebook Login: the
+ * default list (the main inbox), then `pending`, the message requests a customer who does not
+ * follow the account starts in (the folder webhooks deliver from as well). `other` is not read:
+ * which Instagram threads it would hold is undocumented (graph.ts `ConversationFolder`);
+ * `page_done` and `spam` hold threads the business moved there itself. Instagram Login's list
+ * has no folders: its one read covers every thread (requests included).
+ */
+export const RECONCILED_FOLDERS = [undefined, 'pending'] as const satisfies readonly (
+  | ConversationFolder
+  | undefined
+)[];
+
 export interface ReconcilerOptions {
   readonly api: InstagramApi;
   readonly tokens: TokenStore;
@@ -63,7 +83,11 @@ export interface ReconcilerOptions {
   readonly conversations?: number;
   /** Newest messages read per conversation. Default 20: Instagram details no more. */
   readonly messages?: number;
-  /** Conversations API calls per account and run, at most. Default 4 (100 conversations). */
+  /**
+   * Conversations API calls per account and run, at most, whatever the folders read. Default 4
+   * (100 conversations). For Facebook Login each folder read (`RECONCILED_FOLDERS`) keeps one
+   * call for the folders after it: the inbox takes at most 3, the message requests what is left.
+   */
   readonly pages?: number;
   /** Taken per account and run, so that one instance reconciles an account at a time. */
   readonly lock: Pick<AccountLock, 'acquire'>;
@@ -98,7 +122,8 @@ export interface ReconcilerOptions {
  * is found even when later ones did arrive, and no webhook time (however far in the future)
  * can move the window. Cost per account and run: one Conversations API call for every
  * `conversations` (25) updated within the window, at least one and at most `pages` (4), paced
- * as every Conversations API read is.
+ * as every Conversations API read is. For Facebook Login the Page's message requests are read
+ * as well (`RECONCILED_FOLDERS`): at least two calls, still at most `pages` in all.
  */
 export class Reconciler {
   readonly #o: ReconcilerOptions;
@@ -162,21 +187,21 @@ export class Reconciler {
 
   async #watch(account: StoredAccount): Promise<void> {
     const auth = authOf(account);
-    // The Page's subscription for Facebook Login (subscribed_apps on the Page, graph.ts).
-    const required: readonly string[] = auth.pageId === undefined ? REQUIRED_FIELDS : PAGE_FIELDS;
+    if (auth.pageId !== undefined) {
+      await this.#watchPage(auth);
+      return;
+    }
     const fields = new Set(await this.#o.api.subscribedFields(auth));
-    const missing = required.filter((f) => !fields.has(f));
+    const missing = REQUIRED_FIELDS.filter((f) => !fields.has(f));
     if (missing.length > 0) {
       this.#o.logger.warn(
         { igId: account.igId, missing },
         'webhook subscription incomplete; subscribing again',
       );
-      await this.#o.api.subscribe(auth, [...new Set([...fields, ...required])]);
+      await this.#o.api.subscribe(auth, [...new Set([...fields, ...REQUIRED_FIELDS])]);
       this.#o.metrics.resubscriptions.inc();
-      for (const field of required) fields.add(field);
+      for (const field of REQUIRED_FIELDS) fields.add(field);
     }
-    // Facebook Login's comments come with the app's Instagram fields: nothing more to ask.
-    if (auth.pageId !== undefined) return;
     // Once per account and process, and again after a drop: a field Instagram refuses (or never
     // lists back) is not asked for again every run.
     if (missing.length === 0 && this.#optionalAsked.has(account.igId)) return;
@@ -192,29 +217,72 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Facebook Login: igql's app must be subscribed to the account's Page (`PAGE_FIELDS`). The
+   * Page lists every app subscribed to it; only igql's entry counts (graph.ts), and only the
+   * fields igql needs are posted: another app's are not igql's to ask for (a messaging field
+   * would need `pages_messaging`).
+   */
+  async #watchPage(auth: Auth): Promise<void> {
+    const fields = new Set(await this.#o.api.subscribedFields(auth));
+    const missing = PAGE_FIELDS.filter((f) => !fields.has(f));
+    if (missing.length === 0) return;
+    this.#o.logger.warn(
+      { igId: auth.igId, missing },
+      'Page webhook subscription missing; subscribing again',
+    );
+    await this.#o.api.subscribe(auth, PAGE_FIELDS);
+    this.#o.metrics.resubscriptions.inc();
+  }
+
   async #reconcile(account: StoredAccount): Promise<void> {
     const { igId } = account;
+    const auth = authOf(account);
     const started = this.#now();
     // Graph times have whole seconds: a second of slack.
     const since = this.#windowStart(igId, started) - 1000;
-    const perPage = this.#o.conversations ?? 25;
-    const pages = this.#o.pages ?? 4;
-    const fields = `id,updated_time,participants,messages.limit(${this.#o.messages ?? 20}){id,created_time,from,to,message,attachments,shares{link,name,template},story,reply_to,is_unsupported}`;
+    const folders = auth.pageId === undefined ? [undefined] : RECONCILED_FOLDERS;
     const events: InboxEventData[] = [];
+    let left = this.#o.pages ?? 4;
+    for (const [i, folder] of folders.entries()) {
+      // Each folder after this one keeps a call of the budget (and every folder has one).
+      const budget = Math.max(1, left - (folders.length - 1 - i));
+      left -= await this.#readFolder(auth, folder, since, budget, events);
+    }
+    events.sort((a, b) => a.occurredAt - b.occurredAt);
+    const stored = await this.#o.pipeline.ingest(events);
+    this.#o.metrics.reconciled.inc(stored.length);
+    if (stored.length > 0)
+      this.#o.logger.info({ igId, events: stored.length }, 'reconciled missed webhooks');
+    this.#lastRun.set(igId, started);
+  }
+
+  /**
+   * Reads the conversations of one folder (`undefined`: the default list) updated since `since`,
+   * newest first, in at most `budget` calls, adding the events of their detailed messages to
+   * `events`. Answers the calls made.
+   */
+  async #readFolder(
+    auth: Auth,
+    folder: ConversationFolder | undefined,
+    since: number,
+    budget: number,
+    events: InboxEventData[],
+  ): Promise<number> {
+    const { igId } = auth;
+    const perPage = this.#o.conversations ?? 25;
+    const fields = `id,updated_time,participants,messages.limit(${this.#o.messages ?? 20}){id,created_time,from,to,message,attachments,shares{link,name,template},story,reply_to,is_unsupported}`;
     let after: string | undefined;
-    for (let calls = 0; ; calls++) {
-      if (calls === pages) {
+    for (let calls = 0; ; ) {
+      if (calls === budget) {
         this.#o.logger.warn(
-          { igId, conversations: calls * perPage },
+          { igId, folder, conversations: calls * perPage },
           'more conversations changed within the reconciliation window than one run reads; the older ones were not read',
         );
-        break;
+        return calls;
       }
-      const page = await this.#o.api.conversations(authOf(account), {
-        limit: perPage,
-        after,
-        fields,
-      });
+      const page = await this.#o.api.conversations(auth, { limit: perPage, after, fields, folder });
+      calls++;
       let older = false;
       for (const conversation of page.data) {
         // Newest first: past the window, the rest of the list is older still.
@@ -231,14 +299,8 @@ export class Reconciler {
         }
       }
       after = page.paging?.next ? page.paging.cursors?.after : undefined;
-      if (older || after === undefined) break;
+      if (older || after === undefined) return calls;
     }
-    events.sort((a, b) => a.occurredAt - b.occurredAt);
-    const stored = await this.#o.pipeline.ingest(events);
-    this.#o.metrics.reconciled.inc(stored.length);
-    if (stored.length > 0)
-      this.#o.logger.info({ igId, events: stored.length }, 'reconciled missed webhooks');
-    this.#lastRun.set(igId, started);
   }
 
   #now(): number {

@@ -1,11 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { decodeJwt } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { decryptToken, sealedKid } from '../../src/auth/crypto.ts';
-import { signToken } from '../../src/auth/jwt.ts';
 import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
 import { loadConfig } from '../../src/config.ts';
 import { globalId } from '../../src/global-id.ts';
@@ -20,27 +18,44 @@ import {
   type SimPage,
   type SimToken,
 } from '../../src/sandbox/store.ts';
-import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
+import { proofOf } from '../helpers/configurations.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { FACEBOOK_APP_SECRET, type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
+import {
+  asJson,
+  expectState,
+  type LoginBrowser,
+  loginBrowser,
+  loginPage,
+  type Refusal,
+  refusedCallback,
+  sessionCookies,
+  signedState,
+  UUID,
+  usedCodeCallback,
+} from '../helpers/login.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { shapeOf } from '../helpers/shape.ts';
 
 const SCOPE =
-  'instagram_basic,instagram_manage_messages,instagram_manage_comments,instagram_manage_insights,instagram_content_publish,pages_show_list,pages_read_engagement,pages_manage_metadata';
+  'instagram_basic,instagram_manage_messages,instagram_manage_comments,instagram_manage_insights,instagram_content_publish,pages_show_list,pages_read_engagement,pages_manage_metadata,pages_messaging';
 const FACEBOOK_PERMISSIONS = SCOPE.split(',');
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const THIRTY_DAYS_S = 30 * 24 * 3600;
-const asJson = { accept: 'application/json' };
-const PAGE_HTML = (title: string, message: string) =>
-  `<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>${title}</h1><p>${message}</p></body></html>`;
+/** The code exchange and the long-lived exchange, each answered. */
+const EXCHANGES = ['GET /oauth/access_token 200', 'GET /oauth/access_token 200'];
+const UNAVAILABLE = {
+  error: 'facebook_unavailable',
+  message: 'Facebook could not be reached. Try again in a moment.',
+};
 
 const redis = useRedisServer();
 let gw: Gateway;
-/** igql's base URL as the redirect URI names it. */
-let base: string;
+/** A browser logging in to igql, with Facebook unless told otherwise. */
+let browser: LoginBrowser;
 let created = 0;
 
 beforeAll(async () => {
   gw = await startGateway(() => {}, { env: { REDIS_URL: redis.server().url } });
-  base = gw.url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
+  browser = loginBrowser(gw.base, 'facebook');
 });
 afterAll(() => gw?.stop());
 
@@ -64,31 +79,6 @@ function facebookUser(
   return user;
 }
 
-/** The `igql_login` cookie of the last login started: this test's browser. */
-let loginCookie = '';
-
-/** `GET /auth/facebook/login`: the dialog URL igql redirects to. */
-async function startLogin(at = base): Promise<URL> {
-  const res = await fetch(`${at}/auth/facebook/login`, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  loginCookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  return new URL(res.headers.get('location') ?? '');
-}
-
-/** The simulator's Login dialog: the callback URL it redirects back to. */
-async function dialog(at: URL): Promise<URL> {
-  const res = await fetch(at, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  return new URL(res.headers.get('location') ?? '');
-}
-
-/** The callback, from the browser that started the login (its `igql_login` cookie). */
-const callback = (url: URL | string, headers: Record<string, string> = {}) =>
-  fetch(url, {
-    redirect: 'manual',
-    headers: { ...headers, cookie: [loginCookie, headers.cookie].filter(Boolean).join('; ') },
-  });
-
 interface LoginBody {
   readonly accessToken: string;
   readonly refreshToken: string;
@@ -98,31 +88,32 @@ interface LoginBody {
   readonly skipped: { pageId: string; igId: string; reason: string }[];
 }
 
-/** A whole login as a JSON client; answers the tokens. */
-async function login(headers: Record<string, string> = {}, at = base): Promise<LoginBody> {
-  const res = await callback(await dialog(await startLogin(at)), { ...asJson, ...headers });
-  expect(res.status).toBe(200);
-  return (await res.json()) as LoginBody;
-}
+/** A whole Facebook login as a JSON client; answers the tokens. */
+const login = (headers: Record<string, string> = {}) =>
+  browser.login<LoginBody>('facebook', headers);
 
-/** A whole Instagram Login of `account` as a JSON client, from a browser holding `cookie`. */
-async function instagramLogin(account: SimAccount, cookie?: string): Promise<Response> {
+/** A whole Instagram Login of `account`, as a JSON client unless `headers` say otherwise. */
+async function instagramLogin(
+  account: SimAccount,
+  headers: Record<string, string> = asJson,
+): Promise<Response> {
   gw.sim.oauth.loginAs(account.igId);
-  const started = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
-  loginCookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const authorized = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
-  return callback(
-    new URL(authorized.headers.get('location') ?? ''),
-    cookie ? { ...asJson, cookie } : asJson,
-  );
+  return browser.callback(await browser.consent(await browser.start('instagram')), headers);
 }
-
-const upstream = (mark: number) =>
-  gw.sim.requests.slice(mark).map((r) => `${r.method} ${r.endpoint} ${r.status}`);
 
 /** The Page token the simulator gave igql last for this Page. */
 const lastPageToken = (page: SimPage): SimToken | undefined =>
   [...gw.sim.store.tokens.values()].filter((token) => token.pageId === page.id).at(-1);
+
+/** What igql's token store holds for an account stored by a Facebook login: its Page's last token. */
+const storedLinked = ({ account, page }: { account: SimAccount; page: SimPage }) => ({
+  igId: account.igId,
+  accessToken: lastPageToken(page)?.token,
+  loginKind: 'FACEBOOK',
+  pageId: page.id,
+  status: 'ACTIVE',
+  issuedAt: T0,
+});
 
 /** The account's Redis hash, as stored. */
 async function storedHash(igId: string): Promise<Record<string, string>> {
@@ -140,18 +131,32 @@ async function tokenStore(): Promise<RedisTokenStore> {
   });
 }
 
+/**
+ * A Facebook login of a new linked account that igql refuses: `before` runs once the login has
+ * started, before the dialog (a decline, a fault: faults are cleared after). Nothing is stored.
+ */
+async function refusedLogin(before: () => void): Promise<Refusal> {
+  const { account, page } = linkedAccount();
+  facebookUser([page]);
+  const at = await browser.start();
+  before();
+  try {
+    const refusal = await refusedCallback(gw, browser, await browser.consent(at));
+    expect(await storedHash(account.igId)).toEqual({});
+    return refusal;
+  } finally {
+    gw.sim.clearFaults();
+  }
+}
+
 const graphql = async (token: string, query: string) => {
-  const res = await fetch(gw.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query }),
-  });
-  return { status: res.status, body: (await res.json()) as unknown };
+  const { status, body } = await gw.query(token, query);
+  return { status, body: body as unknown };
 };
 
 describe('Facebook Login for Business through igql, against the simulated Facebook', () => {
   it('redirects to the Login dialog with the app, the callback, the scopes and a signed state', async () => {
-    const res = await fetch(`${base}/auth/facebook/login`, { redirect: 'manual' });
+    const res = await fetch(`${gw.base}/auth/facebook/login`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const location = new URL(res.headers.get('location') ?? '');
@@ -161,23 +166,12 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     const state = location.searchParams.get('state') ?? '';
     expect([...location.searchParams]).toEqual([
       ['client_id', gw.sim.appId],
-      ['redirect_uri', `${base}/auth/facebook/callback`],
+      ['redirect_uri', `${gw.base}/auth/facebook/callback`],
       ['state', state],
       ['response_type', 'code'],
       ['scope', SCOPE],
     ]);
-    expect(decodeProtectedHeader(state)).toEqual({ alg: 'HS256', typ: 'igql-state+jwt' });
-    const claims = decodeJwt(state);
-    expect(claims).toEqual({
-      sub: 'facebook-login',
-      nonce: expect.stringMatching(UUID),
-      next: null,
-      iss: 'igql',
-      aud: 'igql',
-      jti: expect.stringMatching(UUID),
-      iat: expect.any(Number),
-      exp: (claims.iat ?? 0) + 600,
-    });
+    const claims = expectState(state, 'facebook-login');
     expect(res.headers.get('set-cookie')).toBe(
       `igql_login=${claims.nonce}; Path=/auth/facebook; Max-Age=600; HttpOnly; SameSite=Lax`,
     );
@@ -186,10 +180,10 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
   it('exchanges the code, stores the Page token encrypted, and hands out a working session', async () => {
     const { account, page } = linkedAccount();
     facebookUser([page]);
-    const dialogUrl = await startLogin();
+    const dialogUrl = await browser.start();
     const state = dialogUrl.searchParams.get('state') ?? '';
-    const back = await dialog(dialogUrl);
-    expect(`${back.origin}${back.pathname}`).toBe(`${base}/auth/facebook/callback`);
+    const back = await browser.consent(dialogUrl);
+    expect(`${back.origin}${back.pathname}`).toBe(`${gw.base}/auth/facebook/callback`);
     const code = back.searchParams.get('code') ?? '';
     expect(code).toMatch(/^AQ[\w-]{200}$/);
     expect([...back.searchParams]).toEqual([
@@ -199,7 +193,7 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     expect(back.hash).toBe('#_=_');
 
     const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
+    const res = await browser.callback(back, asJson);
     expect(res.status).toBe(200);
     const body = (await res.json()) as LoginBody;
     expect(body).toEqual({
@@ -217,11 +211,8 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
       kept: [],
       skipped: [],
     });
-    expect(res.headers.getSetCookie()).toEqual([
-      `igql_session=${body.accessToken}; Path=/; Max-Age=900; HttpOnly; SameSite=Lax`,
-      `igql_refresh=${body.refreshToken}; Path=/auth; Max-Age=${THIRTY_DAYS_S}; HttpOnly; SameSite=Lax`,
-    ]);
-    expect(upstream(mark)).toEqual([
+    expect(res.headers.getSetCookie()).toEqual(sessionCookies(body));
+    expect(gw.upstream(mark)).toEqual([
       'GET /oauth/access_token 200',
       'GET /oauth/access_token 200',
       'GET /me/permissions 200',
@@ -232,21 +223,21 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
       '/facebook/v27.0/oauth/access_token',
       {
         client_id: gw.sim.appId,
-        redirect_uri: `${base}/auth/facebook/callback`,
-        client_secret: 'test-app-secret',
+        redirect_uri: `${gw.base}/auth/facebook/callback`,
+        client_secret: FACEBOOK_APP_SECRET,
         code,
       },
     ]);
     expect(longLived?.query).toEqual({
       grant_type: 'fb_exchange_token',
       client_id: gw.sim.appId,
-      client_secret: 'test-app-secret',
+      client_secret: FACEBOOK_APP_SECRET,
       fb_exchange_token: expect.stringMatching(/^EAA/),
     });
     // The user token goes as the Bearer header, never in the URL; each call carries its
-    // appsecret_proof (HMAC-SHA256 of the token with the app secret).
+    // appsecret_proof (HMAC-SHA256 of the token with the Facebook app's secret).
     const userToken = gw.sim.facebookLogin.issuedUserTokens().at(-1) as string;
-    const proof = createHmac('sha256', 'test-app-secret').update(userToken).digest('hex');
+    const proof = proofOf('FACEBOOK', userToken).appsecret_proof;
     expect(permissions?.query).toEqual({ appsecret_proof: proof });
     expect(accounts?.query).toEqual({
       fields: 'id,name,access_token,tasks,instagram_business_account{id,username}',
@@ -305,15 +296,8 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     ]);
     expect(decodeJwt(body.accessToken).accounts).toEqual([first.account.igId, second.account.igId]);
     const store = await tokenStore();
-    for (const { account, page } of [first, second]) {
-      expect(await store.get(account.igId)).toEqual({
-        igId: account.igId,
-        accessToken: lastPageToken(page)?.token,
-        loginKind: 'FACEBOOK',
-        pageId: page.id,
-        status: 'ACTIVE',
-        issuedAt: T0,
-      });
+    for (const linked of [first, second]) {
+      expect(await store.get(linked.account.igId)).toEqual(storedLinked(linked));
     }
     expect(
       await graphql(body.accessToken, '{ viewer { igId } accounts { igId loginKind status } }'),
@@ -337,9 +321,9 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     facebookUser([first.page, second.page]);
     gw.sim.facebookLogin.accountsPageSize = 1;
     try {
-      const back = await dialog(await startLogin());
+      const back = await browser.consent(await browser.start());
       const mark = gw.sim.requests.length;
-      const res = await callback(back, asJson);
+      const res = await browser.callback(back, asJson);
       const body = (await res.json()) as LoginBody;
       expect(body.accounts.map((a) => a.igId)).toEqual([first.account.igId, second.account.igId]);
       const reads = gw.sim.requests.slice(mark).filter((r) => r.endpoint === '/me/accounts');
@@ -355,11 +339,11 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
   it('answers a browser with a page, and adds the accounts to the session the cookie names', async () => {
     const first = linkedAccount();
     facebookUser([first.page]);
-    const page = await callback(await dialog(await startLogin()));
+    const page = await browser.callback(await browser.consent(await browser.start()));
     expect([page.status, page.headers.get('content-type'), await page.text()]).toEqual([
       200,
       'text/html; charset=utf-8',
-      PAGE_HTML(
+      loginPage(
         'Instagram connected',
         `@${first.account.username} is connected to igql through Facebook. You can close this window.`,
       ),
@@ -370,11 +354,11 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     const second = linkedAccount();
     const third = linkedAccount();
     facebookUser([second.page, third.page]);
-    const res = await callback(await dialog(await startLogin()), {
+    const res = await browser.callback(await browser.consent(await browser.start()), {
       cookie: `igql_session=${sessionToken}`,
     });
     expect(await res.text()).toBe(
-      PAGE_HTML(
+      loginPage(
         'Instagram connected',
         `@${second.account.username}, @${third.account.username} are connected to igql through Facebook. You can close this window.`,
       ),
@@ -393,11 +377,9 @@ describe('Facebook Login for Business through igql, against the simulated Facebo
     const { page } = linkedAccount();
     facebookUser([page]);
     const next = `${gw.config.allowedOrigins[0]}/inbox`;
-    const started = await fetch(`${base}/auth/facebook/login?next=${encodeURIComponent(next)}`, {
-      redirect: 'manual',
-    });
-    loginCookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const res = await callback(await dialog(new URL(started.headers.get('location') ?? '')));
+    const res = await browser.callback(
+      await browser.consent(await browser.start('facebook', next)),
+    );
     expect([res.status, res.headers.get('location')]).toEqual([303, next]);
   });
 });
@@ -406,7 +388,7 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
   it('refuses a callback from another browser, a state used twice, and a foreign or expired state', async () => {
     const { page } = linkedAccount();
     facebookUser([page]);
-    const back = await dialog(await startLogin());
+    const back = await browser.consent(await browser.start());
     const refused = (message: string) => [400, { error: 'invalid_state', message }];
     const other = await fetch(back, { redirect: 'manual', headers: asJson });
     expect([other.status, await other.json()]).toEqual(
@@ -414,39 +396,30 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
     );
 
     const mark = gw.sim.requests.length;
-    const expired = await signToken(
-      gw.config.sessionSecret,
-      'state',
-      { sub: 'facebook-login', nonce: 'n', next: null },
-      -600,
-    );
+    const secret = gw.config.sessionSecret;
+    const expired = await signedState(secret, 'facebook-login', browser.loginCookie, -600);
     // A state of Instagram Login, from this very browser: it works only at its own callback.
-    const instagramState = await signToken(
-      gw.config.sessionSecret,
-      'state',
-      { sub: 'login', nonce: loginCookie.split('=')[1], next: null },
-      600,
-    );
+    const instagramState = await signedState(secret, 'login', browser.loginCookie);
     for (const bad of [expired, instagramState, '']) {
       const url = new URL(back);
       url.searchParams.set('state', bad);
-      const res = await callback(url, asJson);
+      const res = await browser.callback(url, asJson);
       expect([res.status, await res.json()]).toEqual(
         refused('This login link is invalid or expired. Start the login again.'),
       );
     }
-    expect(upstream(mark)).toEqual([]);
+    expect(gw.upstream(mark)).toEqual([]);
 
-    expect((await callback(back, asJson)).status).toBe(200);
-    const again = await callback(back, asJson);
+    expect((await browser.callback(back, asJson)).status).toBe(200);
+    const again = await browser.callback(back, asJson);
     expect(again.headers.getSetCookie()).toEqual([]);
     expect([again.status, await again.json()]).toEqual(
       refused('This login link was already used. Start the login again.'),
     );
-    const html = await callback(back);
+    const html = await browser.callback(back);
     expect([html.status, await html.text()]).toEqual([
       400,
-      PAGE_HTML(
+      loginPage(
         'Facebook login failed',
         'This login link was already used. Start the login again.',
       ),
@@ -456,9 +429,9 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
   it('answers 403 when the user cancels at Facebook', async () => {
     const { account, page } = linkedAccount();
     facebookUser([page]);
-    const at = await startLogin();
+    const at = await browser.start();
     gw.sim.facebookLogin.denyNext();
-    const back = await dialog(at);
+    const back = await browser.consent(at);
     expect([...back.searchParams]).toEqual([
       ['error', 'access_denied'],
       ['error_code', '200'],
@@ -466,53 +439,38 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
       ['error_reason', 'user_denied'],
       ['state', at.searchParams.get('state')],
     ]);
-    const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect([res.status, await res.json()]).toEqual([
-      403,
-      {
+    expect(await refusedCallback(gw, browser, back)).toEqual({
+      status: 403,
+      body: {
         error: 'access_denied',
         message: 'Facebook access was not granted, so nothing was connected.',
       },
-    ]);
-    expect(upstream(mark)).toEqual([]);
+      upstream: [],
+    });
     expect(await storedHash(account.igId)).toEqual({});
   });
 
   it('refuses a login that declined a required permission, naming it, and stores nothing', async () => {
-    const { account, page } = linkedAccount();
-    facebookUser([page]);
-    const at = await startLogin();
-    gw.sim.facebookLogin.declineNext('instagram_manage_messages', 'pages_manage_metadata');
-    const back = await dialog(at);
-    const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect([res.status, await res.json()]).toEqual([
-      403,
-      {
+    const refused = await refusedLogin(() =>
+      gw.sim.facebookLogin.declineNext('instagram_manage_messages', 'pages_manage_metadata'),
+    );
+    expect(refused).toEqual({
+      status: 403,
+      body: {
         error: 'permission_declined',
         message:
           'Facebook Login did not grant instagram_manage_messages, pages_manage_metadata, which igql needs, so nothing was connected. Log in again and allow them.',
         permissions: ['instagram_manage_messages', 'pages_manage_metadata'],
       },
-    ]);
-    expect(upstream(mark)).toEqual([
-      'GET /oauth/access_token 200',
-      'GET /oauth/access_token 200',
-      'GET /me/permissions 200',
-    ]);
-    expect(await storedHash(account.igId)).toEqual({});
+      upstream: [...EXCHANGES, 'GET /me/permissions 200'],
+    });
   });
 
   it('goes on without an optional permission the user declined: the Page token lacks it', async () => {
     const { account, page } = linkedAccount();
     facebookUser([page]);
-    const at = await startLogin();
     gw.sim.facebookLogin.declineNext('instagram_content_publish');
-    const res = await callback(await dialog(at), asJson);
-    expect(((await res.json()) as LoginBody).accounts.map((a) => a.igId)).toEqual([account.igId]);
+    expect((await login()).accounts.map((a) => a.igId)).toEqual([account.igId]);
     expect(lastPageToken(page)?.permissions).toEqual(
       FACEBOOK_PERMISSIONS.filter((p) => p !== 'instagram_content_publish'),
     );
@@ -521,62 +479,42 @@ describe('Facebook Login failures: a clear answer, nothing stored, never a token
   it('answers 422 when no Page the user manages has a linked Instagram account', async () => {
     for (const pagesWithoutInstagram of [['Corner Bakery'], []]) {
       facebookUser([], pagesWithoutInstagram);
-      const back = await dialog(await startLogin());
-      const mark = gw.sim.requests.length;
-      const res = await callback(back, asJson);
-      expect(res.headers.getSetCookie()).toEqual([]);
-      expect([res.status, await res.json()]).toEqual([
-        422,
-        {
+      const back = await browser.consent(await browser.start());
+      expect(await refusedCallback(gw, browser, back)).toEqual({
+        status: 422,
+        body: {
           error: 'no_linked_instagram_account',
           message:
             "None of the Facebook Pages you manage has an Instagram professional account linked to it, so nothing was connected. Link the Instagram account to a Page (in the Page's settings, Linked accounts), then log in again. If your role on the Page was given through a Business Manager, Facebook shows its Instagram account only to apps granted ads_read or ads_management, which igql does not ask for: ask for a role on the Page itself.",
         },
-      ]);
-      expect(upstream(mark)).toEqual([
-        'GET /oauth/access_token 200',
-        'GET /oauth/access_token 200',
-        'GET /me/permissions 200',
-        'GET /me/accounts 200',
-      ]);
+        upstream: [...EXCHANGES, 'GET /me/permissions 200', 'GET /me/accounts 200'],
+      });
     }
   });
 
   it('answers 400 invalid_code when Facebook refuses a code already used', async () => {
     const { page } = linkedAccount();
     facebookUser([page]);
-    const used = await dialog(await startLogin());
-    expect((await callback(used, asJson)).status).toBe(200);
-    const replay = new URL(used);
-    replay.searchParams.set('state', (await startLogin()).searchParams.get('state') ?? '');
-    const mark = gw.sim.requests.length;
-    const res = await callback(replay, asJson);
-    expect([res.status, await res.json()]).toEqual([
-      400,
-      {
+    expect(await refusedCallback(gw, browser, await usedCodeCallback(browser))).toEqual({
+      status: 400,
+      body: {
         error: 'invalid_code',
         message:
           'Facebook refused the login (the code may be expired or already used). Start the login again.',
       },
-    ]);
-    expect(upstream(mark)).toEqual(['GET /oauth/access_token 400']);
+      upstream: ['GET /oauth/access_token 400'],
+    });
   });
 
   it('answers 502 when Facebook is down for the exchange', async () => {
-    const { page } = linkedAccount();
-    facebookUser([page]);
-    const back = await dialog(await startLogin());
-    gw.sim.inject({ endpoint: 'GET /oauth/access_token', kind: 'server-error' });
-    const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
-    expect([res.status, await res.json()]).toEqual([
-      502,
-      {
-        error: 'facebook_unavailable',
-        message: 'Facebook could not be reached. Try again in a moment.',
-      },
-    ]);
-    expect(upstream(mark)).toEqual(['GET /oauth/access_token 503']);
+    const refused = await refusedLogin(() =>
+      gw.sim.inject({ endpoint: 'GET /oauth/access_token', kind: 'server-error' }),
+    );
+    expect(refused).toEqual({
+      status: 502,
+      body: UNAVAILABLE,
+      upstream: ['GET /oauth/access_token 503'],
+    });
   });
 });
 
@@ -622,19 +560,18 @@ describe('Page tasks: only Pages whose messages the user may handle are stored',
       tasks: { [analyst.page.id]: ['ANALYZE'] },
     });
     gw.sim.facebookLogin.loginAs(user.id);
-    const back = await dialog(await startLogin());
-    const res = await callback(back, asJson);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect([res.status, await res.json()]).toEqual([
-      403,
-      {
+    const back = await browser.consent(await browser.start());
+    expect(await refusedCallback(gw, browser, back)).toEqual({
+      status: 403,
+      body: {
         error: 'no_messaging_task',
         message: `Your role on the Facebook Page linked to @${analyst.account.username} does not let you manage messages (Facebook's MESSAGING, MODERATE or MANAGE task), so nothing was connected. Ask an admin of the Page for full control or for access to messages, then log in again.`,
         skipped: [
           { pageId: analyst.page.id, igId: analyst.account.igId, reason: 'no_messaging_task' },
         ],
       },
-    ]);
+      upstream: [...EXCHANGES, 'GET /me/permissions 200', 'GET /me/accounts 200'],
+    });
     expect(await storedHash(analyst.account.igId)).toEqual({});
   });
 
@@ -648,10 +585,10 @@ describe('Page tasks: only Pages whose messages the user may handle are stored',
       tasks: { [skipped.page.id]: ['ADVERTISE'] },
     });
     gw.sim.facebookLogin.loginAs(user.id);
-    const page = await callback(await dialog(await startLogin()));
+    const page = await browser.callback(await browser.consent(await browser.start()));
     expect([page.status, await page.text()]).toEqual([
       200,
-      PAGE_HTML(
+      loginPage(
         'Instagram connected',
         `@${stored.account.username} is connected to igql through Facebook. @${kept.account.username} is already connected to igql through Instagram Login, and stays so. Not connected: @${skipped.account.username}, whose Page does not let you manage messages. You can close this window.`.replaceAll(
           "'",
@@ -697,14 +634,7 @@ describe('an account ACTIVE through the other configuration is never switched si
     facebookUser([page]);
     const body = await login();
     expect([body.accounts.map((a) => a.igId), body.kept]).toEqual([[account.igId], []]);
-    expect(await (await tokenStore()).get(account.igId)).toEqual({
-      igId: account.igId,
-      accessToken: lastPageToken(page)?.token,
-      loginKind: 'FACEBOOK',
-      pageId: page.id,
-      status: 'ACTIVE',
-      issuedAt: T0,
-    });
+    expect(await (await tokenStore()).get(account.igId)).toEqual(storedLinked({ account, page }));
   });
 
   it('an Instagram login keeps an ACTIVE Facebook Login account, adds it to the session, lists it as kept', async () => {
@@ -724,7 +654,7 @@ describe('an account ACTIVE through the other configuration is never switched si
       { id: globalId.account(account.igId), igId: account.igId, username: account.username },
       [{ igId: account.igId, loginKind: 'FACEBOOK' }],
     ]);
-    expect(upstream(mark)).toEqual([
+    expect(gw.upstream(mark)).toEqual([
       'GET /oauth/authorize 302',
       'POST /oauth/access_token 200',
       'GET /access_token 200',
@@ -737,13 +667,9 @@ describe('an account ACTIVE through the other configuration is never switched si
       body: { data: { viewer: { loginKind: 'FACEBOOK', status: 'ACTIVE' } } },
     });
 
-    gw.sim.oauth.loginAs(account.igId);
-    const started = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
-    loginCookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const authorized = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
-    const html = await callback(new URL(authorized.headers.get('location') ?? ''));
+    const html = await instagramLogin(account, {});
     expect(await html.text()).toBe(
-      PAGE_HTML(
+      loginPage(
         'Instagram connected',
         `@${account.username} is already connected to igql through Facebook Login, and stays so. You can close this window.`,
       ),
@@ -768,32 +694,11 @@ describe('an account ACTIVE through the other configuration is never switched si
 });
 
 describe('Facebook Login failures, by step: each answered with its own code', () => {
-  /** A login whose upstream `fault` is injected after the dialog; answers status and body. */
-  async function failedLogin(
-    fault: Parameters<Simulator['inject']>[0],
-  ): Promise<{ status: number; body: unknown; upstream: string[]; igId: string }> {
-    const { account, page } = linkedAccount();
-    facebookUser([page]);
-    const back = await dialog(await startLogin());
-    gw.sim.inject(fault);
-    const mark = gw.sim.requests.length;
-    try {
-      const res = await callback(back, asJson);
-      expect(res.headers.getSetCookie()).toEqual([]);
-      expect(await storedHash(account.igId)).toEqual({});
-      return {
-        status: res.status,
-        body: await res.json(),
-        upstream: upstream(mark),
-        igId: account.igId,
-      };
-    } finally {
-      gw.sim.clearFaults();
-    }
-  }
+  /** A login whose upstream `fault` is injected; answers status, body and Graph calls. */
+  const failedLogin = (fault: Parameters<Simulator['inject']>[0]) =>
+    refusedLogin(() => gw.sim.inject(fault));
   const graphError = (code: number, message: string, status = 400) =>
     new GraphError({ status, code, message, type: 'OAuthException' });
-  const EXCHANGES = ['GET /oauth/access_token 200', 'GET /oauth/access_token 200'];
 
   it('a refused permission on /me/accounts or /me/permissions: 403 facebook_permission, naming the call', async () => {
     for (const [endpoint, code] of [
@@ -849,13 +754,7 @@ describe('Facebook Login failures, by step: each answered with its own code', ()
   it('Facebook down for /me/accounts or /me/permissions (after the retries): 502 facebook_unavailable', async () => {
     for (const endpoint of ['GET /me/accounts', 'GET /me/permissions']) {
       const failed = await failedLogin({ endpoint, kind: 'server-error', times: 3 });
-      expect([failed.status, failed.body]).toEqual([
-        502,
-        {
-          error: 'facebook_unavailable',
-          message: 'Facebook could not be reached. Try again in a moment.',
-        },
-      ]);
+      expect([failed.status, failed.body]).toEqual([502, UNAVAILABLE]);
       expect(failed.upstream.slice(-3)).toEqual([
         `${endpoint} 503`,
         `${endpoint} 503`,
@@ -901,13 +800,7 @@ describe('Facebook Login failures, by step: each answered with its own code', ()
       kind: 'error',
       error: graphError(1, 'An unknown error has occurred.', 500),
     });
-    expect([unknown.status, unknown.body]).toEqual([
-      502,
-      {
-        error: 'facebook_unavailable',
-        message: 'Facebook could not be reached. Try again in a moment.',
-      },
-    ]);
+    expect([unknown.status, unknown.body]).toEqual([502, UNAVAILABLE]);
     const longLived = await failedLogin({
       endpoint: 'GET /oauth/access_token',
       after: 1,
@@ -927,12 +820,10 @@ describe('Facebook Login failures, by step: each answered with its own code', ()
   });
 
   it('refuses a login that did not grant pages_read_engagement (GET /<IG_USER_ID> needs it)', async () => {
-    const { account, page } = linkedAccount();
-    facebookUser([page]);
-    const at = await startLogin();
-    gw.sim.facebookLogin.declineNext('pages_read_engagement');
-    const res = await callback(await dialog(at), asJson);
-    expect([res.status, await res.json()]).toEqual([
+    const refused = await refusedLogin(() =>
+      gw.sim.facebookLogin.declineNext('pages_read_engagement'),
+    );
+    expect([refused.status, refused.body]).toEqual([
       403,
       {
         error: 'permission_declined',
@@ -941,27 +832,19 @@ describe('Facebook Login failures, by step: each answered with its own code', ()
         permissions: ['pages_read_engagement'],
       },
     ]);
-    expect(await storedHash(account.igId)).toEqual({});
   });
 });
 
 describe('/me/accounts paging that does not end', () => {
+  /** A login whose `/me/accounts` pages are linked by `cursor`: its answer and the cursors read. */
   const paged = async (cursor: (after: string | null) => string) => {
-    const { account, page } = linkedAccount();
-    facebookUser([page]);
-    const back = await dialog(await startLogin());
-    gw.sim.facebookLogin.accountsCursor = cursor;
     const mark = gw.sim.requests.length;
     try {
-      const res = await callback(back, asJson);
-      expect(res.headers.getSetCookie()).toEqual([]);
-      expect(await storedHash(account.igId)).toEqual({});
+      const { status, body } = await refusedLogin(() => {
+        gw.sim.facebookLogin.accountsCursor = cursor;
+      });
       const reads = gw.sim.requests.slice(mark).filter((r) => r.endpoint === '/me/accounts');
-      return {
-        status: res.status,
-        body: await res.json(),
-        afters: reads.map((r) => r.query.after ?? null),
-      };
+      return { status, body, afters: reads.map((r) => r.query.after ?? null) };
     } finally {
       gw.sim.facebookLogin.accountsCursor = undefined;
     }
@@ -1000,6 +883,7 @@ describe('logs', () => {
     );
     const sim = new Simulator({
       appSecret: 'log-test-app-secret',
+      facebookAppSecret: 'log-test-facebook-secret',
       rateLimits: false,
       clock: createClock(T0, true),
     });
@@ -1008,6 +892,7 @@ describe('logs', () => {
       PORT: '0',
       LOG_LEVEL: 'trace',
       INSTAGRAM_APP_SECRET: 'log-test-app-secret',
+      FACEBOOK_APP_SECRET: 'log-test-facebook-secret',
     });
     const app = createApp({
       config,
@@ -1026,15 +911,11 @@ describe('logs', () => {
       });
       sim.facebookLogin.loginAs(user.id);
       const codes: string[] = [];
+      const logsIn = loginBrowser(at, 'facebook');
       const once = async () => {
-        const started = await fetch(`${at}/auth/facebook/login`, { redirect: 'manual' });
-        const cookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-        const dialogged = await fetch(started.headers.get('location') ?? '', {
-          redirect: 'manual',
-        });
-        const back = new URL(dialogged.headers.get('location') ?? '');
+        const back = await logsIn.consent(await logsIn.start());
         codes.push(back.searchParams.get('code') ?? '');
-        return fetch(back, { headers: { ...asJson, cookie } });
+        return logsIn.callback(back, asJson);
       };
       expect((await once()).status).toBe(200);
       sim.inject({
@@ -1059,6 +940,7 @@ describe('logs', () => {
       expect([pageTokens.length, userTokens.length, codes.length]).toEqual([4, 4, 2]);
       const dump = lines.join('\n');
       expect(dump).not.toContain('log-test-app-secret');
+      expect(dump).not.toContain('log-test-facebook-secret');
       for (const secret of [...pageTokens, ...userTokens, ...codes]) {
         for (let i = 0; i + 8 <= secret.length; i += 1) {
           expect(dump).not.toContain(secret.slice(i, i + 8));
@@ -1096,14 +978,7 @@ describe('Page tokens: no refresh, and a new login after a refusal', () => {
     expect(again.accounts.map((a) => a.igId)).toEqual([account.igId]);
     const renewed = lastPageToken(page);
     expect(renewed?.token).not.toBe(refused.token);
-    expect(await (await tokenStore()).get(account.igId)).toEqual({
-      igId: account.igId,
-      accessToken: renewed?.token,
-      loginKind: 'FACEBOOK',
-      pageId: page.id,
-      status: 'ACTIVE',
-      issuedAt: T0,
-    });
+    expect(await (await tokenStore()).get(account.igId)).toEqual(storedLinked({ account, page }));
     expect(await graphql(again.accessToken, '{ viewer { status } }')).toEqual({
       status: 200,
       body: { data: { viewer: { status: 'ACTIVE' } } },
@@ -1128,7 +1003,7 @@ describe('Page tokens: no refresh, and a new login after a refusal', () => {
     });
     const mark = gw.sim.requests.length;
     expect(await gw.app.refresher.refreshDue()).toEqual({ refreshed: [], failed: [] });
-    expect(upstream(mark)).toEqual([]);
+    expect(gw.upstream(mark)).toEqual([]);
     expect((await store.get(account.igId))?.status).toBe('ACTIVE');
     expect((await store.get(dated.account.igId))?.status).toBe('ACTIVE');
   });
@@ -1146,11 +1021,10 @@ describe('Facebook Login settings', () => {
       env: { ...production, INSTAGRAM_APP_ID: '1000000000000001' },
     });
     try {
-      const at = igOnly.url.replace(/\/graphql$/, '');
       const message =
         'Facebook Login is not configured: set FACEBOOK_APP_ID and FACEBOOK_APP_SECRET to the Meta app of the Instagram API with Facebook Login.';
       for (const path of ['/auth/facebook/login', '/auth/facebook/callback?code=c&state=s']) {
-        const res = await fetch(`${at}${path}`, { redirect: 'manual', headers: asJson });
+        const res = await fetch(`${igOnly.base}${path}`, { redirect: 'manual', headers: asJson });
         expect([res.status, await res.json()]).toEqual([
           404,
           { error: 'facebook_login_not_configured', message },
@@ -1175,15 +1049,15 @@ describe('Facebook Login settings', () => {
       {
         env: {
           ...production,
+          // With the gateway's FACEBOOK_APP_SECRET.
           FACEBOOK_APP_ID: '1000000000000001',
-          FACEBOOK_APP_SECRET: 'test-app-secret',
           FACEBOOK_LOGIN_CONFIG_ID: '7720001112223334',
         },
       },
     );
     try {
-      const at = configured.url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
-      const dialogUrl = await startLogin(at);
+      const logsIn = loginBrowser(configured.base, 'facebook');
+      const dialogUrl = await logsIn.start();
       expect([...dialogUrl.searchParams].map(([name]) => name)).toEqual([
         'client_id',
         'redirect_uri',
@@ -1192,7 +1066,7 @@ describe('Facebook Login settings', () => {
         'config_id',
       ]);
       expect(dialogUrl.searchParams.get('config_id')).toBe('7720001112223334');
-      const res = await callback(await dialog(dialogUrl), asJson);
+      const res = await logsIn.callback(await logsIn.consent(dialogUrl), asJson);
       expect(res.status).toBe(200);
       const body = (await res.json()) as LoginBody;
       expect(body.accounts.map((a) => [a.igId, a.pageId])).toEqual([
@@ -1211,6 +1085,7 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
   beforeAll(async () => {
     sim = new Simulator({
       appSecret: 'sim-secret',
+      facebookAppSecret: 'sim-facebook-secret',
       rateLimits: false,
       clock: createClock(T0, true),
       redirectUris: [REDIRECT],
@@ -1252,11 +1127,11 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
   }
   const exchange = (code: string, overrides: Record<string, string> = {}) =>
     get(
-      `oauth/access_token?${new URLSearchParams({ client_id: '1000000000000001', redirect_uri: REDIRECT, client_secret: 'sim-secret', code, ...overrides })}`,
+      `oauth/access_token?${new URLSearchParams({ client_id: '1000000000000001', redirect_uri: REDIRECT, client_secret: 'sim-facebook-secret', code, ...overrides })}`,
     );
   const extend = (token: string) =>
     get(
-      `oauth/access_token?${new URLSearchParams({ grant_type: 'fb_exchange_token', client_id: '1000000000000001', client_secret: 'sim-secret', fb_exchange_token: token })}`,
+      `oauth/access_token?${new URLSearchParams({ grant_type: 'fb_exchange_token', client_id: '1000000000000001', client_secret: 'sim-facebook-secret', fb_exchange_token: token })}`,
     );
 
   it('shows an error page, not a redirect, for a wrong app, redirect URI, scope or configuration', async () => {
@@ -1327,9 +1202,10 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
           {
             access_token: pageToken,
             category: 'Shopping & retail',
+            category_list: [{ id: expect.stringMatching(/^\d{15}$/), name: 'Shopping & retail' }],
             name: page.name,
             id: page.id,
-            tasks: ['MANAGE', 'CREATE_CONTENT', 'MODERATE'],
+            tasks: ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'],
           },
         ],
         paging: {
@@ -1340,6 +1216,13 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
         },
       },
     });
+    // As a real answer is (test/fixtures/instagram/api-me-accounts-real.json): its shape, and its
+    // keys in its order.
+    const real = fixture('api-me-accounts-real.json') as { data: Record<string, unknown>[] };
+    expect(shapeOf(accounts.body)).toEqual(shapeOf(real));
+    expect(Object.keys((accounts.body.data as object[])[0] ?? {})).toEqual(
+      Object.keys(real.data[0] ?? {}),
+    );
     // The same Page token on every read; from a long-lived user token, it never expires.
     expect((await get('me/accounts', token)).body.data).toEqual(accounts.body.data);
     expect(sim.store.tokens.get(pageToken ?? '')?.expiresAt).toBe(Number.MAX_SAFE_INTEGER);
@@ -1351,9 +1234,12 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
     expect(await exchange(code, { client_id: '42' })).toEqual(
       graphError(400, 'Error validating application. Invalid application ID.', 101),
     );
-    expect(await exchange(code, { client_secret: 'wrong' })).toEqual(
-      graphError(500, 'Error validating client secret.', 1),
-    );
+    // The Instagram app's secret is not the Facebook app's.
+    for (const client_secret of ['wrong', 'sim-secret']) {
+      expect(await exchange(code, { client_secret })).toEqual(
+        graphError(500, 'Error validating client secret.', 1),
+      );
+    }
     expect(await exchange(code, { redirect_uri: `${REDIRECT}/` })).toEqual(
       graphError(
         400,
@@ -1436,7 +1322,10 @@ describe('the simulated Facebook Login: documented shapes and refusals', () => {
     const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
     const token = String((await exchange(code)).body.access_token);
     expect((await get('me/accounts?fields=id,tasks', token)).body.data).toEqual([
-      { id: managed.page.id, tasks: ['MANAGE', 'CREATE_CONTENT', 'MODERATE'] },
+      {
+        id: managed.page.id,
+        tasks: ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'],
+      },
       { id: analysed.page.id, tasks: ['ANALYZE', 'ADVERTISE'] },
     ]);
     expect(() => sim.facebookLogin.addFacebookUser({ tasks: { '404': ['MANAGE'] } })).toThrow(

@@ -5,24 +5,35 @@ import { signToken } from '../../src/auth/jwt.ts';
 import { globalId } from '../../src/global-id.ts';
 import type { SimAccount } from '../../src/sandbox/store.ts';
 import { type RunningApp, startApp } from '../helpers/app.ts';
-import { type Gateway, startGateway } from '../helpers/gateway.ts';
+import { APP_SECRET, type Gateway, startGateway } from '../helpers/gateway.ts';
+import {
+  asJson,
+  expectState,
+  type LoginBrowser,
+  loginBrowser,
+  loginPage,
+  refusedCallback,
+  sessionCookies,
+  signedState,
+  THIRTY_DAYS_S,
+  UUID,
+  usedCodeCallback,
+} from '../helpers/login.ts';
 import { freePort } from '../helpers/net.ts';
 import { openSocket } from '../helpers/transports.ts';
 
 const SCOPE =
   'instagram_business_basic,instagram_business_manage_messages,instagram_business_manage_comments,instagram_business_content_publish,instagram_business_manage_insights';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const VIEWER = '{ viewer { igId username } }';
-const THIRTY_DAYS_S = 30 * 24 * 3600;
 
 let gw: Gateway;
-/** igql's base URL as the redirect URI names it. */
-let base: string;
+/** A browser logging in to igql with Instagram. */
+let browser: LoginBrowser;
 let accounts = 0;
 
 beforeAll(async () => {
   gw = await startGateway(() => {}, { socketCheckMs: 100 });
-  base = gw.url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
+  browser = loginBrowser(gw.base, 'instagram');
 });
 afterAll(() => gw?.stop());
 
@@ -34,33 +45,6 @@ function freshAccount(): SimAccount {
   return account;
 }
 
-/** The `igql_login` cookie of the last login started: this test's browser. */
-let loginCookie = '';
-
-/** `GET /auth/instagram/login`: the authorize URL igql redirects to. */
-async function startLogin(): Promise<URL> {
-  const res = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  loginCookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  return new URL(res.headers.get('location') ?? '');
-}
-
-/** The simulator's authorize page: the callback URL it redirects back to. */
-async function authorize(at: URL): Promise<URL> {
-  const res = await fetch(at, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  return new URL(res.headers.get('location') ?? '');
-}
-
-/** The callback, from the browser that started the login (its `igql_login` cookie). */
-const callback = (url: URL | string, headers: Record<string, string> = {}) =>
-  fetch(url, {
-    redirect: 'manual',
-    headers: { ...headers, cookie: [loginCookie, headers.cookie].filter(Boolean).join('; ') },
-  });
-
-const asJson = { accept: 'application/json' };
-
 interface LoginBody {
   readonly accessToken: string;
   readonly refreshToken: string;
@@ -69,11 +53,9 @@ interface LoginBody {
 }
 
 /** A whole login of `account` as a JSON client; answers the tokens. */
-async function login(account: SimAccount, headers: Record<string, string> = {}) {
+function login(account: SimAccount, headers: Record<string, string> = {}) {
   gw.sim.oauth.loginAs(account.igId);
-  const res = await callback(await authorize(await startLogin()), { ...asJson, ...headers });
-  expect(res.status).toBe(200);
-  return (await res.json()) as LoginBody;
+  return browser.login<LoginBody>('instagram', headers);
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -87,9 +69,6 @@ async function graphql(headers: Record<string, string>, query: string) {
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
-const upstream = (mark: number) =>
-  gw.sim.requests.slice(mark).map((r) => `${r.method} ${r.endpoint} ${r.status}`);
-
 const unauthenticated = (message: string) => ({
   status: 401,
   body: { errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] },
@@ -97,7 +76,7 @@ const unauthenticated = (message: string) => ({
 
 describe('Business Login through igql, against the simulated Instagram', () => {
   it('redirects to the authorize page with the app, the callback, the scopes and a signed state', async () => {
-    const res = await fetch(`${base}/auth/instagram/login`, { redirect: 'manual' });
+    const res = await fetch(`${gw.base}/auth/instagram/login`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const location = new URL(res.headers.get('location') ?? '');
@@ -105,31 +84,20 @@ describe('Business Login through igql, against the simulated Instagram', () => {
     const state = location.searchParams.get('state') ?? '';
     expect([...location.searchParams]).toEqual([
       ['client_id', gw.sim.appId],
-      ['redirect_uri', `${base}/auth/instagram/callback`],
+      ['redirect_uri', `${gw.base}/auth/instagram/callback`],
       ['response_type', 'code'],
       ['scope', SCOPE],
       ['state', state],
     ]);
-    expect(decodeProtectedHeader(state)).toEqual({ alg: 'HS256', typ: 'igql-state+jwt' });
-    const claims = decodeJwt(state);
-    expect(claims).toEqual({
-      sub: 'login',
-      nonce: expect.stringMatching(UUID),
-      next: null,
-      iss: 'igql',
-      aud: 'igql',
-      jti: expect.stringMatching(UUID),
-      iat: expect.any(Number),
-      exp: (claims.iat ?? 0) + 600,
-    });
+    expectState(state, 'login');
   });
 
   it('exchanges the code, stores the token, and hands out a working session', async () => {
     const account = freshAccount();
-    const authorizeUrl = await startLogin();
+    const authorizeUrl = await browser.start();
     const state = authorizeUrl.searchParams.get('state') ?? '';
-    const back = await authorize(authorizeUrl);
-    expect(`${back.origin}${back.pathname}`).toBe(`${base}/auth/instagram/callback`);
+    const back = await browser.consent(authorizeUrl);
+    expect(`${back.origin}${back.pathname}`).toBe(`${gw.base}/auth/instagram/callback`);
     const code = back.searchParams.get('code') ?? '';
     expect(code).toMatch(/^AQ[\w-]{160}$/);
     expect([...back.searchParams]).toEqual([
@@ -138,7 +106,7 @@ describe('Business Login through igql, against the simulated Instagram', () => {
     ]);
 
     const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
+    const res = await browser.callback(back, asJson);
     expect(res.status).toBe(200);
     const body = (await res.json()) as LoginBody;
     expect(body).toEqual({
@@ -152,20 +120,17 @@ describe('Business Login through igql, against the simulated Instagram', () => {
       },
       kept: [],
     });
-    expect(res.headers.getSetCookie()).toEqual([
-      `igql_session=${body.accessToken}; Path=/; Max-Age=900; HttpOnly; SameSite=Lax`,
-      `igql_refresh=${body.refreshToken}; Path=/auth; Max-Age=${THIRTY_DAYS_S}; HttpOnly; SameSite=Lax`,
-    ]);
-    expect(upstream(mark)).toEqual([
+    expect(res.headers.getSetCookie()).toEqual(sessionCookies(body));
+    expect(gw.upstream(mark)).toEqual([
       'POST /oauth/access_token 200',
       'GET /access_token 200',
       'GET /me 200',
     ]);
     expect(gw.sim.requests[mark]?.body).toEqual({
       client_id: gw.sim.appId,
-      client_secret: 'test-app-secret',
+      client_secret: APP_SECRET,
       grant_type: 'authorization_code',
-      redirect_uri: `${base}/auth/instagram/callback`,
+      redirect_uri: `${gw.base}/auth/instagram/callback`,
       code,
     });
 
@@ -215,11 +180,14 @@ describe('Business Login through igql, against the simulated Instagram', () => {
 
   it('answers a browser with a page, and adds a second account to the session the cookie names', async () => {
     const first = freshAccount();
-    const page = await callback(await authorize(await startLogin()));
+    const page = await browser.callback(await browser.consent(await browser.start()));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await page.text()).toBe(
-      `<!doctype html><html lang="en"><meta charset="utf-8"><title>Instagram connected</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>Instagram connected</h1><p>@${first.username} is connected to igql. You can close this window.</p></body></html>`,
+      loginPage(
+        'Instagram connected',
+        `@${first.username} is connected to igql. You can close this window.`,
+      ),
     );
     const [sessionCookie] = page.headers.getSetCookie();
     const firstToken = /^igql_session=([^;]+);/.exec(sessionCookie ?? '')?.[1] ?? '';
@@ -256,7 +224,7 @@ describe('Business Login through igql, against the simulated Instagram', () => {
 describe('login failures: a clear answer, never a stack trace or a token', () => {
   it('refuses a callback from a browser that did not start the login (login CSRF)', async () => {
     freshAccount();
-    const back = await authorize(await startLogin());
+    const back = await browser.consent(await browser.start());
     // The attacker stopped at the callback and sends the link to a victim: another browser.
     const res = await fetch(back, { redirect: 'manual', headers: asJson });
     expect([res.status, await res.json()]).toEqual([
@@ -270,28 +238,31 @@ describe('login failures: a clear answer, never a stack trace or a token', () =>
 
   it('refuses a state used twice', async () => {
     freshAccount();
-    const back = await authorize(await startLogin());
-    expect((await callback(back, asJson)).status).toBe(200);
+    const back = await browser.consent(await browser.start());
+    expect((await browser.callback(back, asJson)).status).toBe(200);
     const mark = gw.sim.requests.length;
-    const again = await callback(back, asJson);
+    const again = await browser.callback(back, asJson);
     expect(again.status).toBe(400);
     expect(again.headers.getSetCookie()).toEqual([]);
     expect(await again.json()).toEqual({
       error: 'invalid_state',
       message: 'This login link was already used. Start the login again.',
     });
-    const page = await callback(back);
+    const page = await browser.callback(back);
     expect([page.status, page.headers.get('content-type'), await page.text()]).toEqual([
       400,
       'text/html; charset=utf-8',
-      '<!doctype html><html lang="en"><meta charset="utf-8"><title>Instagram login failed</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>Instagram login failed</h1><p>This login link was already used. Start the login again.</p></body></html>',
+      loginPage(
+        'Instagram login failed',
+        'This login link was already used. Start the login again.',
+      ),
     ]);
-    expect(upstream(mark)).toEqual([]);
+    expect(gw.upstream(mark)).toEqual([]);
   });
 
   it('refuses a tampered, expired, missing or foreign state before calling Instagram', async () => {
     freshAccount();
-    const back = await authorize(await startLogin());
+    const back = await browser.consent(await browser.start());
     const state = back.searchParams.get('state') ?? '';
     const [header, payload, signature = ''] = state.split('.');
     const flipped = signature[10] === 'A' ? 'B' : 'A';
@@ -301,25 +272,16 @@ describe('login failures: a clear answer, never a stack trace or a token', () =>
       unknown
     >;
     const tamperedPayload = `${header}.${Buffer.from(JSON.stringify({ ...claims, next: 'https://evil.example/' })).toString('base64url')}.${signature}`;
-    const expired = await signToken(
-      gw.config.sessionSecret,
-      'state',
-      { sub: 'login', nonce: 'n', next: null },
-      -600,
-    );
+    const secret = gw.config.sessionSecret;
+    const expired = await signedState(secret, 'login', browser.loginCookie, -600);
     const accessAsState = await signToken(
-      gw.config.sessionSecret,
+      secret,
       'access',
       { sub: 'login', accounts: ['1'], sid: 's' },
       600,
     );
     // A state of Facebook Login, from this very browser: it works only at its own callback.
-    const facebookState = await signToken(
-      gw.config.sessionSecret,
-      'state',
-      { sub: 'facebook-login', nonce: loginCookie.split('=')[1], next: null },
-      600,
-    );
+    const facebookState = await signedState(secret, 'facebook-login', browser.loginCookie);
     const mark = gw.sim.requests.length;
     for (const bad of [
       tamperedSignature,
@@ -331,7 +293,7 @@ describe('login failures: a clear answer, never a stack trace or a token', () =>
     ]) {
       const url = new URL(back);
       url.searchParams.set('state', bad);
-      const res = await callback(url, asJson);
+      const res = await browser.callback(url, asJson);
       expect([res.status, await res.json()]).toEqual([
         400,
         {
@@ -340,77 +302,64 @@ describe('login failures: a clear answer, never a stack trace or a token', () =>
         },
       ]);
     }
-    expect(upstream(mark)).toEqual([]);
+    expect(gw.upstream(mark)).toEqual([]);
     // The genuine state still works: none of the refusals used it up.
-    expect((await callback(back, asJson)).status).toBe(200);
+    expect((await browser.callback(back, asJson)).status).toBe(200);
   });
 
   it('answers 403 when the user cancels at Instagram', async () => {
     freshAccount();
-    const at = await startLogin();
+    const at = await browser.start();
     gw.sim.oauth.denyNext();
-    const back = await authorize(at);
+    const back = await browser.consent(at);
     expect(Object.fromEntries(back.searchParams)).toEqual({
       error: 'access_denied',
       error_reason: 'user_denied',
       error_description: 'The user denied your request',
       state: at.searchParams.get('state'),
     });
-    const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect([res.status, await res.json()]).toEqual([
-      403,
-      {
+    expect(await refusedCallback(gw, browser, back)).toEqual({
+      status: 403,
+      body: {
         error: 'access_denied',
         message: 'Instagram access was not granted, so nothing was connected.',
       },
-    ]);
-    expect(upstream(mark)).toEqual([]);
+      upstream: [],
+    });
   });
 
   it('answers 400 invalid_code when Instagram refuses a code already used', async () => {
     freshAccount();
-    const used = await authorize(await startLogin());
-    expect((await callback(used, asJson)).status).toBe(200);
-    const replay = new URL(used);
-    replay.searchParams.set('state', (await startLogin()).searchParams.get('state') ?? '');
-    const mark = gw.sim.requests.length;
-    const res = await callback(replay, asJson);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect([res.status, await res.json()]).toEqual([
-      400,
-      {
+    expect(await refusedCallback(gw, browser, await usedCodeCallback(browser))).toEqual({
+      status: 400,
+      body: {
         error: 'invalid_code',
         message:
           'Instagram refused the login (the code may be expired or already used). Start the login again.',
       },
-    ]);
-    expect(upstream(mark)).toEqual(['POST /oauth/access_token 400']);
+      upstream: ['POST /oauth/access_token 400'],
+    });
   });
 
   it('answers 502 when Instagram is down for the exchange, and the login can be retried', async () => {
     const account = freshAccount();
-    const back = await authorize(await startLogin());
+    const back = await browser.consent(await browser.start());
     gw.sim.inject({ endpoint: 'POST /oauth/access_token', kind: 'server-error' });
-    const mark = gw.sim.requests.length;
-    const res = await callback(back, asJson);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect([res.status, await res.json()]).toEqual([
-      502,
-      {
+    expect(await refusedCallback(gw, browser, back)).toEqual({
+      status: 502,
+      body: {
         error: 'instagram_unavailable',
         message: 'Instagram could not be reached. Try again in a moment.',
       },
-    ]);
-    expect(upstream(mark)).toEqual(['POST /oauth/access_token 503']);
+      upstream: ['POST /oauth/access_token 503'],
+    });
     expect((await login(account)).account.igId).toBe(account.igId);
   });
 });
 
 describe('refresh and logout', () => {
   const refresh = async (body: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${base}/auth/refresh`, {
+    const res = await fetch(`${gw.base}/auth/refresh`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
@@ -472,7 +421,7 @@ describe('refresh and logout', () => {
     });
     await socket.frame('connection_ack');
 
-    const formPost = await fetch(`${base}/auth/logout`, {
+    const formPost = await fetch(`${gw.base}/auth/logout`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -486,7 +435,7 @@ describe('refresh and logout', () => {
     ]);
     expect((await graphql(bearer(tokens.accessToken), VIEWER)).status).toBe(200);
 
-    const res = await fetch(`${base}/auth/logout`, {
+    const res = await fetch(`${gw.base}/auth/logout`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...bearer(tokens.accessToken) },
       body: '{}',
@@ -518,7 +467,7 @@ describe('refresh and logout', () => {
 
   it('logs out a session whose access token expired, by its refresh token', async () => {
     const logout = (headers: Record<string, string>, body: unknown = {}) =>
-      fetch(`${base}/auth/logout`, {
+      fetch(`${gw.base}/auth/logout`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
@@ -567,16 +516,14 @@ describe('Business Login in sandbox mode, from either loopback origin', () => {
   for (const host of ['localhost', '127.0.0.1']) {
     it(`comes back to http://${host}, where the login cookie lives`, async () => {
       const origin = `http://${host}:${port}`;
-      const started = await fetch(`${origin}/auth/instagram/login`, { redirect: 'manual' });
-      const cookie = (started.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-      const authorizeAt = new URL(started.headers.get('location') ?? '');
+      const at = loginBrowser(origin, 'instagram');
+      const authorizeAt = await at.start();
       expect(authorizeAt.searchParams.get('redirect_uri')).toBe(
         `${origin}/auth/instagram/callback`,
       );
-      const consented = await fetch(authorizeAt, { redirect: 'manual' });
-      const back = new URL(consented.headers.get('location') ?? '');
+      const back = await at.consent(authorizeAt);
       expect(back.origin).toBe(origin);
-      const res = await fetch(back, { redirect: 'manual', headers: { cookie, ...asJson } });
+      const res = await at.callback(back, asJson);
       expect(res.status).toBe(200);
       expect(((await res.json()) as LoginBody).account.username).toBe('northwind.shop');
     });

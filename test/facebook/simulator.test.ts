@@ -2,23 +2,18 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Simulator } from '../../src/sandbox/simulator.ts';
-import {
-  createClock,
-  type SimAccount,
-  type SimPage,
-  type SimToken,
-  type SimUser,
-} from '../../src/sandbox/store.ts';
+import type { Simulator } from '../../src/sandbox/simulator.ts';
+import type { SimAccount, SimPage, SimToken, SimUser } from '../../src/sandbox/store.ts';
 import { signatureHeaders } from '../../src/sandbox/webhooks.ts';
+import { newSimulator, proofOf } from '../helpers/configurations.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { APP_SECRET, FACEBOOK_APP_SECRET, T0 } from '../helpers/gateway.ts';
+import { shapeOf } from '../helpers/shape.ts';
 
 /**
  * The simulator's graph.facebook.com (issue 19): what an account of Facebook Login is served,
  * called over HTTP as igql calls it. Instagram Login's side is the rest of test/sandbox.
  */
-
-const T0 = Date.parse('2026-11-20T12:00:00Z');
-const FACEBOOK_SECRET = 'facebook-app-secret';
 
 let sim: Simulator;
 let shop: SimAccount;
@@ -29,12 +24,7 @@ let igToken: SimToken;
 let ana: SimUser;
 
 beforeEach(async () => {
-  sim = new Simulator({
-    appSecret: 'instagram-app-secret',
-    facebookAppSecret: FACEBOOK_SECRET,
-    rateLimits: false,
-    clock: createClock(T0, true),
-  });
+  sim = newSimulator();
   ({
     account: shop,
     page,
@@ -112,7 +102,7 @@ describe('tokens and hosts', () => {
   });
 
   it('checks an appsecret_proof against the Facebook app secret, and takes a call without one', async () => {
-    const proof = createHmac('sha256', FACEBOOK_SECRET).update(pageToken.token).digest('hex');
+    const proof = proofOf('FACEBOOK', pageToken.token).appsecret_proof ?? '';
     const good = await call(`/${shop.igId}`, { query: { appsecret_proof: proof } });
     expect(good).toEqual({ status: 200, body: { id: shop.igId } });
     const forged = createHmac('sha256', 'another secret').update(pageToken.token).digest('hex');
@@ -242,6 +232,60 @@ describe('nodes', () => {
   });
 });
 
+describe('as real captures of graph.facebook.com are (test/fixtures/instagram)', () => {
+  /** The Page's one conversation, with ana.costa. */
+  const conversation = () => sim.store.conversationWith(shop.igId, ana.igsid);
+
+  it('lists the Page’s Instagram conversations: ids and update times', async () => {
+    const list = await call(`/${page.id}/conversations`, { query: { platform: 'instagram' } });
+    const real = fixture('api-page-conversations-platform-instagram-real.json') as {
+      data: unknown;
+    };
+    // The items. The capture, a list of one page, has no `paging`; the simulator names its
+    // cursors even then (UNCONFIRMED which Graph does for every list: not asserted).
+    expect(shapeOf(list.body.data)).toEqual(shapeOf(real.data));
+    const [item] = list.body.data as { id: string; updated_time: string }[];
+    expect(item?.id).toBe(conversation()?.id);
+    expect(item?.updated_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000$/);
+  });
+
+  it('reads a conversation’s messages and a message, as a Page token does', async () => {
+    const id = conversation()?.id ?? '';
+    const messages = await call(`/${id}`, { query: { fields: 'messages' } });
+    const real = fixture('api-page-conversation-messages-real.json') as {
+      id: string;
+      messages: { data: unknown };
+    };
+    const read = messages.body as typeof real;
+    // As above, without the `paging` of a list of one page.
+    expect(shapeOf({ id: read.id, data: read.messages.data })).toEqual(
+      shapeOf({ id: real.id, data: real.messages.data }),
+    );
+    const [first] = read.messages.data as { id: string }[];
+    const detail = await call(`/${first?.id}`, {
+      query: { fields: 'id,created_time,from,to,message' },
+    });
+    expect(shapeOf(detail.body)).toEqual(shapeOf(fixture('api-page-message-detail-real.json')));
+  });
+
+  it('reads the Page’s Instagram account', async () => {
+    const read = await call(`/${page.id}`, { query: { fields: 'instagram_business_account' } });
+    expect(shapeOf(read.body)).toEqual(
+      shapeOf(fixture('api-page-instagram-business-account-real.json')),
+    );
+    expect(read.body).toEqual({ instagram_business_account: { id: shop.igId }, id: page.id });
+  });
+
+  it('refuses messaging on the IG_ID with the error reported from graph.facebook.com', async () => {
+    const send = await call(`/${shop.igId}/messages`, {
+      method: 'POST',
+      body: { recipient: { id: ana.igsid }, message: { text: 'Hi' } },
+    });
+    const real = fixture('error-capability-3-ig-messages-reported.json') as { error: unknown };
+    expect([send.status, errorOf(send.body)]).toEqual([400, real.error]);
+  });
+});
+
 describe('permissions', () => {
   it('are Facebook Login’s names, insights needing instagram_manage_insights', async () => {
     const without = (permission: string) => {
@@ -334,6 +378,29 @@ describe('the Page’s conversations', () => {
 });
 
 describe('the Page subscription', () => {
+  /** A Page token of the account's Page without `pages_messaging`. */
+  const withoutPagesMessaging = (): string => {
+    const issued = sim.store.issuePageToken(page.id);
+    const narrow = {
+      ...issued,
+      permissions: issued.permissions.filter((p) => p !== 'pages_messaging'),
+    };
+    sim.store.tokens.set(narrow.token, narrow);
+    return narrow.token;
+  };
+
+  it('and the Page’s welcome message flows need pages_messaging too', async () => {
+    const flows = await call(`/${page.id}/welcome_message_flows`, {
+      token: withoutPagesMessaging(),
+    });
+    expect(errorOf(flows.body)).toEqual({
+      message: '(#200) Requires pages_messaging permission to manage the object',
+      type: 'OAuthException',
+      code: 200,
+    });
+    expect((await call(`/${page.id}/welcome_message_flows`)).status).toBe(200);
+  });
+
   it('takes Page fields with the Page token, not Instagram’s, and messaging ones only with pages_messaging', async () => {
     expect(await call(`/${page.id}/subscribed_apps`)).toEqual({
       status: 200,
@@ -352,6 +419,7 @@ describe('the Page subscription', () => {
     const messaging = await call(`/${page.id}/subscribed_apps`, {
       method: 'POST',
       query: { subscribed_fields: 'feed,messages' },
+      token: withoutPagesMessaging(),
     });
     expect(errorOf(messaging.body)).toEqual({
       message: '(#200) Requires pages_messaging permission to manage the object',
@@ -395,30 +463,29 @@ describe('attachments on the Page', () => {
 });
 
 describe('send limits', () => {
-  it('takes 300 text sends a second for Facebook Login, 100 for Instagram Login', async () => {
+  it('takes 300 text sends a second through the Page, 100 of its other sends, 100 for Instagram Login', async () => {
     sim.setRateLimits({});
     const bob = sim.store.addUser(studio.igId, { username: 'bob' });
     sim.store.addMessage(studio.igId, bob.igsid, { fromId: bob.igsid, text: 'Hi' });
+    /** How many of 301 sends in one instant are taken before the first refusal. */
     const burst = async (
       path: string,
       token: string,
-      to: string,
       host: 'facebook' | 'instagram',
+      body: Record<string, unknown>,
     ) => {
       const statuses: number[] = [];
       for (let i = 0; i < 301; i++) {
-        const res = await call(path, {
-          method: 'POST',
-          token,
-          host,
-          body: { recipient: { id: to }, sender_action: 'mark_seen' },
-        });
-        statuses.push(res.status);
+        statuses.push((await call(path, { method: 'POST', token, host, body })).status);
       }
       return statuses.findIndex((status) => status !== 200);
     };
-    expect(await burst(`/${page.id}/messages`, pageToken.token, ana.igsid, 'facebook')).toBe(300);
-    expect(await burst('/me/messages', igToken.token, bob.igsid, 'instagram')).toBe(100);
+    const text = (to: string) => ({ recipient: { id: to }, message: { text: 'Hi' } });
+    const seen = (to: string) => ({ recipient: { id: to }, sender_action: 'mark_seen' });
+    const onPage = `/${page.id}/messages`;
+    expect(await burst(onPage, pageToken.token, 'facebook', text(ana.igsid))).toBe(300);
+    expect(await burst(onPage, pageToken.token, 'facebook', seen(ana.igsid))).toBe(100);
+    expect(await burst('/me/messages', igToken.token, 'instagram', text(bob.igsid))).toBe(100);
   });
 });
 
@@ -444,16 +511,15 @@ describe('webhooks', () => {
   });
   afterEach(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
-  it('signs each configuration’s deliveries with its own app’s secret, apart', async () => {
+  /** Puts a new simulator, not started, in the file's one's place: it delivers to `receiver`. */
+  const deliveringSimulator = async () => {
     await sim.stop();
     const port = (receiver.address() as AddressInfo).port;
-    sim = new Simulator({
-      appSecret: 'instagram-app-secret',
-      facebookAppSecret: FACEBOOK_SECRET,
-      rateLimits: false,
-      clock: createClock(T0, true),
-      callbackUrl: () => `http://127.0.0.1:${port}/webhooks/instagram`,
-    });
+    sim = newSimulator({ callbackUrl: () => `http://127.0.0.1:${port}/webhooks/instagram` });
+  };
+
+  it('signs each configuration’s deliveries with its own app’s secret, apart', async () => {
+    await deliveringSimulator();
     const facebook = sim.addFacebookAccount({ username: 'northwind.shop' }).account;
     const instagram = sim.addAccount({ username: 'lumen.studio' }).account;
     await sim.start();
@@ -475,20 +541,13 @@ describe('webhooks', () => {
         signatureHeaders(delivery?.body ?? '', secret)['X-Hub-Signature-256']
       );
     };
-    expect(signed(facebook.igId, FACEBOOK_SECRET)).toBe(true);
-    expect(signed(instagram.igId, 'instagram-app-secret')).toBe(true);
-    expect(signed(facebook.igId, 'instagram-app-secret')).toBe(false);
+    expect(signed(facebook.igId, FACEBOOK_APP_SECRET)).toBe(true);
+    expect(signed(instagram.igId, APP_SECRET)).toBe(true);
+    expect(signed(facebook.igId, APP_SECRET)).toBe(false);
   });
 
   it('sends mentions as a field of their own, and nothing while the Page has the app unsubscribed', async () => {
-    await sim.stop();
-    const port = (receiver.address() as AddressInfo).port;
-    sim = new Simulator({
-      appSecret: 'instagram-app-secret',
-      rateLimits: false,
-      clock: createClock(T0, true),
-      callbackUrl: () => `http://127.0.0.1:${port}/webhooks/instagram`,
-    });
+    await deliveringSimulator();
     const { account, page: linked } = sim.addFacebookAccount({ username: 'northwind.shop' });
     await sim.start();
     const cara = sim.users.userNamed(account.igId, 'cara');

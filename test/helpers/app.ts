@@ -32,7 +32,12 @@ export interface SandboxAccount {
   readonly igId: string;
   readonly username: string;
   readonly token: string;
-  readonly instagramAccessToken: string;
+  /** Instagram Login's accounts: the Instagram token (graph.instagram.com). */
+  readonly instagramAccessToken?: string;
+  /** Facebook Login's accounts: `FACEBOOK`, the Page and its token (graph.facebook.com). */
+  readonly loginKind?: 'FACEBOOK';
+  readonly pageId?: string;
+  readonly pageAccessToken?: string;
 }
 
 /** The sandbox's demo accounts with their session JWTs (`GET /sandbox`). */

@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
-import type { Simulator } from '../../src/sandbox/simulator.ts';
-import type { SimAccount, SimPage, SimToken } from '../../src/sandbox/store.ts';
+import { Simulator, type SimulatorOptions } from '../../src/sandbox/simulator.ts';
+import {
+  createClock,
+  type SimAccount,
+  type SimPage,
+  type SimToken,
+} from '../../src/sandbox/store.ts';
+import { APP_SECRET, FACEBOOK_APP_SECRET, T0 } from './gateway.ts';
 
 /**
  * The two configurations an account may log in with (issue 19): Instagram Login
@@ -37,13 +43,14 @@ export const endpointsOf = (kind: Configuration) =>
     : { account: 'GET /me', conversations: 'GET /me/conversations' };
 
 /**
- * What igql adds to the query of each graph.facebook.com call with `token` (the gateway's app
- * secret is test/helpers/gateway.ts's): its `appsecret_proof`. Nothing for Instagram Login.
+ * What igql adds to the query of each graph.facebook.com call with `token`: its
+ * `appsecret_proof`, made with the Facebook app's secret (test/helpers/gateway.ts's unless
+ * `appSecret`). Nothing for Instagram Login.
  */
 export const proofOf = (
   kind: Configuration,
   token: string,
-  appSecret = 'test-app-secret',
+  appSecret = FACEBOOK_APP_SECRET,
 ): { appsecret_proof?: string } =>
   kind === 'FACEBOOK'
     ? { appsecret_proof: createHmac('sha256', appSecret).update(token).digest('hex') }
@@ -56,3 +63,17 @@ export function tokenOf(sim: Simulator, igId: string): string {
   if (!token) throw new Error(`no token for ${igId}`);
   return token.token;
 }
+
+/**
+ * A simulator on its own (not started), as test/helpers/gateway.ts's: the Instagram app and the
+ * Facebook app with their own secrets (`APP_SECRET`, `FACEBOOK_APP_SECRET`), its clock frozen at
+ * T0, its limits lifted; `options` over these.
+ */
+export const newSimulator = (options: Partial<SimulatorOptions> = {}): Simulator =>
+  new Simulator({
+    appSecret: APP_SECRET,
+    facebookAppSecret: FACEBOOK_APP_SECRET,
+    rateLimits: false,
+    clock: createClock(T0, true),
+    ...options,
+  });

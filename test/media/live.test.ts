@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
 import { endBroadcast } from '../../src/sandbox/media.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
-import type { SimAccount, SimMedia, SimUser } from '../../src/sandbox/store.ts';
+import type { SimAccount, SimMedia, SimPage, SimUser } from '../../src/sandbox/store.ts';
+import { servedSince } from '../facebook/served.ts';
 import { addAccountOf, CONFIGURATIONS, type Configuration } from '../helpers/configurations.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
 import { subscribeInbox } from '../helpers/inbox-events.ts';
@@ -13,12 +14,13 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
   let gw: Gateway;
   let token: string;
   let shop: SimAccount;
+  let page: SimPage | undefined;
   let dev: SimUser;
   let post: SimMedia;
   let live: SimMedia;
 
   function seed(sim: Simulator, kind: Configuration): void {
-    shop = addAccountOf(sim, kind, { username: 'northwind.shop' }).account;
+    ({ account: shop, page } = addAccountOf(sim, kind, { username: 'northwind.shop' }));
     // Commented, never wrote: no conversation yet.
     dev = sim.store.addUser(shop.igId, { username: 'dev.patel' });
     post = sim.store.addMedia(shop.igId, { id: '18000000000000001', caption: 'Autumn collection' });
@@ -224,8 +226,14 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
         media: { mediaType: 'BROADCAST', mediaProductType: 'LIVE' },
         privateReply: { available: true, reason: null, closesAt: null },
       });
-      const calls = gw.sim.requests.slice(before).map((r) => `${r.method} ${r.endpoint}`);
-      expect(calls.sort()).toEqual(['GET /{id}', 'GET /{id}', 'GET /{id}/live_media']);
+      // The IG User's live videos by its IG_ID, on graph.facebook.com for Facebook Login.
+      const host = kind === 'FACEBOOK' ? 'facebook' : 'instagram';
+      const calls = servedSince(gw.sim, before, { igId: shop.igId, pageId: page?.id });
+      expect(calls.sort()).toEqual([
+        `${host} GET /<IG_ID>/live_media`,
+        `${host} GET /{id}`,
+        `${host} GET /{id}`,
+      ]);
 
       endBroadcast(gw.sim.store, live.id);
       expect((await status(received.comment.id)).body.data.node.privateReply).toEqual({

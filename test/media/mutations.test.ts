@@ -7,8 +7,10 @@ import {
   HOUR,
   type SimAccount,
   type SimMedia,
+  type SimPage,
   type SimUser,
 } from '../../src/sandbox/store.ts';
+import { servedSince } from '../facebook/served.ts';
 import { addAccountOf, CONFIGURATIONS, type Configuration } from '../helpers/configurations.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
 import type { Loose } from './loose.ts';
@@ -18,6 +20,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
   let gw: Gateway;
   let token: string;
   let shop: SimAccount;
+  let page: SimPage | undefined;
   let studio: SimAccount;
   let dev: SimUser;
   let post: SimMedia;
@@ -25,7 +28,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
 
   function seed(sim: Simulator, kind: Configuration): void {
     const { store } = sim;
-    shop = addAccountOf(sim, kind, { username: 'northwind.shop' }).account;
+    ({ account: shop, page } = addAccountOf(sim, kind, { username: 'northwind.shop' }));
     studio = sim.addAccount({ username: 'lumen.studio' }).account;
     dev = store.addUser(shop.igId, { username: 'dev.patel' });
     post = store.addMedia(shop.igId, { id: '18000000000000001', caption: 'Autumn collection' });
@@ -61,6 +64,10 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
   const COMMENT = 'comment { commentId text byAccount hidden parent { commentId } }';
   const ERRORS = 'userErrors { __typename code message field }';
 
+  /** Graph's host for the account, and its messaging node (the Page for Facebook Login). */
+  const host = () => (kind === 'FACEBOOK' ? 'facebook' : 'instagram');
+  const served = (mark: number) => servedSince(gw.sim, mark, { igId: shop.igId, pageId: page?.id });
+
   const run = (mutation: string, input: Record<string, unknown>, select = `${COMMENT} ${ERRORS}`) =>
     gw.query<Loose>(
       token,
@@ -76,11 +83,18 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
         idempotencyKey: 'reply-1',
       };
       let first: Loose;
+      const mark = gw.sim.requests.length;
       const calls = await gw.upstreamCalls(async () => {
         first = await run('replyToComment', input);
       });
-      // The reply, then one read of it (hidden, parent) and one of its parent.
+      // The reply, then one read of it (hidden, parent) and one of its parent: comments by their
+      // ids, on graph.facebook.com for Facebook Login.
       expect(calls).toBe(3);
+      expect(served(mark)).toEqual([
+        `${host()} POST /{id}/replies`,
+        `${host()} GET /{id}`,
+        `${host()} GET /{id}`,
+      ]);
       const reply = first.body.data.replyToComment;
       expect(reply.userErrors).toEqual([]);
       expect(reply.comment).toEqual({
@@ -265,6 +279,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
         reason: null,
         closesAt: new Date(T0 - HOUR + 7 * DAY).toISOString(),
       });
+      const mark = gw.sim.requests.length;
       const sent = await run(
         'sendPrivateReply',
         { commentId: id, text: 'Hi Dev, it is 39 euros.' },
@@ -274,6 +289,12 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
         message: { text: 'Hi Dev, it is 39 euros.', to: [{ igsid: dev.igsid }] },
         userErrors: [],
       });
+      // Through the Page for Facebook Login (its IG_ID answers error 3 there).
+      expect(served(mark)).toEqual([
+        kind === 'FACEBOOK'
+          ? 'facebook POST /<PAGE_ID>/messages'
+          : 'instagram POST /<IG_ID>/messages',
+      ]);
       const twice = await run('sendPrivateReply', { commentId: id, text: 'Again' }, ERRORS);
       expect(twice.body.data.sendPrivateReply.userErrors).toEqual([
         {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
-import type { SimAccount, SimUser } from '../../src/sandbox/store.ts';
+import type { SimAccount, SimPage, SimUser } from '../../src/sandbox/store.ts';
+import { servedSince } from '../facebook/served.ts';
 import { addAccountOf, CONFIGURATIONS } from '../helpers/configurations.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { type Gateway, startGateway } from '../helpers/gateway.ts';
@@ -12,12 +13,13 @@ import { subscribeInbox } from '../helpers/inbox-events.ts';
 describe.each(CONFIGURATIONS)('%s Login', (kind) => {
   let gw: Gateway;
   let shop: SimAccount;
+  let page: SimPage | undefined;
   let ana: SimUser;
   let token: string;
 
   beforeAll(async () => {
     gw = await startGateway((sim) => {
-      shop = addAccountOf(sim, kind, { username: 'northwind.shop' }).account;
+      ({ account: shop, page } = addAccountOf(sim, kind, { username: 'northwind.shop' }));
       ana = sim.store.addUser(shop.igId, { username: 'ana.costa' });
     });
     token = await gw.session([shop.igId]);
@@ -31,6 +33,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
   persistentMenu { locale items { type title payload url } } } } }`;
 
   it('sets, reads, taps and deletes ice breakers and the persistent menu', async () => {
+    const mark = gw.sim.requests.length;
     const set = await gw.query(
       token,
       `mutation($i: SetIceBreakersInput!) { setIceBreakers(input: $i) { ${PAYLOAD} } }`,
@@ -132,6 +135,19 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
     expect((await gw.query(token, READ)).body).toEqual({
       data: { viewer: { messagingProfile: { iceBreakers: [], persistentMenu: [] } } },
     });
+    // The host and node of every call: the Page on graph.facebook.com for Facebook Login.
+    const [host, node] = kind === 'FACEBOOK' ? ['facebook', '<PAGE_ID>'] : ['instagram', '<IG_ID>'];
+    const profile = (method: string) => `${host} ${method} /${node}/messenger_profile`;
+    expect(servedSince(gw.sim, mark, { igId: shop.igId, pageId: page?.id })).toEqual([
+      profile('POST'),
+      profile('POST'),
+      profile('GET'),
+      profile('GET'),
+      profile('DELETE'),
+      profile('DELETE'),
+      profile('GET'),
+      profile('GET'),
+    ]);
   });
 
   it('refuses every documented limit before any call', async () => {

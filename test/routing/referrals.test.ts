@@ -1,8 +1,9 @@
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
-import type { SimAccount, SimToken, SimUser } from '../../src/sandbox/store.ts';
+import type { SimAccount, SimPage, SimToken, SimUser } from '../../src/sandbox/store.ts';
+import { addAccountOf, CONFIGURATIONS } from '../helpers/configurations.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
 import { watchSubscriber } from '../helpers/subscribers.ts';
 
@@ -14,206 +15,216 @@ import { watchSubscriber } from '../helpers/subscribers.ts';
 const BOT = '2000000000000002';
 const IGQL = '1000000000000001';
 
-let gw: Gateway;
-let shop: SimAccount;
-let ana: SimUser;
-let bea: SimUser;
-let botToken: SimToken;
-let token: string;
+// The same for an account of either configuration (issue 19).
+describe.each(CONFIGURATIONS)('%s Login', (kind) => {
+  let gw: Gateway;
+  let shop: SimAccount;
+  let page: SimPage | undefined;
+  let ana: SimUser;
+  let bea: SimUser;
+  let botToken: SimToken;
+  let token: string;
 
-beforeAll(async () => {
-  gw = await startGateway((sim) => {
-    shop = sim.addAccount({ username: 'northwind.shop' }).account;
-    ana = sim.store.addUser(shop.igId, { username: 'ana.costa' });
-    bea = sim.store.addUser(shop.igId, { username: 'bea.lima' });
-    sim.store.addMessage(shop.igId, bea.igsid, {
-      fromId: bea.igsid,
-      text: 'Hi',
-      createdTime: T0 - 60_000,
+  beforeAll(async () => {
+    gw = await startGateway((sim) => {
+      ({ account: shop, page } = addAccountOf(sim, kind, { username: 'northwind.shop' }));
+      ana = sim.store.addUser(shop.igId, { username: 'ana.costa' });
+      bea = sim.store.addUser(shop.igId, { username: 'bea.lima' });
+      sim.store.addMessage(shop.igId, bea.igsid, {
+        fromId: bea.igsid,
+        text: 'Hi',
+        createdTime: T0 - 60_000,
+      });
+      sim.routing.connect(shop.igId, { id: BOT, name: 'Shop bot' });
+      sim.routing.setOwner(shop.igId, bea.igsid, BOT);
+      botToken = sim.routing.tokenFor(shop.igId, BOT);
     });
-    sim.routing.connect(shop.igId, { id: BOT, name: 'Shop bot' });
-    sim.routing.setOwner(shop.igId, bea.igsid, BOT);
-    botToken = sim.routing.tokenFor(shop.igId, BOT);
+    token = await gw.session([shop.igId]);
   });
-  token = await gw.session([shop.igId]);
-});
-afterAll(() => gw.stop());
+  afterAll(() => gw.stop());
 
-const REFERRAL = 'ref source referralType adId adTitle photoUrl videoUrl postId';
-const EVENTS = `subscription ($a: ID!) {
-  inboxEvents(accountId: $a) {
-    type
-    ... on MessageReceivedEvent { message { text } adReferral { ${REFERRAL} } }
-    ... on ReferralReceivedEvent { ${REFERRAL} referral { adId } }
-    ... on ThreadControlChangedEvent { action newOwner { kind appId } }
+  const REFERRAL = 'ref source referralType adId adTitle photoUrl videoUrl postId';
+  const EVENTS = `subscription ($a: ID!) {
+    inboxEvents(accountId: $a) {
+      type
+      ... on MessageReceivedEvent { message { text } adReferral { ${REFERRAL} } }
+      ... on ReferralReceivedEvent { ${REFERRAL} referral { adId } }
+      ... on ThreadControlChangedEvent { action newOwner { kind appId } }
+    }
+  }`;
+
+  type Event = Record<string, unknown>;
+
+  async function subscribe() {
+    const client = createClient({
+      url: gw.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+    });
+    const events: Event[] = [];
+    const waiters = new Set<() => void>();
+    const watch = watchSubscriber();
+    client.subscribe<{ inboxEvents: Event }>(
+      { query: EVENTS, variables: { a: globalId.account(shop.igId) } },
+      {
+        next: (value) => {
+          if (value.data) events.push(value.data.inboxEvents);
+          for (const wake of waiters) wake();
+        },
+        error: () => watch.cancel(),
+        complete: () => watch.cancel(),
+      },
+    );
+    await watch.established;
+    const next = (count: number) =>
+      new Promise<Event[]>((resolve) => {
+        const check = () => {
+          if (events.length < count) return;
+          waiters.delete(check);
+          resolve(events.slice(0, count));
+        };
+        waiters.add(check);
+        check();
+      });
+    return { next, dispose: () => client.dispose() };
   }
-}`;
 
-type Event = Record<string, unknown>;
+  const AD = {
+    ref: 'spring',
+    source: 'ADS',
+    referralType: 'OPEN_THREAD',
+    adId: '6000000000001',
+    adTitle: 'Spring sale',
+    photoUrl: 'https://scontent.cdninstagram.com/ad.jpg',
+    videoUrl: null,
+    postId: '18000000000000042',
+  };
 
-async function subscribe() {
-  const client = createClient({
-    url: gw.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
-  });
-  const events: Event[] = [];
-  const waiters = new Set<() => void>();
-  const watch = watchSubscriber();
-  client.subscribe<{ inboxEvents: Event }>(
-    { query: EVENTS, variables: { a: globalId.account(shop.igId) } },
-    {
-      next: (value) => {
-        if (value.data) events.push(value.data.inboxEvents);
-        for (const wake of waiters) wake();
+  it('types ad referrals on both events and keeps the first as the conversation’s origin', async () => {
+    const inbox = await subscribe();
+    // A new thread from an ad: its first message carries the referral.
+    gw.sim.users.sendMessage(shop.igId, ana.igsid, {
+      text: 'Is it available?',
+      referral: {
+        ref: 'spring',
+        adId: '6000000000001',
+        source: 'ADS',
+        type: 'OPEN_THREAD',
+        adsContextData: {
+          adTitle: 'Spring sale',
+          photoUrl: 'https://scontent.cdninstagram.com/ad.jpg',
+          postId: '18000000000000042',
+        },
       },
-      error: () => watch.cancel(),
-      complete: () => watch.cancel(),
-    },
-  );
-  await watch.established;
-  const next = (count: number) =>
-    new Promise<Event[]>((resolve) => {
-      const check = () => {
-        if (events.length < count) return;
-        waiters.delete(check);
-        resolve(events.slice(0, count));
-      };
-      waiters.add(check);
-      check();
     });
-  return { next, dispose: () => client.dispose() };
-}
-
-const AD = {
-  ref: 'spring',
-  source: 'ADS',
-  referralType: 'OPEN_THREAD',
-  adId: '6000000000001',
-  adTitle: 'Spring sale',
-  photoUrl: 'https://scontent.cdninstagram.com/ad.jpg',
-  videoUrl: null,
-  postId: '18000000000000042',
-};
-
-it('types ad referrals on both events and keeps the first as the conversation’s origin', async () => {
-  const inbox = await subscribe();
-  // A new thread from an ad: its first message carries the referral.
-  gw.sim.users.sendMessage(shop.igId, ana.igsid, {
-    text: 'Is it available?',
-    referral: {
-      ref: 'spring',
-      adId: '6000000000001',
-      source: 'ADS',
-      type: 'OPEN_THREAD',
-      adsContextData: {
-        adTitle: 'Spring sale',
-        photoUrl: 'https://scontent.cdninstagram.com/ad.jpg',
-        postId: '18000000000000042',
-      },
-    },
-  });
-  gw.sim.clock.advance(1000);
-  // Later, another ad opens the same thread: a `messaging_referral`, in WHX's exact shape.
-  gw.sim.users.adReferral(shop.igId, ana.igsid, {
-    adId: '6000000000002',
-    adsContextData: { adTitle: 'Summer', videoUrl: 'https://scontent.cdninstagram.com/ad.mp4' },
-  });
-  expect(await inbox.next(2)).toEqual([
-    { type: 'MESSAGE_RECEIVED', message: { text: 'Is it available?' }, adReferral: AD },
-    {
-      type: 'REFERRAL_RECEIVED',
-      ref: null,
-      source: 'ADS',
-      referralType: 'OPEN_THREAD',
+    gw.sim.clock.advance(1000);
+    // Later, another ad opens the same thread: a `messaging_referral`, in WHX's exact shape.
+    gw.sim.users.adReferral(shop.igId, ana.igsid, {
       adId: '6000000000002',
-      adTitle: 'Summer',
-      photoUrl: null,
-      videoUrl: 'https://scontent.cdninstagram.com/ad.mp4',
-      postId: null,
-      referral: { adId: '6000000000002' },
-    },
-  ]);
-  await inbox.dispose();
-  // The `messaging_referral` item the simulator sent, in WHX's exact shape.
-  await gw.sim.webhooks.idle();
-  const items = gw.sim.webhooks.deliveries.flatMap((d) =>
-    d.parsed.entry.flatMap((e) => ('messaging' in e ? e.messaging : [])),
-  );
-  expect(items.filter((i) => 'referral' in i).map((i) => i.referral)).toEqual([
-    {
-      ad_id: '6000000000002',
-      source: 'ADS',
-      type: 'OPEN_THREAD',
-      ads_context_data: {
-        ad_title: 'Summer',
-        video_url: 'https://scontent.cdninstagram.com/ad.mp4',
+      adsContextData: { adTitle: 'Summer', videoUrl: 'https://scontent.cdninstagram.com/ad.mp4' },
+    });
+    expect(await inbox.next(2)).toEqual([
+      { type: 'MESSAGE_RECEIVED', message: { text: 'Is it available?' }, adReferral: AD },
+      {
+        type: 'REFERRAL_RECEIVED',
+        ref: null,
+        source: 'ADS',
+        referralType: 'OPEN_THREAD',
+        adId: '6000000000002',
+        adTitle: 'Summer',
+        photoUrl: null,
+        videoUrl: 'https://scontent.cdninstagram.com/ad.mp4',
+        postId: null,
+        referral: { adId: '6000000000002' },
       },
-    },
-  ]);
+    ]);
+    await inbox.dispose();
+    // The `messaging_referral` item the simulator sent, in WHX's exact shape.
+    await gw.sim.webhooks.idle();
+    const items = gw.sim.webhooks.deliveries.flatMap((d) =>
+      d.parsed.entry.flatMap((e) => ('messaging' in e ? e.messaging : [])),
+    );
+    expect(items.filter((i) => 'referral' in i).map((i) => i.referral)).toEqual([
+      {
+        ad_id: '6000000000002',
+        source: 'ADS',
+        type: 'OPEN_THREAD',
+        ads_context_data: {
+          ad_title: 'Summer',
+          video_url: 'https://scontent.cdninstagram.com/ad.mp4',
+        },
+      },
+    ]);
 
-  const origins = await gw.query(
-    token,
-    `{ viewer { conversations(first: 5) { nodes { participants { username } origin { ${REFERRAL} } } } } }`,
-  );
-  const nodes = (
-    origins.body as { data: { viewer: { conversations: { nodes: Record<string, unknown>[] } } } }
-  ).data.viewer.conversations.nodes;
-  expect(
-    nodes.map((n) => [
-      (n.participants as { username: string }[]).map((p) => p.username).sort(),
-      n.origin,
-    ]),
-  ).toEqual([
-    [['ana.costa', 'northwind.shop'], AD],
-    [['bea.lima', 'northwind.shop'], null],
-  ]);
-});
-
-it('a handover webhook updates Conversation.threadOwner without a new read', async () => {
-  const OWNER = `{ viewer { conversations(first: 5, withUser: "${globalId.participant(shop.igId, bea.igsid)}") { nodes { threadOwner { kind appId } } } } }`;
-  const owner = async () =>
-    (
-      (await gw.query(token, OWNER)).body as {
-        data: { viewer: { conversations: { nodes: { threadOwner: unknown }[] } } };
-      }
-    ).data.viewer.conversations.nodes[0]?.threadOwner;
-  const reads = () => gw.sim.count('GET /{id}/thread_owner');
-  const before = reads();
-  expect(await owner()).toEqual({ kind: 'OTHER_APP', appId: BOT });
-  expect(await owner()).toEqual({ kind: 'OTHER_APP', appId: BOT });
-  // Read once, then shared across requests.
-  expect(reads() - before).toBe(1);
-
-  // The bot hands the thread to igql's app, calling Instagram itself: igql hears of it by webhook.
-  const inbox = await subscribe();
-  const res = await fetch(`${gw.sim.url}/v27.0/${shop.igId}/pass_thread_control`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${botToken.token}` },
-    body: JSON.stringify({ recipient: { id: bea.igsid }, target_app_id: IGQL }),
+    const origins = await gw.query(
+      token,
+      `{ viewer { conversations(first: 5) { nodes { participants { username } origin { ${REFERRAL} } } } } }`,
+    );
+    const nodes = (
+      origins.body as { data: { viewer: { conversations: { nodes: Record<string, unknown>[] } } } }
+    ).data.viewer.conversations.nodes;
+    expect(
+      nodes.map((n) => [
+        (n.participants as { username: string }[]).map((p) => p.username).sort(),
+        n.origin,
+      ]),
+    ).toEqual([
+      [['ana.costa', 'northwind.shop'], AD],
+      [['bea.lima', 'northwind.shop'], null],
+    ]);
   });
-  expect(res.status).toBe(200);
-  expect(await inbox.next(1)).toEqual([
-    { type: 'THREAD_CONTROL_CHANGED', action: 'PASS', newOwner: { kind: 'THIS_APP', appId: IGQL } },
-  ]);
-  await inbox.dispose();
-  expect(await owner()).toEqual({ kind: 'THIS_APP', appId: IGQL });
-  expect(reads() - before).toBe(1);
 
-  // igql's own pass back is known at once, before its webhook.
-  const pass = await gw.query(
-    token,
-    `mutation($i: PassThreadControlInput!) { passThreadControl(input: $i) { ok } }`,
-    {
-      i: {
-        accountId: globalId.account(shop.igId),
-        recipientId: globalId.participant(shop.igId, bea.igsid),
-        targetAppId: BOT,
+  it('a handover webhook updates Conversation.threadOwner without a new read', async () => {
+    const OWNER = `{ viewer { conversations(first: 5, withUser: "${globalId.participant(shop.igId, bea.igsid)}") { nodes { threadOwner { kind appId } } } } }`;
+    const owner = async () =>
+      (
+        (await gw.query(token, OWNER)).body as {
+          data: { viewer: { conversations: { nodes: { threadOwner: unknown }[] } } };
+        }
+      ).data.viewer.conversations.nodes[0]?.threadOwner;
+    const reads = () => gw.sim.count('GET /{id}/thread_owner');
+    const before = reads();
+    expect(await owner()).toEqual({ kind: 'OTHER_APP', appId: BOT });
+    expect(await owner()).toEqual({ kind: 'OTHER_APP', appId: BOT });
+    // Read once, then shared across requests.
+    expect(reads() - before).toBe(1);
+
+    // The bot hands the thread to igql's app, calling Instagram itself: igql hears of it by webhook.
+    const inbox = await subscribe();
+    // On the account's messaging node: the Page on graph.facebook.com for Facebook Login.
+    const node = page ? `facebook/v27.0/${page.id}` : `v27.0/${shop.igId}`;
+    const res = await fetch(`${gw.sim.url}/${node}/pass_thread_control`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${botToken.token}` },
+      body: JSON.stringify({ recipient: { id: bea.igsid }, target_app_id: IGQL }),
+    });
+    expect(res.status).toBe(200);
+    expect(await inbox.next(1)).toEqual([
+      {
+        type: 'THREAD_CONTROL_CHANGED',
+        action: 'PASS',
+        newOwner: { kind: 'THIS_APP', appId: IGQL },
       },
-    },
-  );
-  expect(pass.body).toEqual({ data: { passThreadControl: { ok: true } } });
-  expect(await owner()).toEqual({ kind: 'OTHER_APP', appId: BOT });
-  expect(reads() - before).toBe(1);
+    ]);
+    await inbox.dispose();
+    expect(await owner()).toEqual({ kind: 'THIS_APP', appId: IGQL });
+    expect(reads() - before).toBe(1);
+
+    // igql's own pass back is known at once, before its webhook.
+    const pass = await gw.query(
+      token,
+      `mutation($i: PassThreadControlInput!) { passThreadControl(input: $i) { ok } }`,
+      {
+        i: {
+          accountId: globalId.account(shop.igId),
+          recipientId: globalId.participant(shop.igId, bea.igsid),
+          targetAppId: BOT,
+        },
+      },
+    );
+    expect(pass.body).toEqual({ data: { passThreadControl: { ok: true } } });
+    expect(await owner()).toEqual({ kind: 'OTHER_APP', appId: BOT });
+    expect(reads() - before).toBe(1);
+  });
 });

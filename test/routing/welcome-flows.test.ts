@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '../../src/global-id.ts';
-import type { SimAccount } from '../../src/sandbox/store.ts';
+import type { SimAccount, SimPage, SimToken } from '../../src/sandbox/store.ts';
+import { servedSince } from '../facebook/served.ts';
 import { addAccountOf, CONFIGURATIONS } from '../helpers/configurations.ts';
 import { type Gateway, startGateway } from '../helpers/gateway.ts';
 
@@ -10,11 +11,12 @@ import { type Gateway, startGateway } from '../helpers/gateway.ts';
 describe.each(CONFIGURATIONS)('%s Login', (kind) => {
   let gw: Gateway;
   let shop: SimAccount;
+  let page: SimPage | undefined;
   let token: string;
 
   beforeAll(async () => {
     gw = await startGateway((sim) => {
-      shop = addAccountOf(sim, kind, { username: 'northwind.shop' }).account;
+      ({ account: shop, page } = addAccountOf(sim, kind, { username: 'northwind.shop' }));
     });
     token = await gw.session([shop.igId]);
   });
@@ -47,6 +49,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
     );
 
   it('creates, lists, updates and deletes a welcome message flow with Instagram’s bodies', async () => {
+    const mark = gw.sim.requests.length;
     const created = await create({
       name: 'Spring sale',
       messages: [
@@ -133,6 +136,24 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
     expect((await gw.query(token, LIST)).body).toEqual({
       data: { viewer: { welcomeMessageFlows: [] } },
     });
+    // The host and node of every call: the Page's edge on graph.facebook.com for Facebook Login,
+    // which reads the flow before it changes it (only the account's flows may change).
+    const facebook = kind === 'FACEBOOK';
+    const [host, node] = facebook ? ['facebook', '<PAGE_ID>'] : ['instagram', '<IG_ID>'];
+    const flows = (method: string) => `${host} ${method} /${node}/welcome_message_flows`;
+    const check = facebook ? [flows('GET')] : [];
+    expect(servedSince(gw.sim, mark, { igId: shop.igId, pageId: page?.id })).toEqual([
+      flows('POST'),
+      flows('GET'),
+      ...check,
+      flows('POST'),
+      ...check,
+      flows('POST'),
+      flows('GET'),
+      ...check,
+      flows('DELETE'),
+      flows('GET'),
+    ]);
   });
 
   it('refuses every limit before any call', async () => {
@@ -254,6 +275,7 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
       /^Instagram refused the welcome message flow as invalid \(Graph error 100, trace \S+\)$/;
     expect(changed.body).toEqual(refusal('updateWelcomeMessageFlow', invalid));
     expect(removed.body).toEqual(refusal('deleteWelcomeMessageFlow', invalid));
+    // Facebook Login: igql finds no such flow of the account on the Page before any write.
     expect(missing.body).toEqual({
       data: {
         deleteWelcomeMessageFlow: {
@@ -263,9 +285,12 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
             {
               __typename: 'NotFoundError',
               code: 'NOT_FOUND',
-              message: expect.stringMatching(
-                /^Instagram found no such object \(Graph error 100\/33, trace \S+\)$/,
-              ),
+              message:
+                kind === 'FACEBOOK'
+                  ? NOT_THE_ACCOUNTS
+                  : expect.stringMatching(
+                      /^Instagram found no such object \(Graph error 100\/33, trace \S+\)$/,
+                    ),
             },
           ],
         },
@@ -286,5 +311,100 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
       },
     });
     await remove(flowId);
+  });
+});
+
+const NOT_THE_ACCOUNTS =
+  'The account has no welcome message flow with this flowId (its Facebook Page’s flows for Messenger only are not the account’s)';
+
+/**
+ * Facebook Login: the Page's edge holds its flows for Messenger beside the account's (Meta's
+ * "Welcome message flows" for the Messenger Platform: `eligible_platforms` of `["instagram",
+ * "messenger"]`). Only those eligible on Instagram are the account's.
+ */
+describe('FACEBOOK Login: the Page’s flows for Messenger', () => {
+  let gw: Gateway;
+  let shop: SimAccount;
+  let page: SimPage;
+  let pageToken: SimToken;
+  let token: string;
+  const ids: Record<string, string> = {};
+
+  /** A flow made on the Page by another tool, with the Page's token, as Meta's page shows. */
+  const seed = async (name: string, platforms: string[]) => {
+    const res = await fetch(`${gw.sim.url}/facebook/v27.0/${page.id}/welcome_message_flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pageToken.token}` },
+      body: JSON.stringify({
+        name,
+        welcome_message_flow: [{ message: { text: `${name}!` } }],
+        eligible_platforms: platforms,
+      }),
+    });
+    expect(res.status).toBe(200);
+    ids[name] = ((await res.json()) as { flow_id: string }).flow_id;
+  };
+
+  beforeAll(async () => {
+    gw = await startGateway((sim) => {
+      ({ account: shop, page, token: pageToken } = sim.addFacebookAccount({ username: 'cafe' }));
+    });
+    token = await gw.session([shop.igId]);
+    await seed('Messenger only', ['messenger']);
+    await seed('Both', ['messenger', 'instagram']);
+    await seed('Instagram', ['instagram']);
+  });
+  afterAll(() => gw.stop());
+
+  it('lists only the flows eligible on Instagram, and changes no other', async () => {
+    const list = await gw.query(token, '{ viewer { welcomeMessageFlows { flowId name } } }');
+    expect(list.body).toEqual({
+      data: {
+        viewer: {
+          welcomeMessageFlows: [
+            { flowId: ids.Both, name: 'Both' },
+            { flowId: ids.Instagram, name: 'Instagram' },
+          ],
+        },
+      },
+    });
+    const mark = gw.sim.requests.length;
+    const accountId = globalId.account(shop.igId);
+    const changed = await gw.query(
+      token,
+      'mutation($i: UpdateWelcomeMessageFlowInput!) { r: updateWelcomeMessageFlow(input: $i) { ok userErrors { __typename code message ... on NotFoundError { field } } } }',
+      { i: { accountId, flowId: ids['Messenger only'], name: 'Mine now', idempotencyKey: 'k' } },
+    );
+    const removed = await gw.query(
+      token,
+      'mutation($i: DeleteWelcomeMessageFlowInput!) { r: deleteWelcomeMessageFlow(input: $i) { ok userErrors { __typename code message ... on NotFoundError { field } } } }',
+      { i: { accountId, flowId: ids['Messenger only'] } },
+    );
+    const refused = {
+      data: {
+        r: {
+          ok: false,
+          userErrors: [
+            {
+              __typename: 'NotFoundError',
+              code: 'NOT_FOUND',
+              message: NOT_THE_ACCOUNTS,
+              field: ['input', 'flowId'],
+            },
+          ],
+        },
+      },
+    };
+    expect(changed.body).toEqual(refused);
+    expect(removed.body).toEqual(refused);
+    // One read of that flow each, and no write.
+    expect(servedSince(gw.sim, mark, { igId: shop.igId, pageId: page.id })).toEqual([
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+    ]);
+    expect(gw.sim.requests.slice(mark).map((r) => r.query.flow_id)).toEqual([
+      ids['Messenger only'],
+      ids['Messenger only'],
+    ]);
   });
 });

@@ -134,7 +134,9 @@ describe('the simulator as its own process (npm run simulator, SANDBOX_SIMULATOR
     expect(app.upstream.graphUrl).toBe(simulator.base);
     expect(app.sandbox?.simulator).toBeUndefined();
     // The same app secret seeds the same demo: ids and Instagram tokens equal an in-process one's.
-    expect(info.accounts.map((a) => [a.username, a.igId, a.instagramAccessToken])).toEqual(
+    expect(
+      info.accounts.map((a) => [a.username, a.igId, a.instagramAccessToken ?? a.pageAccessToken]),
+    ).toEqual(
       local
         .accounts()
         .map((a, i) => [
@@ -158,7 +160,7 @@ describe('the simulator as its own process (npm run simulator, SANDBOX_SIMULATOR
     expect(info.accounts.map((a) => Object.keys(a))).toEqual([
       ['id', 'igId', 'username', 'token', 'instagramAccessToken'],
       ['id', 'igId', 'username', 'token', 'instagramAccessToken'],
-      ['id', 'igId', 'username', 'token', 'instagramAccessToken', 'loginKind', 'pageId'],
+      ['id', 'igId', 'username', 'token', 'loginKind', 'pageId', 'pageAccessToken'],
     ]);
   });
 

@@ -11,10 +11,12 @@ interface SandboxAccountInfo {
   readonly igId: string;
   readonly username: string;
   readonly token: string;
-  readonly instagramAccessToken: string;
+  /** Instagram Login's accounts only. */
+  readonly instagramAccessToken?: string;
   /** Facebook Login's account only. */
   readonly loginKind?: 'FACEBOOK';
   readonly pageId?: string;
+  readonly pageAccessToken?: string;
 }
 
 interface SandboxInfo {
@@ -138,18 +140,17 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
         'igId',
         'username',
         'token',
-        'instagramAccessToken',
-        ...(facebook ? ['loginKind', 'pageId'] : []),
+        ...(facebook ? ['loginKind', 'pageId', 'pageAccessToken'] : ['instagramAccessToken']),
       ]);
       expect(account.igId).toMatch(/^17841\d{12}$/);
       expect(account.id).toBe(base64(`Account:${account.igId}`));
       expect(unbase64(account.id)).toBe(`Account:${account.igId}`);
-      expect(account.instagramAccessToken).toMatch(
-        facebook ? /^EAA[A-Za-z0-9_-]{90}$/ : /^IGAA[A-Za-z0-9]{60}$/,
-      );
       if (facebook) {
         expect(account.loginKind).toBe('FACEBOOK');
         expect(account.pageId).toMatch(/^10\d{13}$/);
+        expect(account.pageAccessToken).toMatch(/^EAA[A-Za-z0-9_-]{90}$/);
+      } else {
+        expect(account.instagramAccessToken).toMatch(/^IGAA[A-Za-z0-9]{60}$/);
       }
 
       expect(decodeProtectedHeader(account.token)).toEqual({
@@ -179,14 +180,14 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
         // The Page's token, on graph.facebook.com (`<graphUrl>/facebook`), for its IG User.
         const res = await graph(
           `${info.graphUrl}/facebook/v25.0/${account.igId}?fields=username`,
-          account.instagramAccessToken,
+          account.pageAccessToken ?? '',
         );
         expect(res).toEqual({ status: 200, body: { id: account.igId, username: 'harbor.cafe' } });
         continue;
       }
       const res = await graph(
         `${info.graphUrl}/v25.0/me?fields=user_id,username`,
-        account.instagramAccessToken,
+        account.instagramAccessToken ?? '',
       );
       expect(res).toEqual({
         status: 200,
@@ -202,7 +203,7 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
   });
 
   it('seeds 30 conversations on the first account and 3 on the second', async () => {
-    const shop = await conversationsOf(info.graphUrl, northwind.instagramAccessToken);
+    const shop = await conversationsOf(info.graphUrl, northwind.instagramAccessToken ?? '');
     expect(shop).toHaveLength(30);
     expect(shop.map((c) => c.messages.data.length).sort((a, b) => b - a)).toEqual([
       60,
@@ -237,7 +238,7 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
     ]);
     expect(minutesSinceCustomerWrote(ben, northwind.igId)).toBe((3 * DAY + HOUR) / MINUTE);
 
-    const studio = await conversationsOf(info.graphUrl, lumen.instagramAccessToken);
+    const studio = await conversationsOf(info.graphUrl, lumen.instagramAccessToken ?? '');
     expect(studio.map((c) => customerOf(c, lumen.igId)?.username)).toEqual([
       'mara.voss',
       'theo.grant',
@@ -266,7 +267,7 @@ describe('igql sandbox routes (createApp in sandbox mode)', () => {
     const igsid = decoded?.[2] ?? '';
     expect(body.messageId).toBe(base64(`Message:${northwind.igId}:${igsid}:${body.mid}`));
 
-    const shop = await conversationsOf(info.graphUrl, northwind.instagramAccessToken);
+    const shop = await conversationsOf(info.graphUrl, northwind.instagramAccessToken ?? '');
     expect(shop).toHaveLength(31);
     const [newest] = shop;
     expect(newest?.participants.data).toEqual([

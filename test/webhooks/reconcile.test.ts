@@ -12,7 +12,13 @@ import { Simulator } from '../../src/sandbox/simulator.ts';
 import { createClock, DAY, type SimAccount, type SimUser } from '../../src/sandbox/store.ts';
 import { signatureHeaders, toMetaJson } from '../../src/sandbox/webhooks.ts';
 import type { EventPipeline } from '../../src/webhooks/pipeline.ts';
-import { OPTIONAL_FIELDS, REQUIRED_FIELDS, Reconciler } from '../../src/webhooks/reconcile.ts';
+import {
+  OPTIONAL_FIELDS,
+  PAGE_FIELDS,
+  REQUIRED_FIELDS,
+  Reconciler,
+} from '../../src/webhooks/reconcile.ts';
+import { type Gateway, startGateway } from '../helpers/gateway.ts';
 import { type InboxEventResult, subscribeInbox } from '../helpers/inbox-events.ts';
 
 const IG = '17841400000000001';
@@ -152,17 +158,32 @@ const conversation = (id: string, times: readonly number[]): GraphConversation =
  * times) holds the messages written by the clock's time, newest conversation first, `perPage`
  * at a time. The test moves the clock and can make reads fail.
  */
-function harness(list: Record<string, readonly number[]>, perPage = 2, pages?: number) {
+function harness(
+  list: Record<string, readonly number[]>,
+  perPage = 2,
+  pages?: number,
+  options: {
+    /** The account is of Facebook Login: its Page's folders (by name, `inbox` the default). */
+    folders?: Record<string, Record<string, readonly number[]>>;
+  } = {},
+) {
   const clock = { now: NOW, failing: false };
   const ingested: string[] = [];
   const calls: (string | undefined)[] = [];
+  /** Facebook Login: the folder of each call (`inbox`: none named). */
+  const folders: string[] = [];
   const api = {
-    subscribedFields: async () => [...REQUIRED_FIELDS],
+    subscribedFields: async () => [...REQUIRED_FIELDS, ...PAGE_FIELDS],
     subscribe: async () => {},
-    conversations: async (_auth: unknown, args: { limit: number; after?: string }) => {
+    conversations: async (
+      _auth: unknown,
+      args: { limit: number; after?: string; folder?: string },
+    ) => {
       calls.push(args.after);
+      folders.push(args.folder ?? 'inbox');
       if (clock.failing) throw new Error('Instagram is down');
-      const all = Object.entries(list)
+      const listed = options.folders?.[args.folder ?? 'inbox'] ?? list;
+      const all = Object.entries(listed)
         .map(([id, times]) => [id, times.filter((t) => t <= clock.now)] as const)
         .filter(([, times]) => times.length > 0)
         .sort(([, a], [, b]) => Math.max(...b) - Math.max(...a))
@@ -182,9 +203,14 @@ function harness(list: Record<string, readonly number[]>, perPage = 2, pages?: n
     },
   } as unknown as EventPipeline;
   const counter = { inc: () => {}, set: () => {} } as never;
+  const account = options.folders
+    ? { loginKind: 'FACEBOOK', pageId: '101234567890123' }
+    : ({} as const);
   const reconciler = new Reconciler({
     api,
-    tokens: { list: async () => [{ igId: IG, accessToken: 't', status: 'ACTIVE' }] } as never,
+    tokens: {
+      list: async () => [{ igId: IG, accessToken: 't', status: 'ACTIVE', ...account }],
+    } as never,
     pipeline,
     logger: createLogger('silent'),
     metrics: { reconciled: counter, resubscriptions: counter, lastRun: counter },
@@ -193,7 +219,7 @@ function harness(list: Record<string, readonly number[]>, perPage = 2, pages?: n
     ...(pages === undefined ? {} : { pages }),
     now: () => clock.now,
   });
-  return { clock, ingested, calls, reconciler };
+  return { clock, ingested, calls, folders, reconciler };
 }
 
 const MINUTE = 60_000;
@@ -266,6 +292,123 @@ describe('reconciliation: the look-back window', () => {
     await reconciler.runOnce();
     expect(calls).toEqual([undefined, '2']);
     expect(ingested).toEqual([4, 3, 2, 1].map((t) => `m.c${t}.${NOW - t * 1000}`));
+  });
+});
+
+describe('reconciliation of an account of Facebook Login: the Page’s inbox and message requests', () => {
+  it('reads the default list, then `pending`, within the same budget of calls', async () => {
+    const minutes = (from: number, n: number) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`c${from + i}`, [NOW - (from + i) * 1000]]),
+      );
+    const { calls, folders, ingested, reconciler } = harness({}, 2, 4, {
+      // 8 threads updated in the window in the inbox: more than its 3 calls read.
+      folders: { inbox: minutes(1, 8), pending: { r1: [NOW - 30_000] } },
+    });
+    await reconciler.runOnce();
+    expect(folders).toEqual(['inbox', 'inbox', 'inbox', 'pending']);
+    expect(calls).toEqual([undefined, '2', '4', undefined]);
+    expect(ingested).toEqual([
+      `m.r1.${NOW - 30_000}`,
+      ...[6, 5, 4, 3, 2, 1].map((t) => `m.c${t}.${NOW - t * 1000}`),
+    ]);
+  });
+
+  it('costs two calls when little changed; an account of Instagram Login keeps its one', async () => {
+    const facebook = harness({}, 25, undefined, {
+      folders: { inbox: { a: [NOW - 1000] }, pending: {} },
+    });
+    await facebook.reconciler.runOnce();
+    expect(facebook.folders).toEqual(['inbox', 'pending']);
+    expect(facebook.ingested).toEqual([`m.a.${NOW - 1000}`]);
+    const instagram = harness({ a: [NOW - 1000] }, 25);
+    await instagram.reconciler.runOnce();
+    expect(instagram.folders).toEqual(['inbox']);
+  });
+
+  it('makes no call for an account of Facebook Login stored without its Page', async () => {
+    const calls: string[] = [];
+    const api = new Proxy(
+      {},
+      {
+        get: (_target, name) => async () => {
+          calls.push(String(name));
+          return { data: [] };
+        },
+      },
+    ) as InstagramApi;
+    const counter = { inc: () => {}, set: () => {} } as never;
+    const reconciler = new Reconciler({
+      api,
+      tokens: {
+        list: async () => [
+          { igId: IG, accessToken: 'EAApage', status: 'ACTIVE', loginKind: 'FACEBOOK' },
+        ],
+      } as never,
+      pipeline: { ingest: async () => [] } as unknown as EventPipeline,
+      logger: createLogger('silent'),
+      metrics: { reconciled: counter, resubscriptions: counter, lastRun: counter },
+      lock: { acquire: async () => true },
+      now: () => NOW,
+    });
+    await reconciler.runOnce();
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('reconciliation against the simulator: a missed message request of an account of Facebook Login', () => {
+  let gw: Gateway;
+  let cafe: SimAccount;
+  let ana: SimUser;
+  let pat: SimUser;
+
+  beforeAll(async () => {
+    gw = await startGateway((sim) => {
+      cafe = sim.addFacebookAccount({ username: 'harbor.cafe' }).account;
+      ana = sim.store.addUser(cafe.igId, { username: 'ana.costa' });
+      pat = sim.store.addUser(cafe.igId, { username: 'pat.unknown' });
+      sim.store.addMessage(cafe.igId, pat.igsid, {
+        fromId: pat.igsid,
+        text: 'first',
+        createdTime: sim.clock.now() - 60_000,
+      });
+      // A message request: in the Page's `pending` folder, not in its inbox's default list.
+      const request = sim.store.conversationWith(cafe.igId, pat.igsid);
+      if (request) request.folder = 'pending';
+    });
+  });
+  afterAll(() => gw.stop());
+
+  it('comes back as its inbox’s do', async () => {
+    const token = await gw.session([cafe.igId]);
+    const sub = await subscribeInbox(gw.url, token, globalId.account(cafe.igId));
+    try {
+      gw.sim.webhooks.withhold();
+      const request = gw.sim.users.sendMessage(cafe.igId, pat.igsid, { text: 'are you hiring?' });
+      const inbox = gw.sim.users.sendMessage(cafe.igId, ana.igsid, { text: 'hello' });
+      await gw.sim.webhooks.idle();
+      const mark = gw.sim.requests.length;
+      await gw.app.reconciler.runOnce();
+      await sub.until((e) => e.message?.mid === request.mid);
+      await sub.until((e) => e.message?.mid === inbox.mid);
+      expect(
+        gw.sim.requests
+          .slice(mark)
+          .filter((r) => r.endpoint === '/{id}/conversations')
+          .map((r) => [r.host, r.query.platform, r.query.folder]),
+      ).toEqual([
+        ['facebook', 'instagram', undefined],
+        ['facebook', 'instagram', 'pending'],
+      ]);
+      expect(sub.events.map((e) => [e.type, e.message?.text]).sort()).toEqual([
+        ['MESSAGE_RECEIVED', 'are you hiring?'],
+        ['MESSAGE_RECEIVED', 'first'],
+        ['MESSAGE_RECEIVED', 'hello'],
+      ]);
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.dispose();
+    }
   });
 });
 
