@@ -90,23 +90,20 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { config, sandbox } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
+  // igql's app of each configuration: the owner of its threads, its entry of a Page's
+  // subscriptions. In sandbox mode the simulator's app serves both logins.
+  const instagramAppId = config.instagram.appId ?? sandbox?.appId ?? '';
   const services = createServices({
     config,
     logger,
     upstream: sandbox?.upstream,
     redisPrefix: sandbox?.redisPrefix,
+    appIds: { INSTAGRAM: instagramAppId, FACEBOOK: config.facebook.appId ?? sandbox?.appId ?? '' },
     now: deps.now,
     instagram: deps.instagram,
     reconcileIntervalMs: deps.reconcileIntervalMs,
   });
   const { redis, reconciler, refresher } = services;
-  // igql's app of each configuration: the owner of its threads, its entry of a Page's
-  // subscriptions. In sandbox mode the simulator's app serves both logins.
-  const instagramAppId = config.instagram.appId ?? sandbox?.appId ?? '';
-  services.api.useApps({
-    INSTAGRAM: instagramAppId,
-    FACEBOOK: config.facebook.appId ?? sandbox?.appId ?? '',
-  });
   const { limits } = config;
   /** Aborted at stop: subscriptions end (SSE streams with `event: complete`). */
   const streamsEnd = new AbortController();

@@ -4,7 +4,7 @@ import { createSessions, type Sessions } from './auth/sessions.ts';
 import type { Config } from './config.ts';
 import { recordConversationState, tellsConversationState } from './inbox/conversation-state.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
-import { InstagramApi } from './instagram/graph.ts';
+import { type AppIds, InstagramApi } from './instagram/graph.ts';
 import { MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -53,6 +53,11 @@ export interface ServicesOptions {
   >;
   /** Redis key and channel prefix. Default `REDIS_PREFIX`; a sandbox's own (`Sandbox.redisPrefix`). */
   readonly redisPrefix?: string;
+  /**
+   * igql's app of each configuration: the owner of its threads, its entry of a Page's
+   * subscriptions. Default: the config's app ids ('' when unset).
+   */
+  readonly appIds?: AppIds;
   /** How often reconciliation runs: its lock is held for most of an interval. Default 60 000 ms. */
   readonly reconcileIntervalMs?: number;
 }
@@ -147,7 +152,13 @@ export function createServices(o: ServicesOptions): Services {
     onTokenRejected: (igId, reason) => accountStatus.tokenRejected(igId, reason),
     ...o.instagram,
   });
-  const api = new InstagramApi(client);
+  const api = new InstagramApi(
+    client,
+    o.appIds ?? {
+      INSTAGRAM: config.instagram.appId ?? '',
+      FACEBOOK: config.facebook.appId ?? '',
+    },
+  );
   const completeEvents = eventCompleter({ api, tokens, logger });
   const sends = new SendService({
     api,

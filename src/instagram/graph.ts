@@ -310,17 +310,11 @@ export const parseGraphTime = (value: string): Date => new Date(graphTimeMs(valu
  */
 export class InstagramApi {
   readonly #client: InstagramClient;
-  #apps: AppIds = { INSTAGRAM: '', FACEBOOK: '' };
+  readonly #apps: AppIds;
 
-  constructor(client: InstagramClient) {
+  /** `apps`: igql's app of each configuration. Default: both unknown (''). */
+  constructor(client: InstagramClient, apps: AppIds = { INSTAGRAM: '', FACEBOOK: '' }) {
     this.#client = client;
-  }
-
-  /**
-   * Names igql's app of each configuration. Set once by `createApp` (src/app.ts), which knows
-   * the config and the sandbox, before anything is served. Default: both unknown ('').
-   */
-  useApps(apps: AppIds): void {
     this.#apps = { ...apps };
   }
 
@@ -652,7 +646,7 @@ export class InstagramApi {
    * `GET /<IG_ID>/subscribed_apps`: the webhook fields the app receives for the account. For
    * Facebook Login the Page's (webhooks/reconcile.ts), which lists every app subscribed to the
    * Page, one entry each (`id`, `name`, `subscribed_fields`: Page Subscribed Apps reference):
-   * only the entry of igql's Facebook app (`useApps`) is igql's.
+   * only the entry of igql's Facebook app (`appIdOf`) is igql's.
    */
   async subscribedFields(auth: Auth): Promise<string[]> {
     const body = await this.#client.call<{
