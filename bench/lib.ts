@@ -103,7 +103,9 @@ export async function startServer(
   // BENCH_CHILD_LOG=<file>: every child's output is also appended there (with `--trace-gc` in
   // IGQL_NODE_OPTIONS, say, to see igql's pauses as the benchmark runs it).
   if (process.env.BENCH_CHILD_LOG) {
-    child.stdout?.pipe(createWriteStream(process.env.BENCH_CHILD_LOG, { flags: 'a' }));
+    const file = createWriteStream(process.env.BENCH_CHILD_LOG, { flags: 'a' });
+    file.on('error', (error) => console.error(`BENCH_CHILD_LOG: ${error.message}`));
+    child.stdout?.pipe(file);
   }
   let out = '';
   const base = await new Promise<string>((resolve, reject) => {

@@ -25,12 +25,7 @@ import {
   MemoryIdempotencyStore,
   RedisIdempotencyStore,
 } from './sends/idempotency.ts';
-import {
-  DEDUPE_TTL_SECONDS,
-  type Deduper,
-  MemoryDeduper,
-  RedisDeduper,
-} from './webhooks/dedupe.ts';
+import { type Deduper, MemoryDeduper, RedisDeduper } from './webhooks/dedupe.ts';
 
 /** Events kept per account for resumption (a Redis Stream, or a ring buffer in memory). */
 const EVENT_LOG_LENGTH = 10_000;
@@ -99,11 +94,14 @@ export function createSharedState(
     conversations: new RedisConversationState(client, prefix),
     publishAndConfirm: (entry) =>
       bus.publishAndSet(entry.event.igId, entry, deduper.confirmation(entry.event.identity)),
+    // The deduper's keys and TTL, the log's streams and length, and the bus's channels, each
+    // from its owner: the script does what the three would.
     storeAndPublish: storeAndPublish(client, {
       dedupeKey: (identity) => deduper.keyOf(identity),
       logKey: (igId) => log.keyOf(igId),
-      maxLen: EVENT_LOG_LENGTH,
-      ttlSeconds: DEDUPE_TTL_SECONDS,
+      channel: (igId) => bus.channelOf(igId),
+      maxLen: log.maxLen,
+      ttlSeconds: deduper.ttlSeconds,
     }),
     refreshLock: new RedisAccountLock(client, `${prefix}:refresh-lock`),
     reconcileLock: new RedisAccountLock(client, `${prefix}:reconcile-lock`),

@@ -148,18 +148,18 @@ export class RedisConversationState implements ConversationStateStore {
   }
 }
 
-/**
- * Records what new events tell of their conversations: a referral as its origin, a handover as
- * its owner (a request changes nothing). Called once per stored event, by the instance that
- * received it; never rejects (a failure is logged: the owner is then read again, the origin of
- * that referral is lost).
- */
 /** Whether `recordConversationState` writes anything for the event. */
 export const tellsConversationState = (event: InboxEventData): boolean =>
   Boolean(event.igsid) &&
   ((event.kind === 'THREAD_CONTROL_CHANGED' && event.action !== 'REQUEST') ||
     referralOfEvent(event) !== null);
 
+/**
+ * Records what new events tell of their conversations: a referral as its origin, a handover as
+ * its owner (a request changes nothing). Called once per stored event, by the instance that
+ * received it; never rejects (a failure is logged: the owner is then read again, the origin of
+ * that referral is lost).
+ */
 export async function recordConversationState(
   store: ConversationStateStore,
   events: readonly InboxEventData[],

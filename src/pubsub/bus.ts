@@ -222,8 +222,13 @@ export class RedisEventBus implements EventBus {
     if (client) await closeClient(client);
   }
 
-  private channelName(igId: string): string {
+  /** The account's channel. */
+  channelOf(igId: string): string {
     return `${this.prefix}:events:${igId}`;
+  }
+
+  private channelName(igId: string): string {
+    return this.channelOf(igId);
   }
 
   private connection(): { readonly client: RedisClient; readonly connected: Promise<unknown> } {

@@ -71,9 +71,19 @@ class AccountTail {
     return this.#last;
   }
 
+  /**
+   * Starts the tail after `cursor` (the log's newest event when it was created, `LOG_START` for
+   * an empty log): every event appended after it is dispatched, in log order, whatever order the
+   * bus brings them in.
+   */
+  begin(cursor: string): void {
+    this.#last ??= cursor;
+  }
+
   wake(entry: LogEntry): void {
     if (this.#last === null) {
-      // The first event this instance hears of for the account: the tail starts there.
+      // Not begun (the log could not say where it ends): the first event this instance hears
+      // of for the account is where the tail starts.
       this.#dispatch([entry]);
       return;
     }
@@ -288,7 +298,19 @@ export class LiveEvents {
     let entry = this.#tails.get(igId);
     if (!entry) {
       const tail = new AccountTail(igId, this.#log, this.#logger);
-      entry = { tail, unsubscribe: this.#bus.subscribe(igId, (e) => tail.wake(e)) };
+      const log = this.#log;
+      // The tail starts at the log's newest event, read before the bus subscription: an event
+      // appended before another but published after it (two instances, or the pipeline's two
+      // paths on one) is then read from the log in its place, never skipped because the first
+      // publish heard came later in the log. A log that cannot say: the first event heard.
+      const start = log.newest
+        ? log.newest(igId).then(
+            (newest) => tail.begin(newest ?? LOG_START),
+            () => {},
+          )
+        : Promise.resolve();
+      const unsubscribe = start.then(() => this.#bus.subscribe(igId, (e) => tail.wake(e)));
+      entry = { tail, unsubscribe };
       this.#tails.set(igId, entry);
     }
     entry.tail.listeners.set(listener, subscribers);

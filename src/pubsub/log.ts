@@ -56,6 +56,11 @@ export interface EventLog {
   readAfter(igId: string, cursor: string, limit?: number): Promise<LogEntry[]>;
   /** True when cursor `a` is later than `b`. Throws `InvalidCursorError` for a malformed one. */
   isAfter(a: string, b: string): boolean;
+  /**
+   * The cursor of the account's newest event, null when the log holds none (`LiveEvents` starts
+   * an account's tail there). Optional: without it a tail starts at the first event it hears of.
+   */
+  newest?(igId: string): Promise<string | null>;
   /** Frees what the log owns (not a Redis client passed in). */
   close(): Promise<void>;
 }
@@ -112,6 +117,11 @@ export class MemoryEventLog implements EventLog {
     return memoryCursor(seq);
   }
 
+  async newest(igId: string): Promise<string | null> {
+    const last = this.logs.get(igId)?.at(-1);
+    return last ? memoryCursor(last.seq) : null;
+  }
+
   async readAfter(igId: string, cursor: string, limit = READ_PAGE): Promise<LogEntry[]> {
     const after = memorySeq(cursor);
     const log = this.logs.get(igId) ?? [];
@@ -152,6 +162,8 @@ function memorySeq(cursor: string): number {
  * entries and up to about a node more (100 by default). The client stays the caller's to close.
  */
 export class RedisEventLog implements EventLog {
+  /** The newest events kept per account, about (`MAXLEN ~`). */
+  readonly maxLen: number;
   private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly appends: (batch: Appended) => Promise<string[]>;
@@ -160,6 +172,7 @@ export class RedisEventLog implements EventLog {
   constructor(client: RedisClient, prefix: string, maxLen = 1000) {
     this.client = client;
     this.prefix = prefix;
+    this.maxLen = maxLen;
     this.appends = perTick(async (batches: Appended[]) => {
       const args = [String(maxLen)];
       for (const { events } of batches) {
@@ -179,6 +192,11 @@ export class RedisEventLog implements EventLog {
   /** All of them in one script: all or none. */
   async appendAll(igId: string, events: readonly InboxEventData[]): Promise<string[]> {
     return this.appends({ key: this.key(igId), events: events.map(eventJson) });
+  }
+
+  async newest(igId: string): Promise<string | null> {
+    const last = await this.client.xRevRange(this.key(igId), '+', '-', { COUNT: 1 });
+    return last?.[0]?.id ?? null;
   }
 
   async readAfter(igId: string, cursor: string, limit = READ_PAGE): Promise<LogEntry[]> {

@@ -6,8 +6,8 @@ import { eventJson } from './log.ts';
 export type StoredOrNot = { readonly cursor: string } | 'duplicate' | 'pending';
 
 /**
- * For each event, in order, with `KEYS[2i-1]` its dedupe key, `KEYS[2i]` its account's stream
- * (which is also the account's channel) and `ARGV[2+i]` its JSON (`ARGV[1]` the streams' MAXLEN,
+ * For each event, in order, with `KEYS[2i-1]` its dedupe key, `KEYS[2i]` its account's stream,
+ * `ARGV[1+2i]` its account's channel and `ARGV[2+2i]` its JSON (`ARGV[1]` the streams' MAXLEN,
  * `ARGV[2]` the dedupe TTL): an identity held `pending` answers `pending`, one held otherwise
  * `duplicate`; a new one is appended (`XADD … MAXLEN ~`), published as its log entry
  * (`entryJson`'s bytes) and confirmed `done`, and answers its stream id. One script: an event is
@@ -18,7 +18,8 @@ export type StoredOrNot = { readonly cursor: string } | 'duplicate' | 'pending';
 const STORE_AND_PUBLISH = new Script(`
 local out = {}
 for i = 1, #KEYS / 2 do
-  local dedupe, stream, json = KEYS[2 * i - 1], KEYS[2 * i], ARGV[2 + i]
+  local dedupe, stream = KEYS[2 * i - 1], KEYS[2 * i]
+  local channel, json = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
   local held = redis.call('GET', dedupe)
   if held == 'pending' then
     out[i] = 'pending'
@@ -26,7 +27,7 @@ for i = 1, #KEYS / 2 do
     out[i] = 'duplicate'
   else
     local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'event', json)
-    redis.call('PUBLISH', stream, '{"cursor":"' .. id .. '","event":' .. json .. '}')
+    redis.call('PUBLISH', channel, '{"cursor":"' .. id .. '","event":' .. json .. '}')
     redis.call('SET', dedupe, 'done', 'EX', ARGV[2])
     out[i] = id
   end
@@ -37,8 +38,10 @@ return out
 export interface StoreAndPublishOptions {
   /** The event's dedupe key (`RedisDeduper.keyOf`). */
   readonly dedupeKey: (identity: string) => string;
-  /** The account's stream, which is also its channel (`RedisEventLog.keyOf`). */
+  /** The account's stream (`RedisEventLog.keyOf`). */
   readonly logKey: (igId: string) => string;
+  /** The account's channel (`RedisEventBus.channelOf`). */
+  readonly channel: (igId: string) => string;
   /** The streams' MAXLEN (as `RedisEventLog`'s). */
   readonly maxLen: number;
   /** How long an identity stays `done` (as `RedisDeduper`'s). */
@@ -59,7 +62,7 @@ export function storeAndPublish(
     const args = [String(o.maxLen), String(o.ttlSeconds)];
     for (const event of events) {
       keys.push(o.dedupeKey(event.identity), o.logKey(event.igId));
-      args.push(eventJson(event));
+      args.push(o.channel(event.igId), eventJson(event));
     }
     const replies = (await STORE_AND_PUBLISH.run(client, keys, args)) as string[];
     return replies.map((reply) =>

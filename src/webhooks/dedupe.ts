@@ -165,7 +165,8 @@ export class RedisDeduper implements Deduper {
   private readonly prefix: string;
   private readonly claims: (key: string) => Promise<Claim>;
   private readonly confirms: (key: string) => Promise<void>;
-  private readonly ttlSeconds: number;
+  /** How long an identity stays `done`. */
+  readonly ttlSeconds: number;
 
   /**
    * `prefix`: the deployment's key prefix (no default). `ttlSeconds`: default 48 h
