@@ -1,15 +1,17 @@
 /**
  * The pipeline's one-step path on a real Redis (src/pubsub/store-and-publish.ts): a delivery whose
  * events need nothing read is claimed, appended, published and confirmed by one script call, with
- * exactly what the step-by-step path would have stored, published and confirmed.
+ * exactly what the step-by-step path would have stored, published and confirmed; beside that
+ * path, each event is stored once whichever path claims it first; a script that fails part-way
+ * fails every delivery it served, and their redeliveries store what it did not.
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { entryJson, LOG_START, type LogEntry } from '../../src/pubsub/log.ts';
-import type { RedisClient } from '../../src/redis.ts';
+import { entryJson, LOG_START, type LogEntry, type RedisEventLog } from '../../src/pubsub/log.ts';
+import { MAX_BATCH, type RedisClient } from '../../src/redis.ts';
 import { createSharedState, type SharedState } from '../../src/state.ts';
 import { DEDUPE_TTL_SECONDS } from '../../src/webhooks/dedupe.ts';
 import { needsCompletion } from '../../src/webhooks/enrich.ts';
@@ -220,5 +222,205 @@ describe('EventPipeline with storeAndPublish on Redis', () => {
     const accepted = await pipeline.accept([message(1)]);
     expect(accepted.entries.length).toBe(1);
     expect((await state.log.readAfter(A, LOG_START)).length).toBe(1);
+  });
+});
+
+/** A read without sender, `n`th of its kind: it needs completing, so it goes step by step. */
+const seen = (n: number): InboxEventData =>
+  ({
+    kind: 'MESSAGES_SEEN',
+    igId: A,
+    igsid: null,
+    occurredAt: NOW - 10,
+    identity: `${A}|MESSAGES_SEEN|mid.s${n}||`,
+    standby: false,
+    mid: `mid.s${n}`,
+  }) as InboxEventData;
+
+/**
+ * A pipeline over both paths (a delivery with a read goes step by step, one of messages only in
+ * one script), whose completion waits while `hold()`'s gate is shut.
+ */
+async function bothPaths() {
+  let gate = Promise.resolve();
+  let entered: () => void = () => {};
+  const completedWith: InboxEventData[][] = [];
+  const set = await setUp(async (events) => {
+    completedWith.push([...events]);
+    entered();
+    await gate;
+    return [...events];
+  });
+  return {
+    ...set,
+    completedWith,
+    /** Shuts the gate: `inside` resolves once a delivery is completing (its claims taken). */
+    hold() {
+      let release: () => void = () => {};
+      gate = new Promise((resolve) => {
+        release = resolve;
+      });
+      const inside = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      return { inside, release };
+    },
+  };
+}
+
+describe('EventPipeline on Redis: the one-step and the step-by-step paths share one dedupe', () => {
+  it('an identity a step-by-step delivery holds is pending for a one-step one, then a duplicate', async () => {
+    const { state, pipeline, outcomes, hold } = await bothPaths();
+    const onA = await listen(state, A);
+    const held = hold();
+    const stepping = pipeline.accept([seen(1), message(1)]);
+    await held.inside;
+
+    const meanwhile = await pipeline.accept([message(1)]);
+    expect(meanwhile).toEqual({ entries: [], pending: 1, published: true });
+
+    held.release();
+    const stepped = await stepping;
+    expect(stepped.pending).toBe(0);
+    expect(stepped.entries.map((e) => e.event.identity)).toEqual([
+      seen(1).identity,
+      message(1).identity,
+    ]);
+    const redelivered = await pipeline.accept([message(1)]);
+    expect(redelivered).toEqual({ entries: [], pending: 0, published: true });
+    // A later event, published after everything before it on the same connection: once it came,
+    // whatever else was published has come too.
+    const later = await pipeline.accept([message(2)]);
+    expect(await onA.until(3)).toEqual([...stepped.entries, ...later.entries]);
+    expect(await state.log.readAfter(A, LOG_START)).toEqual([...stepped.entries, ...later.entries]);
+    expect(await outcomes()).toEqual({
+      'MESSAGES_SEEN new': 1,
+      'MESSAGE_RECEIVED new': 2,
+      'MESSAGE_RECEIVED pending': 1,
+      'MESSAGE_RECEIVED duplicate': 1,
+    });
+  });
+
+  it('an identity stored in one step is a duplicate for a step-by-step claim', async () => {
+    const { state, pipeline, outcomes, completedWith } = await bothPaths();
+    const quick = await pipeline.accept([message(2)]);
+
+    const stepped = await pipeline.accept([seen(2), message(2)]);
+
+    expect(stepped.pending).toBe(0);
+    expect(stepped.entries.map((e) => e.event.identity)).toEqual([seen(2).identity]);
+    expect(completedWith).toEqual([[seen(2)]]);
+    expect(await state.log.readAfter(A, LOG_START)).toEqual([...quick.entries, ...stepped.entries]);
+    expect(await outcomes()).toEqual({
+      'MESSAGES_SEEN new': 1,
+      'MESSAGE_RECEIVED new': 1,
+      'MESSAGE_RECEIVED duplicate': 1,
+    });
+  });
+
+  // Both calls of one turn: each path's Redis calls go out in the order the deliveries came.
+  it('a step-by-step delivery, then a one-step one in the same turn: stored once, pending', async () => {
+    const { state, pipeline } = await bothPaths();
+
+    const [stepped, quick] = await Promise.all([
+      pipeline.accept([seen(3), message(3)]),
+      pipeline.accept([message(3)]),
+    ]);
+
+    expect(stepped.entries.map((e) => e.event.identity)).toEqual([
+      seen(3).identity,
+      message(3).identity,
+    ]);
+    expect(quick).toEqual({ entries: [], pending: 1, published: true });
+    expect(await state.log.readAfter(A, LOG_START)).toEqual(stepped.entries);
+  });
+
+  it('a one-step delivery, then a step-by-step one in the same turn: stored once, duplicate', async () => {
+    const { state, pipeline } = await bothPaths();
+
+    const [quick, stepped] = await Promise.all([
+      pipeline.accept([message(3)]),
+      pipeline.accept([seen(3), message(3)]),
+    ]);
+
+    expect(quick.entries.map((e) => e.event.identity)).toEqual([message(3).identity]);
+    expect(stepped.pending).toBe(0);
+    expect(stepped.entries.map((e) => e.event.identity)).toEqual([seen(3).identity]);
+    expect(await state.log.readAfter(A, LOG_START)).toEqual([...quick.entries, ...stepped.entries]);
+  });
+});
+
+describe('EventPipeline on Redis: a script that fails part-way', () => {
+  const P = '17841400000000009';
+  /** Redis's answer to an XADD on a key that is not a stream. */
+  const wrongType = /^WRONGTYPE /;
+
+  it('fails every delivery of its turn; the redeliveries store each event once', async () => {
+    const { client, state, pipeline } = await setUp();
+    // The account's stream is not a stream: its XADD fails, after the event before it was stored
+    // (Redis keeps what a script wrote before an error).
+    const poisoned = (state.log as RedisEventLog).keyOf(P);
+    await client.set(poisoned, 'not a stream');
+
+    const results = await Promise.allSettled([
+      pipeline.accept([message(10)]),
+      pipeline.accept([message(11, P)]),
+      pipeline.accept([message(12)]),
+    ]);
+
+    const failed = {
+      status: 'rejected',
+      reason: expect.objectContaining({ message: expect.stringMatching(wrongType) }),
+    };
+    expect(results).toEqual([failed, failed, failed]);
+    expect((await state.log.readAfter(A, LOG_START)).map((e) => e.event.identity)).toEqual([
+      message(10).identity,
+    ]);
+
+    await client.del(poisoned);
+    const again = await Promise.all([
+      pipeline.accept([message(10)]),
+      pipeline.accept([message(11, P)]),
+      pipeline.accept([message(12)]),
+    ]);
+
+    expect(again.map((a) => a.entries.map((e) => e.event.identity))).toEqual([
+      [],
+      [message(11, P).identity],
+      [message(12).identity],
+    ]);
+    expect((await state.log.readAfter(A, LOG_START)).map((e) => e.event.identity)).toEqual([
+      message(10).identity,
+      message(12).identity,
+    ]);
+    expect(await state.log.readAfter(P, LOG_START)).toEqual(again[1]?.entries);
+  });
+
+  it(`a delivery of ${MAX_BATCH + 1} events, two scripts: the second fails, the first's are kept; the redelivery stores the rest`, async () => {
+    const { client, state, pipeline, outcomes } = await setUp();
+    const events = Array.from({ length: MAX_BATCH }, (_, i) => message(1000 + i));
+    events.push(message(5000, P));
+    const poisoned = (state.log as RedisEventLog).keyOf(P);
+    await client.set(poisoned, 'not a stream');
+    await pipeline.accept([message(100, C)]);
+    const before = await scriptCalls(client);
+
+    await expect(pipeline.accept(events)).rejects.toThrow(wrongType);
+    expect(await scriptCalls(client)).toBe(before + 2);
+    expect(await client.xLen((state.log as RedisEventLog).keyOf(A))).toBe(MAX_BATCH);
+
+    await client.del(poisoned);
+    const again = await pipeline.accept(events);
+
+    expect(again.entries.map((e) => e.event.identity)).toEqual([message(5000, P).identity]);
+    expect(await client.xLen((state.log as RedisEventLog).keyOf(A))).toBe(MAX_BATCH);
+    expect(
+      (await state.log.readAfter(A, LOG_START, MAX_BATCH)).map((e) => e.event.identity),
+    ).toEqual(events.slice(0, MAX_BATCH).map((e) => e.identity));
+    expect(await state.log.readAfter(P, LOG_START)).toEqual(again.entries);
+    expect(await outcomes()).toEqual({
+      'MESSAGE_RECEIVED new': MAX_BATCH + 2,
+      'MESSAGE_RECEIVED duplicate': MAX_BATCH,
+    });
   });
 });
