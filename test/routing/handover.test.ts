@@ -1,13 +1,11 @@
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
 import type { Simulator } from '../../src/sandbox/simulator.ts';
 import type { SimAccount, SimToken, SimUser } from '../../src/sandbox/store.ts';
 import { addAccountOf, CONFIGURATIONS } from '../helpers/configurations.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { type Gateway, startGateway, T0 } from '../helpers/gateway.ts';
-import { watchSubscriber } from '../helpers/subscribers.ts';
+import { subscribeInbox } from '../helpers/inbox-events.ts';
 
 /**
  * Issue 16, "Done when": a bot app owns a thread, igql's app receives it on standby, is refused
@@ -77,41 +75,8 @@ describe.each(CONFIGURATIONS)('%s Login', (kind) => {
 
   type Event = Record<string, unknown>;
 
-  async function subscribe() {
-    const client = createClient({
-      url: gw.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${token}` },
-    });
-    const events: Event[] = [];
-    const waiters = new Set<() => void>();
-    const watch = watchSubscriber();
-    client.subscribe<{ inboxEvents: Event }>(
-      { query: EVENTS, variables: { a: accountId() } },
-      {
-        next: (value) => {
-          if (value.data) events.push(value.data.inboxEvents);
-          for (const wake of waiters) wake();
-        },
-        error: () => watch.cancel(),
-        complete: () => watch.cancel(),
-      },
-    );
-    await watch.established;
-    /** Resolves with the events once `count` arrived. */
-    const next = (count: number) =>
-      new Promise<Event[]>((resolve) => {
-        const check = () => {
-          if (events.length < count) return;
-          waiters.delete(check);
-          resolve(events.slice(0, count));
-        };
-        waiters.add(check);
-        check();
-      });
-    return { events, next, dispose: () => client.dispose() };
-  }
+  /** The account's inbox events over graphql-ws, once igql established the subscriber. */
+  const subscribe = () => subscribeInbox<Event>(gw.url, token, accountId(), { query: EVENTS });
 
   const OWNER = 'threadOwner { kind appId }';
   const USER_ERRORS = `userErrors { __typename code message ... on NotThreadOwnerError { owner { kind appId } } }`;
