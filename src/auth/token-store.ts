@@ -1,5 +1,5 @@
 import type { EncryptionKey } from '../config.ts';
-import type { LoginKind } from '../instagram/graph.ts';
+import { type LoginKind, reachable } from '../instagram/graph.ts';
 import type { Logger } from '../logger.ts';
 import { decryptToken, encryptToken, sealedKid, TokenDecryptionError } from './crypto.ts';
 
@@ -29,7 +29,8 @@ export type AccountStatus = 'ACTIVE' | 'REAUTH_REQUIRED';
 /**
  * Where Instagram tokens live. In memory, or in Redis, encrypted at rest with
  * `TOKEN_ENCRYPTION_KEYS`. An account whose token no configured key opens reads as
- * `REAUTH_REQUIRED` (with an empty `accessToken`) rather than failing.
+ * `REAUTH_REQUIRED` (with an empty `accessToken`) rather than failing, and so does one of
+ * Facebook Login stored without its Page (`checkPage`).
  */
 export interface TokenStore {
   get(igId: string): Promise<StoredAccount | undefined>;
@@ -54,6 +55,15 @@ export interface TokenStore {
 }
 
 /**
+ * An account of Facebook Login stored without its Page (`reachable`) reads as `REAUTH_REQUIRED`:
+ * no call can be made for it until a Facebook login stores the Page again. Every reader (a
+ * login's keep-or-replace, reconciliation, publishing, account status) sees it so.
+ */
+export function checkPage(account: StoredAccount): StoredAccount {
+  return reachable(account) ? account : { ...account, status: 'REAUTH_REQUIRED' };
+}
+
+/**
  * Opens an account as stored at rest (`accessToken` holding the sealed token). A token no key
  * opens gives `REAUTH_REQUIRED`, logged without any part of it; `resealed` is the token sealed
  * again with the first key when another key had sealed it (the caller writes it back).
@@ -65,7 +75,7 @@ export function openAccount(
 ): { account: StoredAccount; resealed?: string } {
   try {
     const accessToken = decryptToken(stored.accessToken, keys);
-    const account = { ...stored, accessToken };
+    const account = checkPage({ ...stored, accessToken });
     if (sealedKid(stored.accessToken) === keys[0]?.kid) return { account };
     return { account, resealed: encryptToken(accessToken, keys) };
   } catch (error) {
@@ -108,7 +118,8 @@ export class MemoryTokenStore implements TokenStore {
   // first one: nothing to rotate, and nothing another key sealed.
   async get(igId: string): Promise<StoredAccount | undefined> {
     const stored = this.#accounts.get(igId);
-    return stored && this.#keys ? openAccount(stored, this.#keys).account : stored;
+    if (!stored) return undefined;
+    return this.#keys ? openAccount(stored, this.#keys).account : checkPage(stored);
   }
 
   async put(account: StoredAccount): Promise<void> {

@@ -94,8 +94,9 @@ export class RequestLoaders {
   async auth(igId: string): Promise<Auth> {
     const stored = mayUse(this.#session, igId) ? await this.#stored.load(igId) : undefined;
     if (!stored) throw notFound('Account');
-    if (stored.status === 'REAUTH_REQUIRED') throw reauthRequired();
+    // The Page first: a record without it also reads as REAUTH_REQUIRED, and this says why.
     if (!reachable(stored)) throw graphqlError('REAUTH_REQUIRED', NO_PAGE);
+    if (stored.status === 'REAUTH_REQUIRED') throw reauthRequired();
     return authOf(stored);
   }
 

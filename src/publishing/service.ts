@@ -5,7 +5,9 @@ import {
   authOf,
   type InstagramApi,
   type LoginKind,
+  NO_PAGE,
   parseGraphTime,
+  reachable,
 } from '../instagram/graph.ts';
 import type { AccountLock } from '../lock.ts';
 import type { Logger } from '../logger.ts';
@@ -239,10 +241,14 @@ export class PublishingService {
   /** One step: make the containers, read the status, publish when finished. */
   async #step(job: PublishJob): Promise<PublishJob> {
     const stored = await this.#o.tokens.get(job.igId);
-    if (!stored || stored.status === 'REAUTH_REQUIRED') {
+    // An account of Facebook Login stored without its Page is one to log in again with too:
+    // `authOf` would throw for it, outside the handling below, on every round.
+    if (!stored || stored.status === 'REAUTH_REQUIRED' || !reachable(stored)) {
       return this.#end(job, 'FAILED', {
         message:
-          'Instagram refused the account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login), then publish again',
+          stored && !reachable(stored)
+            ? `${NO_PAGE}, then publish again`
+            : 'Instagram refused the account’s token: log in again (with Instagram, or with Facebook for an account of Facebook Login), then publish again',
         containerStatus: null,
         code: null,
         subcode: null,

@@ -135,17 +135,21 @@ function simulatorId(simulator: Simulator): string {
 }
 
 /**
- * Every account of a simulator with a live token of its configuration: a long-lived Instagram
- * token, or for an account linked to a Page (Facebook Login), that Page's token.
+ * Every account of a simulator with a live token of its configuration: for an account served
+ * with Facebook Login its Page's token, else a long-lived Instagram token (the same preference
+ * as `Routing.ownAppIdOf`).
  */
 export function accountsOf(simulator: Simulator): DemoAccount[] {
   return [...simulator.store.accounts.values()].flatMap((account) => {
     const page = simulator.store.pageOf(account.igId);
-    const token = [...simulator.store.tokens.values()].find((t) =>
-      page === undefined
-        ? t.igId === account.igId && t.kind === 'long' && !t.revoked
-        : t.pageId === page.id && t.kind === 'page' && !t.revoked,
+    // The simulator's own app's tokens (another app's act as that app). An account of Instagram
+    // Login may be linked to a Page too: its Instagram token serves it then.
+    const live = [...simulator.store.tokens.values()].filter(
+      (t) => t.appId === undefined && !t.revoked,
     );
+    const token =
+      live.find((t) => page !== undefined && t.pageId === page.id && t.kind === 'page') ??
+      live.find((t) => t.igId === account.igId && t.kind === 'long');
     return token ? [{ account, token }] : [];
   });
 }

@@ -7,9 +7,10 @@ import type { WebhookSink } from './webhook-sink.ts';
  * Conversation routing (instagram-api.md §11): several apps serve one account, one app owns each
  * thread, and only the owner may send in it; the others receive the thread's events on
  * `standby`. The simulator's own app (igql's) is the one whose webhooks it delivers: its
- * Instagram app for an account of Instagram Login, its Facebook app for one linked to a Page
- * (Facebook Login), whose Page token is that app's. Other apps act through their own tokens
- * (`tokenFor`), exactly over HTTP as igql does.
+ * Instagram app for an account served with Instagram Login (even one linked to a Page), its
+ * Facebook app for one served with Facebook Login, whose Page token is that app's. A token acts
+ * as its own app (`appOf`); other apps act through their own tokens (`tokenFor`), exactly over
+ * HTTP as igql does.
  */
 
 /**
@@ -71,12 +72,36 @@ export class Routing {
   }
 
   /**
-   * The simulator's own app for the account: the default owner of its threads, the receiver of
-   * its webhooks, and the app of its tokens (`token.appId` absent). The Facebook app for an
-   * account linked to a Page, else the Instagram app.
+   * The app a token acts as: another app's (`token.appId`), else the simulator's own app of its
+   * kind, the Facebook app for a Page token and the Instagram app for an Instagram User token,
+   * whether or not the account is linked to a Page.
+   */
+  appOf(token: SimToken): string {
+    return token.appId ?? (token.kind === 'page' ? this.ownFacebookAppId : this.ownAppId);
+  }
+
+  /**
+   * The simulator's own app serving the account: the default owner of its threads and the
+   * receiver of its webhooks. That of the configuration it is served with (`#servedByPage`), not
+   * whether it is linked to a Page: an account of Instagram Login may be linked to one too.
    */
   ownAppIdOf(igId: string): string {
-    return this.#store.pageOf(igId) === undefined ? this.ownAppId : this.ownFacebookAppId;
+    return this.#servedByPage(igId) ? this.ownFacebookAppId : this.ownAppId;
+  }
+
+  /**
+   * Whether the account is served with Facebook Login: the own app holds a Page token of it. An
+   * account with only Instagram User tokens of the own app is served with Instagram Login; one
+   * with no token yet, by whether it is linked to a Page (as `addFacebookAccount` makes them).
+   * UNCONFIRMED: an account served by both apps (tokens of both) is taken as Facebook Login's,
+   * its Page's app the default owner of its threads; Meta documents no default between the two.
+   */
+  #servedByPage(igId: string): boolean {
+    const own = [...this.#store.tokens.values()].filter(
+      (t) => t.igId === igId && t.appId === undefined,
+    );
+    if (own.length === 0) return this.#store.pageOf(igId) !== undefined;
+    return own.some((t) => t.kind === 'page');
   }
 
   /** Connects another app to the account (the own app is primary unless `primary` says so). */
@@ -93,7 +118,7 @@ export class Routing {
    * account of Facebook Login its Page's (graph.facebook.com).
    */
   tokenFor(igId: string, appId: string): SimToken {
-    const page = this.#store.pageOf(igId);
+    const page = this.#servedByPage(igId) ? this.#store.pageOf(igId) : undefined;
     const issued =
       page === undefined ? this.#store.issueToken(igId) : this.#store.issuePageToken(page.id);
     const token = { ...issued, appId };
@@ -166,7 +191,7 @@ export class Routing {
       throw errors.invalidParameter('Param metadata must be a string of at most 1000 characters');
     }
     const { igId } = account;
-    const caller = token.appId ?? this.ownAppIdOf(igId);
+    const caller = this.appOf(token);
     const owner = this.ownerOf(igId, igsid);
     const extra = metadata === undefined ? {} : { metadata };
     switch (call) {

@@ -456,7 +456,7 @@ export class Simulator {
     if (second === 'messages' && r.method === 'POST') {
       if (!isMessaging) throw errors.unsupportedPost(first);
       this.#limiter.take(account.igId, sendBucket(r.body, facebook));
-      const appId = token.appId ?? this.routing.ownAppIdOf(account.igId);
+      const appId = this.routing.appOf(token);
       const context = { store: this.store, account, token, webhooks: this.webhooks };
       return ok(handleSend({ ...context, routing: this.routing, appId }, r.body));
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fromUpstream } from '../errors.ts';
+import { InstagramError } from '../instagram/errors.ts';
 import type {
   Auth,
   GraphWelcomeFlow,
@@ -7,7 +8,7 @@ import type {
   InstagramApi,
 } from '../instagram/graph.ts';
 import { parseGraphTime } from '../instagram/graph.ts';
-import { Refusal, type SendOutcome, validationErrors } from '../sends/service.ts';
+import { CheckFailed, Refusal, type SendOutcome, validationErrors } from '../sends/service.ts';
 import { Account } from './account.ts';
 import { builder } from './builder.ts';
 import { DESCRIBE, failedOutcome, sender } from './send.ts';
@@ -273,7 +274,14 @@ const flowIdSchema = z.string().regex(/^\d{1,20}$/, 'must be a flow id (digits)'
  */
 async function requireInstagramFlow(auth: Auth, api: InstagramApi, flowId: string) {
   if (auth.pageId === undefined) return;
-  const { data } = await api.welcomeFlows(auth, flowId);
+  let data: readonly GraphWelcomeFlow[];
+  try {
+    ({ data } = await api.welcomeFlows(auth, flowId));
+  } catch (error) {
+    // The check failed before any write: answered as not reached, the key left free.
+    if (error instanceof InstagramError) throw new CheckFailed(error);
+    throw error;
+  }
   if (data.some((flow) => flow.id === flowId)) return;
   throw new Refusal({
     type: 'NotFoundError',

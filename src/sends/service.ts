@@ -116,6 +116,21 @@ export class Refusal extends Error {
   }
 }
 
+/**
+ * Thrown by a write's `call` when a read it makes before writing (a check) failed: nothing was
+ * written, so Instagram's error is answered as one that did not reach it (the idempotency key
+ * stays free, and no answer at all is not "may or may not have been made").
+ */
+export class CheckFailed extends Error {
+  override readonly name = 'CheckFailed';
+  readonly error: InstagramError;
+
+  constructor(error: InstagramError) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
 const failed = (
   igId: string,
   igsid: string | null,
@@ -318,15 +333,16 @@ export class SendService {
   ): Promise<Attempted> {
     const stored = await this.#o.tokens.get(igId);
     if (!stored) return notFound(igId, 'accountId', 'Account');
-    if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
     let auth: Auth;
     try {
       auth = authOf(stored);
     } catch (error) {
-      // An account of Facebook Login stored without its Page: nothing can be sent for it.
+      // An account of Facebook Login stored without its Page: nothing can be sent for it (its
+      // record also reads as REAUTH_REQUIRED; this says why).
       if (!(error instanceof InstagramError)) throw error;
       return failed(igId, igsid, { ...reauth(), message: NO_PAGE });
     }
+    if (stored.status === 'REAUTH_REQUIRED') return failed(igId, igsid, reauth());
     // Facebook Login's Send API takes more text sends a second, through the Page (rate-limit.ts).
     const wait = await admit(this.#o.limiter, igId, sendBucketFor(bucket, auth));
     if (wait > 0) return failed(igId, igsid, rateLimited(wait));
@@ -337,6 +353,10 @@ export class SendService {
     } catch (error) {
       if (error instanceof Refusal)
         return { ...failed(igId, igsid, error.userError), reached: false };
+      if (error instanceof CheckFailed) {
+        const userError = await this.#userError(error.error, auth, igsid, what, false);
+        return { ...failed(igId, igsid, userError), reached: false };
+      }
       // A refused token (190) was reported by the client, which marked the account.
       if (!(error instanceof InstagramError)) throw error;
       const userError = await this.#userError(error, auth, igsid, what);
@@ -351,6 +371,8 @@ export class SendService {
     auth: { igId: string; token: string },
     igsid: string | null,
     what: Refused,
+    /** False for a read before the write (CheckFailed): then nothing was written. */
+    writing = true,
   ): Promise<UserErrorData> {
     switch (error.kind) {
       case 'outside_window':
@@ -411,7 +433,7 @@ export class SendService {
         };
       default: {
         // No answer at all (time-out, dropped connection): the message may have gone out.
-        const outcomeUnknown = error.status === undefined;
+        const outcomeUnknown = writing && error.status === undefined;
         return {
           type: 'UpstreamUnavailableError',
           code: 'UPSTREAM_UNAVAILABLE',
@@ -421,7 +443,9 @@ export class SendService {
               : what === 'attachment'
                 ? 'Instagram did not answer: the attachment may or may not have been uploaded. Upload again with a new idempotency key (the same key answers this again)'
                 : `Instagram did not answer: the ${what} may or may not have been made. Check before trying again with a new idempotency key (the same key answers this again)`
-            : 'Instagram is unavailable; nothing was sent. Retry later',
+            : writing
+              ? 'Instagram is unavailable; nothing was sent. Retry later'
+              : `Instagram is unavailable; the ${what} was not changed. Retry later`,
           outcomeUnknown,
         };
       }

@@ -87,6 +87,7 @@ export interface ReconcilerOptions {
    * Conversations API calls per account and run, at most, whatever the folders read. Default 4
    * (100 conversations). For Facebook Login each folder read (`RECONCILED_FOLDERS`) keeps one
    * call for the folders after it: the inbox takes at most 3, the message requests what is left.
+   * With `pages` 1, only the inbox is read (the message requests never are).
    */
   readonly pages?: number;
   /** Taken per account and run, so that one instance reconciles an account at a time. */
@@ -123,7 +124,9 @@ export interface ReconcilerOptions {
  * can move the window. Cost per account and run: one Conversations API call for every
  * `conversations` (25) updated within the window, at least one and at most `pages` (4), paced
  * as every Conversations API read is. For Facebook Login the Page's message requests are read
- * as well (`RECONCILED_FOLDERS`): at least two calls, still at most `pages` in all.
+ * as well (`RECONCILED_FOLDERS`): at least two calls (one when `pages` is 1: the inbox only),
+ * still at most `pages` in all. When the message requests' read fails, the inbox's events are
+ * still stored, but the run is not a success: the next one reads back to before it.
  */
 export class Reconciler {
   readonly #o: ReconcilerOptions;
@@ -243,17 +246,34 @@ export class Reconciler {
     const since = this.#windowStart(igId, started) - 1000;
     const folders = auth.pageId === undefined ? [undefined] : RECONCILED_FOLDERS;
     const events: InboxEventData[] = [];
+    /** The first folder after the default one that failed: the run is then not a success. */
+    let failure: unknown;
     let left = this.#o.pages ?? 4;
     for (const [i, folder] of folders.entries()) {
-      // Each folder after this one keeps a call of the budget (and every folder has one).
-      const budget = Math.max(1, left - (folders.length - 1 - i));
-      left -= await this.#readFolder(auth, folder, since, budget, events);
+      // Each folder after this one keeps a call of the budget, and none takes more than is left:
+      // with fewer calls than folders, the last folders are not read (the default one always is).
+      const budget = Math.min(left, Math.max(1, left - (folders.length - 1 - i)));
+      if (budget <= 0) break;
+      try {
+        left -= await this.#readFolder(auth, folder, since, budget, events);
+      } catch (error) {
+        // The default list failed: nothing was read.
+        if (i === 0) throw error;
+        // A later folder (message requests) failed: what the ones before it read is still
+        // stored below. A refused token makes no further call.
+        failure ??= error;
+        this.#o.logger.warn({ err: error, igId, folder }, 'reconciliation of a folder failed');
+        if (error instanceof InstagramError && error.kind === 'token') break;
+      }
     }
     events.sort((a, b) => a.occurredAt - b.occurredAt);
     const stored = await this.#o.pipeline.ingest(events);
     this.#o.metrics.reconciled.inc(stored.length);
     if (stored.length > 0)
       this.#o.logger.info({ igId, events: stored.length }, 'reconciled missed webhooks');
+    // Not a success: the next run reads back to before this one, so the failed folder's window
+    // is read again (and a refused token ends the account's run, as in `runOnce`).
+    if (failure !== undefined) throw failure;
     this.#lastRun.set(igId, started);
   }
 

@@ -153,6 +153,25 @@ describe.each(backends)('$name', ({ create }) => {
     });
     expect(await store.replaceToken('17841400000000009', TOKEN_2, T0, T0 + DAY)).toBe(false);
   });
+
+  it('answers REAUTH_REQUIRED for a Facebook Login record stored without its Page', async () => {
+    const store = await create();
+    const noPage: StoredAccount = {
+      igId: IG,
+      accessToken: PAGE_TOKEN,
+      loginKind: 'FACEBOOK',
+      status: 'ACTIVE',
+      issuedAt: T0,
+    };
+    await store.put(noPage);
+    expect(await store.get(IG)).toEqual({ ...noPage, status: 'REAUTH_REQUIRED' });
+    expect(await store.list()).toEqual([{ ...noPage, status: 'REAUTH_REQUIRED' }]);
+    // No status set makes it reachable: only a Facebook login storing the Page does.
+    await store.setStatus(IG, 'ACTIVE');
+    expect(await store.get(IG)).toEqual({ ...noPage, status: 'REAUTH_REQUIRED' });
+    await store.put({ ...noPage, pageId: PAGE_ID });
+    expect(await store.get(IG)).toEqual({ ...noPage, pageId: PAGE_ID });
+  });
 });
 
 describe('MemoryTokenStore with keys', () => {

@@ -407,4 +407,84 @@ describe('FACEBOOK Login: the Page’s flows for Messenger', () => {
       ids['Messenger only'],
     ]);
   });
+
+  // The read of the flow comes before any write: when it fails, nothing reached Instagram's
+  // flows, so the error is not "may or may not" and the same key may be tried again.
+  it('a failed read of the flow writes nothing and leaves the idempotency key free', async () => {
+    const accountId = globalId.account(shop.igId);
+    const DELETE =
+      'mutation($i: DeleteWelcomeMessageFlowInput!) { r: deleteWelcomeMessageFlow(input: $i) { ok flowId userErrors { __typename code message ... on UpstreamUnavailableError { outcomeUnknown } ... on RateLimitedError { retryAfter } } } }';
+    const UPDATE =
+      'mutation($i: UpdateWelcomeMessageFlowInput!) { r: updateWelcomeMessageFlow(input: $i) { ok flowId userErrors { __typename code message ... on UpstreamUnavailableError { outcomeUnknown } ... on RateLimitedError { retryAfter } } } }';
+    const flowId = ids.Instagram as string;
+    const read = { igId: shop.igId, pageId: page.id };
+
+    // No answer at all to the read (the client's two retries included).
+    gw.sim.inject({ endpoint: 'GET /{id}/welcome_message_flows', kind: 'drop', times: 3 });
+    let mark = gw.sim.requests.length;
+    const dropped = await gw.query(token, DELETE, {
+      i: { accountId, flowId, idempotencyKey: 'del-1' },
+    });
+    expect(dropped.body).toEqual({
+      data: {
+        r: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            {
+              __typename: 'UpstreamUnavailableError',
+              code: 'UPSTREAM_UNAVAILABLE',
+              message:
+                'Instagram is unavailable; the welcome message flow was not changed. Retry later',
+              outcomeUnknown: false,
+            },
+          ],
+        },
+      },
+    });
+    expect(servedSince(gw.sim, mark, read)).toEqual([
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+    ]);
+
+    // The same key calls again, and this time deletes.
+    mark = gw.sim.requests.length;
+    const deleted = await gw.query(token, DELETE, {
+      i: { accountId, flowId, idempotencyKey: 'del-1' },
+    });
+    expect(deleted.body).toEqual({ data: { r: { ok: true, flowId, userErrors: [] } } });
+    expect(servedSince(gw.sim, mark, read)).toEqual([
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+      'facebook DELETE /<PAGE_ID>/welcome_message_flows',
+    ]);
+
+    // Instagram's rate limit on the read: RATE_LIMITED, nothing written either. (Last: the
+    // client then holds the account back for a while.)
+    gw.sim.inject({ endpoint: 'GET /{id}/welcome_message_flows', kind: 'rate-limit' });
+    mark = gw.sim.requests.length;
+    const limited = await gw.query(token, UPDATE, {
+      i: { accountId, flowId: ids.Both, name: 'Renamed', idempotencyKey: 'upd-1' },
+    });
+    expect(limited.body).toEqual({
+      data: {
+        r: {
+          ok: false,
+          flowId: null,
+          userErrors: [
+            {
+              __typename: 'RateLimitedError',
+              code: 'RATE_LIMITED',
+              message:
+                'The account is at Instagram’s sending limit; retry after `retryAfter` seconds',
+              retryAfter: 1,
+            },
+          ],
+        },
+      },
+    });
+    expect(servedSince(gw.sim, mark, read)).toEqual([
+      'facebook GET /<PAGE_ID>/welcome_message_flows',
+    ]);
+  });
 });

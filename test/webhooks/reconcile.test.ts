@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { globalId } from '../../src/global-id.ts';
 import { attachment } from '../../src/inbox/attachments.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
+import { InstagramError } from '../../src/instagram/errors.ts';
 import type { GraphConversation, GraphList, InstagramApi } from '../../src/instagram/graph.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
@@ -167,7 +168,10 @@ function harness(
     folders?: Record<string, Record<string, readonly number[]>>;
   } = {},
 ) {
-  const clock = { now: NOW, failing: false };
+  const clock: { now: number; failing: boolean; refuse?: { folder: string; error: Error } } = {
+    now: NOW,
+    failing: false,
+  };
   const ingested: string[] = [];
   const calls: (string | undefined)[] = [];
   /** Facebook Login: the folder of each call (`inbox`: none named). */
@@ -182,6 +186,7 @@ function harness(
       calls.push(args.after);
       folders.push(args.folder ?? 'inbox');
       if (clock.failing) throw new Error('Instagram is down');
+      if (clock.refuse?.folder === (args.folder ?? 'inbox')) throw clock.refuse.error;
       const listed = options.folders?.[args.folder ?? 'inbox'] ?? list;
       const all = Object.entries(listed)
         .map(([id, times]) => [id, times.filter((t) => t <= clock.now)] as const)
@@ -324,6 +329,54 @@ describe('reconciliation of an account of Facebook Login: the Page’s inbox and
     const instagram = harness({ a: [NOW - 1000] }, 25);
     await instagram.reconciler.runOnce();
     expect(instagram.folders).toEqual(['inbox']);
+  });
+
+  it('never makes more calls than `pages`: with 1, the inbox only', async () => {
+    const { folders, ingested, reconciler } = harness({}, 25, 1, {
+      folders: { inbox: { a: [NOW - 1000] }, pending: { r: [NOW - 2000] } },
+    });
+    await reconciler.runOnce();
+    expect(folders).toEqual(['inbox']);
+    expect(ingested).toEqual([`m.a.${NOW - 1000}`]);
+  });
+
+  it('stores the inbox’s events when the message requests’ read fails, and reads that window again', async () => {
+    const { clock, folders, ingested, reconciler } = harness({}, 25, undefined, {
+      folders: { inbox: { a: [NOW + 9 * MINUTE] }, pending: { r: [NOW + 2 * MINUTE] } },
+    });
+    await reconciler.runOnce();
+    clock.now = NOW + 10 * MINUTE;
+    // The `pending` read refused (as Graph would if it did not take `folder` here).
+    clock.refuse = {
+      folder: 'pending',
+      error: new InstagramError({ kind: 'invalid_parameter', message: '(#100) Invalid folder' }),
+    };
+    await reconciler.runOnce();
+    expect(ingested).toEqual([`m.a.${NOW + 9 * MINUTE}`]);
+    clock.refuse = undefined;
+    // 18 minutes after the request: outside 10 minutes, inside "since the last success - 1 min"
+    // (the run at NOW; the failed one was none).
+    clock.now = NOW + 20 * MINUTE;
+    await reconciler.runOnce();
+    expect(ingested).toEqual([
+      `m.a.${NOW + 9 * MINUTE}`,
+      `m.r.${NOW + 2 * MINUTE}`,
+      `m.a.${NOW + 9 * MINUTE}`,
+    ]);
+    expect(folders).toEqual(['inbox', 'pending', 'inbox', 'pending', 'inbox', 'pending']);
+  });
+
+  it('stores the inbox’s events when the token is refused at the message requests', async () => {
+    const { clock, folders, ingested, reconciler } = harness({}, 25, undefined, {
+      folders: { inbox: { a: [NOW - 1000] }, pending: { r: [NOW - 2000] } },
+    });
+    clock.refuse = {
+      folder: 'pending',
+      error: new InstagramError({ kind: 'token', message: 'Error validating access token' }),
+    };
+    await reconciler.runOnce();
+    expect(folders).toEqual(['inbox', 'pending']);
+    expect(ingested).toEqual([`m.a.${NOW - 1000}`]);
   });
 
   it('makes no call for an account of Facebook Login stored without its Page', async () => {

@@ -1,0 +1,75 @@
+import { expect, it } from 'vitest';
+import { NO_PAGE } from '../../src/instagram/graph.ts';
+import { MemoryAccountLock } from '../../src/lock.ts';
+import { createLogger } from '../../src/logger.ts';
+import { MemoryPublishJobStore, type PublishJob } from '../../src/publishing/jobs.ts';
+import { PublishingService, type PublishJobEvent } from '../../src/publishing/service.ts';
+
+const NOW = 1_000_000;
+
+it('fails, once, the job of a Facebook Login account stored without its Page: no call, no retry', async () => {
+  const jobs = new MemoryPublishJobStore();
+  const calls: string[] = [];
+  // Every Graph call is recorded: none may be made.
+  const api = new Proxy(
+    {},
+    {
+      get: (_t, name) => async () => {
+        calls.push(String(name));
+        return {};
+      },
+    },
+  ) as never;
+  const told: PublishJobEvent[] = [];
+  const service = new PublishingService({
+    jobs,
+    lock: new MemoryAccountLock(() => NOW),
+    api,
+    graph: api,
+    tokens: {
+      get: async () => ({ accessToken: 'EAApage', status: 'ACTIVE', loginKind: 'FACEBOOK' }),
+    },
+    publish: async (events) => told.push(...events),
+    logger: createLogger('silent'),
+    now: () => NOW,
+  });
+  const job: PublishJob = {
+    id: 'j1',
+    igId: '17841400000000001',
+    status: 'QUEUED',
+    request: {
+      type: 'IMAGE',
+      imageUrl: 'https://x/y.jpg',
+      videoUrl: null,
+      caption: null,
+      items: [],
+    },
+    itemContainers: [],
+    container: null,
+    mediaId: null,
+    error: null,
+    createdAt: NOW,
+    updatedAt: NOW,
+    publishedAt: null,
+    polls: 0,
+    nextPollAt: NOW,
+  };
+  await jobs.put(job);
+  await service.poll();
+  await service.poll();
+
+  const failed: PublishJob = {
+    ...job,
+    status: 'FAILED',
+    error: {
+      message: `${NO_PAGE}, then publish again`,
+      containerStatus: null,
+      code: null,
+      subcode: null,
+    },
+    nextPollAt: null,
+  };
+  expect(await jobs.get('j1')).toEqual(failed);
+  expect(calls).toEqual([]);
+  expect(told.map((e) => e.job)).toEqual([failed]);
+});
