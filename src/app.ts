@@ -92,13 +92,16 @@ export function createApp(deps: AppDeps): App {
   const logger = deps.logger ?? createLogger(config.logLevel);
   // igql's app of each configuration: the owner of its threads, its entry of a Page's
   // subscriptions. In sandbox mode the simulator's app serves both logins.
-  const instagramAppId = config.instagram.appId ?? sandbox?.appId ?? '';
+  const instagramAppId = config.instagram.appId ?? (config.sandbox ? sandbox?.appId : '') ?? '';
   const services = createServices({
     config,
     logger,
     upstream: sandbox?.upstream,
     redisPrefix: sandbox?.redisPrefix,
-    appIds: { INSTAGRAM: instagramAppId, FACEBOOK: config.facebook.appId ?? sandbox?.appId ?? '' },
+    appIds: {
+      INSTAGRAM: instagramAppId,
+      FACEBOOK: config.facebook.appId ?? (config.sandbox ? sandbox?.appId : '') ?? '',
+    },
     now: deps.now,
     instagram: deps.instagram,
     reconcileIntervalMs: deps.reconcileIntervalMs,

@@ -221,6 +221,17 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
     return current?.status === 'ACTIVE' && currentKind !== kind ? currentKind : undefined;
   };
 
+  /** Business Login for Instagram without an Instagram app (only Facebook Login configured). */
+  const instagramNotConfigured = (req: IncomingMessage, res: ServerResponse) =>
+    fail(
+      req,
+      res,
+      404,
+      'instagram_login_not_configured',
+      'Business Login for Instagram is not configured: set INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET to the Instagram app of the Instagram API with Instagram Login.',
+      'instagram',
+    );
+
   const notConfigured = (req: IncomingMessage, res: ServerResponse) =>
     fail(
       req,
@@ -233,6 +244,10 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
 
   return {
     'GET /auth/instagram/login': async (req, res) => {
+      if (!o.app().appId) {
+        instagramNotConfigured(req, res);
+        return;
+      }
       const { state, cookie: loginCookie } = await startLogin(req, 'instagram');
       res.writeHead(302, {
         location: authorizeUrl(o.hosts(), o.app(), redirectUri(req), state),
@@ -243,6 +258,10 @@ export function authRoutes(o: AuthRouteOptions): Record<string, Route> {
     },
 
     'GET /auth/instagram/callback': async (req, res) => {
+      if (!o.app().appId) {
+        instagramNotConfigured(req, res);
+        return;
+      }
       const query = new URL(req.url ?? '/', 'http://igql').searchParams;
       const state = await usedState(req, res, query, 'instagram');
       if (!state) return;

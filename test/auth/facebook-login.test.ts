@@ -1036,6 +1036,26 @@ describe('Facebook Login settings', () => {
     }
   });
 
+  it('answers 404 at Instagram Login when only Facebook Login is configured', async () => {
+    const fbOnly = await startGateway(() => {}, {
+      env: { ...production, FACEBOOK_APP_ID: '1000000000000001' },
+    });
+    try {
+      const message =
+        'Business Login for Instagram is not configured: set INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET to the Instagram app of the Instagram API with Instagram Login.';
+      for (const path of ['/auth/instagram/login', '/auth/instagram/callback?code=c&state=s']) {
+        const res = await fetch(`${fbOnly.base}${path}`, { redirect: 'manual', headers: asJson });
+        expect([res.status, await res.json()]).toEqual([
+          404,
+          { error: 'instagram_login_not_configured', message },
+        ]);
+      }
+      expect(fbOnly.sim.requests).toEqual([]);
+    } finally {
+      await fbOnly.stop();
+    }
+  });
+
   it('sends FACEBOOK_LOGIN_CONFIG_ID in place of the scopes, with the app of FACEBOOK_APP_ID', async () => {
     let linked: { account: SimAccount; page: SimPage } | undefined;
     const configured = await startGateway(
