@@ -145,6 +145,35 @@ function write(
   });
 }
 
+/**
+ * Writes `input.text` as the account: a reply under a comment (`Comment`: its `replies`) or a
+ * comment under a media (`Media`: its `comments`), checked before any call.
+ */
+function writeComment(
+  ctx: Context,
+  mutation: 'replyToComment' | 'commentOnMedia',
+  input: {
+    readonly accountId: string | number;
+    readonly text: string;
+    readonly idempotencyKey?: string | null;
+  },
+  typename: 'Comment' | 'Media',
+  id: string | number,
+): SendOutcome | Promise<SendOutcome> {
+  const to = target(ctx, input.accountId, typename, id);
+  if (failedOutcome(to)) return to;
+  const problems = commentTextProblems(input.text);
+  if (problems.length > 0) return invalidText(to.igId, problems);
+  const { text } = input;
+  const fingerprint =
+    typename === 'Comment' ? { commentId: to.targetId, text } : { mediaId: to.targetId, text };
+  return write(ctx, to, mutation, input.idempotencyKey, fingerprint, async (auth, api) => {
+    const edge = typename === 'Comment' ? 'replies' : 'comments';
+    const { id: created } = await api.comment(auth, to.targetId, edge, text);
+    return { result: { id: created, text, from: { id: to.igId } } };
+  });
+}
+
 builder.mutationFields((t) => ({
   replyToComment: t.field({
     type: CommentPayload,
@@ -152,24 +181,8 @@ builder.mutationFields((t) => ({
     args: {
       input: t.arg({ type: ReplyToCommentInput, required: true, description: 'The answer.' }),
     },
-    resolve: (_root, { input }, ctx) => {
-      const to = target(ctx, input.accountId, 'Comment', input.commentId);
-      if (failedOutcome(to)) return to;
-      const problems = commentTextProblems(input.text);
-      if (problems.length > 0) return invalidText(to.igId, problems);
-      const fingerprint = { commentId: to.targetId, text: input.text };
-      return write(
-        ctx,
-        to,
-        'replyToComment',
-        input.idempotencyKey,
-        fingerprint,
-        async (auth, api) => {
-          const { id } = await api.comment(auth, to.targetId, 'replies', input.text);
-          return { result: { id, text: input.text, from: { id: to.igId } } };
-        },
-      );
-    },
+    resolve: (_root, { input }, ctx) =>
+      writeComment(ctx, 'replyToComment', input, 'Comment', input.commentId),
   }),
   commentOnMedia: t.field({
     type: CommentPayload,
@@ -177,24 +190,8 @@ builder.mutationFields((t) => ({
     args: {
       input: t.arg({ type: CommentOnMediaInput, required: true, description: 'The comment.' }),
     },
-    resolve: (_root, { input }, ctx) => {
-      const to = target(ctx, input.accountId, 'Media', input.mediaId);
-      if (failedOutcome(to)) return to;
-      const problems = commentTextProblems(input.text);
-      if (problems.length > 0) return invalidText(to.igId, problems);
-      const fingerprint = { mediaId: to.targetId, text: input.text };
-      return write(
-        ctx,
-        to,
-        'commentOnMedia',
-        input.idempotencyKey,
-        fingerprint,
-        async (auth, api) => {
-          const { id } = await api.comment(auth, to.targetId, 'comments', input.text);
-          return { result: { id, text: input.text, from: { id: to.igId } } };
-        },
-      );
-    },
+    resolve: (_root, { input }, ctx) =>
+      writeComment(ctx, 'commentOnMedia', input, 'Media', input.mediaId),
   }),
   ...Object.fromEntries(
     (

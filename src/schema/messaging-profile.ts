@@ -410,48 +410,40 @@ builder.mutationFields((t) => ({
       );
     },
   }),
-  deleteIceBreakers: t.field({
-    type: MessagingProfilePayload,
-    description: 'Deletes the account’s ice breakers, every locale.',
-    args: {
-      input: t.arg({
-        type: DeleteMessagingProfileInput,
-        required: true,
-        description: 'The account.',
-      }),
-    },
-    resolve: (_root, { input }, ctx) =>
-      write(
-        ctx,
-        input,
-        'deleteIceBreakers',
-        async (auth, api) => {
-          await api.deleteMessengerProfile(auth, ['ice_breakers']);
-          return {};
+  ...Object.fromEntries(
+    (
+      [
+        ['deleteIceBreakers', 'ice_breakers', 'Deletes the account’s ice breakers, every locale.'],
+        [
+          'deletePersistentMenu',
+          'persistent_menu',
+          'Deletes the account’s persistent menu, every locale.',
+        ],
+      ] as const
+    ).map(([name, field, description]) => [
+      name,
+      t.field({
+        type: MessagingProfilePayload,
+        description,
+        args: {
+          input: t.arg({
+            type: DeleteMessagingProfileInput,
+            required: true,
+            description: 'The account.',
+          }),
         },
-        null,
-      ),
-  }),
-  deletePersistentMenu: t.field({
-    type: MessagingProfilePayload,
-    description: 'Deletes the account’s persistent menu, every locale.',
-    args: {
-      input: t.arg({
-        type: DeleteMessagingProfileInput,
-        required: true,
-        description: 'The account.',
+        resolve: (_root, { input }, ctx) =>
+          write(
+            ctx,
+            input,
+            name,
+            async (auth, api) => {
+              await api.deleteMessengerProfile(auth, [field]);
+              return {};
+            },
+            null,
+          ),
       }),
-    },
-    resolve: (_root, { input }, ctx) =>
-      write(
-        ctx,
-        input,
-        'deletePersistentMenu',
-        async (auth, api) => {
-          await api.deleteMessengerProfile(auth, ['persistent_menu']);
-          return {};
-        },
-        null,
-      ),
-  }),
+    ]),
+  ),
 }));
