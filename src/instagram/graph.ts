@@ -256,11 +256,18 @@ export interface AppIds {
 }
 
 /**
- * The host of an account's calls: graph.facebook.com for Facebook Login (IG User nodes keep the
- * IG_ID there), else none (the client's default, graph.instagram.com).
+ * What every call of an account carries: its token, its IG_ID (the per-account limits, and the
+ * report of a refused token) and its host: graph.facebook.com for Facebook Login (IG User nodes
+ * keep the IG_ID there), else the client's default, graph.instagram.com. One place for all
+ * three, so that no call sends a Page token to graph.instagram.com.
  */
-export function hostOf(auth: Partial<Pick<Auth, 'pageId'>>): { readonly host?: 'facebook' } {
-  return auth.pageId === undefined ? {} : { host: 'facebook' };
+export function callerOf(auth: Auth): {
+  readonly token: string;
+  readonly igId: string;
+  readonly host?: 'facebook';
+} {
+  const { token, igId } = auth;
+  return auth.pageId === undefined ? { token, igId } : { token, igId, host: 'facebook' };
 }
 
 /**
@@ -305,7 +312,7 @@ export const parseGraphTime = (value: string): Date => new Date(graphTimeMs(valu
 /**
  * The typed reads igql makes, each one Graph request (a split page makes more). Paths are named
  * as Instagram Login has them; for an account of Facebook Login (`Auth.pageId`) every call goes
- * to graph.facebook.com with the Page token (`hostOf`), and the messaging ones to the Page
+ * to graph.facebook.com with the Page token (`callerOf`), and the messaging ones to the Page
  * (`messagingNode`).
  */
 export class InstagramApi {
@@ -363,9 +370,7 @@ export class InstagramApi {
             method: 'GET',
             path: encodeURIComponent(auth.igId),
             endpoint: '/{id}',
-            token: auth.token,
-            igId: auth.igId,
-            ...hostOf(auth),
+            ...callerOf(auth),
             query: { fields: asked.join(',') },
           });
     return fields.includes('user_id') ? { ...body, user_id: auth.igId } : body;
@@ -380,9 +385,7 @@ export class InstagramApi {
       method: 'GET',
       path: encodeURIComponent(id),
       endpoint: '/{id}',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { fields },
       conversations,
     });
@@ -408,9 +411,7 @@ export class InstagramApi {
         method: 'GET',
         path: auth.pageId === undefined ? 'me/conversations' : `${auth.pageId}/conversations`,
         endpoint: auth.pageId === undefined ? '/me/conversations' : '/{id}/conversations',
-        token: auth.token,
-        igId: auth.igId,
-        ...hostOf(auth),
+        ...callerOf(auth),
         conversations: true,
         query: {
           platform: 'instagram',
@@ -436,9 +437,7 @@ export class InstagramApi {
         method: 'GET',
         path: `${encodeURIComponent(conversationId)}/messages`,
         endpoint: '/{id}/messages',
-        token: auth.token,
-        igId: auth.igId,
-        ...hostOf(auth),
+        ...callerOf(auth),
         conversations: true,
         query: {
           fields: args.fields,
@@ -459,9 +458,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${messagingNode(auth)}/messages`,
       endpoint: '/{id}/messages',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       body,
     });
   }
@@ -484,9 +481,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${messagingNode(auth)}/message_attachments`,
       endpoint: '/{id}/message_attachments',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       ...(file
         ? {
             multipart: {
@@ -509,9 +504,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${messagingNode(auth)}/thread_owner`,
       endpoint: '/{id}/thread_owner',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { recipient: igsid },
     });
     const appId = body.data?.[0]?.thread_owner?.app_id;
@@ -532,9 +525,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${messagingNode(auth)}/${action}`,
       endpoint: `/{id}/${action}`,
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       body,
     });
   }
@@ -548,9 +539,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${messagingNode(auth)}/messenger_profile`,
       endpoint: '/{id}/messenger_profile',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { fields: fields.join(','), platform: 'instagram' },
     });
     return body.data?.[0] ?? {};
@@ -565,9 +554,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${messagingNode(auth)}/messenger_profile`,
       endpoint: '/{id}/messenger_profile',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       body: { platform: 'instagram', ...profile },
     });
   }
@@ -578,9 +565,7 @@ export class InstagramApi {
       method: 'DELETE',
       path: `${messagingNode(auth)}/messenger_profile`,
       endpoint: '/{id}/messenger_profile',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       body: { fields, platform: 'instagram' },
     });
   }
@@ -596,9 +581,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: {
         fields: 'id,name,eligible_platforms,is_used_in_ad,last_update_time,welcome_message_flow',
         flow_id: flowId,
@@ -622,9 +605,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       body: flowId === undefined ? body : { flow_id: flowId, ...body },
     });
   }
@@ -635,9 +616,7 @@ export class InstagramApi {
       method: 'DELETE',
       path: `${messagingNode(auth)}/welcome_message_flows`,
       endpoint: '/{id}/welcome_message_flows',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { flow_id: flowId },
     });
   }
@@ -655,9 +634,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${messagingNode(auth)}/subscribed_apps`,
       endpoint: '/{id}/subscribed_apps',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
     });
     const own =
       auth.pageId === undefined
@@ -672,9 +649,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${messagingNode(auth)}/subscribed_apps`,
       endpoint: '/{id}/subscribed_apps',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { subscribed_fields: fields.join(',') },
     });
   }
@@ -692,9 +667,7 @@ export class InstagramApi {
         method: 'GET',
         path: `${auth.igId}/${edge}`,
         endpoint: `/{id}/${edge}`,
-        token: auth.token,
-        igId: auth.igId,
-        ...hostOf(auth),
+        ...callerOf(auth),
         query: {
           fields: args.fields,
           limit: String(page.limit),
@@ -716,9 +689,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${encodeURIComponent(parentId)}/${edge}`,
       endpoint: `/{id}/${edge}`,
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: {
         fields: args.fields,
         limit: String(args.limit),
@@ -742,9 +713,7 @@ export class InstagramApi {
       method: 'POST',
       path: `${encodeURIComponent(parentId)}/${edge}`,
       endpoint: `/{id}/${edge}`,
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { message },
     });
   }
@@ -762,9 +731,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${encodeURIComponent(id)}/insights`,
       endpoint: '/{id}/insights',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query,
     });
   }
@@ -779,9 +746,7 @@ export class InstagramApi {
       method: 'GET',
       path: `${auth.igId}/content_publishing_limit`,
       endpoint: '/{id}/content_publishing_limit',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { fields: 'quota_usage,config' },
     });
     return body.data[0] ?? {};
@@ -797,9 +762,7 @@ export class InstagramApi {
       method: action === 'delete' ? 'DELETE' : 'POST',
       path: encodeURIComponent(commentId),
       endpoint: '/{id}',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       ...(action === 'delete' ? {} : { query: { hide: String(action === 'hide') } }),
     });
   }

@@ -1,5 +1,5 @@
 import type { InstagramClient } from '../instagram/client.ts';
-import { type Auth, hostOf } from '../instagram/graph.ts';
+import { type Auth, callerOf } from '../instagram/graph.ts';
 
 /** A container's `status_code` (IG Container reference). */
 export type ContainerStatus = 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'EXPIRED' | 'PUBLISHED';
@@ -34,9 +34,7 @@ export class PublishingApi {
       method: 'POST',
       path: `${auth.igId}/media`,
       endpoint: '/{id}/media',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { ...params },
     });
     return id;
@@ -51,9 +49,7 @@ export class PublishingApi {
       method: 'GET',
       path: encodeURIComponent(containerId),
       endpoint: '/{id}',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { fields: 'status_code,status' },
     });
   }
@@ -64,9 +60,7 @@ export class PublishingApi {
       method: 'POST',
       path: `${auth.igId}/media_publish`,
       endpoint: '/{id}/media_publish',
-      token: auth.token,
-      igId: auth.igId,
-      ...hostOf(auth),
+      ...callerOf(auth),
       query: { creation_id: containerId },
     });
     return id;
