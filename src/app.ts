@@ -241,7 +241,9 @@ export function createApp(deps: AppDeps): App {
         if (draining) socket.end();
       });
       res.once('close', () => inFlight.delete(res));
-      compress(req, res, () => void handle(req, res));
+      // Webhook answers are a few bytes, never worth compressing: their path stays lean.
+      if (req.url?.startsWith('/webhooks/')) void handle(req, res);
+      else compress(req, res, () => void handle(req, res));
     },
   );
   // Past it, Node closes new connections at once.
