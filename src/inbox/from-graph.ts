@@ -12,7 +12,14 @@ import {
   kindOfShareLink,
   templateOf,
 } from './attachments.ts';
-import { emojiOf, type Message, participant, withoutDetail } from './message.ts';
+import {
+  emojiOf,
+  type Message,
+  type Participant,
+  participant,
+  type Reaction,
+  withoutDetail,
+} from './message.ts';
 
 /**
  * A message as a Graph read gives it (instagram-api.md §2), with the fields that read asked for;
@@ -27,16 +34,18 @@ export function fromGraph(data: GraphMessage): Message {
     createdTime,
     detailAvailable: true,
     from: user(data.from),
-    to: (data.to?.data ?? []).map(user),
+    to: data.to?.data ? data.to.data.map(user) : NOBODY,
     text: data.message ? data.message : null,
     attachments: attachmentsOf(data),
-    reactions: (data.reactions?.data ?? []).flatMap((r) =>
-      (r.users ?? []).map((by) => ({
-        reaction: r.reaction,
-        emoji: r.emoji ?? emojiOf(r.reaction),
-        by: user(by),
-      })),
-    ),
+    reactions: !data.reactions?.data
+      ? NO_REACTIONS
+      : data.reactions.data.flatMap((r) =>
+          (r.users ?? []).map((by) => ({
+            reaction: r.reaction,
+            emoji: r.emoji ?? emojiOf(r.reaction),
+            by: user(by),
+          })),
+        ),
     replyTo: data.reply_to?.mid ?? null,
     isUnsupported: data.is_unsupported === true,
   };
@@ -59,7 +68,11 @@ function attachmentsOf(data: GraphMessage): readonly Attachment[] {
   ];
 }
 
+// Shared by every message that has none: most have no attachments, recipients or reactions
+// asked, and a page of 500 would build 1,500 empty arrays.
 const NONE: readonly Attachment[] = Object.freeze([]);
+const NOBODY: readonly Participant[] = Object.freeze([]);
+const NO_REACTIONS: readonly Reaction[] = Object.freeze([]);
 
 const user = (u: GraphUser) => participant(u.id, u.username ?? null);
 

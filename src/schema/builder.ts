@@ -15,7 +15,8 @@ export const LIMITS = { complexity: 10_000, depth: 12, breadth: 300 } as const;
 export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    /** Output: a Date, or ms since the epoch (read without building a Date). */
+    DateTime: { Input: Date; Output: Date | number };
     JSON: { Input: unknown; Output: unknown };
     /** A multipart upload's file (src/schema/send.ts); never an output. */
     File: { Input: File; Output: never };
@@ -98,7 +99,7 @@ export const builder = new SchemaBuilder<{
 
 builder.scalarType('DateTime', {
   description: 'A date and time in ISO-8601 form, in UTC: `2026-11-25T08:30:00.000Z`.',
-  serialize: (value) => isoTime(value.getTime()),
+  serialize: (value) => isoTime(typeof value === 'number' ? value : value.getTime()),
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
     if (Number.isNaN(date.getTime())) throw new TypeError('DateTime must be an ISO-8601 string');

@@ -140,15 +140,18 @@ export interface Connection<T> {
 /** An edge; its cursor is encoded only when a query asks for it (most ask only for nodes). */
 class Edge<T> {
   readonly node: T;
-  readonly #position: EdgePosition;
+  /** The Graph page's cursors and size, shared by its edges. */
+  readonly #page: Omit<EdgePosition, 'i'>;
+  readonly #i: number;
 
-  constructor(node: T, position: EdgePosition) {
+  constructor(node: T, page: Omit<EdgePosition, 'i'>, i: number) {
     this.node = node;
-    this.#position = position;
+    this.#page = page;
+    this.#i = i;
   }
 
   get cursor(): string {
-    return encode(this.#position);
+    return encode({ ...this.#page, i: this.#i });
   }
 }
 
@@ -159,15 +162,16 @@ export function toConnection<G, T>(
   toNode: (item: G) => T,
 ): Connection<T> {
   const n = page.data.length;
-  const a = page.paging?.cursors?.after ?? '';
-  const b = page.paging?.cursors?.before ?? '';
-  const keep = request.backward
+  const at = {
+    a: page.paging?.cursors?.after ?? '',
+    b: page.paging?.cursors?.before ?? '',
+    n,
+  };
+  const [from, to] = request.backward
     ? [Math.max(0, n - request.drop - request.size), Math.max(0, n - request.drop)]
     : [request.drop, Math.min(n, request.drop + request.size)];
-  const [from = 0, to = 0] = keep;
-  const edges = page.data
-    .slice(from, to)
-    .map((item, k) => new Edge(toNode(item), { a, b, i: from + k, n }));
+  const edges: Edge<T>[] = [];
+  for (let i = from; i < to; i++) edges.push(new Edge(toNode(page.data[i] as G), at, i));
   const moreAfter = to < n || page.paging?.next !== undefined;
   const moreBefore = from > 0 || page.paging?.previous !== undefined;
   return {

@@ -64,9 +64,8 @@ builder.objectType(Participant, {
       description: 'Opaque id; pass it as `recipientId` or `withUser`.',
       resolve: (p) => globalId.participant(p.igId, p.igsid),
     }),
-    igsid: t.string({
+    igsid: t.exposeString('igsid', {
       description: 'The Instagram-scoped id (IGSID) Instagram gives this user for the account.',
-      resolve: (p) => p.igsid,
     }),
     username: t.string({
       nullable: true,
