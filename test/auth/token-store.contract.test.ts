@@ -237,6 +237,8 @@ describe('RedisTokenStore at rest', () => {
     );
     const writer = new RedisTokenStore({ client: await connect(), prefix, keys: [OLD], logger });
     await writer.put(account(IG));
+    // Opened once with the right key: what this process remembers of it opens nothing for others.
+    expect(await writer.get(IG)).toEqual(account(IG));
     const stranger = key('other', 3);
     const readers = [
       new RedisTokenStore({ client: await connect(), prefix, keys: [NEW], logger }),
