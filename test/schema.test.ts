@@ -8,7 +8,8 @@ import { schema } from '../src/schema/index.ts';
 describe('schema/schema.graphql', () => {
   it('is what `npm run codegen` generates from the Pothos schema (run it after a schema change)', async () => {
     const outputs = await generate({ ...config, cwd: process.cwd() }, false);
-    expect(outputs).toHaveLength(Object.keys(config.generates).length);
+    // The SDL, and the typed operations generated from it (test/schema/operations.test.ts).
+    expect(outputs.map((o: { filename: string }) => o.filename)).toContain('schema/schema.graphql');
     for (const { filename, content } of outputs) {
       expect(await readFile(filename, 'utf8'), filename).toBe(content);
     }
