@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
+# The example inbox, built and committed: served at /sandbox/inbox in sandbox mode only.
+COPY examples/inbox/dist ./examples/inbox/dist
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -65,3 +65,4 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 app.logger.info({ url, sandbox: config.sandbox }, 'igql listening');
 console.log(`igql is ready: GraphiQL at ${url}`);
+if (config.sandbox) console.log(`example inbox at ${new URL('/sandbox/inbox', url)}`);

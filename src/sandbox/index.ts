@@ -12,6 +12,7 @@ import type { Upstream } from '../services.ts';
 import { connectSimulator, SimulatorLinkError } from './control.ts';
 import type { DemoAccount } from './demo.ts';
 import { sandboxGraphiQL } from './graphiql.ts';
+import { inboxRoutes } from './inbox.ts';
 import {
   accountsOf,
   customerComment,
@@ -38,7 +39,10 @@ export interface Sandbox {
    * tokens, logs or locks.
    */
   readonly redisPrefix: string;
-  /** `GET /sandbox`, `POST /sandbox/inbound` and `POST /sandbox/comment`: no auth, sandbox mode only. */
+  /**
+   * `GET /sandbox`, `POST /sandbox/inbound`, `POST /sandbox/comment` and the example inbox
+   * (`GET /sandbox/inbox`): no auth, sandbox mode only.
+   */
   readonly routes: Readonly<Record<string, Route>>;
   /**
    * The simulated accounts and their tokens, for igql's token store (Instagram tokens, or for an
@@ -245,6 +249,7 @@ function sandboxOver(options: {
         customerId: globalId.participant(igId, made.igsid),
       });
     }),
+    ...inboxRoutes(),
   };
 
   return {

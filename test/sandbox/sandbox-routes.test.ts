@@ -346,7 +346,7 @@ describe('igql started as a process (node src/main.ts)', () => {
     running.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    const ready = `igql is ready: GraphiQL at http://localhost:${port}/graphql\n`;
+    const ready = `igql is ready: GraphiQL at http://localhost:${port}/graphql\nexample inbox at http://localhost:${port}/sandbox/inbox\n`;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not ready in 10 s:\n${stdout}`)), 10_000);
       const check = () => {
@@ -376,6 +376,17 @@ describe('igql started as a process (node src/main.ts)', () => {
       sandbox.accounts[0]?.instagramAccessToken ?? '',
     );
     expect(me.body).toMatchObject({ username: 'northwind.shop' });
+    // The example inbox, from its committed build: no build step.
+    const page = await fetch(`http://127.0.0.1:${port}/sandbox/inbox`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const script = /src="(\/sandbox\/inbox\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`http://127.0.0.1:${port}${script}`);
+    expect([asset.status, asset.headers.get('content-type')]).toEqual([
+      200,
+      'text/javascript; charset=utf-8',
+    ]);
 
     const exited = once(running, 'exit');
     running.kill('SIGTERM');

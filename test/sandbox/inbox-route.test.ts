@@ -1,0 +1,97 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboxRoutes } from '../../src/sandbox/inbox.ts';
+import { type RunningApp, startApp } from '../helpers/app.ts';
+import { openRaw } from '../helpers/raw-http.ts';
+
+const DIST = 'examples/inbox/dist';
+
+let igql: RunningApp;
+beforeAll(async () => {
+  igql = await startApp();
+});
+afterAll(() => igql?.stop());
+
+const port = () => (igql.app.server.address() as AddressInfo).port;
+
+describe('GET /sandbox/inbox: the example inbox, in sandbox mode', () => {
+  it('serves the page, never cached, at /sandbox/inbox and /sandbox/inbox/', async () => {
+    const page = await readFile(`${DIST}/index.html`, 'utf8');
+    for (const path of ['/sandbox/inbox', '/sandbox/inbox/']) {
+      const res = await fetch(`${igql.base}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(await res.text()).toBe(page);
+    }
+  });
+
+  it('serves its content-named files for a year, with their types', async () => {
+    const assets = (await readdir(`${DIST}/assets`)).sort();
+    expect(assets.map((name) => name.split('.').at(-1)).sort()).toEqual(['css', 'js']);
+    for (const name of assets) {
+      const res = await fetch(`${igql.base}/sandbox/inbox/assets/${name}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(
+        name.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8',
+      );
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(
+        await readFile(`${DIST}/assets/${name}`),
+      );
+    }
+    expect((await fetch(`${igql.base}/sandbox/inbox/assets/index-00000000.js`)).status).toBe(404);
+  });
+
+  it('serves nothing else: a path that climbs out is not found', async () => {
+    const raw = await openRaw(port());
+    for (const path of [
+      '/sandbox/inbox/../../package.json',
+      '/sandbox/inbox/%2e%2e/%2e%2e/package.json',
+      '/sandbox/inbox/assets/..%2f..%2f..%2f..%2fpackage.json',
+      '/sandbox/inbox/index.html/../../../src/main.ts',
+      '/sandbox/inbox/vite.config.ts',
+    ]) {
+      const res = await raw.request('GET', path, { accept: 'application/json' });
+      expect(res.status, path).toBe(404);
+      expect(res.body, path).not.toContain('igql');
+    }
+    raw.socket.destroy();
+  });
+
+  it('says how to build it when there is no build', async () => {
+    const routes = inboxRoutes('examples/inbox/no-such-dist/');
+    expect(Object.keys(routes).sort()).toEqual(['GET /sandbox/inbox', 'GET /sandbox/inbox/']);
+    const server = createServer((req, res) => void routes['GET /sandbox/inbox']?.(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const res = await fetch(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/sandbox/inbox`,
+    );
+    expect(res.status).toBe(404);
+    expect(await res.text()).toBe('The example inbox is not built: run `npm run build:inbox`.\n');
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
+
+describe('GET /sandbox/inbox in production mode', () => {
+  it('is not served', async () => {
+    const production = await startApp({
+      INSTAGRAM_APP_ID: '1234567890',
+      INSTAGRAM_APP_SECRET: 'test-app-secret',
+      INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'test-verify-token',
+      SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!!',
+      TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      INSTAGRAM_GRAPH_URL: 'http://127.0.0.1:9',
+    });
+    try {
+      const assets = await readdir(`${DIST}/assets`);
+      for (const path of ['/sandbox/inbox', ...assets.map((a) => `/sandbox/inbox/assets/${a}`)]) {
+        expect((await fetch(`${production.base}${path}`)).status, path).toBe(404);
+      }
+    } finally {
+      await production.stop();
+    }
+  });
+});
