@@ -14,6 +14,9 @@ export default defineConfig({
   // then keep their development code, and the build differs from machine to machine.
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },
   logLevel: 'warn',
+  // No PostCSS: Vite would otherwise look for a postcss config from here up to the filesystem's
+  // root, and one found above the clone would change the build.
+  css: { postcss: {} },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Route } from '../http.ts';
 
@@ -14,6 +14,8 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };
+/** A file of the build with another extension: served, as bytes the browser will not sniff. */
+const OTHER_TYPE = 'application/octet-stream';
 
 const YEAR_S = 365 * 24 * 3600;
 
@@ -22,23 +24,28 @@ const YEAR_S = 365 * 24 * 3600;
  * (the page asks `GET /sandbox` for its session), and its files under `/sandbox/inbox/`. Only
  * the files of the build are routes, read once at start: no other path can be asked for. Vite
  * names the assets by their content, so they are cached for a year; the page is never cached, so
- * that a new build is seen at once. Without a build, the page says how to make one.
+ * that a new build is seen at once. Without a build, the page says how to make one. Each route
+ * answers HEAD as well (Node sends no body for it).
  */
 export function inboxRoutes(dist: string = INBOX_DIST): Record<string, Route> {
   let names: string[];
   try {
     names = readdirSync(dist, { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
-      .map((entry) => join(entry.parentPath, entry.name).slice(dist.length).replace(/\\/g, '/'));
+      .map((entry) => relative(dist, join(entry.parentPath, entry.name)).replace(/\\/g, '/'));
   } catch {
     names = [];
   }
   const routes: Record<string, Route> = {};
+  const route = (path: string, answer: Route) => {
+    routes[`GET ${path}`] = answer;
+    routes[`HEAD ${path}`] = answer;
+  };
   for (const name of names) {
-    const type = TYPES[extname(name)];
-    if (!type || name === 'index.html') continue;
+    if (name === 'index.html') continue;
+    const type = TYPES[extname(name)] ?? OTHER_TYPE;
     const body = readFileSync(join(dist, name));
-    routes[`GET /sandbox/inbox/${name}`] = (_req, res) => {
+    route(`/sandbox/inbox/${name}`, (_req, res) => {
       res.writeHead(200, {
         'content-type': type,
         'content-length': body.length,
@@ -46,7 +53,7 @@ export function inboxRoutes(dist: string = INBOX_DIST): Record<string, Route> {
         'x-content-type-options': 'nosniff',
       });
       res.end(body);
-    };
+    });
   }
   const page = names.includes('index.html') ? readFileSync(join(dist, 'index.html')) : undefined;
   const inbox: Route = (_req, res) => {
@@ -62,7 +69,7 @@ export function inboxRoutes(dist: string = INBOX_DIST): Record<string, Route> {
     });
     res.end(page);
   };
-  routes['GET /sandbox/inbox'] = inbox;
-  routes['GET /sandbox/inbox/'] = inbox;
+  route('/sandbox/inbox', inbox);
+  route('/sandbox/inbox/', inbox);
   return routes;
 }

@@ -50,10 +50,12 @@ function graphqlRequests(page: Page): string[] {
 /**
  * The page's websocket to /graphql, through a route the test can cut: `drop()` closes both sides
  * and refuses new connections (as a network that went away) until `restore()`. Every frame the
- * page received is kept.
+ * page sent and received is kept. After `forgeSession(authorization)`, the `connection_init` of
+ * each new connection carries that instead of the page's session.
  */
 async function cuttableWebsocket(page: Page) {
   let offline = false;
+  let forged: string | undefined;
   let current: { page: WebSocketRoute; server: WebSocketRoute } | undefined;
   const received: string[] = [];
   const sent: string[] = [];
@@ -64,8 +66,12 @@ async function cuttableWebsocket(page: Page) {
     }
     const server = ws.connectToServer();
     current = { page: ws, server };
-    ws.onMessage((frame) => {
-      sent.push(String(frame));
+    ws.onMessage((message) => {
+      let frame = String(message);
+      if (forged !== undefined && parse(frame).type === 'connection_init') {
+        frame = JSON.stringify({ type: 'connection_init', payload: { authorization: forged } });
+      }
+      sent.push(frame);
       server.send(frame);
     });
     server.onMessage((frame) => {
@@ -86,8 +92,34 @@ async function cuttableWebsocket(page: Page) {
     restore() {
       offline = false;
     },
+    forgeSession(authorization: string) {
+      forged = authorization;
+    },
   };
 }
+
+/** A graphql-ws message, as the page sent or received it. */
+interface Frame {
+  readonly type: string;
+  readonly payload?: {
+    readonly authorization?: string;
+    readonly variables?: Record<string, unknown>;
+    readonly data?: { readonly inboxEvents?: InboxEvent };
+  };
+}
+interface InboxEvent {
+  readonly cursor: string;
+  readonly message?: { readonly mid: string; readonly text: string | null };
+}
+const parse = (frame: string) => JSON.parse(frame) as Frame;
+
+/** The inbox events of these frames (`next`), in order. */
+const eventsOf = (frames: readonly string[]): InboxEvent[] =>
+  frames.flatMap((f) => parse(f).payload?.data?.inboxEvents ?? []);
+
+/** The frames of this type, in order. */
+const framesOf = (frames: readonly string[], type: string) =>
+  frames.map(parse).filter((f) => f.type === type);
 
 /** The texts of the messages shown, oldest first (an older message without detail as "—"). */
 const shownMessages = (page: Page) =>
@@ -194,6 +226,9 @@ describe('the example inbox in a real browser', { timeout: 60_000 }, () => {
     expect(await subscribers()).toBe(2);
     const before = requests.length;
     const sentBefore = socket.sent.length;
+    const receivedBefore = socket.received.length;
+    const lastSeen = eventsOf(socket.received).at(-1);
+    expect(lastSeen?.message?.text).toBe('Great, thank you!');
     await socket.drop();
     await page.waitForSelector('#live[data-state="reconnecting"]');
     await expect.poll(subscribers, { timeout: 10_000 }).toBe(1);
@@ -217,19 +252,21 @@ describe('the example inbox in a real browser', { timeout: 60_000 }, () => {
       'Great, thank you!',
       'Are you still there?',
     ]);
-    // It came through the subscription, resumed with `after`, not through a read.
-    const resubscribe = socket.sent.slice(sentBefore).find((f) => f.includes('"subscribe"'));
-    expect(JSON.parse(resubscribe ?? '{}').payload.variables).toEqual({
-      accountId: shop.id,
-      after: expect.stringMatching(/.+/),
-    });
-    expect(socket.received.some((f) => f.includes('Are you still there?'))).toBe(true);
+    // It came through the subscription, resumed after the last event the page had, alone (not
+    // what the page had already), and not through a read.
+    expect(framesOf(socket.sent.slice(sentBefore), 'subscribe').map((f) => f.payload)).toEqual([
+      expect.objectContaining({ variables: { accountId: shop.id, after: lastSeen?.cursor } }),
+    ]);
+    expect(eventsOf(socket.received.slice(receivedBefore)).map((e) => e.message?.text)).toEqual([
+      'Are you still there?',
+    ]);
     expect(requests.slice(before).filter((name) => name !== 'MarkSeen')).toEqual([]);
     await page.screenshot({ path: `${ARTEFACTS}/5-resumed.png` });
 
     // Nothing was fetched from outside this machine.
     expect(failed).toEqual([]);
-    expect(requests.slice(0, 3)).toEqual(['Inbox', 'Conversation', 'MarkSeen']);
+    // The account first (the subscription needs it), then the list, once subscribed.
+    expect(requests.slice(0, 4)).toEqual(['LoginStatus', 'Inbox', 'Conversation', 'MarkSeen']);
     await context.close();
   });
 
@@ -265,6 +302,58 @@ describe('the example inbox in a real browser', { timeout: 60_000 }, () => {
     expect(await notice.textContent()).toBe(
       'The image must be an https:// link to a PNG, JPEG or GIF file.',
     );
+    await context.close();
+  });
+
+  it('reads again after a reconnection with nothing to resume from, and stops when igql ends the session', async () => {
+    const context = await chromium.browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    const requests = graphqlRequests(page);
+    const socket = await cuttableWebsocket(page);
+    await page.goto(`${origin}/sandbox/inbox`);
+    await page.waitForSelector('#live[data-state="live"]');
+    const rows = page.locator('#conversations li');
+    await rows.first().locator('.who', { hasText: 'ana.costa' }).waitFor();
+    await rows.first().locator('button').click();
+    await shown(page, '#messages .message', 20);
+    // No event yet: no cursor to resume from.
+    expect(eventsOf(socket.received)).toEqual([]);
+
+    // The connection drops; the customer writes meanwhile; the page comes back with nothing to
+    // resume from, so it reads the list and the conversation again.
+    const watcher = await subscribeInbox(igql.url, shop.token, shop.id);
+    const before = requests.length;
+    await socket.drop();
+    await page.waitForSelector('#live[data-state="reconnecting"]');
+    await customerWrites('Hello while you were away');
+    await watcher.until((event) => event.message?.text === 'Hello while you were away');
+    await watcher.dispose();
+    socket.restore();
+    await page
+      .locator('#messages .message.incoming .text', { hasText: 'Hello while you were away' })
+      .waitFor();
+    expect(requests.slice(before)).toEqual(['Inbox', 'Conversation']);
+    expect((await shownMessages(page)).at(-1)).toBe('Hello while you were away');
+    expect(await rows.first().locator('.preview').textContent()).toBe('Hello while you were away');
+    expect(eventsOf(socket.received)).toEqual([]);
+    await page.waitForSelector('#live[data-state="live"]');
+
+    // The session ends: igql refuses it when the page connects again (4403). The page stops
+    // trying, and says so.
+    socket.forgeSession('Bearer not-a-session');
+    await socket.drop();
+    socket.restore();
+    await page.waitForSelector('#live[data-state="ended"]');
+    expect(await page.locator('#notice').textContent()).toBe(
+      'Your session has ended. Log in again to go on. Log in again',
+    );
+    expect(await page.locator('#notice a').getAttribute('href')).toBe('/auth/instagram/login');
+    // The first connection, the one after the first drop, and the refused one: no other.
+    const inits = framesOf(socket.sent, 'connection_init').map((f) => f.payload?.authorization);
+    const session = inits[0];
+    expect(session).toMatch(/^Bearer ey/);
+    expect(inits).toEqual([session, session, 'Bearer not-a-session']);
+    await page.screenshot({ path: `${ARTEFACTS}/7-session-ended.png` });
     await context.close();
   });
 });

@@ -1,12 +1,15 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboxRoutes } from '../../src/sandbox/inbox.ts';
 import { type RunningApp, startApp } from '../helpers/app.ts';
 import { openRaw } from '../helpers/raw-http.ts';
 
 const DIST = 'examples/inbox/dist';
+/** Inside the repository (git-ignored), like every file a test reads. */
+const SCRATCH = 'test/artifacts';
 
 let igql: RunningApp;
 beforeAll(async () => {
@@ -45,6 +48,62 @@ describe('GET /sandbox/inbox: the example inbox, in sandbox mode', () => {
     expect((await fetch(`${igql.base}/sandbox/inbox/assets/index-00000000.js`)).status).toBe(404);
   });
 
+  it('answers HEAD with the headers of GET and no body', async () => {
+    const [asset] = await readdir(`${DIST}/assets`);
+    for (const [path, file] of [
+      ['/sandbox/inbox', 'index.html'],
+      [`/sandbox/inbox/assets/${asset}`, `assets/${asset}`],
+    ] as const) {
+      const get = await fetch(`${igql.base}${path}`, {
+        headers: { 'accept-encoding': 'identity' },
+      });
+      const head = await fetch(`${igql.base}${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(200);
+      for (const name of ['content-type', 'cache-control', 'x-content-type-options']) {
+        expect(head.headers.get(name), `${path} ${name}`).toBe(get.headers.get(name));
+      }
+      expect(await head.text(), path).toBe('');
+      expect(await get.text(), path).toBe(await readFile(`${DIST}/${file}`, 'utf8'));
+    }
+    const [js] = (await readdir(`${DIST}/assets`)).filter((name) => name.endsWith('.js'));
+    const head = await fetch(`${igql.base}/sandbox/inbox/assets/${js}`, { method: 'HEAD' });
+    expect(head.headers.get('content-length')).toBe(
+      String((await readFile(`${DIST}/assets/${js}`)).length),
+    );
+  });
+
+  it('serves every file of a build, one of another type as bytes, whatever the dist path', async () => {
+    await mkdir(SCRATCH, { recursive: true });
+    const dist = await mkdtemp(join(SCRATCH, 'inbox-build-'));
+    try {
+      await mkdir(join(dist, 'assets', 'fonts'), { recursive: true });
+      await writeFile(join(dist, 'index.html'), '<!doctype html>');
+      await writeFile(join(dist, 'assets', 'index-abcdefgh.js'), 'export {};');
+      await writeFile(join(dist, 'assets', 'fonts', 'inter-abcdefgh.woff2'), 'wOF2');
+      // With and without the trailing slash, the routes are the same.
+      for (const root of [dist, `${dist}/`]) {
+        const routes = inboxRoutes(root);
+        expect(Object.keys(routes).sort()).toEqual(
+          [
+            '/sandbox/inbox',
+            '/sandbox/inbox/',
+            '/sandbox/inbox/assets/fonts/inter-abcdefgh.woff2',
+            '/sandbox/inbox/assets/index-abcdefgh.js',
+          ]
+            .flatMap((path) => [`GET ${path}`, `HEAD ${path}`])
+            .sort(),
+        );
+        const font = await answer(routes, '/sandbox/inbox/assets/fonts/inter-abcdefgh.woff2');
+        expect(font.status).toBe(200);
+        expect(font.headers.get('content-type')).toBe('application/octet-stream');
+        expect(font.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(await font.text()).toBe('wOF2');
+      }
+    } finally {
+      await rm(dist, { recursive: true, force: true });
+    }
+  });
+
   it('serves nothing else: a path that climbs out is not found', async () => {
     const raw = await openRaw(port());
     for (const path of [
@@ -63,17 +122,29 @@ describe('GET /sandbox/inbox: the example inbox, in sandbox mode', () => {
 
   it('says how to build it when there is no build', async () => {
     const routes = inboxRoutes('examples/inbox/no-such-dist/');
-    expect(Object.keys(routes).sort()).toEqual(['GET /sandbox/inbox', 'GET /sandbox/inbox/']);
-    const server = createServer((req, res) => void routes['GET /sandbox/inbox']?.(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const res = await fetch(
-      `http://127.0.0.1:${(server.address() as AddressInfo).port}/sandbox/inbox`,
-    );
+    expect(Object.keys(routes).sort()).toEqual([
+      'GET /sandbox/inbox',
+      'GET /sandbox/inbox/',
+      'HEAD /sandbox/inbox',
+      'HEAD /sandbox/inbox/',
+    ]);
+    const res = await answer(routes, '/sandbox/inbox');
     expect(res.status).toBe(404);
     expect(await res.text()).toBe('The example inbox is not built: run `npm run build:inbox`.\n');
-    await new Promise((resolve) => server.close(resolve));
   });
 });
+
+/** `GET path` answered by `routes` alone, on a server of its own. */
+async function answer(routes: ReturnType<typeof inboxRoutes>, path: string): Promise<Response> {
+  const server = createServer((req, res) => void routes[`GET ${req.url}`]?.(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`);
+    return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 describe('GET /sandbox/inbox in production mode', () => {
   it('is not served', async () => {

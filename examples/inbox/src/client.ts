@@ -3,23 +3,37 @@ import { createClient as createWsClient } from 'graphql-ws';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'ended';
 
-/**
- * urql for queries and mutations over HTTP, graphql-ws for subscriptions, both with the session.
- * `onLive` hears how the websocket is doing, for the page to show it.
- */
-export function createInboxClient(token: string, onLive: (state: LiveState) => void): Client {
+export interface LiveListeners {
+  /** How the websocket is doing, for the page to show it. */
+  live(state: LiveState): void;
+  /**
+   * The websocket came back before any event gave a cursor to resume from: what happened while
+   * it was away is not sent again, so the page reads it instead.
+   */
+  missed(): void;
+}
+
+/** What igql closes a websocket with when its session is refused, expired or revoked. */
+export const CLOSE_SESSION_ENDED = 4403;
+
+/** urql for queries and mutations over HTTP, graphql-ws for subscriptions, both with the session. */
+export function createInboxClient(token: string, on: LiveListeners): Client {
   const authorization = `Bearer ${token}`;
   const ws = createWsClient({
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
     // A websocket cannot carry headers: the session goes in `connection_init`.
     connectionParams: { authorization },
-    // A dropped connection is retried for as long as the page is open (graphql-ws waits longer
-    // each time); a closed session (4403) is not, and ends the subscription with an error.
+    // A lost connection is tried again for as long as the page is open, waiting longer each
+    // time: a close, or a connection that could not open (a browser reports it as an error
+    // event, before its close, and graphql-ws's default would give up on it). Not 4403 (an
+    // ended session: graphql-ws's default would retry it forever) nor 4429 (too many connections
+    // for the session, which graphql-ws never retries): they end the subscription with an error.
     retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: retryable,
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoff(retries))),
     on: {
-      connected: () => onLive('live'),
-      closed: () => onLive('reconnecting'),
+      connected: () => on.live('live'),
+      closed: () => on.live('reconnecting'),
     },
   });
   return new Client({
@@ -37,24 +51,31 @@ export function createInboxClient(token: string, onLive: (state: LiveState) => v
             query: request.query ?? '',
             variables: { ...request.variables } as Record<string, unknown>,
           };
+          const resumable = 'after' in payload.variables;
           return {
             subscribe(sink) {
+              const offConnected = ws.on('connected', (_socket, _payload, wasRetry) => {
+                if (wasRetry && resumable && payload.variables.after == null) on.missed();
+              });
               const unsubscribe = ws.subscribe(payload, {
                 next(result) {
                   const [event] = Object.values(result.data ?? {});
                   const cursor = (event as { cursor?: unknown } | null)?.cursor;
-                  if ('after' in payload.variables && typeof cursor === 'string') {
-                    payload.variables.after = cursor;
-                  }
+                  if (resumable && typeof cursor === 'string') payload.variables.after = cursor;
                   sink.next(result as ExecutionResult);
                 },
                 error(error) {
-                  onLive('ended');
+                  on.live('ended');
                   sink.error(error);
                 },
                 complete: () => sink.complete(),
               });
-              return { unsubscribe };
+              return {
+                unsubscribe() {
+                  offConnected();
+                  unsubscribe();
+                },
+              };
             },
           };
         },
@@ -62,6 +83,16 @@ export function createInboxClient(token: string, onLive: (state: LiveState) => v
       fetchExchange,
     ],
   });
+}
+
+/** Whether graphql-ws should connect again after this (see `createInboxClient`). */
+export const retryable = (errOrCloseEvent: unknown): boolean =>
+  errOrCloseEvent instanceof Event && closeCode(errOrCloseEvent) !== CLOSE_SESSION_ENDED;
+
+/** The code of a websocket's close event, as graphql-ws hands it over; undefined for anything else. */
+export function closeCode(errOrCloseEvent: unknown): number | undefined {
+  const code = (errOrCloseEvent as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** Half a second, doubling up to 15 s, with a little jitter so that clients do not come back at once. */

@@ -1,5 +1,6 @@
 import type { CombinedError } from '@urql/core';
 import type { UserErrorFieldsFragment } from '../../../schema/generated/graphql.ts';
+import { CLOSE_SESSION_ENDED, closeCode } from './client.ts';
 
 /** What the page tells a person, with a way out when there is one. */
 export interface Notice {
@@ -8,6 +9,15 @@ export interface Notice {
 }
 
 const relogin = { label: 'Log in again', href: '/auth/instagram/login' };
+const sessionEnded: Notice = {
+  text: 'Your session has ended. Log in again to go on.',
+  action: relogin,
+};
+const tooManyStreams: Notice = {
+  text: 'Too many live connections for this session: close another tab.',
+};
+/** What igql closes a websocket with past the streams of its session or address. */
+const CLOSE_TOO_MANY_STREAMS = 4429;
 
 /** "in 40 seconds", "in 3 minutes". */
 const within = (seconds: number) =>
@@ -53,12 +63,14 @@ export function userErrorNotice(error: UserErrorFieldsFragment): Notice {
 /** A request that failed as a whole: no connection, no session, a limit. */
 export function requestErrorNotice(error: CombinedError): Notice {
   if (error.networkError && error.graphQLErrors.length === 0) {
-    return { text: 'Can’t reach the server. Check your connection; the page will keep trying.' };
+    // urql does not retry a request: saying so is the page's part.
+    return { text: 'Can’t reach the server. Check your connection and try again.' };
   }
-  const extensions = error.graphQLErrors[0]?.extensions ?? {};
+  const first = error.graphQLErrors[0];
+  const extensions = first?.extensions ?? {};
   switch (extensions.code) {
     case 'UNAUTHENTICATED':
-      return { text: 'Your session has ended. Log in again to go on.', action: relogin };
+      return sessionEnded;
     case 'REAUTH_REQUIRED':
       return { text: 'Instagram needs this account to log in again.', action: relogin };
     case 'RATE_LIMITED':
@@ -68,7 +80,36 @@ export function requestErrorNotice(error: CombinedError): Notice {
     }
     case 'UPSTREAM_UNAVAILABLE':
       return { text: 'Instagram didn’t answer. Try again in a moment.' };
+    case 'TOO_MANY_SUBSCRIPTIONS':
+      return { text: 'This page asked for too many live updates at once. Reload the page.' };
+    case 'TOO_MANY_STREAMS':
+      return tooManyStreams;
+    case 'NOT_FOUND':
+      return { text: 'This conversation or message no longer exists.' };
+    case 'BAD_USER_INPUT':
+      return { text: `The server refused this as invalid: ${first?.message.replace(/\.?$/, '.')}` };
+    case 'PERSISTED_QUERY_ONLY':
+      return {
+        text: 'This server only runs its listed operations: this page needs one without TRUSTED_DOCUMENTS.',
+      };
     default:
       return { text: 'Something went wrong. Try again, or reload the page.' };
+  }
+}
+
+/**
+ * Why live updates stopped. graphql-ws retries a lost connection by itself, so an error here is
+ * final: a close it does not retry (an ended session, too many connections), or igql refusing
+ * the subscription.
+ */
+export function liveErrorNotice(error: CombinedError): Notice {
+  if (error.graphQLErrors.length > 0) return requestErrorNotice(error);
+  switch (closeCode(error.networkError)) {
+    case CLOSE_SESSION_ENDED:
+      return sessionEnded;
+    case CLOSE_TOO_MANY_STREAMS:
+      return tooManyStreams;
+    default:
+      return { text: 'Live updates stopped. Reload the page to see new messages.' };
   }
 }

@@ -5,6 +5,7 @@ import {
   InboxDocument,
   InboxEventsDocument,
   type InboxEventsSubscription,
+  LoginStatusDocument,
   MarkSeenDocument,
   type MessageFieldsFragment,
   ReactDocument,
@@ -17,7 +18,7 @@ import {
   type UserErrorFieldsFragment,
 } from '../../../schema/generated/graphql.ts';
 import { createInboxClient, type LiveState } from './client.ts';
-import { type Notice, requestErrorNotice, userErrorNotice } from './errors.ts';
+import { liveErrorNotice, type Notice, requestErrorNotice, userErrorNotice } from './errors.ts';
 import { demoSession } from './session.ts';
 
 type Participant = ConversationSummaryFragment['participants'][number];
@@ -34,7 +35,7 @@ interface Thread {
   messages: MessageFieldsFragment[];
   olderCursor: string | null;
   window: ReplyWindow;
-  /** The mid of the customer's last read, when the customer read since the page opened. */
+  /** The mid of the message the customer last read up to, when they read since it opened. */
   seenMid: string | null;
 }
 
@@ -133,7 +134,6 @@ async function loadInbox(after?: string): Promise<void> {
     return;
   }
   const { viewer } = result.data;
-  accountId = viewer.id;
   viewerUsername = viewer.username;
   $('account').textContent = viewer.name ? `${viewer.name} (@${viewer.username})` : viewer.username;
   if (viewer.status === 'REAUTH_REQUIRED') {
@@ -175,9 +175,10 @@ function renderMessage(m: MessageFieldsFragment): HTMLLIElement {
     else {
       const title = 'title' in a && a.title ? `: ${a.title}` : '';
       const label = `${a.kind.toLowerCase().replace('_', ' ')}${title}`;
+      const href = webLink(a.url);
       item.append(
-        a.url
-          ? el('a', { href: a.url, target: '_blank', rel: 'noreferrer' }, label)
+        href
+          ? el('a', { href, target: '_blank', rel: 'noreferrer' }, label)
           : el('span', { className: 'muted' }, label),
       );
     }
@@ -198,6 +199,12 @@ function renderMessage(m: MessageFieldsFragment): HTMLLIElement {
   return item;
 }
 
+/** An attachment's URL as a link only when it is a web page's (http: or https:, not `javascript:`). */
+function webLink(url: string | null): string | undefined {
+  const parsed = url ? URL.parse(url) : null;
+  return parsed?.protocol === 'http:' || parsed?.protocol === 'https:' ? parsed.href : undefined;
+}
+
 const actionButton = (label: string, onClick: () => void, title = label) => {
   const button = el('button', { type: 'button', className: 'link', title }, label);
   button.addEventListener('click', onClick);
@@ -216,8 +223,12 @@ function renderThread(keepScroll = false): void {
   $('window').dataset.state = thread.window.state;
   $('older').hidden = thread.olderCursor === null;
   $('messages').replaceChildren(...thread.messages.map(renderMessage));
-  const last = thread.messages.at(-1);
-  $('seen').hidden = !(last?.isFromViewer && thread.seenMid !== null);
+  // "Seen" under the agent's last message once the customer read up to it: a read of an older
+  // message says nothing of a newer send.
+  const { messages, seenMid } = thread;
+  const lastSent = messages.findLastIndex((m) => m.isFromViewer);
+  const readUpTo = messages.findIndex((m) => m.mid === seenMid);
+  $('seen').hidden = !(lastSent >= 0 && lastSent === messages.length - 1 && readUpTo >= lastSent);
   list.scrollTop = keepScroll ? list.scrollHeight - fromBottom : list.scrollHeight;
 }
 
@@ -280,16 +291,31 @@ function addMessage(m: MessageFieldsFragment): void {
 
 // ---- Sending ------------------------------------------------------------------------------
 
-/** Who to send to, as every send input names it; HUMAN_AGENT when only a person may answer. */
-function target() {
+/**
+ * The idempotency key of what the composer holds, by its content: the same while a send of it
+ * may have gone out unanswered (a lost connection, a request error), so that trying again cannot
+ * send it twice; a new one once a send of it was answered, or for other content.
+ */
+let composed: { readonly content: string; readonly key: string } | undefined;
+
+/**
+ * A send's input: `content` to the open conversation's customer, as a reply when one is chosen,
+ * with HUMAN_AGENT when only a person may answer.
+ */
+function sendInput<T extends object>(content: T) {
   if (!thread) throw new Error('no conversation open');
-  return {
+  const input = {
     accountId,
     recipientId: thread.customer.id,
-    idempotencyKey: crypto.randomUUID(),
     ...(replyTo ? { replyToMessageId: replyTo.id } : {}),
     ...(thread.window.state === 'HUMAN_AGENT_ONLY' ? { tag: 'HUMAN_AGENT' as const } : {}),
+    ...content,
   };
+  const fingerprint = JSON.stringify(input);
+  if (composed?.content !== fingerprint) {
+    composed = { content: fingerprint, key: crypto.randomUUID() };
+  }
+  return { ...input, idempotencyKey: composed.key };
 }
 
 interface Sent {
@@ -305,6 +331,8 @@ async function send(
   for (const b of buttons) b.disabled = true;
   try {
     const { error, payload } = await run();
+    // Answered (sent, or refused with a reason): the next send is another message.
+    if (!error) composed = undefined;
     const userError = payload?.userErrors[0];
     if (error || userError || !payload?.message) {
       notify(
@@ -327,7 +355,7 @@ async function sendText(): Promise<void> {
   const text = input.value.trim();
   if (!text) return;
   const sent = await send(async () => {
-    const r = await client.mutation(SendTextDocument, { input: { ...target(), text } }).toPromise();
+    const r = await client.mutation(SendTextDocument, { input: sendInput({ text }) }).toPromise();
     return { error: r.error, payload: r.data?.sendTextMessage };
   });
   if (sent) input.value = '';
@@ -335,7 +363,7 @@ async function sendText(): Promise<void> {
 
 async function sendHeart(): Promise<void> {
   await send(async () => {
-    const r = await client.mutation(SendHeartDocument, { input: target() }).toPromise();
+    const r = await client.mutation(SendHeartDocument, { input: sendInput({}) }).toPromise();
     return { error: r.error, payload: r.data?.sendLikeHeart };
   });
 }
@@ -346,7 +374,7 @@ async function sendImage(): Promise<void> {
   if (!url) return;
   const sent = await send(async () => {
     const r = await client
-      .mutation(SendImageDocument, { input: { ...target(), urls: [url] } })
+      .mutation(SendImageDocument, { input: sendInput({ urls: [url] }) })
       .toPromise();
     return { error: r.error, payload: r.data?.sendImageMessage };
   });
@@ -370,7 +398,7 @@ async function sendQuickReplies(): Promise<void> {
   }));
   const sent = await send(async () => {
     const r = await client
-      .mutation(SendQuickRepliesDocument, { input: { ...target(), text, quickReplies } })
+      .mutation(SendQuickRepliesDocument, { input: sendInput({ text, quickReplies }) })
       .toPromise();
     return { error: r.error, payload: r.data?.sendQuickReplies };
   });
@@ -496,21 +524,61 @@ const LIVE_LABELS: Record<LiveState, string> = {
   ended: 'Live updates stopped: reload the page',
 };
 
+/** Called once the websocket first connects, or fails (and will try again). */
+let contacted = () => {};
+
 function showLive(state: LiveState): void {
   $('live').textContent = LIVE_LABELS[state];
   $('live').dataset.state = state;
+  if (state !== 'connecting') contacted();
+}
+
+/**
+ * Reads the list and the open conversation again: the websocket came back before any event gave
+ * a cursor to resume from. New messages are added (by mid, so never twice); older pages stay.
+ */
+async function readAgain(): Promise<void> {
+  await loadInbox();
+  const open = thread;
+  if (!open) return;
+  const result = await client.query(ConversationDocument, { id: open.id, first: 20 }).toPromise();
+  const node = result.data?.node;
+  if (thread !== open || node?.__typename !== 'Conversation') return;
+  const known = new Set(open.messages.map((m) => m.mid));
+  open.messages.push(...[...node.messages.nodes].reverse().filter((m) => !known.has(m.mid)));
+  open.window = node.replyWindow;
+  renderThread();
 }
 
 // ---- Start --------------------------------------------------------------------------------
 
 async function start(): Promise<void> {
-  client = createInboxClient(await demoSession(), showLive);
-  await loadInbox();
-  if (!accountId) return;
+  client = createInboxClient(await demoSession(), {
+    live: showLive,
+    missed: () => void readAgain(),
+  });
+  // The session's accounts: this page acts for the first (the one `viewer` is).
+  const status = await client.query(LoginStatusDocument, {}).toPromise();
+  const account = status.data?.accounts[0];
+  if (!account) {
+    notify(
+      status.error ? requestErrorNotice(status.error) : { text: 'This session has no account.' },
+    );
+    return;
+  }
+  accountId = account.id;
+  // Live events first, then the first read once the websocket is there (or failing): nothing
+  // that happens after the read is missed, and what happens meanwhile, which may come both
+  // ways, is shown once (messages merge by mid).
+  const firstContact = new Promise<void>((resolve) => {
+    contacted = resolve;
+  });
   client.subscription(InboxEventsDocument, { accountId, after: null }).subscribe((result) => {
     if (result.data) onEvent(result.data.inboxEvents);
-    else if (result.error) notify(requestErrorNotice(result.error));
+    else if (result.error) notify(liveErrorNotice(result.error));
   });
+  await firstContact;
+  await loadInbox();
   $('composer').addEventListener('submit', (e) => {
     e.preventDefault();
     void sendText();
