@@ -4,7 +4,7 @@ import { get as httpGet } from 'node:http';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { type RunningApp, sandboxAccounts, startApp } from './helpers/app.ts';
+import { PRODUCTION_ENV, type RunningApp, sandboxAccounts, startApp } from './helpers/app.ts';
 import { type RedisServer, startRedis } from './helpers/redis.ts';
 import { openSocket } from './helpers/transports.ts';
 
@@ -594,14 +594,7 @@ describe('igql with Redis', () => {
 });
 
 describe('igql in production mode', () => {
-  const production = {
-    INSTAGRAM_APP_ID: '1234567890',
-    INSTAGRAM_APP_SECRET: 'test-app-secret',
-    INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'test-verify-token',
-    SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!!',
-    TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-    INSTAGRAM_GRAPH_URL: 'http://127.0.0.1:9',
-  };
+  const production = PRODUCTION_ENV;
   const introspect = (url: string) => post(url, { query: '{ __schema { queryType { name } } }' });
 
   it('serves neither GraphiQL nor introspection unless told to', async () => {

@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningApp, type SandboxAccount, sandboxAccounts, startApp } from '../helpers/app.ts';
+import {
+  type RunningApp,
+  type SandboxAccount,
+  sandboxAccounts,
+  startApp,
+  customerWrites as writes,
+} from '../helpers/app.ts';
 import { launchChromium, type TestBrowser } from '../helpers/browser.ts';
 import { subscribeInbox } from '../helpers/inbox-events.ts';
 import { freePort } from '../helpers/net.ts';
@@ -143,14 +149,7 @@ async function subscribers(): Promise<number> {
   return Number(/^igql_subscribers (\d+)$/m.exec(text)?.[1]);
 }
 
-async function customerWrites(text: string): Promise<void> {
-  const res = await fetch(`${igql.base}/sandbox/inbound`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ accountId: shop.id, from: 'ana.costa', text }),
-  });
-  expect(res.status).toBe(202);
-}
+const customerWrites = (text: string) => writes(igql.base, shop.id, text);
 
 async function openInbox(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();

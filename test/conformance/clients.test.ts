@@ -13,7 +13,13 @@ import { createClient as createWsClient, type Client as WsClient } from 'graphql
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { globalId } from '../../src/global-id.ts';
-import { type RunningApp, type SandboxAccount, sandboxAccounts, startApp } from '../helpers/app.ts';
+import {
+  type RunningApp,
+  type SandboxAccount,
+  sandboxAccounts,
+  startApp,
+  customerWrites as writes,
+} from '../helpers/app.ts';
 import { watchSubscriber } from '../helpers/subscribers.ts';
 
 /**
@@ -61,14 +67,7 @@ const received = (text: string) => ({
 });
 
 /** ana.costa writes `text` to northwind.shop, as the sandbox's customers do. */
-async function customerWrites(text: string): Promise<void> {
-  const res = await fetch(`${igql.base}/sandbox/inbound`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ accountId: shop.id, from: 'ana.costa', text }),
-  });
-  expect(res.status).toBe(202);
-}
+const customerWrites = (text: string) => writes(igql.base, shop.id, text);
 
 /**
  * Subscribes with `start` (which calls `next` with each result), waits until igql established

@@ -12,6 +12,19 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/**
+ * A production configuration (not sandbox mode) whose Instagram is unreachable (port 9): for
+ * what igql does, or refuses, without the sandbox.
+ */
+export const PRODUCTION_ENV: Readonly<Record<string, string>> = {
+  INSTAGRAM_APP_ID: '1234567890',
+  INSTAGRAM_APP_SECRET: 'test-app-secret',
+  INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'test-verify-token',
+  SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!!',
+  TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+  INSTAGRAM_GRAPH_URL: 'http://127.0.0.1:9',
+};
+
 /** Starts igql on a free port with the given environment (sandbox mode unless it says otherwise). */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ...env });
@@ -44,4 +57,20 @@ export interface SandboxAccount {
 export async function sandboxAccounts(base: string): Promise<SandboxAccount[]> {
   const res = await fetch(`${base}/sandbox`);
   return ((await res.json()) as { accounts: SandboxAccount[] }).accounts;
+}
+
+/** A sandbox customer, `from` (created when new), writes `text` to the account (`POST /sandbox/inbound`). */
+export async function customerWrites(
+  base: string,
+  accountId: string,
+  text: string,
+  from = 'ana.costa',
+): Promise<void> {
+  const res = await fetch(`${base}/sandbox/inbound`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accountId, from, text }),
+  });
+  if (res.status !== 202)
+    throw new Error(`POST /sandbox/inbound: ${res.status} ${await res.text()}`);
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboxRoutes } from '../../src/sandbox/inbox.ts';
-import { type RunningApp, startApp } from '../helpers/app.ts';
+import { PRODUCTION_ENV, type RunningApp, startApp } from '../helpers/app.ts';
 import { openRaw } from '../helpers/raw-http.ts';
 
 const DIST = 'examples/inbox/dist';
@@ -148,14 +148,7 @@ async function answer(routes: ReturnType<typeof inboxRoutes>, path: string): Pro
 
 describe('GET /sandbox/inbox in production mode', () => {
   it('is not served', async () => {
-    const production = await startApp({
-      INSTAGRAM_APP_ID: '1234567890',
-      INSTAGRAM_APP_SECRET: 'test-app-secret',
-      INSTAGRAM_WEBHOOK_VERIFY_TOKEN: 'test-verify-token',
-      SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!!',
-      TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-      INSTAGRAM_GRAPH_URL: 'http://127.0.0.1:9',
-    });
+    const production = await startApp(PRODUCTION_ENV);
     try {
       const assets = await readdir(`${DIST}/assets`);
       for (const path of ['/sandbox/inbox', ...assets.map((a) => `/sandbox/inbox/assets/${a}`)]) {
