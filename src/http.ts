@@ -116,8 +116,7 @@ export const COMPRESS_THRESHOLD = 1024;
 
 /**
  * Compresses responses (brotli or gzip, as the client accepts) above `COMPRESS_THRESHOLD`: JSON,
- * HTML and text, with `Vary: Accept-Encoding`; a request without `Accept-Encoding` is answered
- * as written. Never a stream (SSE, multipart), which must reach the client as it is written,
+ * HTML and text, with `Vary: Accept-Encoding`. Never a stream (SSE, multipart), which must reach the client as it is written,
  * nor a body that already names its encoding (GraphiQL's files).
  */
 export function compressResponses(): (
@@ -132,17 +131,10 @@ export function compressResponses(): (
         String(res.getHeader('content-type') ?? ''),
       ),
   });
-  return (req, res, next) => {
-    // Nothing to negotiate (a server-to-server client, Meta's webhook deliveries): the answer
-    // goes as written, without the middleware's wrapping of every write.
-    if (req.headers['accept-encoding'] === undefined) {
-      next();
-      return;
-    }
+  return (req, res, next) =>
     middleware(
       req as Parameters<typeof middleware>[0],
       res as Parameters<typeof middleware>[1],
       next,
     );
-  };
 }
