@@ -12,11 +12,19 @@ import { isoTime } from './iso-time.ts';
  */
 export const LIMITS = { complexity: 10_000, depth: 12, breadth: 300 } as const;
 
+/**
+ * ms since the epoch that a `DateTime` field may return as it is. Branded, so that no other
+ * number (seconds, a count) is taken for a time by mistake: only a value made with `epochMs`.
+ */
+export type EpochMs = number & { readonly __epochMs: true };
+
+export const epochMs = (ms: number): EpochMs => ms as EpochMs;
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: {
-    /** Output: a Date, or ms since the epoch (read without building a Date). */
-    DateTime: { Input: Date; Output: Date | number };
+    /** Output: a Date, or ms since the epoch (`EpochMs`: read without building a Date). */
+    DateTime: { Input: Date; Output: Date | EpochMs };
     JSON: { Input: unknown; Output: unknown };
     /** A multipart upload's file (src/schema/send.ts); never an output. */
     File: { Input: File; Output: never };

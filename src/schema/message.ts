@@ -15,7 +15,7 @@ import {
 } from '../inbox/message.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { type MessageNeeds, messageFields } from '../instagram/fields.ts';
-import { builder } from './builder.ts';
+import { builder, type EpochMs, epochMs } from './builder.ts';
 import { Participant, type ParticipantShape } from './participant.ts';
 import { type SelectionMap, selectionOf } from './selection.ts';
 
@@ -33,8 +33,7 @@ export interface MessageShape {
   readonly igsid: string;
   readonly message: MessageData;
   readonly mid: string;
-  /** ms since the epoch (`DateTime` serialises a number as a Date). */
-  readonly createdTime: number;
+  readonly createdTime: EpochMs;
   readonly detailAvailable: boolean;
   readonly from: ParticipantShape | null;
   readonly text: string | null;
@@ -60,7 +59,7 @@ export const toMessage = (igId: string, igsid: string, message: MessageData): Me
   igsid,
   message,
   mid: message.mid,
-  createdTime: message.createdTime,
+  createdTime: epochMs(message.createdTime),
   detailAvailable: message.detailAvailable,
   from: message.from ? participant(igId, message.from) : null,
   text: message.text,
