@@ -64,31 +64,34 @@ export function checkPage(account: StoredAccount): StoredAccount {
   return reachable(account) ? account : { ...account, status: 'REAUTH_REQUIRED' };
 }
 
-/** Tokens kept opened, at most, for each set of keys (about 300 bytes each). */
+/** Accounts whose token is kept opened, at most, for each set of keys (under 1 KB each). */
 export const MAX_OPENED_TOKENS = 10_000;
 
-const opened = new WeakMap<readonly EncryptionKey[], BoundedCache<string>>();
+const opened = new WeakMap<
+  readonly EncryptionKey[],
+  BoundedCache<{ readonly sealed: string; readonly token: string }>
+>();
 
 /**
- * `decryptToken`, remembered by the sealed value (the least recently used forgotten past
- * `MAX_OPENED_TOKENS`): every request reads its account's token, and creating the AES-GCM
- * decipher was 6 % of a small query's CPU. A token sealed anew (a refresh, a new login) is
- * another value, opened again; one that does not open is never remembered.
+ * `decryptToken`, remembered for the account while its sealed value stays the same (the least
+ * recently read accounts forgotten past `MAX_OPENED_TOKENS`): every request reads its account's
+ * token, and creating the AES-GCM decipher was 6 % of a small query's CPU. A token sealed anew
+ * (a refresh, a new login) replaces the one remembered at its first read; one that does not open
+ * is never remembered. Only these keys' store asks: another set of keys opens for itself.
  */
-function openToken(sealed: string, keys: readonly EncryptionKey[]): string {
-  let tokens = opened.get(keys);
-  if (!tokens) {
-    tokens = new BoundedCache<string>(() => 1, {
+function openToken(igId: string, sealed: string, keys: readonly EncryptionKey[]): string {
+  let accounts = opened.get(keys);
+  if (!accounts) {
+    accounts = new BoundedCache(() => 1, {
       maxEntries: MAX_OPENED_TOKENS,
       maxWeight: MAX_OPENED_TOKENS,
     });
-    opened.set(keys, tokens);
+    opened.set(keys, accounts);
   }
-  let token = tokens.get(sealed);
-  if (token === undefined) {
-    token = decryptToken(sealed, keys);
-    tokens.set(sealed, token);
-  }
+  const known = accounts.get(igId);
+  if (known?.sealed === sealed) return known.token;
+  const token = decryptToken(sealed, keys);
+  accounts.set(igId, { sealed, token });
   return token;
 }
 
@@ -103,7 +106,7 @@ export function openAccount(
   logger?: Logger,
 ): { account: StoredAccount; resealed?: string } {
   try {
-    const accessToken = openToken(stored.accessToken, keys);
+    const accessToken = openToken(stored.igId, stored.accessToken, keys);
     const account = checkPage({ ...stored, accessToken });
     if (sealedKid(stored.accessToken) === keys[0]?.kid) return { account };
     return { account, resealed: encryptToken(accessToken, keys) };
