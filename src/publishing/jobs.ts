@@ -61,6 +61,11 @@ export interface PublishJobStore {
   put(job: PublishJob): Promise<void>;
   /** Ids of jobs due at `now`, earliest first, at most `limit`. */
   due(now: number, limit: number): Promise<string[]>;
+  /**
+   * Drops a job that is gone (kept past `JOB_TTL_MS`) from the due ones: its id would otherwise
+   * come first in every round, and enough of them would crowd out the jobs that are there.
+   */
+  forget(id: string): Promise<void>;
   /** The account's jobs, newest first, at most `limit`. */
   ofAccount(igId: string, limit: number): Promise<PublishJob[]>;
 }
@@ -83,6 +88,10 @@ export class MemoryPublishJobStore implements PublishJobStore {
       .sort((a, b) => (a.nextPollAt ?? 0) - (b.nextPollAt ?? 0))
       .slice(0, limit)
       .map((job) => job.id);
+  }
+
+  async forget(id: string): Promise<void> {
+    this.#jobs.delete(id);
   }
 
   async ofAccount(igId: string, limit: number): Promise<PublishJob[]> {
@@ -130,6 +139,10 @@ export class RedisPublishJobStore implements PublishJobStore {
     return this.#client.zRangeByScore(this.#due(), '-inf', now, {
       LIMIT: { offset: 0, count: limit },
     });
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.#client.zRem(this.#due(), id);
   }
 
   async ofAccount(igId: string, limit: number): Promise<PublishJob[]> {

@@ -1,0 +1,58 @@
+import { expect, it } from 'vitest';
+import { MemoryAccountLock } from '../../src/lock.ts';
+import { createLogger } from '../../src/logger.ts';
+import { type PublishJob, RedisPublishJobStore } from '../../src/publishing/jobs.ts';
+import { PublishingService } from '../../src/publishing/service.ts';
+import { useRedisServer } from '../helpers/redis.ts';
+
+const redis = useRedisServer();
+const NOW = 1_000_000;
+
+const job = (id: string): PublishJob => ({
+  id,
+  igId: '17841400000000001',
+  status: 'PROCESSING',
+  request: { type: 'IMAGE', imageUrl: 'https://x/y.jpg', videoUrl: null, caption: null, items: [] },
+  itemContainers: [],
+  container: 'c1',
+  mediaId: null,
+  error: null,
+  createdAt: NOW,
+  updatedAt: NOW,
+  publishedAt: null,
+  polls: 0,
+  nextPollAt: NOW,
+});
+
+it('drops from the due jobs one whose record expired, and makes no call for it', async () => {
+  const client = await redis.connect();
+  const prefix = 'test-expired';
+  const jobs = new RedisPublishJobStore(client, prefix);
+  const calls: string[] = [];
+  const api = new Proxy(
+    {},
+    {
+      get: (_t, name) => async () => {
+        calls.push(String(name));
+        return {};
+      },
+    },
+  ) as never;
+  const service = new PublishingService({
+    jobs,
+    lock: new MemoryAccountLock(() => NOW),
+    api,
+    graph: api,
+    tokens: { get: async () => ({ accessToken: 'IGAA', status: 'ACTIVE' }) },
+    publish: async () => {},
+    logger: createLogger('silent'),
+    now: () => NOW,
+  });
+  await jobs.put(job('gone'));
+  // Kept past JOB_TTL_MS: Redis expired the record, the due index still names it.
+  await client.del(`${prefix}:publish-job:gone`);
+  expect(await jobs.due(NOW, 10)).toEqual(['gone']);
+  await service.poll();
+  expect(await jobs.due(NOW, 10)).toEqual([]);
+  expect(calls).toEqual([]);
+});
