@@ -40,18 +40,21 @@ return 0
 `;
 
 /**
- * Shared by every instance: `SET <keyPrefix>:<igId> <random> NX PX <ttl>`, released
- * with a compare-and-delete. The client stays the caller's to connect and close.
+ * Shared by every instance: `SET <key(igId)> <random> NX PX <ttl>`, released with a
+ * compare-and-delete. The client stays the caller's to connect and close.
  */
 export class RedisAccountLock implements AccountLock {
   readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #key: (igId: string) => string;
   readonly #values = new Map<string, string>();
 
-  /** `prefix`: the lock's key prefix, such as `igql:refresh-lock` (from `REDIS_PREFIX`); no default. */
-  constructor(client: RedisClient, prefix: string) {
+  /**
+   * `key`: the lock's key for an igId (or the id locked), from src/keys.ts, such as
+   * `(igId) => refreshLockKey(prefix, igId)`; no default.
+   */
+  constructor(client: RedisClient, key: (igId: string) => string) {
     this.#client = client;
-    this.#prefix = prefix;
+    this.#key = key;
   }
 
   async acquire(igId: string, ttlMs: number): Promise<boolean> {
@@ -70,9 +73,5 @@ export class RedisAccountLock implements AccountLock {
     if (value === undefined) return;
     this.#values.delete(igId);
     await this.#client.eval(COMPARE_AND_DELETE, { keys: [this.#key(igId)], arguments: [value] });
-  }
-
-  #key(igId: string): string {
-    return `${this.#prefix}:${igId}`;
   }
 }

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { recordConversationState, tellsConversationState } from './inbox/conversation-state.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { type AppIds, InstagramApi } from './instagram/graph.ts';
+import { publishLockKey } from './keys.ts';
 import { MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -173,7 +174,7 @@ export function createServices(o: ServicesOptions): Services {
   const publishing = new PublishingService({
     jobs: redis ? new RedisPublishJobStore(redis.client, prefix) : new MemoryPublishJobStore(),
     lock: redis
-      ? new RedisAccountLock(redis.client, `${prefix}:publish-lock`)
+      ? new RedisAccountLock(redis.client, (jobId) => publishLockKey(prefix, jobId))
       : new MemoryAccountLock(),
     api: new PublishingApi(client),
     graph: api,

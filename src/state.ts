@@ -14,6 +14,7 @@ import {
 } from './inbox/conversation-state.ts';
 import type { InboxEventData } from './inbox/events.ts';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
+import { reconcileLockKey, refreshLockKey } from './keys.ts';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
@@ -93,17 +94,21 @@ export function createSharedState(
     bus,
     conversations: new RedisConversationState(client, prefix),
     publishAndConfirm: (entry) =>
-      bus.publishAndSet(entry.event.igId, entry, deduper.confirmation(entry.event.identity)),
+      bus.publishAndSet(
+        entry.event.igId,
+        entry,
+        deduper.confirmation(entry.event.igId, entry.event.identity),
+      ),
     // The deduper's keys and TTL, the log's streams and length, and the bus's channels, each
     // from its owner: the script does what the three would.
     storeAndPublish: storeAndPublish(client, {
-      dedupeKey: (identity) => deduper.keyOf(identity),
+      dedupeKey: (igId, identity) => deduper.keyOf(igId, identity),
       logKey: (igId) => log.keyOf(igId),
       channel: (igId) => bus.channelOf(igId),
       maxLen: log.maxLen,
       ttlSeconds: deduper.ttlSeconds,
     }),
-    refreshLock: new RedisAccountLock(client, `${prefix}:refresh-lock`),
-    reconcileLock: new RedisAccountLock(client, `${prefix}:reconcile-lock`),
+    refreshLock: new RedisAccountLock(client, (igId) => refreshLockKey(prefix, igId)),
+    reconcileLock: new RedisAccountLock(client, (igId) => reconcileLockKey(prefix, igId)),
   };
 }

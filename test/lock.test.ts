@@ -34,8 +34,8 @@ const locks: LockBackend[] = [
     async pair() {
       const prefix = `igql-lock-${++prefixes}`;
       return {
-        a: new RedisAccountLock(await connect(), prefix),
-        b: new RedisAccountLock(await connect(), prefix),
+        a: new RedisAccountLock(await connect(), (igId) => `${prefix}:${igId}`),
+        b: new RedisAccountLock(await connect(), (igId) => `${prefix}:${igId}`),
         elapse: (ms) => sleep(ms),
       };
     },
@@ -65,8 +65,8 @@ describe.each(locks)('$name', ({ pair }) => {
 describe('RedisAccountLock ownership', () => {
   it('a holder whose lock lapsed never releases the next holder', async () => {
     const prefix = `igql-lock-${++prefixes}`;
-    const a = new RedisAccountLock(await connect(), prefix);
-    const b = new RedisAccountLock(await connect(), prefix);
+    const a = new RedisAccountLock(await connect(), (igId) => `${prefix}:${igId}`);
+    const b = new RedisAccountLock(await connect(), (igId) => `${prefix}:${igId}`);
     expect(await a.acquire('17841400000000001', 50)).toBe(true);
     await sleep(100);
     expect(await b.acquire('17841400000000001', 10_000)).toBe(true);

@@ -1,4 +1,5 @@
 import type { EncryptionKey } from '../config.ts';
+import { accountKey, accountsKey } from '../keys.ts';
 import type { Logger } from '../logger.ts';
 import { isRedisOutage, type RedisClient } from '../redis.ts';
 import { encryptToken } from './crypto.ts';
@@ -183,10 +184,10 @@ export class RedisTokenStore implements TokenStore {
   }
 
   #key(igId: string): string {
-    return `${this.#o.prefix}:account:${igId}`;
+    return accountKey(this.#o.prefix, igId);
   }
 
   #setKey(): string {
-    return `${this.#o.prefix}:accounts`;
+    return accountsKey(this.#o.prefix);
   }
 }

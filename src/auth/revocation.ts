@@ -1,3 +1,4 @@
+import { onceKey, revokedKey } from '../keys.ts';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis.ts';
 
@@ -53,17 +54,17 @@ export class RedisRevocations implements Revocations {
   }
 
   async revoke(sid: string, ttlMs: number): Promise<void> {
-    await this.#client.set(`${this.#prefix}:revoked:${sid}`, '1', {
+    await this.#client.set(revokedKey(this.#prefix, sid), '1', {
       expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
     });
   }
 
   async isRevoked(sid: string): Promise<boolean> {
-    return (await this.#client.exists(`${this.#prefix}:revoked:${sid}`)) === 1;
+    return (await this.#client.exists(revokedKey(this.#prefix, sid))) === 1;
   }
 
   async useOnce(id: string, ttlMs: number): Promise<boolean> {
-    const set = await this.#client.set(`${this.#prefix}:once:${id}`, '1', {
+    const set = await this.#client.set(onceKey(this.#prefix, id), '1', {
       condition: 'NX',
       expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
     });

@@ -1,3 +1,4 @@
+import { originKey, threadOwnerKey } from '../keys.ts';
 import type { Logger } from '../logger.ts';
 import { type RedisClient, Script } from '../redis.ts';
 import type { InboxEventData } from './events.ts';
@@ -118,7 +119,7 @@ export class RedisConversationState implements ConversationStateStore {
   }
 
   #key(fact: 'thread-owner' | 'origin', igId: string, igsid: string): string {
-    return `${this.#prefix}:${fact}:${igId}:${igsid}`;
+    return (fact === 'origin' ? originKey : threadOwnerKey)(this.#prefix, igId, igsid);
   }
 
   async threadOwner(igId: string, igsid: string): Promise<string | undefined> {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rateLimitKey } from '../keys.ts';
 import type { RedisClient } from '../redis.ts';
 
 /**
@@ -142,7 +143,7 @@ export class RedisRateLimiter implements RateLimiter {
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const member = `${process.pid}:${Date.now()}:${this.#sequence++}:${Math.random()}`;
     const [taken, wait] = (await this.#client.eval(TAKE, {
-      keys: [`${this.#prefix}:ratelimit:${igId}:${bucket}`],
+      keys: [rateLimitKey(this.#prefix, igId, bucket)],
       arguments: [String(windowMs), String(limit), member, String(Math.floor(maxWaitMs))],
     })) as [number, number];
     return taken === 1

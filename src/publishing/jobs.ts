@@ -1,3 +1,4 @@
+import { publishDueKey, publishJobKey, publishJobsKey } from '../keys.ts';
 import type { RedisClient } from '../redis.ts';
 
 /** Where a publish job is: the values of the GraphQL `PublishJobStatus`. */
@@ -153,14 +154,14 @@ export class RedisPublishJobStore implements PublishJobStore {
   }
 
   #job(id: string): string {
-    return `${this.#prefix}:publish-job:${id}`;
+    return publishJobKey(this.#prefix, id);
   }
 
   #due(): string {
-    return `${this.#prefix}:publish-jobs:due`;
+    return publishDueKey(this.#prefix);
   }
 
   #account(igId: string): string {
-    return `${this.#prefix}:publish-jobs:${igId}`;
+    return publishJobsKey(this.#prefix, igId);
   }
 }

@@ -1,4 +1,5 @@
 import { upgradeEvent } from '../inbox/legacy.ts';
+import { eventsChannel } from '../keys.ts';
 import type { Logger } from '../logger.ts';
 import {
   closeClient,
@@ -224,7 +225,7 @@ export class RedisEventBus implements EventBus {
 
   /** The account's channel. */
   channelOf(igId: string): string {
-    return `${this.prefix}:events:${igId}`;
+    return eventsChannel(this.prefix, igId);
   }
 
   private channelName(igId: string): string {

@@ -1,5 +1,6 @@
 import type { InboxEventData } from '../inbox/events.ts';
 import { upgradeEvent } from '../inbox/legacy.ts';
+import { eventsKey } from '../keys.ts';
 import { perTick, type RedisClient, Script } from '../redis.ts';
 
 /** An event with its place in its account's log. */
@@ -222,7 +223,7 @@ export class RedisEventLog implements EventLog {
 
   /** The account's stream: also its channel on the bus (`RedisEventBus`). */
   keyOf(igId: string): string {
-    return `${this.prefix}:events:${igId}`;
+    return eventsKey(this.prefix, igId);
   }
 
   private key(igId: string): string {

@@ -37,7 +37,7 @@ return out
 
 export interface StoreAndPublishOptions {
   /** The event's dedupe key (`RedisDeduper.keyOf`). */
-  readonly dedupeKey: (identity: string) => string;
+  readonly dedupeKey: (igId: string, identity: string) => string;
   /** The account's stream (`RedisEventLog.keyOf`). */
   readonly logKey: (igId: string) => string;
   /** The account's channel (`RedisEventBus.channelOf`). */
@@ -61,7 +61,7 @@ export function storeAndPublish(
     const keys: string[] = [];
     const args = [String(o.maxLen), String(o.ttlSeconds)];
     for (const event of events) {
-      keys.push(o.dedupeKey(event.identity), o.logKey(event.igId));
+      keys.push(o.dedupeKey(event.igId, event.identity), o.logKey(event.igId));
       args.push(o.channel(event.igId), eventJson(event));
     }
     const replies = (await STORE_AND_PUBLISH.run(client, keys, args)) as string[];

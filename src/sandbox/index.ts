@@ -6,6 +6,7 @@ import type { StoredAccount } from '../auth/token-store.ts';
 import type { Config } from '../config.ts';
 import { decodeId, globalId } from '../global-id.ts';
 import { BodyTooLargeError, json, type Route, readBody } from '../http.ts';
+import { sandboxPrefix } from '../keys.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { instagramIdOf } from '../media/ids.ts';
 import type { Upstream } from '../services.ts';
@@ -262,7 +263,7 @@ function sandboxOver(options: {
       facebookGraphUrl: `${link.url}/${FACEBOOK_PREFIX}`,
       facebookOauthUrl: `${link.url}/${FACEBOOK_PREFIX}`,
     },
-    redisPrefix: `${config.redis.prefix}:sandbox:${link.id}`,
+    redisPrefix: sandboxPrefix(config.redis.prefix, link.id),
     routes,
     accounts: () =>
       listed().map((account) => ({

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { idempotencyKey } from '../keys.ts';
 import type { RedisClient } from '../redis.ts';
 
 /** How long a result is replayed (Stripe keeps 24 h). */
@@ -20,15 +21,16 @@ export type Claim =
   | { readonly kind: 'conflict' };
 
 /**
- * Idempotency keys (scoped by the caller: user, account, key). Identical requests that race
- * wait for the first and get its result; the same key with other content is a conflict.
+ * Idempotency keys (scoped by the caller: user, account, key), each of the account `igId` that
+ * sends. Identical requests that race wait for the first and get its result; the same key with
+ * other content is a conflict.
  */
 export interface IdempotencyStore {
-  claim(key: string, fingerprint: string): Promise<Claim>;
+  claim(igId: string, key: string, fingerprint: string): Promise<Claim>;
   /** Stores the result of an attempt that reached Instagram, for 24 hours. */
-  complete(key: string, fingerprint: string, result: string): Promise<void>;
+  complete(igId: string, key: string, fingerprint: string, result: string): Promise<void>;
   /** Forgets an attempt that stored nothing (invalid input, rate limited): the key may be retried. */
-  release(key: string): Promise<void>;
+  release(igId: string, key: string): Promise<void>;
 }
 
 interface Entry {
@@ -36,7 +38,7 @@ interface Entry {
   readonly r?: string;
 }
 
-/** One instance only. */
+/** One instance only. The igId is not needed: the key is scoped by it already. */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #entries = new Map<
     string,
@@ -49,7 +51,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.#now = now;
   }
 
-  async claim(key: string, fingerprint: string): Promise<Claim> {
+  async claim(_igId: string, key: string, fingerprint: string): Promise<Claim> {
     this.#sweep();
     for (;;) {
       const entry = this.#entries.get(key);
@@ -89,7 +91,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async complete(key: string, fingerprint: string, result: string): Promise<void> {
+  async complete(_igId: string, key: string, fingerprint: string, result: string): Promise<void> {
     const entry = this.#entries.get(key);
     // Re-inserted at the end: the map stays roughly in order of expiry for the sweep.
     this.#entries.delete(key);
@@ -103,7 +105,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     entry?.settle();
   }
 
-  async release(key: string): Promise<void> {
+  async release(_igId: string, key: string): Promise<void> {
     const entry = this.#entries.get(key);
     this.#entries.delete(key);
     entry?.settle();
@@ -120,8 +122,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     this.#prefix = prefix;
   }
 
-  async claim(key: string, fingerprint: string): Promise<Claim> {
-    const name = this.#key(key);
+  async claim(igId: string, key: string, fingerprint: string): Promise<Claim> {
+    const name = idempotencyKey(this.#prefix, igId, key);
     const deadline = Date.now() + PENDING_TTL_MS;
     for (;;) {
       const set = await this.#client.set(name, JSON.stringify({ f: fingerprint }), {
@@ -140,17 +142,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async complete(key: string, fingerprint: string, result: string): Promise<void> {
-    await this.#client.set(this.#key(key), JSON.stringify({ f: fingerprint, r: result }), {
+  async complete(igId: string, key: string, fingerprint: string, result: string): Promise<void> {
+    const value = JSON.stringify({ f: fingerprint, r: result });
+    await this.#client.set(idempotencyKey(this.#prefix, igId, key), value, {
       expiration: { type: 'PX', value: IDEMPOTENCY_TTL_MS },
     });
   }
 
-  async release(key: string): Promise<void> {
-    await this.#client.del(this.#key(key));
-  }
-
-  #key(key: string): string {
-    return `${this.#prefix}:idempotency:${key}`;
+  async release(igId: string, key: string): Promise<void> {
+    await this.#client.del(idempotencyKey(this.#prefix, igId, key));
   }
 }

@@ -291,7 +291,7 @@ export class SendService {
     const fingerprint = createHash('sha256')
       .update(await content())
       .digest('hex');
-    const claim = await this.#o.idempotency.claim(key, fingerprint);
+    const claim = await this.#o.idempotency.claim(request.igId, key, fingerprint);
     if (claim.kind === 'replay') return replayed(claim.result);
     if (claim.kind === 'conflict') {
       return failed(request.igId, request.igsid, {
@@ -306,8 +306,13 @@ export class SendService {
     } finally {
       // Only attempts that reached Instagram are kept; refusals before it may be retried.
       if (outcome?.reached)
-        await this.#o.idempotency.complete(key, fingerprint, JSON.stringify(strip(outcome)));
-      else await this.#o.idempotency.release(key);
+        await this.#o.idempotency.complete(
+          request.igId,
+          key,
+          fingerprint,
+          JSON.stringify(strip(outcome)),
+        );
+      else await this.#o.idempotency.release(request.igId, key);
     }
     return strip(outcome);
   }

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { dedupeKey } from '../keys.ts';
 import type { KeyToSet } from '../pubsub/bus.ts';
 import { perTick, type RedisClient, Script } from '../redis.ts';
 
@@ -20,18 +20,18 @@ export type Claim = 'first' | 'duplicate' | 'pending';
  */
 export interface Deduper {
   /**
-   * Claims `identity`: `first` when nobody holds it (now pending, for the pending TTL); of
-   * several concurrent calls for one identity, on any instance, exactly one is `first`. Rejects
-   * when the store cannot be reached.
+   * Claims `identity`, an event of account `igId` (the event's own): `first` when nobody holds
+   * it (now pending, for the pending TTL); of several concurrent calls for one identity, on any
+   * instance, exactly one is `first`. Rejects when the store cannot be reached.
    */
-  claim(identity: string): Promise<Claim>;
+  claim(igId: string, identity: string): Promise<Claim>;
   /** Marks `identity` stored: every later claim within the TTL is `duplicate`. */
-  confirm(identity: string): Promise<void>;
+  confirm(igId: string, identity: string): Promise<void>;
   /**
    * Drops a pending claim of `identity`, so its next delivery is `first` again: for an event
    * that was claimed but could not be stored. A confirmed identity stays confirmed.
    */
-  forget(identity: string): Promise<void>;
+  forget(igId: string, identity: string): Promise<void>;
 }
 
 /** 48 hours: longer than Meta's 36 hours of retries. */
@@ -63,7 +63,10 @@ interface Seen {
   readonly expiresAt: number;
 }
 
-/** One instance's memory: dedupes within this process only. */
+/**
+ * One instance's memory: dedupes within this process only. The igId is not needed: an identity
+ * names its account already.
+ */
 export class MemoryDeduper implements Deduper {
   /** identity → state; insertion order (a confirm re-inserts) is nearly expiry order. */
   private readonly seen = new Map<string, Seen>();
@@ -79,7 +82,7 @@ export class MemoryDeduper implements Deduper {
     this.now = options.now ?? Date.now;
   }
 
-  async claim(identity: string): Promise<Claim> {
+  async claim(_igId: string, identity: string): Promise<Claim> {
     const now = this.now();
     // The expired head of the map; one expired behind a live one is caught by `live`.
     for (const [key, { expiresAt }] of this.seen) {
@@ -92,11 +95,11 @@ export class MemoryDeduper implements Deduper {
     return 'first';
   }
 
-  async confirm(identity: string): Promise<void> {
+  async confirm(_igId: string, identity: string): Promise<void> {
     this.set(identity, { done: true, expiresAt: this.now() + this.ttlMs });
   }
 
-  async forget(identity: string): Promise<void> {
+  async forget(_igId: string, identity: string): Promise<void> {
     if (this.live(identity, this.now())?.done === false) this.seen.delete(identity);
   }
 
@@ -194,32 +197,28 @@ export class RedisDeduper implements Deduper {
     });
   }
 
-  claim(identity: string): Promise<Claim> {
-    return this.claims(this.key(identity));
+  claim(igId: string, identity: string): Promise<Claim> {
+    return this.claims(this.keyOf(igId, identity));
   }
 
-  confirm(identity: string): Promise<void> {
-    return this.confirms(this.key(identity));
+  confirm(igId: string, identity: string): Promise<void> {
+    return this.confirms(this.keyOf(igId, identity));
   }
 
-  async forget(identity: string): Promise<void> {
-    await FORGET.run(this.client, [this.key(identity)], []);
+  async forget(igId: string, identity: string): Promise<void> {
+    await FORGET.run(this.client, [this.keyOf(igId, identity)], []);
   }
 
   /**
-   * What `confirm(identity)` sets, for a caller that sets it itself in a script of its own on the
-   * same Redis (the pipeline publishes and confirms in one: `RedisEventBus.publishAndSet`).
+   * What `confirm(igId, identity)` sets, for a caller that sets it itself in a script of its own
+   * on the same Redis (the pipeline publishes and confirms in one: `RedisEventBus.publishAndSet`).
    */
-  confirmation(identity: string): KeyToSet {
-    return { key: this.key(identity), value: 'done', ttlSeconds: this.ttlSeconds };
+  confirmation(igId: string, identity: string): KeyToSet {
+    return { key: this.keyOf(igId, identity), value: 'done', ttlSeconds: this.ttlSeconds };
   }
 
-  /** The key that holds `identity`'s claim. */
-  keyOf(identity: string): string {
-    return `${this.prefix}:dedupe:${hash('sha256', identity, 'hex')}`;
-  }
-
-  private key(identity: string): string {
-    return this.keyOf(identity);
+  /** The key that holds `identity`'s claim (`dedupeKey`). */
+  keyOf(igId: string, identity: string): string {
+    return dedupeKey(this.prefix, igId, identity);
   }
 }

@@ -120,7 +120,7 @@ export class EventPipeline {
   async #confirm(entries: readonly LogEntry[]): Promise<void> {
     await Promise.all(
       entries.map(({ event }) =>
-        this.#o.deduper.confirm(event.identity).catch((error: unknown) => {
+        this.#o.deduper.confirm(event.igId, event.identity).catch((error: unknown) => {
           const { igId, kind, identity } = event;
           this.#o.logger.warn(
             { err: error, igId, kind, identity },
@@ -206,7 +206,9 @@ export class EventPipeline {
     const o = this.#o;
     if (admitted.length === 0) return { entries: [], pending: 0 };
 
-    const claims = await Promise.allSettled(admitted.map((e) => o.deduper.claim(e.identity)));
+    const claims = await Promise.allSettled(
+      admitted.map((e) => o.deduper.claim(e.igId, e.identity)),
+    );
     const claimed: InboxEventData[] = [];
     let pending = 0;
     let failure: { readonly error: unknown } | undefined;
@@ -284,7 +286,7 @@ export class EventPipeline {
 
   /** Drops a claim whose event was not stored; best effort (else the claim lapses). */
   #forget(event: InboxEventData): Promise<void> {
-    return this.#o.deduper.forget(event.identity).catch(() => {});
+    return this.#o.deduper.forget(event.igId, event.identity).catch(() => {});
   }
 
   /**

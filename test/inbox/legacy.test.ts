@@ -248,7 +248,7 @@ describe('sent messages stored with an idempotency key before the Message model 
     const fingerprint = createHash('sha256')
       .update(JSON.stringify(['sendTextMessage', input]))
       .digest('hex');
-    await idempotency.claim(key, fingerprint);
+    await idempotency.claim(IG, key, fingerprint);
     const old = {
       igId: IG,
       igsid: IGSID,
@@ -257,7 +257,7 @@ describe('sent messages stored with an idempotency key before the Message model 
       ok: true,
       userErrors: [],
     };
-    await idempotency.complete(key, fingerprint, JSON.stringify(old));
+    await idempotency.complete(IG, key, fingerprint, JSON.stringify(old));
     const outcome = await sends.send(session, {
       mutation: 'sendTextMessage',
       input,

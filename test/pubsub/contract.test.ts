@@ -134,23 +134,29 @@ const dedupers: DeduperBackend[] = [
 describe.each(dedupers)('Deduper contract: $name', (backend) => {
   it('claims first, pending until confirmed, then duplicate, on every instance', async () => {
     const { a, b } = await backend.pair(3600);
-    expect(await a.claim('x')).toBe('first');
-    expect(await a.claim('x')).toBe('pending');
-    expect(await b.claim('x')).toBe('pending');
-    await a.confirm('x');
-    expect(await a.claim('x')).toBe('duplicate');
-    expect(await b.claim('x')).toBe('duplicate');
-    expect(await b.claim('y')).toBe('first');
-    expect(await a.claim('y')).toBe('pending');
+    expect(await a.claim(IG, 'x')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('pending');
+    expect(await b.claim(IG, 'x')).toBe('pending');
+    await a.confirm(IG, 'x');
+    expect(await a.claim(IG, 'x')).toBe('duplicate');
+    expect(await b.claim(IG, 'x')).toBe('duplicate');
+    expect(await b.claim(IG, 'y')).toBe('first');
+    expect(await a.claim(IG, 'y')).toBe('pending');
   });
 
   it('answers claims made together as it would one after another', async () => {
     const { a, b } = await backend.pair(3600);
-    const claims = [a.claim('x'), a.claim('y'), a.claim('x'), a.claim('z'), a.claim('y')];
+    const claims = [
+      a.claim(IG, 'x'),
+      a.claim(IG, 'y'),
+      a.claim(IG, 'x'),
+      a.claim(IG, 'z'),
+      a.claim(IG, 'y'),
+    ];
     expect(await Promise.all(claims)).toEqual(['first', 'first', 'pending', 'first', 'pending']);
-    expect(await b.claim('x')).toBe('pending');
-    await Promise.all([a.confirm('x'), a.confirm('y')]);
-    expect(await Promise.all([b.claim('x'), b.claim('y'), b.claim('z')])).toEqual([
+    expect(await b.claim(IG, 'x')).toBe('pending');
+    await Promise.all([a.confirm(IG, 'x'), a.confirm(IG, 'y')]);
+    expect(await Promise.all([b.claim(IG, 'x'), b.claim(IG, 'y'), b.claim(IG, 'z')])).toEqual([
       'duplicate',
       'duplicate',
       'pending',
@@ -165,16 +171,16 @@ describe.each(dedupers)('Deduper contract: $name', (backend) => {
       `${IG}|REACTION_CHANGED|mid.1|react|3000`,
       `${OTHER}|REACTION_CHANGED|mid.1|react|1000`,
     ];
-    for (const identity of identities) expect(await a.claim(identity)).toBe('first');
-    for (const identity of identities) await a.confirm(identity);
-    for (const identity of identities) expect(await a.claim(identity)).toBe('duplicate');
+    for (const identity of identities) expect(await a.claim(IG, identity)).toBe('first');
+    for (const identity of identities) await a.confirm(IG, identity);
+    for (const identity of identities) expect(await a.claim(IG, identity)).toBe('duplicate');
   });
 
   it('lets exactly one of many concurrent claims on two instances win; the rest see it pending', async () => {
     const { a, b } = await backend.pair(3600);
     for (const identity of ['race-1', 'race-2', 'race-3']) {
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claim(identity)),
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claim(IG, identity)),
       );
       expect(results.filter((r) => r === 'first')).toHaveLength(1);
       expect(results.filter((r) => r === 'pending')).toHaveLength(19);
@@ -183,44 +189,44 @@ describe.each(dedupers)('Deduper contract: $name', (backend) => {
 
   it('forgets a pending claim when told, on every instance; never a confirmed one', async () => {
     const { a, b } = await backend.pair(3600);
-    expect(await a.claim('x')).toBe('first');
-    await b.forget('x');
-    expect(await b.claim('x')).toBe('first');
-    expect(await a.claim('x')).toBe('pending');
-    await b.confirm('x');
-    await a.forget('x');
-    expect(await a.claim('x')).toBe('duplicate');
-    await a.forget('never-seen');
-    expect(await a.claim('never-seen')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('first');
+    await b.forget(IG, 'x');
+    expect(await b.claim(IG, 'x')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('pending');
+    await b.confirm(IG, 'x');
+    await a.forget(IG, 'x');
+    expect(await a.claim(IG, 'x')).toBe('duplicate');
+    await a.forget(IG, 'never-seen');
+    expect(await a.claim(IG, 'never-seen')).toBe('first');
   });
 
   it('confirms an identity whose claim lapsed (the event was stored)', async () => {
     const { a, b, elapse } = await backend.pair(3600, 1);
-    expect(await a.claim('x')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('first');
     await elapse(1500);
-    await a.confirm('x');
-    expect(await b.claim('x')).toBe('duplicate');
+    await a.confirm(IG, 'x');
+    expect(await b.claim(IG, 'x')).toBe('duplicate');
   });
 
   it('lets a claim never confirmed nor forgotten lapse after the pending TTL: first again', async () => {
     const { a, b, elapse } = await backend.pair(3600, 1);
-    expect(await a.claim('x')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('first');
     await elapse(500);
-    expect(await b.claim('x')).toBe('pending');
+    expect(await b.claim(IG, 'x')).toBe('pending');
     await elapse(1000);
-    expect(await b.claim('x')).toBe('first');
-    expect(await a.claim('x')).toBe('pending');
+    expect(await b.claim(IG, 'x')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('pending');
   });
 
   it('sees a confirmed identity again after the TTL', async () => {
     const { a, b, elapse } = await backend.pair(1);
-    expect(await a.claim('x')).toBe('first');
-    await a.confirm('x');
+    expect(await a.claim(IG, 'x')).toBe('first');
+    await a.confirm(IG, 'x');
     await elapse(500);
-    expect(await b.claim('x')).toBe('duplicate');
+    expect(await b.claim(IG, 'x')).toBe('duplicate');
     await elapse(1100);
-    expect(await b.claim('x')).toBe('first');
-    expect(await a.claim('x')).toBe('pending');
+    expect(await b.claim(IG, 'x')).toBe('first');
+    expect(await a.claim(IG, 'x')).toBe('pending');
   });
 });
 
@@ -571,12 +577,12 @@ describe('Redis implementations', () => {
     const key = `${prefix}:dedupe:${createHash('sha256').update(identity).digest('hex')}`;
     expect(DEDUPE_PENDING_SECONDS).toBe(60);
     expect(DEDUPE_TTL_SECONDS).toBe(48 * 3600);
-    expect(await deduper.claim(identity)).toBe('first');
+    expect(await deduper.claim(IG, identity)).toBe('first');
     expect(await client.get(key)).toBe('pending');
     const pendingTtl = await client.ttl(key);
     expect(pendingTtl).toBeGreaterThan(60 - 5);
     expect(pendingTtl).toBeLessThanOrEqual(60);
-    await deduper.confirm(identity);
+    await deduper.confirm(IG, identity);
     expect(await client.get(key)).toBe('done');
     const ttl = await client.ttl(key);
     expect(ttl).toBeGreaterThan(48 * 3600 - 5);
@@ -590,9 +596,9 @@ describe('Redis implementations', () => {
     const key = `${prefix}:dedupe:${createHash('sha256').update(identity).digest('hex')}`;
     await client.set(key, '1', { expiration: { type: 'EX', value: 3600 } });
     const deduper = new RedisDeduper(client, prefix);
-    expect(await deduper.claim(identity)).toBe('duplicate');
-    await deduper.forget(identity);
-    expect(await deduper.claim(identity)).toBe('duplicate');
+    expect(await deduper.claim(IG, identity)).toBe('duplicate');
+    await deduper.forget(IG, identity);
+    expect(await deduper.claim(IG, identity)).toBe('duplicate');
   });
 
   it('RedisEventLog: one stream per account, the stream id as cursor', async () => {
@@ -802,8 +808,8 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     await bus.subscribe(IG, sub.listener);
     // The first run of each script sends its source (EVAL); later ones its SHA1 only.
     await Promise.all([
-      deduper.claim('warm'),
-      deduper.confirm('warm'),
+      deduper.claim(IG, 'warm'),
+      deduper.confirm(IG, 'warm'),
       log.append(OTHER, event(0, OTHER)),
       bus.publish(OTHER, entry(0, OTHER)),
     ]);
@@ -811,11 +817,11 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     await stats.configResetStat();
 
     const identities = Array.from({ length: 20 }, (_, i) => `id-${i}`);
-    expect(await Promise.all([...identities, 'id-0'].map((id) => deduper.claim(id)))).toEqual([
+    expect(await Promise.all([...identities, 'id-0'].map((id) => deduper.claim(IG, id)))).toEqual([
       ...identities.map(() => 'first'),
       'pending',
     ]);
-    await Promise.all(identities.map((id) => deduper.confirm(id)));
+    await Promise.all(identities.map((id) => deduper.confirm(IG, id)));
     const [batch, , four] = await Promise.all([
       log.appendAll(IG, [event(1), event(2)]),
       log.append(OTHER, event(3, OTHER)),
@@ -850,13 +856,16 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     const sub = recorder();
     await bus.subscribe(IG, sub.listener);
     const entries = [1, 2, 3].map((n) => entry(n));
-    for (const e of entries) expect(await deduper.claim(e.event.identity)).toBe('first');
+    for (const e of entries)
+      expect(await deduper.claim(e.event.igId, e.event.identity)).toBe('first');
     // The first run of a script sends its source (EVAL); later ones its SHA1 only.
-    await bus.publishAndSet(OTHER, entry(0, OTHER), deduper.confirmation('warm'));
+    await bus.publishAndSet(OTHER, entry(0, OTHER), deduper.confirmation(IG, 'warm'));
     const stats = await connect();
     await stats.configResetStat();
     await Promise.all(
-      entries.map((e) => bus.publishAndSet(IG, e, deduper.confirmation(e.event.identity))),
+      entries.map((e) =>
+        bus.publishAndSet(IG, e, deduper.confirmation(e.event.igId, e.event.identity)),
+      ),
     );
     await vi.waitFor(() => expect(sub.got).toEqual(entries), { timeout: 5000, interval: 5 });
     const calls = await commandCalls(stats);
@@ -866,8 +875,9 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
       publish: calls.publish,
       set: calls.set,
     }).toEqual({ evalsha: 1, eval: undefined, publish: 3, set: 3 });
-    for (const e of entries) expect(await deduper.claim(e.event.identity)).toBe('duplicate');
-    const key = deduper.confirmation(entries[0]?.event.identity ?? '').key;
+    for (const e of entries)
+      expect(await deduper.claim(e.event.igId, e.event.identity)).toBe('duplicate');
+    const key = deduper.confirmation(IG, entries[0]?.event.identity ?? '').key;
     expect(await stats.get(key)).toBe('done');
     expect(await stats.ttl(key)).toBeGreaterThan(DEDUPE_TTL_SECONDS - 5);
   });
@@ -885,23 +895,23 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     const bus = new RedisEventBus(client, prefix, logger);
     closers.push(() => bus.close());
     const identity = entry(1).event.identity;
-    expect(await deduper.claim(identity)).toBe('first');
+    expect(await deduper.claim(IG, identity)).toBe('first');
     await client.configSet({ maxmemory: '1', 'maxmemory-policy': 'noeviction' });
-    await expect(bus.publishAndSet(IG, entry(1), deduper.confirmation(identity))).rejects.toThrow(
-      /OOM/,
-    );
+    await expect(
+      bus.publishAndSet(IG, entry(1), deduper.confirmation(IG, identity)),
+    ).rejects.toThrow(/OOM/);
     await client.configSet({ maxmemory: '0' });
-    expect(await deduper.claim(identity)).toBe('pending');
+    expect(await deduper.claim(IG, identity)).toBe('pending');
   });
 
   it('splits a turn of more than MAX_BATCH calls into script calls of at most MAX_BATCH', async () => {
     const client = await connect();
     const deduper = new RedisDeduper(client, newPrefix());
-    expect(await deduper.claim('warm')).toBe('first');
+    expect(await deduper.claim(IG, 'warm')).toBe('first');
     const stats = await connect();
     await stats.configResetStat();
     const identities = Array.from({ length: 2 * MAX_BATCH + 1 }, (_, i) => `many-${i}`);
-    const claims = await Promise.all(identities.map((id) => deduper.claim(id)));
+    const claims = await Promise.all(identities.map((id) => deduper.claim(IG, id)));
     expect(claims).toEqual(identities.map(() => 'first'));
     expect((await commandCalls(stats)).evalsha).toBe(3);
   });
@@ -911,11 +921,11 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     const prefix = newPrefix();
     const deduper = new RedisDeduper(client, prefix);
     const log = new RedisEventLog(client, prefix, 1000);
-    expect(await deduper.claim('before')).toBe('first');
+    expect(await deduper.claim(IG, 'before')).toBe('first');
     await log.append(IG, event(1));
     await client.scriptFlush();
-    expect(await deduper.claim('after')).toBe('first');
-    expect(await deduper.claim('before')).toBe('pending');
+    expect(await deduper.claim(IG, 'after')).toBe('first');
+    expect(await deduper.claim(IG, 'before')).toBe('pending');
     await log.append(IG, event(2));
     expect((await log.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([event(1), event(2)]);
   });
@@ -924,7 +934,7 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     // A client never connected: every command fails at once, as while Redis is away.
     const offline = createRedis(server.url, logger).client;
     const deduper = new RedisDeduper(offline, newPrefix());
-    const claims = await Promise.allSettled(['a', 'b', 'c'].map((id) => deduper.claim(id)));
+    const claims = await Promise.allSettled(['a', 'b', 'c'].map((id) => deduper.claim(IG, id)));
     expect(claims.map((c) => c.status)).toEqual(['rejected', 'rejected', 'rejected']);
     const log = new RedisEventLog(offline, newPrefix(), 1000);
     await expect(log.appendAll(IG, [event(1), event(2)])).rejects.toThrow();
@@ -948,11 +958,11 @@ describe('MemoryDeduper', () => {
   it('forgets the oldest identities past maxEntries', async () => {
     const deduper = new MemoryDeduper({ maxEntries: 3 });
     for (const identity of ['a', 'b', 'c', 'd']) {
-      expect(await deduper.claim(identity)).toBe('first');
-      await deduper.confirm(identity);
+      expect(await deduper.claim(IG, identity)).toBe('first');
+      await deduper.confirm(IG, identity);
     }
-    expect(await deduper.claim('d')).toBe('duplicate');
-    expect(await deduper.claim('b')).toBe('duplicate');
-    expect(await deduper.claim('a')).toBe('first');
+    expect(await deduper.claim(IG, 'd')).toBe('duplicate');
+    expect(await deduper.claim(IG, 'b')).toBe('duplicate');
+    expect(await deduper.claim(IG, 'a')).toBe('first');
   });
 });

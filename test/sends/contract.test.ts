@@ -12,6 +12,8 @@ import { useRedisServer } from '../helpers/redis.ts';
 
 const { connect: redisClient } = useRedisServer();
 
+const IG = '17841400000000001';
+
 /**
  * Each implementation as two handles on one store: the same object in memory, two instances
  * with their own Redis connections (as two igql instances have) sharing a prefix.
@@ -49,45 +51,47 @@ async function settledAfter(claims: readonly Promise<Claim>[], ms: number): Prom
 describe.each(idempotencyStores)('IdempotencyStore contract: %s', (_name, pair) => {
   it('claims a new key, then replays its result to every later claim', async () => {
     const [a, b] = await pair();
-    expect(await a.claim('k', 'f1')).toEqual({ kind: 'new' });
-    await a.complete('k', 'f1', '{"sent":1}');
-    expect(await a.claim('k', 'f1')).toEqual({ kind: 'replay', result: '{"sent":1}' });
-    expect(await b.claim('k', 'f1')).toEqual({ kind: 'replay', result: '{"sent":1}' });
+    expect(await a.claim(IG, 'k', 'f1')).toEqual({ kind: 'new' });
+    await a.complete(IG, 'k', 'f1', '{"sent":1}');
+    expect(await a.claim(IG, 'k', 'f1')).toEqual({ kind: 'replay', result: '{"sent":1}' });
+    expect(await b.claim(IG, 'k', 'f1')).toEqual({ kind: 'replay', result: '{"sent":1}' });
   });
 
   it('the same key with other content is a conflict, while pending and once done', async () => {
     const [a, b] = await pair();
-    expect(await a.claim('k', 'f1')).toEqual({ kind: 'new' });
-    expect(await b.claim('k', 'f2')).toEqual({ kind: 'conflict' });
-    await a.complete('k', 'f1', 'r');
-    expect(await b.claim('k', 'f2')).toEqual({ kind: 'conflict' });
-    expect(await a.claim('k', 'f2')).toEqual({ kind: 'conflict' });
+    expect(await a.claim(IG, 'k', 'f1')).toEqual({ kind: 'new' });
+    expect(await b.claim(IG, 'k', 'f2')).toEqual({ kind: 'conflict' });
+    await a.complete(IG, 'k', 'f1', 'r');
+    expect(await b.claim(IG, 'k', 'f2')).toEqual({ kind: 'conflict' });
+    expect(await a.claim(IG, 'k', 'f2')).toEqual({ kind: 'conflict' });
   });
 
   it('release forgets the attempt: the key may be claimed again, with any content', async () => {
     const [a, b] = await pair();
-    expect(await a.claim('k', 'f1')).toEqual({ kind: 'new' });
-    await a.release('k');
-    expect(await b.claim('k', 'f2')).toEqual({ kind: 'new' });
-    await b.complete('k', 'f2', 'second');
-    expect(await a.claim('k', 'f2')).toEqual({ kind: 'replay', result: 'second' });
+    expect(await a.claim(IG, 'k', 'f1')).toEqual({ kind: 'new' });
+    await a.release(IG, 'k');
+    expect(await b.claim(IG, 'k', 'f2')).toEqual({ kind: 'new' });
+    await b.complete(IG, 'k', 'f2', 'second');
+    expect(await a.claim(IG, 'k', 'f2')).toEqual({ kind: 'replay', result: 'second' });
   });
 
   it('keys are independent', async () => {
     const [a, b] = await pair();
-    expect(await a.claim('k1', 'f')).toEqual({ kind: 'new' });
-    expect(await b.claim('k2', 'f')).toEqual({ kind: 'new' });
-    await b.complete('k2', 'f', 'two');
-    await a.complete('k1', 'f', 'one');
-    expect(await b.claim('k1', 'f')).toEqual({ kind: 'replay', result: 'one' });
-    expect(await a.claim('k2', 'f')).toEqual({ kind: 'replay', result: 'two' });
+    expect(await a.claim(IG, 'k1', 'f')).toEqual({ kind: 'new' });
+    expect(await b.claim(IG, 'k2', 'f')).toEqual({ kind: 'new' });
+    await b.complete(IG, 'k2', 'f', 'two');
+    await a.complete(IG, 'k1', 'f', 'one');
+    expect(await b.claim(IG, 'k1', 'f')).toEqual({ kind: 'replay', result: 'one' });
+    expect(await a.claim(IG, 'k2', 'f')).toEqual({ kind: 'replay', result: 'two' });
   });
 
   it('racing claims: exactly one is new, the others wait and get its result', async () => {
     const [a, b] = await pair();
-    const claims = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claim('race', 'f'));
+    const claims = Array.from({ length: 20 }, (_, i) =>
+      (i % 2 === 0 ? a : b).claim(IG, 'race', 'f'),
+    );
     expect(await settledAfter(claims, 150)).toBe(1);
-    await a.complete('race', 'f', 'the one result');
+    await a.complete(IG, 'race', 'f', 'the one result');
     const results = await Promise.all(claims);
     expect(results.filter((r) => r.kind === 'new')).toHaveLength(1);
     expect(results.filter((r) => r.kind !== 'new')).toEqual(
@@ -97,14 +101,14 @@ describe.each(idempotencyStores)('IdempotencyStore contract: %s', (_name, pair) 
 
   it('a waiter takes the key over when the owner releases it', async () => {
     const [a, b] = await pair();
-    expect(await a.claim('k', 'f')).toEqual({ kind: 'new' });
-    const waiter = b.claim('k', 'f');
+    expect(await a.claim(IG, 'k', 'f')).toEqual({ kind: 'new' });
+    const waiter = b.claim(IG, 'k', 'f');
     expect(await settledAfter([waiter], 100)).toBe(0);
-    await a.release('k');
+    await a.release(IG, 'k');
     expect(await waiter).toEqual({ kind: 'new' });
-    const next = a.claim('k', 'f');
+    const next = a.claim(IG, 'k', 'f');
     expect(await settledAfter([next], 100)).toBe(0);
-    await b.complete('k', 'f', 'after takeover');
+    await b.complete(IG, 'k', 'f', 'after takeover');
     expect(await next).toEqual({ kind: 'replay', result: 'after takeover' });
   });
 });
@@ -113,11 +117,11 @@ describe('MemoryIdempotencyStore on an injected clock', () => {
   it('replays a result for 24 hours to the millisecond, then takes the key as new', async () => {
     let now = 1_000_000;
     const store = new MemoryIdempotencyStore(() => now);
-    expect(await store.claim('key', 'f')).toEqual({ kind: 'new' });
-    await store.complete('key', 'f', '{"ok":true}');
+    expect(await store.claim(IG, 'key', 'f')).toEqual({ kind: 'new' });
+    await store.complete(IG, 'key', 'f', '{"ok":true}');
     now += IDEMPOTENCY_TTL_MS;
-    expect(await store.claim('key', 'f')).toEqual({ kind: 'replay', result: '{"ok":true}' });
+    expect(await store.claim(IG, 'key', 'f')).toEqual({ kind: 'replay', result: '{"ok":true}' });
     now += 1;
-    expect(await store.claim('key', 'f')).toEqual({ kind: 'new' });
+    expect(await store.claim(IG, 'key', 'f')).toEqual({ kind: 'new' });
   });
 });

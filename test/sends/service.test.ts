@@ -32,17 +32,17 @@ async function service(answer: (body: SendBody) => Promise<SendResponse>) {
   const stored: string[] = [];
   const sent: SendBody[] = [];
   const idempotency = {
-    claim: (key: string, fingerprint: string): Promise<Claim> => {
+    claim: (igId: string, key: string, fingerprint: string): Promise<Claim> => {
       stored.push(`claim ${key.length}`);
-      return store.claim(key, fingerprint);
+      return store.claim(igId, key, fingerprint);
     },
-    complete: (key: string, fingerprint: string, result: string) => {
+    complete: (igId: string, key: string, fingerprint: string, result: string) => {
       stored.push(`complete ${key.length}`);
-      return store.complete(key, fingerprint, result);
+      return store.complete(igId, key, fingerprint, result);
     },
-    release: (key: string) => {
+    release: (igId: string, key: string) => {
       stored.push(`release ${key.length}`);
-      return store.release(key);
+      return store.release(igId, key);
     },
   };
   const api = {

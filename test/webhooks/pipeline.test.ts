@@ -49,14 +49,14 @@ const unreachable = () => new Error('The client is offline');
 /** `inner`, except that `forget` or `confirm` reject as an unreachable Redis would. */
 function failing(inner: Deduper, fail: { forget?: boolean; confirm?: boolean }): Deduper {
   return {
-    claim: (identity) => inner.claim(identity),
-    confirm: async (identity) => {
+    claim: (igId, identity) => inner.claim(igId, identity),
+    confirm: async (igId, identity) => {
       if (fail.confirm) throw unreachable();
-      await inner.confirm(identity);
+      await inner.confirm(igId, identity);
     },
-    forget: async (identity) => {
+    forget: async (igId, identity) => {
       if (fail.forget) throw unreachable();
-      await inner.forget(identity);
+      await inner.forget(igId, identity);
     },
   };
 }
@@ -155,12 +155,12 @@ describe('EventPipeline: claim, store, confirm', () => {
     const deduper = new MemoryDeduper({ now: () => NOW });
     const { log, stored } = logWith(async () => {});
     const { pipeline, published } = await setup({ deduper, log });
-    expect(await deduper.claim(event(1).identity)).toBe('first');
+    expect(await deduper.claim(event(1).igId, event(1).identity)).toBe('first');
     expect(await pipeline.ingest([event(1), event(2)])).toEqual([
       { cursor: '0000000000000001', event: event(2) },
     ]);
     // The holder failed and forgot it: the next run stores it.
-    await deduper.forget(event(1).identity);
+    await deduper.forget(event(1).igId, event(1).identity);
     expect(await pipeline.ingest([event(1), event(2)])).toEqual([
       { cursor: '0000000000000002', event: event(1) },
     ]);
@@ -185,9 +185,9 @@ describe('EventPipeline: one round trip per phase', () => {
     };
     const inner = new MemoryDeduper({ now: () => NOW });
     const deduper: Deduper = {
-      claim: (id) => call(`claim ${id.split('|')[2]}`, () => inner.claim(id)),
-      confirm: (id) => call(`confirm ${id.split('|')[2]}`, () => inner.confirm(id)),
-      forget: (id) => call(`forget ${id.split('|')[2]}`, () => inner.forget(id)),
+      claim: (igId, id) => call(`claim ${id.split('|')[2]}`, () => inner.claim(igId, id)),
+      confirm: (igId, id) => call(`confirm ${id.split('|')[2]}`, () => inner.confirm(igId, id)),
+      forget: (igId, id) => call(`forget ${id.split('|')[2]}`, () => inner.forget(igId, id)),
     };
     const memory = new MemoryEventLog();
     const log: EventLog = {
@@ -303,8 +303,8 @@ describe('EventPipeline: one round trip per phase', () => {
       published: false,
     });
     expect(published).toEqual([]);
-    expect(await inner.claim(event(1).identity)).toBe('first');
-    await inner.forget(event(1).identity);
+    expect(await inner.claim(event(1).igId, event(1).identity)).toBe('first');
+    await inner.forget(event(1).igId, event(1).identity);
     refuse = false;
     expect(await pipeline.accept([event(1)])).toEqual({
       entries: [{ cursor: '0000000000000002', event: event(1) }],
@@ -312,7 +312,7 @@ describe('EventPipeline: one round trip per phase', () => {
       published: true,
     });
     expect(published).toEqual([{ cursor: '0000000000000002', event: event(1) }]);
-    expect(await inner.claim(event(1).identity)).toBe('duplicate');
+    expect(await inner.claim(event(1).igId, event(1).identity)).toBe('duplicate');
     expect(await stored()).toHaveLength(2);
   });
 
@@ -331,12 +331,12 @@ describe('EventPipeline: one round trip per phase', () => {
       publishAndConfirm: async (entry) => {
         trace.push(`publish+confirm ${entry.cursor}`);
         await bus.publish(entry.event.igId, entry);
-        await inner.confirm(entry.event.identity);
+        await inner.confirm(entry.event.igId, entry.event.identity);
       },
     });
     expect((await pipeline.accept([event(1), event(2)])).published).toBe(true);
     expect(trace).toEqual(['publish+confirm 0000000000000001', 'publish+confirm 0000000000000002']);
-    expect(await inner.claim(event(2).identity)).toBe('duplicate');
+    expect(await inner.claim(event(2).igId, event(2).identity)).toBe('duplicate');
     expect((await memory.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([
       event(1),
       event(2),
@@ -357,8 +357,8 @@ describe('EventPipeline: one round trip per phase', () => {
       },
     });
     expect((await pipeline.accept([event(1), event(2)])).published).toBe(false);
-    expect(await inner.claim(event(1).identity)).toBe('first');
-    expect(await inner.claim(event(2).identity)).toBe('first');
+    expect(await inner.claim(event(1).igId, event(1).identity)).toBe('first');
+    expect(await inner.claim(event(2).igId, event(2).identity)).toBe('first');
   });
 
   it('stores an event a delivery repeats once, and counts the copy a duplicate', async () => {
@@ -389,8 +389,8 @@ describe('EventPipeline: one round trip per phase', () => {
     const inner = new MemoryDeduper({ now: () => NOW });
     const { pipeline } = await setup({ deduper: inner, log });
     await expect(pipeline.store([event(1), other(2)])).rejects.toThrow('The client is offline');
-    expect(await inner.claim(event(1).identity)).toBe('first');
-    expect(await inner.claim(other(2).identity)).toBe('first');
+    expect(await inner.claim(event(1).igId, event(1).identity)).toBe('first');
+    expect(await inner.claim(other(2).igId, other(2).identity)).toBe('first');
     expect((await failing.readAfter(IG, LOG_START)).map((e) => e.event)).toEqual([event(1)]);
   });
 });

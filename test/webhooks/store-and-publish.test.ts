@@ -115,7 +115,10 @@ describe('EventPipeline with storeAndPublish on Redis', () => {
     expect(await onB.until(1)).toEqual([accepted.entries[1]]);
     // Each identity is confirmed done for the dedupe TTL.
     for (const { event } of accepted.entries) {
-      const key = (state.deduper as unknown as { keyOf(id: string): string }).keyOf(event.identity);
+      const key = (state.deduper as unknown as { keyOf(igId: string, id: string): string }).keyOf(
+        event.igId,
+        event.identity,
+      );
       expect(key.startsWith(`${prefix}:dedupe:`)).toBe(true);
       expect(await client.get(key)).toBe('done');
       const ttl = await client.ttl(key);
@@ -165,7 +168,7 @@ describe('EventPipeline with storeAndPublish on Redis', () => {
 
   it('an identity another delivery holds pending is left to it: pending, not stored', async () => {
     const { state, pipeline, outcomes } = await setUp();
-    expect(await state.deduper.claim(message(1).identity)).toBe('first');
+    expect(await state.deduper.claim(message(1).igId, message(1).identity)).toBe('first');
 
     const accepted = await pipeline.accept([message(1), message(2)]);
 
