@@ -1,9 +1,7 @@
 import { expect, it } from 'vitest';
-import { MemoryAccountLock } from '../../src/lock.ts';
-import { createLogger } from '../../src/logger.ts';
 import { type PublishJob, RedisPublishJobStore } from '../../src/publishing/jobs.ts';
-import { PublishingService } from '../../src/publishing/service.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { offlineService } from './offline-service.ts';
 
 const redis = useRedisServer();
 const NOW = 1_000_000;
@@ -28,25 +26,10 @@ it('drops from the due jobs one whose record expired, and makes no call for it',
   const client = await redis.connect();
   const prefix = 'test-expired';
   const jobs = new RedisPublishJobStore(client, prefix);
-  const calls: string[] = [];
-  const api = new Proxy(
-    {},
-    {
-      get: (_t, name) => async () => {
-        calls.push(String(name));
-        return {};
-      },
-    },
-  ) as never;
-  const service = new PublishingService({
+  const { service, calls } = offlineService({
     jobs,
-    lock: new MemoryAccountLock(() => NOW),
-    api,
-    graph: api,
     tokens: { get: async () => ({ accessToken: 'IGAA', status: 'ACTIVE' }) },
-    publish: async () => {},
-    logger: createLogger('silent'),
-    now: () => NOW,
+    now: NOW,
   });
   await jobs.put(job('gone'));
   // Kept past JOB_TTL_MS: Redis expired the record, the due index still names it.

@@ -1,37 +1,18 @@
 import { expect, it } from 'vitest';
 import { NO_PAGE } from '../../src/instagram/graph.ts';
-import { MemoryAccountLock } from '../../src/lock.ts';
-import { createLogger } from '../../src/logger.ts';
 import { MemoryPublishJobStore, type PublishJob } from '../../src/publishing/jobs.ts';
-import { PublishingService, type PublishJobEvent } from '../../src/publishing/service.ts';
+import { offlineService } from './offline-service.ts';
 
 const NOW = 1_000_000;
 
 it('fails, once, the job of a Facebook Login account stored without its Page: no call, no retry', async () => {
   const jobs = new MemoryPublishJobStore();
-  const calls: string[] = [];
-  // Every Graph call is recorded: none may be made.
-  const api = new Proxy(
-    {},
-    {
-      get: (_t, name) => async () => {
-        calls.push(String(name));
-        return {};
-      },
-    },
-  ) as never;
-  const told: PublishJobEvent[] = [];
-  const service = new PublishingService({
+  const { service, calls, told } = offlineService({
     jobs,
-    lock: new MemoryAccountLock(() => NOW),
-    api,
-    graph: api,
     tokens: {
       get: async () => ({ accessToken: 'EAApage', status: 'ACTIVE', loginKind: 'FACEBOOK' }),
     },
-    publish: async (events) => told.push(...events),
-    logger: createLogger('silent'),
-    now: () => NOW,
+    now: NOW,
   });
   const job: PublishJob = {
     id: 'j1',
