@@ -116,8 +116,8 @@ export const COMPRESS_THRESHOLD = 1024;
 
 /**
  * Compresses responses (brotli or gzip, as the client accepts) above `COMPRESS_THRESHOLD`: JSON,
- * HTML and text, with `Vary: Accept-Encoding`. Never a stream (SSE, multipart), which must reach the client as it is written,
- * nor a body that already names its encoding (GraphiQL's files).
+ * HTML and text, with `Vary: Accept-Encoding`. Never a stream (SSE, multipart), which must reach
+ * the client as it is written, nor a body that already names its encoding (GraphiQL's files).
  */
 export function compressResponses(): (
   req: IncomingMessage,
