@@ -15,6 +15,7 @@ import {
   MAX_UPLOADS_IN_FLIGHT,
   payloadTooLarge,
   readBody,
+  requestPath,
 } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -33,9 +34,6 @@ import { createYogaServer } from './yoga.ts';
 /** `http://localhost:PORT`, `http://127.0.0.1:PORT` or `http://[::1]:PORT`, on this port. */
 const isLoopbackOrigin = (origin: string, port: number): boolean =>
   new RegExp(`^http://(localhost|127\\.0\\.0\\.1|\\[::1\\]):${port}$`).test(origin);
-
-/** A request's path, normalised as routes are keyed (`..` and `.` resolved, no query). */
-const pathOf = (req: IncomingMessage): string => new URL(req.url ?? '/', 'http://igql').pathname;
 
 export interface AppDeps
   extends Pick<ServicesOptions, 'now' | 'instagram' | 'reconcileIntervalMs'> {
@@ -187,8 +185,9 @@ export function createApp(deps: AppDeps): App {
     };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const route = routes[`${req.method} ${pathOf(req)}`];
+  /** `path`: the request's, normalised as routes are keyed (`..` and `.` resolved, no query). */
+  const handle = async (req: IncomingMessage, res: ServerResponse, path: string) => {
+    const route = routes[`${req.method} ${path}`];
     try {
       if (route) await route(req, res);
       else {
@@ -246,8 +245,13 @@ export function createApp(deps: AppDeps): App {
       res.once('close', () => inFlight.delete(res));
       // Webhook answers are a few bytes, never worth compressing: their path stays lean (the
       // middleware's wrapping of every write was 2-3 % of a delivery's CPU).
-      if (pathOf(req).startsWith('/webhooks/')) void handle(req, res);
-      else compress(req, res, () => void handle(req, res));
+      const path = requestPath(req);
+      if (path === undefined) {
+        json(res, 400, { error: 'request target is not a URL' });
+        return;
+      }
+      if (path.startsWith('/webhooks/')) void handle(req, res, path);
+      else compress(req, res, () => void handle(req, res, path));
     },
   );
   // Past it, Node closes new connections at once.

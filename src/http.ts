@@ -4,6 +4,19 @@ import type { ErrorCode } from './errors.ts';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
+/**
+ * A request's path, normalised as routes are keyed (`..` and `.` resolved, no query); undefined
+ * for a target Node's parser lets through but no URL can be made of (`//[`), on which
+ * `new URL` throws.
+ */
+export function requestPath(req: IncomingMessage): string | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://igql').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 export function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify(body));

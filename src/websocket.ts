@@ -4,6 +4,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { Session } from './auth/jwt.ts';
 import { type Sessions, socketToken } from './auth/sessions.ts';
 import type { Limits } from './config.ts';
+import { requestPath } from './http.ts';
 import type { Logger } from './logger.ts';
 import {
   GroupMember,
@@ -180,7 +181,7 @@ export function attachWebsockets(o: WebsocketOptions): { dispose(): void | Promi
   const server = serveGraphqlWs({ connect, operate, logger: o.logger, maxPayload: 64 * 1024 });
   o.server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const origin = req.headers.origin;
-    const path = new URL(req.url ?? '/', 'http://igql').pathname;
+    const path = requestPath(req);
     if (path !== '/graphql' || (origin !== undefined && !o.allowedOrigins.includes(origin))) {
       socket.end(`HTTP/1.1 ${path === '/graphql' ? '403 Forbidden' : '404 Not Found'}\r\n\r\n`);
       return;

@@ -328,6 +328,30 @@ describe('with the default limits', () => {
     conn.socket.destroy();
   });
 
+  it('answers 400 to request targets no URL can be made of, and goes on serving', async () => {
+    // Node's parser lets these through; `new URL` throws on each (it once took the process down).
+    for (const target of ['//[', 'http://[/x', 'http://:99999/']) {
+      const conn = await openRaw(portOf(running));
+      const refused = await conn.request('GET', target);
+      expect([refused.status, JSON.parse(refused.body)], target).toEqual([
+        400,
+        { error: 'request target is not a URL' },
+      ]);
+      const health = await conn.request('GET', '/healthz');
+      expect(JSON.parse(health.body)).toEqual({ status: 'ok' });
+      conn.socket.destroy();
+    }
+    // A websocket upgrade to such a target: not found, and igql goes on.
+    const upgrade = await openRaw(portOf(running));
+    upgrade.write(
+      'GET //[ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await upgrade.closed;
+    expect(upgrade.received()).toBe('HTTP/1.1 404 Not Found\r\n\r\n');
+    expect((await fetch(`${running.base}/healthz`)).status).toBe(200);
+  });
+
   it('120 distinct documents of 60 KiB of comments do not stay in memory: the heap grows by less than 64 MiB', async () => {
     const gc = collector();
     const heap = () => {
