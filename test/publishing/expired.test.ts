@@ -1,26 +1,10 @@
 import { expect, it } from 'vitest';
-import { type PublishJob, RedisPublishJobStore } from '../../src/publishing/jobs.ts';
+import { RedisPublishJobStore } from '../../src/publishing/jobs.ts';
 import { useRedisServer } from '../helpers/redis.ts';
-import { offlineService } from './offline-service.ts';
+import { offlineService, publishJob } from './fixtures.ts';
 
 const redis = useRedisServer();
 const NOW = 1_000_000;
-
-const job = (id: string): PublishJob => ({
-  id,
-  igId: '17841400000000001',
-  status: 'PROCESSING',
-  request: { type: 'IMAGE', imageUrl: 'https://x/y.jpg', videoUrl: null, caption: null, items: [] },
-  itemContainers: [],
-  container: 'c1',
-  mediaId: null,
-  error: null,
-  createdAt: NOW,
-  updatedAt: NOW,
-  publishedAt: null,
-  polls: 0,
-  nextPollAt: NOW,
-});
 
 it('drops from the due jobs one whose record expired, and makes no call for it', async () => {
   const client = await redis.connect();
@@ -31,7 +15,7 @@ it('drops from the due jobs one whose record expired, and makes no call for it',
     tokens: { get: async () => ({ accessToken: 'IGAA', status: 'ACTIVE' }) },
     now: NOW,
   });
-  await jobs.put(job('gone'));
+  await jobs.put({ ...publishJob('gone', '17841400000000001', NOW, NOW), container: 'c1' });
   // Kept past JOB_TTL_MS: Redis expired the record, the due index still names it.
   await client.del(`${prefix}:publish-job:gone`);
   expect(await jobs.due(NOW, 10)).toEqual(['gone']);

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { NO_PAGE } from '../../src/instagram/graph.ts';
 import { MemoryPublishJobStore, type PublishJob } from '../../src/publishing/jobs.ts';
-import { offlineService } from './offline-service.ts';
+import { offlineService, publishJob } from './fixtures.ts';
 
 const NOW = 1_000_000;
 
@@ -14,27 +14,7 @@ it('fails, once, the job of a Facebook Login account stored without its Page: no
     },
     now: NOW,
   });
-  const job: PublishJob = {
-    id: 'j1',
-    igId: '17841400000000001',
-    status: 'QUEUED',
-    request: {
-      type: 'IMAGE',
-      imageUrl: 'https://x/y.jpg',
-      videoUrl: null,
-      caption: null,
-      items: [],
-    },
-    itemContainers: [],
-    container: null,
-    mediaId: null,
-    error: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    publishedAt: null,
-    polls: 0,
-    nextPollAt: NOW,
-  };
+  const job: PublishJob = { ...publishJob('j1', '17841400000000001', NOW, NOW), status: 'QUEUED' };
   await jobs.put(job);
   await service.poll();
   await service.poll();

@@ -1,6 +1,6 @@
 import { MemoryAccountLock } from '../../src/lock.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { PublishJobStore } from '../../src/publishing/jobs.ts';
+import type { PublishJob, PublishJobStore } from '../../src/publishing/jobs.ts';
 import {
   PublishingService,
   type PublishingServiceOptions,
@@ -39,3 +39,34 @@ export function offlineService(o: {
   });
   return { service, calls, told };
 }
+
+/**
+ * An image job of account `igId`, created at `createdAt`: due at `nextPollAt` (PROCESSING), or
+ * final when it is null (PUBLISHED).
+ */
+export const publishJob = (
+  id: string,
+  igId: string,
+  createdAt: number,
+  nextPollAt: number | null,
+): PublishJob => ({
+  id,
+  igId,
+  status: nextPollAt === null ? 'PUBLISHED' : 'PROCESSING',
+  request: {
+    type: 'IMAGE',
+    imageUrl: 'https://cdn.example.com/a.jpg',
+    videoUrl: null,
+    caption: null,
+    items: [],
+  },
+  itemContainers: [],
+  container: null,
+  mediaId: null,
+  error: null,
+  createdAt,
+  updatedAt: createdAt,
+  publishedAt: null,
+  polls: 0,
+  nextPollAt,
+});
