@@ -53,8 +53,16 @@ export interface Config {
     readonly loginConfigId: string | undefined;
   };
   readonly redis: {
-    /** Absent: every piece of shared state is kept in memory (one instance only). */
+    /**
+     * `REDIS_URL`: one Redis server. Absent, and no cluster: every piece of shared state is kept
+     * in memory (one instance only).
+     */
     readonly url: string | undefined;
+    /**
+     * `REDIS_CLUSTER_NODES`: a Redis Cluster's seed nodes, comma-separated `redis://` or
+     * `rediss://` URLs (credentials in the URL, no database number). Exclusive with `url`.
+     */
+    readonly clusterNodes: readonly string[] | undefined;
     /** Prefix of every Redis key and channel. Default `igql`. */
     readonly prefix: string;
   };
@@ -208,6 +216,21 @@ const env = z.object({
     })
     .optional()
     .transform((v) => (v === '' ? undefined : v)),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const nodes = (v ?? '')
+        .split(',')
+        .map((node) => node.trim())
+        .filter(Boolean);
+      if (nodes.length === 0) return undefined;
+      for (const node of nodes) {
+        const problem = clusterNodeProblem(node);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${node}: ${problem}` });
+      }
+      return nodes;
+    }),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, and _ . : -')
@@ -312,6 +335,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       'SANDBOX_SIMULATOR_URL: sandbox mode only (unset INSTAGRAM_APP_ID and FACEBOOK_APP_ID)',
     );
   }
+  if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES !== undefined) {
+    problems.push(
+      'REDIS_CLUSTER_NODES: exclusive with REDIS_URL (set one: a single Redis, or a Redis Cluster)',
+    );
+  }
   if (e.JWT_JWKS_URL !== undefined) {
     if (e.JWT_ISSUER === undefined) problems.push('JWT_ISSUER: required with JWT_JWKS_URL');
     if (e.JWT_AUDIENCE === undefined) problems.push('JWT_AUDIENCE: required with JWT_JWKS_URL');
@@ -367,7 +395,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       oauthUrl: e.FACEBOOK_OAUTH_URL,
       loginConfigId: e.FACEBOOK_LOGIN_CONFIG_ID,
     },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES, prefix: e.REDIS_PREFIX },
     sessionSecret: new TextEncoder().encode(
       e.SESSION_SECRET ?? derive('igql sandbox session secret').toString('hex'),
     ),
@@ -397,6 +425,26 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     sandboxOptions: { latencyMs: e.SANDBOX_LATENCY_MS, rateLimits: e.SANDBOX_RATE_LIMITS === 'on' },
     simulator: { url: e.SANDBOX_SIMULATOR_URL, port: e.SIMULATOR_PORT },
   });
+}
+
+/**
+ * Why `node` cannot be a Redis Cluster seed node, or undefined when it can: a `redis://` or
+ * `rediss://` URL with a host and a port, and no database number (a cluster has database 0 only;
+ * node-redis would send SELECT, which a cluster refuses).
+ */
+function clusterNodeProblem(node: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(node);
+  } catch {
+    return 'expected a redis:// or rediss:// URL';
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    return 'expected a redis:// or rediss:// URL';
+  if (url.hostname === '' || url.port === '') return 'expected a host and a port';
+  if (url.pathname !== '' && url.pathname !== '/')
+    return 'a cluster has no database number: remove the path';
+  return undefined;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,31 +1,51 @@
 import { hash } from 'node:crypto';
 
 /**
- * Every Redis key and channel name igql uses, built here and nowhere else. `prefix` is
- * `REDIS_PREFIX` (default `igql`), or a sandbox's own (`sandboxPrefix`).
+ * Every Redis key and channel name igql uses, built here and nowhere else, in a `Keyspace`: the
+ * prefix (`REDIS_PREFIX`, default `igql`, or a sandbox's own, `sandboxPrefix`) and the layout.
  *
- * The names are stored data: deployments hold tokens and origins under them without expiry, so
- * a renamed key loses them. Change none without a migration (test/redis-keys.test.ts
- * pins them).
+ * Two layouts, one per kind of Redis:
+ * - **single** (one Redis server, with or without replicas): the names below, unchanged since
+ *   the first release. They are stored data: deployments hold tokens and origins under them
+ *   without expiry, so a renamed key loses them. Change none without a migration
+ *   (test/redis-keys.test.ts pins them).
+ * - **cluster** (Redis Cluster): every key of one account carries the account's hash tag,
+ *   `{<igId>}`, in place of the igId (`<prefix>:account:{<igId>}`), so that the account's keys
+ *   share one slot: its scripts, streams and multi-key commands stay on one shard, and its
+ *   sharded pub/sub channel is on the shard of its stream. The dedupe and idempotency keys,
+ *   global on one server, are tagged too (`<prefix>:dedupe:{<igId>}:<sha256>`): the ingestion
+ *   script claims, stores and publishes an account's events in one call. Global keys
+ *   (sessions, the accounts set, publish jobs) carry no tag and spread over the slots. A
+ *   cluster is a new deployment: nothing is migrated from a single server's names.
  *
- * Each key of one account is built from its igId (`ofAccount`), and the functions of the two
- * whose names leave the igId out (dedupe, idempotency) take it all the same: a Redis Cluster hash
- * tag (issue 14) is then added here alone. A publish job's record and lock are the exception:
- * the poller knows a job by its id only (the due index holds ids). Global keys belong to no
- * account.
+ * A publish job's record and lock are keyed by the job alone: the poller knows a job by its id
+ * only (the due index holds ids).
  */
+export interface Keyspace {
+  readonly prefix: string;
+  readonly layout: 'single' | 'cluster';
+}
 
-/** `<prefix>:<family>:<igId>[:<rest>…]`: one account's key. */
-const ofAccount = (prefix: string, family: string, igId: string, ...rest: string[]): string =>
-  [prefix, family, igId, ...rest].join(':');
+/** The keyspace of `prefix` on one Redis server (`cluster` false) or on a Redis Cluster. */
+export const keyspace = (prefix: string, cluster = false): Keyspace => ({
+  prefix,
+  layout: cluster ? 'cluster' : 'single',
+});
 
-/** `<prefix>:<family>[:<rest>…]`: a key of no account (a global key). */
-const globalKey = (prefix: string, family: string, ...rest: string[]): string =>
-  [prefix, family, ...rest].join(':');
+/**
+ * `<prefix>:<family>:<igId>[:<rest>…]`: one account's key; `{<igId>}` in the cluster layout, the
+ * hash tag that puts every key of the account in one slot.
+ */
+const ofAccount = (ks: Keyspace, family: string, igId: string, ...rest: string[]): string =>
+  [ks.prefix, family, ks.layout === 'cluster' ? `{${igId}}` : igId, ...rest].join(':');
+
+/** `<prefix>:<family>[:<rest>…]`: a key of no account (a global key), the same in both layouts. */
+const globalKey = (ks: Keyspace, family: string, ...rest: string[]): string =>
+  [ks.prefix, family, ...rest].join(':');
 
 /** A sandbox's prefix, `<prefix>:sandbox:<simulator id>`: sandboxes on one Redis never meet. */
 export const sandboxPrefix = (prefix: string, simulatorId: string): string =>
-  globalKey(prefix, 'sandbox', simulatorId);
+  [prefix, 'sandbox', simulatorId].join(':');
 
 // ---- Accounts and tokens ------------------------------------------------------------------
 
@@ -33,28 +53,26 @@ export const sandboxPrefix = (prefix: string, simulatorId: string): string =>
  * `<prefix>:account:<igId>`, a hash: `token` (sealed), `status`, `issuedAt`, `expiresAt`,
  * `loginKind`, `pageId`. No TTL: the account's token, kept until replaced.
  */
-export const accountKey = (prefix: string, igId: string): string =>
-  ofAccount(prefix, 'account', igId);
+export const accountKey = (ks: Keyspace, igId: string): string => ofAccount(ks, 'account', igId);
 
 /** `<prefix>:accounts`, a set of every stored igId. No TTL; never shrinks. */
-export const accountsKey = (prefix: string): string => globalKey(prefix, 'accounts');
+export const accountsKey = (ks: Keyspace): string => globalKey(ks, 'accounts');
 
 /** `<prefix>:refresh-lock:<igId>`, a string (the holder's random value). PX 60 s. */
-export const refreshLockKey = (prefix: string, igId: string): string =>
-  ofAccount(prefix, 'refresh-lock', igId);
+export const refreshLockKey = (ks: Keyspace, igId: string): string =>
+  ofAccount(ks, 'refresh-lock', igId);
 
 /** `<prefix>:reconcile-lock:<igId>`, a string (the holder's random value). PX 0.9 × the interval. */
-export const reconcileLockKey = (prefix: string, igId: string): string =>
-  ofAccount(prefix, 'reconcile-lock', igId);
+export const reconcileLockKey = (ks: Keyspace, igId: string): string =>
+  ofAccount(ks, 'reconcile-lock', igId);
 
 // ---- Sessions -----------------------------------------------------------------------------
 
 /** `<prefix>:revoked:<sid>`, the string `1`: a logged-out session. PX the session's lifetime (30 d). */
-export const revokedKey = (prefix: string, sid: string): string =>
-  globalKey(prefix, 'revoked', sid);
+export const revokedKey = (ks: Keyspace, sid: string): string => globalKey(ks, 'revoked', sid);
 
 /** `<prefix>:once:<id>`, the string `1`: a one-time id used (OAuth `state:<jti>`). PX 600 s. */
-export const onceKey = (prefix: string, id: string): string => globalKey(prefix, 'once', id);
+export const onceKey = (ks: Keyspace, id: string): string => globalKey(ks, 'once', id);
 
 // ---- Events -------------------------------------------------------------------------------
 
@@ -62,49 +80,52 @@ export const onceKey = (prefix: string, id: string): string => globalKey(prefix,
  * `<prefix>:events:<igId>`, a stream of entries `event=<json>`: the account's event log. No TTL;
  * trimmed by `XADD MAXLEN ~ 10000` (at least 10,000 entries, up to about a stream node more).
  */
-export const eventsKey = (prefix: string, igId: string): string =>
-  ofAccount(prefix, 'events', igId);
+export const eventsKey = (ks: Keyspace, igId: string): string => ofAccount(ks, 'events', igId);
 
 /** `<prefix>:events:<igId>`, the account's pub/sub channel: the same name as its stream. */
-export const eventsChannel = (prefix: string, igId: string): string => eventsKey(prefix, igId);
+export const eventsChannel = (ks: Keyspace, igId: string): string => eventsKey(ks, igId);
 
 /**
  * `<prefix>:dedupe:<sha256(identity)>`, a string: `pending` (EX 60 s) from a claim, then `done`
  * (EX 48 h); an older igql wrote `1`. `identity` starts with `<igId>|`; the igId is not in the
- * name (hashed with the rest).
+ * name (hashed with the rest). Cluster: `<prefix>:dedupe:{<igId>}:<sha256(identity)>`.
  */
-export const dedupeKey = (prefix: string, _igId: string, identity: string): string =>
-  globalKey(prefix, 'dedupe', hash('sha256', identity, 'hex'));
+export const dedupeKey = (ks: Keyspace, igId: string, identity: string): string =>
+  ks.layout === 'cluster'
+    ? ofAccount(ks, 'dedupe', igId, hash('sha256', identity, 'hex'))
+    : globalKey(ks, 'dedupe', hash('sha256', identity, 'hex'));
 
 // ---- Sends and Instagram's limits ----------------------------------------------------------
 
 /**
  * `<prefix>:idempotency:<key>`, a string, JSON `{f}` while pending (PX 30 s), `{f,r}` with the
  * result (PX 24 h). `key` is the caller's scope, JSON `[sub, igId, idempotency key]`: the igId
- * is in it, not before it.
+ * is in it, not before it. Cluster: `<prefix>:idempotency:{<igId>}:<key>`.
  */
-export const idempotencyKey = (prefix: string, _igId: string, key: string): string =>
-  globalKey(prefix, 'idempotency', key);
+export const idempotencyKey = (ks: Keyspace, igId: string, key: string): string =>
+  ks.layout === 'cluster'
+    ? ofAccount(ks, 'idempotency', igId, key)
+    : globalKey(ks, 'idempotency', key);
 
 /**
  * `<prefix>:ratelimit:<igId>:<bucket>`, a sorted set of slot times. PEXPIRE when its last slot
  * leaves the window: about a second, an hour for `privateReplies`.
  */
-export const rateLimitKey = (prefix: string, igId: string, bucket: string): string =>
-  ofAccount(prefix, 'ratelimit', igId, bucket);
+export const rateLimitKey = (ks: Keyspace, igId: string, bucket: string): string =>
+  ofAccount(ks, 'ratelimit', igId, bucket);
 
 // ---- Conversations ------------------------------------------------------------------------
 
 /** `<prefix>:thread-owner:<igId>:<igsid>`, a string, JSON `{at, appId}`. EX 3600 s. */
-export const threadOwnerKey = (prefix: string, igId: string, igsid: string): string =>
-  ofAccount(prefix, 'thread-owner', igId, igsid);
+export const threadOwnerKey = (ks: Keyspace, igId: string, igsid: string): string =>
+  ofAccount(ks, 'thread-owner', igId, igsid);
 
 /**
  * `<prefix>:origin:<igId>:<igsid>`, a string, JSON `{at, referral}`: the conversation's first
  * referral. No TTL.
  */
-export const originKey = (prefix: string, igId: string, igsid: string): string =>
-  ofAccount(prefix, 'origin', igId, igsid);
+export const originKey = (ks: Keyspace, igId: string, igsid: string): string =>
+  ofAccount(ks, 'origin', igId, igsid);
 
 // ---- Publishing ---------------------------------------------------------------------------
 
@@ -112,25 +133,25 @@ export const originKey = (prefix: string, igId: string, igsid: string): string =
  * `<prefix>:publish-job:<jobId>`, a string, the job's JSON (it names its igId). PX 7 d. Keyed by
  * the job alone: the poller finds jobs by the due index's members, which are job ids.
  */
-export const publishJobKey = (prefix: string, jobId: string): string =>
-  globalKey(prefix, 'publish-job', jobId);
+export const publishJobKey = (ks: Keyspace, jobId: string): string =>
+  globalKey(ks, 'publish-job', jobId);
 
 /**
  * `<prefix>:publish-jobs:<igId>`, a sorted set of the account's job ids by creation time. No
  * TTL; entries older than 7 d are trimmed at the account's next job write.
  */
-export const publishJobsKey = (prefix: string, igId: string): string =>
-  ofAccount(prefix, 'publish-jobs', igId);
+export const publishJobsKey = (ks: Keyspace, igId: string): string =>
+  ofAccount(ks, 'publish-jobs', igId);
 
 /**
  * `<prefix>:publish-jobs:due`, a sorted set of unfinished job ids by next poll time. No TTL; a
  * job leaves it once final, or gone.
  */
-export const publishDueKey = (prefix: string): string => globalKey(prefix, 'publish-jobs', 'due');
+export const publishDueKey = (ks: Keyspace): string => globalKey(ks, 'publish-jobs', 'due');
 
 /**
  * `<prefix>:publish-lock:<jobId>`, a string (the holder's random value): one instance works on a
  * job at a time. PX 600 s. Keyed by the job alone, as its job's record.
  */
-export const publishLockKey = (prefix: string, jobId: string): string =>
-  globalKey(prefix, 'publish-lock', jobId);
+export const publishLockKey = (ks: Keyspace, jobId: string): string =>
+  globalKey(ks, 'publish-lock', jobId);

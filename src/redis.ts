@@ -5,6 +5,7 @@ import {
   ClientOfflineError,
   ConnectionTimeoutError,
   createClient,
+  createCluster,
   ErrorReply,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
@@ -19,10 +20,33 @@ const newClient = (url: string) =>
     socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay },
   });
 
-export type RedisClient = ReturnType<typeof newClient>;
+/**
+ * A Redis Cluster client: commands go to the primary of their key's slot, following MOVED and
+ * ASK redirections. node-redis learns of a failover only when it asks for the topology again,
+ * which it does once a connection to a node has been retrying for
+ * `topologyRefreshOnReconnectionAttemptStrategy` ms (5 s by default; 200 here, so that a
+ * promoted replica serves within about a second of the cluster's own failover).
+ */
+const newCluster = (urls: readonly string[]) =>
+  createCluster({
+    rootNodes: urls.map((url) => ({ url })),
+    topologyRefreshOnReconnectionAttemptStrategy: 200,
+    defaults: {
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay },
+    },
+  });
 
-export interface Redis {
-  readonly client: RedisClient;
+export type SingleClient = ReturnType<typeof newClient>;
+export type ClusterClient = ReturnType<typeof newCluster>;
+/** A client of one Redis server, or of a Redis Cluster: every store works with either. */
+export type RedisClient = SingleClient | ClusterClient;
+
+/** True when `client` is a Redis Cluster's (keys then take the cluster layout, `src/keys.ts`). */
+export const isCluster = (client: RedisClient): client is ClusterClient => 'masters' in client;
+
+export interface Redis<Client extends RedisClient = RedisClient> {
+  readonly client: Client;
   /** Connects in the background, retrying with backoff; never rejects. */
   connect(): void;
   /** Resolves once connected, or after `timeoutMs` (never rejects: callers then see it offline). */
@@ -40,7 +64,7 @@ export const reconnectDelay = (retries: number): number =>
  * A node-redis client for request-path commands: commands fail at once while disconnected
  * (`disableOfflineQueue`) instead of queueing behind an outage.
  */
-export function createRedis(url: string, logger: Logger): Redis {
+export function createRedis(url: string, logger: Logger): Redis<SingleClient> {
   const client = newClient(url);
   watchConnection(client, logger, 'redis');
   // Once, at the first connection: a Redis that would lose the token store on a restart.
@@ -66,8 +90,73 @@ export function createRedis(url: string, logger: Logger): Redis {
   };
 }
 
+/**
+ * A node-redis client of a Redis Cluster, from its seed nodes (`REDIS_CLUSTER_NODES`): as
+ * `createRedis`, with the cluster's own ways. `connect()` retries with backoff until one seed
+ * node answers (node-redis's cluster client tries once); `ping()` asks every primary; the
+ * persistence warning reads every primary's settings.
+ */
+export function createRedisCluster(
+  nodes: readonly string[],
+  logger: Logger,
+): Redis<ClusterClient> {
+  const client = newCluster(nodes);
+  let lastError = '';
+  const warn = (err: Error, what: string) => {
+    if (err.message !== lastError) logger.warn({ err }, what);
+    lastError = err.message;
+  };
+  client.on('error', (err: Error) => warn(err, 'redis cluster error'));
+  client.on('node-error', (err: Error) => warn(err, 'redis cluster node connection error'));
+  client.on('node-ready', () => {
+    if (lastError) logger.info('redis cluster node connection restored');
+    lastError = '';
+  });
+  let closed = false;
+  let connected: Promise<void> | undefined;
+  return {
+    client,
+    connect() {
+      connected ??= (async () => {
+        for (let attempt = 0; !closed; attempt++) {
+          try {
+            await client.connect();
+            void warnIfNotPersistent(client, logger);
+            return;
+          } catch (err) {
+            warn(err as Error, 'redis cluster connect failed');
+            await sleep(reconnectDelay(attempt));
+          }
+        }
+      })();
+    },
+    async ready(timeoutMs) {
+      if (client.isReady) return;
+      await Promise.race([connected, sleep(timeoutMs)]);
+    },
+    async ping() {
+      if (!client.isReady) return false;
+      const pings = client.masters.map(async (node) => {
+        const answer = await (await client.nodeClient(node)).ping();
+        return answer === 'PONG';
+      });
+      return Promise.race([
+        Promise.all(pings).then(
+          (answers) => answers.every(Boolean),
+          () => false,
+        ),
+        sleep(1000, false),
+      ]);
+    },
+    async close() {
+      closed = true;
+      if (client.isOpen) await client.close().catch(() => client.destroy());
+    },
+  };
+}
+
 /** Logs each new connection error once, and the reconnection after it. */
-export function watchConnection(client: RedisClient, logger: Logger, label: string): void {
+export function watchConnection(client: SingleClient, logger: Logger, label: string): void {
   let lastError = '';
   client.on('error', (err: Error) => {
     if (err.message !== lastError) logger.warn({ err }, `${label} connection error`);
@@ -80,7 +169,7 @@ export function watchConnection(client: RedisClient, logger: Logger, label: stri
 }
 
 /** Closes a client: gracefully when connected, at once while it is still trying to connect. */
-export async function closeClient(client: RedisClient): Promise<void> {
+export async function closeClient(client: SingleClient): Promise<void> {
   if (!client.isOpen) return;
   if (client.isReady) await client.close();
   else client.destroy();
@@ -123,6 +212,13 @@ export type Persistence = 'kept' | 'lost' | 'unknown';
 
 /** Reads `CONFIG GET save` and `appendonly`. Never rejects. */
 export async function persistence(client: RedisClient): Promise<Persistence> {
+  if (isCluster(client)) {
+    // Every primary by its own settings: one that would lose its slots' tokens is enough.
+    const each: Persistence[] = await Promise.all(
+      client.masters.map(async (node) => persistence(await client.nodeClient(node))),
+    ).catch(() => ['unknown']);
+    return each.includes('lost') ? 'lost' : each.includes('unknown') ? 'unknown' : 'kept';
+  }
   try {
     const save = await client.configGet('save');
     const aof = await client.configGet('appendonly');
@@ -144,6 +240,10 @@ export async function warnIfNotPersistent(client: RedisClient, logger: Logger): 
   );
 }
 
+/** How many times, and how far apart, a script meets TRYAGAIN before its caller hears it: 2 s. */
+const TRYAGAIN_ATTEMPTS = 40;
+const TRYAGAIN_DELAY_MS = 50;
+
 /**
  * A Lua script run by its SHA1 (`EVALSHA`): its source crosses the wire (`EVAL`) only when Redis
  * does not have it yet (the first run, or after a restart or `SCRIPT FLUSH`).
@@ -163,11 +263,21 @@ export class Script {
     args: readonly string[],
   ): Promise<unknown> {
     const options = { keys: [...keys], arguments: [...args] };
-    try {
-      return await client.evalSha(this.#sha, options);
-    } catch (error) {
-      if (!(error instanceof ErrorReply && error.message.startsWith('NOSCRIPT'))) throw error;
-      return client.eval(this.#source, options);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        try {
+          return await client.evalSha(this.#sha, options);
+        } catch (error) {
+          if (!(error instanceof ErrorReply && error.message.startsWith('NOSCRIPT'))) throw error;
+          return await client.eval(this.#source, options);
+        }
+      } catch (error) {
+        // A Redis Cluster moving the keys' slot between nodes (resharding) has some of them on
+        // each side for a moment: it answers TRYAGAIN and the script runs whole once they meet.
+        if (!(error instanceof ErrorReply && error.message.startsWith('TRYAGAIN'))) throw error;
+        if (attempt >= TRYAGAIN_ATTEMPTS) throw error;
+        await sleep(TRYAGAIN_DELAY_MS);
+      }
     }
   }
 }
@@ -175,41 +285,98 @@ export class Script {
 /** Calls `perTick` gathers into one `run` at most: a script's work stays short. */
 export const MAX_BATCH = 500;
 
+/** CRC16-CCITT (XMODEM) of `bytes`: Redis Cluster's key hash. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The Redis Cluster slot of `key` (0 to 16383), as `CLUSTER KEYSLOT` answers it. */
+export const keySlot = (key: string): number => crc16(Buffer.from(slotGroup(key))) % 16384;
+
+/**
+ * How long a write waits for a replica to acknowledge it (`WAIT`), at most: past it, the write
+ * stands as the primary alone holds it.
+ */
+export const REPLICATION_WAIT_MS = 500;
+
+/**
+ * On a Redis Cluster whose shard of `key` has replicas: waits until one replica has every write
+ * this client sent to that shard so far (`WAIT 1`, on the shard's connection), or
+ * `REPLICATION_WAIT_MS`. Called after the writes igql acknowledges to others (a webhook's 200, a
+ * send's idempotency record, a stored token): Redis replicates asynchronously, and a primary
+ * killed before its replica had them would lose them in the failover. Answers the replicas that
+ * acknowledged (0 on one server, where igql knows of no replica, or a shard without one).
+ */
+export async function replicated(client: RedisClient, key: string): Promise<number> {
+  if (!isCluster(client)) return 0;
+  const replicas = client.slots[keySlot(key)]?.replicas?.length ?? 0;
+  if (replicas === 0) return 0;
+  return client.sendCommand<number>(key, false, ['WAIT', '1', String(REPLICATION_WAIT_MS)]);
+}
+
+/**
+ * The part of a key that picks its Redis Cluster slot: the hash tag (between the first `{` and
+ * the next `}`, when not empty), else the whole key. Keys of one group share a slot.
+ */
+export function slotGroup(key: string): string {
+  const open = key.indexOf('{');
+  if (open === -1) return key;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
 /**
  * Gathers the calls made during one turn of the event loop into one call of `run` (flushed by
  * `setImmediate`, at most `MAX_BATCH` items each, in call order), so that concurrent requests
  * share one Redis command instead of sending one each. `run` answers with one result per item,
  * in order; when it rejects, or answers with another count, every call of the batch rejects.
+ *
+ * `groupOf`: on a Redis Cluster, where one script's keys must share a slot, the item's slot
+ * group (`slotGroup` of one of its keys): a turn's calls then make one `run` per group, each in
+ * call order.
  */
-export function perTick<I, O>(run: (items: I[]) => Promise<unknown[]>): (item: I) => Promise<O> {
-  let batch: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
+export function perTick<I, O>(
+  run: (items: I[]) => Promise<unknown[]>,
+  groupOf?: (item: I) => string,
+): (item: I) => Promise<O> {
+  type Call = { item: I; resolve: (value: O) => void; reject: (error: unknown) => void };
+  let batch: Call[] = [];
+  const runPart = (part: Call[]) => {
+    let ran: Promise<unknown[]>;
+    try {
+      ran = run(part.map((call) => call.item));
+    } catch (error) {
+      ran = Promise.reject(error);
+    }
+    ran.then(
+      (results) => {
+        if (results.length !== part.length) {
+          const error = new Error(`expected ${part.length} results, got ${results.length}`);
+          for (const call of part) call.reject(error);
+        } else {
+          part.forEach((call, i) => {
+            call.resolve(results[i] as O);
+          });
+        }
+      },
+      (error: unknown) => {
+        for (const call of part) call.reject(error);
+      },
+    );
+  };
   const flush = () => {
     const all = batch;
     batch = [];
-    for (let start = 0; start < all.length; start += MAX_BATCH) {
-      const part = all.slice(start, start + MAX_BATCH);
-      let ran: Promise<unknown[]>;
-      try {
-        ran = run(part.map((call) => call.item));
-      } catch (error) {
-        ran = Promise.reject(error);
-      }
-      ran.then(
-        (results) => {
-          if (results.length !== part.length) {
-            const error = new Error(`expected ${part.length} results, got ${results.length}`);
-            for (const call of part) call.reject(error);
-          } else {
-            part.forEach((call, i) => {
-              call.resolve(results[i] as O);
-            });
-          }
-        },
-        (error: unknown) => {
-          for (const call of part) call.reject(error);
-        },
-      );
-    }
+    const groups = groupOf ? Map.groupBy(all, (call) => groupOf(call.item)).values() : [all];
+    for (const group of groups)
+      for (let start = 0; start < group.length; start += MAX_BATCH)
+        runPart(group.slice(start, start + MAX_BATCH));
   };
   return (item) =>
     new Promise<O>((resolve, reject) => {

@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { recordConversationState, tellsConversationState } from './inbox/conversation-state.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { type AppIds, InstagramApi } from './instagram/graph.ts';
-import { publishLockKey } from './keys.ts';
+import { keyspace, publishLockKey } from './keys.ts';
 import { MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -13,7 +13,7 @@ import { PublishingApi } from './publishing/api.ts';
 import { MemoryPublishJobStore, RedisPublishJobStore } from './publishing/jobs.ts';
 import { PublishingService } from './publishing/service.ts';
 import { LiveEvents } from './pubsub/live.ts';
-import { createRedis, type Redis } from './redis.ts';
+import { createRedis, createRedisCluster, isCluster, type Redis } from './redis.ts';
 import { SendService } from './sends/service.ts';
 import { createSharedState, type SharedState } from './state.ts';
 import { eventCompleter, needsCompletion } from './webhooks/enrich.ts';
@@ -94,7 +94,11 @@ export interface Services {
 export function createServices(o: ServicesOptions): Services {
   const { config, logger } = o;
   const metrics = createMetrics();
-  const redis = config.redis.url ? createRedis(config.redis.url, logger) : undefined;
+  const redis = config.redis.clusterNodes
+    ? createRedisCluster(config.redis.clusterNodes, logger)
+    : config.redis.url
+      ? createRedis(config.redis.url, logger)
+      : undefined;
   const state = createSharedState(config, redis, logger, o.redisPrefix);
   const { tokens } = state;
   const upstream = o.upstream ?? {
@@ -174,7 +178,9 @@ export function createServices(o: ServicesOptions): Services {
   const publishing = new PublishingService({
     jobs: redis ? new RedisPublishJobStore(redis.client, prefix) : new MemoryPublishJobStore(),
     lock: redis
-      ? new RedisAccountLock(redis.client, (jobId) => publishLockKey(prefix, jobId))
+      ? new RedisAccountLock(redis.client, (jobId) =>
+          publishLockKey(keyspace(prefix, isCluster(redis.client)), jobId),
+        )
       : new MemoryAccountLock(),
     api: new PublishingApi(client),
     graph: api,

@@ -14,13 +14,13 @@ import {
 } from './inbox/conversation-state.ts';
 import type { InboxEventData } from './inbox/events.ts';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
-import { reconcileLockKey, refreshLockKey } from './keys.ts';
+import { keyspace, reconcileLockKey, refreshLockKey } from './keys.ts';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
 import type { Logger } from './logger.ts';
 import { type EventBus, MemoryEventBus, RedisEventBus } from './pubsub/bus.ts';
 import { type EventLog, type LogEntry, MemoryEventLog, RedisEventLog } from './pubsub/log.ts';
 import { type StoredOrNot, storeAndPublish } from './pubsub/store-and-publish.ts';
-import type { Redis } from './redis.ts';
+import { isCluster, type Redis } from './redis.ts';
 import {
   type IdempotencyStore,
   MemoryIdempotencyStore,
@@ -81,6 +81,7 @@ export function createSharedState(
     };
   }
   const { client } = redis;
+  const ks = keyspace(prefix, isCluster(client));
   const deduper = new RedisDeduper(client, prefix);
   const bus = new RedisEventBus(client, prefix, logger);
   const log = new RedisEventLog(client, prefix, EVENT_LOG_LENGTH);
@@ -108,7 +109,7 @@ export function createSharedState(
       maxLen: log.maxLen,
       ttlSeconds: deduper.ttlSeconds,
     }),
-    refreshLock: new RedisAccountLock(client, (igId) => refreshLockKey(prefix, igId)),
-    reconcileLock: new RedisAccountLock(client, (igId) => reconcileLockKey(prefix, igId)),
+    refreshLock: new RedisAccountLock(client, (igId) => refreshLockKey(ks, igId)),
+    reconcileLock: new RedisAccountLock(client, (igId) => reconcileLockKey(ks, igId)),
   };
 }

@@ -17,6 +17,7 @@ import {
   eventsChannel,
   eventsKey,
   idempotencyKey,
+  keyspace,
   onceKey,
   originKey,
   publishDueKey,
@@ -31,7 +32,7 @@ import {
   threadOwnerKey,
 } from '../src/keys.ts';
 import { createLogger } from '../src/logger.ts';
-import { createRedis, type RedisClient } from '../src/redis.ts';
+import { createRedis, keySlot, type RedisClient } from '../src/redis.ts';
 import { startSandbox } from '../src/sandbox/index.ts';
 import { Simulator } from '../src/sandbox/simulator.ts';
 import type { SimAccount, SimUser } from '../src/sandbox/store.ts';
@@ -42,27 +43,30 @@ const IG = '17841400000000001';
 const IGSID = '5614879045272581';
 
 describe('src/keys.ts', () => {
+  const single = keyspace('igql');
+  const cluster = keyspace('igql', true);
+
   it('builds each name exactly as igql has always stored it', () => {
     const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
     expect([
       sandboxPrefix('igql', '0123456789ab'),
-      accountKey('igql', IG),
-      accountsKey('igql'),
-      refreshLockKey('igql', IG),
-      reconcileLockKey('igql', IG),
-      revokedKey('igql', 'user:2026-11-29'),
-      onceKey('igql', 'state:0f6f…'),
-      eventsKey('igql', IG),
-      eventsChannel('igql', IG),
-      dedupeKey('igql', IG, identity),
-      idempotencyKey('igql', IG, JSON.stringify(['ig:1', IG, 'k{1}'])),
-      rateLimitKey('igql', IG, 'privateReplies'),
-      threadOwnerKey('igql', IG, IGSID),
-      originKey('igql', IG, IGSID),
-      publishJobKey('igql', '019ac3d4e5f60001a1b2c3d4e5f6'),
-      publishJobsKey('igql', IG),
-      publishDueKey('igql'),
-      publishLockKey('igql', '019ac3d4e5f60001a1b2c3d4e5f6'),
+      accountKey(single, IG),
+      accountsKey(single),
+      refreshLockKey(single, IG),
+      reconcileLockKey(single, IG),
+      revokedKey(single, 'user:2026-11-29'),
+      onceKey(single, 'state:0f6f…'),
+      eventsKey(single, IG),
+      eventsChannel(single, IG),
+      dedupeKey(single, IG, identity),
+      idempotencyKey(single, IG, JSON.stringify(['ig:1', IG, 'k{1}'])),
+      rateLimitKey(single, IG, 'privateReplies'),
+      threadOwnerKey(single, IG, IGSID),
+      originKey(single, IG, IGSID),
+      publishJobKey(single, '019ac3d4e5f60001a1b2c3d4e5f6'),
+      publishJobsKey(single, IG),
+      publishDueKey(single),
+      publishLockKey(single, '019ac3d4e5f60001a1b2c3d4e5f6'),
     ]).toEqual([
       'igql:sandbox:0123456789ab',
       'igql:account:17841400000000001',
@@ -88,9 +92,68 @@ describe('src/keys.ts', () => {
   it('names a dedupe key by the sha256 of the identity alone, and no other key by a hash', () => {
     const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
     const sha = createHash('sha256').update(identity).digest('hex');
-    expect(dedupeKey('p', IG, identity)).toBe(`p:dedupe:${sha}`);
-    expect(dedupeKey('p', '17841400000000002', identity)).toBe(`p:dedupe:${sha}`);
-    expect(idempotencyKey('p', '17841400000000002', 'as given')).toBe('p:idempotency:as given');
+    expect(dedupeKey(keyspace('p'), IG, identity)).toBe(`p:dedupe:${sha}`);
+    expect(dedupeKey(keyspace('p'), '17841400000000002', identity)).toBe(`p:dedupe:${sha}`);
+    expect(idempotencyKey(keyspace('p'), '17841400000000002', 'as given')).toBe(
+      'p:idempotency:as given',
+    );
+  });
+
+  it('tags every key of one account with {igId} on a cluster, and no global key', () => {
+    const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
+    const sha = createHash('sha256').update(identity).digest('hex');
+    const accountKeys = [
+      accountKey(cluster, IG),
+      refreshLockKey(cluster, IG),
+      reconcileLockKey(cluster, IG),
+      eventsKey(cluster, IG),
+      eventsChannel(cluster, IG),
+      dedupeKey(cluster, IG, identity),
+      idempotencyKey(cluster, IG, JSON.stringify(['ig:1', IG, 'k{1}'])),
+      rateLimitKey(cluster, IG, 'privateReplies'),
+      threadOwnerKey(cluster, IG, IGSID),
+      originKey(cluster, IG, IGSID),
+      publishJobsKey(cluster, IG),
+    ];
+    expect(accountKeys).toEqual([
+      'igql:account:{17841400000000001}',
+      'igql:refresh-lock:{17841400000000001}',
+      'igql:reconcile-lock:{17841400000000001}',
+      'igql:events:{17841400000000001}',
+      'igql:events:{17841400000000001}',
+      `igql:dedupe:{17841400000000001}:${sha}`,
+      'igql:idempotency:{17841400000000001}:["ig:1","17841400000000001","k{1}"]',
+      'igql:ratelimit:{17841400000000001}:privateReplies',
+      'igql:thread-owner:{17841400000000001}:5614879045272581',
+      'igql:origin:{17841400000000001}:5614879045272581',
+      'igql:publish-jobs:{17841400000000001}',
+    ]);
+    // One slot for all of them (the user's idempotency key's own braces come after the tag).
+    expect(new Set(accountKeys.map(keySlot))).toEqual(new Set([keySlot(IG)]));
+    expect([
+      accountsKey(cluster),
+      revokedKey(cluster, 'user:2026-11-29'),
+      onceKey(cluster, 'state:0f6f…'),
+      publishJobKey(cluster, '019ac3d4e5f60001a1b2c3d4e5f6'),
+      publishDueKey(cluster),
+      publishLockKey(cluster, '019ac3d4e5f60001a1b2c3d4e5f6'),
+    ]).toEqual([
+      'igql:accounts',
+      'igql:revoked:user:2026-11-29',
+      'igql:once:state:0f6f…',
+      'igql:publish-job:019ac3d4e5f60001a1b2c3d4e5f6',
+      'igql:publish-jobs:due',
+      'igql:publish-lock:019ac3d4e5f60001a1b2c3d4e5f6',
+    ]);
+  });
+
+  it("computes a key's slot as CLUSTER KEYSLOT does (hash tag, else the whole key)", () => {
+    // Values from Redis's own documentation and `CLUSTER KEYSLOT` on redis-server 7.0.15.
+    expect(keySlot('foo')).toBe(12182);
+    expect(keySlot('123456789')).toBe(12739);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('user1000'));
+    expect(keySlot('foo{}{bar}')).toBe(keySlot('foo{}{bar}'));
+    expect(keySlot('foo{{bar}}zap')).toBe(keySlot('{bar'));
   });
 });
 

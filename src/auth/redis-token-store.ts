@@ -1,7 +1,7 @@
 import type { EncryptionKey } from '../config.ts';
-import { accountKey, accountsKey } from '../keys.ts';
+import { accountKey, accountsKey, type Keyspace, keyspace } from '../keys.ts';
 import type { Logger } from '../logger.ts';
-import { isRedisOutage, type RedisClient } from '../redis.ts';
+import { isCluster, isRedisOutage, type RedisClient, replicated } from '../redis.ts';
 import { encryptToken } from './crypto.ts';
 import {
   type AccountStatus,
@@ -67,9 +67,12 @@ export class RedisTokenStore implements TokenStore {
   /** The last read of each account, until when it may stand in for Redis. */
   readonly #copies = new Map<string, { readonly account: StoredAccount; readonly until: number }>();
 
+  readonly #keys: Keyspace;
+
   constructor(options: RedisTokenStoreOptions) {
     requireKeys(options.keys);
     this.#o = options;
+    this.#keys = keyspace(options.prefix, isCluster(options.client));
   }
 
   #now(): number {
@@ -140,6 +143,8 @@ export class RedisTokenStore implements TokenStore {
     };
     this.#copies.delete(account.igId);
     await this.#o.client.multi().del(key).hSet(key, fields).exec();
+    // On a cluster, held by a replica too: a failover must not lose a login.
+    await replicated(this.#o.client, key);
     // A separate command, not in the MULTI: the set and the hash may sit on different cluster slots.
     await this.#o.client.sAdd(this.#setKey(), account.igId);
   }
@@ -167,6 +172,7 @@ export class RedisTokenStore implements TokenStore {
         String(expiresAt),
       ],
     });
+    if (written === 1) await replicated(this.#o.client, this.#key(igId));
     return written === 1;
   }
 
@@ -184,10 +190,10 @@ export class RedisTokenStore implements TokenStore {
   }
 
   #key(igId: string): string {
-    return accountKey(this.#o.prefix, igId);
+    return accountKey(this.#keys, igId);
   }
 
   #setKey(): string {
-    return accountsKey(this.#o.prefix);
+    return accountsKey(this.#keys);
   }
 }

@@ -1,6 +1,6 @@
-import { onceKey, revokedKey } from '../keys.ts';
+import { type Keyspace, keyspace, onceKey, revokedKey } from '../keys.ts';
 import type { Logger } from '../logger.ts';
-import type { RedisClient } from '../redis.ts';
+import { isCluster, type RedisClient } from '../redis.ts';
 
 /**
  * Revoked sessions (logout) and one-time ids (OAuth `state`), shared by every instance through
@@ -46,25 +46,25 @@ export class MemoryRevocations implements Revocations {
 
 export class RedisRevocations implements Revocations {
   readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
 
   constructor(client: RedisClient, prefix: string) {
     this.#client = client;
-    this.#prefix = prefix;
+    this.#keys = keyspace(prefix, isCluster(client));
   }
 
   async revoke(sid: string, ttlMs: number): Promise<void> {
-    await this.#client.set(revokedKey(this.#prefix, sid), '1', {
+    await this.#client.set(revokedKey(this.#keys, sid), '1', {
       expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
     });
   }
 
   async isRevoked(sid: string): Promise<boolean> {
-    return (await this.#client.exists(revokedKey(this.#prefix, sid))) === 1;
+    return (await this.#client.exists(revokedKey(this.#keys, sid))) === 1;
   }
 
   async useOnce(id: string, ttlMs: number): Promise<boolean> {
-    const set = await this.#client.set(onceKey(this.#prefix, id), '1', {
+    const set = await this.#client.set(onceKey(this.#keys, id), '1', {
       condition: 'NX',
       expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
     });

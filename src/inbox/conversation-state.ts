@@ -1,6 +1,6 @@
-import { originKey, threadOwnerKey } from '../keys.ts';
+import { type Keyspace, keyspace, originKey, threadOwnerKey } from '../keys.ts';
 import type { Logger } from '../logger.ts';
-import { type RedisClient, Script } from '../redis.ts';
+import { isCluster, type RedisClient, Script } from '../redis.ts';
 import type { InboxEventData } from './events.ts';
 import { type Referral, referralOfEvent } from './referral.ts';
 
@@ -108,18 +108,18 @@ return 1
 
 export class RedisConversationState implements ConversationStateStore {
   readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
   readonly #ttlSeconds: number;
 
   /** Keys `<prefix>:thread-owner:<IG_ID>:<IGSID>` and `<prefix>:origin:<IG_ID>:<IGSID>`. */
   constructor(client: RedisClient, prefix: string, ttlSeconds = THREAD_OWNER_TTL_SECONDS) {
     this.#client = client;
-    this.#prefix = prefix;
+    this.#keys = keyspace(prefix, isCluster(client));
     this.#ttlSeconds = ttlSeconds;
   }
 
   #key(fact: 'thread-owner' | 'origin', igId: string, igsid: string): string {
-    return (fact === 'origin' ? originKey : threadOwnerKey)(this.#prefix, igId, igsid);
+    return (fact === 'origin' ? originKey : threadOwnerKey)(this.#keys, igId, igsid);
   }
 
   async threadOwner(igId: string, igsid: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rateLimitKey } from '../keys.ts';
-import type { RedisClient } from '../redis.ts';
+import { type Keyspace, keyspace, rateLimitKey } from '../keys.ts';
+import { isCluster, type RedisClient } from '../redis.ts';
 
 /**
  * Instagram's documented per-account limits (RL) that igql keeps itself, and the window each is
@@ -127,14 +127,14 @@ return {1, at - now}
 /** Shared by every instance, so igql refuses before Instagram would. */
 export class RedisRateLimiter implements RateLimiter {
   readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
   readonly #limits: typeof ACCOUNT_LIMITS;
   #sequence = 0;
 
   /** `prefix`: the key prefix (`REDIS_PREFIX`), no default; `limits`: `ACCOUNT_LIMITS`. */
   constructor(client: RedisClient, prefix: string, limits: typeof ACCOUNT_LIMITS = ACCOUNT_LIMITS) {
     this.#client = client;
-    this.#prefix = prefix;
+    this.#keys = keyspace(prefix, isCluster(client));
     this.#limits = limits;
   }
 
@@ -143,7 +143,7 @@ export class RedisRateLimiter implements RateLimiter {
     const windowMs = this.#limits[bucket].windowMs + ARRIVAL_MARGIN_MS;
     const member = `${process.pid}:${Date.now()}:${this.#sequence++}:${Math.random()}`;
     const [taken, wait] = (await this.#client.eval(TAKE, {
-      keys: [rateLimitKey(this.#prefix, igId, bucket)],
+      keys: [rateLimitKey(this.#keys, igId, bucket)],
       arguments: [String(windowMs), String(limit), member, String(Math.floor(maxWaitMs))],
     })) as [number, number];
     return taken === 1

@@ -1,5 +1,5 @@
-import { publishDueKey, publishJobKey, publishJobsKey } from '../keys.ts';
-import type { RedisClient } from '../redis.ts';
+import { type Keyspace, keyspace, publishDueKey, publishJobKey, publishJobsKey } from '../keys.ts';
+import { isCluster, type RedisClient } from '../redis.ts';
 
 /** Where a publish job is: the values of the GraphQL `PublishJobStatus`. */
 export type PublishJobStatus = 'QUEUED' | 'PROCESSING' | 'PUBLISHED' | 'FAILED' | 'EXPIRED';
@@ -110,12 +110,12 @@ export class MemoryPublishJobStore implements PublishJobStore {
  */
 export class RedisPublishJobStore implements PublishJobStore {
   readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
 
   /** `prefix`: the key prefix (`REDIS_PREFIX`, or the sandbox's); no default. */
   constructor(client: RedisClient, prefix: string) {
     this.#client = client;
-    this.#prefix = prefix;
+    this.#keys = keyspace(prefix, isCluster(client));
   }
 
   async get(id: string): Promise<PublishJob | undefined> {
@@ -124,7 +124,24 @@ export class RedisPublishJobStore implements PublishJobStore {
   }
 
   async put(job: PublishJob): Promise<void> {
-    const multi = this.#client
+    const client = this.#client;
+    if (isCluster(client)) {
+      // Three slots (the job, its account's index, the global due index): no MULTI across them.
+      // The job first, then what finds it: a crash between leaves an index naming a job that
+      // reads as gone (forgotten by the poller), never a job no index finds.
+      await client.set(this.#job(job.id), JSON.stringify(job), {
+        expiration: { type: 'PX', value: JOB_TTL_MS },
+      });
+      await client
+        .multi()
+        .zAdd(this.#account(job.igId), { score: job.createdAt, value: job.id })
+        .zRemRangeByScore(this.#account(job.igId), '-inf', job.updatedAt - JOB_TTL_MS)
+        .exec();
+      if (job.nextPollAt === null) await client.zRem(this.#due(), job.id);
+      else await client.zAdd(this.#due(), { score: job.nextPollAt, value: job.id });
+      return;
+    }
+    const multi = client
       .multi()
       .set(this.#job(job.id), JSON.stringify(job), {
         expiration: { type: 'PX', value: JOB_TTL_MS },
@@ -149,19 +166,23 @@ export class RedisPublishJobStore implements PublishJobStore {
   async ofAccount(igId: string, limit: number): Promise<PublishJob[]> {
     const ids = await this.#client.zRange(this.#account(igId), 0, limit - 1, { REV: true });
     if (ids.length === 0) return [];
-    const raws = await this.#client.mGet(ids.map((id) => this.#job(id)));
+    const client = this.#client;
+    // On a cluster the jobs spread over the slots: one GET each, as MGET needs one slot.
+    const raws = isCluster(client)
+      ? await Promise.all(ids.map((id) => client.get(this.#job(id))))
+      : await client.mGet(ids.map((id) => this.#job(id)));
     return raws.flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as PublishJob]));
   }
 
   #job(id: string): string {
-    return publishJobKey(this.#prefix, id);
+    return publishJobKey(this.#keys, id);
   }
 
   #due(): string {
-    return publishDueKey(this.#prefix);
+    return publishDueKey(this.#keys);
   }
 
   #account(igId: string): string {
-    return publishJobsKey(this.#prefix, igId);
+    return publishJobsKey(this.#keys, igId);
   }
 }

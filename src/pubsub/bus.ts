@@ -1,12 +1,16 @@
 import { upgradeEvent } from '../inbox/legacy.ts';
-import { eventsChannel } from '../keys.ts';
+import { eventsChannel, type Keyspace, keyspace } from '../keys.ts';
 import type { Logger } from '../logger.ts';
 import {
   closeClient,
+  isCluster,
   perTick,
   type RedisClient,
   reconnectDelay,
+  replicated,
   Script,
+  type SingleClient,
+  slotGroup,
   watchConnection,
 } from '../redis.ts';
 import { entryJson, type LogEntry } from './log.ts';
@@ -94,6 +98,28 @@ end
 return #KEYS
 `);
 
+/**
+ * `PUBLISH` and `PUBLISH_AND_SET` on a Redis Cluster: sharded pub/sub (`SPUBLISH`, Redis 7), the
+ * message sent on the shard that owns the channel's slot only; the channels are named in KEYS,
+ * so that the script runs on that shard (with the keys of their account, which share the slot).
+ * `KEYS[i]` a channel, `ARGV[i]` its message.
+ */
+const SPUBLISH = new Script(`
+local out = {}
+for i, channel in ipairs(KEYS) do out[i] = redis.call('SPUBLISH', channel, ARGV[i]) end
+return out
+`);
+
+/** `KEYS[2i-1]` a channel, `KEYS[2i]` the key to set, `ARGV[3i-2..3i]` message, value, TTL. */
+const SPUBLISH_AND_SET = new Script(`
+for i = 1, #KEYS / 2 do
+  local a = 3 * (i - 1)
+  redis.call('SPUBLISH', KEYS[2 * i - 1], ARGV[a + 1])
+  redis.call('SET', KEYS[2 * i], ARGV[a + 2], 'EX', ARGV[a + 3])
+end
+return #KEYS / 2
+`);
+
 /** A key that `RedisEventBus.publishAndSet` sets once the message is published. */
 export interface KeyToSet {
   readonly key: string;
@@ -120,11 +146,11 @@ interface Channel {
  */
 export class RedisEventBus implements EventBus {
   private readonly client: RedisClient;
-  private readonly prefix: string;
+  private readonly keys: Keyspace;
   private readonly logger: Logger;
   private readonly channels = new Map<string, Channel>();
   private subscriber: {
-    readonly client: RedisClient;
+    readonly client: SingleClient;
     readonly connected: Promise<unknown>;
   } | null = null;
   private closed = false;
@@ -139,8 +165,29 @@ export class RedisEventBus implements EventBus {
    */
   constructor(client: RedisClient, prefix: string, logger: Logger) {
     this.client = client;
-    this.prefix = prefix;
+    this.keys = keyspace(prefix, isCluster(client));
     this.logger = logger;
+    if (isCluster(client)) {
+      // One script per account's slot (its channel's hash tag) of a turn.
+      const slot = ([channel]: readonly [string, ...unknown[]]) => slotGroup(channel);
+      this.publishes = perTick(async (messages: [string, string][]) => {
+        const channels = messages.map(([channel]) => channel);
+        const args = messages.map(([, json]) => json);
+        return (await SPUBLISH.run(client, channels, args)) as number[];
+      }, slot);
+      this.publishesAndSets = perTick(async (messages: [string, string, KeyToSet][]) => {
+        const keys: string[] = [];
+        const args: string[] = [];
+        for (const [channel, json, then] of messages) {
+          keys.push(channel, then.key);
+          args.push(json, then.value, String(then.ttlSeconds));
+        }
+        await SPUBLISH_AND_SET.run(client, keys, args);
+        await replicated(client, keys[1] ?? '');
+        return messages.map(() => undefined);
+      }, slot);
+      return;
+    }
     this.publishes = perTick(async (messages: [string, string][]) => {
       const args: string[] = [];
       for (const [channel, json] of messages) args.push(channel, json);
@@ -179,8 +226,7 @@ export class RedisEventBus implements EventBus {
     if (!channel) {
       const listeners = new Set<EventListener>();
       const onMessage = (message: string) => deliver(listeners, message, igId, this.logger);
-      const { client, connected } = this.connection();
-      const ready = connected.then(() => client.subscribe(this.channelName(igId), onMessage));
+      const ready = this.listen(this.channelName(igId), onMessage);
       const created: Channel = { listeners, onMessage, ready };
       ready.catch(() => {
         if (this.channels.get(igId) === created) this.channels.delete(igId);
@@ -206,37 +252,64 @@ export class RedisEventBus implements EventBus {
       this.channels.delete(igId);
       // Delivery has already stopped (the set is empty): UNSUBSCRIBE is tidying, and is not
       // awaited, as during an outage it would wait for Redis to come back.
-      this.subscriber?.client
-        .unsubscribe(this.channelName(igId), channel.onMessage)
-        .catch((err: unknown) => {
-          if (!this.closed) this.logger.warn({ err, igId }, 'redis unsubscribe failed');
-        });
+      this.unlisten(this.channelName(igId), channel.onMessage).catch((err: unknown) => {
+        if (!this.closed) this.logger.warn({ err, igId }, 'redis unsubscribe failed');
+      });
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.channels.clear();
     const client = this.subscriber?.client;
+    if (isCluster(this.client)) {
+      // The cluster client's own shard connections carry the subscriptions: leave them, as the
+      // client stays its owner's.
+      await Promise.all(
+        [...this.channels].map(([igId, channel]) =>
+          this.unlisten(this.channelName(igId), channel.onMessage).catch(() => {}),
+        ),
+      );
+    }
+    this.channels.clear();
     this.subscriber = null;
     if (client) await closeClient(client);
   }
 
   /** The account's channel. */
   channelOf(igId: string): string {
-    return eventsChannel(this.prefix, igId);
+    return eventsChannel(this.keys, igId);
   }
 
   private channelName(igId: string): string {
     return this.channelOf(igId);
   }
 
-  private connection(): { readonly client: RedisClient; readonly connected: Promise<unknown> } {
+  /**
+   * Subscribes `onMessage` to `channel`: on one server, on this bus's own connection; on a
+   * cluster, with `SSUBSCRIBE` on the connection node-redis keeps to the channel's shard (which
+   * it moves to the new primary after a failover or a slot migration, and subscribes again).
+   */
+  private async listen(channel: string, onMessage: (message: string) => void): Promise<void> {
+    if (isCluster(this.client)) return this.client.sSubscribe(channel, onMessage);
+    const { client, connected } = this.connection(this.client);
+    await connected;
+    await client.subscribe(channel, onMessage);
+  }
+
+  private async unlisten(channel: string, onMessage: (message: string) => void): Promise<void> {
+    if (isCluster(this.client)) return this.client.sUnsubscribe(channel, onMessage);
+    await this.subscriber?.client.unsubscribe(channel, onMessage);
+  }
+
+  private connection(from: SingleClient): {
+    readonly client: SingleClient;
+    readonly connected: Promise<unknown>;
+  } {
     if (this.subscriber) return this.subscriber;
-    const client = this.client.duplicate({
+    const client = from.duplicate({
       disableOfflineQueue: false,
-      socket: { ...this.client.options?.socket, reconnectStrategy: reconnectDelay },
+      socket: { ...from.options?.socket, reconnectStrategy: reconnectDelay },
     });
     watchConnection(client, this.logger, 'redis subscriber');
     this.subscriber = { client, connected: client.connect() };

@@ -1,7 +1,7 @@
 import type { InboxEventData } from '../inbox/events.ts';
 import { upgradeEvent } from '../inbox/legacy.ts';
-import { eventsKey } from '../keys.ts';
-import { perTick, type RedisClient, Script } from '../redis.ts';
+import { eventsKey, type Keyspace, keyspace } from '../keys.ts';
+import { isCluster, perTick, type RedisClient, replicated, Script, slotGroup } from '../redis.ts';
 
 /** An event with its place in its account's log. */
 
@@ -166,23 +166,29 @@ export class RedisEventLog implements EventLog {
   /** The newest events kept per account, about (`MAXLEN ~`). */
   readonly maxLen: number;
   private readonly client: RedisClient;
-  private readonly prefix: string;
+  private readonly keys: Keyspace;
   private readonly appends: (batch: Appended) => Promise<string[]>;
 
   /** `prefix`: the deployment's key prefix (no default). `maxLen`: default 1,000. */
   constructor(client: RedisClient, prefix: string, maxLen = 1000) {
     this.client = client;
-    this.prefix = prefix;
+    this.keys = keyspace(prefix, isCluster(client));
     this.maxLen = maxLen;
-    this.appends = perTick(async (batches: Appended[]) => {
-      const args = [String(maxLen)];
-      for (const { events } of batches) {
-        args.push(String(events.length));
-        for (const json of events) args.push(json);
-      }
-      const keys = batches.map((b) => b.key);
-      return (await APPEND.run(client, keys, args)) as string[][];
-    });
+    this.appends = perTick(
+      async (batches: Appended[]) => {
+        const args = [String(maxLen)];
+        for (const { events } of batches) {
+          args.push(String(events.length));
+          for (const json of events) args.push(json);
+        }
+        const keys = batches.map((b) => b.key);
+        const ids = (await APPEND.run(client, keys, args)) as string[][];
+        // On a cluster (one account per call), appended once a replica holds them too.
+        await replicated(client, keys[0] ?? '');
+        return ids;
+      },
+      isCluster(client) ? (batch) => slotGroup(batch.key) : undefined,
+    );
   }
 
   async append(igId: string, event: InboxEventData): Promise<string> {
@@ -223,7 +229,7 @@ export class RedisEventLog implements EventLog {
 
   /** The account's stream: also its channel on the bus (`RedisEventBus`). */
   keyOf(igId: string): string {
-    return eventsKey(this.prefix, igId);
+    return eventsKey(this.keys, igId);
   }
 
   private key(igId: string): string {

@@ -1,5 +1,5 @@
 import type { InboxEventData } from '../inbox/events.ts';
-import { perTick, type RedisClient, Script } from '../redis.ts';
+import { isCluster, perTick, type RedisClient, replicated, Script, slotGroup } from '../redis.ts';
 import { eventJson } from './log.ts';
 
 /** What `storeAndPublish` did with one event: its cursor when stored now, else why not. */
@@ -15,7 +15,7 @@ export type StoredOrNot = { readonly cursor: string } | 'duplicate' | 'pending';
  * when a step fails (the script answers an error, the webhook 5xx, and Meta's redelivery stores
  * what was not: at least once).
  */
-const STORE_AND_PUBLISH = new Script(`
+const STORE_AND_PUBLISH_SOURCE = `
 local out = {}
 for i = 1, #KEYS / 2 do
   local dedupe, stream = KEYS[2 * i - 1], KEYS[2 * i]
@@ -33,7 +33,15 @@ for i = 1, #KEYS / 2 do
   end
 end
 return out
-`);
+`;
+const STORE_AND_PUBLISH = new Script(STORE_AND_PUBLISH_SOURCE);
+/**
+ * On a Redis Cluster: the same with sharded pub/sub (`SPUBLISH`), run one account at a time, its
+ * dedupe keys, stream and channel sharing the account's slot (`src/keys.ts`).
+ */
+const STORE_AND_SPUBLISH = new Script(
+  STORE_AND_PUBLISH_SOURCE.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'"),
+);
 
 export interface StoreAndPublishOptions {
   /** The event's dedupe key (`RedisDeduper.keyOf`). */
@@ -57,16 +65,23 @@ export function storeAndPublish(
   client: RedisClient,
   o: StoreAndPublishOptions,
 ): (event: InboxEventData) => Promise<StoredOrNot> {
-  return perTick(async (events: InboxEventData[]) => {
-    const keys: string[] = [];
-    const args = [String(o.maxLen), String(o.ttlSeconds)];
-    for (const event of events) {
-      keys.push(o.dedupeKey(event.igId, event.identity), o.logKey(event.igId));
-      args.push(o.channel(event.igId), eventJson(event));
-    }
-    const replies = (await STORE_AND_PUBLISH.run(client, keys, args)) as string[];
-    return replies.map((reply) =>
-      reply === 'pending' || reply === 'duplicate' ? reply : { cursor: reply },
-    );
-  });
+  const cluster = isCluster(client);
+  const script = cluster ? STORE_AND_SPUBLISH : STORE_AND_PUBLISH;
+  return perTick(
+    async (events: InboxEventData[]) => {
+      const keys: string[] = [];
+      const args = [String(o.maxLen), String(o.ttlSeconds)];
+      for (const event of events) {
+        keys.push(o.dedupeKey(event.igId, event.identity), o.logKey(event.igId));
+        args.push(o.channel(event.igId), eventJson(event));
+      }
+      const replies = (await script.run(client, keys, args)) as string[];
+      // Acknowledged once stored: on a cluster, once a replica holds it too.
+      if (cluster) await replicated(client, keys[1] ?? '');
+      return replies.map((reply) =>
+        reply === 'pending' || reply === 'duplicate' ? reply : { cursor: reply },
+      );
+    },
+    cluster ? (event) => slotGroup(o.logKey(event.igId)) : undefined,
+  );
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { idempotencyKey } from '../keys.ts';
-import type { RedisClient } from '../redis.ts';
+import { idempotencyKey, type Keyspace, keyspace } from '../keys.ts';
+import { isCluster, type RedisClient, replicated } from '../redis.ts';
 
 /** How long a result is replayed (Stripe keeps 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
@@ -115,22 +115,27 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 /** Shared by every instance: `SET NX` claims, waiters poll until the result is stored. */
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
 
   constructor(client: RedisClient, prefix: string) {
     this.#client = client;
-    this.#prefix = prefix;
+    this.#keys = keyspace(prefix, isCluster(client));
   }
 
   async claim(igId: string, key: string, fingerprint: string): Promise<Claim> {
-    const name = idempotencyKey(this.#prefix, igId, key);
+    const name = idempotencyKey(this.#keys, igId, key);
     const deadline = Date.now() + PENDING_TTL_MS;
     for (;;) {
       const set = await this.#client.set(name, JSON.stringify({ f: fingerprint }), {
         condition: 'NX',
         expiration: { type: 'PX', value: PENDING_TTL_MS },
       });
-      if (set === 'OK') return { kind: 'new' };
+      if (set === 'OK') {
+        // On a cluster, held by a replica too before Instagram is called: a failover then
+        // cannot forget the claim and let a retry send a second time.
+        await replicated(this.#client, name);
+        return { kind: 'new' };
+      }
       const raw = await this.#client.get(name);
       if (raw !== null) {
         const entry = JSON.parse(raw) as Entry;
@@ -144,12 +149,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async complete(igId: string, key: string, fingerprint: string, result: string): Promise<void> {
     const value = JSON.stringify({ f: fingerprint, r: result });
-    await this.#client.set(idempotencyKey(this.#prefix, igId, key), value, {
+    const name = idempotencyKey(this.#keys, igId, key);
+    await this.#client.set(name, value, {
       expiration: { type: 'PX', value: IDEMPOTENCY_TTL_MS },
     });
+    await replicated(this.#client, name);
   }
 
   async release(igId: string, key: string): Promise<void> {
-    await this.#client.del(idempotencyKey(this.#prefix, igId, key));
+    await this.#client.del(idempotencyKey(this.#keys, igId, key));
   }
 }

@@ -1,6 +1,6 @@
-import { dedupeKey } from '../keys.ts';
+import { dedupeKey, type Keyspace, keyspace } from '../keys.ts';
 import type { KeyToSet } from '../pubsub/bus.ts';
-import { perTick, type RedisClient, Script } from '../redis.ts';
+import { isCluster, perTick, type RedisClient, replicated, Script, slotGroup } from '../redis.ts';
 
 /**
  * What `Deduper.claim` found: `first`, the caller is to store the event (then `confirm` it, or
@@ -165,7 +165,7 @@ return 0
  */
 export class RedisDeduper implements Deduper {
   private readonly client: RedisClient;
-  private readonly prefix: string;
+  private readonly keys: Keyspace;
   private readonly claims: (key: string) => Promise<Claim>;
   private readonly confirms: (key: string) => Promise<void>;
   /** How long an identity stays `done`. */
@@ -182,19 +182,22 @@ export class RedisDeduper implements Deduper {
     pendingSeconds = DEDUPE_PENDING_SECONDS,
   ) {
     this.client = client;
-    this.prefix = prefix;
+    this.keys = keyspace(prefix, isCluster(client));
     this.ttlSeconds = ttlSeconds;
+    // On a cluster, one script per account's slot (the keys' hash tag) of a turn.
+    const slot = isCluster(client) ? slotGroup : undefined;
     this.claims = perTick(async (keys: string[]) => {
       const replies = (await CLAIM.run(client, keys, [String(pendingSeconds)])) as unknown[];
       return replies.map((reply) => {
         if (reply === 'first' || reply === 'pending' || reply === 'duplicate') return reply;
         throw new Error(`unexpected dedupe claim reply: ${String(reply)}`);
       });
-    });
+    }, slot);
     this.confirms = perTick(async (keys: string[]) => {
       await CONFIRM.run(client, keys, [String(ttlSeconds)]);
+      await replicated(client, keys[0] ?? '');
       return keys.map(() => undefined);
-    });
+    }, slot);
   }
 
   claim(igId: string, identity: string): Promise<Claim> {
@@ -219,6 +222,6 @@ export class RedisDeduper implements Deduper {
 
   /** The key that holds `identity`'s claim (`dedupeKey`). */
   keyOf(igId: string, identity: string): string {
-    return dedupeKey(this.prefix, igId, identity);
+    return dedupeKey(this.keys, igId, identity);
   }
 }

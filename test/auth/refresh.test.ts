@@ -11,7 +11,7 @@ import {
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
 import { InstagramClient } from '../../src/instagram/client.ts';
-import { refreshLockKey } from '../../src/keys.ts';
+import { keyspace, refreshLockKey } from '../../src/keys.ts';
 import { MemoryAccountLock, RedisAccountLock } from '../../src/lock.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
@@ -303,10 +303,10 @@ describe('TokenRefresher', () => {
     const [clientA, clientB] = [await connect(), await connect()];
     const old = await seed(store(clientA), 'shop_a', 55 * DAY);
     const a = refresher(store(clientA), {
-      lock: new RedisAccountLock(clientA, (igId) => refreshLockKey(prefix, igId)),
+      lock: new RedisAccountLock(clientA, (igId) => refreshLockKey(keyspace(prefix), igId)),
     });
     const b = refresher(store(clientB), {
-      lock: new RedisAccountLock(clientB, (igId) => refreshLockKey(prefix, igId)),
+      lock: new RedisAccountLock(clientB, (igId) => refreshLockKey(keyspace(prefix), igId)),
     });
 
     const results = await Promise.all([a.refresher.refreshDue(), b.refresher.refreshDue()]);
@@ -331,10 +331,10 @@ describe('TokenRefresher', () => {
       seeded.push({ igId: token.igId, accessToken: token.token, status: 'ACTIVE' });
     }
     const a = refresher(store(clientA), {
-      lock: new RedisAccountLock(clientA, (igId) => refreshLockKey(prefix, igId)),
+      lock: new RedisAccountLock(clientA, (igId) => refreshLockKey(keyspace(prefix), igId)),
     });
     const b = refresher(store(clientB), {
-      lock: new RedisAccountLock(clientB, (igId) => refreshLockKey(prefix, igId)),
+      lock: new RedisAccountLock(clientB, (igId) => refreshLockKey(keyspace(prefix), igId)),
     });
 
     const results = await Promise.all([a.refresher.refreshDue(), b.refresher.refreshDue()]);
