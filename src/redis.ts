@@ -96,10 +96,7 @@ export function createRedis(url: string, logger: Logger): Redis<SingleClient> {
  * node answers (node-redis's cluster client tries once); `ping()` asks every primary; the
  * persistence warning reads every primary's settings.
  */
-export function createRedisCluster(
-  nodes: readonly string[],
-  logger: Logger,
-): Redis<ClusterClient> {
+export function createRedisCluster(nodes: readonly string[], logger: Logger): Redis<ClusterClient> {
   const client = newCluster(nodes);
   let lastError = '';
   const warn = (err: Error, what: string) => {
