@@ -9,6 +9,8 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
   test: {
     include: ['test/**/*.test.ts'],
+    // One Redis Cluster for the run, shared by the contract suites' cluster backends.
+    globalSetup: ['./test/global-setup/redis-cluster.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { eventsKey, keyspace, reconcileLockKey, refreshLockKey } from '../src/keys.ts';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from '../src/lock.ts';
 import { useRedisServer } from './helpers/redis.ts';
+import { useSharedRedisCluster } from './helpers/redis-cluster.ts';
 
-/** The account lock that token refresh and reconciliation take, on memory and on Redis. */
+/** The account lock that token refresh and reconciliation take, on memory, Redis and a cluster. */
 const T0 = Date.UTC(2026, 10, 25, 12);
 const { connect } = useRedisServer();
+const cluster = useSharedRedisCluster();
 let prefixes = 0;
 
 interface LockBackend {
@@ -36,6 +39,18 @@ const locks: LockBackend[] = [
       return {
         a: new RedisAccountLock(await connect(), (igId) => `${prefix}:${igId}`),
         b: new RedisAccountLock(await connect(), (igId) => `${prefix}:${igId}`),
+        elapse: (ms) => sleep(ms),
+      };
+    },
+  },
+  {
+    name: 'RedisAccountLock (cluster)',
+    async pair() {
+      // The lock's key as token refresh names it: the account's hash tag.
+      const ks = keyspace(cluster.prefix('igql-lock'), true);
+      return {
+        a: new RedisAccountLock(await cluster.connect(), (igId) => refreshLockKey(ks, igId)),
+        b: new RedisAccountLock(await cluster.connect(), (igId) => refreshLockKey(ks, igId)),
         elapse: (ms) => sleep(ms),
       };
     },
@@ -74,5 +89,26 @@ describe('RedisAccountLock ownership', () => {
     expect(await a.acquire('17841400000000001', 10_000)).toBe(false);
     await b.release('17841400000000001');
     expect(await a.acquire('17841400000000001', 10_000)).toBe(true);
+  });
+});
+
+describe('RedisAccountLock on a Redis Cluster', () => {
+  it("holds <prefix>:refresh-lock:{<igId>} and <prefix>:reconcile-lock:{<igId>}, in the account's slot", async () => {
+    const client = await cluster.connect();
+    const ks = keyspace(cluster.prefix('igql-lock'), true);
+    const IG = '17841400000000001';
+    const refresh = new RedisAccountLock(client, (igId) => refreshLockKey(ks, igId));
+    const reconcile = new RedisAccountLock(client, (igId) => reconcileLockKey(ks, igId));
+    const keys = [`${ks.prefix}:refresh-lock:{${IG}}`, `${ks.prefix}:reconcile-lock:{${IG}}`];
+    expect(await refresh.acquire(IG, 10_000)).toBe(true);
+    expect(await reconcile.acquire(IG, 10_000)).toBe(true);
+    for (const key of keys) expect(await client.get(key)).toMatch(/^[0-9a-f]{32}$/);
+    const slots = await Promise.all(
+      [...keys, eventsKey(ks, IG)].map((key) => client.clusterKeySlot(key)),
+    );
+    expect(new Set(slots).size).toBe(1);
+    await refresh.release(IG);
+    await reconcile.release(IG);
+    expect(await client.exists(keys)).toBe(0);
   });
 });

@@ -7,19 +7,43 @@ import {
   type Revocations,
 } from '../../src/auth/revocation.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { RedisClient } from '../../src/redis.ts';
+import type { ClusterClient, RedisClient } from '../../src/redis.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { clusterKeys, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const _silent = createLogger('silent');
 const T0 = 1_790_000_000_000;
 const HOUR = 3_600_000;
 
-const { connect } = useRedisServer();
+const single = useRedisServer();
+const cluster = useSharedRedisCluster();
 let prefixes = 0;
 let ids = 0;
 
-/** A key prefix no other test uses, so tests share the server without flushing it. */
-const newPrefix = () => `igql-rev-${++prefixes}`;
+/** One Redis server of the file's own, or the run's shared Redis Cluster. */
+interface RedisKind {
+  readonly name: string;
+  connect(): Promise<RedisClient>;
+  /** A key prefix no other test uses, so tests share the server without flushing it. */
+  newPrefix(): string;
+  /** Every key of the server (of every primary, on a cluster) that matches `pattern`. */
+  keys(client: RedisClient, pattern: string): Promise<string[]>;
+}
+
+const server: RedisKind = {
+  name: 'Redis',
+  connect: () => single.connect(),
+  newPrefix: () => `igql-rev-${++prefixes}`,
+  keys: (client, pattern) => client.keys(pattern),
+};
+
+/** Revocations and one-time ids are global keys: the same names as on one server, untagged. */
+const redisCluster: RedisKind = {
+  name: 'Redis Cluster',
+  connect: () => cluster.connect(),
+  newPrefix: () => cluster.prefix('igql-rev'),
+  keys: (client, pattern) => clusterKeys(client as ClusterClient, pattern),
+};
 
 /** A clock the test moves by hand. */
 function manualClock() {
@@ -44,14 +68,17 @@ interface Backend {
 }
 
 /** Two Redis instances on two connections sharing a prefix, as two igql instances are. */
-async function redisPair(wrap: (inner: Revocations) => Revocations = (inner) => inner) {
-  const prefix = newPrefix();
-  const client = await connect();
+async function redisPair(
+  redis: RedisKind,
+  wrap: (inner: Revocations) => Revocations = (inner) => inner,
+) {
+  const prefix = redis.newPrefix();
+  const client = await redis.connect();
   return {
     prefix,
     client,
     a: wrap(new RedisRevocations(client, prefix)),
-    b: wrap(new RedisRevocations(await connect(), prefix)),
+    b: wrap(new RedisRevocations(await redis.connect(), prefix)),
   };
 }
 
@@ -63,7 +90,8 @@ const backends: Backend[] = [
       return { a: store, b: store };
     },
   },
-  { name: 'RedisRevocations', pair: () => redisPair() },
+  { name: 'RedisRevocations', pair: () => redisPair(server) },
+  { name: 'RedisRevocations (cluster)', pair: () => redisPair(redisCluster) },
   {
     name: 'CachedRevocations over memory',
     async pair() {
@@ -73,7 +101,11 @@ const backends: Backend[] = [
   },
   {
     name: 'CachedRevocations over Redis',
-    pair: () => redisPair((inner) => new CachedRevocations(inner)),
+    pair: () => redisPair(server, (inner) => new CachedRevocations(inner)),
+  },
+  {
+    name: 'CachedRevocations over a Redis Cluster',
+    pair: () => redisPair(redisCluster, (inner) => new CachedRevocations(inner)),
   },
 ];
 
@@ -168,15 +200,16 @@ describe.each(clocked)('Revocations expiry on an injected clock: $name', ({ crea
 
 // ---- Redis: keys, prefix and Redis's own expiry -------------------------------------------
 
-const redisBackends = [
-  { name: 'RedisRevocations', wrap: (inner: Revocations) => inner },
+const redisBackends = [server, redisCluster].flatMap((redis) => [
+  { name: `RedisRevocations on ${redis.name}`, redis, wrap: (inner: Revocations) => inner },
   {
-    name: 'CachedRevocations over Redis',
+    name: `CachedRevocations over ${redis.name}`,
+    redis,
     wrap: (inner: Revocations) => new CachedRevocations(inner),
   },
-];
+]);
 
-describe.each(redisBackends)('Revocations in Redis: $name', ({ wrap }) => {
+describe.each(redisBackends)('Revocations in Redis: $name', ({ redis, wrap }) => {
   /** The key's PTTL, with the bound no elapsed time can be below (what `run` took, rounded up). */
   async function timed(client: RedisClient, key: string, run: () => Promise<unknown>) {
     const started = performance.now();
@@ -186,12 +219,12 @@ describe.each(redisBackends)('Revocations in Redis: $name', ({ wrap }) => {
   }
 
   it('keeps exactly one key per revocation and per one-time id, under the prefix', async () => {
-    const { a, client, prefix } = await redisPair(wrap);
+    const { a, client, prefix } = await redisPair(redis, wrap);
     const n = ++ids;
     await a.revoke(`sid-keyed-${n}`, HOUR);
     expect(await a.useOnce(`state:keyed-${n}`, HOUR)).toBe(true);
     // Every key of the server that names either id: the tests use one server, not one prefix.
-    expect((await client.keys(`*keyed-${n}`)).sort()).toEqual([
+    expect((await redis.keys(client, `*keyed-${n}`)).sort()).toEqual([
       `${prefix}:once:state:keyed-${n}`,
       `${prefix}:revoked:sid-keyed-${n}`,
     ]);
@@ -200,8 +233,8 @@ describe.each(redisBackends)('Revocations in Redis: $name', ({ wrap }) => {
   });
 
   it('shares nothing with an instance of another prefix', async () => {
-    const { a, client } = await redisPair(wrap);
-    const other = wrap(new RedisRevocations(client, newPrefix()));
+    const { a, client } = await redisPair(redis, wrap);
+    const other = wrap(new RedisRevocations(client, redis.newPrefix()));
     await a.revoke('sid-apart', HOUR);
     expect(await a.useOnce('state:apart', HOUR)).toBe(true);
     expect(await other.isRevoked('sid-apart')).toBe(false);
@@ -209,7 +242,7 @@ describe.each(redisBackends)('Revocations in Redis: $name', ({ wrap }) => {
   });
 
   it('sets the key to expire in ttlMs, a fraction rounded to whole milliseconds', async () => {
-    const { a, client, prefix } = await redisPair(wrap);
+    const { a, client, prefix } = await redisPair(redis, wrap);
     const revoked = await timed(client, `${prefix}:revoked:sid-ttl`, () =>
       a.revoke('sid-ttl', 90_000.2),
     );
@@ -227,13 +260,13 @@ describe.each(redisBackends)('Revocations in Redis: $name', ({ wrap }) => {
   });
 
   it('accepts a TTL under a millisecond (Redis refuses PX 0)', async () => {
-    const { a } = await redisPair(wrap);
+    const { a } = await redisPair(redis, wrap);
     await expect(a.revoke('sid-zero', 0)).resolves.toBeUndefined();
     expect(await a.useOnce('state:zero', 0.4)).toBe(true);
   });
 
   it('ends a revocation and frees a one-time id when Redis expires the key', async () => {
-    const { a, b } = await redisPair(wrap);
+    const { a, b } = await redisPair(redis, wrap);
     // Redis's own expiry decides here: a short real TTL, then waiting for it to act.
     await a.revoke('sid-short', 20);
     await expect.poll(() => b.isRevoked('sid-short'), { interval: 5 }).toBe(false);

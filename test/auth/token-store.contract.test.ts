@@ -10,8 +10,9 @@ import {
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { RedisClient } from '../../src/redis.ts';
+import type { ClusterClient, RedisClient } from '../../src/redis.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { clusterKeys, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const silent = createLogger('silent');
 const key = (kid: string, byte: number): EncryptionKey => ({ kid, key: Buffer.alloc(32, byte) });
@@ -36,9 +37,40 @@ const account = (igId: string, accessToken = TOKEN): StoredAccount => ({
 });
 
 const { connect } = useRedisServer();
+const cluster = useSharedRedisCluster();
 let prefixes = 0;
 
 const newPrefix = () => `igql-test-${++prefixes}`;
+
+/** One Redis server of the file's own, or the run's shared Redis Cluster. */
+interface RedisKind {
+  readonly name: string;
+  connect(): Promise<RedisClient>;
+  /** A key prefix no other test uses. */
+  newPrefix(): string;
+  /** Every key of the server (of every primary, on a cluster) that matches `pattern`. */
+  keys(client: RedisClient, pattern: string): Promise<string[]>;
+  /** The account's hash, as this kind of Redis names it. */
+  accountKey(prefix: string, igId: string): string;
+}
+
+const kinds: RedisKind[] = [
+  {
+    name: 'Redis',
+    connect,
+    newPrefix,
+    keys: (client, pattern) => client.keys(pattern),
+    accountKey: (prefix, igId) => `${prefix}:account:${igId}`,
+  },
+  {
+    name: 'Redis Cluster',
+    connect: () => cluster.connect(),
+    newPrefix: () => cluster.prefix(),
+    keys: (client, pattern) => clusterKeys(client as ClusterClient, pattern),
+    // The account's hash tag; the accounts set is global (untagged).
+    accountKey: (prefix, igId) => `${prefix}:account:{${igId}}`,
+  },
+];
 
 interface Backend {
   readonly name: string;
@@ -57,6 +89,16 @@ const backends: Backend[] = [
       new RedisTokenStore({
         client: await connect(),
         prefix: newPrefix(),
+        keys: [NEW, OLD],
+        logger: silent,
+      }),
+  },
+  {
+    name: 'RedisTokenStore (cluster)',
+    create: async () =>
+      new RedisTokenStore({
+        client: await cluster.connect(),
+        prefix: cluster.prefix(),
         keys: [NEW, OLD],
         logger: silent,
       }),
@@ -180,11 +222,13 @@ describe('MemoryTokenStore with keys', () => {
   });
 });
 
-describe('RedisTokenStore at rest', () => {
+describe.each(kinds)('RedisTokenStore at rest: $name', (redis) => {
+  const { connect, newPrefix, accountKey } = redis;
+
   /** Every key under the prefix with its raw value, as a plain Redis client reads it. */
   async function raw(client: RedisClient, prefix: string): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const k of await client.keys(`${prefix}:*`)) {
+    for (const k of await redis.keys(client, `${prefix}:*`)) {
       const type = await client.type(k);
       out[k] =
         type === 'hash'
@@ -207,13 +251,13 @@ describe('RedisTokenStore at rest', () => {
     await store.put(account(OTHER));
     const values = await raw(client, prefix);
     expect(Object.keys(values).sort()).toEqual([
-      `${prefix}:account:${IG}`,
-      `${prefix}:account:${OTHER}`,
+      accountKey(prefix, IG),
+      accountKey(prefix, OTHER),
       `${prefix}:accounts`,
     ]);
     const dump = Object.entries(values).flat().join('\n');
     for (const piece of [...pieces(TOKEN), ...pieces(TOKEN_2)]) expect(dump).not.toContain(piece);
-    const hash = await client.hGetAll(`${prefix}:account:${IG}`);
+    const hash = await client.hGetAll(accountKey(prefix, IG));
     expect(hash).toEqual({
       token: expect.stringMatching(/^v1\.new\./),
       status: 'ACTIVE',
@@ -271,7 +315,7 @@ describe('RedisTokenStore at rest', () => {
     const client = await connect();
     const before = new RedisTokenStore({ client, prefix, keys: [OLD], logger: silent });
     await before.put(account(IG));
-    const rawToken = async () => (await client.hGet(`${prefix}:account:${IG}`, 'token')) ?? '';
+    const rawToken = async () => (await client.hGet(accountKey(prefix, IG), 'token')) ?? '';
     expect(sealedKid(await rawToken())).toBe('old');
 
     const after = new RedisTokenStore({ client, prefix, keys: [NEW, OLD], logger: silent });
@@ -301,5 +345,19 @@ describe('RedisTokenStore at rest', () => {
     expect(
       () => new RedisTokenStore({ client, prefix: newPrefix(), keys: [], logger: silent }),
     ).toThrow(/TOKEN_ENCRYPTION_KEYS/);
+  });
+});
+
+describe('RedisTokenStore on a Redis Cluster', () => {
+  it("keeps the account's hash in its slot, with its events and its refresh lock", async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const store = new RedisTokenStore({ client, prefix, keys: [NEW], logger: silent });
+    await store.put(account(IG));
+    const hash = `${prefix}:account:{${IG}}`;
+    expect(await client.exists(hash)).toBe(1);
+    const keys = [hash, `${prefix}:events:{${IG}}`, `${prefix}:refresh-lock:{${IG}}`];
+    const slots = await Promise.all(keys.map((k) => client.clusterKeySlot(k)));
+    expect(new Set(slots).size).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,8 +7,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createClient, createCluster } from 'redis';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { reconnectDelay } from '../../src/redis.ts';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import {
+  type ClusterClient,
+  createRedisCluster,
+  type Redis,
+  reconnectDelay,
+} from '../../src/redis.ts';
 import { freePort } from './net.ts';
 
 /** Small, so that a failover takes a couple of seconds rather than Redis's default 15. */
@@ -413,4 +420,51 @@ export function useRedisCluster(options?: {
       return client;
     },
   };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The shared Redis Cluster's node URLs, from test/global-setup/redis-cluster.ts. */
+    redisClusterNodes: string[];
+  }
+}
+
+export interface SharedRedisClusterForTests {
+  /**
+   * A new client of the shared cluster, made as igql makes its own (`createRedisCluster`),
+   * connected, closed after the test that made it.
+   */
+  connect(): Promise<ClusterClient>;
+  /** A key prefix no other test of the run uses, on any file: `<label>-<random>`. */
+  prefix(label?: string): string;
+}
+
+/**
+ * The run's shared Redis Cluster (three primaries, a replica each), started once for every test
+ * file by test/global-setup/redis-cluster.ts. Files share it, at the same time: each test keeps
+ * to a prefix of its own (`prefix()`), and none stops, flushes or kills it (a test that must
+ * starts a cluster of its own, `useRedisCluster`).
+ */
+export function useSharedRedisCluster(): SharedRedisClusterForTests {
+  const connections: Redis<ClusterClient>[] = [];
+  afterEach(async () => {
+    await Promise.all(connections.splice(0).map((redis) => redis.close()));
+  });
+  return {
+    async connect() {
+      const redis = createRedisCluster(inject('redisClusterNodes'), createLogger('silent'));
+      connections.push(redis);
+      await redis.client.connect();
+      return redis.client;
+    },
+    prefix: (label = 'igql-test') => `${label}-${randomBytes(6).toString('hex')}`,
+  };
+}
+
+/** Every key matching `pattern` on every primary of the cluster (`KEYS` asks one node only). */
+export async function clusterKeys(client: ClusterClient, pattern: string): Promise<string[]> {
+  const each = await Promise.all(
+    client.masters.map(async (node) => (await client.nodeClient(node)).keys(pattern)),
+  );
+  return each.flat();
 }

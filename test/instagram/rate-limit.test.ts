@@ -10,12 +10,15 @@ import {
   type Slot,
 } from '../../src/instagram/rate-limit.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const { connect: redisClient } = useRedisServer();
+const cluster = useSharedRedisCluster();
 
 /**
  * Each implementation as two handles on one store: the same object in memory, two instances
- * with their own Redis connections (as two igql instances have) sharing a prefix.
+ * with their own Redis (or Redis Cluster) connections, as two igql instances have, sharing a
+ * prefix.
  */
 type Pair<T> = () => Promise<readonly [T, T]>;
 
@@ -34,6 +37,16 @@ const rateLimiters: readonly [string, Pair<RateLimiter>][] = [
       return [
         new RedisRateLimiter(await redisClient(), prefix),
         new RedisRateLimiter(await redisClient(), prefix),
+      ];
+    },
+  ],
+  [
+    'RedisRateLimiter (two instances, cluster)',
+    async () => {
+      const prefix = cluster.prefix();
+      return [
+        new RedisRateLimiter(await cluster.connect(), prefix),
+        new RedisRateLimiter(await cluster.connect(), prefix),
       ];
     },
   ],
@@ -121,6 +134,25 @@ describe.each(rateLimiters)('RateLimiter contract: %s', (_name, pair) => {
       expect(waitOf(slot)).toBeGreaterThan(2000);
       expect(waitOf(slot)).toBeLessThanOrEqual(2 * WINDOW);
     }
+  });
+});
+
+describe('RedisRateLimiter on a Redis Cluster', () => {
+  it("counts in <prefix>:ratelimit:{<igId>}:<bucket>, every bucket in the account's slot", async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const limiter = new RedisRateLimiter(client, prefix);
+    const IG = '17841400000000001';
+    await limiter.take(IG, 'send');
+    await limiter.take(IG, 'sendMedia');
+    await limiter.take(IG, 'sendMedia');
+    const send = `${prefix}:ratelimit:{${IG}}:send`;
+    const media = `${prefix}:ratelimit:{${IG}}:sendMedia`;
+    expect([await client.zCard(send), await client.zCard(media)]).toEqual([1, 2]);
+    const slots = await Promise.all(
+      [send, media, `${prefix}:events:{${IG}}`].map((key) => client.clusterKeySlot(key)),
+    );
+    expect(new Set(slots).size).toBe(1);
   });
 });
 

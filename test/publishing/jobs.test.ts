@@ -5,13 +5,19 @@ import {
   RedisPublishJobStore,
 } from '../../src/publishing/jobs.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { clusterKeys, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 import { publishJob } from './fixtures.ts';
 
 const redis = useRedisServer();
+const cluster = useSharedRedisCluster();
 
 const stores: [string, () => Promise<PublishJobStore>][] = [
   ['memory', async () => new MemoryPublishJobStore()],
   ['redis', async () => new RedisPublishJobStore(await redis.connect(), `test-${Math.random()}`)],
+  [
+    'redis cluster',
+    async () => new RedisPublishJobStore(await cluster.connect(), cluster.prefix()),
+  ],
 ];
 
 describe.each(stores)('PublishJobStore (%s)', (_name, make) => {
@@ -31,5 +37,22 @@ describe.each(stores)('PublishJobStore (%s)', (_name, make) => {
     await store.put({ ...publishJob('0002', '1', 2000, null), status: 'FAILED' });
     expect(await store.due(10_000, 10)).toEqual(['0001', '0004']);
     expect((await store.get('0002'))?.status).toBe('FAILED');
+  });
+});
+
+describe('RedisPublishJobStore on a Redis Cluster', () => {
+  it("keeps a job and the due index untagged, the account's index under its hash tag", async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const store = new RedisPublishJobStore(client, prefix);
+    await store.put(publishJob('0001', '17841400000000001', 1000, 5000));
+    expect((await clusterKeys(client, `${prefix}:*`)).sort()).toEqual([
+      `${prefix}:publish-job:0001`,
+      `${prefix}:publish-jobs:due`,
+      `${prefix}:publish-jobs:{17841400000000001}`,
+    ]);
+    expect(await client.clusterKeySlot(`${prefix}:publish-jobs:{17841400000000001}`)).toBe(
+      await client.clusterKeySlot(`${prefix}:events:{17841400000000001}`),
+    );
   });
 });

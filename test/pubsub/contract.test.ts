@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { attachment } from '../../src/inbox/attachments.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -16,7 +17,16 @@ import {
   READ_PAGE,
   RedisEventLog,
 } from '../../src/pubsub/log.ts';
-import { createRedis, MAX_BATCH, type Redis, type RedisClient } from '../../src/redis.ts';
+import {
+  type ClusterClient,
+  createRedis,
+  createRedisCluster,
+  keySlot,
+  MAX_BATCH,
+  type Redis,
+  type RedisClient,
+  slotGroup,
+} from '../../src/redis.ts';
 import {
   DEDUPE_PENDING_SECONDS,
   DEDUPE_TTL_SECONDS,
@@ -25,9 +35,12 @@ import {
   RedisDeduper,
 } from '../../src/webhooks/dedupe.ts';
 import { type RedisServer, startRedis } from '../helpers/redis.ts';
+import { useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const logger = createLogger('silent');
 
+/** The run's shared Redis Cluster: each test under a prefix of its own (`cluster.prefix()`). */
+const cluster = useSharedRedisCluster();
 let server: RedisServer;
 const connections: Redis[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -59,6 +72,7 @@ const newPrefix = () => `igql-test-${++prefixes}`;
 
 const IG = '17841400000000001';
 const OTHER = '17841400000000002';
+const THIRD = '17841400000000003';
 
 const event = (n: number, igId = IG): InboxEventData => ({
   kind: 'MESSAGE_RECEIVED',
@@ -125,6 +139,17 @@ const dedupers: DeduperBackend[] = [
         a: new RedisDeduper(await connect(), prefix, ttlSeconds, pendingSeconds),
         b: new RedisDeduper(await connect(), prefix, ttlSeconds, pendingSeconds),
         // Redis expires keys on its own clock: the test waits out a TTL of 1 s.
+        elapse: (ms) => sleep(ms),
+      };
+    },
+  },
+  {
+    name: 'RedisDeduper (cluster)',
+    async pair(ttlSeconds, pendingSeconds = 60) {
+      const prefix = cluster.prefix();
+      return {
+        a: new RedisDeduper(await cluster.connect(), prefix, ttlSeconds, pendingSeconds),
+        b: new RedisDeduper(await cluster.connect(), prefix, ttlSeconds, pendingSeconds),
         elapse: (ms) => sleep(ms),
       };
     },
@@ -255,6 +280,15 @@ const logs: LogBackend[] = [
     slack: 100,
     async log(maxLen) {
       const log = new RedisEventLog(await connect(), newPrefix(), maxLen);
+      closers.push(() => log.close());
+      return log;
+    },
+  },
+  {
+    name: 'RedisEventLog (cluster)',
+    slack: 100,
+    async log(maxLen) {
+      const log = new RedisEventLog(await cluster.connect(), cluster.prefix(), maxLen);
       closers.push(() => log.close());
       return log;
     },
@@ -415,6 +449,17 @@ interface BusBackend {
   readonly name: string;
   /** Two buses over one transport: for Redis, two instances on two connections. */
   pair(): Promise<{ a: EventBus; b: EventBus }>;
+  /**
+   * Another account whose publishes reach a subscriber in order with `igId`'s: any other one on
+   * one connection; on a Redis Cluster, one in `igId`'s slot (its shard, and so its connections).
+   */
+  beside(igId: string): string;
+}
+
+/** The first account after `igId` whose hash tag falls in `igId`'s slot. */
+function sameSlot(igId: string): string {
+  const slot = keySlot(`{${igId}}`);
+  for (let n = BigInt(igId) + 1n; ; n++) if (keySlot(`{${n}}`) === slot) return String(n);
 }
 
 const buses: BusBackend[] = [
@@ -425,6 +470,7 @@ const buses: BusBackend[] = [
       closers.push(() => bus.close());
       return { a: bus, b: bus };
     },
+    beside: () => OTHER,
   },
   {
     name: 'RedisEventBus',
@@ -438,6 +484,21 @@ const buses: BusBackend[] = [
       );
       return { a, b };
     },
+    beside: () => OTHER,
+  },
+  {
+    name: 'RedisEventBus (cluster)',
+    async pair() {
+      const prefix = cluster.prefix();
+      const a = new RedisEventBus(await cluster.connect(), prefix, logger);
+      const b = new RedisEventBus(await cluster.connect(), prefix, logger);
+      closers.push(
+        () => a.close(),
+        () => b.close(),
+      );
+      return { a, b };
+    },
+    beside: sameSlot,
   },
 ];
 
@@ -457,13 +518,15 @@ const recorder = () => {
 
 describe.each(buses)('EventBus contract: $name', (backend) => {
   /**
-   * Publishes a marker to OTHER on `a` and waits until `b`'s OTHER subscriber has it: every
-   * publish made before it has then been delivered (one connection each way keeps order).
+   * Publishes a marker to an account beside `igId` on `a` and waits until `b`'s subscriber of it
+   * has it: every publish to `igId` made before it has then been delivered (one connection each
+   * way keeps order).
    */
-  const barrier = async (a: EventBus, b: EventBus) => {
+  const barrier = async (a: EventBus, b: EventBus, igId = IG) => {
     const marker = recorder();
-    const stop = await b.subscribe(OTHER, marker.listener);
-    await a.publish(OTHER, entry(999_999, OTHER));
+    const beside = backend.beside(igId);
+    const stop = await b.subscribe(beside, marker.listener);
+    await a.publish(beside, entry(999_999, beside));
     await vi.waitFor(() => expect(marker.got).toHaveLength(1), { timeout: 5000, interval: 5 });
     await stop();
   };
@@ -496,8 +559,8 @@ describe.each(buses)('EventBus contract: $name', (backend) => {
     const { a, b } = await backend.pair();
     const sub = recorder();
     await b.subscribe(IG, sub.listener);
-    await a.publish('17841400000000003', entry(1, '17841400000000003'));
-    await barrier(a, b);
+    await a.publish(THIRD, entry(1, THIRD));
+    await barrier(a, b, THIRD);
     expect(sub.got).toEqual([]);
   });
 
@@ -773,6 +836,105 @@ describe('Redis implementations', () => {
   });
 });
 
+describe('Redis Cluster implementations', () => {
+  /** A key's slot, as the cluster computes it (`CLUSTER KEYSLOT`). */
+  const slotOf = (client: ClusterClient, key: string) => client.clusterKeySlot(key);
+
+  it("RedisDeduper: <prefix>:dedupe:{<igId>}:<sha256(identity)>, in the slot of the account's stream", async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
+    const deduper = new RedisDeduper(client, prefix);
+    const key = `${prefix}:dedupe:{${IG}}:${createHash('sha256').update(identity).digest('hex')}`;
+    expect(deduper.keyOf(IG, identity)).toBe(key);
+    expect(await deduper.claim(IG, identity)).toBe('first');
+    expect(await client.get(key)).toBe('pending');
+    const pendingTtl = await client.ttl(key);
+    expect(pendingTtl).toBeGreaterThan(60 - 5);
+    expect(pendingTtl).toBeLessThanOrEqual(60);
+    await deduper.confirm(IG, identity);
+    expect(await client.get(key)).toBe('done');
+    const ttl = await client.ttl(key);
+    expect(ttl).toBeGreaterThan(48 * 3600 - 5);
+    expect(ttl).toBeLessThanOrEqual(48 * 3600);
+    expect(await slotOf(client, key)).toBe(await slotOf(client, `${prefix}:events:{${IG}}`));
+    // igql's own hash (`keySlot`, which picks a shard's replicas to wait for) agrees with Redis.
+    expect(keySlot(key)).toBe(await slotOf(client, key));
+  });
+
+  it('RedisEventLog: one stream per account, <prefix>:events:{<igId>}, the stream id as cursor', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const log = new RedisEventLog(client, prefix, 1000);
+    const cursor = await log.append(IG, event(1));
+    expect(cursor).toMatch(/^\d+-\d+$/);
+    const key = `${prefix}:events:{${IG}}`;
+    expect(log.keyOf(IG)).toBe(key);
+    expect(await client.type(key)).toBe('stream');
+    const [stored] = (await client.xRange(key, '-', '+')) ?? [];
+    expect(stored?.id).toBe(cursor);
+    expect(JSON.parse(String(stored?.message.event))).toEqual(event(1));
+    expect(await client.exists(`${prefix}:events:${IG}`)).toBe(0);
+  });
+
+  it('RedisEventBus: JSON on the sharded channel <prefix>:events:{<igId>}, one subscription per account', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const channel = `${prefix}:events:{${IG}}`;
+    const other = `${prefix}:events:{${OTHER}}`;
+    expect(bus.channelOf(IG)).toBe(channel);
+    /**
+     * Subscribers of each channel, asked of the primary of its slot (a raw PUBSUB through the
+     * cluster client goes to any node): sharded (SSUBSCRIBE), and classic (SUBSCRIBE, none).
+     */
+    const subscribers = async () =>
+      Promise.all(
+        [channel, other].map(async (name) => {
+          const shard = client.slots[keySlot(name)]?.master;
+          if (!shard) throw new Error(`no primary serves ${name}`);
+          const node = await client.nodeClient(shard);
+          const count = async (command: string) =>
+            Number((await node.sendCommand<unknown[]>(['PUBSUB', command, name]))[1]);
+          return [await count('SHARDNUMSUB'), await count('NUMSUB')];
+        }),
+      );
+
+    const stops = [
+      await bus.subscribe(IG, () => {}),
+      await bus.subscribe(IG, () => {}),
+      await bus.subscribe(OTHER, () => {}),
+    ];
+    expect(await subscribers()).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
+
+    const raw = await cluster.connect();
+    const heard: string[] = [];
+    await raw.sSubscribe(channel, (message) => {
+      heard.push(message);
+    });
+    await bus.publish(IG, entry(1));
+    await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 5000, interval: 5 });
+    expect(JSON.parse(heard[0] ?? '')).toEqual(entry(1));
+    await raw.sUnsubscribe(channel);
+
+    await stops[0]?.();
+    await stops[1]?.();
+    await stops[2]?.();
+    await vi.waitFor(
+      async () =>
+        expect(await subscribers()).toEqual([
+          [0, 0],
+          [0, 0],
+        ]),
+      { timeout: 5000 },
+    );
+  });
+});
+
 describe('RedisEventBus during an outage', () => {
   it('unsubscribes at once while Redis is down', async () => {
     const bus = new RedisEventBus(await connect(), newPrefix(), logger);
@@ -937,6 +1099,222 @@ describe('Redis: what is asked in one turn of the event loop is one script call'
     const claims = await Promise.allSettled(['a', 'b', 'c'].map((id) => deduper.claim(IG, id)));
     expect(claims.map((c) => c.status)).toEqual(['rejected', 'rejected', 'rejected']);
     const log = new RedisEventLog(offline, newPrefix(), 1000);
+    await expect(log.appendAll(IG, [event(1), event(2)])).rejects.toThrow();
+  });
+});
+
+describe('Redis Cluster: what is asked in one turn of the event loop is one script call per account', () => {
+  const ACCOUNTS = [IG, OTHER, THIRD];
+
+  /**
+   * What the cluster's primaries run under `prefix`, from MONITOR on each (a connection of its
+   * own): the shared cluster serves other files' tests meanwhile, under other prefixes.
+   */
+  async function watch(client: ClusterClient, prefix: string) {
+    const ran: { byScript: boolean; args: string[] }[] = [];
+    let markers = 0;
+    await Promise.all(
+      client.masters.map(async ({ host, port }) => {
+        const monitor = createClient({ socket: { host, port } });
+        closers.push(async () => monitor.destroy());
+        await monitor.connect();
+        // `<time> [<db> <client address>|lua] "<arg>" "<arg>" …`, quotes in arguments escaped.
+        await monitor.monitor((line) => {
+          if (!line.includes(prefix)) return;
+          const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((found) => found[1] ?? '');
+          ran.push({ byScript: / \[\d+ lua\] /.test(line), args });
+        });
+      }),
+    );
+    /** The account a command is of: the hash tag of its keys, all of them. */
+    const accountOf = (keys: string[]) => [...new Set(keys.map(slotGroup))].join(' and ');
+    return {
+      /**
+       * What ran since the last call, per account: each script call a client made (`EVALSHA
+       * <number of keys>`, or `EVAL`), and each command the scripts ran, in order.
+       */
+      async next() {
+        // A marker each primary runs after what came before it: once MONITOR reports it there,
+        // it has reported all of that.
+        const marker = `${prefix}:marker:${++markers}`;
+        await Promise.all(
+          client.masters.map(async (node) => (await client.nodeClient(node)).echo(marker)),
+        );
+        await vi.waitFor(
+          () => expect(ran.filter((r) => r.args[1] === marker)).toHaveLength(client.masters.length),
+          { timeout: 5000, interval: 5 },
+        );
+        const scripts: Record<string, string[]> = {};
+        const commands: Record<string, string[]> = {};
+        const add = (into: Record<string, string[]>, account: string, what: string) => {
+          into[account] = [...(into[account] ?? []), what];
+        };
+        for (const { byScript, args } of ran.splice(0)) {
+          const [command = '', , numKeys] = args;
+          if (byScript) {
+            add(commands, accountOf(args.slice(1, 2)), command);
+          } else if (command === 'EVALSHA' || command === 'EVAL') {
+            const keys = args.slice(3, 3 + Number(numKeys));
+            add(scripts, accountOf(keys), `${command} ${keys.length}`);
+          }
+        }
+        return { scripts, commands };
+      },
+    };
+  }
+
+  /**
+   * Runs every script once on each account's primary, under a prefix of its own: the first run of
+   * a script on a node sends its source (EVAL), later ones its SHA1 only.
+   */
+  async function warm(client: ClusterClient) {
+    const prefix = cluster.prefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const log = new RedisEventLog(client, prefix, 1000);
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    await Promise.all(
+      ACCOUNTS.map(async (igId) => {
+        await deduper.claim(igId, 'warm');
+        await deduper.confirm(igId, 'warm');
+        await log.append(igId, event(0, igId));
+        await bus.publish(igId, entry(0, igId));
+        await bus.publishAndSet(igId, entry(0, igId), deduper.confirmation(igId, 'warm'));
+      }),
+    );
+  }
+
+  it('RedisDeduper, RedisEventLog, RedisEventBus: one EVALSHA per account for claims, confirms, appends, publishes', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const log = new RedisEventLog(client, prefix, 1000);
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const sub = recorder();
+    await bus.subscribe(IG, sub.listener);
+    await warm(client);
+    const ran = await watch(client, prefix);
+
+    const identities = Array.from({ length: 20 }, (_, i) => `id-${i}`);
+    const claims = ACCOUNTS.flatMap((igId) => identities.map((id) => deduper.claim(igId, id)));
+    expect(await Promise.all([...claims, deduper.claim(IG, 'id-0')])).toEqual([
+      ...claims.map(() => 'first'),
+      'pending',
+    ]);
+    expect((await ran.next()).scripts).toEqual({
+      [IG]: ['EVALSHA 21'],
+      [OTHER]: ['EVALSHA 20'],
+      [THIRD]: ['EVALSHA 20'],
+    });
+
+    await Promise.all(
+      ACCOUNTS.flatMap((igId) => identities.map((id) => deduper.confirm(igId, id))),
+    );
+    expect((await ran.next()).scripts).toEqual({
+      [IG]: ['EVALSHA 20'],
+      [OTHER]: ['EVALSHA 20'],
+      [THIRD]: ['EVALSHA 20'],
+    });
+
+    const [batch, other, four, third] = await Promise.all([
+      log.appendAll(IG, [event(1), event(2)]),
+      log.append(OTHER, event(3, OTHER)),
+      log.append(IG, event(4)),
+      log.append(THIRD, event(5, THIRD)),
+    ]);
+    expect(await ran.next()).toEqual({
+      scripts: { [IG]: ['EVALSHA 2'], [OTHER]: ['EVALSHA 1'], [THIRD]: ['EVALSHA 1'] },
+      commands: { [IG]: ['XADD', 'XADD', 'XADD'], [OTHER]: ['XADD'], [THIRD]: ['XADD'] },
+    });
+    const entries = [...batch, four].map((cursor, i) => ({
+      cursor,
+      event: event([1, 2, 4][i] ?? 0),
+    }));
+    expect(await log.readAfter(IG, LOG_START)).toEqual(entries);
+
+    await Promise.all([
+      ...entries.map((e) => bus.publish(IG, e)),
+      bus.publish(OTHER, { cursor: other, event: event(3, OTHER) }),
+      bus.publish(THIRD, { cursor: third, event: event(5, THIRD) }),
+    ]);
+    await vi.waitFor(() => expect(sub.got).toEqual(entries), { timeout: 5000, interval: 5 });
+    expect(await ran.next()).toEqual({
+      scripts: { [IG]: ['EVALSHA 3'], [OTHER]: ['EVALSHA 1'], [THIRD]: ['EVALSHA 1'] },
+      commands: {
+        [IG]: ['SPUBLISH', 'SPUBLISH', 'SPUBLISH'],
+        [OTHER]: ['SPUBLISH'],
+        [THIRD]: ['SPUBLISH'],
+      },
+    });
+    expect(await client.get(deduper.keyOf(THIRD, 'id-7'))).toBe('done');
+  });
+
+  it('RedisEventBus.publishAndSet: publishes and confirms a turn of events in one script per account, confirm after publish', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const deduper = new RedisDeduper(client, prefix);
+    const bus = new RedisEventBus(client, prefix, logger);
+    closers.push(() => bus.close());
+    const sub = recorder();
+    await bus.subscribe(IG, sub.listener);
+    const entries = [entry(1), entry(2), entry(3, OTHER), entry(4, THIRD)];
+    for (const e of entries)
+      expect(await deduper.claim(e.event.igId, e.event.identity)).toBe('first');
+    await warm(client);
+    const ran = await watch(client, prefix);
+    await Promise.all(
+      entries.map((e) =>
+        bus.publishAndSet(e.event.igId, e, deduper.confirmation(e.event.igId, e.event.identity)),
+      ),
+    );
+    await vi.waitFor(() => expect(sub.got).toEqual(entries.slice(0, 2)), {
+      timeout: 5000,
+      interval: 5,
+    });
+    // Each script's keys: a channel and the key to set after it, per event.
+    expect(await ran.next()).toEqual({
+      scripts: { [IG]: ['EVALSHA 4'], [OTHER]: ['EVALSHA 2'], [THIRD]: ['EVALSHA 2'] },
+      commands: {
+        [IG]: ['SPUBLISH', 'SET', 'SPUBLISH', 'SET'],
+        [OTHER]: ['SPUBLISH', 'SET'],
+        [THIRD]: ['SPUBLISH', 'SET'],
+      },
+    });
+    for (const e of entries)
+      expect(await deduper.claim(e.event.igId, e.event.identity)).toBe('duplicate');
+    const key = deduper.keyOf(THIRD, entry(4, THIRD).event.identity);
+    expect(await client.get(key)).toBe('done');
+    expect(await client.ttl(key)).toBeGreaterThan(DEDUPE_TTL_SECONDS - 5);
+  });
+
+  it('splits an account’s turn of more than MAX_BATCH calls into script calls of at most MAX_BATCH', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const deduper = new RedisDeduper(client, prefix);
+    await warm(client);
+    const ran = await watch(client, prefix);
+    const identities = Array.from({ length: 2 * MAX_BATCH + 1 }, (_, i) => `many-${i}`);
+    const claims = await Promise.all([
+      ...identities.map((id) => deduper.claim(IG, id)),
+      deduper.claim(OTHER, 'one'),
+    ]);
+    expect(claims).toEqual([...identities.map(() => 'first'), 'first']);
+    expect((await ran.next()).scripts).toEqual({
+      [IG]: [`EVALSHA ${MAX_BATCH}`, `EVALSHA ${MAX_BATCH}`, 'EVALSHA 1'],
+      [OTHER]: ['EVALSHA 1'],
+    });
+  });
+
+  it('rejects every call of a turn when the cluster cannot take them', async () => {
+    // A client never connected: every command fails at once, as while the cluster is away.
+    const offline = createRedisCluster(inject('redisClusterNodes'), logger).client;
+    const deduper = new RedisDeduper(offline, cluster.prefix());
+    const claims = await Promise.allSettled(
+      ACCOUNTS.flatMap((igId) => ['a', 'b'].map((id) => deduper.claim(igId, id))),
+    );
+    expect(claims.map((c) => c.status)).toEqual(ACCOUNTS.flatMap(() => ['rejected', 'rejected']));
+    const log = new RedisEventLog(offline, cluster.prefix(), 1000);
     await expect(log.appendAll(IG, [event(1), event(2)])).rejects.toThrow();
   });
 });

@@ -10,10 +10,15 @@ import type { InboxEventData } from '../../src/inbox/events.ts';
 import type { Referral } from '../../src/inbox/referral.ts';
 import { createLogger } from '../../src/logger.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
-/** One contract for the conversation state (thread owners, origins), in memory and in Redis. */
+/**
+ * One contract for the conversation state (thread owners, origins), in memory, in Redis and on a
+ * Redis Cluster.
+ */
 
 const redis = useRedisServer();
+const cluster = useSharedRedisCluster();
 let prefixes = 0;
 
 interface Backend {
@@ -45,6 +50,17 @@ const backends: Backend[] = [
         a: new RedisConversationState(await redis.connect(), prefix, 1),
         b: new RedisConversationState(await redis.connect(), prefix, 1),
         // Redis expires keys on its own clock.
+        lapse: () => sleep(1100),
+      };
+    },
+  },
+  {
+    name: 'RedisConversationState (cluster)',
+    async pair() {
+      const prefix = cluster.prefix('igql-state');
+      return {
+        a: new RedisConversationState(await cluster.connect(), prefix, 1),
+        b: new RedisConversationState(await cluster.connect(), prefix, 1),
         lapse: () => sleep(1100),
       };
     },
@@ -94,6 +110,24 @@ describe.each(backends)('ConversationStateStore contract: $name', (backend) => {
     await b.keepOrigin(IG, ANA, ad('1'), 1000);
     await lapse();
     expect(await a.origin(IG, ANA)).toEqual(ad('1'));
+  });
+});
+
+describe('RedisConversationState on a Redis Cluster', () => {
+  it("keeps a conversation's owner and origin under the account's hash tag, in its slot", async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix('igql-state');
+    const store = new RedisConversationState(client, prefix);
+    await store.setThreadOwner(IG, ANA, 'BOT', 2000);
+    await store.keepOrigin(IG, ANA, ad('2'), 2000);
+    const owner = `${prefix}:thread-owner:{${IG}}:${ANA}`;
+    const origin = `${prefix}:origin:{${IG}}:${ANA}`;
+    expect(JSON.parse((await client.get(owner)) ?? '')).toEqual({ at: 2000, appId: 'BOT' });
+    expect(JSON.parse((await client.get(origin)) ?? '')).toEqual({ at: 2000, referral: ad('2') });
+    const slots = await Promise.all(
+      [owner, origin, `${prefix}:events:{${IG}}`].map((key) => client.clusterKeySlot(key)),
+    );
+    expect(new Set(slots).size).toBe(1);
   });
 });
 

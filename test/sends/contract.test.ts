@@ -9,14 +9,17 @@ import {
   RedisIdempotencyStore,
 } from '../../src/sends/idempotency.ts';
 import { useRedisServer } from '../helpers/redis.ts';
+import { useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const { connect: redisClient } = useRedisServer();
+const cluster = useSharedRedisCluster();
 
 const IG = '17841400000000001';
 
 /**
  * Each implementation as two handles on one store: the same object in memory, two instances
- * with their own Redis connections (as two igql instances have) sharing a prefix.
+ * with their own Redis (or Redis Cluster) connections, as two igql instances have, sharing a
+ * prefix.
  */
 type Pair<T> = () => Promise<readonly [T, T]>;
 
@@ -35,6 +38,16 @@ const idempotencyStores: readonly [string, Pair<IdempotencyStore>][] = [
       return [
         new RedisIdempotencyStore(await redisClient(), prefix),
         new RedisIdempotencyStore(await redisClient(), prefix),
+      ];
+    },
+  ],
+  [
+    'RedisIdempotencyStore (two instances, cluster)',
+    async () => {
+      const prefix = cluster.prefix();
+      return [
+        new RedisIdempotencyStore(await cluster.connect(), prefix),
+        new RedisIdempotencyStore(await cluster.connect(), prefix),
       ];
     },
   ],
@@ -110,6 +123,23 @@ describe.each(idempotencyStores)('IdempotencyStore contract: %s', (_name, pair) 
     expect(await settledAfter([next], 100)).toBe(0);
     await b.complete(IG, 'k', 'f', 'after takeover');
     expect(await next).toEqual({ kind: 'replay', result: 'after takeover' });
+  });
+});
+
+describe('RedisIdempotencyStore on a Redis Cluster', () => {
+  it("keeps <prefix>:idempotency:{<igId>}:<key>, in the account's slot", async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const store = new RedisIdempotencyStore(client, prefix);
+    const key = JSON.stringify(['user-1', IG, 'k']);
+    expect(await store.claim(IG, key, 'f')).toEqual({ kind: 'new' });
+    const name = `${prefix}:idempotency:{${IG}}:${key}`;
+    expect(JSON.parse((await client.get(name)) ?? '')).toEqual({ f: 'f' });
+    await store.complete(IG, key, 'f', 'r');
+    expect(JSON.parse((await client.get(name)) ?? '')).toEqual({ f: 'f', r: 'r' });
+    expect(await client.clusterKeySlot(name)).toBe(
+      await client.clusterKeySlot(`${prefix}:events:{${IG}}`),
+    );
   });
 });
 
