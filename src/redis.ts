@@ -302,19 +302,38 @@ export const keySlot = (key: string): number => crc16(Buffer.from(slotGroup(key)
  */
 export const REPLICATION_WAIT_MS = 500;
 
+/** How long a primary's count of connected replicas (`ROLE`) is trusted before it is read again. */
+const REPLICA_COUNT_MS = 1000;
+const replicaCounts = new WeakMap<object, { count: Promise<number>; at: number }>();
+
+/** The replicas connected to the primary behind `node` now, as it says (`ROLE`), read once a second. */
+function connectedReplicas(node: SingleClient): Promise<number> {
+  const known = replicaCounts.get(node);
+  if (known && Date.now() - known.at < REPLICA_COUNT_MS) return known.count;
+  const count = node
+    .sendCommand<[string, number, unknown[]]>(['ROLE'])
+    .then(([role, , replicas]) => (role === 'master' ? replicas.length : 0));
+  replicaCounts.set(node, { count, at: Date.now() });
+  count.catch(() => replicaCounts.delete(node));
+  return count;
+}
+
 /**
- * On a Redis Cluster whose shard of `key` has replicas: waits until one replica has every write
- * this client sent to that shard so far (`WAIT 1`, on the shard's connection), or
- * `REPLICATION_WAIT_MS`. Called after the writes igql acknowledges to others (a webhook's 200, a
- * send's idempotency record, a stored token): Redis replicates asynchronously, and a primary
- * killed before its replica had them would lose them in the failover. Answers the replicas that
- * acknowledged (0 on one server, where igql knows of no replica, or a shard without one).
+ * On a Redis Cluster whose shard of `key` has a replica connected: waits until one replica has
+ * every write this client sent to that shard so far (`WAIT 1`, on the very connection the writes
+ * went through: the shard primary's), or `REPLICATION_WAIT_MS`. Called after the writes igql
+ * acknowledges to others (a webhook's 200, a send's idempotency record, a stored token): Redis
+ * replicates asynchronously, and a primary killed before its replica had them would lose them
+ * in the failover. Answers the replicas that acknowledged (0 on one server, where igql knows of
+ * no replica, or on a shard without one).
  */
 export async function replicated(client: RedisClient, key: string): Promise<number> {
   if (!isCluster(client)) return 0;
-  const replicas = client.slots[keySlot(key)]?.replicas?.length ?? 0;
-  if (replicas === 0) return 0;
-  return client.sendCommand<number>(key, false, ['WAIT', '1', String(REPLICATION_WAIT_MS)]);
+  const master = client.slots[keySlot(key)]?.master;
+  if (!master) return 0;
+  const node = await client.nodeClient(master);
+  if ((await connectedReplicas(node)) === 0) return 0;
+  return node.sendCommand<number>(['WAIT', '1', String(REPLICATION_WAIT_MS)]);
 }
 
 /**
