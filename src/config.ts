@@ -227,7 +227,9 @@ const env = z.object({
       if (nodes.length === 0) return undefined;
       for (const node of nodes) {
         const problem = clusterNodeProblem(node);
-        if (problem) ctx.addIssue({ code: 'custom', message: `${node}: ${problem}` });
+        // Named without its credentials: the problems are printed at start.
+        const named = node.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^@/]*@/i, '$1***@');
+        if (problem) ctx.addIssue({ code: 'custom', message: `${named}: ${problem}` });
       }
       return nodes;
     }),

@@ -154,6 +154,43 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads REDIS_CLUSTER_NODES as a list of seed nodes, each trimmed, empty entries dropped', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES:
+        ' redis://10.0.0.1:7000 ,rediss://10.0.0.2:7001,, redis://10.0.0.3:7002/ ',
+    });
+    expect(config.redis).toEqual({
+      url: undefined,
+      clusterNodes: ['redis://10.0.0.1:7000', 'rediss://10.0.0.2:7001', 'redis://10.0.0.3:7002/'],
+      prefix: 'igql',
+    });
+    expect(Object.isFrozen(config.redis.clusterNodes)).toBe(true);
+    // Empty, or only separators: no cluster, as when unset.
+    for (const nodes of ['', ' , '])
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes }).redis.clusterNodes).toBeUndefined();
+  });
+
+  it('refuses REDIS_CLUSTER_NODES with REDIS_URL, and every seed node that is not redis://host:port', () => {
+    expect(
+      problemsOf({ REDIS_URL: 'redis://cache:6379', REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000' }),
+    ).toEqual([
+      'REDIS_CLUSTER_NODES: exclusive with REDIS_URL (set one: a single Redis, or a Redis Cluster)',
+    ]);
+    expect(
+      problemsOf({
+        REDIS_CLUSTER_NODES:
+          'redis://10.0.0.1:7000,http://10.0.0.2:7001,10.0.0.3:7002,redis://10.0.0.4,redis://h:7000/1,rediss://app:s3cret@h:7001/2',
+      }),
+    ).toEqual([
+      'REDIS_CLUSTER_NODES: http://10.0.0.2:7001: expected a redis:// or rediss:// URL',
+      'REDIS_CLUSTER_NODES: 10.0.0.3:7002: expected a redis:// or rediss:// URL',
+      'REDIS_CLUSTER_NODES: redis://10.0.0.4: expected a host and a port',
+      'REDIS_CLUSTER_NODES: redis://h:7000/1: a cluster has no database number: remove the path',
+      // Never the password.
+      'REDIS_CLUSTER_NODES: rediss://***@h:7001/2: a cluster has no database number: remove the path',
+    ]);
+  });
+
   it('names every secret a real Instagram app needs', () => {
     expect(problemsOf({ INSTAGRAM_APP_ID: '42' })).toEqual([
       'INSTAGRAM_APP_SECRET: required when INSTAGRAM_APP_ID is set (the Meta app secret)',
