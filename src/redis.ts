@@ -298,7 +298,9 @@ export const keySlot = (key: string): number => crc16(Buffer.from(slotGroup(key)
 
 /**
  * How long a write waits for a replica to acknowledge it (`WAIT`), at most: past it, the write
- * stands as the primary alone holds it.
+ * stands as the primary alone holds it. WAIT blocks the connection it is sent on, the one igql
+ * keeps to the shard, so commands behind it wait too: normally a replica acknowledges within a
+ * round trip.
  */
 export const REPLICATION_WAIT_MS = 500;
 
@@ -333,8 +335,21 @@ export async function replicated(client: RedisClient, key: string): Promise<numb
   if (!master) return 0;
   const node = await client.nodeClient(master);
   if ((await connectedReplicas(node)) === 0) return 0;
-  return node.sendCommand<number>(['WAIT', '1', String(REPLICATION_WAIT_MS)]);
+  const acknowledged = await node.sendCommand<number>(['WAIT', '1', String(REPLICATION_WAIT_MS)]);
+  // WAIT holds the shard's one connection: a replica that stopped answering (but is still
+  // connected, as in a network partition) would slow every write to the shard to one per
+  // timeout. It is not waited for again until `UNANSWERED_REPLICA_MS` have passed.
+  if (acknowledged === 0) {
+    replicaCounts.set(node, {
+      count: Promise.resolve(0),
+      at: Date.now() + UNANSWERED_REPLICA_MS - REPLICA_COUNT_MS,
+    });
+  }
+  return acknowledged;
 }
+
+/** How long a shard whose replica did not acknowledge a write in time is written without waiting. */
+const UNANSWERED_REPLICA_MS = 5000;
 
 /**
  * The part of a key that picks its Redis Cluster slot: the hash tag (between the first `{` and

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from 'redis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { createRedis, createRedisCluster, type Redis, replicated } from '../src/redis.ts';
@@ -6,7 +8,7 @@ import { useRedisCluster, useSharedRedisCluster } from './helpers/redis-cluster.
 
 const silent = createLogger('silent');
 const shared = useSharedRedisCluster();
-const unreplicated = useRedisCluster({ primaries: 3, replicasPerPrimary: 0 });
+const own = useRedisCluster();
 const server = useRedisServer();
 const opened: Redis[] = [];
 afterEach(async () => {
@@ -26,17 +28,68 @@ describe('replicated: a write igql acknowledges waits for a replica', () => {
     }
   });
 
-  it('answers 0 on shards without a replica, and on one server', async () => {
+  it('waits no more for a replica that stopped answering, then none for a shard without one', async () => {
+    const cluster = own.cluster();
     const redis = createRedisCluster(
-      unreplicated.cluster().rootNodes.map((node) => node.url),
+      cluster.rootNodes.map((node) => node.url),
       silent,
     );
     const single = createRedis(server.server().url, silent);
     opened.push(redis, single);
     await redis.client.connect();
     await single.client.connect();
-    await redis.client.set('k:{17841400000000001}', 'x');
-    expect(await replicated(redis.client, 'k:{17841400000000001}')).toBe(0);
-    expect(await replicated(single.client, 'k')).toBe(0);
+    const key = 'igql-wait:events:{17841400000000001}';
+    const primary = await cluster.primaryOf(key);
+    const admin = createClient({ url: primary.url });
+    await admin.connect();
+    try {
+      const role = (await admin.sendCommand(['ROLE'])) as [string, number, [string, string][]];
+      const replica = cluster.nodes.find((node) => node.port === Number(role[2][0]?.[1]));
+      if (!replica) throw new Error('the primary names no replica');
+      const waits = async () =>
+        Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+      await redis.client.set(key, '1');
+      expect(await replicated(redis.client, key)).toBe(1);
+
+      // Stopped, still connected (as behind a partition): one WAIT times out, the next is not sent.
+      process.kill(replica.pid, 'SIGSTOP');
+      try {
+        await redis.client.set(key, '2');
+        expect(await replicated(redis.client, key)).toBe(0);
+        const sent = await waits();
+        await redis.client.set(key, '3');
+        expect(await replicated(redis.client, key)).toBe(0);
+        expect(await waits()).toBe(sent);
+      } finally {
+        process.kill(replica.pid, 'SIGCONT');
+      }
+
+      // Gone: the primary counts no replica, and a client that asks it now waits for nothing.
+      await cluster.kill(replica.port);
+      await waitUntil(
+        async () => ((await admin.sendCommand(['ROLE'])) as unknown[][])[2]?.length === 0,
+      );
+      const fresh = createRedisCluster(
+        cluster.rootNodes.map((node) => node.url),
+        silent,
+      );
+      opened.push(fresh);
+      await fresh.client.connect();
+      const before = await waits();
+      await fresh.client.set(key, '4');
+      expect(await replicated(fresh.client, key)).toBe(0);
+      expect(await waits()).toBe(before);
+      // And on one server, where igql knows of no replica.
+      expect(await replicated(single.client, 'k')).toBe(0);
+    } finally {
+      await admin.close();
+    }
   });
 });
+
+async function waitUntil(ready: () => Promise<boolean>): Promise<void> {
+  for (let tries = 0; !(await ready()); tries++) {
+    if (tries > 100) throw new Error('not ready in 5 s');
+    await sleep(50);
+  }
+}
