@@ -6,7 +6,10 @@ import {
   ConnectionTimeoutError,
   createClient,
   createCluster,
+  DisconnectsClientError,
   ErrorReply,
+  MaxCommandRedirectionsError,
+  RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
@@ -26,16 +29,36 @@ const newClient = (url: string) =>
  * which it does once a connection to a node has been retrying for
  * `topologyRefreshOnReconnectionAttemptStrategy` ms (5 s by default; 200 here, so that a
  * promoted replica serves within about a second of the cluster's own failover).
+ *
+ * node-redis uses the seed URLs only to ask for the topology: the nodes it discovers get
+ * `defaults` and their address, nothing else. The credentials and TLS of the seeds (one set for
+ * all, as config.ts requires) are therefore given as defaults too.
  */
-const newCluster = (urls: readonly string[]) =>
-  createCluster({
+const newCluster = (urls: readonly string[]) => {
+  const seed = new URL(urls[0] ?? 'redis://localhost:6379');
+  return createCluster({
     rootNodes: urls.map((url) => ({ url })),
     topologyRefreshOnReconnectionAttemptStrategy: 200,
     defaults: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay },
+      ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+      ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: reconnectDelay,
+        ...(seed.protocol === 'rediss:' ? { tls: true as const } : {}),
+      },
     },
   });
+};
+
+/**
+ * How long one attempt to reach the cluster may take. node-redis's `connect()` waits for a
+ * connection to every primary of the topology it was given, and retries a dead one for ever: a
+ * primary killed just before igql started would hold it unready until that node came back, its
+ * replica promoted meanwhile. Past this, the attempt is dropped and the topology asked again.
+ */
+const CLUSTER_CONNECT_MS = 5000;
 
 export type SingleClient = ReturnType<typeof newClient>;
 export type ClusterClient = ReturnType<typeof newCluster>;
@@ -109,6 +132,11 @@ export function createRedisCluster(nodes: readonly string[], logger: Logger): Re
     if (lastError) logger.info('redis cluster node connection restored');
     lastError = '';
   });
+  // A sharded subscription whose slot moved and could not follow it: its listeners are gone,
+  // and its subscribers hear nothing more until they subscribe again.
+  client.on('sharded-channel-moved-error', (err: Error, channel: string) =>
+    logger.error({ err, channel }, 'redis cluster: a sharded subscription was lost'),
+  );
   let closed = false;
   let connected: Promise<void> | undefined;
   return {
@@ -116,14 +144,28 @@ export function createRedisCluster(nodes: readonly string[], logger: Logger): Re
     connect() {
       connected ??= (async () => {
         for (let attempt = 0; !closed; attempt++) {
+          const attemptDone = client.connect();
+          attemptDone.catch(() => {});
           try {
-            await client.connect();
-            void warnIfNotPersistent(client, logger);
-            return;
+            const outcome = await Promise.race([
+              attemptDone.then(() => 'connected' as const),
+              sleep(CLUSTER_CONNECT_MS, 'too long' as const),
+            ]);
+            if (outcome === 'connected') {
+              void warnIfNotPersistent(client, logger);
+              return;
+            }
+            if (closed) return;
+            client.destroy();
+            warn(
+              new Error(`no answer from every primary in ${CLUSTER_CONNECT_MS} ms`),
+              'redis cluster connect failed',
+            );
           } catch (err) {
+            if (closed) return;
             warn(err as Error, 'redis cluster connect failed');
-            await sleep(reconnectDelay(attempt));
           }
+          await sleep(reconnectDelay(attempt));
         }
       })();
     },
@@ -172,8 +214,11 @@ export async function closeClient(client: SingleClient): Promise<void> {
   else client.destroy();
 }
 
-/** Redis replies that mean "not now" rather than "wrong": loading, busy, a failover. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+/**
+ * Redis replies that mean "not now" rather than "wrong": loading, busy, a failover; on a
+ * cluster, a slot on the move (a redirection node-redis could not follow to the end).
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|MOVED|ASK)\b/;
 /** Socket errors of a connection that went away. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
@@ -191,6 +236,12 @@ export function isRedisOutage(error: unknown): boolean {
       e instanceof ConnectionTimeoutError ||
       e instanceof SocketTimeoutError ||
       e instanceof TimeoutError ||
+      // A cluster's: a command queued on a node's connection that was then dropped, no node to
+      // ask for the topology, redirections that did not settle, a slot with no known node.
+      e instanceof DisconnectsClientError ||
+      e instanceof RootNodesUnavailableError ||
+      e instanceof MaxCommandRedirectionsError ||
+      /^Cannot find node\b/.test(e.message) ||
       (e instanceof ErrorReply && TRANSIENT_REPLY.test(e.message)) ||
       NETWORK_CODES.has((e as NodeJS.ErrnoException).code ?? '')
     )
@@ -306,17 +357,26 @@ export const REPLICATION_WAIT_MS = 500;
 
 /** How long a primary's count of connected replicas (`ROLE`) is trusted before it is read again. */
 const REPLICA_COUNT_MS = 1000;
-const replicaCounts = new WeakMap<object, { count: Promise<number>; at: number }>();
+/** How long a shard whose replica did not acknowledge a write in time is written without waiting. */
+const UNANSWERED_REPLICA_MS = 5000;
 
-/** The replicas connected to the primary behind `node` now, as it says (`ROLE`), read once a second. */
-function connectedReplicas(node: SingleClient): Promise<number> {
-  const known = replicaCounts.get(node);
-  if (known && Date.now() - known.at < REPLICA_COUNT_MS) return known.count;
+/** What `replicated` knows of one shard primary's connection. */
+interface Shard {
+  /** Its connected replicas, as it said (`ROLE`), and until when that is trusted. */
+  replicas?: { count: Promise<number>; until: number };
+  /** The WAIT on the wire, and the one that follows it, shared by every caller meanwhile. */
+  inFlight?: Promise<number>;
+  next?: Promise<number>;
+}
+const shards = new WeakMap<object, Shard>();
+
+/** The replicas connected to the primary behind `node`, as it says (`ROLE`), read once a second. */
+function connectedReplicas(node: SingleClient, shard: Shard): Promise<number> {
+  if (shard.replicas && Date.now() < shard.replicas.until) return shard.replicas.count;
   const count = node
     .sendCommand<[string, number, unknown[]]>(['ROLE'])
     .then(([role, , replicas]) => (role === 'master' ? replicas.length : 0));
-  replicaCounts.set(node, { count, at: Date.now() });
-  count.catch(() => replicaCounts.delete(node));
+  shard.replicas = { count, until: Date.now() + REPLICA_COUNT_MS };
   return count;
 }
 
@@ -324,32 +384,60 @@ function connectedReplicas(node: SingleClient): Promise<number> {
  * On a Redis Cluster whose shard of `key` has a replica connected: waits until one replica has
  * every write this client sent to that shard so far (`WAIT 1`, on the very connection the writes
  * went through: the shard primary's), or `REPLICATION_WAIT_MS`. Called after the writes igql
- * acknowledges to others (a webhook's 200, a send's idempotency record, a stored token): Redis
- * replicates asynchronously, and a primary killed before its replica had them would lose them
- * in the failover. Answers the replicas that acknowledged (0 on one server, where igql knows of
- * no replica, or on a shard without one).
+ * acknowledges to others (a webhook's 200, a send's idempotency record, a stored token, a
+ * logout): Redis replicates asynchronously, and a primary killed before its replica had them
+ * would lose them in the failover. Answers the replicas that acknowledged: 0 on one server
+ * (igql knows of no replica there), on a shard without one, or when the wait itself failed (the
+ * write is done; it stands as the primary holds it). Never rejects.
+ *
+ * WAIT holds the connection it is sent on, the one igql keeps to the shard, so one WAIT is on the
+ * wire per shard at a time: the callers that come meanwhile share the next one (sent after their
+ * writes were answered, so it covers them). A replica that lets a WAIT time out (stopped, or behind
+ * a partition, while still connected) is not waited for again for `UNANSWERED_REPLICA_MS`: the
+ * shard's writes are then held up at most `REPLICATION_WAIT_MS` in that time.
  */
 export async function replicated(client: RedisClient, key: string): Promise<number> {
   if (!isCluster(client)) return 0;
-  const master = client.slots[keySlot(key)]?.master;
-  if (!master) return 0;
-  const node = await client.nodeClient(master);
-  if ((await connectedReplicas(node)) === 0) return 0;
-  const acknowledged = await node.sendCommand<number>(['WAIT', '1', String(REPLICATION_WAIT_MS)]);
-  // WAIT holds the shard's one connection: a replica that stopped answering (but is still
-  // connected, as in a network partition) would slow every write to the shard to one per
-  // timeout. It is not waited for again until `UNANSWERED_REPLICA_MS` have passed.
-  if (acknowledged === 0) {
-    replicaCounts.set(node, {
-      count: Promise.resolve(0),
-      at: Date.now() + UNANSWERED_REPLICA_MS - REPLICA_COUNT_MS,
-    });
+  try {
+    const master = client.slots[keySlot(key)]?.master;
+    if (!master) return 0;
+    const node = await client.nodeClient(master);
+    const known: Shard = shards.get(node) ?? {};
+    shards.set(node, known);
+    const wait = async (): Promise<number> => {
+      if ((await connectedReplicas(node, known)) === 0) return 0;
+      const acknowledged = await node.sendCommand<number>([
+        'WAIT',
+        '1',
+        String(REPLICATION_WAIT_MS),
+      ]);
+      if (acknowledged === 0) {
+        known.replicas = { count: Promise.resolve(0), until: Date.now() + UNANSWERED_REPLICA_MS };
+      }
+      return acknowledged;
+    };
+    const send = () => {
+      const sent = wait().finally(() => {
+        if (known.inFlight === sent) known.inFlight = undefined;
+      });
+      known.inFlight = sent;
+      return sent;
+    };
+    if (!known.inFlight) return await send();
+    if (!known.next) {
+      const next = known.inFlight
+        .catch(() => 0)
+        .then(() => {
+          known.next = undefined;
+          return send();
+        });
+      known.next = next;
+    }
+    return await known.next;
+  } catch {
+    return 0;
   }
-  return acknowledged;
 }
-
-/** How long a shard whose replica did not acknowledge a write in time is written without waiting. */
-const UNANSWERED_REPLICA_MS = 5000;
 
 /**
  * The part of a key that picks its Redis Cluster slot: the hash tag (between the first `{` and

@@ -50,12 +50,24 @@ describe('replicated: a write igql acknowledges waits for a replica', () => {
         Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
       await redis.client.set(key, '1');
       expect(await replicated(redis.client, key)).toBe(1);
+      // Twenty writers at once share two WAITs: the one on the wire, and the one after it.
+      const healthy = await waits();
+      await Promise.all(Array.from({ length: 20 }, (_, i) => redis.client.set(key, `w${i}`)));
+      expect(
+        await Promise.all(Array.from({ length: 20 }, () => replicated(redis.client, key))),
+      ).toEqual(Array(20).fill(1));
+      expect((await waits()) - healthy).toBe(2);
 
       // Stopped, still connected (as behind a partition): one WAIT times out, the next is not sent.
       process.kill(replica.pid, 'SIGSTOP');
       try {
+        // Twenty writers at once: one WAIT times out, and the others do not send theirs.
+        const stopped = await waits();
         await redis.client.set(key, '2');
-        expect(await replicated(redis.client, key)).toBe(0);
+        expect(
+          await Promise.all(Array.from({ length: 20 }, () => replicated(redis.client, key))),
+        ).toEqual(Array(20).fill(0));
+        expect((await waits()) - stopped).toBe(1);
         const sent = await waits();
         await redis.client.set(key, '3');
         expect(await replicated(redis.client, key)).toBe(0);

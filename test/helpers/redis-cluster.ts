@@ -74,7 +74,7 @@ async function freePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-async function launch(node: Node, dir: string): Promise<void> {
+async function launch(node: Node, dir: string, password?: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
@@ -101,6 +101,8 @@ async function launch(node: Node, dir: string): Promise<void> {
       // Redis 7 waits 5 s for more replicas before a diskless full sync: not here.
       '--repl-diskless-sync-delay',
       '0',
+      // Every client and replica then authenticates (`AUTH`), as on a managed cluster.
+      ...(password ? ['--requirepass', password, '--masterauth', password] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -187,9 +189,12 @@ const ask = async (node: Node, ...args: string[]) => {
 export async function startRedisCluster({
   primaries = 3,
   replicasPerPrimary = 1,
+  password,
 }: {
   primaries?: number;
   replicasPerPrimary?: number;
+  /** Required of every client (`requirepass`, `masterauth`); node URLs then carry it. */
+  password?: string;
 } = {}): Promise<RedisCluster> {
   const count = primaries * (1 + replicasPerPrimary);
   const root = mkdtempSync(join(tmpdir(), 'igql-redis-cluster-'));
@@ -199,7 +204,9 @@ export async function startRedisCluster({
     return {
       port,
       busPort: ports[i * 2 + 1] ?? 0,
-      url: `redis://127.0.0.1:${port}`,
+      url: password
+        ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`
+        : `redis://127.0.0.1:${port}`,
       role: 'primary',
       id: '',
       primaryId: '',
@@ -268,7 +275,7 @@ export async function startRedisCluster({
   };
 
   try {
-    await Promise.all(nodes.map((node) => launch(node, join(root, String(node.port)))));
+    await Promise.all(nodes.map((node) => launch(node, join(root, String(node.port)), password)));
     const create = await promisify(execFile)(
       'redis-cli',
       [
@@ -278,6 +285,7 @@ export async function startRedisCluster({
         '--cluster-replicas',
         String(replicasPerPrimary),
         '--cluster-yes',
+        ...(password ? ['-a', password, '--no-auth-warning'] : []),
       ],
       { timeout: FORM_DEADLINE_MS },
     ).catch((error: { stdout?: string; stderr?: string }) => {
@@ -395,6 +403,7 @@ export interface RedisClusterForTests {
 export function useRedisCluster(options?: {
   primaries?: number;
   replicasPerPrimary?: number;
+  password?: string;
 }): RedisClusterForTests {
   let cluster: RedisCluster | undefined;
   const clients: RedisClusterClient[] = [];
