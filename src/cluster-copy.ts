@@ -69,6 +69,17 @@ export function clusterName(prefix: string, key: string): { name: string } | { s
   return { skip: 'not a key igql writes' };
 }
 
+/**
+ * The TTL argument of `RESTORE` for a key whose `PTTL` was `pttl`: 0 (no expiry) for a key
+ * without one (-1), the time it has left otherwise; undefined when the key is not to be copied:
+ * gone meanwhile (-2), or expiring now (0, less than a millisecond left, which `RESTORE` would
+ * read as no expiry: a pending idempotency record or a thread owner that never expires).
+ */
+function restoreTtl(pttl: number): number | undefined {
+  if (pttl === -1) return 0;
+  return pttl > 0 ? pttl : undefined;
+}
+
 export interface CopyReport {
   /** Keys copied, per family. */
   readonly copied: Record<string, number>;
@@ -97,10 +108,10 @@ export async function copyToCluster(
         continue;
       }
       const [dump, pttl] = await Promise.all([source.dump(key), from.pTTL(key)]);
-      // Gone meanwhile (expired), or expiring now.
-      if (dump === null || pttl === -2) continue;
+      const ttl = restoreTtl(pttl);
+      if (dump === null || ttl === undefined) continue;
       try {
-        await to.restore(target.name, Math.max(pttl, 0), dump, { REPLACE: replace });
+        await to.restore(target.name, ttl, dump, { REPLACE: replace });
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('BUSYKEY')) {
           existing++;

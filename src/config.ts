@@ -60,7 +60,8 @@ export interface Config {
     readonly url: string | undefined;
     /**
      * `REDIS_CLUSTER_NODES`: a Redis Cluster's seed nodes, comma-separated `redis://` or
-     * `rediss://` URLs (credentials in the URL, no database number). Exclusive with `url`.
+     * `rediss://` URLs (credentials in the URL, the same scheme and credentials for every node,
+     * no database number). Exclusive with `url`.
      */
     readonly clusterNodes: readonly string[] | undefined;
     /** Prefix of every Redis key and channel. Default `igql`. */
@@ -225,12 +226,29 @@ const env = z.object({
         .map((node) => node.trim())
         .filter(Boolean);
       if (nodes.length === 0) return undefined;
-      for (const node of nodes) {
-        const problem = clusterNodeProblem(node);
-        // Named without its credentials: the problems are printed at start.
-        const named = node.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^@/]*@/i, '$1***@');
-        if (problem) ctx.addIssue({ code: 'custom', message: `${named}: ${problem}` });
-      }
+      const seeds: URL[] = [];
+      nodes.forEach((node, i) => {
+        const checked = checkClusterNode(node);
+        if ('url' in checked) seeds.push(checked.url);
+        else ctx.addIssue({ code: 'custom', message: `node ${i + 1}${checked.problem}` });
+      });
+      // node-redis connects to every node it discovers with one set of credentials and one TLS
+      // setting (igql takes them from the first seed): seeds that disagree would work or not
+      // depending on which one answered first.
+      const [first] = seeds;
+      if (
+        first &&
+        seeds.some(
+          (url) =>
+            url.protocol !== first.protocol ||
+            url.username !== first.username ||
+            url.password !== first.password,
+        )
+      )
+        ctx.addIssue({
+          code: 'custom',
+          message: 'every node must use the same scheme and credentials',
+        });
       return nodes;
     }),
   REDIS_PREFIX: z
@@ -430,23 +448,33 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
 }
 
 /**
- * Why `node` cannot be a Redis Cluster seed node, or undefined when it can: a `redis://` or
- * `rediss://` URL with a host and a port, and no database number (a cluster has database 0 only;
- * node-redis would send SELECT, which a cluster refuses).
+ * `node` as a Redis Cluster seed node, or why it cannot be one: a `redis://` or `rediss://` URL
+ * with a host and a port, and no database number (a cluster has database 0 only; node-redis would
+ * send SELECT, which a cluster refuses). The problem is printed at start, so it names the node by
+ * its scheme, host and port alone (` (redis://h:7000): …`), never its credentials; and not at all
+ * when it does not parse as a URL, or when an `@` follows its host (a password's unencoded `/`,
+ * `?` or `#` ended the host early: what looks like the host is part of the password).
  */
-function clusterNodeProblem(node: string): string | undefined {
+function checkClusterNode(node: string): { url: URL } | { problem: string } {
+  const unparsed = {
+    problem: node.includes('@')
+      ? ': expected a redis:// or rediss:// URL (percent-encode / ? # in a password)'
+      : ': expected a redis:// or rediss:// URL',
+  };
   let url: URL;
   try {
     url = new URL(node);
   } catch {
-    return 'expected a redis:// or rediss:// URL';
+    return unparsed;
   }
+  if (`${url.pathname}${url.search}${url.hash}`.includes('@') || url.host === '') return unparsed;
+  const named = (problem: string) => ({ problem: ` (${url.protocol}//${url.host}): ${problem}` });
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-    return 'expected a redis:// or rediss:// URL';
-  if (url.hostname === '' || url.port === '') return 'expected a host and a port';
+    return named('expected a redis:// or rediss:// URL');
+  if (url.port === '') return named('expected a host and a port');
   if (url.pathname !== '' && url.pathname !== '/')
-    return 'a cluster has no database number: remove the path';
-  return undefined;
+    return named('a cluster has no database number: remove the path');
+  return { url };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -157,11 +157,11 @@ describe('loadConfig', () => {
   it('reads REDIS_CLUSTER_NODES as a list of seed nodes, each trimmed, empty entries dropped', () => {
     const config = loadConfig({
       REDIS_CLUSTER_NODES:
-        ' redis://10.0.0.1:7000 ,rediss://10.0.0.2:7001,, redis://10.0.0.3:7002/ ',
+        ' rediss://10.0.0.1:7000 ,rediss://10.0.0.2:7001,, rediss://10.0.0.3:7002/ ',
     });
     expect(config.redis).toEqual({
       url: undefined,
-      clusterNodes: ['redis://10.0.0.1:7000', 'rediss://10.0.0.2:7001', 'redis://10.0.0.3:7002/'],
+      clusterNodes: ['rediss://10.0.0.1:7000', 'rediss://10.0.0.2:7001', 'rediss://10.0.0.3:7002/'],
       prefix: 'igql',
     });
     expect(Object.isFrozen(config.redis.clusterNodes)).toBe(true);
@@ -179,16 +179,56 @@ describe('loadConfig', () => {
     expect(
       problemsOf({
         REDIS_CLUSTER_NODES:
-          'redis://10.0.0.1:7000,http://10.0.0.2:7001,10.0.0.3:7002,redis://10.0.0.4,redis://h:7000/1,rediss://app:s3cret@h:7001/2',
+          'redis://10.0.0.1:7000,http://10.0.0.2:7001,,10.0.0.3:7002,redis://10.0.0.4,redis://h:7000/1,localhost:7000',
       }),
     ).toEqual([
-      'REDIS_CLUSTER_NODES: http://10.0.0.2:7001: expected a redis:// or rediss:// URL',
-      'REDIS_CLUSTER_NODES: 10.0.0.3:7002: expected a redis:// or rediss:// URL',
-      'REDIS_CLUSTER_NODES: redis://10.0.0.4: expected a host and a port',
-      'REDIS_CLUSTER_NODES: redis://h:7000/1: a cluster has no database number: remove the path',
-      // Never the password.
-      'REDIS_CLUSTER_NODES: rediss://***@h:7001/2: a cluster has no database number: remove the path',
+      // Numbered as written, empty entries not counted.
+      'REDIS_CLUSTER_NODES: node 2 (http://10.0.0.2:7001): expected a redis:// or rediss:// URL',
+      'REDIS_CLUSTER_NODES: node 3: expected a redis:// or rediss:// URL',
+      'REDIS_CLUSTER_NODES: node 4 (redis://10.0.0.4): expected a host and a port',
+      'REDIS_CLUSTER_NODES: node 5 (redis://h:7000): a cluster has no database number: remove the path',
+      'REDIS_CLUSTER_NODES: node 6: expected a redis:// or rediss:// URL',
     ]);
+  });
+
+  it('names a refused seed node by its scheme, host and port, never its credentials', () => {
+    const nodes = [
+      'rediss://appuser:s3cret@h:7000/1',
+      // An `@` in the password: the last one ends the credentials.
+      'rediss://appuser:p@ssW0rd@h:7001/2',
+      // An unencoded `/` or `#` in the password ends the host early: what would be named as
+      // the host (`appuser:97`) is the password's beginning.
+      'rediss://appuser:Pa/Ss@h:7002',
+      'rediss://appuser:97/Zk@h:7003',
+      'rediss://appuser:97#Zk@h:7004',
+    ];
+    const problems = problemsOf({ REDIS_CLUSTER_NODES: nodes.join(',') });
+    expect(problems).toEqual([
+      'REDIS_CLUSTER_NODES: node 1 (rediss://h:7000): a cluster has no database number: remove the path',
+      'REDIS_CLUSTER_NODES: node 2 (rediss://h:7001): a cluster has no database number: remove the path',
+      'REDIS_CLUSTER_NODES: node 3: expected a redis:// or rediss:// URL (percent-encode / ? # in a password)',
+      'REDIS_CLUSTER_NODES: node 4: expected a redis:// or rediss:// URL (percent-encode / ? # in a password)',
+      'REDIS_CLUSTER_NODES: node 5: expected a redis:// or rediss:// URL (percent-encode / ? # in a password)',
+    ]);
+    for (const secret of ['appuser', 's3cret', 'p@ss', 'W0rd', 'Pa', 'Ss', '97', 'Zk'])
+      expect(problems.join('\n')).not.toContain(secret);
+  });
+
+  it('refuses seed nodes that differ in scheme or credentials (node-redis uses one set for every node)', () => {
+    const same = 'REDIS_CLUSTER_NODES: every node must use the same scheme and credentials';
+    for (const nodes of [
+      'redis://10.0.0.1:7000,rediss://10.0.0.2:7001',
+      'redis://app:one@10.0.0.1:7000,redis://app:two@10.0.0.2:7001',
+      'redis://app:one@10.0.0.1:7000,redis://other:one@10.0.0.2:7001',
+      'redis://app:one@10.0.0.1:7000,redis://10.0.0.2:7001',
+    ])
+      expect(problemsOf({ REDIS_CLUSTER_NODES: nodes })).toEqual([same]);
+    // The same password, one percent-encoded: the same credentials.
+    expect(
+      loadConfig({
+        REDIS_CLUSTER_NODES: 'rediss://app:p@ss@10.0.0.1:7000,rediss://app:p%40ss@10.0.0.2:7001',
+      }).redis.clusterNodes,
+    ).toEqual(['rediss://app:p@ss@10.0.0.1:7000', 'rediss://app:p%40ss@10.0.0.2:7001']);
   });
 
   it('names every secret a real Instagram app needs', () => {

@@ -5,7 +5,13 @@ import type { InboxEventData } from '../src/inbox/events.ts';
 import type { Referral } from '../src/inbox/referral.ts';
 import { createLogger } from '../src/logger.ts';
 import { LOG_START } from '../src/pubsub/log.ts';
-import { createRedis, createRedisCluster, type Redis } from '../src/redis.ts';
+import {
+  type ClusterClient,
+  createRedis,
+  createRedisCluster,
+  type Redis,
+  type SingleClient,
+} from '../src/redis.ts';
 import { createSharedState } from '../src/state.ts';
 import { useRedisServer } from './helpers/redis.ts';
 import { useSharedRedisCluster } from './helpers/redis-cluster.ts';
@@ -100,6 +106,40 @@ describe('copying a single Redis to a cluster (npm run redis:copy-to-cluster)', 
       { skip: "a sandbox's" },
       { skip: 'not a key igql writes' },
       { skip: 'not under the prefix' },
+    ]);
+  });
+
+  it('copies each key with the time it has left, and not a key expiring now (PTTL 0 would restore it without expiry)', async () => {
+    // PTTL answers 0 for a key with less than a millisecond left, which no real server can be
+    // made to answer on demand: a stand-in answers each key's PTTL as given.
+    const pttls: Record<string, number> = {
+      [`p:account:${IG}`]: -1,
+      [`p:thread-owner:${IG}:${IGSID}`]: 0,
+      [`p:origin:${IG}:${IGSID}`]: -2,
+      'p:revoked:user:1': 1500,
+    };
+    const from = {
+      async *scanIterator() {
+        yield Object.keys(pttls);
+      },
+      withTypeMapping: () => ({ dump: async (key: string) => Buffer.from(`dump of ${key}`) }),
+      pTTL: async (key: string) => pttls[key],
+    } as unknown as SingleClient;
+    const restored: [string, number][] = [];
+    const to = {
+      restore: async (key: string, ttl: number) => {
+        restored.push([key, ttl]);
+        return 'OK';
+      },
+    } as unknown as ClusterClient;
+    expect(await copyToCluster(from, to, 'p')).toEqual({
+      copied: { account: 1, revoked: 1 },
+      skipped: {},
+      existing: 0,
+    });
+    expect(restored).toEqual([
+      [`p:account:{${IG}}`, 0],
+      ['p:revoked:user:1', 1500],
     ]);
   });
 

@@ -1,7 +1,7 @@
 import type { EncryptionKey } from '../config.ts';
 import { accountKey, accountsKey, type Keyspace, keyspace } from '../keys.ts';
 import type { Logger } from '../logger.ts';
-import { isCluster, isRedisOutage, type RedisClient, replicated } from '../redis.ts';
+import { isCluster, isRedisOutage, type RedisClient, replicated, Script } from '../redis.ts';
 import { encryptToken } from './crypto.ts';
 import {
   type AccountStatus,
@@ -11,30 +11,42 @@ import {
   type TokenStore,
 } from './token-store.ts';
 
+/**
+ * Replaces the whole hash. One script rather than a MULTI of DEL and HSET: node-redis queues a
+ * MULTI on a connection that is down even with `disableOfflineQueue` (only single commands fail
+ * at once), so that a login during a failover would wait for the next reconnection attempt to
+ * fail, instead of failing at once as every other write does.
+ */
+const PUT = new Script(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`);
+
 /** HSET only when the hash exists, so a late write never brings a removed account back. */
-const SET_IF_EXISTS = `
+const SET_IF_EXISTS = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
-`;
+`);
 
 /**
  * A refresh's write: HSET only over an Instagram Login record. A Facebook login may have replaced
  * the record (its Page token) while the Instagram token was being refreshed.
  */
-const REPLACE_INSTAGRAM_TOKEN = `
+const REPLACE_INSTAGRAM_TOKEN = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HGET', KEYS[1], 'loginKind') == 'FACEBOOK' then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
-`;
+`);
 
 /** Writes the re-sealed token only if the stored one is still the one that was read. */
-const RESEAL = `
+const RESEAL = new Script(`
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'token', ARGV[2])
 return 1
-`;
+`);
 
 /** How long an account read from Redis may answer `get` while Redis is unreachable. */
 export const TOKEN_COPY_MS = 60_000;
@@ -122,31 +134,33 @@ export class RedisTokenStore implements TokenStore {
     };
     const { account, resealed } = openAccount(stored, this.#o.keys, this.#o.logger);
     if (resealed !== undefined) {
-      await this.#o.client
-        .eval(RESEAL, { keys: [this.#key(igId)], arguments: [hash.token, resealed] })
-        .catch((err: unknown) =>
+      await RESEAL.run(this.#o.client, [this.#key(igId)], [hash.token, resealed]).catch(
+        (err: unknown) =>
           this.#o.logger.warn({ err, igId }, 'could not re-encrypt a token with the first key'),
-        );
+      );
     }
     return account;
   }
 
   async put(account: StoredAccount): Promise<void> {
     const key = this.#key(account.igId);
-    const fields: Record<string, string> = {
-      token: encryptToken(account.accessToken, this.#o.keys),
-      status: account.status,
-      ...(account.issuedAt === undefined ? {} : { issuedAt: String(account.issuedAt) }),
-      ...(account.expiresAt === undefined ? {} : { expiresAt: String(account.expiresAt) }),
-      ...(account.loginKind === undefined ? {} : { loginKind: account.loginKind }),
-      ...(account.pageId === undefined ? {} : { pageId: account.pageId }),
-    };
+    const fields = [
+      ['token', encryptToken(account.accessToken, this.#o.keys)],
+      ['status', account.status],
+      ...(account.issuedAt === undefined ? [] : [['issuedAt', String(account.issuedAt)]]),
+      ...(account.expiresAt === undefined ? [] : [['expiresAt', String(account.expiresAt)]]),
+      ...(account.loginKind === undefined ? [] : [['loginKind', account.loginKind]]),
+      ...(account.pageId === undefined ? [] : [['pageId', account.pageId]]),
+    ].flat();
     this.#copies.delete(account.igId);
-    await this.#o.client.multi().del(key).hSet(key, fields).exec();
+    await PUT.run(this.#o.client, [key], fields);
     // On a cluster, held by a replica too: a failover must not lose a login.
     await replicated(this.#o.client, key);
-    // A separate command, not in the MULTI: the set and the hash may sit on different cluster slots.
+    // A separate command, not in the script: the set and the hash may sit on different cluster
+    // slots. Replicated too: an account missing from the set is one the refresher and the
+    // reconciler never see.
     await this.#o.client.sAdd(this.#setKey(), account.igId);
+    await replicated(this.#o.client, this.#setKey());
   }
 
   async setStatus(igId: string, status: AccountStatus): Promise<void> {
@@ -161,9 +175,10 @@ export class RedisTokenStore implements TokenStore {
     expiresAt: number,
   ): Promise<boolean> {
     this.#copies.delete(igId);
-    const written = await this.#o.client.eval(REPLACE_INSTAGRAM_TOKEN, {
-      keys: [this.#key(igId)],
-      arguments: [
+    const written = await REPLACE_INSTAGRAM_TOKEN.run(
+      this.#o.client,
+      [this.#key(igId)],
+      [
         'token',
         encryptToken(accessToken, this.#o.keys),
         'issuedAt',
@@ -171,7 +186,7 @@ export class RedisTokenStore implements TokenStore {
         'expiresAt',
         String(expiresAt),
       ],
-    });
+    );
     if (written === 1) await replicated(this.#o.client, this.#key(igId));
     return written === 1;
   }
@@ -183,10 +198,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async #setIfExists(igId: string, fieldsAndValues: string[]): Promise<void> {
-    await this.#o.client.eval(SET_IF_EXISTS, {
-      keys: [this.#key(igId)],
-      arguments: fieldsAndValues,
-    });
+    await SET_IF_EXISTS.run(this.#o.client, [this.#key(igId)], fieldsAndValues);
   }
 
   #key(igId: string): string {

@@ -1,6 +1,6 @@
 import { type Keyspace, keyspace, onceKey, revokedKey } from '../keys.ts';
 import type { Logger } from '../logger.ts';
-import { isCluster, type RedisClient } from '../redis.ts';
+import { isCluster, type RedisClient, replicated } from '../redis.ts';
 
 /**
  * Revoked sessions (logout) and one-time ids (OAuth `state`), shared by every instance through
@@ -54,9 +54,13 @@ export class RedisRevocations implements Revocations {
   }
 
   async revoke(sid: string, ttlMs: number): Promise<void> {
-    await this.#client.set(revokedKey(this.#keys, sid), '1', {
+    const key = revokedKey(this.#keys, sid);
+    await this.#client.set(key, '1', {
       expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
     });
+    // On a cluster, held by a replica too: a logout lost in a failover would bring the session
+    // back for as long as its tokens live.
+    await replicated(this.#client, key);
   }
 
   async isRevoked(sid: string): Promise<boolean> {
@@ -64,10 +68,14 @@ export class RedisRevocations implements Revocations {
   }
 
   async useOnce(id: string, ttlMs: number): Promise<boolean> {
-    const set = await this.#client.set(onceKey(this.#keys, id), '1', {
+    const key = onceKey(this.#keys, id);
+    const set = await this.#client.set(key, '1', {
       condition: 'NX',
       expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
     });
+    // Replicated as well: one round trip per login, and an id used before a failover is not
+    // usable again after it.
+    if (set === 'OK') await replicated(this.#client, key);
     return set === 'OK';
   }
 }

@@ -1,5 +1,5 @@
 import { type Keyspace, keyspace, publishDueKey, publishJobKey, publishJobsKey } from '../keys.ts';
-import { isCluster, type RedisClient } from '../redis.ts';
+import { isCluster, type RedisClient, replicated } from '../redis.ts';
 
 /** Where a publish job is: the values of the GraphQL `PublishJobStatus`. */
 export type PublishJobStatus = 'QUEUED' | 'PROCESSING' | 'PUBLISHED' | 'FAILED' | 'EXPIRED';
@@ -63,8 +63,11 @@ export interface PublishJobStore {
   /** Ids of jobs due at `now`, earliest first, at most `limit`. */
   due(now: number, limit: number): Promise<string[]>;
   /**
-   * Drops a job that is gone (kept past `JOB_TTL_MS`) from the due ones: its id would otherwise
-   * come first in every round, and enough of them would crowd out the jobs that are there.
+   * Drops a job from the due ones, leaving the job as it is: one that is gone (kept past
+   * `JOB_TTL_MS`), or one that is final yet still indexed (on a Redis Cluster, `put` is not
+   * atomic: its last step, taking the job out of the index, may have failed). Its id would
+   * otherwise come first in every round, and enough of them would crowd out the jobs that are
+   * due.
    */
   forget(id: string): Promise<void>;
   /** The account's jobs, newest first, at most `limit`. */
@@ -91,8 +94,8 @@ export class MemoryPublishJobStore implements PublishJobStore {
       .map((job) => job.id);
   }
 
-  async forget(id: string): Promise<void> {
-    this.#jobs.delete(id);
+  async forget(_id: string): Promise<void> {
+    // The due ones are read from the jobs themselves: there is no index to drop the job from.
   }
 
   async ofAccount(igId: string, limit: number): Promise<PublishJob[]> {
@@ -137,8 +140,13 @@ export class RedisPublishJobStore implements PublishJobStore {
         .zAdd(this.#account(job.igId), { score: job.createdAt, value: job.id })
         .zRemRangeByScore(this.#account(job.igId), '-inf', job.updatedAt - JOB_TTL_MS)
         .exec();
-      if (job.nextPollAt === null) await client.zRem(this.#due(), job.id);
-      else await client.zAdd(this.#due(), { score: job.nextPollAt, value: job.id });
+      if (job.nextPollAt === null) {
+        await client.zRem(this.#due(), job.id);
+        // A final job records what Instagram did (a post published, its media id): held by a
+        // replica too, or a failover would bring the job back a step, and the poller would have
+        // to find the post again among the account's media (or miss its id).
+        await replicated(client, this.#job(job.id));
+      } else await client.zAdd(this.#due(), { score: job.nextPollAt, value: job.id });
       return;
     }
     const multi = client

@@ -225,11 +225,12 @@ export class PublishingService {
     try {
       // Read again under the lock: another instance may have moved it on.
       const job = await this.#o.jobs.get(id);
-      if (!job) {
+      // Gone, or final and still indexed (a cluster's `put` that stopped before its last step).
+      if (!job || job.nextPollAt === null) {
         await this.#o.jobs.forget(id);
         return;
       }
-      if (job.nextPollAt === null || job.nextPollAt > this.#now()) return;
+      if (job.nextPollAt > this.#now()) return;
       const next = await this.#step(job);
       await this.#o.jobs.put(next);
       // PROCESSING was told as the container was made.

@@ -161,8 +161,9 @@ export class EventPipeline {
   }
 
   /**
-   * The events that pass the door, each identity once: an event naming no account, or whose time
-   * `isSaneEventTime` refuses, is dropped with a warning and counted.
+   * The events that pass the door, each identity once: an event naming no account (an igId that
+   * is not all digits), or whose time `isSaneEventTime` refuses, is dropped with a warning and
+   * counted.
    */
   #admit(events: readonly InboxEventData[]): InboxEventData[] {
     const o = this.#o;
@@ -170,8 +171,16 @@ export class EventPipeline {
     const admitted: InboxEventData[] = [];
     const identities = new Set<string>();
     for (const event of events) {
-      if (event.igId === '') {
-        o.logger.warn({ event }, 'webhook event names no account; dropped');
+      // An Instagram account id is digits. Anything else names no account igql could hold, and
+      // would break the key layout of a Redis Cluster (an id beginning `}` leaves the hash tag
+      // `{<igId>}` empty: the account's keys would spread over slots no script may span).
+      if (!/^\d+$/.test(event.igId)) {
+        o.logger.warn(
+          { event },
+          event.igId === ''
+            ? 'webhook event names no account; dropped'
+            : 'webhook event names no Instagram account (its id is not all digits); dropped',
+        );
         o.counter.inc({ kind: event.kind, outcome: 'no_account' });
         continue;
       }

@@ -7,9 +7,9 @@ import {
   type Revocations,
 } from '../../src/auth/revocation.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { ClusterClient, RedisClient } from '../../src/redis.ts';
+import { type ClusterClient, keySlot, type RedisClient, replicated } from '../../src/redis.ts';
 import { useRedisServer } from '../helpers/redis.ts';
-import { clusterKeys, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
+import { clusterKeys, lastCommandTo, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const _silent = createLogger('silent');
 const T0 = 1_790_000_000_000;
@@ -273,6 +273,29 @@ describe.each(redisBackends)('Revocations in Redis: $name', ({ redis, wrap }) =>
     expect(await a.useOnce('state:short', 20)).toBe(true);
     await expect.poll(() => b.useOnce('state:short', HOUR), { interval: 5 }).toBe(true);
     expect(await a.useOnce('state:short', HOUR)).toBe(false);
+  });
+});
+
+describe('Revocations on a Redis Cluster', () => {
+  it('waits for a replica to hold a revocation and a used one-time id (a failover keeps a logout)', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix('igql-rev');
+    const store = new RedisRevocations(client, prefix);
+    for (const [key, write] of [
+      [`${prefix}:revoked:sid-kept`, () => store.revoke('sid-kept', HOUR)],
+      [`${prefix}:once:state:kept`, () => store.useOnce('state:kept', HOUR)],
+    ] as const) {
+      const last = await lastCommandTo(client, await cluster.connect(), key);
+      // The key's shard has a replica: WAIT is what `replicated` sends there.
+      expect(await replicated(client, key)).toBe(1);
+      await write();
+      expect(await last()).toBe('wait');
+    }
+    // A use refused wrote nothing: nothing to wait for.
+    const key = `${prefix}:once:state:kept`;
+    const last = await lastCommandTo(client, await cluster.connect(), key);
+    expect(await store.useOnce('state:kept', HOUR)).toBe(false);
+    expect(await last()).toBe('set');
   });
 });
 

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { ClientOfflineError } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { decryptToken, sealedKid } from '../../src/auth/crypto.ts';
 import { RedisTokenStore } from '../../src/auth/redis-token-store.ts';
@@ -10,9 +11,15 @@ import {
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { ClusterClient, RedisClient } from '../../src/redis.ts';
-import { useRedisServer } from '../helpers/redis.ts';
-import { clusterKeys, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
+import {
+  type ClusterClient,
+  createRedis,
+  keySlot,
+  type RedisClient,
+  replicated,
+} from '../../src/redis.ts';
+import { startRedis, useRedisServer } from '../helpers/redis.ts';
+import { clusterKeys, lastCommandTo, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const silent = createLogger('silent');
 const key = (kid: string, byte: number): EncryptionKey => ({ kid, key: Buffer.alloc(32, byte) });
@@ -359,5 +366,43 @@ describe('RedisTokenStore on a Redis Cluster', () => {
     const keys = [hash, `${prefix}:events:{${IG}}`, `${prefix}:refresh-lock:{${IG}}`];
     const slots = await Promise.all(keys.map((k) => client.clusterKeySlot(k)));
     expect(new Set(slots).size).toBe(1);
+  });
+});
+
+describe('RedisTokenStore writes', () => {
+  it('put fails at once while Redis is unreachable, as every other write does', async () => {
+    const server = await startRedis();
+    const redis = createRedis(server.url, silent);
+    try {
+      await redis.client.connect();
+      const store = new RedisTokenStore({
+        client: redis.client,
+        prefix: newPrefix(),
+        keys: [NEW],
+        logger: silent,
+      });
+      await store.put(account(IG));
+      const lost = new Promise((resolve) => redis.client.once('error', resolve));
+      await server.stop();
+      await lost;
+      // A MULTI would be queued until the next reconnection attempt failed.
+      await expect(store.put(account(OTHER))).rejects.toBeInstanceOf(ClientOfflineError);
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('on a cluster, waits for a replica to hold the accounts set as well as the hash', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const store = new RedisTokenStore({ client, prefix, keys: [NEW], logger: silent });
+    const setKey = `${prefix}:accounts`;
+    const last = await lastCommandTo(client, await cluster.connect(), setKey);
+    // The shard of the set has a replica: WAIT is what `replicated` sends there.
+    expect(await replicated(client, setKey)).toBe(1);
+    await store.put(account(IG));
+    expect(await last()).toBe('wait');
+    expect(await client.sMembers(setKey)).toEqual([IG]);
   });
 });

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/logger.ts';
 import {
   type ClusterClient,
   createRedisCluster,
+  keySlot,
   type Redis,
   reconnectDelay,
 } from '../../src/redis.ts';
@@ -476,4 +477,91 @@ export async function clusterKeys(client: ClusterClient, pattern: string): Promi
     client.masters.map(async (node) => (await client.nodeClient(node)).keys(pattern)),
   );
   return each.flat();
+}
+
+/**
+ * Moves `slot` and its keys to the primary on `toPort` by the protocol `redis-cli --cluster
+ * reshard` follows: the target `IMPORTING` the slot and the source `MIGRATING` it, its keys
+ * `MIGRATE`d `batch` at a time (`between` awaited after each batch, with the count moved so far),
+ * then the slot given to the target on every primary, the target and the source first. Resolves
+ * once every running node maps the slot to the target; answers how many keys moved.
+ */
+export async function migrateSlot(
+  cluster: RedisCluster,
+  slot: number,
+  toPort: number,
+  options: { batch?: number; between?: (moved: number) => Promise<void> } = {},
+): Promise<number> {
+  const { batch = 10, between } = options;
+  const clients = new Map<number, Admin>();
+  const admin = async (port: number) => {
+    let client = clients.get(port);
+    if (!client) {
+      client = createClient({ url: `redis://127.0.0.1:${port}` });
+      clients.set(port, client);
+      await client.connect();
+    }
+    return client;
+  };
+  const ask = async (port: number, ...args: string[]) =>
+    (await admin(port)).sendCommand<unknown>(args);
+  /** The primary serving `slot`, as the node on `port` sees it. */
+  const ownerOn = async (port: number) =>
+    (await (await admin(port)).clusterSlots()).find((r) => r.from <= slot && slot <= r.to)?.master
+      .port;
+  try {
+    const primaries = cluster.nodes.filter((node) => node.role === 'primary').map((n) => n.port);
+    const from = await ownerOn(toPort);
+    if (from === undefined || !primaries.includes(toPort) || from === toPort)
+      throw new Error(`slot ${slot} cannot move from ${from} to ${toPort}`);
+    const idOf = async (port: number) => String(await ask(port, 'CLUSTER', 'MYID'));
+    const [fromId, toId] = await Promise.all([idOf(from), idOf(toPort)]);
+    await ask(toPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+    await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+    let moved = 0;
+    for (;;) {
+      const keys = (await ask(
+        from,
+        'CLUSTER',
+        'GETKEYSINSLOT',
+        String(slot),
+        String(batch),
+      )) as string[];
+      if (keys.length === 0) break;
+      await ask(from, 'MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', 'KEYS', ...keys);
+      moved += keys.length;
+      await between?.(moved);
+    }
+    for (const port of [toPort, from, ...primaries.filter((p) => p !== toPort && p !== from)])
+      await ask(port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+    const deadline = Date.now() + FORM_DEADLINE_MS;
+    for (const node of cluster.nodes) {
+      while ((await ownerOn(node.port)) !== toPort) {
+        if (Date.now() > deadline) throw new Error(`node ${node.port} never saw slot ${slot} move`);
+        await sleep(50);
+      }
+    }
+    return moved;
+  } finally {
+    for (const client of clients.values()) client.destroy();
+  }
+}
+
+/**
+ * What `client` last sent to the primary serving `key`, as that primary lists the connection
+ * (`CLIENT LIST`, asked over another client's): read it after a write, and `wait` says
+ * `replicated` ran after it.
+ */
+export async function lastCommandTo(
+  client: ClusterClient,
+  other: ClusterClient,
+  key: string,
+): Promise<() => Promise<string>> {
+  const slot = keySlot(key);
+  const [mine, theirs] = [client.slots[slot]?.master, other.slots[slot]?.master];
+  if (!mine || !theirs) throw new Error(`no primary serves ${key}`);
+  const id = await (await client.nodeClient(mine)).clientId();
+  const admin = await other.nodeClient(theirs);
+  const list = ['CLIENT', 'LIST', 'ID', String(id)];
+  return async () => /\bcmd=(\S+)/.exec(await admin.sendCommand<string>(list))?.[1] ?? '';
 }

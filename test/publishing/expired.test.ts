@@ -23,3 +23,30 @@ it('drops from the due jobs one whose record expired, and makes no call for it',
   expect(await jobs.due(NOW, 10)).toEqual([]);
   expect(calls).toEqual([]);
 });
+
+it('drops from the due jobs one that is final, keeping it, and makes no call for it', async () => {
+  const client = await redis.connect();
+  const prefix = 'test-final';
+  const jobs = new RedisPublishJobStore(client, prefix);
+  const { service, calls, told } = offlineService({
+    jobs,
+    tokens: { get: async () => ({ accessToken: 'IGAA', status: 'ACTIVE' }) },
+    now: NOW,
+  });
+  const published = {
+    ...publishJob('done', '17841400000000001', NOW, null),
+    container: 'c1',
+    mediaId: 'm1',
+  };
+  await jobs.put(published);
+  // On a cluster `put` is not atomic: the job was stored final, its removal from the due index
+  // failed.
+  await client.zAdd(`${prefix}:publish-jobs:due`, { score: NOW, value: 'done' });
+  expect(await jobs.due(NOW, 10)).toEqual(['done']);
+  await service.poll();
+  expect(await jobs.due(NOW, 10)).toEqual([]);
+  expect(await jobs.get('done')).toEqual(published);
+  expect(await jobs.ofAccount('17841400000000001', 10)).toEqual([published]);
+  expect(calls).toEqual([]);
+  expect(told).toEqual([]);
+});

@@ -4,8 +4,9 @@ import {
   type PublishJobStore,
   RedisPublishJobStore,
 } from '../../src/publishing/jobs.ts';
+import { type ClusterClient, keySlot, replicated } from '../../src/redis.ts';
 import { useRedisServer } from '../helpers/redis.ts';
-import { clusterKeys, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
+import { clusterKeys, lastCommandTo, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 import { publishJob } from './fixtures.ts';
 
 const redis = useRedisServer();
@@ -54,5 +55,21 @@ describe('RedisPublishJobStore on a Redis Cluster', () => {
     expect(await client.clusterKeySlot(`${prefix}:publish-jobs:{17841400000000001}`)).toBe(
       await client.clusterKeySlot(`${prefix}:events:{17841400000000001}`),
     );
+  });
+});
+
+describe('RedisPublishJobStore on a Redis Cluster, final jobs', () => {
+  it('waits for a replica to hold a final job (what Instagram did), not a job still due', async () => {
+    const client = await cluster.connect();
+    const prefix = cluster.prefix();
+    const store = new RedisPublishJobStore(client, prefix);
+    const key = `${prefix}:publish-job:0001`;
+    const last = await lastCommandTo(client, await cluster.connect(), key);
+    // The job's shard has a replica: WAIT is what `replicated` sends there.
+    expect(await replicated(client, key)).toBe(1);
+    await store.put(publishJob('0001', '17841400000000001', 1000, 5000));
+    expect(await last()).not.toBe('wait');
+    await store.put(publishJob('0001', '17841400000000001', 1000, null));
+    expect(await last()).toBe('wait');
   });
 });

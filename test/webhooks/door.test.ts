@@ -196,3 +196,40 @@ describe('timestamps refused at the door', () => {
     ]).toEqual([2, 3]);
   });
 });
+
+describe('accounts refused at the door', () => {
+  async function noAccount(kind: string): Promise<number> {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const line = new RegExp(
+      `^igql_inbox_events_total\\{kind="${kind}",outcome="no_account"\\} (\\d+)$`,
+      'm',
+    );
+    return Number(line.exec(text)?.[1] ?? 0);
+  }
+
+  it('refuses an entry whose id is not all digits (an id beginning "}" breaks the cluster layout); the rest passes', async () => {
+    const sub = await subscribe();
+    const before = await noAccount('MESSAGE_RECEIVED');
+    const now = sim.clock.now();
+    const entry = (id: string, mid: string) => ({ ...messaging(mid, now), id });
+    expect(
+      await post({
+        object: 'instagram',
+        entry: [
+          entry(`}${shop.igId}`, 'mid.brace'),
+          entry(`${shop.igId}}`, 'mid.brace.after'),
+          entry(`{${shop.igId}}`, 'mid.braces'),
+          entry('northwind', 'mid.name'),
+          entry(shop.igId, 'mid.digits'),
+        ],
+      }),
+    ).toEqual([200, 'EVENT_RECEIVED']);
+    await marker(sub, 'mid.marker.3');
+    expect(seen(sub.events)).toEqual([
+      ['MESSAGE_RECEIVED', iso(now), 'mid.digits'],
+      ['MESSAGE_RECEIVED', iso(sim.clock.now()), 'mid.marker.3'],
+    ]);
+    expect(sub.errors).toEqual([]);
+    expect((await noAccount('MESSAGE_RECEIVED')) - before).toBe(4);
+  });
+});
