@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { idempotencyKey, type Keyspace, keyspace } from '../keys.ts';
-import { isCluster, type RedisClient, replicated } from '../redis.ts';
+import { isCluster, isRedisOutage, type RedisClient, replicated } from '../redis.ts';
 
 /** How long a result is replayed (Stripe keeps 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
@@ -11,6 +11,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 /** How long an attempt may stay in flight before another may take the key over. */
 export const PENDING_TTL_MS = 30_000;
+/** How long a send's result is written again through a Redis outage (half the claim's life). */
+export const COMPLETE_RETRY_MS = 15_000;
 
 export type Claim =
   /** The caller owns the key: send, then `complete` or `release`. */
@@ -147,12 +149,27 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
   }
 
+  /**
+   * The send went out: its result must be recorded, or a retry would send again once the claim
+   * lapses. While Redis is unreachable (a restart, a cluster failover: seconds), it is written
+   * again with backoff for up to `COMPLETE_RETRY_MS`, well within the claim's lifetime, before
+   * the caller hears the outage.
+   */
   async complete(igId: string, key: string, fingerprint: string, result: string): Promise<void> {
     const value = JSON.stringify({ f: fingerprint, r: result });
     const name = idempotencyKey(this.#keys, igId, key);
-    await this.#client.set(name, value, {
-      expiration: { type: 'PX', value: IDEMPOTENCY_TTL_MS },
-    });
+    const deadline = Date.now() + COMPLETE_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#client.set(name, value, {
+          expiration: { type: 'PX', value: IDEMPOTENCY_TTL_MS },
+        });
+        break;
+      } catch (error) {
+        if (!isRedisOutage(error) || Date.now() >= deadline) throw error;
+        await sleep(Math.min(100 * 2 ** attempt, 1000));
+      }
+    }
     await replicated(this.#client, name);
   }
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis } from '../../src/redis.ts';
 import {
   type Claim,
   IDEMPOTENCY_TTL_MS,
@@ -8,13 +11,14 @@ import {
   MemoryIdempotencyStore,
   RedisIdempotencyStore,
 } from '../../src/sends/idempotency.ts';
-import { useRedisServer } from '../helpers/redis.ts';
+import { startRedis, useRedisServer } from '../helpers/redis.ts';
 import { useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 
 const { connect: redisClient } = useRedisServer();
 const cluster = useSharedRedisCluster();
 
 const IG = '17841400000000001';
+const silent = createLogger('silent');
 
 /**
  * Each implementation as two handles on one store: the same object in memory, two instances
@@ -153,5 +157,35 @@ describe('MemoryIdempotencyStore on an injected clock', () => {
     expect(await store.claim(IG, 'key', 'f')).toEqual({ kind: 'replay', result: '{"ok":true}' });
     now += 1;
     expect(await store.claim(IG, 'key', 'f')).toEqual({ kind: 'new' });
+  });
+});
+
+describe('RedisIdempotencyStore through an outage', () => {
+  it("records a send's result once Redis is back, rather than leave its claim to lapse", async () => {
+    const server = await startRedis();
+    const [a, b] = [createRedis(server.url, silent), createRedis(server.url, silent)];
+    try {
+      await a.client.connect();
+      await b.client.connect();
+      const prefix = `test-${randomUUID()}`;
+      const store = new RedisIdempotencyStore(a.client, prefix);
+      expect(await store.claim(IG, 'order-7', 'f')).toEqual({ kind: 'new' });
+      // The send went out; Redis goes away before its result is written.
+      const offline = once(a.client, 'error');
+      await server.stop();
+      await offline;
+      const completed = store.complete(IG, 'order-7', 'f', '{"mid":"m_7"}');
+      await server.restart();
+      await completed;
+      await b.ready(5000);
+      expect(await new RedisIdempotencyStore(b.client, prefix).claim(IG, 'order-7', 'f')).toEqual({
+        kind: 'replay',
+        result: '{"mid":"m_7"}',
+      });
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
   });
 });
