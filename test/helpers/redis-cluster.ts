@@ -482,7 +482,7 @@ export async function clusterKeys(client: ClusterClient, pattern: string): Promi
 /**
  * Moves `slot` and its keys to the primary on `toPort` by the protocol `redis-cli --cluster
  * reshard` follows: the target `IMPORTING` the slot and the source `MIGRATING` it, its keys
- * `MIGRATE`d `batch` at a time (`between` awaited after each batch, with the count moved so far),
+ * `MIGRATE`d `batch` at a time (`between` awaited after each batch, with every key moved so far),
  * then the slot given to the target on every primary, the target and the source first. Resolves
  * once every running node maps the slot to the target; answers how many keys moved.
  */
@@ -490,7 +490,7 @@ export async function migrateSlot(
   cluster: RedisCluster,
   slot: number,
   toPort: number,
-  options: { batch?: number; between?: (moved: number) => Promise<void> } = {},
+  options: { batch?: number; between?: (moved: readonly string[]) => Promise<void> } = {},
 ): Promise<number> {
   const { batch = 10, between } = options;
   const clients = new Map<number, Admin>();
@@ -518,7 +518,7 @@ export async function migrateSlot(
     const [fromId, toId] = await Promise.all([idOf(from), idOf(toPort)]);
     await ask(toPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
     await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
-    let moved = 0;
+    const moved: string[] = [];
     for (;;) {
       const keys = (await ask(
         from,
@@ -529,7 +529,7 @@ export async function migrateSlot(
       )) as string[];
       if (keys.length === 0) break;
       await ask(from, 'MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', 'KEYS', ...keys);
-      moved += keys.length;
+      moved.push(...keys);
       await between?.(moved);
     }
     for (const port of [toPort, from, ...primaries.filter((p) => p !== toPort && p !== from)])
@@ -541,7 +541,7 @@ export async function migrateSlot(
         await sleep(50);
       }
     }
-    return moved;
+    return moved.length;
   } finally {
     for (const client of clients.values()) client.destroy();
   }
