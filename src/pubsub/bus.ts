@@ -28,9 +28,15 @@ export interface EventBus {
   /**
    * Resolves once `listener` receives every later publish for the account, to a function that
    * stops it (calling it again does nothing). Listeners are called in publish order; one that
-   * throws is logged and the others still get the event.
+   * throws is logged and the others still get the event. `onGap`, when given, is called when
+   * publishes may have been missed: the bus's connection came back (and again a few seconds
+   * later, while subscriptions are being restored), so that the caller reads the log.
    */
-  subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>>;
+  subscribe(
+    igId: string,
+    listener: EventListener,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>>;
   /** Drops every subscription; later calls reject. A Redis client passed in stays open. */
   close(): Promise<void>;
 }
@@ -120,6 +126,9 @@ end
 return #KEYS / 2
 `);
 
+/** When `onGap` is called again after a reconnection, in ms after it. */
+const GAP_AGAIN_MS = [1000, 3000, 7000];
+
 /** A key that `RedisEventBus.publishAndSet` sets once the message is published. */
 export interface KeyToSet {
   readonly key: string;
@@ -129,6 +138,8 @@ export interface KeyToSet {
 
 interface Channel {
   readonly listeners: Set<EventListener>;
+  /** The subscriptions' `onGap`s. */
+  readonly gaps: Set<() => void>;
   /** node-redis's listener for the channel: one per channel, fanning out to `listeners`. */
   readonly onMessage: (message: string) => void;
   /** Settles when Redis has confirmed the SUBSCRIBE. */
@@ -154,6 +165,8 @@ export class RedisEventBus implements EventBus {
     readonly connected: Promise<unknown>;
   } | null = null;
   private closed = false;
+  /** The later calls of `onGap` after a reconnection (`GAP_AGAIN_MS`). */
+  private readonly gapTimers = new Set<NodeJS.Timeout>();
   private readonly publishes: (message: [channel: string, json: string]) => Promise<unknown>;
   private readonly publishesAndSets: (
     message: [channel: string, json: string, then: KeyToSet],
@@ -168,6 +181,8 @@ export class RedisEventBus implements EventBus {
     this.keys = keyspace(prefix, isCluster(client));
     this.logger = logger;
     if (isCluster(client)) {
+      // A node's connection (re)made: a shard's subscriptions may be moving to it.
+      client.on('node-ready', this.reconnected);
       // One script per account's slot (its channel's hash tag) of a turn.
       const slot = ([channel]: readonly [string, ...unknown[]]) => slotGroup(channel);
       this.publishes = perTick(async (messages: [string, string][]) => {
@@ -220,27 +235,34 @@ export class RedisEventBus implements EventBus {
     await this.publishesAndSets([this.channelName(igId), entryJson(entry), then]);
   }
 
-  async subscribe(igId: string, listener: EventListener): Promise<() => Promise<void>> {
+  async subscribe(
+    igId: string,
+    listener: EventListener,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('event bus closed');
     let channel = this.channels.get(igId);
     if (!channel) {
       const listeners = new Set<EventListener>();
       const onMessage = (message: string) => deliver(listeners, message, igId, this.logger);
       const ready = this.listen(this.channelName(igId), onMessage);
-      const created: Channel = { listeners, onMessage, ready };
+      const created: Channel = { listeners, gaps: new Set(), onMessage, ready };
       ready.catch(() => {
         if (this.channels.get(igId) === created) this.channels.delete(igId);
       });
       this.channels.set(igId, created);
       channel = created;
     }
-    const { listeners, ready } = channel;
+    const { listeners, gaps, ready } = channel;
     const subscription: EventListener = (entry) => listener(entry);
+    const gap = onGap && (() => onGap());
     listeners.add(subscription);
+    if (gap) gaps.add(gap);
     try {
       await ready;
     } catch (err) {
       listeners.delete(subscription);
+      if (gap) gaps.delete(gap);
       throw err;
     }
     let active = true;
@@ -248,6 +270,7 @@ export class RedisEventBus implements EventBus {
       if (!active) return;
       active = false;
       listeners.delete(subscription);
+      if (gap) gaps.delete(gap);
       if (listeners.size > 0 || this.channels.get(igId) !== channel) return;
       this.channels.delete(igId);
       // Delivery has already stopped (the set is empty): UNSUBSCRIBE is tidying, and is not
@@ -261,6 +284,9 @@ export class RedisEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const timer of this.gapTimers) clearTimeout(timer);
+    this.gapTimers.clear();
+    if (isCluster(this.client)) this.client.off('node-ready', this.reconnected);
     const client = this.subscriber?.client;
     if (isCluster(this.client)) {
       // The cluster client's own shard connections carry the subscriptions: leave them, as the
@@ -284,6 +310,27 @@ export class RedisEventBus implements EventBus {
   private channelName(igId: string): string {
     return this.channelOf(igId);
   }
+
+  /**
+   * The bus's connection came back: each subscription's `onGap`, now and `GAP_AGAIN_MS` later (a
+   * cluster restores its sharded subscriptions on a promoted replica up to a second or so after
+   * its connection is ready, and a publish can fall in between).
+   */
+  private readonly reconnected = (): void => {
+    if (this.closed || this.channels.size === 0) return;
+    const announce = () => {
+      for (const channel of this.channels.values()) for (const gap of channel.gaps) gap();
+    };
+    announce();
+    for (const ms of GAP_AGAIN_MS) {
+      const timer = setTimeout(() => {
+        this.gapTimers.delete(timer);
+        announce();
+      }, ms);
+      timer.unref();
+      this.gapTimers.add(timer);
+    }
+  };
 
   /**
    * Subscribes `onMessage` to `channel`: on one server, on this bus's own connection; on a
@@ -312,6 +359,12 @@ export class RedisEventBus implements EventBus {
       socket: { ...from.options?.socket, reconnectStrategy: reconnectDelay },
     });
     watchConnection(client, this.logger, 'redis subscriber');
+    // node-redis subscribes again on each reconnection; what was published meanwhile is lost.
+    let connectedBefore = false;
+    client.on('ready', () => {
+      if (connectedBefore) this.reconnected();
+      connectedBefore = true;
+    });
     this.subscriber = { client, connected: client.connect() };
     return this.subscriber;
   }

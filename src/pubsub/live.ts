@@ -88,6 +88,16 @@ class AccountTail {
       return;
     }
     this.#carried.push(entry);
+    this.recheck();
+  }
+
+  /**
+   * Reads the log after the last event dispatched, and dispatches what it holds: what the bus
+   * carries (`wake`), or what it may have lost (its connection came back: `EventBus.subscribe`'s
+   * `onGap`), is read in log order.
+   */
+  recheck(): void {
+    if (this.#last === null) return;
     if (this.#reading) {
       this.#again = true;
       return;
@@ -96,8 +106,7 @@ class AccountTail {
       this.#reading = null;
       if (this.#again) {
         this.#again = false;
-        const next = this.#carried.pop();
-        if (next) this.wake(next);
+        this.recheck();
       }
     });
   }
@@ -309,7 +318,13 @@ export class LiveEvents {
             () => {},
           )
         : Promise.resolve();
-      const unsubscribe = start.then(() => this.#bus.subscribe(igId, (e) => tail.wake(e)));
+      const unsubscribe = start.then(() =>
+        this.#bus.subscribe(
+          igId,
+          (e) => tail.wake(e),
+          () => tail.recheck(),
+        ),
+      );
       entry = { tail, unsubscribe };
       this.#tails.set(igId, entry);
     }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { createRedis, type Redis, type RedisClient } from '../../src/redis.ts';
+import { createRedis, type Redis, type SingleClient } from '../../src/redis.ts';
 import { freePort } from './net.ts';
 
 export interface RedisServer {
@@ -90,7 +90,7 @@ export interface RedisForTests {
   /** The server, once the file's tests run. */
   server(): RedisServer;
   /** A new client, connected and ready, closed after the test that made it. */
-  connect(): Promise<RedisClient>;
+  connect(): Promise<SingleClient>;
 }
 
 /**

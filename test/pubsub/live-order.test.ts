@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { InboxEventData } from '../../src/inbox/events.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { RedisEventBus } from '../../src/pubsub/bus.ts';
 import { LiveEvents } from '../../src/pubsub/live.ts';
 import type { EventLog } from '../../src/pubsub/log.ts';
 import { createSharedState, type SharedState } from '../../src/state.ts';
@@ -174,5 +175,36 @@ it('two instances: an event appended first and published last reaches a fresh ta
   } finally {
     await subscriber.close();
     await Promise.all([first.bus.close(), second.bus.close()]);
+  }
+});
+
+it("an event published while the bus's connection was down reaches a subscriber with no later event", async () => {
+  const state = await instance(`order${++prefixes}`);
+  const oneStep = pipeline(state, { oneStep: true });
+  const subscriber = await watch(state, A);
+  try {
+    await oneStep.accept([message(1)]);
+    await subscriber.until(message(1).identity);
+    // The bus's subscriber connection drops (a restart, a failover, a network blip), and stays
+    // away (Redis turns new connections down: maxclients) while the account's next event is
+    // stored and published: the publish reaches nobody.
+    const admin = await redis.connect();
+    const connections = String(await admin.sendCommand(['CLIENT', 'LIST']))
+      .trim()
+      .split('\n');
+    await admin.configSet('maxclients', String(connections.length - 1));
+    try {
+      expect(await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub'])).toBe(1);
+      await oneStep.accept([message(2)]);
+      const channel = state.bus instanceof RedisEventBus ? state.bus.channelOf(A) : '';
+      expect(await admin.sendCommand(['PUBSUB', 'NUMSUB', channel])).toEqual([channel, 0]);
+    } finally {
+      await admin.configSet('maxclients', '10000');
+    }
+    // Nothing comes after it: the tail reads the log once the connection is back.
+    await subscriber.until(message(2).identity);
+    expect(subscriber.got).toEqual([message(1).identity, message(2).identity]);
+  } finally {
+    await subscriber.close();
   }
 });
