@@ -1,9 +1,10 @@
 /**
  * Live fan-out and idle memory, side by side in one run: a bare `ws` server sending one prebuilt
  * frame (the floor), a plain Yoga + graphql-ws server (the baseline), igql on one instance, and
- * igql across two instances through Redis (webhook to A, subscribers on B). Each server runs in
- * its own process, one at a time; the subscribers run in another (bench/subscribers.ts), over
- * real sockets, so that their CPU is not the server's.
+ * igql across two instances (webhook to A, subscribers on B) through one Redis, then through a
+ * Redis Cluster of three primaries with a replica each. Each server runs in its own process, one
+ * at a time; the subscribers run in another (bench/subscribers.ts), over real sockets, so that
+ * their CPU is not the server's.
  *
  * For each server, the subscribers grow through `levels` (1, 1,000, 10,000): at each, `events`
  * events, each timed from the webhook (or publish) until the last subscriber has it, and counted
@@ -13,6 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { startRedis } from '../test/helpers/redis.ts';
+import { startRedisCluster } from '../test/helpers/redis-cluster.ts';
 import { cpuMs, ROOT, type ServerProcess, type Stats, startServer, stats } from './lib.ts';
 import type { Command, Reply, Trigger } from './subscribers.ts';
 
@@ -37,17 +39,28 @@ export interface FanoutOptions {
   readonly events: number;
   /** How long one event may take to reach everyone. */
   readonly timeoutMs: number;
-  /** Which servers; default all four. */
+  /** Which servers; default all five. */
   readonly servers?: readonly ServerName[];
+  /** The Redis Cluster of `igql-cluster`; default `CLUSTER`. */
+  readonly cluster?: ClusterShape;
 }
 
-export type ServerName = 'floor' | 'yoga' | 'igql' | 'igql-redis';
+export interface ClusterShape {
+  readonly primaries: number;
+  readonly replicasPerPrimary: number;
+}
+
+export type ServerName = 'floor' | 'yoga' | 'igql' | 'igql-redis' | 'igql-cluster';
+
+/** The Redis Cluster of `igql-cluster`: three primaries, each with a replica, as issue 14 runs it. */
+export const CLUSTER: ClusterShape = { primaries: 3, replicasPerPrimary: 1 };
 
 export const SERVER_LABELS: Record<ServerName, string> = {
   floor: 'bare ws, one prebuilt frame (floor)',
   yoga: 'plain Yoga + graphql-ws',
   igql: 'igql, one instance (no Redis)',
   'igql-redis': 'igql, webhook to A, subscribers on B (Redis)',
+  'igql-cluster': 'igql, webhook to A, subscribers on B (Redis Cluster)',
 };
 
 export interface LevelResult {
@@ -107,7 +120,7 @@ export async function sandboxAccount(base: string): Promise<{ id: string; igId: 
   return account;
 }
 
-async function setup(name: ServerName): Promise<Setup> {
+async function setup(name: ServerName, shape: ClusterShape = CLUSTER): Promise<Setup> {
   if (name === 'floor' || name === 'yoga') {
     const server = await startServer(name);
     return {
@@ -121,6 +134,7 @@ async function setup(name: ServerName): Promise<Setup> {
     };
   }
   const redis = name === 'igql-redis' ? await startRedis() : undefined;
+  const cluster = name === 'igql-cluster' ? await startRedisCluster(shape) : undefined;
   const simulator = await startServer('npm-simulator', {
     INSTAGRAM_APP_SECRET: APP_SECRET,
     SANDBOX_RATE_LIMITS: 'off',
@@ -129,9 +143,12 @@ async function setup(name: ServerName): Promise<Setup> {
     ...IGQL_ENV,
     SANDBOX_SIMULATOR_URL: simulator.base,
     ...(redis ? { REDIS_URL: redis.url } : {}),
+    ...(cluster ? { REDIS_CLUSTER_NODES: cluster.rootNodes.map((n) => n.url).join(',') } : {}),
+    // To profile igql as the benchmark runs it: IGQL_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=…'.
+    ...(process.env.IGQL_NODE_OPTIONS ? { NODE_OPTIONS: process.env.IGQL_NODE_OPTIONS } : {}),
   };
   const a = await startServer('igql', env);
-  const b = redis ? await startServer('igql', env) : a;
+  const b = redis || cluster ? await startServer('igql', env) : a;
   const account = await sandboxAccount(b.base);
   return {
     url: `${b.base.replace('http', 'ws')}/graphql`,
@@ -150,6 +167,7 @@ async function setup(name: ServerName): Promise<Setup> {
       await Promise.all([a.stop(), b.stop()]);
       await simulator.stop();
       await redis?.stop();
+      await cluster?.stop();
     },
   };
 }
@@ -182,7 +200,7 @@ function subscribersProcess(): {
 }
 
 async function measure(name: ServerName, options: FanoutOptions): Promise<ServerResult> {
-  const target = await setup(name);
+  const target = await setup(name, options.cluster);
   const subscribers = subscribersProcess();
   try {
     const levels: LevelResult[] = [];
@@ -255,7 +273,8 @@ async function measure(name: ServerName, options: FanoutOptions): Promise<Server
 /** Every server of `options.servers`, one after the other. */
 export async function fanout(options: FanoutOptions): Promise<ServerResult[]> {
   const results: ServerResult[] = [];
-  for (const name of options.servers ?? (['floor', 'yoga', 'igql', 'igql-redis'] as const)) {
+  const all = ['floor', 'yoga', 'igql', 'igql-redis', 'igql-cluster'] as const;
+  for (const name of options.servers ?? all) {
     results.push(await measure(name, options));
   }
   return results;

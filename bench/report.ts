@@ -4,8 +4,10 @@
  */
 import type { Offered } from './ingest.ts';
 import { ms, num } from './lib.ts';
+import { CLUSTER } from './live.ts';
 import type { PathFigures } from './read-path.ts';
 import type { BenchResult } from './run.ts';
+import { renderSizing } from './sizing.ts';
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -49,8 +51,9 @@ export function render(r: BenchResult): string {
   // 1. Fan-out.
   const f = r.settings.fanout;
   const floor = r.fanout.find((s) => s.server === 'floor');
+  const cluster = f.cluster ?? CLUSTER;
   out.push(
-    `\n## Live fan-out: webhook (or publish) → every subscriber\n\n${f.events} events per level, one at a time, each timed until the last subscriber has it. Each server in its own process, one at a time; the subscribers in another process (bench/subscribers.ts) over real websockets on loopback. p99 of ${f.events} events is the slowest of them. "× floor": the same percentile of the bare \`ws\` server at the same level in this run. CPU ms per event (warm-ups included): of the server the subscribers are on, and of the subscribers' process.\n`,
+    `\n## Live fan-out: webhook (or publish) → every subscriber\n\n${f.events} events per level, one at a time, each timed until the last subscriber has it. Each server in its own process, one at a time; the subscribers in another process (bench/subscribers.ts) over real websockets on loopback. p99 of ${f.events} events is the slowest of them. "× floor": the same percentile of the bare \`ws\` server at the same level in this run. CPU ms per event (warm-ups included): of the server the subscribers are on, and of the subscribers' process. Cross-instance (webhook to igql A, subscribers on igql B): through one Redis, and through a Redis Cluster of ${cluster.primaries} primaries with ${cluster.replicasPerPrimary} replica each (sharded pub/sub; a webhook's 200 waits for a replica to hold its events, their publish does not).\n`,
   );
   const rows: string[][] = [];
   for (const level of f.levels) {
@@ -225,6 +228,9 @@ export function render(r: BenchResult): string {
       ]),
     ),
   );
+
+  // 6. Redis memory.
+  out.push(`\n${renderSizing(r.sizing)}`);
 
   // Goals of issue 13.
   const top = f.levels.at(-1) ?? 0;

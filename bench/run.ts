@@ -5,9 +5,10 @@
 import { performance } from 'node:perf_hooks';
 import { type IngestResult, ingest } from './ingest.ts';
 import { type Machine, machine, startServer } from './lib.ts';
-import { APP_SECRET, type FanoutOptions, fanout, type ServerResult } from './live.ts';
+import { APP_SECRET, CLUSTER, type FanoutOptions, fanout, type ServerResult } from './live.ts';
 import { type ReadPathOptions, type ReadPathResult, readPath } from './read-path.ts';
 import { type SendsOptions, type SendsResult, sends } from './sends.ts';
+import { DEFAULT_SIZING, type SizingOptions, type SizingResult, sizing } from './sizing.ts';
 import { startStack } from './stack.ts';
 
 export interface BenchSettings {
@@ -20,6 +21,8 @@ export interface BenchSettings {
   };
   readonly readPath: ReadPathOptions;
   readonly sends: SendsOptions;
+  /** Redis memory per account, event and idempotency record (bench/sizing.ts). */
+  readonly sizing: SizingOptions;
 }
 
 export interface BenchResult {
@@ -31,6 +34,7 @@ export interface BenchResult {
   readonly ingest: IngestResult[];
   readonly readPath: ReadPathResult;
   readonly sends: SendsResult;
+  readonly sizing: SizingResult;
 }
 
 /**
@@ -46,7 +50,7 @@ export function settings(
     (n) => n >= 1,
   );
   return {
-    fanout: { levels, events: Number(env.BENCH_EVENTS ?? 20), timeoutMs: 30_000 },
+    fanout: { levels, events: Number(env.BENCH_EVENTS ?? 20), timeoutMs: 30_000, cluster: CLUSTER },
     ingest: {
       // Offered a little above the goal's 5,000/s (as issue 13 measured), so that what is
       // acknowledged can reach it: an open-loop rate ends with the last answer, after the last send.
@@ -57,6 +61,8 @@ export function settings(
     },
     readPath: { clients: 10, seconds: 3 * scale, rounds: 3, latencyMs: 50 },
     sends: { seconds: 3 * scale, clients: 10 },
+    // Figures per item: the same at every scale.
+    sizing: DEFAULT_SIZING,
   };
 }
 
@@ -90,6 +96,8 @@ export async function runBench(
   }
   progress('read path');
   const read = await readPath(s.readPath);
+  progress('Redis memory per account and per event');
+  const memory = await sizing(s.sizing);
   return {
     machine: about,
     settings: s,
@@ -98,5 +106,6 @@ export async function runBench(
     ingest: ingested,
     readPath: read,
     sends: sent,
+    sizing: memory,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../bench/lib.ts';
+import { SERVER_LABELS } from '../bench/live.ts';
 import { render } from '../bench/report.ts';
 import { type BenchSettings, runBench, settings } from '../bench/run.ts';
 import { signatureHeaders } from '../src/sandbox/webhooks.ts';
@@ -10,13 +11,15 @@ const TINY: BenchSettings = {
   ingest: { rate: 200, seconds: 0.1, perDelivery: [10, 1] },
   readPath: { clients: 2, seconds: 0.2, rounds: 1, latencyMs: 5 },
   sends: { seconds: 0.2, clients: 2 },
+  sizing: { accounts: 2, eventAccounts: 1, eventsPerAccount: 3, sends: 1, fullLog: false },
 };
 
 describe('npm run bench', () => {
-  it('sizes a default run at 1, 1,000 and 10,000 subscribers, 20 events each, 5,250 events/s offered', () => {
+  it('sizes a default run at 1, 1,000 and 10,000 subscribers, 20 events each, on a cluster of 3 primaries with a replica each, 5,250 events/s offered', () => {
     const s = settings(1, {});
     expect(s.fanout.levels).toEqual([1, 1000, 10_000]);
     expect(s.fanout.events).toBe(20);
+    expect(s.fanout.cluster).toEqual({ primaries: 3, replicasPerPrimary: 1 });
     expect(s.ingest).toEqual({ rate: 5250, seconds: 6, perDelivery: [10, 1] });
     expect(s.readPath.clients).toBe(10);
     expect(s.readPath.latencyMs).toBe(50);
@@ -49,7 +52,13 @@ describe('npm run bench', () => {
     expect(result.machine.node).toBe(process.version);
     expect(result.machine.commit).toMatch(/^[0-9a-f]{40}$|^unknown$/);
 
-    expect(result.fanout.map((s) => s.server)).toEqual(['floor', 'yoga', 'igql', 'igql-redis']);
+    expect(result.fanout.map((s) => s.server)).toEqual([
+      'floor',
+      'yoga',
+      'igql',
+      'igql-redis',
+      'igql-cluster',
+    ]);
     for (const server of result.fanout) {
       expect(server.failedToOpen).toBe(0);
       expect(server.levels.map((l) => l.subscribers)).toEqual([1, 3]);
@@ -113,6 +122,10 @@ describe('npm run bench', () => {
       expect(row.failed).toEqual({});
     }
 
+    expect(result.sizing.account.count).toBe(2);
+    expect(result.sizing.event.count).toBe(3);
+    expect(result.sizing.idempotencyRecord.count).toBe(1);
+
     const printed = render(result);
     for (const heading of [
       '## Live fan-out',
@@ -120,12 +133,34 @@ describe('npm run bench', () => {
       '## Ingestion',
       '## Read path',
       '## Sends',
+      '## Redis memory',
       '## Goals (issue 13)',
       'added at p50 = igql p50 − direct p50',
       'floor p50 − direct p50',
     ]) {
       expect(printed).toContain(heading);
     }
+    // Each level's rows in one table, the cluster's right after the single Redis's.
+    const fanoutRows = (printed.split('## Live fan-out')[1]?.split('## Memory')[0] ?? '')
+      .split('\n')
+      .filter((line) => /^\| \d/.test(line))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, 3)
+          .map((cell) => cell.trim()),
+      );
+    const labels = Object.values(SERVER_LABELS);
+    expect(fanoutRows).toEqual([
+      ...labels.map((label) => ['1', label]),
+      ...labels.map((label) => ['3', label]),
+    ]);
+    expect(labels.slice(-2)).toEqual([
+      'igql, webhook to A, subscribers on B (Redis)',
+      'igql, webhook to A, subscribers on B (Redis Cluster)',
+    ]);
+    const memory = printed.split('## Memory per idle subscriber')[1]?.split('## Ingestion')[0];
+    expect(memory).toContain('| igql, webhook to A, subscribers on B (Redis Cluster) |');
     // The floor takes its turn in both read-path tables, and has a column in the goals table.
     const floorRows = printed
       .split('\n')
