@@ -7,7 +7,7 @@ import {
   type Revocations,
 } from '../../src/auth/revocation.ts';
 import { createLogger } from '../../src/logger.ts';
-import { type ClusterClient, keySlot, type RedisClient, replicated } from '../../src/redis.ts';
+import { type ClusterClient, type RedisClient, replicated } from '../../src/redis.ts';
 import { useRedisServer } from '../helpers/redis.ts';
 import { clusterKeys, lastCommandTo, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 

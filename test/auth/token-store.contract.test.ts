@@ -11,13 +11,7 @@ import {
 } from '../../src/auth/token-store.ts';
 import type { EncryptionKey } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import {
-  type ClusterClient,
-  createRedis,
-  keySlot,
-  type RedisClient,
-  replicated,
-} from '../../src/redis.ts';
+import { type ClusterClient, createRedis, type RedisClient, replicated } from '../../src/redis.ts';
 import { startRedis, useRedisServer } from '../helpers/redis.ts';
 import { clusterKeys, lastCommandTo, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 

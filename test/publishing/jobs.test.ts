@@ -4,7 +4,7 @@ import {
   type PublishJobStore,
   RedisPublishJobStore,
 } from '../../src/publishing/jobs.ts';
-import { type ClusterClient, keySlot, replicated } from '../../src/redis.ts';
+import { replicated } from '../../src/redis.ts';
 import { useRedisServer } from '../helpers/redis.ts';
 import { clusterKeys, lastCommandTo, useSharedRedisCluster } from '../helpers/redis-cluster.ts';
 import { publishJob } from './fixtures.ts';
