@@ -2,6 +2,8 @@
  * A run's figures as Markdown tables, as README copies them. Each latency is its own percentile
  * of its own samples; the only difference printed is of two medians, labelled as such.
  */
+
+import { renderInboxPoll } from './inbox-poll.ts';
 import type { Offered } from './ingest.ts';
 import { ms, num } from './lib.ts';
 import { CLUSTER } from './live.ts';
@@ -231,6 +233,7 @@ export function render(r: BenchResult): string {
 
   // 6. Redis memory.
   out.push(`\n${renderSizing(r.sizing)}`);
+  out.push(`\n${renderInboxPoll(r.inboxPoll)}`);
 
   // Goals of issue 13.
   const top = f.levels.at(-1) ?? 0;

@@ -3,6 +3,7 @@
  * measured, as bench/results/latest.json keeps it.
  */
 import { performance } from 'node:perf_hooks';
+import { type InboxPollOptions, type InboxPollResult, inboxPoll } from './inbox-poll.ts';
 import { type IngestResult, ingest } from './ingest.ts';
 import { type Machine, machine, startServer } from './lib.ts';
 import { APP_SECRET, CLUSTER, type FanoutOptions, fanout, type ServerResult } from './live.ts';
@@ -23,6 +24,8 @@ export interface BenchSettings {
   readonly sends: SendsOptions;
   /** Redis memory per account, event and idempotency record (bench/sizing.ts). */
   readonly sizing: SizingOptions;
+  /** Agents polling one inbox on two instances (bench/inbox-poll.ts, issue 18). */
+  readonly inboxPoll: InboxPollOptions;
 }
 
 export interface BenchResult {
@@ -35,6 +38,7 @@ export interface BenchResult {
   readonly readPath: ReadPathResult;
   readonly sends: SendsResult;
   readonly sizing: SizingResult;
+  readonly inboxPoll: InboxPollResult;
 }
 
 /**
@@ -63,6 +67,8 @@ export function settings(
     sends: { seconds: 3 * scale, clients: 10 },
     // Figures per item: the same at every scale.
     sizing: DEFAULT_SIZING,
+    // Issue 18's size: 20 agents polling every second for a minute, a message every 5 s.
+    inboxPoll: { seconds: 60 * scale, agents: 20 },
   };
 }
 
@@ -98,6 +104,8 @@ export async function runBench(
   const read = await readPath(s.readPath);
   progress('Redis memory per account and per event');
   const memory = await sizing(s.sizing);
+  progress('shared inbox: agents polling one inbox on two instances');
+  const polled = await inboxPoll(s.inboxPoll);
   return {
     machine: about,
     settings: s,
@@ -107,5 +115,6 @@ export async function runBench(
     readPath: read,
     sends: sent,
     sizing: memory,
+    inboxPoll: polled,
   };
 }

@@ -12,6 +12,7 @@ const TINY: BenchSettings = {
   readPath: { clients: 2, seconds: 0.2, rounds: 1, latencyMs: 5 },
   sends: { seconds: 0.2, clients: 2 },
   sizing: { accounts: 2, eventAccounts: 1, eventsPerAccount: 3, sends: 1, fullLog: false },
+  inboxPoll: { seconds: 2, agents: 2, messageEveryMs: 1000 },
 };
 
 describe('npm run bench', () => {
@@ -125,6 +126,9 @@ describe('npm run bench', () => {
     expect(result.sizing.account.count).toBe(2);
     expect(result.sizing.event.count).toBe(3);
     expect(result.sizing.idempotencyRecord.count).toBe(1);
+    // Two agents for 2 s, a message a second: the first one poll interval in, the last before
+    // the polling ends.
+    expect(result.inboxPoll.messages).toEqual({ sent: 2, delivered: 2 });
 
     const printed = render(result);
     for (const heading of [
@@ -134,6 +138,7 @@ describe('npm run bench', () => {
       '## Read path',
       '## Sends',
       '## Redis memory',
+      '## Shared inbox',
       '## Goals (issue 13)',
       'added at p50 = igql p50 − direct p50',
       'floor p50 − direct p50',
