@@ -127,6 +127,34 @@ export const threadOwnerKey = (ks: Keyspace, igId: string, igsid: string): strin
 export const originKey = (ks: Keyspace, igId: string, igsid: string): string =>
   ofAccount(ks, 'origin', igId, igsid);
 
+// ---- The read cache (src/inbox/read-cache.ts) ---------------------------------------------
+
+/**
+ * `<prefix>:read-cache:<igId>:<sha256(request)>`, a string, `{"tokens":[…],"value":<JSON>}`: one
+ * upstream read of the account (`request`: its method, path and query, never the token), kept
+ * with the generation tokens its scopes had when it was loaded. PX the entry's TTL: at most
+ * 24 h, and never past the earliest media URL it holds.
+ */
+export const readCacheKey = (ks: Keyspace, igId: string, request: string): string =>
+  ofAccount(ks, 'read-cache', igId, hash('sha256', request, 'hex'));
+
+/**
+ * `<prefix>:read-cache-generations:<igId>`, a hash: scope → its generation token (random). PX
+ * 24 h + 60 s, set again at each entry or token written: it outlives every entry of the
+ * account. Deleted whole when it holds 10,000 scopes (every entry of the account then misses
+ * once).
+ */
+export const readCacheGenerationsKey = (ks: Keyspace, igId: string): string =>
+  ofAccount(ks, 'read-cache-generations', igId);
+
+/**
+ * `<prefix>:read-cache-lock:<igId>:<sha256(identity)>`, a string (the holder's random value):
+ * one instance loads a request at a time. `identity` is the request with the tokens it is loaded
+ * under, so that a load begun before an invalidation holds up no load after it. PX 5 s.
+ */
+export const readCacheLockKey = (ks: Keyspace, igId: string, identity: string): string =>
+  ofAccount(ks, 'read-cache-lock', igId, hash('sha256', identity, 'hex'));
+
 // ---- Publishing ---------------------------------------------------------------------------
 
 /**

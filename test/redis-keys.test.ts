@@ -25,6 +25,9 @@ import {
   publishJobsKey,
   publishLockKey,
   rateLimitKey,
+  readCacheGenerationsKey,
+  readCacheKey,
+  readCacheLockKey,
   reconcileLockKey,
   refreshLockKey,
   revokedKey,
@@ -41,6 +44,11 @@ import { type RedisServer, startRedis } from './helpers/redis.ts';
 
 const IG = '17841400000000001';
 const IGSID = '5614879045272581';
+/** A read cache entry's request, and the identity of its lock (the request and its tokens). */
+const REQUEST = 'GET /17841400000000001/conversations?platform=instagram';
+const LOCKED = JSON.stringify([REQUEST, ['k2N0c2VjcmV0MDEy']]);
+const REQUEST_SHA = '71782d281a309821363f3a21caa36e1842f86c21e75e62bcb26b242916c46336';
+const LOCKED_SHA = 'c4e6037293df7b3592fc8b1d35a4c3cc7e277ed4affb282137564fb00d8b8fbf';
 
 describe('src/keys.ts', () => {
   const single = keyspace('igql');
@@ -63,6 +71,9 @@ describe('src/keys.ts', () => {
       rateLimitKey(single, IG, 'privateReplies'),
       threadOwnerKey(single, IG, IGSID),
       originKey(single, IG, IGSID),
+      readCacheKey(single, IG, REQUEST),
+      readCacheGenerationsKey(single, IG),
+      readCacheLockKey(single, IG, LOCKED),
       publishJobKey(single, '019ac3d4e5f60001a1b2c3d4e5f6'),
       publishJobsKey(single, IG),
       publishDueKey(single),
@@ -82,6 +93,9 @@ describe('src/keys.ts', () => {
       'igql:ratelimit:17841400000000001:privateReplies',
       'igql:thread-owner:17841400000000001:5614879045272581',
       'igql:origin:17841400000000001:5614879045272581',
+      `igql:read-cache:17841400000000001:${REQUEST_SHA}`,
+      'igql:read-cache-generations:17841400000000001',
+      `igql:read-cache-lock:17841400000000001:${LOCKED_SHA}`,
       'igql:publish-job:019ac3d4e5f60001a1b2c3d4e5f6',
       'igql:publish-jobs:17841400000000001',
       'igql:publish-jobs:due',
@@ -89,13 +103,25 @@ describe('src/keys.ts', () => {
     ]);
   });
 
-  it('names a dedupe key by the sha256 of the identity alone, and no other key by a hash', () => {
+  it('names a dedupe key by the sha256 of the identity alone, an idempotency key as given', () => {
     const identity = `${IG}|MESSAGE_RECEIVED|mid.1||`;
     const sha = createHash('sha256').update(identity).digest('hex');
     expect(dedupeKey(keyspace('p'), IG, identity)).toBe(`p:dedupe:${sha}`);
     expect(dedupeKey(keyspace('p'), '17841400000000002', identity)).toBe(`p:dedupe:${sha}`);
     expect(idempotencyKey(keyspace('p'), '17841400000000002', 'as given')).toBe(
       'p:idempotency:as given',
+    );
+  });
+
+  it('names a read cache entry and its lock by the sha256 of the request, after the igId', () => {
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(sha(REQUEST)).toBe(REQUEST_SHA);
+    expect(sha(LOCKED)).toBe(LOCKED_SHA);
+    expect(readCacheKey(keyspace('p'), '17841400000000002', 'GET /me?fields=id')).toBe(
+      `p:read-cache:17841400000000002:${sha('GET /me?fields=id')}`,
+    );
+    expect(readCacheLockKey(keyspace('p'), '17841400000000002', 'GET /me?fields=id')).toBe(
+      `p:read-cache-lock:17841400000000002:${sha('GET /me?fields=id')}`,
     );
   });
 
@@ -113,6 +139,9 @@ describe('src/keys.ts', () => {
       rateLimitKey(cluster, IG, 'privateReplies'),
       threadOwnerKey(cluster, IG, IGSID),
       originKey(cluster, IG, IGSID),
+      readCacheKey(cluster, IG, REQUEST),
+      readCacheGenerationsKey(cluster, IG),
+      readCacheLockKey(cluster, IG, LOCKED),
       publishJobsKey(cluster, IG),
     ];
     expect(accountKeys).toEqual([
@@ -126,6 +155,9 @@ describe('src/keys.ts', () => {
       'igql:ratelimit:{17841400000000001}:privateReplies',
       'igql:thread-owner:{17841400000000001}:5614879045272581',
       'igql:origin:{17841400000000001}:5614879045272581',
+      `igql:read-cache:{17841400000000001}:${REQUEST_SHA}`,
+      'igql:read-cache-generations:{17841400000000001}',
+      `igql:read-cache-lock:{17841400000000001}:${LOCKED_SHA}`,
       'igql:publish-jobs:{17841400000000001}',
     ]);
     // One slot for all of them (the user's idempotency key's own braces come after the tag).
