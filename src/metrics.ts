@@ -15,6 +15,10 @@ export interface Metrics {
   readonly reconcileLastRun: Gauge;
   /** Live subscriptions on this instance. */
   readonly subscribers: Gauge;
+  /** Reads of the shared inbox cache by outcome: hit, miss, coalesced, bypass. */
+  readonly readCache: Counter<'outcome'>;
+  /** Invalidations of the shared inbox cache by source: webhook, send, account. */
+  readonly readCacheInvalidations: Counter<'source'>;
 }
 
 /** A registry per app, so that several apps in one process (tests) never share counters. */
@@ -54,6 +58,18 @@ export function createMetrics(): Metrics {
     help: 'When reconciliation and the subscription watchdog last finished a run',
     registers: [registry],
   });
+  const readCache = new Counter({
+    name: 'igql_read_cache_total',
+    help: 'Instagram reads of the shared inbox cache, by outcome (hit, miss, coalesced: another read loaded it; bypass: the cache was down)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const readCacheInvalidations = new Counter({
+    name: 'igql_read_cache_invalidations_total',
+    help: 'Invalidations of the shared inbox cache, by source (webhook: an inbox event stored; send: a send through igql; account: a login or token change)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   const subscribers = new Gauge({
     name: 'igql_subscribers',
     help: 'Live subscriptions on this instance',
@@ -68,5 +84,7 @@ export function createMetrics(): Metrics {
     resubscriptions,
     reconcileLastRun,
     subscribers,
+    readCache,
+    readCacheInvalidations,
   };
 }

@@ -1,8 +1,10 @@
 import { AccountStatusService } from './auth/account-status.ts';
 import { TokenRefresher } from './auth/refresh.ts';
 import { createSessions, type Sessions } from './auth/sessions.ts';
+import type { TokenStore } from './auth/token-store.ts';
 import type { Config } from './config.ts';
 import { recordConversationState, tellsConversationState } from './inbox/conversation-state.ts';
+import type { ReadCache } from './inbox/read-cache.ts';
 import { InstagramClient, type InstagramClientOptions } from './instagram/client.ts';
 import { type AppIds, InstagramApi } from './instagram/graph.ts';
 import { keyspace, publishLockKey } from './keys.ts';
@@ -68,7 +70,13 @@ export interface Services {
   readonly metrics: Metrics;
   /** Absent without `REDIS_URL`: shared state then lives in memory. */
   readonly redis: Redis | undefined;
+  /** Its token store invalidates an account's read cache entries when a login stores it. */
   readonly state: SharedState;
+  /**
+   * `state.readCache`, counted (`igql_read_cache_total`, `igql_read_cache_invalidations_total`):
+   * what the request loaders of `api` read through.
+   */
+  readonly readCache: ReadCache;
   readonly upstream: Upstream;
   /** Every event, from a webhook or from reconciliation: dedupe, the account's log, the bus. */
   readonly pipeline: EventPipeline;
@@ -99,7 +107,12 @@ export function createServices(o: ServicesOptions): Services {
     : config.redis.url
       ? createRedis(config.redis.url, logger)
       : undefined;
-  const state = createSharedState(config, redis, logger, o.redisPrefix);
+  const shared = createSharedState(config, redis, logger, o.redisPrefix);
+  const readCache = countedReadCache(shared.readCache, metrics);
+  const state: SharedState = {
+    ...shared,
+    tokens: invalidatingTokens(shared.tokens, readCache, logger),
+  };
   const { tokens } = state;
   const upstream = o.upstream ?? {
     graphUrl: config.instagram.graphUrl,
@@ -119,6 +132,7 @@ export function createServices(o: ServicesOptions): Services {
     ...(state.publishAndConfirm ? { publishAndConfirm: state.publishAndConfirm } : {}),
     ...(state.storeAndPublish ? { storeAndPublish: state.storeAndPublish } : {}),
     needsCompletion: (event) => needsCompletion(event) || tellsConversationState(event),
+    invalidate: (igId, scopes) => readCache.invalidate(igId, scopes, 'webhook'),
     // An edit's text and a sender-less event's customer, read once before it is stored (the
     // client is made below; deliveries only come once the services are up).
     // Then what they tell of their conversations (origin, thread owner) is recorded, once each,
@@ -172,6 +186,7 @@ export function createServices(o: ServicesOptions): Services {
     limiter: state.limiter,
     logger,
     now: o.now,
+    invalidate: (igId, scopes) => readCache.invalidate(igId, scopes, 'send'),
   });
   // Jobs shared in Redis (any instance carries them on, one at a time) or kept in memory.
   const prefix = o.redisPrefix ?? config.redis.prefix;
@@ -218,6 +233,7 @@ export function createServices(o: ServicesOptions): Services {
     metrics,
     redis,
     state,
+    readCache,
     upstream,
     pipeline,
     live,
@@ -238,5 +254,58 @@ export function createServices(o: ServicesOptions): Services {
       await state.log.close();
       await redis?.close();
     },
+  };
+}
+
+/** Where an invalidation of the read cache comes from, as `igql_read_cache_invalidations_total` counts it. */
+type InvalidationSource = 'webhook' | 'send' | 'account';
+
+/** A read cache that counts its reads by outcome and its invalidations by source. */
+function countedReadCache(
+  cache: ReadCache,
+  metrics: Metrics,
+): ReadCache & {
+  invalidate(igId: string, scopes: readonly string[], source?: InvalidationSource): Promise<void>;
+} {
+  return {
+    async read(read) {
+      const answer = await cache.read(read);
+      metrics.readCache.inc({ outcome: answer.outcome });
+      return answer;
+    },
+    async invalidate(igId, scopes, source: InvalidationSource = 'webhook') {
+      await cache.invalidate(igId, scopes);
+      metrics.readCacheInvalidations.inc({ source });
+    },
+  };
+}
+
+/**
+ * `tokens`, invalidating everything the read cache holds of an account (scope `account`) once a
+ * login stored its token: a new login may come after a REAUTH_REQUIRED spell, or change how the
+ * account is read. A refresh (`replaceToken`) reads the same data and invalidates nothing; a
+ * status change is an `ACCOUNT_STATUS_CHANGED` event, which the pipeline invalidates for. The
+ * login stands when the invalidation fails (logged): the entries' TTL bounds what it missed.
+ */
+function invalidatingTokens(
+  tokens: TokenStore,
+  cache: ReturnType<typeof countedReadCache>,
+  logger: Logger,
+): TokenStore {
+  return {
+    get: (igId) => tokens.get(igId),
+    async put(account) {
+      await tokens.put(account);
+      await cache.invalidate(account.igId, ['account'], 'account').catch((error: unknown) => {
+        logger.warn(
+          { err: error, igId: account.igId },
+          'could not invalidate the read cache after a login',
+        );
+      });
+    },
+    setStatus: (igId, status) => tokens.setStatus(igId, status),
+    replaceToken: (igId, accessToken, issuedAt, expiresAt) =>
+      tokens.replaceToken(igId, accessToken, issuedAt, expiresAt),
+    list: () => tokens.list(),
   };
 }

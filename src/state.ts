@@ -13,6 +13,7 @@ import {
   RedisConversationState,
 } from './inbox/conversation-state.ts';
 import type { InboxEventData } from './inbox/events.ts';
+import { MemoryReadCache, type ReadCache, RedisReadCache } from './inbox/read-cache.ts';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './instagram/rate-limit.ts';
 import { keyspace, reconcileLockKey, refreshLockKey } from './keys.ts';
 import { type AccountLock, MemoryAccountLock, RedisAccountLock } from './lock.ts';
@@ -43,6 +44,11 @@ export interface SharedState {
   readonly bus: EventBus;
   /** Each conversation's thread owner (kept fresh by handovers) and origin (first referral). */
   readonly conversations: ConversationStateStore;
+  /**
+   * Instagram's answers to inbox reads (conversation lists and pages, messages, profiles),
+   * answered again until an event invalidates them: shared by every instance with Redis.
+   */
+  readonly readCache: ReadCache;
   /** `PipelineOptions.publishAndConfirm`, with Redis: the bus and the deduper share one client. */
   readonly publishAndConfirm?: (entry: LogEntry) => Promise<void>;
   /**
@@ -76,6 +82,7 @@ export function createSharedState(
       log: new MemoryEventLog({ maxLen: EVENT_LOG_LENGTH }),
       bus: new MemoryEventBus(logger),
       conversations: new MemoryConversationState(),
+      readCache: new MemoryReadCache({ logger }),
       refreshLock: new MemoryAccountLock(),
       reconcileLock: new MemoryAccountLock(),
     };
@@ -94,6 +101,7 @@ export function createSharedState(
     log,
     bus,
     conversations: new RedisConversationState(client, prefix),
+    readCache: new RedisReadCache(client, prefix, { logger }),
     publishAndConfirm: (entry) =>
       bus.publishAndSet(
         entry.event.igId,

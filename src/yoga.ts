@@ -266,6 +266,7 @@ export function createYogaServer(o: YogaOptions): YogaServerInstance<ServerConte
         session,
         services.state.conversations,
         now,
+        services.readCache,
       ),
       now,
       sends: services.sends,

@@ -55,13 +55,14 @@ describe('conversation reads across instances', () => {
     const mark = sim.requests.length;
     // Two reads on each instance at once: four within two windows, never three in one second
     // (a fifth would wait past the 2 s a read may wait, and be refused: test/edges/upstream).
+    // Four different pages: identical reads would share one call (the shared read cache).
     const answers = await Promise.all(
-      [...urls, ...urls].map(async (url) => {
+      [...urls, ...urls].map(async (url, i) => {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({
-            query: '{ viewer { conversations(first: 1) { nodes { id } } } }',
+            query: `{ viewer { conversations(first: ${i + 1}) { nodes { id } } } }`,
           }),
         });
         return (await res.json()) as { errors?: unknown };

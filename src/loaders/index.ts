@@ -4,6 +4,7 @@ import type { Session } from '../auth/jwt.ts';
 import type { AccountStatus, LoginKind, StoredAccount, TokenStore } from '../auth/token-store.ts';
 import { graphqlError, notFound, reauthRequired } from '../errors.ts';
 import type { ConversationStateStore } from '../inbox/conversation-state.ts';
+import type { ReadCache, Scope } from '../inbox/read-cache.ts';
 import type { Referral } from '../inbox/referral.ts';
 import { messageFields, splitFields } from '../instagram/fields.ts';
 import type {
@@ -25,13 +26,32 @@ import type {
 } from '../instagram/graph.ts';
 import { authOf, NO_PAGE, reachable } from '../instagram/graph.ts';
 
+/**
+ * What a `GET /<id>` reads: a conversation or a message (Conversations API reads, paced), a
+ * customer's profile, or anything else (media, a comment: never kept in the read cache).
+ */
+type NodeKind = 'conversation' | 'message' | 'profile' | 'other';
+
 interface NodeKey {
   readonly igId: string;
   readonly id: string;
   readonly fields: string;
-  /** A conversation or message: a Conversations API read. */
-  readonly conversations?: boolean;
+  readonly kind: NodeKind;
 }
+
+/**
+ * How long a read is answered from the shared cache at most: the bound for what no event
+ * announces. Conversation lists and pages change with every message, each of which a webhook
+ * announces (invalidating them at once): 60 s covers a webhook Meta never delivers until
+ * reconciliation finds it. A message changes by events naming it (an edit, a reaction, its
+ * deletion, seen). A profile changes by no event at all: 10 minutes, within which its
+ * `profile_pic` URL stays valid (the cache never keeps an entry past its earliest media URL).
+ */
+export const CONVERSATIONS_TTL_MS = 60_000;
+export const MESSAGE_TTL_MS = 60_000;
+export const PROFILE_TTL_MS = 600_000;
+/** The account's own profile (`/me`): every poll of an inbox reads it, and no event announces it. */
+export const ACCOUNT_TTL_MS = 60_000;
 
 /** What `messageCustomer` reads: `id,created_time,from,to`. */
 const CUSTOMER_FIELDS = messageFields({ to: true });
@@ -45,6 +65,7 @@ export class RequestLoaders {
   readonly #session: Session | null;
   readonly #conversations: ConversationStateStore | undefined;
   readonly #now: () => number;
+  readonly #cache: ReadCache | undefined;
   readonly #stored: DataLoader<string, StoredAccount | undefined>;
   readonly #nodes: DataLoader<NodeKey, unknown, string>;
   readonly #pages = new Map<string, Promise<unknown>>();
@@ -59,6 +80,9 @@ export class RequestLoaders {
   /**
    * `conversations`: the shared conversation state (thread owners, origins); without it owners
    * are read from Instagram every request and no origin is known. `now`: its clock.
+   * `readCache`: where conversation lists and pages, messages and profiles are answered from
+   * across requests (the services' `readCache`; none: every read goes to Instagram). It sits below `auth`: a
+   * session that may not read an account never reaches its entries.
    */
   constructor(
     api: InstagramApi,
@@ -66,13 +90,17 @@ export class RequestLoaders {
     session: Session | null,
     conversations?: ConversationStateStore,
     now: () => number = Date.now,
+    readCache?: ReadCache,
   ) {
     this.#api = api;
     this.#session = session;
     this.#conversations = conversations;
     this.#now = now;
+    this.#cache = readCache;
     this.#stored = new DataLoader(async (igIds) => Promise.all(igIds.map((id) => tokens.get(id))));
-    this.#nodes = new DataLoader((keys) => this.#loadNodes(keys), { cacheKeyFn: keyOf });
+    this.#nodes = new DataLoader<NodeKey, unknown, string>((keys) => this.#loadNodes(keys), {
+      cacheKeyFn: keyOf,
+    });
   }
 
   /**
@@ -124,15 +152,23 @@ export class RequestLoaders {
 
   /** `GET /me` with the union of the fields asked for the account in this tick. */
   async account(igId: string, fields: readonly string[]): Promise<GraphAccount> {
-    return (await this.#nodes.load({ igId, id: 'me', fields: fields.join(',') })) as GraphAccount;
+    const load = { igId, id: 'me', fields: fields.join(','), kind: 'other' } as const;
+    return (await this.#nodes.load(load)) as GraphAccount;
   }
 
   /**
    * `GET /<id>` with the union of the fields asked for that object in this tick;
-   * `conversations` for a conversation or message (paced as the Conversations API).
+   * `conversations` for a conversation (paced as the Conversations API, and kept in the read
+   * cache). A message is read by `message`, a profile by `profile`.
    */
   async node<T>(igId: string, id: string, fields: string, conversations = false): Promise<T> {
-    return (await this.#nodes.load({ igId, id, fields, conversations })) as T;
+    const kind = conversations ? 'conversation' : 'other';
+    return (await this.#nodes.load({ igId, id, fields, kind })) as T;
+  }
+
+  /** A customer's profile, `GET /<IGSID>` (User Profile API), kept in the read cache. */
+  async profile<T>(igId: string, igsid: string, fields: string): Promise<T> {
+    return (await this.#nodes.load({ igId, id: igsid, fields, kind: 'profile' })) as T;
   }
 
   conversations(
@@ -143,8 +179,11 @@ export class RequestLoaders {
       folder?: ConversationFolder | undefined;
     },
   ): Promise<GraphList<GraphConversation>> {
+    const scopes = ['account', 'conversations', ...(args.userId ? [`thread:${args.userId}`] : [])];
     return this.#page(`c\n${igId}\n${JSON.stringify(args)}`, igId, (auth) =>
-      this.#api.conversations(auth, args),
+      this.#cached(auth, ['conversations', args], scopes, CONVERSATIONS_TTL_MS, () =>
+        this.#api.conversations(auth, args),
+      ),
     );
   }
 
@@ -204,8 +243,13 @@ export class RequestLoaders {
     conversationId: string,
     args: PageArgs & { fields: string },
   ): Promise<GraphList<GraphMessage>> {
+    // Events name the customer, not the conversation: any change of the account's conversations
+    // reads a thread's pages again.
+    const scopes = ['account', 'conversations'];
     return this.#page(`m\n${igId}\n${conversationId}\n${JSON.stringify(args)}`, igId, (auth) =>
-      this.#api.messages(auth, conversationId, args),
+      this.#cached(auth, ['messages', conversationId, args], scopes, CONVERSATIONS_TTL_MS, () =>
+        this.#api.messages(auth, conversationId, args),
+      ),
     );
   }
 
@@ -265,7 +309,7 @@ export class RequestLoaders {
     }
     const seen = this.#messages.get(mid);
     if (seen && splitFields(fields).every((f) => seen.fields.has(f))) return seen.data;
-    return this.node<GraphMessage>(igId, mid, fields, true);
+    return (await this.#nodes.load({ igId, id: mid, fields, kind: 'message' })) as GraphMessage;
   }
 
   /**
@@ -290,17 +334,66 @@ export class RequestLoaders {
     return page;
   }
 
+  /**
+   * `load()` through the read cache, keyed by the account, its Page (Facebook Login reads
+   * another path) and `request` (the upstream read's arguments, never the token); or directly
+   * without a cache.
+   */
+  async #cached<T>(
+    auth: Auth,
+    request: readonly unknown[],
+    scopes: readonly Scope[],
+    ttlMs: number,
+    load: () => Promise<T>,
+  ): Promise<T> {
+    if (!this.#cache) return load();
+    const key = JSON.stringify(['GET', auth.pageId ?? null, ...request]);
+    return (await this.#cache.read({ igId: auth.igId, key, scopes, ttlMs, load })).value;
+  }
+
+  /** One `GET /<id>`: through the read cache for a conversation, a message or a profile. */
+  #readNode(auth: Auth, id: string, kind: NodeKind, fields: readonly string[]): Promise<unknown> {
+    const joined = fields.join(',');
+    // The account itself (`/me`): nothing announces a change of its name, picture or counts.
+    if (id === 'me') {
+      const request = ['me', [...fields].sort().join(',')];
+      return this.#cached(auth, request, ['account'], ACCOUNT_TTL_MS, () =>
+        this.#api.account(auth, fields),
+      );
+    }
+    const load = () =>
+      this.#api.node(auth, id, joined, kind === 'conversation' || kind === 'message');
+    // The same fields in any order are one entry.
+    const request = ['node', id, [...fields].sort().join(',')];
+    switch (kind) {
+      case 'conversation':
+        return this.#cached(
+          auth,
+          request,
+          ['account', 'conversations'],
+          CONVERSATIONS_TTL_MS,
+          load,
+        );
+      case 'message':
+        return this.#cached(auth, request, ['account', `message:${id}`], MESSAGE_TTL_MS, load);
+      case 'profile':
+        return this.#cached(auth, request, ['account', `user:${id}`], PROFILE_TTL_MS, load);
+      default:
+        return load();
+    }
+  }
+
   async #loadNodes(keys: readonly NodeKey[]): Promise<unknown[]> {
     const groups = new Map<
       string,
-      { igId: string; id: string; fields: Set<string>; conversations: boolean }
+      { igId: string; id: string; fields: Set<string>; kind: NodeKind }
     >();
     for (const key of keys) {
       const group = groups.get(`${key.igId}\n${key.id}`) ?? {
         igId: key.igId,
         id: key.id,
         fields: new Set(),
-        conversations: key.conversations === true,
+        kind: key.kind,
       };
       for (const field of splitFields(key.fields)) group.fields.add(field);
       groups.set(`${key.igId}\n${key.id}`, group);
@@ -311,11 +404,7 @@ export class RequestLoaders {
       results.set(
         name,
         this.auth(group.igId).then((auth) =>
-          this.#upstream(group.igId, () =>
-            group.id === 'me'
-              ? this.#api.account(auth, fields)
-              : this.#api.node(auth, group.id, fields.join(','), group.conversations),
-          ),
+          this.#upstream(group.igId, () => this.#readNode(auth, group.id, group.kind, fields)),
         ),
       );
     }

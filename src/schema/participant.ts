@@ -48,7 +48,7 @@ async function profileField(
       return account[graphField as keyof GraphAccount] ?? null;
     }
     const graphField = PROFILE_FIELDS[field];
-    const profile = await ctx.loaders.node<GraphUserProfile>(p.igId, p.igsid, graphField);
+    const profile = await ctx.loaders.profile<GraphUserProfile>(p.igId, p.igsid, graphField);
     return profile[graphField as keyof GraphUserProfile] ?? null;
   } catch (error) {
     if (error instanceof InstagramError && error.kind === 'consent_required') return null;

@@ -100,6 +100,12 @@ export interface SendServiceOptions {
   readonly limiter: RateLimiter;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Invalidates the account's entries of the shared read cache (`ReadCache.invalidate`) that a
+   * send Instagram accepted changed: a message or a reaction. Its failure is logged, never the
+   * send's: the echo webhook invalidates them again, and their TTL bounds the rest.
+   */
+  readonly invalidate?: (igId: string, scopes: readonly string[]) => Promise<void>;
 }
 
 /**
@@ -187,7 +193,11 @@ export class SendService {
           const response = await this.#o.api.send(auth, body);
           const recipientId = response.recipient_id ?? igsid;
           const answer = { igId, recipientId, messageId: response.message_id ?? null, at };
-          return { igsid: recipientId, ...spec.sent(checked.value, body, answer) };
+          const sent = spec.sent(checked.value, body, answer);
+          // A message or a reaction changes the conversation's pages; a sender action does not.
+          if (body.message !== undefined || sent.reactedMid !== null)
+            await this.#invalidate(igId, recipientId, sent.reactedMid);
+          return { igsid: recipientId, ...sent };
         }),
     );
   }
@@ -265,6 +275,19 @@ export class SendService {
         };
       }),
     );
+  }
+
+  /** `SendServiceOptions.invalidate` after a send to `igsid`; never rejects. */
+  async #invalidate(igId: string, igsid: string | null, reactedMid: string | null): Promise<void> {
+    const { invalidate, logger } = this.#o;
+    const scopes = [
+      'conversations',
+      ...(igsid ? [`thread:${igsid}`] : []),
+      ...(reactedMid ? [`message:${reactedMid}`] : []),
+    ];
+    await invalidate?.(igId, scopes).catch((error: unknown) => {
+      logger.warn({ err: error, igId }, 'could not invalidate the read cache after a send');
+    });
   }
 
   /** Runs `attempt` once per idempotency key (when there is one), replaying what it answered. */

@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import type { InboxEventData } from '../inbox/events.ts';
+import { type InboxEventData, midOf } from '../inbox/events.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from '../pubsub/bus.ts';
 import type { EventLog, LogEntry } from '../pubsub/log.ts';
@@ -38,6 +38,39 @@ export interface PipelineOptions {
   readonly storeAndPublish?: (event: InboxEventData) => Promise<StoredOrNot>;
   /** Whether `complete` has anything to do for an event. Default: always. */
   readonly needsCompletion?: (event: InboxEventData) => boolean;
+  /**
+   * Invalidates the shared read cache's entries of an account (`ReadCache.invalidate`) for the
+   * scopes its events change (`readScopesOf`), once per account and delivery, before they are
+   * stored and published. Its rejection rejects `accept` (the webhook answers 5xx and Meta
+   * delivers again).
+   */
+  readonly invalidate?: (igId: string, scopes: readonly string[]) => Promise<void>;
+}
+
+/**
+ * The read cache's scopes an event changes (src/loaders/index.ts names them): any messaging
+ * event changes the account's conversations and the customer's thread, and the message it names;
+ * a status change, everything read with the account's token. Comments, mentions and publish jobs
+ * change nothing the cache keeps.
+ */
+export function readScopesOf(event: InboxEventData): string[] {
+  switch (event.kind) {
+    case 'COMMENT_RECEIVED':
+    case 'MENTION_RECEIVED':
+    case 'PUBLISH_JOB_CHANGED':
+      return [];
+    case 'ACCOUNT_STATUS_CHANGED':
+      return ['account'];
+    default: {
+      // UNKNOWN too: a messaging event igql cannot read may still change the inbox.
+      const mid = midOf(event);
+      return [
+        'conversations',
+        ...(event.igsid ? [`thread:${event.igsid}`] : []),
+        ...(mid ? [`message:${mid}`] : []),
+      ];
+    }
+  }
 }
 
 /** What `EventPipeline.store` did with a delivery's events. */
@@ -106,6 +139,7 @@ export class EventPipeline {
   async accept(events: readonly InboxEventData[]): Promise<Accepted> {
     const { storeAndPublish, needsCompletion, complete } = this.#o;
     const admitted = this.#admit(events);
+    await this.#invalidate(admitted);
     const atOnce = needsCompletion ? !admitted.some(needsCompletion) : complete === undefined;
     if (storeAndPublish && atOnce) return this.#storeAndPublish(admitted, storeAndPublish);
     const stored = await this.#claimAndAppend(admitted);
@@ -114,6 +148,26 @@ export class EventPipeline {
     if (!published) await Promise.all(stored.entries.map((entry) => this.#forget(entry.event)));
     else if (!publishAndConfirm) await this.#confirm(stored.entries);
     return { ...stored, published };
+  }
+
+  /**
+   * Invalidates what `events` change in the read cache, each account once with the union of its
+   * events' scopes. Before they are stored, not after: storing publishes them, and a subscriber
+   * that reads the inbox on an event must not be answered the entry from before it. Instagram
+   * already holds what a webhook announces, so a read between the two loads it.
+   */
+  async #invalidate(events: readonly InboxEventData[]): Promise<void> {
+    const { invalidate } = this.#o;
+    if (!invalidate) return;
+    const byAccount = new Map<string, Set<string>>();
+    for (const event of events) {
+      const scopes = readScopesOf(event);
+      if (scopes.length === 0) continue;
+      const union = byAccount.get(event.igId) ?? new Set();
+      for (const scope of scopes) union.add(scope);
+      byAccount.set(event.igId, union);
+    }
+    await Promise.all([...byAccount].map(([igId, scopes]) => invalidate(igId, [...scopes])));
   }
 
   /** Confirms stored events; a failure is logged (the claim lapses, a redelivery stores again). */
