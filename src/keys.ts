@@ -150,7 +150,7 @@ export const readCacheGenerationsKey = (ks: Keyspace, igId: string): string =>
 /**
  * `<prefix>:read-cache-lock:<igId>:<sha256(identity)>`, a string (the holder's random value):
  * one instance loads a request at a time. `identity` is the request with the tokens it is loaded
- * under, so that a load begun before an invalidation holds up no load after it. PX 5 s.
+ * under, so that a load begun before an invalidation holds up no load after it. PX 12 s.
  */
 export const readCacheLockKey = (ks: Keyspace, igId: string, identity: string): string =>
   ofAccount(ks, 'read-cache-lock', igId, hash('sha256', identity, 'hex'));

@@ -66,7 +66,7 @@ export function createMetrics(): Metrics {
   });
   const readCacheInvalidations = new Counter({
     name: 'igql_read_cache_invalidations_total',
-    help: 'Invalidations of the shared inbox cache, by source (webhook: an inbox event stored; send: a send through igql; account: a login or token change)',
+    help: 'Invalidations of the shared inbox cache, by source (webhook: an inbox event stored; send: a send through igql; account: a login)',
     labelNames: ['source'] as const,
     registers: [registry],
   });

@@ -377,7 +377,7 @@ export class RequestLoaders {
       case 'message':
         return this.#cached(auth, request, ['account', `message:${id}`], MESSAGE_TTL_MS, load);
       case 'profile':
-        return this.#cached(auth, request, ['account', `user:${id}`], PROFILE_TTL_MS, load);
+        return this.#cached(auth, request, ['account'], PROFILE_TTL_MS, load);
       default:
         return load();
     }

@@ -137,9 +137,19 @@ export class EventPipeline {
    * is what `publish` answered.
    */
   async accept(events: readonly InboxEventData[]): Promise<Accepted> {
-    const { storeAndPublish, needsCompletion, complete } = this.#o;
     const admitted = this.#admit(events);
     await this.#invalidate(admitted);
+    const accepted = await this.#store(admitted);
+    // Again once stored, not waited for: should Instagram's read API lag behind its webhook, a
+    // read made between the first invalidation and now may have kept what it had before.
+    this.#invalidate(admitted).catch((err: unknown) =>
+      this.#o.logger.warn({ err }, 'read cache invalidation after storing failed'),
+    );
+    return accepted;
+  }
+
+  async #store(admitted: readonly InboxEventData[]): Promise<Accepted> {
+    const { storeAndPublish, needsCompletion, complete } = this.#o;
     const atOnce = needsCompletion ? !admitted.some(needsCompletion) : complete === undefined;
     if (storeAndPublish && atOnce) return this.#storeAndPublish(admitted, storeAndPublish);
     const stored = await this.#claimAndAppend(admitted);
@@ -154,7 +164,8 @@ export class EventPipeline {
    * Invalidates what `events` change in the read cache, each account once with the union of its
    * events' scopes. Before they are stored, not after: storing publishes them, and a subscriber
    * that reads the inbox on an event must not be answered the entry from before it. Instagram
-   * already holds what a webhook announces, so a read between the two loads it.
+   * holds what a webhook announces, so a read between the two loads it (and `accept` invalidates
+   * once more after storing, should its read API lag).
    */
   async #invalidate(events: readonly InboxEventData[]): Promise<void> {
     const { invalidate } = this.#o;
