@@ -9,7 +9,15 @@ import {
   readCacheLockKey,
 } from '../keys.ts';
 import type { Logger } from '../logger.ts';
-import { isCluster, isRedisOutage, type RedisClient, replicated, Script } from '../redis.ts';
+import {
+  isCluster,
+  isRedisOutage,
+  perTick,
+  type RedisClient,
+  replicated,
+  Script,
+  slotGroup,
+} from '../redis.ts';
 
 /**
  * The shared cache of Instagram reads (conversation lists and pages, messages, profiles): the
@@ -433,17 +441,22 @@ return 1
 `);
 
 /**
- * Gives each scope with a token in `KEYS[1]` a new one (`ARGV`: scope, token, …). A scope without
- * one has no entry to invalidate: none is made for it (`message:` scopes of messages never read
- * would otherwise fill the hash).
+ * For each account's generations `KEYS[i]`, in ARGV its count of scopes then, per scope, the scope
+ * and a new token: gives each scope that has a token a new one. A scope without one has no entry
+ * to invalidate: none is made for it (`message:` scopes of messages never read would otherwise
+ * fill the hash). The invalidations of one turn of the event loop in one call (`perTick`).
  */
 const INVALIDATE = new Script(`
-for i = 1, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+local a = 1
+for _, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  for j = 1, n do
+    if redis.call('HEXISTS', key, ARGV[a]) == 1 then redis.call('HSET', key, ARGV[a], ARGV[a + 1]) end
+    a = a + 2
   end
 end
-return 1
+return #KEYS
 `);
 
 /** Deletes the lock only if it still holds our value (it may have expired and passed on). */
@@ -461,10 +474,29 @@ export class RedisReadCache extends CoalescingReadCache {
   readonly #client: RedisClient;
   readonly #keys: Keyspace;
 
+  readonly #invalidations: (item: { key: string; scopes: readonly Scope[] }) => Promise<unknown>;
+
   constructor(client: RedisClient, prefix: string, options: ReadCacheOptions = {}) {
     super(Date.now, options);
     this.#client = client;
     this.#keys = keyspace(prefix, isCluster(client));
+    // Every delivery invalidates before it is stored: one script a turn (one per account's slot on
+    // a cluster), not a round trip per delivery.
+    this.#invalidations = perTick(
+      async (items: { key: string; scopes: readonly Scope[] }[]) => {
+        const args: string[] = [];
+        for (const { scopes } of items) {
+          args.push(String(scopes.length));
+          for (const scope of scopes) args.push(scope, newToken());
+        }
+        const keys = items.map((item) => item.key);
+        await INVALIDATE.run(client, keys, args);
+        // On a cluster, held by a replica too: a failover must not bring back what was invalidated.
+        await replicated(client, keys[0] ?? '');
+        return items.map(() => undefined);
+      },
+      isCluster(client) ? (item) => slotGroup(item.key) : undefined,
+    );
   }
 
   protected async lookup(igId: string, key: string, scopes: readonly Scope[]): Promise<Lookup> {
@@ -529,13 +561,9 @@ export class RedisReadCache extends CoalescingReadCache {
 
   async invalidate(igId: string, scopes: readonly Scope[]): Promise<void> {
     if (scopes.length === 0) return;
-    const name = readCacheGenerationsKey(this.#keys, igId);
-    await INVALIDATE.run(
-      this.#client,
-      [name],
-      [...new Set(scopes)].flatMap((scope) => [scope, newToken()]),
-    );
-    // On a cluster, held by a replica too: a failover must not bring back what was invalidated.
-    await replicated(this.#client, name);
+    await this.#invalidations({
+      key: readCacheGenerationsKey(this.#keys, igId),
+      scopes: [...new Set(scopes)],
+    });
   }
 }

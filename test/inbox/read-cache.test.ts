@@ -169,6 +169,25 @@ describe.each(caches)('ReadCache contract: %s', (_name, pair) => {
     for (const r of reads) expect((await b.read(r)).outcome).toBe('hit');
   });
 
+  it('invalidates several accounts at once (one call a turn), each exactly', async () => {
+    const [a, b] = await pair();
+    const load = upstream((n) => n);
+    const THIRD_IG = '17841400000000003';
+    const reads = [IG, OTHER_IG, THIRD_IG].flatMap((igId) => [
+      read(CONVERSATIONS, ['conversations'], load.load, { igId }),
+      read(THREAD_1, ['thread:1'], load.load, { igId }),
+    ]);
+    for (const r of reads) expect((await a.read(r)).outcome).toBe('miss');
+    await Promise.all([
+      b.invalidate(IG, ['conversations']),
+      b.invalidate(OTHER_IG, ['thread:1', 'conversations']),
+      b.invalidate(THIRD_IG, ['message:never-read']),
+    ]);
+    const outcomes = [];
+    for (const r of reads) outcomes.push((await a.read(r)).outcome);
+    expect(outcomes).toEqual(['miss', 'hit', 'miss', 'miss', 'hit', 'hit']);
+  });
+
   it('takes scopes as a set: their order and repeats name the same entry', async () => {
     const [a] = await pair();
     const load = upstream((n) => n);
