@@ -149,7 +149,8 @@ export function createRedisCluster(nodes: readonly string[], logger: Logger): Re
           try {
             const outcome = await Promise.race([
               attemptDone.then(() => 'connected' as const),
-              sleep(CLUSTER_CONNECT_MS, 'too long' as const),
+              // Unreferenced: a connect that succeeds leaves no timer holding the process.
+              sleep(CLUSTER_CONNECT_MS, 'too long' as const, { ref: false }),
             ]);
             if (outcome === 'connected') {
               void warnIfNotPersistent(client, logger);
