@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { createRedis, createRedisCluster, type Redis, replicated } from '../src/redis.ts';
+import { until } from './cluster/helpers.ts';
 import { useRedisServer } from './helpers/redis.ts';
 import { useRedisCluster, useSharedRedisCluster } from './helpers/redis-cluster.ts';
 
@@ -78,8 +78,10 @@ describe('replicated: a write igql acknowledges waits for a replica', () => {
 
       // Gone: the primary counts no replica, and a client that asks it now waits for nothing.
       await cluster.kill(replica.port);
-      await waitUntil(
+      await until(
+        'the primary counts no replica',
         async () => ((await admin.sendCommand(['ROLE'])) as unknown[][])[2]?.length === 0,
+        5000,
       );
       const fresh = createRedisCluster(
         cluster.rootNodes.map((node) => node.url),
@@ -98,10 +100,3 @@ describe('replicated: a write igql acknowledges waits for a replica', () => {
     }
   });
 });
-
-async function waitUntil(ready: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; !(await ready()); tries++) {
-    if (tries > 100) throw new Error('not ready in 5 s');
-    await sleep(50);
-  }
-}
