@@ -49,6 +49,17 @@ import {
 /** What an entry depends on: invalidating a scope makes every entry that names it a miss. */
 export type Scope = string;
 
+/**
+ * What a change of a conversation invalidates, whoever tells it (a webhook, a send through igql):
+ * the account's conversation lists and pages, the thread of customer `igsid`, and the message
+ * `mid` when the change names one (an edit, a reaction, a deletion, seen).
+ */
+export const conversationScopes = (igsid: string | null, mid: string | null): Scope[] => [
+  'conversations',
+  ...(igsid ? [`thread:${igsid}`] : []),
+  ...(mid ? [`message:${mid}`] : []),
+];
+
 export interface CacheRead<T> {
   readonly igId: string;
   /** The exact upstream request (method, path, query without token), the entry's identity. */

@@ -3,6 +3,7 @@ import type { Session } from '../auth/jwt.ts';
 import type { TokenStore } from '../auth/token-store.ts';
 import { upgradeMessage } from '../inbox/legacy.ts';
 import type { Message } from '../inbox/message.ts';
+import { conversationScopes } from '../inbox/read-cache.ts';
 import { InstagramError } from '../instagram/errors.ts';
 import { conversationFields } from '../instagram/fields.ts';
 import { type Auth, authOf, type InstagramApi, NO_PAGE } from '../instagram/graph.ts';
@@ -280,12 +281,7 @@ export class SendService {
   /** `SendServiceOptions.invalidate` after a send to `igsid`; never rejects. */
   async #invalidate(igId: string, igsid: string | null, reactedMid: string | null): Promise<void> {
     const { invalidate, logger } = this.#o;
-    const scopes = [
-      'conversations',
-      ...(igsid ? [`thread:${igsid}`] : []),
-      ...(reactedMid ? [`message:${reactedMid}`] : []),
-    ];
-    await invalidate?.(igId, scopes).catch((error: unknown) => {
+    await invalidate?.(igId, conversationScopes(igsid, reactedMid)).catch((error: unknown) => {
       logger.warn({ err: error, igId }, 'could not invalidate the read cache after a send');
     });
   }

@@ -1,5 +1,6 @@
 import type { Counter } from 'prom-client';
 import { type InboxEventData, midOf } from '../inbox/events.ts';
+import { conversationScopes } from '../inbox/read-cache.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from '../pubsub/bus.ts';
 import type { EventLog, LogEntry } from '../pubsub/log.ts';
@@ -63,12 +64,7 @@ export function readScopesOf(event: InboxEventData): string[] {
       return ['account'];
     default: {
       // UNKNOWN too: a messaging event igql cannot read may still change the inbox.
-      const mid = midOf(event);
-      return [
-        'conversations',
-        ...(event.igsid ? [`thread:${event.igsid}`] : []),
-        ...(mid ? [`message:${mid}`] : []),
-      ];
+      return conversationScopes(event.igsid, midOf(event));
     }
   }
 }
