@@ -190,12 +190,11 @@ export function createServices(o: ServicesOptions): Services {
   });
   // Jobs shared in Redis (any instance carries them on, one at a time) or kept in memory.
   const prefix = o.redisPrefix ?? config.redis.prefix;
+  const publishKeys = keyspace(prefix, redis !== undefined && isCluster(redis.client));
   const publishing = new PublishingService({
     jobs: redis ? new RedisPublishJobStore(redis.client, prefix) : new MemoryPublishJobStore(),
     lock: redis
-      ? new RedisAccountLock(redis.client, (jobId) =>
-          publishLockKey(keyspace(prefix, isCluster(redis.client)), jobId),
-        )
+      ? new RedisAccountLock(redis.client, (jobId) => publishLockKey(publishKeys, jobId))
       : new MemoryAccountLock(),
     api: new PublishingApi(client),
     graph: api,
